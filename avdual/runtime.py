@@ -1,0 +1,398 @@
+"""The embedded local runtime (DESIGN.md §4): the whole platform in one process on moto.
+
+It creates every resource **from the topology**, routes events through moto's EventBridge
+rules (same patterns as CDK) into SQS queues, and plays the Lambda service: it imports each
+handler by the dotted path CDK uses and calls it with real-shaped events — API Gateway REST
+proxy events for routes, SQS batch events wrapping EventBridge events for subscriptions,
+Scheduler payloads for schedules — and a fake Lambda context.
+
+Delivery options prove idempotency and order tolerance: ``duplicate`` delivers every message
+a second time later, ``shuffle`` shuffles what is available. Messages whose handler keeps
+failing go to the subscription's DLQ after ``max_receive_count`` attempts. A drain that
+needs more than ``max_deliveries`` deliveries raises :class:`EventStormError`.
+
+moto is not thread-safe (DESIGN.md §5): every entry point takes ``self.lock``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import random
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from common import settings
+from contracts.topology import (
+    BUCKETS,
+    EVENT_BUS_ENV,
+    FUNCTIONS,
+    ROUTES,
+    STAGE_ENV,
+    SUBSCRIPTIONS,
+    TABLES,
+    Route,
+    Subscription,
+    Table,
+)
+
+REGION = "eu-central-1"
+ACCOUNT = "123456789012"
+
+
+class EventStormError(RuntimeError):
+    """Delivery did not settle: more deliveries than ``max_deliveries`` in one drain."""
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    timeout_ms: int = 30_000
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_ms
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass
+class DeadLetter:
+    subscription: str
+    body: dict[str, Any]
+    attempts: int
+
+
+@dataclass
+class DeliveryStats:
+    deliveries: int = 0
+    batches: int = 0
+    failures: int = 0
+    by_detail_type: Counter[str] = field(default_factory=Counter)
+
+
+def _route_regex(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
+
+
+class LocalRuntime:
+    """Run the platform on moto. Use as a context manager or call :meth:`start`/:meth:`stop`."""
+
+    def __init__(self, *, stage: str = "local", duplicate: bool = False, shuffle: bool = False, seed: int = 0,
+                 max_deliveries: int = 200_000, log_level: str | None = None):
+        self.stage = stage
+        self.duplicate = duplicate
+        self.shuffle = shuffle
+        self.random = random.Random(seed)
+        self.max_deliveries = max_deliveries
+        self.log_level = log_level
+        self.lock = threading.RLock()
+        self.dead_letters: list[DeadLetter] = []
+        self.stats = DeliveryStats()
+        self.api_calls: Counter[str] = Counter()
+        self._counting = False
+        self._mock: Any = None
+        self._handlers: dict[str, Callable[..., Any]] = {}
+        self._queues: dict[str, tuple[str, str]] = {}  # subscription -> (queue url, dlq url)
+        self._replay: dict[str, list[dict[str, Any]]] = {}
+        self._routes = [(r, _route_regex(r.path)) for r in ROUTES]
+        self.names: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def physical(self, logical: str) -> str:
+        return f"avdual-{self.stage}-{logical}"
+
+    def start(self) -> None:
+        env = {
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "AVdual", "POWERTOOLS_DEV": "false", STAGE_ENV: self.stage,
+        }
+        if self.log_level:
+            env["POWERTOOLS_LOG_LEVEL"] = self.log_level
+        os.environ.update(env)
+        self._mock = mock_aws()
+        self._mock.start()
+        boto3.setup_default_session()
+        boto3.DEFAULT_SESSION.events.register("before-call", self._count_call)  # type: ignore[union-attr]
+        settings.reset()
+        self._create_resources()
+
+    def stop(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        settings.reset()
+
+    def _count_call(self, model: Any, **_: Any) -> None:
+        if self._counting:
+            self.api_calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        """Count AWS API calls made by service code (botocore ``before-call`` hook)."""
+        prev, self._counting = self._counting, True
+        try:
+            yield
+        finally:
+            self._counting = prev
+
+    # ------------------------------------------------------------------ resources from the topology
+    def _create_resources(self) -> None:
+        ddb, events, sqs, s3 = (boto3.client(s) for s in ("dynamodb", "events", "sqs", "s3"))
+        bus = self.physical("bus")
+        events.create_event_bus(Name=bus)
+        os.environ[EVENT_BUS_ENV] = bus
+        self.names["bus"] = bus
+        for t in TABLES.values():
+            self._create_table(ddb, t)
+        for b in BUCKETS.values():
+            name = self.physical(b.name)
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+            os.environ[b.env_var] = name
+            self.names[b.name] = name
+        for sub in SUBSCRIPTIONS.values():
+            dlq = sqs.create_queue(QueueName=self.physical(f"{sub.name}-dlq"))["QueueUrl"]
+            q = sqs.create_queue(QueueName=self.physical(sub.name))["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self._queues[sub.name] = (q, dlq)
+            self._replay[sub.name] = []
+            events.put_rule(Name=self.physical(sub.name), EventBusName=bus, EventPattern=json.dumps(sub.pattern()))
+            events.put_targets(Rule=self.physical(sub.name), EventBusName=bus,
+                               Targets=[{"Id": "queue", "Arn": arn}])
+        settings.reset()
+
+    def _create_table(self, ddb: Any, t: Table) -> None:
+        name = self.physical(t.name)
+        attrs = {t.pk} | ({t.sk} if t.sk else set())
+        keys = [{"AttributeName": t.pk, "KeyType": "HASH"}] + (
+            [{"AttributeName": t.sk, "KeyType": "RANGE"}] if t.sk else [])
+        gsis = []
+        for ix in t.indexes:
+            attrs |= {ix.pk} | ({ix.sk} if ix.sk else set())
+            gsis.append({"IndexName": ix.name, "Projection": {"ProjectionType": "ALL"},
+                         "KeySchema": [{"AttributeName": ix.pk, "KeyType": "HASH"}]
+                         + ([{"AttributeName": ix.sk, "KeyType": "RANGE"}] if ix.sk else [])})
+        kwargs: dict[str, Any] = {
+            "TableName": name, "BillingMode": "PAY_PER_REQUEST", "KeySchema": keys,
+            "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
+        }
+        if gsis:
+            kwargs["GlobalSecondaryIndexes"] = gsis
+        if t.stream:
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        ddb.create_table(**kwargs)
+        if t.ttl_attribute:
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True,
+                                                                             "AttributeName": t.ttl_attribute})
+        os.environ[t.env_var] = name
+        self.names[t.name] = name
+
+    # ------------------------------------------------------------------ the Lambda service
+    def handler(self, function: str) -> Callable[..., Any]:
+        """Import the function's handler by its topology dotted path (cached)."""
+        if function not in self._handlers:
+            module, _, attr = FUNCTIONS[function].handler.rpartition(".")
+            self._handlers[function] = getattr(importlib.import_module(module), attr)
+        return self._handlers[function]
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        fn = FUNCTIONS[function]
+        ctx = FakeLambdaContext(function_name=self.physical(fn.name), memory_limit_in_mb=fn.memory_mb,
+                                timeout_ms=fn.timeout_seconds * 1000)
+        with self.lock, self.counting():
+            return self.handler(function)(event, ctx)
+
+    # ------------------------------------------------------------------ API Gateway (REST proxy)
+    def match_route(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for r, rx in self._routes:
+            m = rx.match(path)
+            if m and r.method == method:
+                return r, m.groupdict()
+        return None
+
+    def api(self, method: str, path: str, *, body: Any = None, raw_body: str | None = None,
+            headers: dict[str, str] | None = None, query: dict[str, str] | None = None,
+            claims: dict[str, str] | None = None) -> ApiResponse:
+        """Call the API as API Gateway would (REST proxy event); 404/405 like API Gateway for unknown routes."""
+        found = self.match_route(method, path)
+        if found is None:
+            known = any(rx.match(path) for _, rx in self._routes)
+            return ApiResponse(405 if known else 404, {"Content-Type": "application/json"},
+                               json.dumps({"message": "Methode nicht erlaubt" if known else "Nicht gefunden"}))
+        r, params = found
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        text = raw_body if raw_body is not None else (None if body is None else json.dumps(body, ensure_ascii=False))
+        event = {
+            "resource": r.path, "path": path, "httpMethod": method,
+            "headers": hdrs, "multiValueHeaders": {k: [v] for k, v in hdrs.items()},
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+            "pathParameters": params or None, "stageVariables": None,
+            "requestContext": {
+                "resourcePath": r.path, "httpMethod": method, "path": f"/{self.stage}{path}",
+                "stage": self.stage, "requestId": str(uuid.uuid4()), "accountId": ACCOUNT, "apiId": "local",
+                "requestTimeEpoch": int(time.time() * 1000), "protocol": "HTTP/1.1",
+                "identity": {"sourceIp": "127.0.0.1", "userAgent": hdrs.get("User-Agent", "avdual-local")},
+                "authorizer": {"claims": claims} if claims else None,
+            },
+            "body": text, "isBase64Encoded": False,
+        }
+        out = self.invoke(r.function, event)
+        return ApiResponse(int(out["statusCode"]), dict(out.get("headers") or {}), out.get("body") or "")
+
+    # ------------------------------------------------------------------ schedules
+    def run_schedule(self, function: str, schedule: str) -> Any:
+        """Trigger a topology schedule now (moto's Scheduler never fires, DESIGN.md §5)."""
+        sched = next(s for s in FUNCTIONS[function].schedules if s.name == schedule)
+        return self.invoke(function, dict(sched.payload))
+
+    # ------------------------------------------------------------------ event delivery
+    def _receive_all(self, sqs: Any, url: str) -> list[dict[str, Any]]:
+        msgs: list[dict[str, Any]] = []
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300,
+                                      AttributeNames=["All"]).get("Messages", [])
+            if not got:
+                return msgs
+            msgs += got
+
+    @staticmethod
+    def _record(msg: dict[str, Any], queue_arn: str, receive_count: int) -> dict[str, Any]:
+        body = json.loads(msg["Body"])
+        body.setdefault("account", ACCOUNT)  # moto omits it (DESIGN.md §5)
+        attrs = msg.get("Attributes", {})
+        now = str(int(time.time() * 1000))
+        return {
+            "messageId": msg["MessageId"], "receiptHandle": msg["ReceiptHandle"],
+            "body": json.dumps(body, ensure_ascii=False),
+            "attributes": {"ApproximateReceiveCount": str(receive_count),
+                           "SentTimestamp": attrs.get("SentTimestamp", now), "SenderId": attrs.get("SenderId", ACCOUNT),
+                           "ApproximateFirstReceiveTimestamp": attrs.get("ApproximateFirstReceiveTimestamp", now)},
+            "messageAttributes": {}, "md5OfBody": msg["MD5OfBody"], "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn, "awsRegion": REGION,
+        }
+
+    def pending(self) -> int:
+        sqs = boto3.client("sqs")
+        with self.lock:
+            n = sum(len(v) for v in self._replay.values())
+            for q, _ in self._queues.values():
+                a = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["ApproximateNumberOfMessages"])
+                n += int(a["Attributes"]["ApproximateNumberOfMessages"])
+            return n
+
+    def drain(self) -> DeliveryStats:
+        """Deliver until every queue is empty (and, with ``duplicate``, every replay done)."""
+        with self.lock:
+            sqs = boto3.client("sqs")
+            start = self.stats.deliveries
+            attempts: Counter[str] = Counter()
+            while True:
+                progressed = False
+                for name, sub in SUBSCRIPTIONS.items():
+                    progressed |= self._deliver_subscription(sqs, name, sub, attempts)
+                if not progressed:
+                    return self.stats
+                if self.stats.deliveries - start > self.max_deliveries:
+                    raise EventStormError(f"more than {self.max_deliveries} deliveries in one drain")
+
+    def _deliver_subscription(self, sqs: Any, name: str, sub: Subscription, attempts: Counter[str]) -> bool:
+        url, dlq = self._queues[name]
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.physical(name)}"
+        msgs = self._receive_all(sqs, url)
+        replays, self._replay[name] = self._replay[name], []
+        if not msgs and not replays:
+            return False
+        items: list[tuple[dict[str, Any] | None, dict[str, Any]]] = []
+        for m in msgs:
+            attempts[m["MessageId"]] += 1
+            items.append((m, self._record(m, arn, attempts[m["MessageId"]])))
+        items += [(None, r) for r in replays]
+        if self.shuffle:
+            self.random.shuffle(items)
+        for i in range(0, len(items), sub.batch_size):
+            batch = items[i : i + sub.batch_size]
+            result = self.invoke(sub.consumer, {"Records": [r for _, r in batch]}) or {}
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            self.stats.batches += 1
+            for msg, rec in batch:
+                self.stats.deliveries += 1
+                self.stats.by_detail_type[json.loads(rec["body"]).get("detail-type", "?")] += 1
+                if msg is None:
+                    continue  # a replayed duplicate: its original was already settled
+                if rec["messageId"] in failed:
+                    self.stats.failures += 1
+                    if attempts[msg["MessageId"]] >= sub.max_receive_count:
+                        sqs.send_message(QueueUrl=dlq, MessageBody=msg["Body"])
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+                        self.dead_letters.append(DeadLetter(name, json.loads(msg["Body"]), attempts[msg["MessageId"]]))
+                    else:
+                        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"],
+                                                      VisibilityTimeout=0)
+                else:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+                    if self.duplicate:
+                        self._replay[name].append(rec)
+        return True
+
+    # ------------------------------------------------------------------ direct reads for demo/tests
+    def scan(self, logical_table: str) -> list[dict[str, Any]]:
+        with self.lock:
+            t = boto3.resource("dynamodb").Table(self.names[logical_table])
+            items: list[dict[str, Any]] = []
+            kwargs: dict[str, Any] = {}
+            while True:
+                resp = t.scan(**kwargs)
+                items += resp["Items"]
+                if "LastEvaluatedKey" not in resp:
+                    return items
+                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def put_event_raw(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
+        with self.lock:
+            boto3.client("events").put_events(Entries=[{"Source": source, "DetailType": detail_type,
+                                                        "Detail": json.dumps(detail), "EventBusName": self.names["bus"]}])

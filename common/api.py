@@ -1,0 +1,124 @@
+"""Shared REST API helpers: topology paths → Powertools paths, German per-field validation errors.
+
+Error body schema (stable, documented in the OpenAPI spec as ``ErrorResponse``)::
+
+    {"message": "<German summary>", "errors": [{"field": "student.date_of_birth", "message": "<German>"}]}
+
+No error body echoes input values, stack traces or module names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from common.errors import DomainValidationError, FieldError, NotFoundError
+from contracts.topology import Route
+
+
+class ErrorResponse(BaseModel):
+    message: str
+    errors: list[FieldError] = []
+
+
+_MESSAGES: dict[str, str] = {
+    "missing": "Pflichtfeld fehlt.",
+    "extra_forbidden": "Unbekanntes Feld.",
+    "string_too_short": "Eingabe ist zu kurz.",
+    "string_too_long": "Eingabe ist zu lang.",
+    "string_pattern_mismatch": "Eingabe hat nicht das erwartete Format.",
+    "string_type": "Text erwartet.",
+    "bool_type": "Ja/Nein-Wert erwartet.",
+    "bool_parsing": "Ja/Nein-Wert erwartet.",
+    "int_type": "Ganze Zahl erwartet.",
+    "int_parsing": "Ganze Zahl erwartet.",
+    "float_parsing": "Zahl erwartet.",
+    "list_type": "Liste erwartet.",
+    "dict_type": "Objekt erwartet.",
+    "model_type": "Objekt erwartet.",
+    "model_attributes_type": "Objekt erwartet.",
+    "too_long": "Zu viele Einträge.",
+    "too_short": "Zu wenige Einträge.",
+    "date_parsing": "Ungültiges Datum (erwartet JJJJ-MM-TT).",
+    "date_from_datetime_parsing": "Ungültiges Datum (erwartet JJJJ-MM-TT).",
+    "date_from_datetime_inexact": "Ungültiges Datum (erwartet JJJJ-MM-TT).",
+    "date_type": "Ungültiges Datum (erwartet JJJJ-MM-TT).",
+    "datetime_parsing": "Ungültiger Zeitpunkt.",
+    "datetime_from_date_parsing": "Ungültiger Zeitpunkt.",
+    "literal_error": "Ungültiger Wert.",
+    "enum": "Ungültiger Wert.",
+    "json_invalid": "Ungültiges JSON.",
+    "json_type": "Ungültiges JSON.",
+    "greater_than_equal": "Wert ist zu klein.",
+    "less_than_equal": "Wert ist zu groß.",
+    "greater_than": "Wert ist zu klein.",
+    "less_than": "Wert ist zu groß.",
+    "uuid_parsing": "Ungültige Kennung.",
+    "value_error": "Ungültiger Wert.",
+    "assertion_error": "Ungültiger Wert.",
+}
+
+
+def api_path(route: Route) -> str:
+    """Topology path ``/intakes/{intake_id}`` → Powertools path ``/intakes/<intake_id>``."""
+    return re.sub(r"\{(\w+)\}", r"<\1>", route.path)
+
+
+def german_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
+    """Map pydantic/Powertools validation errors to German per-field messages.
+
+    ``loc`` prefixes ``body``/``query``/``path`` are dropped; list indices stay (``career_fields.3``).
+    Custom validators raise ``ValueError("<German text>")``; that text is shown as is.
+    """
+    out: list[FieldError] = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            where = loc[0]
+            loc = loc[1:]
+        else:
+            where = "body"
+        etype = str(err.get("type", "value_error"))
+        field = where if etype in ("json_invalid", "json_type") else (".".join(loc) or where)
+        message = _MESSAGES.get(etype, "Ungültiger Wert.")
+        ctx = err.get("ctx") or {}
+        if etype == "value_error" and "error" in ctx:
+            message = str(ctx["error"])
+        elif etype == "literal_error" and "expected" in ctx:
+            message = f"Ungültiger Wert; erlaubt: {ctx['expected']}."
+        elif etype in ("too_long",) and "max_length" in ctx:
+            message = f"Höchstens {ctx['max_length']} Einträge."
+        elif etype == "string_too_long" and "max_length" in ctx:
+            message = f"Höchstens {ctx['max_length']} Zeichen."
+        elif etype == "string_too_short" and ctx.get("min_length") == 1:
+            message = "Darf nicht leer sein."
+        out.append(FieldError(field=field, message=message))
+    return out
+
+
+def error_response(status: int, message: str, errors: list[FieldError] | None = None) -> Response:
+    body = ErrorResponse(message=message, errors=errors or [])
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
+                    body=body.model_dump_json())
+
+
+def install_error_handlers(app: APIGatewayRestResolver) -> None:
+    """422 with German per-field errors instead of Powertools' default body."""
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(ex: RequestValidationError) -> Response:
+        return error_response(422, "Die Eingabe ist ungültig. Bitte die markierten Felder prüfen.",
+                              german_errors(ex.errors()))
+
+    @app.exception_handler(DomainValidationError)
+    def _domain(ex: DomainValidationError) -> Response:
+        return error_response(422, "Die Eingabe ist ungültig. Bitte die markierten Felder prüfen.", ex.errors)
+
+    @app.exception_handler(NotFoundError)
+    def _not_found(ex: NotFoundError) -> Response:
+        return error_response(404, "Nicht gefunden.")

@@ -1,0 +1,227 @@
+"""Event contracts: detail models, the data/metadata envelope and the event registry.
+
+Every event on the platform bus is declared here exactly once as an :class:`EventSpec`.
+Detail-type strings are explicit constants (past-tense facts, see DESIGN.md glossary),
+never derived from class names. Sources follow ``avdual.<service>``.
+
+Events carry no direct identifiers (DESIGN.md §2): IDs (ULIDs) plus what consumers need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Source(StrEnum):
+    """EventBridge ``source`` per producing service (``avdual.<service>``)."""
+
+    INTAKE = "avdual.intake"
+    MATCHING = "avdual.matching"
+    REPORTING = "avdual.reporting"
+
+
+Gender = Literal["weiblich", "maennlich", "divers", "keine_angabe"]
+AgeBand = Literal["unter_16", "16", "17", "18", "19_plus"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Metadata(_Strict):
+    """Envelope metadata. ``idempotency_key`` identifies the business fact: consumers dedupe on it,
+    never on the EventBridge ``id`` (a producer retry gets a new ``id`` for the same fact)."""
+
+    version: int = Field(ge=1, description="Schema version of ``data`` (see EventSpec.version)")
+    correlation_id: str = Field(min_length=1, max_length=128)
+    idempotency_key: str = Field(min_length=1, max_length=256)
+    occurred_at: datetime = Field(description="When the fact happened (UTC, ISO 8601)")
+
+
+class StudentProfile(_Strict):
+    """Matching-relevant, non-identifying attributes of a student (no name, no date of birth)."""
+
+    school_id: str = Field(min_length=2, max_length=16)
+    school_year: str = Field(pattern=r"^\d{4}/\d{2}$", examples=["2026/27"])
+    class_name: str = Field(min_length=1, max_length=32)
+    age_band: AgeBand
+    gender: Gender
+    german_support: bool = False
+    languages: list[str] = Field(default_factory=list, max_length=10)
+    parent_contact_language: str | None = None
+    career_fields: list[str] = Field(default_factory=list, max_length=3)
+    preferred_companion_gender: Gender | None = None
+    previous_companion_id: str | None = None
+    start_date: date | None = None
+    consent_present: bool = True
+
+
+class IntakeSubmittedData(StudentProfile):
+    intake_id: str = Field(min_length=26, max_length=26, description="ULID of the intake")
+    submitted_at: datetime
+
+
+class IntakeUpdatedData(StudentProfile):
+    intake_id: str = Field(min_length=26, max_length=26)
+    updated_at: datetime
+    changed_fields: list[str] = Field(default_factory=list)
+    matching_relevant: bool = Field(description="True when a field the matching model reads changed")
+
+
+class IntakeWithdrawnData(_Strict):
+    intake_id: str = Field(min_length=26, max_length=26)
+    school_id: str
+    school_year: str = Field(pattern=r"^\d{4}/\d{2}$")
+    withdrawn_at: datetime
+    reason: Literal["consent_withdrawn", "left_before_start", "duplicate", "other"] = "consent_withdrawn"
+
+
+class CompanionAssignedData(_Strict):
+    intake_id: str = Field(min_length=26, max_length=26)
+    companion_id: str
+    school_id: str
+    school_year: str = Field(pattern=r"^\d{4}/\d{2}$")
+    class_name: str
+    age_band: AgeBand
+    gender: Gender
+    german_support: bool = False
+    career_fields: list[str] = Field(default_factory=list)
+    assigned_at: datetime
+    from_waitlist: bool = False
+    waited_days: int = Field(default=0, ge=0)
+    cost: float = Field(description="Total cost under the matching model (lower is better)")
+
+
+class StudentWaitlistedData(_Strict):
+    intake_id: str = Field(min_length=26, max_length=26)
+    school_id: str
+    school_year: str = Field(pattern=r"^\d{4}/\d{2}$")
+    class_name: str
+    age_band: AgeBand
+    gender: Gender
+    german_support: bool = False
+    career_fields: list[str] = Field(default_factory=list)
+    waitlisted_at: datetime
+    reason: Literal["no_capacity", "no_companion_for_school", "no_consent", "no_active_companion"]
+
+
+class CompanionReassignedData(_Strict):
+    intake_id: str = Field(min_length=26, max_length=26)
+    from_companion_id: str
+    to_companion_id: str
+    school_id: str
+    school_year: str = Field(pattern=r"^\d{4}/\d{2}$")
+    reassigned_at: datetime
+    cost_change: float
+
+
+Destination = Literal[
+    "dual_training",
+    "school_based_training",
+    "einstiegsqualifizierung",
+    "bqdual",
+    "bfs",
+    "further_school",
+    "repeat_year_vabo",
+    "agency_programme",
+    "job",
+    "voluntary_service",
+    "nothing",
+    "moved_away",
+    "unknown",
+]
+
+
+class AssignmentEndedData(_Strict):
+    intake_id: str = Field(min_length=26, max_length=26)
+    companion_id: str
+    school_id: str
+    school_year: str = Field(pattern=r"^\d{4}/\d{2}$")
+    ended_at: datetime
+    exit_date: date
+    reason: Literal["completed", "dropped_out", "moved_away", "withdrawn", "other"]
+    destination: Destination
+    with_former_internship_company: bool = False
+
+
+class CompanionUpdatedData(_Strict):
+    companion_id: str
+    school_ids: list[str]
+    capacity: int = Field(ge=0)
+    active: bool
+    updated_at: datetime
+    capacity_increased: bool = False
+
+
+class ReportPublishedData(_Strict):
+    report_id: str
+    report_type: Literal["weekly", "school_year", "status"]
+    school_year: str = Field(pattern=r"^\d{4}/\d{2}$")
+    formats: list[Literal["html", "pdf", "xlsx"]]
+    object_keys: list[str] = Field(description="S3 keys in the report bucket")
+    published_at: datetime
+
+
+D = TypeVar("D", bound=BaseModel)
+
+
+class Envelope(BaseModel, Generic[D]):
+    """The EventBridge ``detail``: ``{"metadata": {...}, "data": {...}}`` (DESIGN.md §2)."""
+
+    model_config = ConfigDict(extra="forbid")
+    metadata: Metadata
+    data: D
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One event of the platform: detail-type constant, source, schema version, detail data model."""
+
+    detail_type: str
+    source: Source
+    version: int
+    data_model: type[BaseModel]
+    description: str
+
+    def envelope_model(self) -> type[BaseModel]:
+        return Envelope[self.data_model]  # type: ignore[name-defined]
+
+
+INTAKE_SUBMITTED = EventSpec("IntakeSubmitted", Source.INTAKE, 1, IntakeSubmittedData,
+                             "A school submitted a student intake form.")
+INTAKE_UPDATED = EventSpec("IntakeUpdated", Source.INTAKE, 1, IntakeUpdatedData,
+                           "A school corrected an intake form.")
+INTAKE_WITHDRAWN = EventSpec("IntakeWithdrawn", Source.INTAKE, 1, IntakeWithdrawnData,
+                             "An intake was withdrawn (e.g. consent withdrawn): erase personal data.")
+COMPANION_ASSIGNED = EventSpec("CompanionAssigned", Source.MATCHING, 1, CompanionAssignedData,
+                               "A student was assigned to a companion (AV dual-Begleiter).")
+STUDENT_WAITLISTED = EventSpec("StudentWaitlisted", Source.MATCHING, 1, StudentWaitlistedData,
+                               "No companion could take the student; the student waits on the waitlist.")
+COMPANION_REASSIGNED = EventSpec("CompanionReassigned", Source.MATCHING, 1, CompanionReassignedData,
+                                 "A rebalance moved a student to another companion.")
+ASSIGNMENT_ENDED = EventSpec("AssignmentEnded", Source.MATCHING, 1, AssignmentEndedData,
+                             "A student left the programme (exit with destination / Verbleib).")
+COMPANION_UPDATED = EventSpec("CompanionUpdated", Source.MATCHING, 1, CompanionUpdatedData,
+                              "The office created or changed a companion (capacity, schools, leave).")
+REPORT_PUBLISHED = EventSpec("ReportPublished", Source.REPORTING, 1, ReportPublishedData,
+                             "A report was rendered and stored in the report bucket.")
+
+EVENTS: dict[str, EventSpec] = {
+    spec.detail_type: spec
+    for spec in (
+        INTAKE_SUBMITTED,
+        INTAKE_UPDATED,
+        INTAKE_WITHDRAWN,
+        COMPANION_ASSIGNED,
+        STUDENT_WAITLISTED,
+        COMPANION_REASSIGNED,
+        ASSIGNMENT_ENDED,
+        COMPANION_UPDATED,
+        REPORT_PUBLISHED,
+    )
+}

@@ -1,0 +1,262 @@
+"""The platform topology, declared once (DESIGN.md §2).
+
+CDK (``infra/``), the embedded local runtime (``avdual/``) and the tests all read these
+declarations. Nothing here imports boto3 or CDK: plain data next to the event models.
+
+Naming: logical names (``"intakes"``) are stable identifiers; physical names are chosen by
+CDK (deployed) or by the local runtime (``avdual-<stage>-<name>``) and handed to the code
+through the environment variable each resource declares (``env_var``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from contracts import events as ev
+from contracts.events import EventSpec, Source
+
+Service = Literal["intake", "matching", "reporting", "platform"]
+
+EVENT_BUS_ENV = "EVENT_BUS_NAME"
+SERVICE_NAME_ENV = "POWERTOOLS_SERVICE_NAME"
+STAGE_ENV = "AVDUAL_STAGE"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    pk: str
+    sk: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A DynamoDB table (on-demand, point-in-time recovery). Keys are strings."""
+
+    name: str
+    service: Service
+    pk: str
+    sk: str | None = None
+    env_var: str = ""
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+    stream: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    service: Service
+    env_var: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An EventBridge Scheduler schedule invoking a function with a fixed JSON payload."""
+
+    name: str
+    expression: str
+    timezone: str
+    payload: dict[str, str]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Function:
+    """A Lambda function: ``handler`` is the dotted path used by CDK *and* the local runtime."""
+
+    name: str
+    service: Service
+    handler: str
+    tables: tuple[str, ...] = ()
+    buckets: tuple[str, ...] = ()
+    publishes: tuple[EventSpec, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    timeout_seconds: int = 30
+    memory_mb: int = 512
+    extra_env: tuple[tuple[str, str], ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """EventBridge rule → SQS queue (+DLQ) → Lambda (partial batch responses).
+
+    ``pattern()`` is the EventBridge event pattern, built from the event specs so no
+    detail-type string is typed twice.
+    """
+
+    name: str
+    consumer: str
+    events: tuple[EventSpec, ...]
+    batch_size: int = 10
+    max_receive_count: int = 3
+
+    def pattern(self) -> dict[str, list[str]]:
+        sources = sorted({e.source.value for e in self.events})
+        detail_types = sorted({e.detail_type for e in self.events})
+        return {"source": sources, "detail-type": detail_types}
+
+
+Role = Literal["office", "companion", "school"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """An API Gateway REST route with a Lambda proxy integration to ``function``."""
+
+    method: Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
+    path: str
+    function: str
+    roles: tuple[Role, ...] = ("office",)
+    summary: str = ""
+
+
+# --------------------------------------------------------------------------- tables
+INTAKES = Table(
+    "intakes", "intake", pk="intake_id", env_var="INTAKES_TABLE",
+    indexes=(Index("by_school", pk="school_id", sk="submitted_at"),),
+    ttl_attribute="expires_at", stream=True,
+    description="Intake forms with personal data (minors). Only the intake service reads it.",
+)
+COMPANIONS = Table(
+    "companions", "matching", pk="companion_id", env_var="COMPANIONS_TABLE",
+    description="Companion registry with the atomic capacity counter `used`.",
+)
+ASSIGNMENTS = Table(
+    "assignments", "matching", pk="intake_id", env_var="ASSIGNMENTS_TABLE",
+    indexes=(Index("by_companion", pk="companion_id", sk="intake_id"),
+             Index("waitlist", pk="waitlist_school", sk="waitlisted_at")),
+    ttl_attribute="expires_at",
+    description="One item per student known to matching: assigned / waitlisted / ended / withdrawn.",
+)
+AGGREGATES = Table(
+    "aggregates", "reporting", pk="pk", sk="sk", env_var="AGGREGATES_TABLE",
+    description="Anonymous counters and per-student status projections for reports.",
+)
+IDEMPOTENCY = Table(
+    "idempotency", "platform", pk="id", env_var="IDEMPOTENCY_TABLE", ttl_attribute="expiration",
+    description="Powertools idempotency records (API POST idempotency keys).",
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (INTAKES, COMPANIONS, ASSIGNMENTS, AGGREGATES, IDEMPOTENCY)}
+
+REPORTS = Bucket("reports", "reporting", env_var="REPORTS_BUCKET", description="Rendered reports")
+BUCKETS: dict[str, Bucket] = {b.name: b for b in (REPORTS,)}
+
+# --------------------------------------------------------------------------- functions
+INTAKE_API = Function(
+    "intake-api", "intake", "services.intake.handlers.api.handler",
+    tables=("intakes", "idempotency"), publishes=(ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN),
+    description="Intake REST API for schools",
+)
+MATCHING_API = Function(
+    "matching-api", "matching", "services.matching.handlers.api.handler",
+    tables=("companions", "assignments"),
+    publishes=(ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_UPDATED,
+               ev.ASSIGNMENT_ENDED, ev.COMPANION_REASSIGNED),
+    description="Companion registry and assignment API for the office",
+)
+MATCHING_CONSUMER = Function(
+    "matching-consumer", "matching", "services.matching.handlers.consumer.handler",
+    tables=("companions", "assignments"),
+    publishes=(ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED),
+    description="Assigns students to companions on intake events; works off the waitlist",
+)
+REPORTING_CONSUMER = Function(
+    "reporting-consumer", "reporting", "services.reporting.handlers.consumer.handler",
+    tables=("aggregates",),
+    description="Keeps anonymous report aggregates from intake and matching events",
+)
+REPORTING_RENDERER = Function(
+    "reporting-renderer", "reporting", "services.reporting.handlers.renderer.handler",
+    tables=("aggregates",), buckets=("reports",), publishes=(ev.REPORT_PUBLISHED,),
+    schedules=(
+        Schedule("weekly-report", "cron(0 7 ? * MON *)", "Europe/Berlin",
+                 {"report_type": "weekly"}, "Wochenbericht every Monday 07:00"),
+        Schedule("school-year-report", "cron(0 7 31 7 ? *)", "Europe/Berlin",
+                 {"report_type": "school_year"}, "Schuljahresbericht on 31 July"),
+    ),
+    timeout_seconds=120, memory_mb=1024,
+    description="Renders office reports (HTML, XLSX) into the report bucket",
+)
+
+FUNCTIONS: dict[str, Function] = {
+    f.name: f for f in (INTAKE_API, MATCHING_API, MATCHING_CONSUMER, REPORTING_CONSUMER, REPORTING_RENDERER)
+}
+
+# --------------------------------------------------------------------------- subscriptions
+SUBSCRIPTIONS: dict[str, Subscription] = {
+    s.name: s
+    for s in (
+        Subscription("matching-intake-events", "matching-consumer",
+                     (ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN)),
+        Subscription("matching-capacity-events", "matching-consumer",
+                     (ev.ASSIGNMENT_ENDED, ev.COMPANION_UPDATED)),
+        Subscription("reporting-events", "reporting-consumer",
+                     (ev.INTAKE_SUBMITTED, ev.INTAKE_WITHDRAWN, ev.COMPANION_ASSIGNED,
+                      ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED, ev.ASSIGNMENT_ENDED,
+                      ev.COMPANION_UPDATED)),
+    )
+}
+
+# --------------------------------------------------------------------------- API routes
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/intakes", "intake-api", ("office", "school"), "Submit an intake form"),
+    Route("GET", "/intakes", "intake-api", ("office", "school"), "List intakes"),
+    Route("GET", "/intakes/{intake_id}", "intake-api", ("office", "school", "companion"), "Read an intake"),
+    Route("POST", "/companions", "matching-api", ("office",), "Create or replace a companion"),
+    Route("GET", "/companions", "matching-api", ("office",), "List companions"),
+    Route("GET", "/assignments/{intake_id}", "matching-api", ("office", "companion"),
+          "Read an assignment with its explanation"),
+)
+
+
+def route(method: str, path: str) -> Route:
+    """The declared route for ``method`` + ``path``; raises ``KeyError`` if undeclared."""
+    for r in ROUTES:
+        if r.method == method and r.path == path:
+            return r
+    raise KeyError(f"{method} {path}")
+
+
+def functions_subscribed_to(detail_type: str) -> list[str]:
+    return sorted({s.consumer for s in SUBSCRIPTIONS.values() if any(e.detail_type == detail_type for e in s.events)})
+
+
+def env_for(function: Function) -> dict[str, str]:
+    """Environment variable *names* a function needs, mapped to the logical resource name."""
+    env: dict[str, str] = {}
+    for t in function.tables:
+        env[TABLES[t].env_var] = t
+    for b in function.buckets:
+        env[BUCKETS[b].env_var] = b
+    if function.publishes:
+        env[EVENT_BUS_ENV] = "bus"
+    return env
+
+
+def validate() -> None:
+    """Consistency checks of the topology itself (run by the contract tests)."""
+    names = [r.method + " " + r.path for r in ROUTES]
+    assert len(names) == len(set(names)), "duplicate route"
+    for s in SUBSCRIPTIONS.values():
+        assert s.consumer in FUNCTIONS, s
+    for f in FUNCTIONS.values():
+        for t in f.tables:
+            assert t in TABLES, (f.name, t)
+        for b in f.buckets:
+            assert b in BUCKETS, (f.name, b)
+    for r in ROUTES:
+        assert r.function in FUNCTIONS, r
+    envs = [t.env_var for t in TABLES.values()] + [b.env_var for b in BUCKETS.values()]
+    assert len(envs) == len(set(envs)), "env var declared twice"
+
+
+__all__ = [
+    "BUCKETS", "EVENT_BUS_ENV", "FUNCTIONS", "ROUTES", "SUBSCRIPTIONS", "TABLES",
+    "Bucket", "Function", "Index", "Route", "Schedule", "Source", "Subscription", "Table",
+]

@@ -1,0 +1,41 @@
+"""CDK app entry point: ``cdk synth -c stage=dev`` → stack ``AvDual-dev`` (no account/region lookups)."""
+
+from __future__ import annotations
+
+import re
+
+import aws_cdk as cdk
+
+from infra.stack import AvDualStack
+
+DEFAULT_STAGE = "dev"
+_STAGE_RE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+
+
+def stage_of(app: cdk.App) -> str:
+    stage = str(app.node.try_get_context("stage") or DEFAULT_STAGE)
+    if not _STAGE_RE.match(stage):
+        raise ValueError(f"invalid stage {stage!r}: lower-case letters/digits, starting with a letter")
+    return stage
+
+
+def build(app: cdk.App) -> AvDualStack:
+    """Add the stack of the stage given by context ``stage`` (default ``dev``) to ``app``."""
+    stage = stage_of(app)
+    return AvDualStack(
+        app,
+        f"AvDual-{stage}",
+        stage=stage,
+        description=f"AV dual companion platform ({stage})",
+        termination_protection=stage == "prod",
+    )
+
+
+def main() -> None:
+    app = cdk.App()
+    build(app)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()
