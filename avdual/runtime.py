@@ -356,8 +356,11 @@ class LocalRuntime:
             self.random.shuffle(items)
         for i in range(0, len(items), sub.batch_size):
             batch = items[i : i + sub.batch_size]
-            result = self.invoke(sub.consumer, {"Records": [r for _, r in batch]}) or {}
-            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            try:
+                result = self.invoke(sub.consumer, {"Records": [r for _, r in batch]}) or {}
+                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            except Exception:  # noqa: BLE001 - as Lambda: an invocation error fails the whole batch
+                failed = {r["messageId"] for _, r in batch}
             self.stats.batches += 1
             for msg, rec in batch:
                 self.stats.deliveries += 1

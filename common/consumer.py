@@ -48,7 +48,9 @@ EventHandler = Callable[[Metadata, Any], None]
 def process_events(event: dict[str, Any], context: LambdaContext,
                    handlers: Mapping[EventSpec, EventHandler]) -> dict[str, Any]:
     """Run ``handlers`` over an SQS batch; returns ``{"batchItemFailures": [...]}``."""
-    processor = BatchProcessor(event_type=EventType.SQS, model=EventBridgeSqsRecord)
+    # Report every failure per record (also when the whole batch fails) instead of raising.
+    processor = BatchProcessor(event_type=EventType.SQS, model=EventBridgeSqsRecord,
+                               raise_on_entire_batch_failure=False)
 
     def record_handler(record: EventBridgeSqsRecord) -> None:
         eb = record.body
@@ -57,5 +59,5 @@ def process_events(event: dict[str, Any], context: LambdaContext,
             raise UnknownEventError(eb.detail_type)
         handlers[spec](meta, data)
 
-    return process_partial_response(event=event, record_handler=record_handler,
-                                    processor=processor, context=context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                    context=context)

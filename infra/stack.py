@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Stack, Tags
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from contracts import topology as topo
@@ -38,11 +39,13 @@ class AvDualStack(Stack):
         self.runtime = LambdaRuntime(self, "Runtime", repo_root=repo_root)
         resources = Resources(bus=self.platform.bus, tables=dict(self.platform.tables))
 
-        self.services = {s: ServiceConstruct(self, construct_id(s), service=s, stage=stage) for s in _services()}
+        self.services = {
+            s: ServiceConstruct(self, construct_id(s), service=s, stage=stage) for s in _services()
+        }
         for svc in self.services.values():  # all data stores exist before any function references them
             resources.tables.update(svc.tables)
             resources.buckets.update(svc.buckets)
-        self.functions = {}
+        self.functions: dict[str, lambda_.Function] = {}
         for svc in self.services.values():
             self.functions.update(svc.add_functions(resources, self.runtime))
 

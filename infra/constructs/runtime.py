@@ -1,4 +1,4 @@
-"""Shared Lambda runtime pieces: the Powertools layer, the dependencies layer, per-service code."""
+"""Lambda runtime pieces: the shared Powertools layer, per-service dependencies layer and code."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.bundling import REPO_ROOT, dependencies_code, service_code
+from infra.bundling import REPO_ROOT, dependencies_code, service_code, service_requirements
+from infra.naming import construct_id
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -17,7 +18,7 @@ POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.13/la
 
 
 class LambdaRuntime(Construct):
-    """Layers shared by all functions and one code asset per service."""
+    """The Powertools layer (all functions) plus, per service, a code asset and a dependencies layer."""
 
     def __init__(self, scope: Construct, construct_id: str, *, repo_root: Path = REPO_ROOT) -> None:
         super().__init__(scope, construct_id)
@@ -26,19 +27,30 @@ class LambdaRuntime(Construct):
         self.powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "PowertoolsLayer", powertools_arn
         )
-        self.dependencies_layer = lambda_.LayerVersion(
-            self,
-            "DependenciesLayer",
-            code=dependencies_code(repo_root / "pyproject.toml"),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            description="Third-party runtime dependencies of the avdual functions (pyproject.toml)",
-        )
-        self.layers: list[lambda_.ILayerVersion] = [self.powertools_layer, self.dependencies_layer]
         self._code: dict[str, lambda_.Code] = {}
+        self._layers: dict[str, list[lambda_.ILayerVersion]] = {}
 
     def code_for(self, service: str) -> lambda_.Code:
         """The (shared) code asset of ``service``: contracts + common + services/<service>."""
         if service not in self._code:
             self._code[service] = service_code(service, self.repo_root)
         return self._code[service]
+
+    def layers_for(self, service: str) -> list[lambda_.ILayerVersion]:
+        """Powertools + the dependencies layer of ``service`` (if its code imports a declared dependency)."""
+        if service not in self._layers:
+            layers: list[lambda_.ILayerVersion] = [self.powertools_layer]
+            requirements = service_requirements(service, self.repo_root)
+            if requirements:
+                layers.append(
+                    lambda_.LayerVersion(
+                        self,
+                        construct_id(service) + "DependenciesLayer",
+                        code=dependencies_code(requirements),
+                        compatible_runtimes=[RUNTIME],
+                        compatible_architectures=[ARCHITECTURE],
+                        description=f"{service} runtime dependencies: {', '.join(requirements)}"[:256],
+                    )
+                )
+            self._layers[service] = layers
+        return self._layers[service]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
@@ -64,7 +65,8 @@ def event_pattern(sub: topo.Subscription) -> events.EventPattern:
     unknown = set(pattern) - set(_PATTERN_FIELDS)
     if unknown:
         raise ValueError(f"{sub.name}: unsupported pattern keys {sorted(unknown)}")
-    return events.EventPattern(**{_PATTERN_FIELDS[k]: v for k, v in pattern.items()})
+    kwargs: dict[str, Any] = {_PATTERN_FIELDS[k]: v for k, v in pattern.items()}
+    return events.EventPattern(**kwargs)
 
 
 class ServiceConstruct(Construct):
@@ -109,7 +111,7 @@ class ServiceConstruct(Construct):
             architecture=ARCHITECTURE,
             handler=spec.handler,
             code=runtime.code_for(spec.service),
-            layers=runtime.layers,
+            layers=runtime.layers_for(spec.service),
             environment=res.environment(spec, self.stage),
             timeout=Duration.seconds(spec.timeout_seconds),
             memory_size=spec.memory_mb,
@@ -129,7 +131,10 @@ class ServiceConstruct(Construct):
         scope = Construct(self, construct_id(sub.name))
         consumer = topo.FUNCTIONS[sub.consumer]
         dlq = sqs.Queue(
-            scope, "Dlq", retention_period=DLQ_RETENTION, enforce_ssl=True,
+            scope,
+            "Dlq",
+            retention_period=DLQ_RETENTION,
+            enforce_ssl=True,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
         )
         queue = sqs.Queue(
@@ -141,7 +146,10 @@ class ServiceConstruct(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
         )
         rule_dlq = sqs.Queue(
-            scope, "RuleDlq", retention_period=DLQ_RETENTION, enforce_ssl=True,
+            scope,
+            "RuleDlq",
+            retention_period=DLQ_RETENTION,
+            enforce_ssl=True,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
         )
         events.Rule(
@@ -173,7 +181,9 @@ class ServiceConstruct(Construct):
             ),
             description=f"EventBridge Scheduler invokes {spec.name}",
         )
-        role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn.function_arn]))
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn.function_arn])
+        )
         for sched in spec.schedules:
             scheduler.CfnSchedule(
                 self,

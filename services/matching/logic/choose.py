@@ -1,8 +1,9 @@
-"""Pure candidate ranking (no I/O).
+"""Pure candidate ranking for the online assignment (no I/O).
 
-Hard rules: the companion serves the student's school, is active, has free capacity, and
-the student's consent is present. Ranking: least loaded first (``used / capacity``), ties
-broken by ``companion_id`` so the choice is deterministic.
+Hard rules and soft criteria come from :mod:`services.matching.logic.cost`: a companion is a
+candidate if it serves the student's school, is active (not on leave on the start date), has
+free capacity and the student's consent is present. Candidates are sorted by total cost,
+ties broken by ``companion_id`` so the choice is deterministic.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from contracts.events import StudentProfile
+from services.matching.logic import cost as cost_model
+from services.matching.logic.cost import Context, Weights
 from services.matching.models.matching import Companion
 
 
@@ -22,28 +25,40 @@ class Candidate:
 
 
 def eligible(profile: StudentProfile, companion: Companion) -> bool:
-    return (companion.active and profile.school_id in companion.school_ids
-            and companion.used < companion.capacity and profile.consent_present)
+    """All hard rules hold (school, active on the start date, free capacity, consent)."""
+    return cost_model.feasible(profile, companion)
 
 
-def rank(profile: StudentProfile, companions: Iterable[Companion]) -> list[Candidate]:
-    """Eligible companions, best first. ``cost`` = load share in [0, 1); ``explanation`` sums to ``cost``."""
+def rank(
+    profile: StudentProfile,
+    companions: Iterable[Companion],
+    context: Context | None = None,
+    weights: Weights | None = None,
+) -> list[Candidate]:
+    """Eligible companions, best (cheapest) first; ties by ``companion_id``.
+
+    ``cost`` is the explanation's total and ``explanation`` its criterion → cost mapping
+    (they sum to ``cost``). Without ``context`` class cohesion contributes nothing.
+    """
     out = []
     for c in companions:
-        if not eligible(profile, c):
-            continue
-        load = c.used / c.capacity
-        out.append(Candidate(c, round(load, 6), {"load_balance": round(load, 6)}))
-    return sorted(out, key=lambda k: (k.cost, k.companion.companion_id))
+        expl = cost_model.cost(profile, c, context, weights)
+        if expl is not None:
+            out.append((expl.total, c.companion_id, Candidate(c, expl.total, dict(expl.components))))
+    out.sort(key=lambda t: (t[0], t[1]))
+    return [cand for _, _, cand in out]
 
 
 def waitlist_reason(profile: StudentProfile, companions: Iterable[Companion]) -> str:
-    """Why nobody fits: ``no_consent`` / ``no_companion_for_school`` / ``no_active_companion`` / ``no_capacity``."""
+    """Why nobody fits.
+
+    One of ``no_consent``, ``no_companion_for_school``, ``no_active_companion``, ``no_capacity``.
+    """
     if not profile.consent_present:
         return "no_consent"
     serving = [c for c in companions if profile.school_id in c.school_ids]
     if not serving:
         return "no_companion_for_school"
-    if not any(c.active for c in serving):
+    if not any("inactive" not in cost_model.violations(profile, c, check_capacity=False) for c in serving):
         return "no_active_companion"
     return "no_capacity"

@@ -1,0 +1,62 @@
+# AV dual platform – every target sets itself up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PORT ?= 8000
+STAGE ?= dev
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PY := .venv/bin/python
+CDK := node_modules/.bin/cdk
+
+.PHONY: help demo serve test test-fast fuzz lint synth deploy bench clean uv system-deps browser-deps
+
+help: ## Show targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | uv
+	$(UV) sync --frozen --all-groups --compile-bytecode
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+system-deps: ## Debian packages for PDF rendering (pango) and fonts
+	@if ! ldconfig -p | grep -q libpango-1.0 || ! fc-list 2>/dev/null | grep -qi dejavu || ! command -v pdftoppm >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils >/dev/null; fi
+
+browser-deps: system-deps ## Debian's Chromium for the browser tests
+	@command -v /usr/bin/chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+demo: .venv/.synced system-deps ## Run the whole scenario locally (embedded moto runtime) → out/reports/
+	$(PY) -m avdual.cli demo
+
+serve: .venv/.synced system-deps ## Serve API, /docs, web pages on http://127.0.0.1:$(PORT)
+	PORT=$(PORT) $(PY) -m avdual.cli serve
+
+test: .venv/.synced node_modules/.installed browser-deps ## All tests (unit, contract, integration, e2e, infra, browser)
+	.venv/bin/lint-imports
+	$(PY) -m pytest -n 2 --dist loadfile
+
+test-fast: .venv/.synced ## Tests without CDK synth and browser
+	$(PY) -m pytest -m "not infra and not browser" -n 2 --dist loadfile
+
+lint: .venv/.synced ## ruff + mypy + import-linter
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check . || true
+	.venv/bin/mypy contracts common services avdual infra
+	.venv/bin/lint-imports
+
+synth: .venv/.synced node_modules/.installed ## cdk synth (offline, no AWS credentials)
+	$(CDK) synth -c stage=$(STAGE) --quiet
+
+deploy: .venv/.synced node_modules/.installed ## cdk deploy with the pinned CLI (needs AWS credentials)
+	$(CDK) deploy -c stage=$(STAGE) --require-approval broadening
+
+bench: .venv/.synced system-deps ## Benchmarks → out/bench.json
+	$(PY) -m avdual.cli bench --out out/bench.json
+
+clean:
+	rm -rf out cdk.out .build

@@ -1,0 +1,76 @@
+"""``avdual``: the local command line (Typer). The Makefile targets call these commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="AV dual platform – local commands (embedded runtime on moto).", no_args_is_help=True)
+scenario_app = typer.Typer(help="Demo scenario data.")
+app.add_typer(scenario_app, name="scenario")
+console = Console()
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("out"), help="Output folder"),
+         duplicate: bool = typer.Option(False, help="Deliver every event twice"),
+         shuffle: bool = typer.Option(False, help="Shuffle delivery order")) -> None:
+    """Run the whole scenario end to end and write out/reports/."""
+    from avdual.demo import run_demo
+
+    result = run_demo(out_dir=out, duplicate=duplicate, shuffle=shuffle, console=console)
+    raise typer.Exit(1 if result.problems else 0)
+
+
+@app.command()
+def serve(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
+          seed: bool = typer.Option(True, help="Seed the scenario's companions")) -> None:
+    """Serve the API (and /openapi.json, /docs) on the embedded runtime; deliver events in the background."""
+    from avdual.server import serve as run
+
+    run(host=host, port=port, seed=seed)
+
+
+@app.command()
+def openapi(out: Path = typer.Option(Path("contracts/openapi.json"))) -> None:
+    """Write the OpenAPI 3.1 document generated from the code."""
+    from avdual.openapi import openapi_json
+
+    out.write_text(openapi_json(), encoding="utf-8")
+    console.print(f"wrote {out}")
+
+
+@app.command()
+def schemas(write: bool = typer.Option(False, help="Write missing snapshots for current versions")) -> None:
+    """Check (or write) the JSON Schema snapshots of every event."""
+    from contracts.schemas import check_snapshots, write_snapshots
+
+    if write:
+        for p in write_snapshots():
+            console.print(f"wrote {p}")
+    problems = check_snapshots()
+    for p in problems:
+        console.print(f"[red]{p}[/red]")
+    raise typer.Exit(1 if problems else 0)
+
+
+@scenario_app.command("generate")
+def scenario_generate() -> None:
+    """Regenerate data/scenario/intakes.json from the scenario file (deterministic)."""
+    from avdual.scenario import INTAKES, write_intakes
+
+    console.print(f"{write_intakes()} intakes → {INTAKES}")
+
+
+@app.command()
+def bench(out: Path = typer.Option(Path("out/bench.json"))) -> None:
+    """Run the benchmarks and write JSON."""
+    from avdual.bench import run_benchmarks
+
+    run_benchmarks(out, console)
+
+
+if __name__ == "__main__":
+    app()

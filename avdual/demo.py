@@ -1,0 +1,159 @@
+"""``avdual demo``: the main job on the embedded runtime (DESIGN.md §4, issue 2).
+
+Seeds the companions through the office API, submits every scenario intake through the
+HTTP-shaped API path, drains the events, renders the status report, writes it to
+``out/reports/`` and checks the invariants (assigned + waitlisted = intakes, no companion
+above capacity, every assignment within the companion's schools).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from avdual.runtime import LocalRuntime
+from avdual.scenario import load_intakes, load_scenario
+from contracts.reference import SCHOOLS
+
+OFFICE = {"sub": "office-demo", "cognito:groups": "office"}
+
+
+@dataclass
+class DemoResult:
+    intakes: int
+    per_school: dict[str, Counter[str]]
+    companions: list[dict[str, Any]]
+    report_files: list[Path]
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    api_calls: int = 0
+    dead_letters: int = 0
+
+
+def seed_companions(rt: LocalRuntime, scenario: dict[str, Any]) -> None:
+    for c in scenario["companions"]:
+        r = rt.api("POST", "/companions", body=c, claims=OFFICE)
+        if r.status != 200:
+            raise RuntimeError(f"companion {c['companion_id']}: {r.status} {r.body}")
+
+
+def submit_all(rt: LocalRuntime, forms: list[dict[str, Any]], progress: Progress | None = None,
+               drain_every: int = 25) -> list[str]:
+    ids = []
+    task = progress.add_task("Anmeldungen", total=len(forms)) if progress else None
+    for i, form in enumerate(forms, 1):
+        r = rt.api("POST", "/intakes", body=form, claims={"sub": f"school-{form['school_id']}"})
+        if r.status != 201:
+            raise RuntimeError(f"intake {i}: {r.status} {r.body}")
+        ids.append(r.json()["intake_id"])
+        if i % drain_every == 0:
+            rt.drain()
+        if progress and task is not None:
+            progress.advance(task)
+    rt.drain()
+    return ids
+
+
+def download_reports(rt: LocalRuntime, keys: list[str], out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    s3 = boto3.client("s3")
+    paths = []
+    for key in keys:
+        with rt.lock:
+            body = s3.get_object(Bucket=rt.names["reports"], Key=key)["Body"].read()
+        p = out_dir / f"{Path(key).parent.name}-{Path(key).name}"
+        p.write_bytes(body)
+        paths.append(p)
+    return paths
+
+
+def state_summary(rt: LocalRuntime) -> tuple[dict[str, Counter[str]], list[dict[str, Any]], list[str]]:
+    """Ground truth from the matching tables (independent of reporting) + invariant problems."""
+    companions = {c["companion_id"]: c for c in rt.scan("companions")}
+    per_school: dict[str, Counter[str]] = {s: Counter() for s in SCHOOLS}
+    used: Counter[str] = Counter()
+    problems = []
+    for a in rt.scan("assignments"):
+        school = a["profile"]["school_id"]
+        per_school[school][a["status"]] += 1
+        per_school[school]["intakes"] += 1
+        if a["status"] == "assigned":
+            used[a["companion_id"]] += 1
+            if school not in companions[a["companion_id"]]["school_ids"]:
+                problems.append(f"{a['intake_id']} assigned outside the companion's schools")
+    rows = []
+    for cid, c in sorted(companions.items()):
+        cap, n = int(c["capacity"]), used[cid]
+        if n > cap:
+            problems.append(f"{cid} above capacity: {n}/{cap}")
+        if n != int(c["used"]):
+            problems.append(f"{cid} counter {int(c['used'])} != assignments {n}")
+        rows.append({"companion_id": cid, "name": c["name"], "school_ids": list(c["school_ids"]),
+                     "assigned": n, "capacity": cap})
+    return per_school, rows, problems
+
+
+def run_demo(*, out_dir: Path = Path("out"), duplicate: bool = False, shuffle: bool = False,
+             console: Console | None = None) -> DemoResult:
+    console = console or Console()
+    t0 = time.perf_counter()
+    scenario, forms = load_scenario(), load_intakes()
+    with LocalRuntime(duplicate=duplicate, shuffle=shuffle, log_level="ERROR") as rt:
+        console.print(f"[bold]AV dual – {scenario['name']}[/bold]: {len(scenario['companions'])} Begleiter/innen, "
+                      f"{len(forms)} Anmeldungen (lokale Laufzeit auf moto)")
+        seed_companions(rt, scenario)
+        rt.drain()
+        with Progress(console=console, transient=False) as progress:
+            submit_all(rt, forms, progress)
+        out = rt.invoke("reporting-renderer", {"report_type": "weekly", "school_year": scenario["school_year"]})
+        rt.drain()
+        files = download_reports(rt, out["object_keys"], out_dir / "reports")
+        per_school, companions, problems = state_summary(rt)
+        total = sum(c["intakes"] for c in per_school.values())
+        if total != len(forms):
+            problems.append(f"matching knows {total} students, {len(forms)} were submitted")
+        for s, c in per_school.items():
+            if c["assigned"] + c["waitlisted"] != c["intakes"]:
+                problems.append(f"{s}: assigned + waitlisted != intakes")
+        result = DemoResult(len(forms), per_school, companions, files, problems,
+                            seconds=time.perf_counter() - t0, api_calls=sum(rt.api_calls.values()),
+                            dead_letters=len(rt.dead_letters))
+    print_result(result, console)
+    return result
+
+
+def print_result(r: DemoResult, console: Console) -> None:
+    t = Table(title="Anmeldungen je Schule")
+    for col in ("Schule", "Anmeldungen", "zugeordnet", "Warteliste"):
+        t.add_column(col, justify="left" if col == "Schule" else "right")
+    tot: Counter[str] = Counter()
+    for sid, c in r.per_school.items():
+        t.add_row(SCHOOLS[sid], str(c["intakes"]), str(c["assigned"]), str(c["waitlisted"]))
+        tot.update(c)
+    t.add_row("[bold]Summe[/bold]", str(tot["intakes"]), str(tot["assigned"]), str(tot["waitlisted"]))
+    console.print(t)
+    t2 = Table(title="Auslastung je Begleiter/in")
+    for col in ("ID", "Name", "Schulen", "Schüler/innen", "Kapazität"):
+        t2.add_column(col, justify="right" if col in ("Schüler/innen", "Kapazität") else "left")
+    for c in r.companions:
+        t2.add_row(c["companion_id"], c["name"], ", ".join(c["school_ids"]), str(c["assigned"]), str(c["capacity"]))
+    console.print(t2)
+    for p in r.report_files:
+        console.print(f"Bericht: {p}")
+    console.print(f"Dauer {r.seconds:.1f} s · {r.api_calls} AWS-API-Aufrufe der Dienste · "
+                  f"{r.dead_letters} Dead Letters")
+    if r.problems:
+        console.print("[red]Prüfungen fehlgeschlagen:[/red]")
+        for p in r.problems:
+            console.print(f"  - {p}")
+    else:
+        console.print("[green]Prüfungen: zugeordnet + Warteliste = Anmeldungen; keine Überbelegung; "
+                      "alle Zuordnungen innerhalb der Schulen der Begleiter/innen.[/green]")

@@ -1,0 +1,346 @@
+"""The synthesized template has exactly what ``contracts.topology`` declares (DESIGN.md §2, §3)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts import topology as topo
+from infra.bundling import service_requirements
+
+pytestmark = pytest.mark.infra
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STAGE = "dev"
+PLATFORM_ENV = {topo.SERVICE_NAME_ENV, topo.STAGE_ENV}
+
+
+class Synth:
+    """The stack synthesized once, plus lookup helpers over its template."""
+
+    def __init__(self) -> None:
+        import aws_cdk as cdk
+        from aws_cdk.assertions import Template
+
+        from infra.app import build
+
+        context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+        self.app = cdk.App(context={**context, "stage": STAGE, "aws:cdk:bundling-stacks": []})
+        self.stack = build(self.app)
+        self.template = Template.from_stack(self.stack)
+        self.json: dict[str, Any] = dict(self.template.to_json())
+        self.assembly = self.app.synth()
+
+    def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return {k: r for k, r in self.json["Resources"].items() if r["Type"] == cfn_type}
+
+    def logical_id(self, construct: Any) -> str:
+        return self.stack.resolve(construct.node.default_child.logical_id)
+
+    def functions_by_handler(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        return {
+            r["Properties"]["Handler"]: (k, r)
+            for k, r in self.of_type("AWS::Lambda::Function").items()
+            if r["Properties"].get("Handler", "").startswith("services.")
+        }
+
+    def powertools_parameter(self) -> str:
+        (name,) = [
+            k
+            for k, p in self.json["Parameters"].items()
+            if p.get("Default") == "/aws/service/powertools/python/arm64/python3.13/latest"
+        ]
+        assert self.json["Parameters"][name]["Type"] == "AWS::SSM::Parameter::Value<String>"
+        return name
+
+    def function_id(self, name: str) -> str:
+        return self.functions_by_handler()[topo.FUNCTIONS[name].handler][0]
+
+
+def _ref_id(value: Any) -> str:
+    """Logical id of a ``Ref`` or ``Fn::GetAtt``."""
+    if "Ref" in value:
+        return value["Ref"]
+    return value["Fn::GetAtt"][0]
+
+
+def _canon(pattern: dict[str, list[str]]) -> str:
+    return json.dumps({k: sorted(v) for k, v in pattern.items()}, sort_keys=True)
+
+
+@pytest.fixture(scope="module")
+def synth() -> Synth:
+    return Synth()
+
+
+def test_stack_is_env_agnostic_without_lookups(synth: Synth) -> None:
+    import aws_cdk as cdk
+
+    assert synth.stack.stack_name == f"AvDual-{STAGE}"
+    assert cdk.Token.is_unresolved(synth.stack.account)
+    assert cdk.Token.is_unresolved(synth.stack.region)
+    manifest = json.loads((Path(synth.assembly.directory) / "manifest.json").read_text())
+    assert not manifest.get("missing"), "synth needed a context lookup"
+
+
+def test_custom_bus_and_archive(synth: Synth) -> None:
+    buses = synth.of_type("AWS::Events::EventBus")
+    assert [b["Properties"]["Name"] for b in buses.values()] == [f"avdual-{STAGE}"]
+    (archive,) = synth.of_type("AWS::Events::Archive").values()
+    assert _ref_id(archive["Properties"]["SourceArn"]) == next(iter(buses))
+
+
+def test_one_rule_per_subscription_on_the_custom_bus(synth: Synth) -> None:
+    rules = synth.of_type("AWS::Events::Rule")
+    bus_id = next(iter(synth.of_type("AWS::Events::EventBus")))
+    assert len(rules) == len(topo.SUBSCRIPTIONS)
+    assert Counter(_canon(r["Properties"]["EventPattern"]) for r in rules.values()) == Counter(
+        _canon(s.pattern()) for s in topo.SUBSCRIPTIONS.values()
+    )
+    for rule in rules.values():
+        assert _ref_id(rule["Properties"]["EventBusName"]) == bus_id
+        (target,) = rule["Properties"]["Targets"]
+        assert "DeadLetterConfig" in target
+
+
+def test_rule_queue_and_event_source_lead_to_the_consumer(synth: Synth) -> None:
+    """pattern → SQS queue (redrive to DLQ) → event source mapping → consumer handler, batch size."""
+    queues = synth.of_type("AWS::SQS::Queue")
+    functions = synth.of_type("AWS::Lambda::Function")
+    mappings = {
+        _ref_id(m["Properties"]["EventSourceArn"]): m["Properties"]
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+    }
+    wired = {}
+    for rule in synth.of_type("AWS::Events::Rule").values():
+        queue_id = _ref_id(rule["Properties"]["Targets"][0]["Arn"])
+        esm = mappings[queue_id]
+        handler = functions[_ref_id(esm["FunctionName"])]["Properties"]["Handler"]
+        redrive = queues[queue_id]["Properties"]["RedrivePolicy"]
+        wired[_canon(rule["Properties"]["EventPattern"])] = (
+            handler,
+            esm["BatchSize"],
+            redrive["maxReceiveCount"],
+            queues[queue_id]["Properties"]["VisibilityTimeout"],
+        )
+    expected = {}
+    for sub in topo.SUBSCRIPTIONS.values():
+        consumer = topo.FUNCTIONS[sub.consumer]
+        expected[_canon(sub.pattern())] = (
+            consumer.handler,
+            sub.batch_size,
+            sub.max_receive_count,
+            6 * consumer.timeout_seconds,
+        )
+    assert wired == expected
+
+
+def test_event_source_mappings_report_batch_item_failures(synth: Synth) -> None:
+    mappings = synth.of_type("AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == len(topo.SUBSCRIPTIONS)
+    for m in mappings.values():
+        assert m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_every_queue_has_a_redrive_policy_or_is_a_dlq(synth: Synth) -> None:
+    queues = synth.of_type("AWS::SQS::Queue")
+    with_redrive = {k for k, q in queues.items() if "RedrivePolicy" in q["Properties"]}
+    assert len(with_redrive) == len(topo.SUBSCRIPTIONS)
+    dlqs = {_ref_id(queues[k]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]) for k in with_redrive}
+    rule_dlqs = {
+        _ref_id(r["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"])
+        for r in synth.of_type("AWS::Events::Rule").values()
+    }
+    assert with_redrive | dlqs | rule_dlqs == set(queues)
+    for q in queues.values():
+        assert q["Properties"]["SqsManagedSseEnabled"] is True
+    # every queue policy denies non-TLS access
+    for policy in synth.of_type("AWS::SQS::QueuePolicy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s) for s in statements)
+
+
+def test_tables_match_topology(synth: Synth) -> None:
+    tables = synth.of_type("AWS::DynamoDB::Table")
+    assert len(tables) == len(topo.TABLES)
+    constructs = dict(synth.stack.platform.tables)
+    for svc in synth.stack.services.values():
+        constructs.update(svc.tables)
+    assert set(constructs) == set(topo.TABLES)
+    for name, spec in topo.TABLES.items():
+        res = tables[synth.logical_id(constructs[name])]
+        props = res["Properties"]
+        assert res["DeletionPolicy"] == "Retain"
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        keys = [{"AttributeName": spec.pk, "KeyType": "HASH"}]
+        if spec.sk:
+            keys.append({"AttributeName": spec.sk, "KeyType": "RANGE"})
+        assert props["KeySchema"] == keys
+        assert {a["AttributeType"] for a in props["AttributeDefinitions"]} == {"S"}
+        gsis = {
+            g["IndexName"]: [k["AttributeName"] for k in g["KeySchema"]]
+            for g in props.get("GlobalSecondaryIndexes", [])
+        }
+        assert gsis == {i.name: [i.pk] + ([i.sk] if i.sk else []) for i in spec.indexes}
+        if spec.ttl_attribute:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        else:
+            assert "TimeToLiveSpecification" not in props
+        if spec.stream:
+            assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+        else:
+            assert "StreamSpecification" not in props
+
+
+def test_report_bucket(synth: Synth) -> None:
+    buckets = synth.of_type("AWS::S3::Bucket")
+    assert len(buckets) == len(topo.BUCKETS)
+    for bucket in buckets.values():
+        props = bucket["Properties"]
+        assert bucket["DeletionPolicy"] == "Retain"
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        assert [r["ExpirationInDays"] for r in props["LifecycleConfiguration"]["Rules"]] == [400]
+    for policy in synth.of_type("AWS::S3::BucketPolicy").values():
+        assert "aws:SecureTransport" in json.dumps(policy["Properties"]["PolicyDocument"])
+
+
+def test_functions_match_topology(synth: Synth) -> None:
+    by_handler = synth.functions_by_handler()
+    assert set(by_handler) == {f.handler for f in topo.FUNCTIONS.values()}
+    assert len(by_handler) == len(topo.FUNCTIONS)
+    log_groups = synth.of_type("AWS::Logs::LogGroup")
+    for spec in topo.FUNCTIONS.values():
+        props = by_handler[spec.handler][1]["Properties"]
+        assert props["Runtime"] == "python3.13"
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["Timeout"] == spec.timeout_seconds
+        assert props["MemorySize"] == spec.memory_mb
+        layers = props["Layers"]  # CDK sorts them by construct path
+        assert {"Ref": synth.powertools_parameter()} in layers
+        assert len(layers) == (2 if service_requirements(spec.service) else 1)
+        log_group = log_groups[_ref_id(props["LoggingConfig"]["LogGroup"])]
+        assert log_group["Properties"]["RetentionInDays"] == 365
+
+
+def test_function_environment(synth: Synth) -> None:
+    by_handler = synth.functions_by_handler()
+    bus_id = next(iter(synth.of_type("AWS::Events::EventBus")))
+    tables = dict(synth.stack.platform.tables)
+    for svc in synth.stack.services.values():
+        tables.update(svc.tables)
+    for spec in topo.FUNCTIONS.values():
+        env = by_handler[spec.handler][1]["Properties"]["Environment"]["Variables"]
+        assert set(env) == set(topo.env_for(spec)) | PLATFORM_ENV | {k for k, _ in spec.extra_env}
+        assert env[topo.SERVICE_NAME_ENV] == spec.service
+        assert env[topo.STAGE_ENV] == STAGE
+        for var, logical in topo.env_for(spec).items():
+            if var == topo.EVENT_BUS_ENV:
+                assert _ref_id(env[var]) == bus_id
+            elif logical in topo.TABLES:
+                assert _ref_id(env[var]) == synth.logical_id(tables[logical])
+
+
+def test_least_privilege_put_events(synth: Synth) -> None:
+    """Only publishing functions may put events; each role policy is attached to one function role."""
+    policies = synth.of_type("AWS::IAM::Policy")
+    for spec in topo.FUNCTIONS.values():
+        role_id = _ref_id(synth.json["Resources"][synth.function_id(spec.name)]["Properties"]["Role"])
+        docs = [
+            p["Properties"]["PolicyDocument"]
+            for p in policies.values()
+            if role_id in [_ref_id(r) for r in p["Properties"]["Roles"]]
+        ]
+        actions = json.dumps(docs)
+        assert ("events:PutEvents" in actions) == bool(spec.publishes), spec.name
+        assert ("s3:PutObject" in actions) == bool(spec.buckets), spec.name
+
+
+def _resource_paths(synth: Synth) -> dict[str, str]:
+    resources = synth.of_type("AWS::ApiGateway::Resource")
+    api_id = next(iter(synth.of_type("AWS::ApiGateway::RestApi")))
+
+    def path(rid: str) -> str:
+        props = resources[rid]["Properties"]
+        parent = props["ParentId"]
+        prefix = "" if _ref_id(parent) == api_id else path(_ref_id(parent))
+        return f"{prefix}/{props['PathPart']}"
+
+    return {rid: path(rid) for rid in resources}
+
+
+def test_one_api_method_per_route(synth: Synth) -> None:
+    paths = _resource_paths(synth)
+    functions = synth.of_type("AWS::Lambda::Function")
+    methods = {}
+    for m in synth.of_type("AWS::ApiGateway::Method").values():
+        props = m["Properties"]
+        rid = _ref_id(props["ResourceId"])
+        key = (props["HttpMethod"], paths.get(rid, "/"))
+        assert key not in methods
+        integration = props["Integration"]
+        assert integration["Type"] == "AWS_PROXY"
+        fn_ids = [_ref_id(p) for p in integration["Uri"]["Fn::Join"][1] if isinstance(p, dict)]
+        methods[key] = {functions[i]["Properties"]["Handler"] for i in fn_ids if i in functions}
+    assert methods == {(r.method, r.path): {topo.FUNCTIONS[r.function].handler} for r in topo.ROUTES}
+
+
+def test_api_stage(synth: Synth) -> None:
+    (stage,) = synth.of_type("AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["StageName"] == STAGE
+    assert stage["Properties"]["TracingEnabled"] is True
+
+
+def test_schedules(synth: Synth) -> None:
+    schedules = synth.of_type("AWS::Scheduler::Schedule")
+    declared = [(f, s) for f in topo.FUNCTIONS.values() for s in f.schedules]
+    assert len(schedules) == len(declared)
+    actual = {}
+    roles_policies = synth.of_type("AWS::IAM::Policy")
+    for sched in schedules.values():
+        props = sched["Properties"]
+        assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        fn_id = _ref_id(props["Target"]["Arn"])
+        role_id = _ref_id(props["Target"]["RoleArn"])
+        statements = [
+            s
+            for p in roles_policies.values()
+            if role_id in [_ref_id(r) for r in p["Properties"]["Roles"]]
+            for s in p["Properties"]["PolicyDocument"]["Statement"]
+        ]
+        assert statements == [
+            {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [fn_id, "Arn"]}}
+        ]
+        handler = synth.json["Resources"][fn_id]["Properties"]["Handler"]
+        actual[props["Name"]] = (
+            props["ScheduleExpression"],
+            props["ScheduleExpressionTimezone"],
+            json.loads(props["Target"]["Input"]),
+            handler,
+        )
+    assert actual == {
+        f"avdual-{STAGE}-{s.name}": (s.expression, s.timezone, s.payload, f.handler) for f, s in declared
+    }
+
+
+def test_dependency_layers_per_service(synth: Synth) -> None:
+    """Powertools from a deploy-time SSM parameter; an arm64 dependencies layer per service needing one."""
+    synth.powertools_parameter()
+    layers = synth.of_type("AWS::Lambda::LayerVersion")
+    services = {f.service for f in topo.FUNCTIONS.values()}
+    assert len(layers) == sum(1 for s in services if service_requirements(s))
+    for layer in layers.values():
+        assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
