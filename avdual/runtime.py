@@ -34,6 +34,8 @@ import boto3
 from moto import mock_aws
 
 from common import settings
+from common.events import EventBridgePublisher
+from contracts.outbox import matches_filter, outbox_tables, render_entry
 from contracts.topology import (
     BUCKETS,
     EVENT_BUS_ENV,
@@ -131,6 +133,8 @@ class LocalRuntime:
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._queues: dict[str, tuple[str, str]] = {}  # subscription -> (queue url, dlq url)
         self._replay: dict[str, list[dict[str, Any]]] = {}
+        self._stream_iterators: dict[str, list[str | None]] = {}
+        self.pipe_publisher = EventBridgePublisher()
         self._routes = [(r, _route_regex(r.path)) for r in ROUTES]
         self.names: dict[str, str] = {}
 
@@ -230,6 +234,46 @@ class LocalRuntime:
                                                                              "AttributeName": t.ttl_attribute})
         os.environ[t.env_var] = name
         self.names[t.name] = name
+        if t.stream:
+            self._open_stream(ddb, t)
+
+    # ------------------------------------------------------------------ EventBridge Pipes (outbox relay)
+    def _streams(self) -> Any:
+        # botocore's account-based endpoint for DynamoDB Streams is not routed by moto: pin the classic one.
+        return boto3.client("dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
+
+    def _open_stream(self, ddb: Any, t: Table) -> None:
+        arn = ddb.describe_table(TableName=self.names[t.name])["Table"]["LatestStreamArn"]
+        streams = self._streams()
+        shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        self._stream_iterators[t.name] = [
+            streams.get_shard_iterator(StreamArn=arn, ShardId=sh["ShardId"],
+                                       ShardIteratorType="TRIM_HORIZON")["ShardIterator"] for sh in shards]
+
+    def pump_outboxes(self) -> int:
+        """Emulate the outbox pipes: relay inserted outbox items from the table streams to the bus.
+
+        Same filter and rendering as the CDK pipe (``contracts.outbox``). At least once: the stream
+        position advances only after ``PutEvents`` accepted every entry of the batch.
+        """
+        relayed = 0
+        with self.lock:
+            streams = self._streams()
+            for t in outbox_tables():
+                for i, it in enumerate(self._stream_iterators.get(t.name, [])):
+                    while it:
+                        resp = streams.get_records(ShardIterator=it, Limit=100)
+                        entries = [render_entry(t, r, self.names["bus"]) for r in resp["Records"]
+                                   if matches_filter(t, r)]
+                        if entries:
+                            self.pipe_publisher.publish_entries(entries)
+                            relayed += len(entries)
+                        nxt = resp.get("NextShardIterator")
+                        self._stream_iterators[t.name][i] = nxt
+                        if not resp["Records"] or nxt == it:
+                            break
+                        it = nxt
+        return relayed
 
     # ------------------------------------------------------------------ the Lambda service
     def handler(self, function: str) -> Callable[..., Any]:
@@ -332,7 +376,7 @@ class LocalRuntime:
             start = self.stats.deliveries
             attempts: Counter[str] = Counter()
             while True:
-                progressed = False
+                progressed = self.pump_outboxes() > 0
                 for name, sub in SUBSCRIPTIONS.items():
                     progressed |= self._deliver_subscription(sqs, name, sub, attempts)
                 if not progressed:

@@ -72,9 +72,12 @@ class EventBridgePublisher:
     def publish(self, events: Sequence[OutgoingEvent]) -> None:
         if not events:
             return
-        client = self._client or settings.client("events")
         bus = self._bus or settings.event_bus_name()
-        entries = [e.entry(bus) for e in events]
+        self.publish_entries([e.entry(bus) for e in events])
+
+    def publish_entries(self, entries: list[dict[str, Any]]) -> None:
+        """Put ready ``PutEvents`` entries; retries failed entries, raises ``PublishError`` if any remain."""
+        client = self._client or settings.client("events")
         for chunk in _chunks(entries, MAX_ENTRIES_PER_CALL):
             pending = chunk
             failed: list[dict[str, Any]] = []
