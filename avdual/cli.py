@@ -7,9 +7,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from avdual.ops_cli import app as ops_app
+
 app = typer.Typer(help="AV dual platform – local commands (embedded runtime on moto).", no_args_is_help=True)
 scenario_app = typer.Typer(help="Demo scenario data.")
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(ops_app, name="ops")
 console = Console()
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from avdual.ops import OpsTarget
 from common import settings
 from common.events import EventBridgePublisher
 from contracts.outbox import matches_filter, outbox_tables, render_entry
@@ -188,7 +189,10 @@ class LocalRuntime:
     def _create_resources(self) -> None:
         ddb, events, sqs, s3 = (boto3.client(s) for s in ("dynamodb", "events", "sqs", "s3"))
         bus = self.physical("bus")
-        events.create_event_bus(Name=bus)
+        bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+        self.archive_arn = events.create_archive(ArchiveName=self.physical("events"), EventSourceArn=bus_arn,
+                                                 Description="All platform events, for replay")["ArchiveArn"]
+        self.bus_arn = bus_arn
         os.environ[EVENT_BUS_ENV] = bus
         self.names["bus"] = bus
         for t in TABLES.values():
@@ -425,6 +429,10 @@ class LocalRuntime:
                     if self.duplicate:
                         self._replay[name].append(rec)
         return True
+
+    def ops_target(self) -> OpsTarget:
+        """The operations view (DLQs, archive) of this runtime; use under ``self.lock``."""
+        return OpsTarget(queues=dict(self._queues), bus_arn=self.bus_arn, archive_arn=self.archive_arn)
 
     # ------------------------------------------------------------------ direct reads for demo/tests
     def scan(self, logical_table: str) -> list[dict[str, Any]]:

@@ -44,6 +44,8 @@ class Gateway:
             return Response(self._openapi, content_type="application/json")
         if req.path == "/docs":
             return Response(SWAGGER_HTML, content_type="text/html; charset=utf-8")
+        if req.path.startswith("/_ops/"):
+            return self._ops(req)
         if req.path == "/healthz":
             return Response(json.dumps({"status": "ok", "pending": self.rt.pending()}), content_type="application/json")
         if req.method == "GET" and self.rt.match_route("GET", req.path) is None:
@@ -54,6 +56,29 @@ class Gateway:
         out = self.rt.api(req.method, req.path, raw_body=req.get_data(as_text=True) or None, headers=headers,
                           query=dict(req.args) or None, claims=self.claims_for(headers))
         return Response(out.body, status=out.status, headers=out.headers)
+
+    def _ops(self, req: Request) -> Response:
+        """Operations endpoints for ``avdual ops --local`` (loopback only, like the whole local gateway)."""
+        from datetime import datetime
+
+        from avdual import ops
+
+        action = req.path.removeprefix("/_ops/")
+        sub = req.args.get("subscription")
+        with self.rt.lock:
+            target = self.rt.ops_target()
+            if action == "health":
+                result: Any = ops.health(target)
+            elif action == "dead-letters":
+                result = ops.list_dead_letters(target, sub)
+            elif action == "redrive" and req.method == "POST":
+                result = ops.redrive(target, sub)
+            elif action == "replay" and req.method == "POST":
+                result = ops.replay(target, datetime.fromisoformat(req.args["start"]),
+                                    datetime.fromisoformat(req.args["end"]))
+            else:
+                return Response(json.dumps({"message": "Nicht gefunden"}), status=404, content_type="application/json")
+        return Response(json.dumps(result, default=str), content_type="application/json")
 
     def _static(self, path: str) -> Response | None:
         name = "index.html" if path in ("", "/") else path.lstrip("/")
