@@ -6,6 +6,7 @@ import re
 
 import aws_cdk as cdk
 
+from infra.nag import add_checks
 from infra.stack import AvDualStack
 
 DEFAULT_STAGE = "dev"
@@ -20,14 +21,21 @@ def stage_of(app: cdk.App) -> str:
 
 
 def build(app: cdk.App) -> AvDualStack:
-    """Add the stack of the stage given by context ``stage`` (default ``dev``) to ``app``."""
+    """Add the stack of the stage given by context ``stage`` (default ``dev``) to ``app``, with the
+    cdk-nag AwsSolutions + Serverless checks (synth fails on unacknowledged findings).
+
+    Optional context ``alarmEmail``: e-mail address subscribed to the alarm topic.
+    """
     stage = stage_of(app)
+    add_checks(app)
+    alarm_email = app.node.try_get_context("alarmEmail")
     return AvDualStack(
         app,
         f"AvDual-{stage}",
         stage=stage,
         description=f"AV dual companion platform ({stage})",
         termination_protection=stage == "prod",
+        alarm_email=str(alarm_email) if alarm_email else None,
     )
 
 

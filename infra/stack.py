@@ -7,11 +7,16 @@ from typing import Any
 
 from aws_cdk import Stack, Tags
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contracts import topology as topo
 from infra.bundling import REPO_ROOT
 from infra.constructs import Api, LambdaRuntime, Platform, Resources, ServiceConstruct
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.outbox import OutboxPipe
+from infra.constructs.service import RESERVED_CONCURRENCY
+from infra.nag import acknowledge_api
 from infra.naming import construct_id
 
 
@@ -25,10 +30,17 @@ def _services() -> list[str]:
 
 
 class AvDualStack(Stack):
-    """Env-agnostic stack: platform, one construct per service, the REST API."""
+    """Env-agnostic stack: platform, one construct per service, the REST API, monitoring."""
 
     def __init__(
-        self, scope: Construct, stack_id: str, *, stage: str, repo_root: Path = REPO_ROOT, **kwargs: Any
+        self,
+        scope: Construct,
+        stack_id: str,
+        *,
+        stage: str,
+        repo_root: Path = REPO_ROOT,
+        alarm_email: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, stack_id, **kwargs)
         self.stage = stage
@@ -36,11 +48,20 @@ class AvDualStack(Stack):
         Tags.of(self).add("stage", stage)
 
         self.platform = Platform(self, "Platform", stage=stage)
+        keys = self.platform.keys
         self.runtime = LambdaRuntime(self, "Runtime", repo_root=repo_root)
-        resources = Resources(bus=self.platform.bus, tables=dict(self.platform.tables))
+        resources = Resources(bus=self.platform.bus, keys=keys, tables=dict(self.platform.tables))
 
         self.services = {
-            s: ServiceConstruct(self, construct_id(s), service=s, stage=stage) for s in _services()
+            s: ServiceConstruct(
+                self,
+                construct_id(s),
+                service=s,
+                stage=stage,
+                keys=keys,
+                access_logs=self.platform.access_logs,
+            )
+            for s in _services()
         }
         for svc in self.services.values():  # all data stores exist before any function references them
             resources.tables.update(svc.tables)
@@ -49,4 +70,23 @@ class AvDualStack(Stack):
         for svc in self.services.values():
             self.functions.update(svc.add_functions(resources, self.runtime))
 
-        self.api = Api(self, "Api", stage=stage, functions=self.functions)
+        self.api = Api(self, "Api", stage=stage, functions=self.functions, log_key=keys.logs)
+        acknowledge_api(self.api.rest_api)
+
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        self.pipes: dict[str, OutboxPipe] = {}
+        for svc in self.services.values():
+            self.dead_letter_queues.update(svc.dead_letter_queues)
+            self.pipes.update(svc.pipes)
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            stage=stage,
+            keys=keys,
+            functions=self.functions,
+            reserved=RESERVED_CONCURRENCY,
+            dead_letter_queues=self.dead_letter_queues,
+            api_stage=self.api.rest_api.deployment_stage,
+            pipes=self.pipes,
+            alarm_email=alarm_email,
+        )

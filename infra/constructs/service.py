@@ -1,4 +1,14 @@
-"""One construct per service: its tables/buckets, functions, subscriptions and schedules."""
+"""One construct per service: its tables/buckets, functions, subscriptions, schedules and outbox pipes.
+
+Reliability settings (DESIGN.md §2, issue 6):
+
+* every subscription: EventBridge rule → KMS-encrypted SQS queue (redrive to a DLQ after
+  ``max_receive_count``) → Lambda with partial batch responses; the rule target has its own DLQ and
+  retry policy; queue visibility timeout = 6 × the consumer's timeout;
+* functions with schedules (asynchronous invocations) get a Lambda DLQ, which is also the DLQ of the
+  EventBridge Scheduler targets;
+* concurrency: see :data:`RESERVED_CONCURRENCY` and :data:`EVENT_SOURCE_MAX_CONCURRENCY`.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +17,61 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+import jsii
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
 from contracts import topology as topo
+from infra import iam as grants
+from infra.constructs.keys import Keys
+from infra.constructs.outbox import OutboxPipe
 from infra.constructs.runtime import ARCHITECTURE, RUNTIME, LambdaRuntime
 from infra.constructs.storage import bucket_from_topology, table_from_topology
+from infra.nag import (
+    REASON_IS_DLQ,
+    REASON_NOT_REDRIVE_SOURCE,
+    REASON_RUNTIME,
+    REASON_SQS_ESM_DESTINATION,
+    REASON_SYNC_INVOKE,
+    REASON_XRAY,
+    acknowledge,
+)
 from infra.naming import construct_id
+from infra.queues import LOG_RETENTION, dead_letter_queue, queue
 
 #: SQS visibility timeout = this factor × consumer function timeout (AWS recommendation: ≥ 6).
 VISIBILITY_TIMEOUT_FACTOR = 6
-DLQ_RETENTION = Duration.days(14)
-LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+
+#: Reserved concurrency per function (topology has no such field yet). ``matching-consumer`` = 1
+#: serialises every matching decision, hence also all decisions of one school: two deliveries can
+#: never read the same stale capacity/waitlist state at the same time, and waitlist order per school
+#: stays first-come-first-served. DynamoDB conditional writes remain the guard (DESIGN.md §2); the
+#: serialisation removes the conflict retries they would cause, and caps the write rate on the small
+#: companions table. Throughput is ample for ~450 intakes per school year.
+RESERVED_CONCURRENCY: dict[str, int] = {"matching-consumer": 1}
+
+#: ``ScalingConfig.MaximumConcurrency`` of the SQS event source mappings of each consumer (2 is the
+#: minimum). It bounds how many invocations the pollers start, so a consumer with reserved
+#: concurrency is not flooded with throttled invocations (which would count as receives and push
+#: messages towards the DLQ), and caps the write rate on the aggregate counters of the reporting table.
+EVENT_SOURCE_MAX_CONCURRENCY: dict[str, int] = {"matching-consumer": 2, "reporting-consumer": 5}
+DEFAULT_EVENT_SOURCE_MAX_CONCURRENCY = 5
+
+#: EventBridge rule target retries (then the rule DLQ): EventBridge's maximum (24 h / 185 attempts).
+RULE_TARGET_MAX_EVENT_AGE = Duration.hours(24)
+RULE_TARGET_RETRY_ATTEMPTS = 185
+#: EventBridge Scheduler → Lambda retries (then the function's async DLQ).
+SCHEDULE_MAX_EVENT_AGE_SECONDS = 6 * 3600
+SCHEDULE_RETRY_ATTEMPTS = 10
 #: ``sub.pattern()`` keys → ``events.EventPattern`` keyword arguments.
 _PATTERN_FIELDS = {"source": "source", "detail-type": "detail_type", "detail": "detail", "account": "account"}
 
@@ -38,6 +81,7 @@ class Resources:
     """Everything a function may reference, by logical topology name."""
 
     bus: events.IEventBus
+    keys: Keys
     tables: dict[str, dynamodb.ITable] = field(default_factory=dict)
     buckets: dict[str, s3.IBucket] = field(default_factory=dict)
 
@@ -69,24 +113,85 @@ def event_pattern(sub: topo.Subscription) -> events.EventPattern:
     return events.EventPattern(**kwargs)
 
 
+@jsii.implements(events.IRuleTarget)
+class QueueTarget:
+    """Rule target: an SQS queue plus the target's DLQ, both KMS-encrypted.
+
+    Unlike ``aws_events_targets.SqsQueue`` this adds no ``kms:*`` grant to the key policy (the
+    messaging key already trusts ``events.amazonaws.com`` for exactly ``kms:GenerateDataKey`` and
+    ``kms:Decrypt``, restricted to rules of the platform bus) and restricts both queue policies to
+    this one rule (``aws:SourceArn``).
+    """
+
+    def __init__(self, queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> None:
+        self.queue = queue
+        self.dead_letter_queue = dead_letter_queue
+
+    def bind(self, rule: events_refs.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        for target in (self.queue, self.dead_letter_queue):
+            target.add_to_resource_policy(
+                iam.PolicyStatement(
+                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                    actions=["sqs:SendMessage"],
+                    resources=[target.queue_arn],
+                    conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
+                )
+            )
+        return events.RuleTargetConfig(
+            arn=self.queue.queue_arn,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self.dead_letter_queue.queue_arn),
+            retry_policy=events.CfnRule.RetryPolicyProperty(
+                maximum_event_age_in_seconds=int(RULE_TARGET_MAX_EVENT_AGE.to_seconds()),
+                maximum_retry_attempts=RULE_TARGET_RETRY_ATTEMPTS,
+            ),
+        )
+
+
+def _invocation_kinds(spec: topo.Function) -> list[str]:
+    kinds = []
+    if any(r.function == spec.name for r in topo.ROUTES):
+        kinds.append("API Gateway Lambda proxy integration")
+    if any(s.consumer == spec.name for s in topo.SUBSCRIPTIONS.values()):
+        kinds.append("SQS event source mapping")
+    return kinds
+
+
 class ServiceConstruct(Construct):
     """Data stores of one service (at construction), then its compute (``add_functions``)."""
 
-    def __init__(self, scope: Construct, construct_id_: str, *, service: str, stage: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        service: str,
+        stage: str,
+        keys: Keys,
+        access_logs: s3.IBucket,
+    ) -> None:
         super().__init__(scope, construct_id_)
         self.service = service
         self.stage = stage
+        self.keys = keys
         self.tables: dict[str, dynamodb.Table] = {
-            t.name: table_from_topology(self, t) for t in topo.TABLES.values() if t.service == service
+            t.name: table_from_topology(self, t, keys.data)
+            for t in topo.TABLES.values()
+            if t.service == service
         }
         self.buckets: dict[str, s3.Bucket] = {
-            b.name: bucket_from_topology(self, b) for b in topo.BUCKETS.values() if b.service == service
+            b.name: bucket_from_topology(self, b, keys.data, access_logs)
+            for b in topo.BUCKETS.values()
+            if b.service == service
         }
         self.functions: dict[str, lambda_.Function] = {}
         self.queues: dict[str, sqs.Queue] = {}
+        #: every DLQ of this service, by a readable name (alarms, dashboard)
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        self.event_source_mappings: dict[str, lambda_.EventSourceMapping] = {}
+        self.pipes: dict[str, OutboxPipe] = {}
 
     def add_functions(self, resources: Resources, runtime: LambdaRuntime) -> dict[str, lambda_.Function]:
-        """Functions of this service, the subscriptions they consume and their schedules."""
+        """Functions of this service, the subscriptions they consume, their schedules, the outbox pipes."""
         for spec in topo.FUNCTIONS.values():
             if spec.service != self.service:
                 continue
@@ -97,13 +202,50 @@ class ServiceConstruct(Construct):
         for sub in topo.SUBSCRIPTIONS.values():
             if sub.consumer in self.functions:
                 self._subscription(sub, resources.bus)
+        for name, table in self.tables.items():
+            spec_table = topo.TABLES[name]
+            if spec_table.stream:
+                self.pipes[name] = OutboxPipe(
+                    self,
+                    construct_id(name) + "Outbox",
+                    stage=self.stage,
+                    spec=spec_table,
+                    table=table,
+                    bus=resources.bus,
+                    keys=self.keys,
+                )
+                self.dead_letter_queues[f"{name}-outbox-pipe"] = self.pipes[name].dlq
         return self.functions
 
     def _function(self, spec: topo.Function, res: Resources, runtime: LambdaRuntime) -> lambda_.Function:
         cid = construct_id(spec.name)
         log_group = logs.LogGroup(
-            self, cid + "Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN
+            self,
+            cid + "Logs",
+            retention=LOG_RETENTION,
+            encryption_key=self.keys.logs,
+            removal_policy=RemovalPolicy.RETAIN,
         )
+        # own role instead of the AWSLambdaBasicExecutionRole managed policy: logs of this group only
+        role = iam.Role(
+            self,
+            cid + "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Lambda {spec.name} ({self.stage})",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+            )
+        )
+        async_dlq = None
+        if spec.schedules:  # EventBridge Scheduler invokes asynchronously
+            async_dlq = dead_letter_queue(self, cid + "AsyncDlq", self.keys.messaging)
+            grants.grant_send(role, async_dlq.queue_arn, self.keys.messaging)
+            what = f"asynchronous invocations of {spec.name} and its schedules"
+            acknowledge(async_dlq, "Serverless-SQSRedrivePolicy", REASON_IS_DLQ.format(of=what))
+            acknowledge(async_dlq, "AwsSolutions-SQS3", REASON_NOT_REDRIVE_SOURCE.format(of=what))
+            self.dead_letter_queues[f"{spec.name}-async"] = async_dlq
         fn = lambda_.Function(
             self,
             cid,
@@ -117,40 +259,68 @@ class ServiceConstruct(Construct):
             memory_size=spec.memory_mb,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
+            role=role,
+            dead_letter_queue=async_dlq,
+            reserved_concurrent_executions=RESERVED_CONCURRENCY.get(spec.name),
             description=spec.description or spec.name,
         )
         for name in spec.tables:
-            res.tables[name].grant_read_write_data(fn)
+            grants.grant_table_read_write(role, res.tables[name], topo.TABLES[name])
         for name in spec.buckets:
-            res.buckets[name].grant_read_write(fn)
+            grants.grant_bucket_objects(role, res.buckets[name])
+        if spec.tables or spec.buckets:
+            grants.grant_key(role, self.keys.data)
         if spec.publishes:
-            res.bus.grant_put_events_to(fn)
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["events:PutEvents"], resources=[res.bus.event_bus_arn])
+            )
+
+        acknowledge(fn, "AwsSolutions-L1", REASON_RUNTIME)
+        acknowledge(fn, "Serverless-LambdaLatestVersion", REASON_RUNTIME)
+        acknowledge(role, "AwsSolutions-IAM5", REASON_XRAY, finding="Resource::*")
+        if async_dlq is None:
+            kinds = _invocation_kinds(spec)
+            where = {
+                "API Gateway Lambda proxy integration": "returned to the caller as HTTP 5xx (alarmed)",
+                "SQS event source mapping": "retried by SQS and moved to the subscription DLQ (alarmed)",
+            }
+            acknowledge(
+                fn,
+                "Serverless-LambdaDLQ",
+                REASON_SYNC_INVOKE.format(
+                    how=" / ".join(kinds) or "no trigger", where="; ".join(where[k] for k in kinds) or "n/a"
+                ),
+            )
+        for name in spec.buckets:
+            bucket_id = Stack.of(self).resolve(res.buckets[name].node.default_child.logical_id)  # type: ignore[union-attr]
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5",
+                f"Object-level S3 actions (Get/Put/DeleteObject) need an object ARN; the grant covers the "
+                f"objects of the {name} bucket only, no other bucket and no bucket-level action.",
+                finding=f"Resource::<{bucket_id}.Arn>/*",
+            )
         return fn
 
     def _subscription(self, sub: topo.Subscription, bus: events.IEventBus) -> None:
         scope = Construct(self, construct_id(sub.name))
         consumer = topo.FUNCTIONS[sub.consumer]
-        dlq = sqs.Queue(
-            scope,
-            "Dlq",
-            retention_period=DLQ_RETENTION,
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
-        queue = sqs.Queue(
+        key = self.keys.messaging
+        dlq = dead_letter_queue(scope, "Dlq", key)
+        q = queue(
             scope,
             "Queue",
+            key,
             visibility_timeout=Duration.seconds(VISIBILITY_TIMEOUT_FACTOR * consumer.timeout_seconds),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=sub.max_receive_count, queue=dlq),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
         )
-        rule_dlq = sqs.Queue(
-            scope,
-            "RuleDlq",
-            retention_period=DLQ_RETENTION,
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        rule_dlq = dead_letter_queue(scope, "RuleDlq", key)
+        acknowledge(dlq, "Serverless-SQSRedrivePolicy", REASON_IS_DLQ.format(of=f"the {sub.name} queue"))
+        acknowledge(
+            rule_dlq, "Serverless-SQSRedrivePolicy", REASON_IS_DLQ.format(of=f"the {sub.name} rule target")
+        )
+        acknowledge(
+            rule_dlq, "AwsSolutions-SQS3", REASON_NOT_REDRIVE_SOURCE.format(of=f"the {sub.name} rule")
         )
         events.Rule(
             scope,
@@ -158,20 +328,29 @@ class ServiceConstruct(Construct):
             event_bus=bus,
             description=f"{sub.name} → {sub.consumer}",
             event_pattern=event_pattern(sub),
-            targets=[targets.SqsQueue(queue, dead_letter_queue=rule_dlq)],
+            targets=[QueueTarget(q, rule_dlq)],
         )
-        self.functions[sub.consumer].add_event_source(
-            sources.SqsEventSource(
-                queue,
-                batch_size=sub.batch_size,
-                max_batching_window=Duration.seconds(1) if sub.batch_size > 10 else None,
-                report_batch_item_failures=True,
-            )
+        fn = self.functions[sub.consumer]
+        q.grant_consume_messages(fn)
+        esm = fn.add_event_source_mapping(
+            construct_id(sub.name) + "Source",
+            event_source_arn=q.queue_arn,
+            batch_size=sub.batch_size,
+            max_batching_window=Duration.seconds(1) if sub.batch_size > 10 else None,
+            report_batch_item_failures=True,
+            max_concurrency=EVENT_SOURCE_MAX_CONCURRENCY.get(
+                sub.consumer, DEFAULT_EVENT_SOURCE_MAX_CONCURRENCY
+            ),
         )
-        self.queues[sub.name] = queue
+        acknowledge(esm, "Serverless-LambdaEventSourceMappingDestination", REASON_SQS_ESM_DESTINATION)
+        self.queues[sub.name] = q
+        self.event_source_mappings[sub.name] = esm
+        self.dead_letter_queues[sub.name] = dlq
+        self.dead_letter_queues[f"{sub.name}-rule"] = rule_dlq
 
     def _schedules(self, spec: topo.Function, fn: lambda_.Function) -> None:
         cid = construct_id(spec.name)
+        dlq = self.dead_letter_queues[f"{spec.name}-async"]
         role = iam.Role(
             self,
             cid + "SchedulerRole",
@@ -184,6 +363,7 @@ class ServiceConstruct(Construct):
         role.add_to_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn.function_arn])
         )
+        grants.grant_send(role, dlq.queue_arn, self.keys.messaging)
         for sched in spec.schedules:
             scheduler.CfnSchedule(
                 self,
@@ -198,6 +378,11 @@ class ServiceConstruct(Construct):
                     arn=fn.function_arn,
                     role_arn=role.role_arn,
                     input=json.dumps(sched.payload, sort_keys=True),
+                    dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dlq.queue_arn),
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                        maximum_event_age_in_seconds=SCHEDULE_MAX_EVENT_AGE_SECONDS,
+                        maximum_retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
+                    ),
                 ),
             )
 

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from contracts import topology as topo
+from infra.nag import acknowledge
 from infra.naming import construct_id
 
 REPORT_EXPIRY_DAYS = 400
+ACCESS_LOG_EXPIRY_DAYS = 400
 
 
 def _attr(name: str) -> dynamodb.Attribute:
     return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
 
 
-def table_from_topology(scope: Construct, spec: topo.Table) -> dynamodb.Table:
-    """On-demand table with PITR, string keys, GSIs (projection ALL), TTL and optional stream; retained."""
+def table_from_topology(scope: Construct, spec: topo.Table, key: kms.IKey) -> dynamodb.Table:
+    """On-demand table with PITR, string keys, GSIs (projection ALL), TTL and optional stream, encrypted
+    with the customer-managed ``key``; retained."""
     table = dynamodb.Table(
         scope,
         construct_id(spec.name) + "Table",
@@ -30,6 +34,8 @@ def table_from_topology(scope: Construct, spec: topo.Table) -> dynamodb.Table:
         ),
         time_to_live_attribute=spec.ttl_attribute,
         stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if spec.stream else None,
+        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryption_key=key,
         removal_policy=RemovalPolicy.RETAIN,
     )
     for index in spec.indexes:
@@ -42,15 +48,49 @@ def table_from_topology(scope: Construct, spec: topo.Table) -> dynamodb.Table:
     return table
 
 
-def bucket_from_topology(scope: Construct, spec: topo.Bucket) -> s3.Bucket:
-    """Private, TLS-only, S3-encrypted bucket whose objects expire after 400 days; retained."""
+def access_log_bucket(scope: Construct, construct_id_: str) -> s3.Bucket:
+    """Target of S3 server access logging: private, TLS-only, SSE-S3 (log delivery cannot use SSE-KMS)."""
+    bucket = s3.Bucket(
+        scope,
+        construct_id_,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="expire-access-logs",
+                expiration=Duration.days(ACCESS_LOG_EXPIRY_DAYS),
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+            )
+        ],
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    acknowledge(
+        bucket,
+        "AwsSolutions-S1",
+        "This bucket receives the server access logs of the report bucket; logging its own access would "
+        "log the log deliveries recursively.",
+    )
+    return bucket
+
+
+def bucket_from_topology(
+    scope: Construct, spec: topo.Bucket, key: kms.IKey, access_logs: s3.IBucket
+) -> s3.Bucket:
+    """Private, TLS-only bucket encrypted with the customer-managed ``key`` (bucket key on), server
+    access logs into ``access_logs``, objects expire after 400 days; retained."""
     return s3.Bucket(
         scope,
         construct_id(spec.name) + "Bucket",
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         enforce_ssl=True,
-        encryption=s3.BucketEncryption.S3_MANAGED,
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=key,
+        bucket_key_enabled=True,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix=f"{spec.name}/",
         lifecycle_rules=[
             s3.LifecycleRule(
                 id="expire-reports",

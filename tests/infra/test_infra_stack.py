@@ -147,6 +147,8 @@ def test_event_source_mappings_report_batch_item_failures(synth: Synth) -> None:
 
 
 def test_every_queue_has_a_redrive_policy_or_is_a_dlq(synth: Synth) -> None:
+    """Subscription queues redrive to a DLQ; every other queue is the DLQ of a rule target, a function
+    (asynchronous invocations), a schedule or a pipe. All are KMS-encrypted and TLS-only."""
     queues = synth.of_type("AWS::SQS::Queue")
     with_redrive = {k for k, q in queues.items() if "RedrivePolicy" in q["Properties"]}
     assert len(with_redrive) == len(topo.SUBSCRIPTIONS)
@@ -155,9 +157,30 @@ def test_every_queue_has_a_redrive_policy_or_is_a_dlq(synth: Synth) -> None:
         _ref_id(r["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"])
         for r in synth.of_type("AWS::Events::Rule").values()
     }
-    assert with_redrive | dlqs | rule_dlqs == set(queues)
+    function_dlqs = {
+        _ref_id(f["Properties"]["DeadLetterConfig"]["TargetArn"])
+        for f in synth.of_type("AWS::Lambda::Function").values()
+        if "DeadLetterConfig" in f["Properties"]
+    }
+    schedule_dlqs = {
+        _ref_id(s["Properties"]["Target"]["DeadLetterConfig"]["Arn"])
+        for s in synth.of_type("AWS::Scheduler::Schedule").values()
+    }
+    pipe_dlqs = {
+        _ref_id(p["Properties"]["SourceParameters"]["DynamoDBStreamParameters"]["DeadLetterConfig"]["Arn"])
+        for p in synth.of_type("AWS::Pipes::Pipe").values()
+    }
+    subscription_dlqs = {
+        _ref_id(s["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        for s in synth.of_type("AWS::SNS::Subscription").values()
+        if "RedrivePolicy" in s["Properties"]
+    }
+    others = rule_dlqs | function_dlqs | schedule_dlqs | pipe_dlqs | subscription_dlqs
+    assert with_redrive | dlqs | others == set(queues)
+    assert not with_redrive & (dlqs | others)
     for q in queues.values():
-        assert q["Properties"]["SqsManagedSseEnabled"] is True
+        assert "SqsManagedSseEnabled" not in q["Properties"]
+        assert "KmsMasterKeyId" in q["Properties"]
     # every queue policy denies non-TLS access
     for policy in synth.of_type("AWS::SQS::QueuePolicy").values():
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
@@ -198,8 +221,9 @@ def test_tables_match_topology(synth: Synth) -> None:
 
 
 def test_report_bucket(synth: Synth) -> None:
+    """Topology buckets plus one server-access-log bucket; all private, expiring, retained."""
     buckets = synth.of_type("AWS::S3::Bucket")
-    assert len(buckets) == len(topo.BUCKETS)
+    assert len(buckets) == len(topo.BUCKETS) + 1
     for bucket in buckets.values():
         props = bucket["Properties"]
         assert bucket["DeletionPolicy"] == "Retain"
@@ -210,7 +234,7 @@ def test_report_bucket(synth: Synth) -> None:
             "RestrictPublicBuckets": True,
         }
         rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
-        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"aws:kms", "AES256"}
         assert [r["ExpirationInDays"] for r in props["LifecycleConfiguration"]["Rules"]] == [400]
     for policy in synth.of_type("AWS::S3::BucketPolicy").values():
         assert "aws:SecureTransport" in json.dumps(policy["Properties"]["PolicyDocument"])
@@ -320,9 +344,17 @@ def test_schedules(synth: Synth) -> None:
             if role_id in [_ref_id(r) for r in p["Properties"]["Roles"]]
             for s in p["Properties"]["PolicyDocument"]["Statement"]
         ]
-        assert statements == [
-            {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [fn_id, "Arn"]}}
-        ]
+        assert statements[0] == {
+            "Action": "lambda:InvokeFunction",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [fn_id, "Arn"]},
+        }
+        # … plus sending to the schedule's DLQ (and its key), nothing else
+        dlq_id = _ref_id(props["Target"]["DeadLetterConfig"]["Arn"])
+        assert {json.dumps(s["Resource"]) for s in statements[1:]} <= {
+            json.dumps({"Fn::GetAtt": [dlq_id, "Arn"]}),
+            json.dumps({"Fn::GetAtt": [synth.logical_id(synth.stack.platform.keys.messaging), "Arn"]}),
+        }
         handler = synth.json["Resources"][fn_id]["Properties"]["Handler"]
         actual[props["Name"]] = (
             props["ScheduleExpression"],

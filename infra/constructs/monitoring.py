@@ -1,0 +1,169 @@
+"""Alarms, the alarm topic and the operations dashboard.
+
+* one KMS-encrypted SNS topic ``avdual-<stage>-alarms`` is the action of every alarm; an e-mail
+  subscription is added when context ``alarmEmail`` is set (``cdk deploy -c alarmEmail=…``);
+* alarms: depth > 0 of every DLQ, errors and throttles of every function, 5xx of the API stage,
+  failed executions of every outbox pipe;
+* dashboard ``avdual-<stage>``: the same metrics plus invocations, durations and API latency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.constructs.keys import Keys
+from infra.constructs.outbox import OutboxPipe
+from infra.nag import REASON_IS_DLQ, REASON_NOT_REDRIVE_SOURCE, acknowledge
+from infra.naming import construct_id
+from infra.queues import dead_letter_queue
+
+PERIOD = Duration.minutes(5)
+DLQ_PERIOD = Duration.minutes(1)
+#: Functions with reserved concurrency are throttled by design during bursts (the event source
+#: retries); only sustained throttling (this many consecutive periods) is an alarm for them.
+SUSTAINED_THROTTLE_PERIODS = 3
+
+
+def topic_name(stage: str) -> str:
+    return f"avdual-{stage}-alarms"
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        stage: str,
+        keys: Keys,
+        functions: Mapping[str, lambda_.Function],
+        reserved: Mapping[str, int],
+        dead_letter_queues: Mapping[str, sqs.IQueue],
+        api_stage: apigw.Stage,
+        pipes: Mapping[str, OutboxPipe],
+        alarm_email: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id_)
+        self.topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            topic_name=topic_name(stage),
+            display_name=f"AV dual {stage}: Alarme",
+            master_key=keys.messaging,
+            enforce_ssl=True,
+        )
+        if alarm_email:
+            keys.allow_sns_to_use_messaging_key(topic_name(stage))
+            # CDK adds the queue policy for sns.amazonaws.com (aws:SourceArn = this topic)
+            delivery_dlq = dead_letter_queue(self, "AlarmDeliveryDlq", keys.messaging)
+            what = "undeliverable alarm e-mails"
+            acknowledge(delivery_dlq, "Serverless-SQSRedrivePolicy", REASON_IS_DLQ.format(of=what))
+            acknowledge(delivery_dlq, "AwsSolutions-SQS3", REASON_NOT_REDRIVE_SOURCE.format(of=what))
+            self.topic.add_subscription(subs.EmailSubscription(alarm_email, dead_letter_queue=delivery_dlq))
+            dead_letter_queues = {**dead_letter_queues, "alarm-delivery": delivery_dlq}
+        action = cw_actions.SnsAction(self.topic)
+        self.alarms: dict[str, cw.Alarm] = {}
+
+        def alarm(name: str, metric: cw.IMetric, description: str, periods: int = 1) -> cw.Alarm:
+            a = cw.Alarm(
+                self,
+                construct_id(name) + "Alarm",
+                alarm_name=f"avdual-{stage}-{name}",
+                alarm_description=description,
+                metric=metric,
+                threshold=0,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=periods,
+                datapoints_to_alarm=periods,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+            a.add_alarm_action(action)
+            self.alarms[name] = a
+            return a
+
+        dlq_metrics = {}
+        for name, q in sorted(dead_letter_queues.items()):
+            metric = q.metric_approximate_number_of_messages_visible(
+                period=DLQ_PERIOD, statistic="Maximum", label=name
+            )
+            dlq_metrics[name] = metric
+            alarm(
+                f"dlq-{name}", metric, f"Nachrichten in der DLQ {name}: prüfen und mit `avdual ops` redriven."
+            )
+
+        fn_metrics: dict[str, dict[str, cw.Metric]] = {}
+        for name, fn in sorted(functions.items()):
+            m = {
+                "errors": fn.metric_errors(period=PERIOD, statistic="Sum", label=name),
+                "throttles": fn.metric_throttles(period=PERIOD, statistic="Sum", label=name),
+                "invocations": fn.metric_invocations(period=PERIOD, statistic="Sum", label=name),
+                "duration": fn.metric_duration(period=PERIOD, statistic="p95", label=name),
+            }
+            fn_metrics[name] = m
+            alarm(f"{name}-errors", m["errors"], f"Lambda {name}: Fehler (Errors > 0).")
+            periods = SUSTAINED_THROTTLE_PERIODS if name in reserved else 1
+            alarm(f"{name}-throttles", m["throttles"], f"Lambda {name}: gedrosselt (Throttles > 0).", periods)
+
+        api_5xx = api_stage.metric_server_error(period=PERIOD, statistic="Sum", label="5xx")
+        alarm("api-5xx", api_5xx, "API: Serverfehler (5XXError > 0).")
+
+        pipe_failed = {}
+        for name, pipe in sorted(pipes.items()):
+            metric = cw.Metric(
+                namespace="AWS/EventBridge/Pipes",
+                metric_name="ExecutionFailed",
+                dimensions_map={"PipeName": pipe.pipe_name},
+                period=PERIOD,
+                statistic="Sum",
+                label=pipe.pipe_name,
+            )
+            pipe_failed[name] = metric
+            alarm(
+                f"{name}-outbox-pipe-failed",
+                metric,
+                f"Outbox-Pipe {pipe.pipe_name}: Ausführung fehlgeschlagen.",
+            )
+
+        self.dashboard = cw.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=f"avdual-{stage}",
+            default_interval=Duration.days(1),
+        )
+        self.dashboard.add_widgets(
+            cw.AlarmStatusWidget(title="Alarme", alarms=list(self.alarms.values()), width=24, height=4)
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="DLQ-Tiefe", left=list(dlq_metrics.values()), width=12),
+            cw.GraphWidget(
+                title="API",
+                left=[api_5xx, api_stage.metric_client_error(period=PERIOD, statistic="Sum", label="4xx")],
+                right=[api_stage.metric_latency(period=PERIOD, statistic="p95", label="Latenz p95")],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Lambda Fehler", left=[m["errors"] for m in fn_metrics.values()], width=8),
+            cw.GraphWidget(
+                title="Lambda Drosselung", left=[m["throttles"] for m in fn_metrics.values()], width=8
+            ),
+            cw.GraphWidget(
+                title="Lambda Aufrufe", left=[m["invocations"] for m in fn_metrics.values()], width=8
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Lambda Dauer p95", left=[m["duration"] for m in fn_metrics.values()], width=12
+            ),
+            cw.GraphWidget(title="Outbox-Pipes: fehlgeschlagen", left=list(pipe_failed.values()), width=12),
+        )

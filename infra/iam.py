@@ -1,0 +1,77 @@
+"""Least-privilege grants with explicit action lists (no ``service:*``, no ``Get*``-style wildcards).
+
+CDK's ``grant_read_write_data`` / ``grant_read_write`` add ``kms:ReEncrypt*``, ``kms:GenerateDataKey*``,
+``s3:GetObject*``, ``s3:List*``, ``…/index/*`` and the like; these helpers grant exactly the calls the
+services make, on exactly the resources (tables and their declared indexes, objects of one bucket,
+one key).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+from contracts import topology as topo
+
+#: Item-level DynamoDB calls of the services (TransactWriteItems is authorised per contained action).
+DYNAMODB_READ_WRITE_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+)
+#: What a caller of a table/bucket encrypted with a customer-managed key needs on that key.
+KMS_DATA_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+#: Producer of an SQS queue (or SNS topic) encrypted with a customer-managed key.
+KMS_SEND_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+S3_OBJECT_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
+#: Stream reader (EventBridge Pipes), per the Pipes documentation.
+DYNAMODB_STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+
+
+def index_arns(table: dynamodb.ITable, spec: topo.Table) -> list[str]:
+    """ARNs of the declared indexes of ``table`` (each one named, never ``index/*``)."""
+    return [f"{table.table_arn}/index/{index.name}" for index in spec.indexes]
+
+
+def grant_table_read_write(grantee: iam.IGrantable, table: dynamodb.ITable, spec: topo.Table) -> None:
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=list(DYNAMODB_READ_WRITE_ACTIONS),
+            resources=[table.table_arn, *index_arns(table, spec)],
+        )
+    )
+
+
+def grant_key(grantee: iam.IGrantable, key: kms.IKey, actions: tuple[str, ...] = KMS_DATA_ACTIONS) -> None:
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(actions), resources=[key.key_arn])
+    )
+
+
+def grant_bucket_objects(grantee: iam.IGrantable, bucket: s3.IBucket) -> None:
+    """Read, write and delete objects (erasure) and list the bucket."""
+    principal = grantee.grant_principal
+    principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(S3_OBJECT_ACTIONS), resources=[bucket.arn_for_objects("*")])
+    )
+    principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
+    )
+
+
+def grant_send(grantee: iam.IGrantable, queue_arn: str, key: kms.IKey) -> None:
+    """``sqs:SendMessage`` to one queue encrypted with ``key``."""
+    principal = grantee.grant_principal
+    principal.add_to_principal_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue_arn]))
+    principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(KMS_SEND_ACTIONS), resources=[key.key_arn])
+    )
