@@ -93,10 +93,8 @@ class Monitoring(Construct):
 
         dlq_metrics = {}
         for name, q in sorted(dead_letter_queues.items()):
-            metric = q.metric_approximate_number_of_messages_visible(
-                period=DLQ_PERIOD, statistic="Maximum", label=name
-            )
-            dlq_metrics[name] = metric
+            metric = q.metric_approximate_number_of_messages_visible(period=DLQ_PERIOD, statistic="Maximum")
+            dlq_metrics[name] = metric.with_(label=name)
             alarm(
                 f"dlq-{name}", metric, f"Nachrichten in der DLQ {name}: prüfen und mit `avdual ops` redriven."
             )
@@ -104,18 +102,19 @@ class Monitoring(Construct):
         fn_metrics: dict[str, dict[str, cw.Metric]] = {}
         for name, fn in sorted(functions.items()):
             m = {
-                "errors": fn.metric_errors(period=PERIOD, statistic="Sum", label=name),
-                "throttles": fn.metric_throttles(period=PERIOD, statistic="Sum", label=name),
-                "invocations": fn.metric_invocations(period=PERIOD, statistic="Sum", label=name),
-                "duration": fn.metric_duration(period=PERIOD, statistic="p95", label=name),
+                "errors": fn.metric_errors(period=PERIOD, statistic="Sum"),
+                "throttles": fn.metric_throttles(period=PERIOD, statistic="Sum"),
+                "invocations": fn.metric_invocations(period=PERIOD, statistic="Sum"),
+                "duration": fn.metric_duration(period=PERIOD, statistic="p95"),
             }
-            fn_metrics[name] = m
             alarm(f"{name}-errors", m["errors"], f"Lambda {name}: Fehler (Errors > 0).")
             periods = SUSTAINED_THROTTLE_PERIODS if name in reserved else 1
             alarm(f"{name}-throttles", m["throttles"], f"Lambda {name}: gedrosselt (Throttles > 0).", periods)
+            fn_metrics[name] = {k: v.with_(label=name) for k, v in m.items()}
 
-        api_5xx = api_stage.metric_server_error(period=PERIOD, statistic="Sum", label="5xx")
+        api_5xx = api_stage.metric_server_error(period=PERIOD, statistic="Sum")
         alarm("api-5xx", api_5xx, "API: Serverfehler (5XXError > 0).")
+        api_5xx = api_5xx.with_(label="5xx")
 
         pipe_failed = {}
         for name, pipe in sorted(pipes.items()):
@@ -125,9 +124,8 @@ class Monitoring(Construct):
                 dimensions_map={"PipeName": pipe.pipe_name},
                 period=PERIOD,
                 statistic="Sum",
-                label=pipe.pipe_name,
             )
-            pipe_failed[name] = metric
+            pipe_failed[name] = metric.with_(label=pipe.pipe_name)
             alarm(
                 f"{name}-outbox-pipe-failed",
                 metric,

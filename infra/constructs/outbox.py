@@ -1,14 +1,18 @@
 """The outbox relay: DynamoDB stream → EventBridge Pipe (filter + input template) → platform bus.
 
-See :mod:`infra.outbox` for the item format. No enrichment, no Lambda: the pipe reads the stream,
-drops everything that is not a freshly inserted outbox item, renders ``detail`` from the item's
-``metadata`` and ``data`` JSON texts and puts the event on the bus with the owning service's
-``source`` and the item's ``detail_type``. Batches that keep failing are bisected, retried and finally
-reported to the pipe's DLQ (the record positions; the outbox item itself stays in the table until
-its TTL, so an operator can re-publish it).
+The item format, the filter pattern and the input template are declared once in
+:mod:`contracts.outbox` (the local runtime emulates the same pipe over moto's stream records).
+
+No enrichment, no Lambda: the pipe reads the stream, drops everything that is not a freshly
+inserted outbox item, renders ``detail`` from the item's ``metadata`` and ``data`` JSON texts and
+puts the event on the bus with the owning service's ``source`` and the item's ``detail_type``.
+Batches that keep failing are bisected, retried and finally reported to the pipe's DLQ (the record
+positions; the outbox item itself stays in the table until its TTL, so an operator can re-publish it).
 """
 
 from __future__ import annotations
+
+import json
 
 from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
@@ -18,12 +22,23 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_pipes as pipes
 from constructs import Construct
 
+from contracts import outbox
 from contracts import topology as topo
 from infra import iam as grants
-from infra import outbox
 from infra.constructs.keys import Keys
 from infra.nag import REASON_IS_DLQ, REASON_NOT_REDRIVE_SOURCE, acknowledge
 from infra.queues import LOG_RETENTION, dead_letter_queue
+
+#: DynamoDB stream batch the pipe reads; one event per record is put on the bus.
+PIPE_BATCH_SIZE = 10
+#: A batch that keeps failing is bisected and retried this often; then its position goes to the DLQ.
+PIPE_MAXIMUM_RETRY_ATTEMPTS = 10
+#: Records older than this go to the DLQ instead of being retried (stream retention is 24 h).
+PIPE_MAXIMUM_RECORD_AGE_SECONDS = 6 * 3600
+
+
+def filter_criteria_json(table: topo.Table) -> str:
+    return json.dumps(outbox.filter_pattern(table), sort_keys=True, separators=(",", ":"))
 
 
 class OutboxPipe(Construct):
@@ -110,14 +125,14 @@ class OutboxPipe(Construct):
             source_parameters=pipes.CfnPipe.PipeSourceParametersProperty(
                 dynamo_db_stream_parameters=pipes.CfnPipe.PipeSourceDynamoDBStreamParametersProperty(
                     starting_position="TRIM_HORIZON",
-                    batch_size=outbox.PIPE_BATCH_SIZE,
-                    maximum_retry_attempts=outbox.PIPE_MAXIMUM_RETRY_ATTEMPTS,
-                    maximum_record_age_in_seconds=outbox.PIPE_MAXIMUM_RECORD_AGE_SECONDS,
+                    batch_size=PIPE_BATCH_SIZE,
+                    maximum_retry_attempts=PIPE_MAXIMUM_RETRY_ATTEMPTS,
+                    maximum_record_age_in_seconds=PIPE_MAXIMUM_RECORD_AGE_SECONDS,
                     on_partial_batch_item_failure="AUTOMATIC_BISECT",
                     dead_letter_config=pipes.CfnPipe.DeadLetterConfigProperty(arn=self.dlq.queue_arn),
                 ),
                 filter_criteria=pipes.CfnPipe.FilterCriteriaProperty(
-                    filters=[pipes.CfnPipe.FilterProperty(pattern=outbox.filter_criteria_json(spec))]
+                    filters=[pipes.CfnPipe.FilterProperty(pattern=filter_criteria_json(spec))]
                 ),
             ),
             target=bus.event_bus_arn,

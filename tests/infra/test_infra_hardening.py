@@ -1,0 +1,619 @@
+"""Security and reliability of the synthesized stack (issue 6): cdk-nag, cfn-lint, IAM, KMS, DLQs,
+alarms, dashboard, concurrency, the outbox pipe. One synth (with cdk-nag) for the whole module."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts import outbox
+from contracts import topology as topo
+
+pytestmark = pytest.mark.infra
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STAGE = "dev"
+ALARM_EMAIL = "betrieb@example.org"
+PACKS = ("AwsSolutions", "Serverless")
+
+#: Every kind of acknowledgment the stack may carry. A new kind (or a broader one) fails this
+#: module until it is added here, i.e. until a reviewer has seen it. Reasons are in infra/nag.py.
+EXPECTED_ACKNOWLEDGED_RULES = {
+    "AwsSolutions-L1",  # python3.13 pinned with the Powertools layer (DESIGN.md §3)
+    "Serverless-LambdaLatestVersion",  # same
+    "AwsSolutions-IAM5[Resource::*]",  # X-Ray (no resource-level permissions); Pipes' dynamodb:ListStreams
+    "AwsSolutions-IAM5[Resource::<bucket>/*]",  # object actions need object ARNs (report bucket only)
+    "AwsSolutions-IAM4[AmazonAPIGatewayPushToCloudWatchLogs]",  # account-level API Gateway logging role
+    "Serverless-LambdaDLQ",  # synchronously invoked functions (API, SQS event source)
+    "Serverless-LambdaEventSourceMappingDestination",  # SQS sources: the queue's redrive policy
+    "Serverless-SQSRedrivePolicy",  # a DLQ has no DLQ
+    "AwsSolutions-SQS3",  # DLQs of rules/pipes/functions/subscriptions are not redrive targets
+    "AwsSolutions-S1",  # the access-log bucket itself
+    "AwsSolutions-APIG2",  # validation by the handlers' pydantic models
+    "AwsSolutions-APIG3",  # WAF: operations decision (managed rules block class-list uploads)
+    "AwsSolutions-APIG4",  # OPTIONS / public routes (/ pending authorizer, see below)
+    "AwsSolutions-COG4",  # same
+}
+
+
+class Hardened:
+    def __init__(self, outdir: Path) -> None:
+        import aws_cdk as cdk
+
+        from infra.app import build
+
+        context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+        self.app = cdk.App(
+            context={**context, "stage": STAGE, "aws:cdk:bundling-stacks": [], "alarmEmail": ALARM_EMAIL},
+            outdir=str(outdir),
+        )
+        self.stack = build(self.app)
+        self.synth_error: str | None = None
+        try:
+            self.app.synth()
+        except RuntimeError as exc:  # validation (cdk-nag) failures; the template is written anyway
+            self.synth_error = str(exc)
+        self.template_text = (outdir / f"{self.stack.stack_name}.template.json").read_text()
+        self.json: dict[str, Any] = json.loads(self.template_text)
+        report = outdir / "validation-report.json"
+        self.report: dict[str, Any] = json.loads(report.read_text()) if report.exists() else {}
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.json["Resources"]
+
+    def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return {k: r for k, r in self.resources.items() if r["Type"] == cfn_type}
+
+    def logical_id(self, construct: Any) -> str:
+        child = getattr(construct.node, "default_child", None) or construct
+        return str(self.stack.resolve(child.logical_id))
+
+
+@pytest.fixture(scope="module")
+def hard(tmp_path_factory: pytest.TempPathFactory) -> Hardened:
+    return Hardened(tmp_path_factory.mktemp("cdk.out"))
+
+
+def _ref(value: Any) -> str:
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return str(value["Fn::GetAtt"][0])
+    raise AssertionError(f"not a Ref/GetAtt: {value!r}")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _plugin_reports(hard: Hardened) -> dict[str, dict[str, Any]]:
+    return {p["pluginName"]: p for p in hard.report.get("pluginReports", [])}
+
+
+def _acknowledgments(hard: Hardened) -> list[dict[str, Any]]:
+    return [
+        {
+            "pack": name,
+            "rule": v["ruleName"],
+            "id": v["acknowledgedId"],
+            "reason": v["reason"],
+            "at": v["acknowledgedAt"],
+            "paths": [c["constructPath"] for c in v["violatingConstructs"]],
+        }
+        for name, p in _plugin_reports(hard).items()
+        for v in p.get("suppressedViolations", [])
+    ]
+
+
+def _kind(rule: str) -> str:
+    """``…IAM5[Resource::<ReportingReportsBucket62939512.Arn>/*]`` → ``…IAM5[Resource::<bucket>/*]``."""
+    rule = re.sub(r"\[Resource::<[A-Za-z0-9]+\.Arn>/\*\]", "[Resource::<bucket>/*]", rule)
+    return re.sub(r"\[Policy::.*/(\w+)\]", r"[\1]", rule)
+
+
+# --------------------------------------------------------------------------- 1. cdk-nag
+def test_cdk_nag_has_no_unacknowledged_findings(hard: Hardened) -> None:
+    reports = _plugin_reports(hard)
+    # both packs must report: a malformed acknowledgment was seen to drop a whole plugin report
+    assert set(reports) == set(PACKS), f"plugin reports: {sorted(reports)}"
+    findings = [
+        f"{name}: {v['ruleName']} at {[c['constructPath'] for c in v['violatingConstructs']]}"
+        for name, p in reports.items()
+        for v in p["violations"]
+    ]
+    assert not findings, "\n".join(findings)
+    assert all(p["conclusion"] == "success" for p in reports.values())
+    assert hard.synth_error is None, hard.synth_error
+
+
+def test_acknowledgments_are_reasoned_narrow_and_reviewed(hard: Hardened) -> None:
+    acks = _acknowledgments(hard)
+    assert acks, "expected acknowledgments"
+    stack_path = hard.stack.node.path
+    listing = []
+    for ack in acks:
+        assert ack["id"].split("::", 1)[0] in PACKS, ack  # prefixed id (see infra/nag.py)
+        assert len(ack["reason"]) >= 40, ack
+        # resource level: attached to the violating resource or its L2 construct, never a stack/service
+        assert ack["at"] != stack_path, ack
+        for path in ack["paths"]:
+            assert path.startswith(ack["at"] + "/") or path == ack["at"], ack
+            assert path.count("/") - ack["at"].count("/") <= 2, ack
+        if ack["rule"].startswith("AwsSolutions-IAM5"):
+            assert "[" in ack["id"], f"IAM5 must name the wildcard: {ack}"
+        listing.append(f"{ack['rule']:<70} {ack['at']}")
+    unexpected = {_kind(a["rule"]) for a in acks} - EXPECTED_ACKNOWLEDGED_RULES
+    assert not unexpected, f"new kinds of acknowledgment, review and list them: {sorted(unexpected)}"
+    print("\n".join(sorted(listing)))  # visible with -s / in CI logs
+
+
+def test_api_authorizer_acknowledgments_only_for_options_public_or_pending(hard: Hardened) -> None:
+    has_authorizer = bool(hard.of_type("AWS::ApiGateway::Authorizer"))
+    public = {(r.method, r.path) for r in topo.ROUTES if getattr(r, "public", False)}
+    for ack in _acknowledgments(hard):
+        if ack["rule"] not in {"AwsSolutions-APIG4", "AwsSolutions-COG4"}:
+            continue
+        for path in ack["paths"]:  # …/RestApi/Default/<path parts>/<METHOD>/Resource
+            parts = path.split("/Default/", 1)[1].split("/")[:-1]
+            method, resource = parts[-1], "/" + "/".join(parts[:-1])
+            assert method == "OPTIONS" or (method, resource) in public or not has_authorizer, path
+
+
+# --------------------------------------------------------------------------- 2. cfn-lint
+def test_cfn_lint_is_clean_except_w3005(hard: Hardened) -> None:
+    from cfnlint.api import ManualArgs, lint
+
+    matches = lint(hard.template_text, config=ManualArgs(regions=["eu-central-1"], ignore_checks=["W3005"]))
+    assert not matches, "\n".join(f"{m.rule.id} {m}" for m in matches)
+
+
+# --------------------------------------------------------------------------- 3. IAM and API auth
+def _identity_statements(hard: Hardened) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for lid, res in hard.resources.items():
+        props = res.get("Properties", {})
+        if res["Type"] in {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}:
+            out += [(lid, s) for s in _as_list(props["PolicyDocument"]["Statement"])]
+        elif res["Type"] in {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}:
+            for policy in props.get("Policies", []):
+                out += [(lid, s) for s in _as_list(policy["PolicyDocument"]["Statement"])]
+    return out
+
+
+def _resource_policy_statements(hard: Hardened) -> list[tuple[str, dict[str, Any]]]:
+    docs = {
+        "AWS::SQS::QueuePolicy": "PolicyDocument",
+        "AWS::S3::BucketPolicy": "PolicyDocument",
+        "AWS::SNS::TopicPolicy": "PolicyDocument",
+        "AWS::KMS::Key": "KeyPolicy",
+        "AWS::Events::EventBusPolicy": "Statement",
+    }
+    out = []
+    for lid, res in hard.resources.items():
+        key = docs.get(res["Type"])
+        if key and key in res.get("Properties", {}):
+            doc = res["Properties"][key]
+            out += [(lid, s) for s in _as_list(doc.get("Statement", doc))]
+    return out
+
+
+def _is_wildcard_action(action: Any) -> bool:
+    return isinstance(action, str) and (action == "*" or action.endswith(":*"))
+
+
+def _is_account_root(statement: dict[str, Any]) -> bool:
+    return ":root" in json.dumps(statement.get("Principal", {}))
+
+
+def test_no_iam_statement_allows_a_wildcard_action(hard: Hardened) -> None:
+    statements = _identity_statements(hard)
+    assert len(statements) > 20
+    bad = [(lid, s) for lid, s in statements if any(_is_wildcard_action(a) for a in _as_list(s["Action"]))]
+    assert not bad, bad
+    assert not [s for _, s in statements if "NotAction" in s or "NotResource" in s]
+    # resource policies: Deny s3:* / sqs:* without TLS is fine; an Allow may not use a wildcard action,
+    # except the account-root statement of a key policy (AWS's default: delegates key access to IAM)
+    for lid, s in _resource_policy_statements(hard):
+        if s["Effect"] == "Allow" and any(_is_wildcard_action(a) for a in _as_list(s["Action"])):
+            assert hard.resources[lid]["Type"] == "AWS::KMS::Key" and _is_account_root(s), (lid, s)
+            assert s["Action"] == "kms:*" and "Condition" not in s
+
+
+def test_resource_star_only_where_iam_cannot_scope(hard: Hardened) -> None:
+    """Resource "*" only for X-Ray and dynamodb:ListStreams (matches the IAM5[Resource::*] acks)."""
+    allowed = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
+    for lid, s in _identity_statements(hard):
+        if "*" in _as_list(s.get("Resource", [])):
+            assert set(_as_list(s["Action"])) <= allowed, (lid, s)
+
+
+def test_no_aws_managed_policies_on_function_roles(hard: Hardened) -> None:
+    managed = {
+        lid for lid, r in hard.of_type("AWS::IAM::Role").items() if r["Properties"].get("ManagedPolicyArns")
+    }
+    api_account_role = _ref(
+        next(iter(hard.of_type("AWS::ApiGateway::Account").values()))["Properties"]["CloudWatchRoleArn"]
+    )
+    assert managed <= {api_account_role}
+
+
+def _method_paths(hard: Hardened) -> dict[str, tuple[str, str]]:
+    resources = hard.of_type("AWS::ApiGateway::Resource")
+
+    def path(rid: str) -> str:
+        props = resources[rid]["Properties"]
+        parent = props["ParentId"]
+        prefix = path(_ref(parent)) if isinstance(parent, dict) and "Ref" in parent else ""
+        return f"{prefix}/{props['PathPart']}"
+
+    out = {}
+    for lid, m in hard.of_type("AWS::ApiGateway::Method").items():
+        rid = m["Properties"]["ResourceId"]
+        p = path(_ref(rid)) if isinstance(rid, dict) and "Ref" in rid else "/"
+        out[lid] = (m["Properties"]["HttpMethod"], p)
+    return out
+
+
+def test_every_non_options_method_has_an_authorizer(hard: Hardened, request: pytest.FixtureRequest) -> None:
+    if not hard.of_type("AWS::ApiGateway::Authorizer"):
+        request.applymarker(
+            pytest.mark.xfail(
+                reason="the Cognito authorizer is being added by the intake auth work (DESIGN.md §3)",
+                strict=False,
+            )
+        )
+    public = {(r.method, r.path) for r in topo.ROUTES if getattr(r, "public", False)}
+    authorizers = set(hard.of_type("AWS::ApiGateway::Authorizer"))
+    paths = _method_paths(hard)
+    missing = []
+    for lid, m in hard.of_type("AWS::ApiGateway::Method").items():
+        props = m["Properties"]
+        if props["HttpMethod"] == "OPTIONS" or paths[lid] in public:
+            continue
+        if (
+            props.get("AuthorizationType") != "COGNITO_USER_POOLS"
+            or _ref(props.get("AuthorizerId")) not in authorizers
+        ):
+            missing.append(paths[lid])
+    assert not missing, f"methods without the Cognito authorizer: {sorted(missing)}"
+
+
+# --------------------------------------------------------------------------- 4. KMS and S3
+def _key_ids(hard: Hardened) -> dict[str, str]:
+    keys = hard.stack.platform.keys
+    return {name: hard.logical_id(getattr(keys, name)) for name in ("data", "messaging", "logs")}
+
+
+def _key_of(value: Any) -> str:
+    return _ref(value)
+
+
+def test_customer_managed_keys_with_rotation(hard: Hardened) -> None:
+    keys = hard.of_type("AWS::KMS::Key")
+    assert set(keys) == set(_key_ids(hard).values())
+    for key in keys.values():
+        assert key["Properties"]["EnableKeyRotation"] is True
+        assert key["DeletionPolicy"] == "Retain"
+
+
+def test_tables_queues_topic_bucket_and_logs_use_their_keys(hard: Hardened) -> None:
+    ids = _key_ids(hard)
+    for table in hard.of_type("AWS::DynamoDB::Table").values():
+        sse = table["Properties"]["SSESpecification"]
+        assert sse["SSEEnabled"] is True and sse["SSEType"] == "KMS"
+        assert _key_of(sse["KMSMasterKeyId"]) == ids["data"]
+    for q in hard.of_type("AWS::SQS::Queue").values():
+        assert _key_of(q["Properties"]["KmsMasterKeyId"]) == ids["messaging"]
+    for topic in hard.of_type("AWS::SNS::Topic").values():
+        assert _key_of(topic["Properties"]["KmsMasterKeyId"]) == ids["messaging"]
+    for lid, group in hard.of_type("AWS::Logs::LogGroup").items():
+        assert _key_of(group["Properties"]["KmsKeyId"]) == ids["logs"], lid
+        assert group["Properties"]["RetentionInDays"] > 0, lid
+    reports = hard.resources[hard.logical_id(hard.stack.services["reporting"].buckets["reports"])]
+    rule = reports["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert _key_of(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]) == ids["data"]
+    assert rule["BucketKeyEnabled"] is True
+
+
+def _key_statements(hard: Hardened, name: str) -> list[dict[str, Any]]:
+    key = hard.resources[_key_ids(hard)[name]]
+    return _as_list(key["Properties"]["KeyPolicy"]["Statement"])
+
+
+def test_messaging_key_lets_eventbridge_and_cloudwatch_encrypt(hard: Hardened) -> None:
+    statements = _key_statements(hard, "messaging")
+    by_service = {
+        json.dumps(s["Principal"].get("Service")): s for s in statements if "Service" in s["Principal"]
+    }
+    events = by_service['"events.amazonaws.com"']
+    assert sorted(events["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert f":rule/avdual-{STAGE}/*" in json.dumps(events["Condition"]["ArnLike"]["aws:SourceArn"])
+    assert "aws:SourceAccount" in events["Condition"]["StringEquals"]
+    cloudwatch = by_service['"cloudwatch.amazonaws.com"']
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    sns = by_service['"sns.amazonaws.com"']  # alarm e-mail subscription DLQ
+    assert sorted(sns["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    # no other service may use the messaging key, and no service statement has wildcard actions
+    assert set(by_service) == {'"events.amazonaws.com"', '"cloudwatch.amazonaws.com"', '"sns.amazonaws.com"'}
+
+
+def test_logs_key_is_limited_by_encryption_context(hard: Hardened) -> None:
+    (logs,) = [s for s in _key_statements(hard, "logs") if "Service" in s["Principal"]]
+    assert "logs." in json.dumps(logs["Principal"]["Service"])
+    assert "kms:Decrypt" in logs["Action"] and "kms:GenerateDataKey" in logs["Action"]
+    context = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert ":log-group:*" in json.dumps(context)
+    assert [s for s in _key_statements(hard, "data") if "Service" in s["Principal"]] == []
+
+
+def test_buckets_are_private_tls_only_and_logged(hard: Hardened) -> None:
+    buckets = hard.of_type("AWS::S3::Bucket")
+    access_logs = hard.logical_id(hard.stack.platform.access_logs)
+    for lid, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+            ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+        )
+        if lid != access_logs:
+            assert _ref(props["LoggingConfiguration"]["DestinationBucketName"]) == access_logs
+    policies = {_ref(p["Properties"]["Bucket"]): p for p in hard.of_type("AWS::S3::BucketPolicy").values()}
+    assert set(policies) == set(buckets)
+    for policy in policies.values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        )
+
+
+# --------------------------------------------------------------------------- 5. reliability
+def test_rule_targets_have_dlq_and_retry_policy(hard: Hardened) -> None:
+    queues = hard.of_type("AWS::SQS::Queue")
+    for rule in hard.of_type("AWS::Events::Rule").values():
+        for target in rule["Properties"]["Targets"]:
+            assert _ref(target["DeadLetterConfig"]["Arn"]) in queues
+            assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == 24 * 3600
+    # queue policies let events.amazonaws.com send only on behalf of one rule
+    for policy in hard.of_type("AWS::SQS::QueuePolicy").values():
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if s["Effect"] == "Allow" and s["Principal"] == {"Service": "events.amazonaws.com"}:
+                assert s["Action"] == "sqs:SendMessage"
+                assert _ref(s["Condition"]["ArnEquals"]["aws:SourceArn"]) in hard.of_type("AWS::Events::Rule")
+
+
+def test_visibility_timeout_is_six_times_the_consumer_timeout(hard: Hardened) -> None:
+    queues = hard.of_type("AWS::SQS::Queue")
+    functions = hard.of_type("AWS::Lambda::Function")
+    mappings = hard.of_type("AWS::Lambda::EventSourceMapping")
+    assert mappings
+    for m in mappings.values():
+        queue = queues[_ref(m["Properties"]["EventSourceArn"])]["Properties"]
+        timeout = functions[_ref(m["Properties"]["FunctionName"])]["Properties"]["Timeout"]
+        assert queue["VisibilityTimeout"] >= 6 * timeout
+        assert queue["RedrivePolicy"]["maxReceiveCount"] >= 1
+
+
+def _alarms(hard: Hardened) -> list[dict[str, Any]]:
+    return [a["Properties"] for a in hard.of_type("AWS::CloudWatch::Alarm").values()]
+
+
+def _dlq_ids(hard: Hardened) -> set[str]:
+    queues = hard.of_type("AWS::SQS::Queue")
+    return {k for k, q in queues.items() if "RedrivePolicy" not in q["Properties"]}
+
+
+def test_every_dlq_has_a_depth_alarm_to_the_topic(hard: Hardened) -> None:
+    topic = next(iter(hard.of_type("AWS::SNS::Topic")))
+    alarmed = Counter()
+    for a in _alarms(hard):
+        assert [_ref(x) for x in a["AlarmActions"]] == [topic]
+        assert a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold"
+        assert a["TreatMissingData"] == "notBreaching"
+        if a["MetricName"] == "ApproximateNumberOfMessagesVisible":
+            assert a["Namespace"] == "AWS/SQS" and a["Statistic"] == "Maximum"
+            (dim,) = a["Dimensions"]
+            alarmed[dim["Value"]["Fn::GetAtt"][0]] += 1
+    assert set(alarmed) == _dlq_ids(hard)
+    assert set(alarmed.values()) == {1}
+
+
+def test_function_errors_throttles_and_api_5xx_alarms(hard: Hardened) -> None:
+    functions = set(hard.of_type("AWS::Lambda::Function"))
+    by_metric: dict[str, set[str]] = {}
+    for a in _alarms(hard):
+        if a["Namespace"] == "AWS/Lambda":
+            (dim,) = a["Dimensions"]
+            by_metric.setdefault(a["MetricName"], set()).add(_ref(dim["Value"]))
+    assert by_metric == {"Errors": functions, "Throttles": functions}
+    api = [a for a in _alarms(hard) if a["Namespace"] == "AWS/ApiGateway"]
+    assert [a["MetricName"] for a in api] == ["5XXError"]
+    assert {d["Name"] for d in api[0]["Dimensions"]} == {"ApiName", "Stage"}
+    pipes = [a for a in _alarms(hard) if a["Namespace"] == "AWS/EventBridge/Pipes"]
+    assert len(pipes) == len(outbox.outbox_tables())
+
+
+def test_alarm_topic_is_encrypted_tls_only_with_email(hard: Hardened) -> None:
+    (topic,) = hard.of_type("AWS::SNS::Topic").values()
+    assert topic["Properties"]["TopicName"] == f"avdual-{STAGE}-alarms"
+    (policy,) = hard.of_type("AWS::SNS::TopicPolicy").values()
+    assert "aws:SecureTransport" in json.dumps(policy)
+    (sub,) = hard.of_type("AWS::SNS::Subscription").values()
+    assert sub["Properties"]["Protocol"] == "email" and sub["Properties"]["Endpoint"] == ALARM_EMAIL
+    assert _ref(sub["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]) in _dlq_ids(hard)
+
+
+def test_dashboard_shows_dlqs_functions_api_and_alarms(hard: Hardened) -> None:
+    (dashboard,) = hard.of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in (
+        "ApproximateNumberOfMessagesVisible",
+        "Errors",
+        "Throttles",
+        "Invocations",
+        "5XXError",
+        "ExecutionFailed",
+        "alarms",
+    ):
+        assert metric in body, metric
+    for lid in (
+        _dlq_ids(hard)
+        | set(hard.of_type("AWS::Lambda::Function"))
+        | set(hard.of_type("AWS::CloudWatch::Alarm"))
+    ):
+        assert f'"{lid}"' in body, lid
+
+
+def test_tracing_logging_and_throttling_of_the_api_stage(hard: Hardened) -> None:
+    (stage,) = hard.of_type("AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    assert props["TracingEnabled"] is True
+    assert '"requestId"' in props["AccessLogSetting"]["Format"]
+    (settings,) = props["MethodSettings"]
+    assert settings["HttpMethod"] == "*" and settings["ResourcePath"] == "/*"
+    assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
+    assert settings["LoggingLevel"] == "ERROR" and settings["DataTraceEnabled"] is False
+    # the execution log group exists (encrypted, retained) before the stage turns logging on
+    names = [
+        json.dumps(g["Properties"].get("LogGroupName")) for g in hard.of_type("AWS::Logs::LogGroup").values()
+    ]
+    assert any("API-Gateway-Execution-Logs_" in n for n in names)
+    for fn in hard.of_type("AWS::Lambda::Function").values():
+        assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_reserved_concurrency_serialises_matching(hard: Hardened) -> None:
+    """matching-consumer runs one invocation at a time (per-school serialisation, see
+    infra.constructs.service.RESERVED_CONCURRENCY); its event sources start at most 2 invocations."""
+    from infra.constructs.service import EVENT_SOURCE_MAX_CONCURRENCY, RESERVED_CONCURRENCY
+
+    assert RESERVED_CONCURRENCY == {"matching-consumer": 1}
+    for name in topo.FUNCTIONS:
+        lid = hard.logical_id(hard.stack.functions[name])
+        props = hard.resources[lid]["Properties"]
+        assert props.get("ReservedConcurrentExecutions") == RESERVED_CONCURRENCY.get(name), name
+    for svc in hard.stack.services.values():
+        for sub_name, esm in svc.event_source_mappings.items():
+            consumer = topo.SUBSCRIPTIONS[sub_name].consumer
+            props = hard.resources[hard.logical_id(esm)]["Properties"]
+            assert props["ScalingConfig"]["MaximumConcurrency"] == EVENT_SOURCE_MAX_CONCURRENCY.get(
+                consumer, 5
+            )
+    assert "matching-consumer" in {s.consumer for s in topo.SUBSCRIPTIONS.values()}
+
+
+# --------------------------------------------------------------------------- 6. outbox pipe
+def test_one_outbox_pipe_per_stream_table(hard: Hardened) -> None:
+    pipes = hard.of_type("AWS::Pipes::Pipe")
+    tables = outbox.outbox_tables()
+    assert len(pipes) == len(tables) >= 1
+    bus = next(iter(hard.of_type("AWS::Events::EventBus")))
+    queues = hard.of_type("AWS::SQS::Queue")
+    for table in tables:
+        table_lid = hard.logical_id(hard.stack.services[table.service].tables[table.name])
+        (pipe,) = [
+            p["Properties"] for p in pipes.values() if p["Properties"]["Source"]["Fn::GetAtt"][0] == table_lid
+        ]
+        assert pipe["Source"] == {"Fn::GetAtt": [table_lid, "StreamArn"]}
+        assert _ref(pipe["Target"]) == bus
+        src = pipe["SourceParameters"]
+        (flt,) = src["FilterCriteria"]["Filters"]
+        assert json.loads(flt["Pattern"]) == outbox.filter_pattern(table)
+        ddb = src["DynamoDBStreamParameters"]
+        assert ddb["StartingPosition"] == "TRIM_HORIZON"
+        assert ddb["MaximumRetryAttempts"] > 0 and ddb["OnPartialBatchItemFailure"] == "AUTOMATIC_BISECT"
+        assert _ref(ddb["DeadLetterConfig"]["Arn"]) in queues
+        target = pipe["TargetParameters"]
+        assert target["EventBridgeEventBusParameters"] == {
+            "Source": outbox.pipe_source(table).value,
+            "DetailType": outbox.DETAIL_TYPE_PATH,
+        }
+        assert target["InputTemplate"] == outbox.input_template()
+        assert pipe["LogConfiguration"]["Level"] == "ERROR"
+        assert "IncludeExecutionData" not in pipe["LogConfiguration"]  # no event data in logs
+
+
+def test_pipe_role_reads_only_its_stream_and_writes_only_the_bus(hard: Hardened) -> None:
+    for svc in hard.stack.services.values():
+        for pipe in svc.pipes.values():
+            role = hard.logical_id(pipe.role)
+            statements = [
+                s
+                for p in hard.of_type("AWS::IAM::Policy").values()
+                if role in [_ref(r) for r in p["Properties"]["Roles"]]
+                for s in p["Properties"]["PolicyDocument"]["Statement"]
+            ]
+            actions = {a for s in statements for a in _as_list(s["Action"])}
+            assert actions == {
+                "dynamodb:DescribeStream",
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+                "dynamodb:ListStreams",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
+                "sqs:SendMessage",
+                "events:PutEvents",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+            }
+
+
+def _render_template(template: str, record: dict[str, Any]) -> str:
+    """What the pipe does with the input template: each ``<$.path>`` is replaced by the value at that
+    path (a string value inserted as-is, without quotes: here JSON text)."""
+
+    def value(match: re.Match[str]) -> str:
+        node: Any = record
+        for part in match.group(1).split(".")[1:]:
+            node = node[part]
+        assert isinstance(node, str)
+        return node
+
+    return re.sub(r"<(\$[^>]+)>", value, template)
+
+
+def test_input_template_turns_an_outbox_item_into_the_envelope() -> None:
+    """The CDK template and the writer's item format agree (contracts.outbox is the single source)."""
+    from contracts import events as ev
+
+    table = outbox.outbox_tables()[0]
+    metadata = {
+        "version": 1,
+        "correlation_id": "c-1",
+        "idempotency_key": "k-1",
+        "occurred_at": "2026-09-01T08:00:00Z",
+    }
+    data = {"intake_id": "01JABCDEFGHJKMNPQRSTVWXYZ0", "school_id": "rfs", "languages": ["de", "tr"]}
+    record = {
+        "eventName": "INSERT",
+        "dynamodb": {
+            "Keys": {table.pk: {"S": f"{outbox.OUTBOX_KEY_PREFIX}k-1"}},
+            "NewImage": {
+                table.pk: {"S": f"{outbox.OUTBOX_KEY_PREFIX}k-1"},
+                outbox.OUTBOX_RECORD_TYPE_ATTRIBUTE: {"S": outbox.OUTBOX_RECORD_TYPE},
+                outbox.OUTBOX_DETAIL_TYPE_ATTRIBUTE: {"S": ev.INTAKE_SUBMITTED.detail_type},
+                outbox.OUTBOX_METADATA_ATTRIBUTE: {"S": json.dumps(metadata)},
+                outbox.OUTBOX_DATA_ATTRIBUTE: {"S": json.dumps(data)},
+            },
+        },
+    }
+    assert outbox.matches_filter(table, record)
+    detail = json.loads(_render_template(outbox.input_template(), record))
+    assert detail == {"metadata": metadata, "data": data}
+    entry = outbox.render_entry(table, record, "bus")
+    assert json.loads(entry["Detail"]) == detail
+    assert entry["DetailType"] == _render_template("<" + outbox.DETAIL_TYPE_PATH + ">", record)
+
+
+def test_synth_needs_no_lookups(hard: Hardened) -> None:
+    import aws_cdk as cdk
+
+    assert cdk.Token.is_unresolved(hard.stack.account) and cdk.Token.is_unresolved(hard.stack.region)
+    manifest = json.loads((Path(hard.app.outdir) / "manifest.json").read_text())
+    assert not manifest.get("missing")
