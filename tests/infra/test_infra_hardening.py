@@ -132,6 +132,18 @@ def test_cdk_nag_has_no_unacknowledged_findings(hard: Hardened) -> None:
     assert hard.synth_error is None, hard.synth_error
 
 
+def test_no_cdk_warning_or_error_annotations(hard: Hardened) -> None:
+    manifest = json.loads((Path(hard.app.outdir) / "manifest.json").read_text())
+    metadata = manifest["artifacts"][hard.stack.artifact_id].get("metadata", {})
+    noisy = [
+        (path, entry["type"], str(entry.get("data"))[:200])
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry["type"] in {"aws:cdk:warning", "aws:cdk:error"}
+    ]
+    assert not noisy, noisy
+
+
 def test_acknowledgments_are_reasoned_narrow_and_reviewed(hard: Hardened) -> None:
     acks = _acknowledgments(hard)
     assert acks, "expected acknowledgments"
