@@ -244,7 +244,6 @@ class ServiceConstruct(Construct):
             grants.grant_send(role, async_dlq.queue_arn, self.keys.messaging)
             what = f"asynchronous invocations of {spec.name} and its schedules"
             acknowledge(async_dlq, "Serverless-SQSRedrivePolicy", REASON_IS_DLQ.format(of=what))
-            acknowledge(async_dlq, "AwsSolutions-SQS3", REASON_NOT_REDRIVE_SOURCE.format(of=what))
             self.dead_letter_queues[f"{spec.name}-async"] = async_dlq
         fn = lambda_.Function(
             self,
