@@ -59,9 +59,21 @@ def bench_demo_wall() -> dict[str, Any]:
     return {"demo_wall_seconds": round(time.perf_counter() - t0, 3), "problems": result.problems}
 
 
+def _matching(name: str) -> Callable[[], dict[str, Any]]:
+    def run() -> dict[str, Any]:
+        from avdual import bench_matching
+
+        return getattr(bench_matching, f"bench_{name}")()  # type: ignore[no-any-return]
+
+    return run
+
+
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "pipeline": bench_pipeline,
     "demo": bench_demo_wall,
+    "matching_online": _matching("matching_online"),
+    "matching_rebalance": _matching("matching_rebalance"),
+    "matching_cost_gap": _matching("matching_cost_gap"),
 }
 
 

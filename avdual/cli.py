@@ -7,12 +7,16 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from avdual.matching_cli import companions_app
+from avdual.matching_cli import rebalance as rebalance_command
 from avdual.ops_cli import app as ops_app
 
 app = typer.Typer(help="AV dual platform – local commands (embedded runtime on moto).", no_args_is_help=True)
 scenario_app = typer.Typer(help="Demo scenario data.")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(ops_app, name="ops")
+app.add_typer(companions_app, name="companions")
+app.command("rebalance")(rebalance_command)
 console = Console()
 
 

@@ -3,7 +3,9 @@
 Seeds the companions through the office API, submits every scenario intake through the
 HTTP-shaped API path, drains the events, renders the status report, writes it to
 ``out/reports/`` and checks the invariants (assigned + waitlisted = intakes, no companion
-above capacity, every assignment within the companion's schools).
+above capacity, every assignment within the companion's schools). Then it prints the waitlist,
+records one exit at the full school (RFS) through the exit API and shows that the longest-waiting
+student moved up to the freed place (issue 4).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from rich.table import Table
 from avdual.runtime import LocalRuntime
 from avdual.scenario import load_intakes, load_scenario
 from contracts.reference import SCHOOLS
+from services.matching.logic.cost import CRITERIA_LABELS
 
 OFFICE = {"sub": "office-demo", "cognito:groups": "office"}
 
@@ -36,6 +40,46 @@ class DemoResult:
     seconds: float = 0.0
     api_calls: int = 0
     dead_letters: int = 0
+    waitlist: list[dict[str, Any]] = field(default_factory=list)
+    exit_step: ExitStep | None = None
+
+
+@dataclass
+class ExitStep:
+    """One simulated exit at a full school and the student who moved up from the waitlist."""
+
+    school_id: str
+    leaving: dict[str, Any] = field(default_factory=dict)
+    first_waiting: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def simulate_exit(rt: LocalRuntime, school_id: str = "RFS") -> ExitStep:
+    """Record an exit (Verbleib: dual training) through the exit API at ``school_id``, deliver the
+    events and read the student who was first on the school's waitlist."""
+    step = ExitStep(school_id)
+    waiting = rt.api("GET", "/waitlist", query={"school_id": school_id}, claims=OFFICE).json()
+    assigned = sorted((a for a in rt.scan("assignments")
+                       if a["status"] == "assigned" and a["profile"]["school_id"] == school_id),
+                      key=lambda a: a["intake_id"])
+    if not waiting or not assigned:
+        step.problems.append(f"{school_id}: no waitlist or nobody assigned – no exit to simulate")
+        return step
+    step.first_waiting, leaving = waiting[0], assigned[0]
+    body = {"exit_date": date.today().isoformat(), "reason": "completed", "destination": "dual_training",
+            "with_former_internship_company": True}
+    r = rt.api("POST", f"/assignments/{leaving['intake_id']}/exit", body=body, claims=OFFICE)
+    if r.status != 200:
+        step.problems.append(f"exit of {leaving['intake_id']}: {r.status} {r.body}")
+        return step
+    step.leaving = r.json()
+    rt.drain()
+    step.after = rt.api("GET", f"/assignments/{step.first_waiting['intake_id']}", claims=OFFICE).json()
+    if step.after.get("status") != "assigned" or step.after.get("companion_id") != leaving["companion_id"]:
+        step.problems.append(f"{step.first_waiting['intake_id']} (first on the waitlist) was not assigned to "
+                             f"{leaving['companion_id']} after the exit: {step.after.get('status')}")
+    return step
 
 
 def seed_companions(rt: LocalRuntime, scenario: dict[str, Any]) -> None:
@@ -123,9 +167,12 @@ def run_demo(*, out_dir: Path = Path("out"), duplicate: bool = False, shuffle: b
         for s, c in per_school.items():
             if c["assigned"] + c["waitlisted"] != c["intakes"]:
                 problems.append(f"{s}: assigned + waitlisted != intakes")
+        waitlist = rt.api("GET", "/waitlist", claims=OFFICE).json()
+        step = simulate_exit(rt, "RFS")
+        problems += step.problems + state_summary(rt)[2]  # invariants hold after the exit, too
         result = DemoResult(len(forms), per_school, companions, files, problems,
                             seconds=time.perf_counter() - t0, api_calls=sum(rt.api_calls.values()),
-                            dead_letters=len(rt.dead_letters))
+                            dead_letters=len(rt.dead_letters), waitlist=waitlist, exit_step=step)
     print_result(result, console)
     return result
 
@@ -146,6 +193,9 @@ def print_result(r: DemoResult, console: Console) -> None:
     for c in r.companions:
         t2.add_row(c["companion_id"], c["name"], ", ".join(c["school_ids"]), str(c["assigned"]), str(c["capacity"]))
     console.print(t2)
+    print_waitlist(r.waitlist, console)
+    if r.exit_step is not None:
+        print_exit_step(r.exit_step, console)
     for p in r.report_files:
         console.print(f"Bericht: {p}")
     console.print(f"Dauer {r.seconds:.1f} s · {r.api_calls} AWS-API-Aufrufe der Dienste · "
@@ -157,3 +207,29 @@ def print_result(r: DemoResult, console: Console) -> None:
     else:
         console.print("[green]Prüfungen: zugeordnet + Warteliste = Anmeldungen; keine Überbelegung; "
                       "alle Zuordnungen innerhalb der Schulen der Begleiter/innen.[/green]")
+
+
+def print_waitlist(waitlist: list[dict[str, Any]], console: Console) -> None:
+    t = Table(title=f"Warteliste ({len(waitlist)}) – Reihenfolge beim Nachrücken")
+    for col in ("Schule", "Platz", "Anmeldung", "Klasse", "Wartetage", "Grund"):
+        t.add_column(col, justify="right" if col in ("Platz", "Wartetage") else "left")
+    reasons = {"no_capacity": "kein freier Platz", "no_consent": "Einwilligung fehlt",
+               "no_companion_for_school": "keine Begleitung für die Schule",
+               "no_active_companion": "Begleitung abwesend"}
+    for w in waitlist:
+        t.add_row(w["school_id"], str(w["position"]), w["intake_id"], w["class_name"], str(w["waited_days"]),
+                  reasons.get(w["reason"] or "", "–"))
+    console.print(t)
+
+
+def print_exit_step(step: ExitStep, console: Console) -> None:
+    if not step.leaving or not step.after:
+        return
+    left, moved = step.leaving, step.after
+    console.print(f"[bold]Austritt an der {SCHOOLS[step.school_id]}[/bold]: {left['intake_id']} "
+                  f"(Klasse {left['profile']['class_name']}) bei {left['companion_id']}, "
+                  f"Verbleib duale Ausbildung → Platz frei.")
+    expl = ", ".join(f"{CRITERIA_LABELS[k]} {v:.2f}" for k, v in moved.get("explanation", {}).items() if v)
+    console.print(f"[bold]Nachgerückt[/bold]: {moved['intake_id']} (Warteliste Platz 1, "
+                  f"Klasse {moved['profile']['class_name']}) → {moved['companion_id']} · "
+                  f"Kosten {moved['cost']:.2f}{' (' + expl + ')' if expl else ''}")

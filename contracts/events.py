@@ -97,6 +97,10 @@ class CompanionAssignedData(_Strict):
     cost: float = Field(description="Total cost under the matching model (lower is better)")
 
 
+WaitlistReason = Literal["no_capacity", "no_companion_for_school", "no_consent", "no_active_companion"]
+"""Why a student waits: nobody has room / no companion serves the school / consent missing / all inactive."""
+
+
 class StudentWaitlistedData(_Strict):
     intake_id: str = Field(min_length=26, max_length=26)
     school_id: str
@@ -107,7 +111,7 @@ class StudentWaitlistedData(_Strict):
     german_support: bool = False
     career_fields: list[str] = Field(default_factory=list)
     waitlisted_at: datetime
-    reason: Literal["no_capacity", "no_companion_for_school", "no_consent", "no_active_companion"]
+    reason: WaitlistReason
 
 
 class CompanionReassignedData(_Strict):
@@ -137,6 +141,10 @@ Destination = Literal[
 ]
 
 
+ExitReason = Literal["completed", "dropped_out", "moved_away", "withdrawn", "other"]
+"""Why a student left the programme (recorded with the destination on exit)."""
+
+
 class AssignmentEndedData(_Strict):
     intake_id: str = Field(min_length=26, max_length=26)
     companion_id: str
@@ -144,7 +152,7 @@ class AssignmentEndedData(_Strict):
     school_year: str = Field(pattern=r"^\d{4}/\d{2}$")
     ended_at: datetime
     exit_date: date
-    reason: Literal["completed", "dropped_out", "moved_away", "withdrawn", "other"]
+    reason: ExitReason
     destination: Destination
     with_former_internship_company: bool = False
 

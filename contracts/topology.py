@@ -129,9 +129,16 @@ COMPANIONS = Table(
 ASSIGNMENTS = Table(
     "assignments", "matching", pk="intake_id", env_var="ASSIGNMENTS_TABLE",
     indexes=(Index("by_companion", pk="companion_id", sk="intake_id"),
-             Index("waitlist", pk="waitlist_school", sk="waitlisted_at")),
+             Index("waitlist", pk="waitlist_school", sk="waitlisted_at"),
+             Index("by_school", pk="school_id", sk="class_name")),
     ttl_attribute="expires_at",
     description="One item per student known to matching: assigned / waitlisted / ended / withdrawn.",
+)
+MATCHING_OUTBOX = Table(
+    "matching-outbox", "matching", pk="id", env_var="MATCHING_OUTBOX_TABLE", ttl_attribute="expires_at",
+    stream=True,
+    description="Transactional outbox of matching (contracts/outbox.py): written in the same transaction "
+                "as companions/assignments, relayed to the bus by a pipe.",
 )
 AGGREGATES = Table(
     "aggregates", "reporting", pk="pk", sk="sk", env_var="AGGREGATES_TABLE",
@@ -142,7 +149,8 @@ IDEMPOTENCY = Table(
     description="Powertools idempotency records (API POST idempotency keys).",
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (INTAKES, COMPANIONS, ASSIGNMENTS, AGGREGATES, IDEMPOTENCY)}
+TABLES: dict[str, Table] = {t.name: t for t in (INTAKES, COMPANIONS, ASSIGNMENTS, MATCHING_OUTBOX, AGGREGATES,
+                                               IDEMPOTENCY)}
 
 REPORTS = Bucket("reports", "reporting", env_var="REPORTS_BUCKET", description="Rendered reports")
 BUCKETS: dict[str, Bucket] = {b.name: b for b in (REPORTS,)}
@@ -155,15 +163,19 @@ INTAKE_API = Function(
 )
 MATCHING_API = Function(
     "matching-api", "matching", "services.matching.handlers.api.handler",
-    tables=("companions", "assignments"),
+    tables=("companions", "assignments", "matching-outbox"),
     publishes=(ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_UPDATED,
                ev.ASSIGNMENT_ENDED, ev.COMPANION_REASSIGNED),
     description="Companion registry and assignment API for the office",
 )
 MATCHING_CONSUMER = Function(
     "matching-consumer", "matching", "services.matching.handlers.consumer.handler",
-    tables=("companions", "assignments"),
-    publishes=(ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED),
+    tables=("companions", "assignments", "matching-outbox"),
+    publishes=(ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED),
+    schedules=(
+        Schedule("waitlist-sweep", "cron(30 6 * * ? *)", "Europe/Berlin", {"task": "waitlist_sweep"},
+                 "Daily: assign waiting students to companions back from leave / newly in their active period"),
+    ),
     description="Assigns students to companions on intake events; works off the waitlist",
 )
 REPORTING_CONSUMER = Function(
@@ -210,8 +222,16 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/intakes/{intake_id}", "intake-api", ("office", "school", "companion"), "Read an intake"),
     Route("POST", "/companions", "matching-api", ("office",), "Create or replace a companion"),
     Route("GET", "/companions", "matching-api", ("office",), "List companions"),
+    Route("GET", "/companions/{companion_id}", "matching-api", ("office",), "Read a companion"),
+    Route("PATCH", "/companions/{companion_id}", "matching-api", ("office",),
+          "Change a companion (capacity, schools, languages, leave, …)"),
     Route("GET", "/assignments/{intake_id}", "matching-api", ("office", "companion"),
           "Read an assignment with its explanation"),
+    Route("POST", "/assignments/{intake_id}/exit", "matching-api", ("office", "companion"),
+          "Record a student's exit and destination (Verbleib); frees the slot"),
+    Route("POST", "/assignments/rebalance", "matching-api", ("office",),
+          "Whole-pool rebalance (min-cost flow); dry run lists the proposed moves"),
+    Route("GET", "/waitlist", "matching-api", ("office", "school"), "The waitlist per school, longest waiting first"),
 )
 
 

@@ -1,13 +1,21 @@
-"""DynamoDB access for matching: companions (capacity counter) and assignments (incl. waitlist).
+"""DynamoDB access for matching: companions (capacity counter), assignments (incl. waitlist), outbox.
 
-Capacity is guarded by a conditional transaction (DESIGN.md §2, §5): the companion's
-``used`` counter is incremented only if ``used < capacity`` and the companion is active,
-and the assignment item is written only if the student is not assigned already.
+Capacity is guarded by conditional transactions (DESIGN.md §2, §5): a companion's ``used``
+counter is incremented only if ``used < capacity`` and the companion is active, in the same
+``TransactWriteItems`` call as the assignment item, which is itself conditional on the state the
+decision was based on (not yet known / still waiting / still at the same companion). Either
+everything is written or nothing.
+
+Events are never published directly: every state change puts its events into the matching
+outbox table **in the same transaction** (``common.outbox``; transactional outbox, DESIGN.md §2).
+The outbox table's stream is relayed to the bus by an EventBridge Pipe (locally: the runtime's
+pipe emulation), so a crash between the write and the publish cannot lose an event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -16,9 +24,13 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from common import settings
+from common.events import OutgoingEvent
+from common.outbox import outbox_puts
+from contracts.events import StudentProfile
 from services.matching.models.matching import Assignment, Companion
 
-COMPANIONS, ASSIGNMENTS = "companions", "assignments"
+COMPANIONS, ASSIGNMENTS, OUTBOX = "companions", "assignments", "matching-outbox"
+BY_SCHOOL, WAITLIST = "by_school", "waitlist"
 _ser = TypeSerializer()
 
 
@@ -27,7 +39,16 @@ class CompanionFullError(RuntimeError):
 
 
 class AlreadyDecidedError(RuntimeError):
-    """The student already has an assignment/waitlist/withdrawal record (duplicate or race)."""
+    """The student's record is not (any more) in the state the decision was based on: a duplicate
+    delivery or a concurrent decision came first. Nothing was written."""
+
+
+class CapacityBelowUseError(RuntimeError):
+    """The new capacity is below the number of students the companion has now. Nothing was written."""
+
+    def __init__(self, used: int):
+        super().__init__(f"capacity below used ({used})")
+        self.used = used
 
 
 def _to_dynamo(obj: dict[str, Any]) -> dict[str, Any]:
@@ -39,6 +60,7 @@ def _to_dynamo(obj: dict[str, Any]) -> dict[str, Any]:
         if isinstance(v, list):
             return [conv(x) for x in v]
         return v
+
     return {k: conv(v) for k, v in obj.items() if v is not None}
 
 
@@ -56,8 +78,29 @@ def _av(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _ser.serialize(v) for k, v in _to_dynamo(item).items()}
 
 
+def assignment_item(a: Assignment) -> dict[str, Any]:
+    """The stored item: the model plus top-level ``school_id``/``class_name`` for the ``by_school`` index
+    (absent without a profile, e.g. on a withdrawal tombstone)."""
+    item = a.model_dump(mode="json", exclude_none=True)
+    if a.profile is not None:
+        item["school_id"], item["class_name"] = a.profile.school_id, a.profile.class_name
+    return item
+
+
+def _assignment(item: dict[str, Any]) -> Assignment:
+    return Assignment.model_validate(_from_dynamo(item))
+
+
+def _expired(item: dict[str, Any]) -> bool:
+    """TTL deletes lazily: an item past ``expires_at`` is treated as gone (read-time filtering)."""
+    exp = item.get("expires_at")
+    return exp is not None and int(exp) < time.time()
+
+
 class MatchingStore:
-    def __init__(self, companions: Any | None = None, assignments: Any | None = None, client: Any | None = None):
+    def __init__(
+        self, companions: Any | None = None, assignments: Any | None = None, client: Any | None = None
+    ):
         self._c, self._a, self._client = companions, assignments, client
 
     @property
@@ -72,19 +115,99 @@ class MatchingStore:
     def client(self) -> Any:
         return self._client or settings.client("dynamodb")
 
+    # ------------------------------------------------------------------ transactions
+    def _transact(self, items: list[dict[str, Any]], events: Sequence[OutgoingEvent]) -> list[str] | None:
+        """Write ``items`` + the events' outbox items atomically. ``None`` on success, else the
+        per-item cancellation codes (``"ConditionalCheckFailed"``, ``"None"``, …) of ``items``."""
+        try:
+            self.client.transact_write_items(TransactItems=[*items, *outbox_puts(OUTBOX, events)])
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [str(r.get("Code", "None")) for r in e.response.get("CancellationReasons", [])]
+            if any(r not in ("None", "ConditionalCheckFailed") for r in reasons):
+                raise  # throttling / conflict with another transaction: let the caller's retry handle it
+            return (reasons + ["None"] * len(items))[: len(items)] if reasons else ["Unknown"] * len(items)
+        return None
+
+    @staticmethod
+    def _take(companion_id: str) -> dict[str, Any]:
+        """Take one slot: ``used + 1`` if ``used < capacity`` and the companion is active."""
+        return {
+            "Update": {
+                "TableName": settings.table_name(COMPANIONS),
+                "Key": {"companion_id": {"S": companion_id}},
+                "UpdateExpression": "SET #u = #u + :one",
+                "ConditionExpression": "#u < #cap AND #act = :true",
+                "ExpressionAttributeNames": {"#u": "used", "#cap": "capacity", "#act": "active"},
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":true": {"BOOL": True}},
+            }
+        }
+
+    @staticmethod
+    def _give(companion_id: str) -> dict[str, Any]:
+        """Free one slot: ``used - 1`` (never below 0)."""
+        return {
+            "Update": {
+                "TableName": settings.table_name(COMPANIONS),
+                "Key": {"companion_id": {"S": companion_id}},
+                "UpdateExpression": "SET #u = #u - :one",
+                "ConditionExpression": "#u > :zero",
+                "ExpressionAttributeNames": {"#u": "used"},
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
+            }
+        }
+
+    @staticmethod
+    def _put(a: Assignment, condition: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+        put: dict[str, Any] = {
+            "TableName": settings.table_name(ASSIGNMENTS),
+            "Item": _av(assignment_item(a)),
+            "ConditionExpression": condition,
+        }
+        if "#s" in condition:
+            put["ExpressionAttributeNames"] = {"#s": "status"}
+        if values:
+            put["ExpressionAttributeValues"] = {k: _ser.serialize(v) for k, v in values.items()}
+        return {"Put": put}
+
+    @classmethod
+    def _put_if_assigned_to(cls, a: Assignment, companion_id: str) -> dict[str, Any]:
+        return cls._put(
+            a, "#s = :assigned AND companion_id = :cid", {":assigned": "assigned", ":cid": companion_id}
+        )
+
     # ------------------------------------------------------------------ companions
-    def upsert_companion(self, companion: Companion) -> Companion:
-        """Create or replace the registry fields, keeping the live ``used`` counter."""
-        fields = companion.model_dump(mode="json", exclude={"companion_id", "used"})
-        names = {f"#{k}": k for k in fields}
-        values = {f":{k}": v for k, v in _to_dynamo(fields).items()}
-        expr = "SET " + ", ".join(f"#{k} = :{k}" for k in fields) + ", #used = if_not_exists(#used, :zero)"
-        names["#used"] = "used"
-        values[":zero"] = 0
-        resp = self.companions.update_item(Key={"companion_id": companion.companion_id}, UpdateExpression=expr,
-                                           ExpressionAttributeNames=names, ExpressionAttributeValues=values,
-                                           ReturnValues="ALL_NEW")
-        return Companion.model_validate(_from_dynamo(resp["Attributes"]))
+    def save_companion(
+        self, fields: dict[str, Any], companion_id: str, *, events: Sequence[OutgoingEvent]
+    ) -> None:
+        """Create a companion or set the given registry ``fields`` (``None`` removes an optional field),
+        keeping the live ``used`` counter; emit ``events``. A new ``capacity`` must be ≥ ``used``
+        (checked in the same write): else :class:`CapacityBelowUseError`."""
+        names: dict[str, str] = {"#used": "used"}
+        values: dict[str, Any] = {":zero": 0}
+        sets, removes = ["#used = if_not_exists(#used, :zero)"], []
+        for i, (k, v) in enumerate(sorted(fields.items())):
+            names[f"#f{i}"] = k
+            if v is None:
+                removes.append(f"#f{i}")
+            else:
+                values[f":f{i}"] = v
+                sets.append(f"#f{i} = :f{i}")
+        expr = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        update: dict[str, Any] = {
+            "TableName": settings.table_name(COMPANIONS),
+            "Key": {"companion_id": {"S": companion_id}},
+            "UpdateExpression": expr,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {k: _ser.serialize(v) for k, v in _to_dynamo(values).items()},
+        }
+        if "capacity" in fields:
+            update["ConditionExpression"] = "attribute_not_exists(companion_id) OR #used <= :cap"
+            update["ExpressionAttributeValues"][":cap"] = {"N": str(int(fields["capacity"]))}
+        if self._transact([{"Update": update}], events) is not None:
+            current = self.get_companion(companion_id)
+            raise CapacityBelowUseError(current.used if current else 0)
 
     def get_companion(self, companion_id: str) -> Companion | None:
         item = self.companions.get_item(Key={"companion_id": companion_id}, ConsistentRead=True).get("Item")
@@ -99,103 +222,185 @@ class MatchingStore:
             if "LastEvaluatedKey" not in resp:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        return sorted((Companion.model_validate(_from_dynamo(i)) for i in items), key=lambda c: c.companion_id)
+        return sorted(
+            (Companion.model_validate(_from_dynamo(i)) for i in items), key=lambda c: c.companion_id
+        )
 
     def companions_for_school(self, school_id: str) -> list[Companion]:
         return [c for c in self.list_companions() if school_id in c.school_ids]
 
-    # ------------------------------------------------------------------ assignments
-    def get_assignment(self, intake_id: str) -> Assignment | None:
-        item = self.assignments.get_item(Key={"intake_id": intake_id}, ConsistentRead=True).get("Item")
-        return Assignment.model_validate(_from_dynamo(item)) if item else None
-
-    def claim(self, assignment: Assignment, *, from_waitlist: bool) -> None:
+    # ------------------------------------------------------------------ assignments: writes
+    def claim(
+        self, assignment: Assignment, *, from_waitlist: bool, events: Sequence[OutgoingEvent] = ()
+    ) -> None:
         """Atomically take one slot of ``assignment.companion_id`` and write the assignment.
 
+        The item must not exist yet (``from_waitlist=False``) or still be waiting (``True``).
         Raises ``CompanionFullError`` or ``AlreadyDecidedError``; on either nothing is written.
         """
-        item = assignment.model_dump(mode="json", exclude_none=True)
-        item.pop("waitlist_school", None)
-        item.pop("waitlisted_at", None) if not from_waitlist else None
-        cond = "attribute_not_exists(intake_id)" if not from_waitlist else "#s = :waiting"
-        put: dict[str, Any] = {"TableName": settings.table_name(ASSIGNMENTS), "Item": _av(item),
-                               "ConditionExpression": cond}
-        if from_waitlist:
-            put["ExpressionAttributeNames"] = {"#s": "status"}
-            put["ExpressionAttributeValues"] = {":waiting": {"S": "waitlisted"}}
-        try:
-            self.client.transact_write_items(TransactItems=[
-                {"Update": {
-                    "TableName": settings.table_name(COMPANIONS),
-                    "Key": {"companion_id": {"S": assignment.companion_id}},
-                    "UpdateExpression": "SET #u = #u + :one",
-                    "ConditionExpression": "#u < #cap AND #act = :true",
-                    "ExpressionAttributeNames": {"#u": "used", "#cap": "capacity", "#act": "active"},
-                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":true": {"BOOL": True}},
-                }},
-                {"Put": put},
-            ])
-        except ClientError as e:
-            if e.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = [r.get("Code") for r in e.response.get("CancellationReasons", [])]
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                raise AlreadyDecidedError(assignment.intake_id) from None
-            raise CompanionFullError(assignment.companion_id) from None
+        assert assignment.companion_id is not None
+        put = (
+            self._put(assignment, "#s = :waiting", {":waiting": "waitlisted"})
+            if from_waitlist
+            else self._put(assignment, "attribute_not_exists(intake_id)")
+        )
+        reasons = self._transact([self._take(assignment.companion_id), put], events)
+        if reasons is None:
+            return
+        if reasons[1] == "ConditionalCheckFailed":
+            raise AlreadyDecidedError(assignment.intake_id)
+        raise CompanionFullError(assignment.companion_id)
 
-    def put_waitlisted(self, assignment: Assignment) -> None:
-        """Write a waitlist entry; raises ``AlreadyDecidedError`` if the student is known already."""
-        try:
-            self.assignments.put_item(Item=_to_dynamo(assignment.model_dump(mode="json", exclude_none=True)),
-                                      ConditionExpression="attribute_not_exists(intake_id)")
-        except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise AlreadyDecidedError(assignment.intake_id) from None
-            raise
+    def put_waitlisted(self, assignment: Assignment, *, events: Sequence[OutgoingEvent] = ()) -> None:
+        """Write a new waitlist entry; ``AlreadyDecidedError`` if the student is known already."""
+        if self._transact([self._put(assignment, "attribute_not_exists(intake_id)")], events) is not None:
+            raise AlreadyDecidedError(assignment.intake_id)
 
-    def release(self, intake_id: str, companion_id: str, new_status: str, at: str) -> bool:
-        """End an assignment and free the slot atomically; False if it was not assigned (idempotent)."""
-        try:
-            self.client.transact_write_items(TransactItems=[
-                {"Update": {
-                    "TableName": settings.table_name(ASSIGNMENTS), "Key": {"intake_id": {"S": intake_id}},
-                    "UpdateExpression": "SET #s = :new, updated_at = :at",
-                    "ConditionExpression": "#s = :assigned AND companion_id = :cid",
-                    "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": {":new": {"S": new_status}, ":at": {"S": at},
-                                                  ":assigned": {"S": "assigned"}, ":cid": {"S": companion_id}},
-                }},
-                {"Update": {
-                    "TableName": settings.table_name(COMPANIONS), "Key": {"companion_id": {"S": companion_id}},
-                    "UpdateExpression": "SET #u = #u - :one", "ConditionExpression": "#u > :zero",
-                    "ExpressionAttributeNames": {"#u": "used"},
-                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
-                }},
-            ])
-        except ClientError as e:
-            if e.response["Error"]["Code"] == "TransactionCanceledException":
-                return False
-            raise
-        return True
+    def replace_waitlisted(self, assignment: Assignment, *, events: Sequence[OutgoingEvent] = ()) -> None:
+        """Replace a waiting student's entry (new profile); ``AlreadyDecidedError`` if no longer waiting."""
+        put = self._put(assignment, "#s = :waiting", {":waiting": "waitlisted"})
+        if self._transact([put], events) is not None:
+            raise AlreadyDecidedError(assignment.intake_id)
 
-    def mark_withdrawn(self, intake_id: str, at: str) -> None:
-        """Tombstone: withdrawn (also when matching never saw the intake: order tolerance)."""
-        self.assignments.update_item(
-            Key={"intake_id": intake_id},
-            UpdateExpression="SET #s = :w, updated_at = :at REMOVE waitlist_school, profile",
-            ConditionExpression="attribute_not_exists(intake_id) OR #s = :waiting OR #s = :w",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":w": "withdrawn", ":at": at, ":waiting": "waitlisted"},
+    def replace_assigned(self, assignment: Assignment, *, events: Sequence[OutgoingEvent] = ()) -> None:
+        """Replace an assigned student's entry at the same companion (e.g. new profile, same slot)."""
+        assert assignment.companion_id is not None
+        if (
+            self._transact([self._put_if_assigned_to(assignment, assignment.companion_id)], events)
+            is not None
+        ):
+            raise AlreadyDecidedError(assignment.intake_id)
+
+    def reassign(
+        self, assignment: Assignment, from_companion_id: str, *, events: Sequence[OutgoingEvent] = ()
+    ) -> None:
+        """Move an assigned student to ``assignment.companion_id`` atomically: free the old slot, take
+        a new one (``CompanionFullError`` if none), replace the item if it is still at the old companion
+        (``AlreadyDecidedError`` otherwise)."""
+        assert assignment.companion_id is not None and assignment.companion_id != from_companion_id
+        reasons = self._transact(
+            [
+                self._give(from_companion_id),
+                self._take(assignment.companion_id),
+                self._put_if_assigned_to(assignment, from_companion_id),
+            ],
+            events,
+        )
+        if reasons is None:
+            return
+        if reasons[2] == "ConditionalCheckFailed" or reasons[0] == "ConditionalCheckFailed":
+            raise AlreadyDecidedError(assignment.intake_id)
+        raise CompanionFullError(assignment.companion_id)
+
+    def release(
+        self, new_state: Assignment, companion_id: str, *, events: Sequence[OutgoingEvent] = ()
+    ) -> bool:
+        """End an assignment at ``companion_id`` (exit, withdrawal, back to the waitlist) and free the
+        slot atomically; ``False`` (nothing written) if the student is not assigned there (idempotent)."""
+        return (
+            self._transact(
+                [self._put_if_assigned_to(new_state, companion_id), self._give(companion_id)], events
+            )
+            is None
         )
 
-    def waiting(self, school_id: str) -> Iterator[Assignment]:
-        """Waitlisted students of ``school_id``, longest waiting first (sparse GSI ``waitlist``)."""
-        kwargs: dict[str, Any] = {"IndexName": "waitlist", "KeyConditionExpression": Key("waitlist_school").eq(school_id),
-                                  "ScanIndexForward": True}
+    def move_cycle(
+        self, moves: Sequence[tuple[Assignment, str]], *, events: Sequence[OutgoingEvent] = ()
+    ) -> None:
+        """Apply moves ``(new state, from companion)`` whose companions form a cycle (every companion
+        loses as many students as it gains, so no counter changes) in one transaction; checks each
+        target is active. ``AlreadyDecidedError`` if any student is no longer where the plan saw it."""
+        targets = sorted({a.companion_id for a, _ in moves if a.companion_id is not None})
+        checks = [
+            {
+                "ConditionCheck": {
+                    "TableName": settings.table_name(COMPANIONS),
+                    "Key": {"companion_id": {"S": cid}},
+                    "ConditionExpression": "#act = :true",
+                    "ExpressionAttributeNames": {"#act": "active"},
+                    "ExpressionAttributeValues": {":true": {"BOOL": True}},
+                }
+            }
+            for cid in targets
+        ]
+        puts = [self._put_if_assigned_to(a, frm) for a, frm in moves]
+        if self._transact([*puts, *checks], events) is not None:
+            raise AlreadyDecidedError(",".join(a.intake_id for a, _ in moves))
+
+    def mark_withdrawn(self, intake_id: str, at: str, expires_at: int | None = None) -> None:
+        """Tombstone: withdrawn, profile erased (also when matching never saw the intake: order tolerance).
+
+        Raises ``AlreadyDecidedError`` if the student is assigned (release first) or ended.
+        """
+        values: dict[str, Any] = {":w": "withdrawn", ":at": at, ":waiting": "waitlisted"}
+        expr = "SET #s = :w, updated_at = :at"
+        if expires_at is not None:
+            expr += ", expires_at = :exp"
+            values[":exp"] = expires_at
+        try:
+            self.assignments.update_item(
+                Key={"intake_id": intake_id},
+                UpdateExpression=expr
+                + " REMOVE waitlist_school, waitlisted_at, profile, school_id, class_name",
+                ConditionExpression="attribute_not_exists(intake_id) OR #s = :waiting OR #s = :w",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise AlreadyDecidedError(intake_id) from None
+            raise
+
+    def erase_profile(self, intake_id: str, at: str) -> None:
+        """Consent withdrawn after the exit: keep the exit record, erase the student profile."""
+        self.assignments.update_item(
+            Key={"intake_id": intake_id},
+            UpdateExpression="SET updated_at = :at REMOVE profile, school_id, class_name",
+            ConditionExpression="#s = :ended",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":at": at, ":ended": "ended"},
+        )
+
+    # ------------------------------------------------------------------ assignments: reads
+    def get_assignment(self, intake_id: str) -> Assignment | None:
+        item = self.assignments.get_item(Key={"intake_id": intake_id}, ConsistentRead=True).get("Item")
+        return _assignment(item) if item and not _expired(item) else None
+
+    def classmates(
+        self, school_id: str, class_name: str, *, exclude: str | None = None
+    ) -> list[tuple[StudentProfile, str]]:
+        """``(profile, companion_id)`` of the currently assigned students of one class (GSI ``by_school``)."""
+        out: list[tuple[StudentProfile, str]] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": BY_SCHOOL,
+            "KeyConditionExpression": Key("school_id").eq(school_id) & Key("class_name").eq(class_name),
+            "FilterExpression": Attr("status").eq("assigned"),
+        }
         while True:
             resp = self.assignments.query(**kwargs)
             for item in resp["Items"]:
-                yield Assignment.model_validate(_from_dynamo(item))
+                a = _assignment(item)
+                if a.intake_id != exclude and a.profile is not None and a.companion_id is not None:
+                    out.append((a.profile, a.companion_id))
+            if "LastEvaluatedKey" not in resp:
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def waiting(self, school_id: str) -> Iterator[Assignment]:
+        """Waitlisted students of ``school_id``, longest waiting first (sparse GSI ``waitlist``).
+
+        The index is eventually consistent: callers re-check with conditional writes.
+        """
+        kwargs: dict[str, Any] = {
+            "IndexName": WAITLIST,
+            "KeyConditionExpression": Key("waitlist_school").eq(school_id),
+            "ScanIndexForward": True,
+        }
+        while True:
+            resp = self.assignments.query(**kwargs)
+            for item in resp["Items"]:
+                if item.get("status") == "waitlisted":
+                    yield _assignment(item)
             if "LastEvaluatedKey" not in resp:
                 return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
@@ -209,4 +414,4 @@ class MatchingStore:
             if "LastEvaluatedKey" not in resp:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        return [Assignment.model_validate(_from_dynamo(i)) for i in items]
+        return [_assignment(i) for i in items if not _expired(i)]

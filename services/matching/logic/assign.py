@@ -1,176 +1,469 @@
-"""Use cases of the matching service: online assignment, waitlist, withdrawal, registry changes.
+"""Use cases of the matching consumer: online assignment, waitlist, intake changes, withdrawal.
 
-All handlers are idempotent and order-tolerant: a student's assignment item is written with
-conditions (never twice), a withdrawal leaves a tombstone so a late ``IntakeSubmitted`` is ignored.
+Every handler is idempotent and order-tolerant (issue 4, item 8):
+
+* a student's record is written with conditions on the state the decision was based on, so a
+  duplicate delivery or a concurrent decision makes the second write fail without effect
+  (``AlreadyDecidedError``) — and with it its events, which go to the outbox in the same
+  transaction;
+* ``IntakeWithdrawn`` leaves a tombstone, so a late ``IntakeSubmitted``/``IntakeUpdated`` is ignored;
+* ``IntakeUpdated`` carries the whole profile and its ``updated_at``: older updates than the one
+  stored are ignored; an update arriving before its submission admits the student with it.
+
+Rules for ``IntakeUpdated`` with ``matching_relevant=True`` (documented in ``docs/matching.md``):
+waiting → store the new profile (school changed: move to that school's waitlist, keeping the
+original submission time) and work off the waitlist; assigned and the current companion still
+fits the hard rules (ignoring capacity and leave) → keep the companion (continuity), store the
+profile; assigned but the pair broke (school changed, consent missing, companion inactive) →
+move to the best companion of the new school (``CompanionReassigned``) or, if nobody has room,
+back to the waitlist (``StudentWaitlisted``); the freed slot works off the old school's waitlist.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import heapq
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
 
-from common.events import EventPublisher, OutgoingEvent
+from ulid import ULID
+
 from contracts.events import (
-    COMPANION_ASSIGNED,
-    COMPANION_UPDATED,
-    STUDENT_WAITLISTED,
     AssignmentEndedData,
-    CompanionAssignedData,
     CompanionUpdatedData,
     IntakeSubmittedData,
+    IntakeUpdatedData,
     IntakeWithdrawnData,
     Metadata,
     StudentProfile,
-    StudentWaitlistedData,
 )
+from contracts.reference import SCHOOLS, school_year_bounds, school_year_of
 from services.matching.dal.store import AlreadyDecidedError, CompanionFullError, MatchingStore
-from services.matching.logic import choose
-from services.matching.models.matching import Assignment, Companion, CompanionIn
+from services.matching.logic import choose, facts
+from services.matching.logic import cost as cm
+from services.matching.models.matching import Assignment, Companion
 
 MAX_CLAIM_ATTEMPTS = 20
+MAX_RACE_RETRIES = 5
 
 
-def _now() -> datetime:
+class ConcurrentChangeError(RuntimeError):
+    """The record kept changing under us; the message is retried by SQS."""
+
+
+def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def profile_of(data: IntakeSubmittedData) -> StudentProfile:
+# ----------------------------------------------------------------------------------------- pure helpers
+def reference_day(profile: StudentProfile, at: datetime) -> date:
+    """Day the leave / active-period rule is checked on when the intake has no start date: the
+    assignment day, but not before the school year starts (1 August)."""
+    if profile.start_date is not None:
+        return profile.start_date
+    return max(at.date(), school_year_bounds(profile.school_year)[0])
+
+
+def waitlist_key(submitted_at: datetime | None, intake_id: str) -> str:
+    """Sort key of the waitlist: submission time (UTC, ISO 8601), ties by intake id."""
+    when = (submitted_at or submitted_at_of(intake_id)).astimezone(UTC)
+    return f"{when.isoformat()}#{intake_id}"
+
+
+def submitted_at_of(intake_id: str) -> datetime:
+    """The submission time encoded in the intake's ULID (for an update that overtook its submission)."""
+    try:
+        return ULID.from_str(intake_id).datetime
+    except ValueError:
+        return utcnow()
+
+
+def expiry(school_year: str) -> int:
+    """``expires_at`` (epoch seconds): one year after the end of ``school_year`` (31 July → the
+    following 1 August a year later, 00:00 UTC; DESIGN.md §6)."""
+    end = school_year_bounds(school_year)[1]
+    return int((datetime(end.year + 1, end.month, end.day, tzinfo=UTC) + timedelta(days=1)).timestamp())
+
+
+def exit_expiry(exit_date: date) -> int:
+    return expiry(school_year_of(exit_date))
+
+
+def profile_of(data: IntakeSubmittedData | IntakeUpdatedData) -> StudentProfile:
     return StudentProfile.model_validate(data.model_dump(include=set(StudentProfile.model_fields)))
 
 
-def _assigned_event(a: Assignment, meta_correlation: str, *, from_waitlist: bool, waited_days: int) -> OutgoingEvent:
-    p = a.profile
-    assert p is not None and a.companion_id is not None and a.assigned_at is not None
-    data = CompanionAssignedData(
-        intake_id=a.intake_id, companion_id=a.companion_id, school_id=p.school_id, school_year=p.school_year,
-        class_name=p.class_name, age_band=p.age_band, gender=p.gender, german_support=p.german_support,
-        career_fields=p.career_fields, assigned_at=a.assigned_at, from_waitlist=from_waitlist,
-        waited_days=waited_days, cost=a.cost or 0.0,
+def prepare_claim(
+    intake_id: str,
+    profile: StudentProfile,
+    companions: Iterable[Companion],
+    classmates: Iterable[tuple[StudentProfile, str]],
+    *,
+    at: datetime,
+    base: Assignment | None = None,
+    submitted_at: datetime | None = None,
+) -> Assignment | None:
+    """The assignment the model chooses from this snapshot (best companion, deterministic), or
+    ``None`` if no companion is eligible. Pure: writing it is :meth:`MatchingStore.claim`'s job,
+    which re-checks capacity atomically — a claim prepared from a stale snapshot never overbooks."""
+    ranked = choose.rank(profile, companions, cm.context_from(classmates), day=reference_day(profile, at))
+    if not ranked:
+        return None
+    best = ranked[0]
+    keep = base.model_dump(include={"submitted_at", "waitlisted_at", "profile_updated_at"}) if base else {}
+    keep.setdefault("submitted_at", submitted_at)
+    return Assignment(
+        intake_id=intake_id,
+        status="assigned",
+        profile=profile,
+        companion_id=best.companion.companion_id,
+        cost=best.cost,
+        explanation=best.explanation,
+        assigned_at=at,
+        updated_at=at,
+        **keep,
     )
-    return OutgoingEvent(COMPANION_ASSIGNED, data, idempotency_key=f"{COMPANION_ASSIGNED.detail_type}:{a.intake_id}",
-                         correlation_id=meta_correlation, occurred_at=a.assigned_at)
 
 
-def try_assign(intake_id: str, profile: StudentProfile, *, store: MatchingStore, from_waitlist: bool,
-               submitted_at: datetime | None, now: datetime) -> Assignment | None:
-    """Claim a slot at the best eligible companion; None if nobody has room.
+# ----------------------------------------------------------------------------------------- assignment
+def try_assign(
+    intake_id: str,
+    profile: StudentProfile,
+    *,
+    store: MatchingStore,
+    from_waitlist: bool,
+    at: datetime,
+    correlation_id: str,
+    base: Assignment | None = None,
+    submitted_at: datetime | None = None,
+) -> tuple[Assignment | None, list[Companion]]:
+    """Claim a slot at the best eligible companion; ``None`` if nobody has room — with the last read
+    of the school's companions.
 
-    Re-reads the companions after a lost race (``CompanionFullError``) — never over capacity.
-    Raises ``AlreadyDecidedError`` when another delivery decided this student first.
+    Re-reads after a lost race (``CompanionFullError``) — never over capacity. Raises
+    ``AlreadyDecidedError`` when another delivery decided this student first.
     """
+    comps: list[Companion] = []
     for _ in range(MAX_CLAIM_ATTEMPTS):
-        ranked = choose.rank(profile, store.companions_for_school(profile.school_id))
-        if not ranked:
-            return None
-        best = ranked[0]
-        a = Assignment(intake_id=intake_id, status="assigned", profile=profile,
-                       companion_id=best.companion.companion_id, cost=best.cost, explanation=best.explanation,
-                       submitted_at=submitted_at, assigned_at=now, updated_at=now)
+        comps = store.companions_for_school(profile.school_id)
+        if not any(choose.eligible(profile, c, reference_day(profile, at)) for c in comps):
+            return None, comps  # nobody eligible: no need to read the classmates
+        a = prepare_claim(
+            intake_id,
+            profile,
+            comps,
+            store.classmates(profile.school_id, profile.class_name, exclude=intake_id),
+            at=at,
+            base=base,
+            submitted_at=submitted_at,
+        )
+        assert a is not None
+        waited = (at - a.submitted_at).days if from_waitlist and a.submitted_at else 0
         try:
-            store.claim(a, from_waitlist=from_waitlist)
-            return a
+            store.claim(
+                a,
+                from_waitlist=from_waitlist,
+                events=[facts.assigned(a, correlation_id, from_waitlist=from_waitlist, waited_days=waited)],
+            )
+            return a, comps
         except CompanionFullError:
             continue
-    return None
+    return None, comps
 
 
-def on_intake_submitted(meta: Metadata, data: IntakeSubmittedData, *, store: MatchingStore,
-                        publisher: EventPublisher) -> None:
-    """Assign or waitlist a new student. Duplicate/late deliveries are no-ops."""
-    if store.get_assignment(data.intake_id) is not None:
-        return
-    profile, now = profile_of(data), _now()
+def has_room(companions: Iterable[Companion]) -> bool:
+    return any(c.active and c.free > 0 for c in companions)
+
+
+def waiting_state(
+    intake_id: str,
+    profile: StudentProfile,
+    reason: str,
+    *,
+    at: datetime,
+    submitted_at: datetime | None,
+    profile_updated_at: datetime | None,
+) -> Assignment:
+    return Assignment(
+        intake_id=intake_id,
+        status="waitlisted",
+        profile=profile,
+        submitted_at=submitted_at,
+        waitlisted_at=waitlist_key(submitted_at, intake_id),
+        waitlist_school=profile.school_id,
+        waitlist_reason=reason,
+        profile_updated_at=profile_updated_at,
+        updated_at=at,
+    )  # type: ignore[arg-type]
+
+
+def admit(
+    intake_id: str,
+    profile: StudentProfile,
+    *,
+    submitted_at: datetime,
+    profile_updated_at: datetime | None,
+    store: MatchingStore,
+    correlation_id: str,
+) -> None:
+    """A student new to matching: assign at the best companion, else put on the school's waitlist."""
+    at = utcnow()
     try:
-        a = try_assign(data.intake_id, profile, store=store, from_waitlist=False,
-                       submitted_at=data.submitted_at, now=now)
+        a, comps = try_assign(
+            intake_id,
+            profile,
+            store=store,
+            from_waitlist=False,
+            at=at,
+            correlation_id=correlation_id,
+            submitted_at=submitted_at,
+        )
+        if a is not None:
+            return
+        reason = choose.waitlist_reason(profile, comps, reference_day(profile, at))
+        waiting = waiting_state(
+            intake_id,
+            profile,
+            reason,
+            at=at,
+            submitted_at=submitted_at,
+            profile_updated_at=profile_updated_at,
+        )
+        store.put_waitlisted(
+            waiting, events=[facts.waitlisted(waiting, correlation_id, reason=reason, at=at)]
+        )
     except AlreadyDecidedError:
-        return
-    if a is not None:
-        publisher.publish([_assigned_event(a, meta.correlation_id, from_waitlist=False, waited_days=0)])
-        return
-    reason = choose.waitlist_reason(profile, store.companions_for_school(profile.school_id))
-    waiting = Assignment(intake_id=data.intake_id, status="waitlisted", profile=profile,
-                         submitted_at=data.submitted_at, waitlisted_at=f"{data.submitted_at.isoformat()}#{data.intake_id}",
-                         waitlist_school=profile.school_id, updated_at=now)
-    try:
-        store.put_waitlisted(waiting)
-    except AlreadyDecidedError:
-        return
-    event = StudentWaitlistedData(
-        intake_id=data.intake_id, school_id=profile.school_id, school_year=profile.school_year,
-        class_name=profile.class_name, age_band=profile.age_band, gender=profile.gender,
-        german_support=profile.german_support, career_fields=profile.career_fields,
-        waitlisted_at=now, reason=reason,  # type: ignore[arg-type]
-    )
-    publisher.publish([OutgoingEvent(STUDENT_WAITLISTED, event,
-                                     idempotency_key=f"{STUDENT_WAITLISTED.detail_type}:{data.intake_id}",
-                                     correlation_id=meta.correlation_id, occurred_at=now)])
+        return  # a duplicate or an overtaking event decided first
+    # A slot may have freed between the failed claim and the waitlist write (lost wake-up when the
+    # school's events are not serialised): look once more.
+    if has_room(store.companions_for_school(profile.school_id)):
+        work_off_waitlist([profile.school_id], store=store, correlation_id=correlation_id)
 
 
-def work_off_waitlist(school_ids: list[str], *, store: MatchingStore, publisher: EventPublisher,
-                      correlation_id: str) -> list[Assignment]:
-    """Assign waiting students of ``school_ids``, longest waiting first, while capacity lasts.
-
-    Priority rule: submission time (earliest first; ties by intake id) — the waitlist sort key.
-    """
+def work_off_waitlist(
+    school_ids: Sequence[str], *, store: MatchingStore, correlation_id: str
+) -> list[Assignment]:
+    """Assign waiting students of ``school_ids`` while capacity lasts: **longest waiting first**
+    across the given schools (submission time, ties by intake id). A student no companion with a
+    free slot may take (e.g. consent missing, everyone on leave on the start date) is skipped,
+    the next one gets the slot; a school whose companions are all full is done."""
     done: list[Assignment] = []
-    now = _now()
-    for school in sorted(set(school_ids)):
-        for waiting in store.waiting(school):
-            assert waiting.profile is not None
-            try:
-                a = try_assign(waiting.intake_id, waiting.profile, store=store, from_waitlist=True,
-                               submitted_at=waiting.submitted_at, now=now)
-            except AlreadyDecidedError:
-                continue
-            if a is None:
-                break
-            waited = (now - waiting.submitted_at).days if waiting.submitted_at else 0
-            publisher.publish([_assigned_event(a, correlation_id, from_waitlist=True, waited_days=max(0, waited))])
+    at = utcnow()
+    schools = sorted(set(school_ids))
+    exhausted: set[str] = set()
+    queue = heapq.merge(*(store.waiting(s) for s in schools), key=lambda a: a.waitlisted_at or "")
+    for waiting in queue:
+        if waiting.profile is None or waiting.waitlist_school in exhausted:
+            continue
+        try:
+            a, comps = try_assign(
+                waiting.intake_id,
+                waiting.profile,
+                store=store,
+                from_waitlist=True,
+                at=at,
+                correlation_id=correlation_id,
+                base=waiting,
+            )
+        except AlreadyDecidedError:
+            continue
+        if a is not None:
             done.append(a)
+            continue
+        school = waiting.profile.school_id
+        if not has_room(comps):
+            exhausted.add(school)
+            if exhausted >= set(schools):
+                break
     return done
 
 
-def on_intake_withdrawn(meta: Metadata, data: IntakeWithdrawnData, *, store: MatchingStore,
-                        publisher: EventPublisher) -> None:
-    """Release the slot (if assigned) and leave a tombstone; then work off the school's waitlist."""
-    current = store.get_assignment(data.intake_id)
-    at = data.withdrawn_at.isoformat()
-    if current is not None and current.status == "assigned" and current.companion_id:
-        if store.release(data.intake_id, current.companion_id, "withdrawn", at):
-            comp = store.get_companion(current.companion_id)
-            work_off_waitlist(comp.school_ids if comp else [data.school_id], store=store, publisher=publisher,
-                              correlation_id=meta.correlation_id)
-        return
-    if current is None or current.status == "waitlisted":
+# ----------------------------------------------------------------------------------------- consumers
+def on_intake_submitted(meta: Metadata, data: IntakeSubmittedData, *, store: MatchingStore) -> None:
+    """Assign or waitlist a new student. Duplicate/late deliveries are no-ops: every write is conditional
+    on the student being unknown (a tombstone counts as known)."""
+    admit(
+        data.intake_id,
+        profile_of(data),
+        submitted_at=data.submitted_at,
+        profile_updated_at=None,
+        store=store,
+        correlation_id=meta.correlation_id,
+    )
+
+
+def on_intake_updated(meta: Metadata, data: IntakeUpdatedData, *, store: MatchingStore) -> None:
+    """Re-evaluate a student whose matching inputs changed (rules: module docstring)."""
+    profile = profile_of(data)
+    for _ in range(MAX_RACE_RETRIES):
+        current = store.get_assignment(data.intake_id)
+        if current is None:  # the update overtook the submission: admit with the newer profile
+            admit(
+                data.intake_id,
+                profile,
+                submitted_at=submitted_at_of(data.intake_id),
+                profile_updated_at=data.updated_at,
+                store=store,
+                correlation_id=meta.correlation_id,
+            )
+            return
+        if current.status in ("withdrawn", "ended") or not data.matching_relevant:
+            return
+        if current.profile_updated_at is not None and data.updated_at <= current.profile_updated_at:
+            return  # duplicate or older than what we have
         try:
-            store.mark_withdrawn(data.intake_id, at)
-        except Exception:  # noqa: BLE001 - condition failed: already assigned/ended meanwhile; retried by SQS
-            raise
+            if current.status == "waitlisted":
+                _update_waiting(
+                    current, profile, data.updated_at, store=store, correlation_id=meta.correlation_id
+                )
+            else:
+                _update_assigned(
+                    current, profile, data.updated_at, store=store, correlation_id=meta.correlation_id
+                )
+            return
+        except AlreadyDecidedError:
+            continue  # the record changed meanwhile (e.g. assigned from the waitlist): decide again
+    raise ConcurrentChangeError(data.intake_id)
 
 
-def on_assignment_ended(meta: Metadata, data: AssignmentEndedData, *, store: MatchingStore,
-                        publisher: EventPublisher) -> None:
+def _update_waiting(
+    current: Assignment,
+    profile: StudentProfile,
+    updated_at: datetime,
+    *,
+    store: MatchingStore,
+    correlation_id: str,
+) -> None:
+    at = utcnow()
+    assert current.profile is not None
+    school_changed = current.profile.school_id != profile.school_id
+    reason = choose.waitlist_reason(
+        profile, store.companions_for_school(profile.school_id), reference_day(profile, at)
+    )
+    new = current.model_copy(
+        update={
+            "profile": profile,
+            "waitlist_school": profile.school_id,
+            "waitlist_reason": reason,
+            "profile_updated_at": updated_at,
+            "updated_at": at,
+        }
+    )
+    events = [facts.waitlisted(new, correlation_id, reason=reason, at=at)] if school_changed else []
+    store.replace_waitlisted(new, events=events)
+    work_off_waitlist([profile.school_id], store=store, correlation_id=correlation_id)
+
+
+def _update_assigned(
+    current: Assignment,
+    profile: StudentProfile,
+    updated_at: datetime,
+    *,
+    store: MatchingStore,
+    correlation_id: str,
+) -> None:
+    at = utcnow()
+    old_cid = current.companion_id
+    assert old_cid is not None
+    old = store.get_companion(old_cid)
+    if old is not None and cm.feasible(profile, old, check_capacity=False):
+        store.replace_assigned(
+            current.model_copy(
+                update={"profile": profile, "profile_updated_at": updated_at, "updated_at": at}
+            )
+        )
+        return
+    base = current.model_copy(update={"profile_updated_at": updated_at})
+    for _ in range(MAX_CLAIM_ATTEMPTS):
+        new = prepare_claim(
+            current.intake_id,
+            profile,
+            store.companions_for_school(profile.school_id),
+            store.classmates(profile.school_id, profile.class_name, exclude=current.intake_id),
+            at=at,
+            base=base,
+        )
+        if new is None:
+            break
+        event = facts.reassigned(
+            new, old_cid, correlation_id, cost_change=(new.cost or 0.0) - (current.cost or 0.0), at=at
+        )
+        try:
+            store.reassign(new, old_cid, events=[event])
+        except CompanionFullError:
+            continue
+        break
+    else:
+        new = None
+    if new is None:  # nobody at the new school has room: back to the waitlist, keeping the submission time
+        reason = choose.waitlist_reason(
+            profile, store.companions_for_school(profile.school_id), reference_day(profile, at)
+        )
+        new = waiting_state(
+            current.intake_id,
+            profile,
+            reason,
+            at=at,
+            submitted_at=current.submitted_at,
+            profile_updated_at=updated_at,
+        )
+        if not store.release(
+            new, old_cid, events=[facts.waitlisted(new, correlation_id, reason=reason, at=at)]
+        ):
+            raise AlreadyDecidedError(current.intake_id)
+    work_off_waitlist(
+        old.school_ids if old else [current.profile.school_id if current.profile else profile.school_id],
+        store=store,
+        correlation_id=correlation_id,
+    )
+
+
+def on_intake_withdrawn(meta: Metadata, data: IntakeWithdrawnData, *, store: MatchingStore) -> None:
+    """Consent withdrawn / intake withdrawn: free the slot (if assigned), erase the profile and leave
+    a tombstone (also if matching never saw the intake); then work off the school's waitlist."""
+    at = data.withdrawn_at.isoformat()
+    for _ in range(MAX_RACE_RETRIES):
+        current = store.get_assignment(data.intake_id)
+        try:
+            if current is None or current.status in ("waitlisted", "withdrawn"):
+                store.mark_withdrawn(data.intake_id, at, expiry(data.school_year))
+                return
+            if current.status == "ended":
+                store.erase_profile(data.intake_id, at)
+                return
+        except AlreadyDecidedError:
+            continue
+        cid = current.companion_id
+        assert cid is not None
+        tomb = Assignment(
+            intake_id=data.intake_id,
+            status="withdrawn",
+            updated_at=data.withdrawn_at,
+            submitted_at=current.submitted_at,
+            expires_at=expiry(data.school_year),
+        )
+        if store.release(tomb, cid):
+            comp = store.get_companion(cid)
+            work_off_waitlist(
+                comp.school_ids if comp else [data.school_id], store=store, correlation_id=meta.correlation_id
+            )
+            return
+    raise ConcurrentChangeError(data.intake_id)
+
+
+def on_assignment_ended(meta: Metadata, data: AssignmentEndedData, *, store: MatchingStore) -> None:
+    """A slot freed: the longest-waiting eligible student of the companion's schools gets it."""
     comp = store.get_companion(data.companion_id)
-    work_off_waitlist(comp.school_ids if comp else [data.school_id], store=store, publisher=publisher,
-                      correlation_id=meta.correlation_id)
+    work_off_waitlist(
+        comp.school_ids if comp else [data.school_id], store=store, correlation_id=meta.correlation_id
+    )
 
 
-def on_companion_updated(meta: Metadata, data: CompanionUpdatedData, *, store: MatchingStore,
-                         publisher: EventPublisher) -> None:
+def on_companion_updated(meta: Metadata, data: CompanionUpdatedData, *, store: MatchingStore) -> None:
+    """Companion added, capacity raised, back from leave, new school: work off those waitlists."""
     if data.active:
-        work_off_waitlist(data.school_ids, store=store, publisher=publisher, correlation_id=meta.correlation_id)
+        work_off_waitlist(data.school_ids, store=store, correlation_id=meta.correlation_id)
 
 
-def save_companion(body: CompanionIn, *, store: MatchingStore, publisher: EventPublisher,
-                   correlation_id: str) -> Companion:
-    """Create/replace a companion and emit ``CompanionUpdated`` (no personal data beyond the id)."""
-    before = store.get_companion(body.companion_id)
-    saved = store.upsert_companion(Companion(**body.model_dump()))
-    now = _now()
-    data = CompanionUpdatedData(companion_id=saved.companion_id, school_ids=saved.school_ids,
-                                capacity=saved.capacity, active=saved.active, updated_at=now,
-                                capacity_increased=before is None or saved.capacity > before.capacity)
-    publisher.publish([OutgoingEvent(COMPANION_UPDATED, data,
-                                     idempotency_key=f"{COMPANION_UPDATED.detail_type}:{saved.companion_id}:{now.isoformat()}",
-                                     correlation_id=correlation_id, occurred_at=now)])
-    return saved
+def sweep(*, store: MatchingStore, correlation_id: str) -> list[Assignment]:
+    """Daily schedule: every school's waitlist (catches leave that ended without a registry change)."""
+    return work_off_waitlist(sorted(SCHOOLS), store=store, correlation_id=correlation_id)

@@ -12,8 +12,10 @@ Hard rules (any violated → no cost, the pair is infeasible):
 rule               meaning
 =================  =============================================================================
 ``school``         the companion serves the student's school (``profile.school_id in companion.school_ids``)
-``inactive``       the companion is active (``companion.active``) and, if the student has a start
-                   date, not on leave on that date (optional ``leave_periods`` attribute, see below)
+``inactive``       the companion is active (``companion.active``) and, on the reference day, within
+                   its active period (``active_from``/``active_until``) and not on leave
+                   (``leave_periods``); reference day = the student's start date, else the ``day``
+                   the caller passes (the online assignment passes the assignment day), else none
 ``capacity``       the companion has a free slot (``used < capacity``); switched off in the
                    rebalance, where capacity is a constraint of the flow network instead
 ``consent``        the student's consent is present (``profile.consent_present``)
@@ -56,6 +58,16 @@ CRITERIA = (
     "load_balance",
 )
 """Soft criteria, in the order explanations list them."""
+
+CRITERIA_LABELS: dict[str, str] = {
+    "continuity": "Kontinuität",
+    "class_cohesion": "Klassenzusammenhalt",
+    "career_fields": "Berufsfelder",
+    "parent_language": "Sprache Elternkontakt",
+    "gender_preference": "Geschlechtswunsch",
+    "load_balance": "Auslastung",
+}
+"""German labels of the criteria for people (explanations in the demo, CLI and reports)."""
 
 
 class Weights(BaseModel):
@@ -160,13 +172,17 @@ def to_units(value: float) -> int:
 
 
 def on_leave(companion: Companion, day: date | None) -> bool:
-    """True if ``day`` falls in one of the companion's leave periods.
+    """True if ``day`` falls in one of the companion's leave periods or outside its active period.
 
-    The registry model has only ``active``; an optional ``leave_periods`` attribute
-    (iterable of ``(start, end)`` dates, both inclusive) is honoured when present.
+    ``leave_periods``: iterable of ``LeavePeriod`` or ``(start, end)`` dates, both inclusive;
+    ``active_from`` / ``active_until`` (optional, inclusive) bound the working period.
     """
     if day is None:
         return False
+    active_from = getattr(companion, "active_from", None)
+    active_until = getattr(companion, "active_until", None)
+    if (active_from is not None and day < active_from) or (active_until is not None and day > active_until):
+        return True
     periods: Any = getattr(companion, "leave_periods", None) or ()
     for period in periods:
         start, end = (period.start, period.end) if hasattr(period, "start") else period
@@ -175,25 +191,30 @@ def on_leave(companion: Companion, day: date | None) -> bool:
     return False
 
 
-def violations(profile: StudentProfile, companion: Companion, *, check_capacity: bool = True) -> list[str]:
+def violations(
+    profile: StudentProfile, companion: Companion, *, check_capacity: bool = True, day: date | None = None
+) -> list[str]:
     """Hard rules the pair violates (empty = feasible).
 
-    Names: ``consent``, ``school``, ``inactive`` (inactive or on leave), ``capacity``.
+    Names: ``consent``, ``school``, ``inactive`` (inactive, on leave or outside the active period on
+    the reference day ``profile.start_date or day``), ``capacity``.
     """
     out = []
     if not profile.consent_present:
         out.append("consent")
     if profile.school_id not in companion.school_ids:
         out.append("school")
-    if not companion.active or on_leave(companion, profile.start_date):
+    if not companion.active or on_leave(companion, profile.start_date or day):
         out.append("inactive")
     if check_capacity and companion.used >= companion.capacity:
         out.append("capacity")
     return out
 
 
-def feasible(profile: StudentProfile, companion: Companion, *, check_capacity: bool = True) -> bool:
-    return not violations(profile, companion, check_capacity=check_capacity)
+def feasible(
+    profile: StudentProfile, companion: Companion, *, check_capacity: bool = True, day: date | None = None
+) -> bool:
+    return not violations(profile, companion, check_capacity=check_capacity, day=day)
 
 
 def cohesion_share(
@@ -259,13 +280,14 @@ def cost(
     *,
     current_companion_id: str | None = None,
     check_capacity: bool = True,
+    day: date | None = None,
 ) -> Explanation | None:
     """Cost of assigning ``profile`` to ``companion``; ``None`` if a hard rule forbids it.
 
     ``components`` holds every criterion of :data:`CRITERIA` (zeros included) and
     ``total == round(sum(components), 6)``.
     """
-    if violations(profile, companion, check_capacity=check_capacity):
+    if violations(profile, companion, check_capacity=check_capacity, day=day):
         return None
     return Explanation.of(
         components(

@@ -42,7 +42,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -119,9 +119,16 @@ def slot_units(companion: Companion, k: int, weights: Weights) -> int:
     return cm.to_units(round(weights.load_balance * _load_share(k, companion.capacity), cm.PRECISION))
 
 
-def pair_units(student: StudentState, companion: Companion, context: Context, weights: Weights) -> int | None:
-    """Arc cost student → companion (without load, with move penalty); ``None`` if infeasible."""
-    if not cm.feasible(student.profile, companion, check_capacity=False):
+def pair_units(
+    student: StudentState, companion: Companion, context: Context, weights: Weights, day: date | None = None
+) -> int | None:
+    """Arc cost student → companion (without load, with move penalty); ``None`` if infeasible.
+
+    ``day``: reference day of the leave check for students without a start date — only for a
+    *new* companion: a current assignment is not broken because the companion is on leave now.
+    """
+    current = student.companion_id == companion.companion_id
+    if not cm.feasible(student.profile, companion, check_capacity=False, day=None if current else day):
         return None
     comps = cm.components(
         student.profile,
@@ -171,8 +178,16 @@ def _explain(
     return out
 
 
-def plan(students: list[StudentState], companions: list[Companion], weights: Weights | None = None) -> Plan:
-    """Optimal reassignment of the whole pool (see module docstring); deterministic."""
+def plan(
+    students: list[StudentState],
+    companions: list[Companion],
+    weights: Weights | None = None,
+    day: date | None = None,
+) -> Plan:
+    """Optimal reassignment of the whole pool (see module docstring); deterministic.
+
+    ``day``: reference day of the leave/active-period check for a new companion (see ``pair_units``).
+    """
     w = weights or DEFAULT_WEIGHTS
     studs = sorted(students, key=priority_key)
     comps = sorted(companions, key=lambda c: c.companion_id)
@@ -195,7 +210,7 @@ def plan(students: list[StudentState], companions: list[Companion], weights: Wei
             by_school.setdefault(school, []).append((j, c))
     for i, s in enumerate(studs):
         for j, c in by_school.get(s.profile.school_id, ()):
-            u = pair_units(s, c, context, w)
+            u = pair_units(s, c, context, w, day)
             if u is not None:
                 tails.append(i)
                 heads.append(n + j)

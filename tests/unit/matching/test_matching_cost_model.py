@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from contracts.events import StudentProfile
 from services.matching.logic import choose
 from services.matching.logic import cost as cm
 from services.matching.logic.cost import CRITERIA, Context, Explanation, Weights
-from services.matching.models.matching import Companion
+from services.matching.models.matching import Companion, LeavePeriod
 
 FAST = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -47,10 +47,9 @@ def companion(cid: str, **kw: Any) -> Companion:
     return Companion(**{**base, **kw})
 
 
-class LeaveCompanion(Companion):
-    """The optional leave field cost.on_leave honours (not part of the registry model yet)."""
-
-    leave_periods: list[tuple[date, date]] = Field(default_factory=list)
+def on_leave(cid: str, *periods: tuple[date, date], **kw: Any) -> Companion:
+    """A companion with leave periods given as ``(start, end)`` tuples."""
+    return companion(cid, leave_periods=[LeavePeriod(start=a, end=b) for a, b in periods], **kw)
 
 
 profiles = st.builds(
@@ -149,9 +148,7 @@ def test_explanation_of_rounds_each_component_before_summing() -> None:
         (profile(consent_present=False), companion("A"), "consent"),
         (
             profile(start_date=date(2026, 9, 14)),
-            LeaveCompanion(
-                **companion("A").model_dump(), leave_periods=[(date(2026, 9, 1), date(2026, 9, 30))]
-            ),
+            on_leave("A", (date(2026, 9, 1), date(2026, 9, 30))),
             "inactive",
         ),
     ],
@@ -164,7 +161,7 @@ def test_hard_rules_give_no_cost(p: StudentProfile, c: Companion, rule: str) -> 
 
 
 def test_leave_outside_the_start_date_and_capacity_switch() -> None:
-    c = LeaveCompanion(**companion("A").model_dump(), leave_periods=[(date(2026, 9, 1), date(2026, 9, 30))])
+    c = on_leave("A", (date(2026, 9, 1), date(2026, 9, 30)))
     assert cm.cost(profile(start_date=date(2026, 10, 1)), c) is not None
     assert cm.cost(profile(), c) is not None  # no start date: only the active flag counts
     full = companion("A", capacity=1, used=1)

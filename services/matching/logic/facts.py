@@ -1,0 +1,152 @@
+"""The events matching emits, built from its records (no personal data: ids + matching attributes).
+
+Idempotency keys name one business fact each: ``<detail-type>:<intake or companion id>:<time>``.
+A student can be assigned more than once in their life (e.g. waitlist → assigned → back to the
+waitlist after a school change → assigned), so the time of the fact is part of the key; a
+duplicate delivery never creates a second fact because the write it belongs to is conditional.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from common.events import OutgoingEvent
+from contracts.events import (
+    ASSIGNMENT_ENDED,
+    COMPANION_ASSIGNED,
+    COMPANION_REASSIGNED,
+    COMPANION_UPDATED,
+    STUDENT_WAITLISTED,
+    AssignmentEndedData,
+    CompanionAssignedData,
+    CompanionReassignedData,
+    CompanionUpdatedData,
+    StudentWaitlistedData,
+    WaitlistReason,
+)
+from services.matching.models.matching import Assignment, Companion
+
+
+def _key(detail_type: str, ident: str, at: datetime) -> str:
+    return f"{detail_type}:{ident}:{at.isoformat()}"
+
+
+def assigned(
+    a: Assignment, correlation_id: str, *, from_waitlist: bool, waited_days: int = 0
+) -> OutgoingEvent:
+    p = a.profile
+    assert p is not None and a.companion_id is not None and a.assigned_at is not None
+    data = CompanionAssignedData(
+        intake_id=a.intake_id,
+        companion_id=a.companion_id,
+        school_id=p.school_id,
+        school_year=p.school_year,
+        class_name=p.class_name,
+        age_band=p.age_band,
+        gender=p.gender,
+        german_support=p.german_support,
+        career_fields=p.career_fields,
+        assigned_at=a.assigned_at,
+        from_waitlist=from_waitlist,
+        waited_days=max(0, waited_days),
+        cost=a.cost or 0.0,
+    )
+    return OutgoingEvent(
+        COMPANION_ASSIGNED,
+        data,
+        _key(COMPANION_ASSIGNED.detail_type, a.intake_id, a.assigned_at),
+        correlation_id=correlation_id,
+        occurred_at=a.assigned_at,
+    )
+
+
+def waitlisted(a: Assignment, correlation_id: str, *, reason: WaitlistReason, at: datetime) -> OutgoingEvent:
+    p = a.profile
+    assert p is not None
+    data = StudentWaitlistedData(
+        intake_id=a.intake_id,
+        school_id=p.school_id,
+        school_year=p.school_year,
+        class_name=p.class_name,
+        age_band=p.age_band,
+        gender=p.gender,
+        german_support=p.german_support,
+        career_fields=p.career_fields,
+        waitlisted_at=at,
+        reason=reason,
+    )
+    return OutgoingEvent(
+        STUDENT_WAITLISTED,
+        data,
+        _key(STUDENT_WAITLISTED.detail_type, a.intake_id, at),
+        correlation_id=correlation_id,
+        occurred_at=at,
+    )
+
+
+def reassigned(
+    a: Assignment, from_companion_id: str, correlation_id: str, *, cost_change: float, at: datetime
+) -> OutgoingEvent:
+    p = a.profile
+    assert p is not None and a.companion_id is not None
+    data = CompanionReassignedData(
+        intake_id=a.intake_id,
+        from_companion_id=from_companion_id,
+        to_companion_id=a.companion_id,
+        school_id=p.school_id,
+        school_year=p.school_year,
+        reassigned_at=at,
+        cost_change=round(cost_change, 6),
+    )
+    return OutgoingEvent(
+        COMPANION_REASSIGNED,
+        data,
+        _key(COMPANION_REASSIGNED.detail_type, a.intake_id, at),
+        correlation_id=correlation_id,
+        occurred_at=at,
+    )
+
+
+def ended(a: Assignment, companion_id: str, correlation_id: str) -> OutgoingEvent:
+    p, x = a.profile, a.exit
+    assert p is not None and x is not None
+    data = AssignmentEndedData(
+        intake_id=a.intake_id,
+        companion_id=companion_id,
+        school_id=p.school_id,
+        school_year=p.school_year,
+        ended_at=x.recorded_at,
+        exit_date=x.exit_date,
+        reason=x.reason,
+        destination=x.destination,
+        with_former_internship_company=x.with_former_internship_company,
+    )
+    return OutgoingEvent(
+        ASSIGNMENT_ENDED,
+        data,
+        _key(ASSIGNMENT_ENDED.detail_type, a.intake_id, x.recorded_at),
+        correlation_id=correlation_id,
+        occurred_at=x.recorded_at,
+    )
+
+
+def companion_updated(
+    c: Companion, correlation_id: str, *, capacity_increased: bool, at: datetime
+) -> OutgoingEvent:
+    """Only the id and non-personal fields (no name, e-mail, languages, leave dates)."""
+    data = CompanionUpdatedData(
+        companion_id=c.companion_id,
+        school_ids=c.school_ids,
+        capacity=c.capacity,
+        active=c.active,
+        updated_at=at,
+        capacity_increased=capacity_increased,
+        fte=c.fte,
+    )
+    return OutgoingEvent(
+        COMPANION_UPDATED,
+        data,
+        _key(COMPANION_UPDATED.detail_type, c.companion_id, at),
+        correlation_id=correlation_id,
+        occurred_at=at,
+    )
