@@ -40,6 +40,9 @@ test: .venv/.synced node_modules/.installed browser-deps ## All tests (unit, con
 	.venv/bin/lint-imports
 	$(PY) -m pytest -n 2 --dist loadfile
 
+fuzz: .venv/.synced ## schemathesis on the intake API: >= 1,000 generated requests → out/fuzz.json
+	AVDUAL_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),100) $(PY) -m pytest tests/fuzz -p no:xdist -s -q
+
 test-fast: .venv/.synced ## Tests without CDK synth and browser
 	$(PY) -m pytest -m "not infra and not browser" -n 2 --dist loadfile
 

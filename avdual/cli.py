@@ -41,6 +41,28 @@ def serve(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1"
 
 
 @app.command()
+def token(role: str = typer.Option(..., help="office | school | companion"),
+          school: str = typer.Option(None, help="School id for --role school (e.g. RFS)"),
+          companion: str = typer.Option(None, help="Companion id for --role companion (e.g. C01)"),
+          stage: str = typer.Option("local", help="Stage of the local runtime (make serve: local)")) -> None:
+    """Print a bearer token (Cognito ID token, valid 1 h) for the local API of `make serve`.
+
+    curl -H "Authorization: Bearer $(avdual token --role school --school RFS)" http://127.0.0.1:8000/intakes
+    """
+    from moto import mock_aws
+
+    from avdual.auth import LocalCognito
+    from avdual.runtime import REGION
+
+    with mock_aws():
+        try:
+            print(LocalCognito(stage, REGION).create().token(role, school=school, companion=companion))
+        except ValueError as e:
+            console.print(f"[red]{e}[/red]")
+            raise typer.Exit(2) from None
+
+
+@app.command()
 def openapi(out: Path = typer.Option(Path("contracts/openapi.json"))) -> None:
     """Write the OpenAPI 3.1 document generated from the code."""
     from avdual.openapi import openapi_json

@@ -94,7 +94,8 @@ def submit_all(rt: LocalRuntime, forms: list[dict[str, Any]], progress: Progress
     ids = []
     task = progress.add_task("Anmeldungen", total=len(forms)) if progress else None
     for i, form in enumerate(forms, 1):
-        r = rt.api("POST", "/intakes", body=form, claims={"sub": f"school-{form['school_id']}"})
+        school = f"school-{form['school_id']}"  # the Cognito group of the school's staff
+        r = rt.api("POST", "/intakes", body=form, claims={"sub": school, "cognito:groups": school})
         if r.status != 201:
             raise RuntimeError(f"intake {i}: {r.status} {r.body}")
         ids.append(r.json()["intake_id"])

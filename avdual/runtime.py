@@ -11,11 +11,17 @@ a second time later, ``shuffle`` shuffles what is available. Messages whose hand
 failing go to the subscription's DLQ after ``max_receive_count`` attempts. A drain that
 needs more than ``max_deliveries`` deliveries raises :class:`EventStormError`.
 
+API routes are authorised like API Gateway's Cognito authorizer does it: ``api(..., token=...)`` or an
+``Authorization`` header is verified against the topology's user pool on moto (``avdual.auth``;
+401 without or with an invalid token); ``api(..., claims=...)`` models a request API Gateway has
+already authorised (tests, demo). Public routes (the web form page) need neither.
+
 moto is not thread-safe (DESIGN.md §5): every entry point takes ``self.lock``.
 """
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import os
@@ -23,6 +29,7 @@ import random
 import re
 import threading
 import time
+import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -33,6 +40,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from avdual.auth import InvalidTokenError, LocalCognito, bearer
 from avdual.ops import OpsTarget
 from common import settings
 from common.events import EventBridgePublisher
@@ -52,6 +60,10 @@ from contracts.topology import (
 
 REGION = "eu-central-1"
 ACCOUNT = "123456789012"
+#: Where the local gateway accepts the web form's Cognito calls (``avdual.server``).
+LOCAL_AUTH_PATH = "/_local/cognito"
+#: API Gateway's answer without a valid token (the CDK stack sets the same German gateway response).
+UNAUTHORIZED_BODY = json.dumps({"message": "Bitte anmelden.", "errors": []}, ensure_ascii=False)
 
 
 class EventStormError(RuntimeError):
@@ -138,6 +150,7 @@ class LocalRuntime:
         self.pipe_publisher = EventBridgePublisher()
         self._routes = [(r, _route_regex(r.path)) for r in ROUTES]
         self.names: dict[str, str] = {}
+        self.cognito = LocalCognito(stage, REGION)
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalRuntime:
@@ -211,6 +224,7 @@ class LocalRuntime:
             events.put_rule(Name=self.physical(sub.name), EventBusName=bus, EventPattern=json.dumps(sub.pattern()))
             events.put_targets(Rule=self.physical(sub.name), EventBusName=bus,
                                Targets=[{"Id": "queue", "Arn": arn}])
+        self.cognito = LocalCognito(self.stage, REGION)  # created on first use (login, token check, web form)
         settings.reset()
 
     def _create_table(self, ddb: Any, t: Table) -> None:
@@ -302,24 +316,56 @@ class LocalRuntime:
                 return r, m.groupdict()
         return None
 
+    def stage_variables(self) -> dict[str, str]:
+        """What CDK puts into the API stage variables: the web form's login configuration (the app client id
+        once the local pool exists; the web form page creates it)."""
+        out = {"authEndpoint": LOCAL_AUTH_PATH, "region": REGION}
+        if self.cognito.created:
+            out["userPoolClientId"] = self.cognito.client_id
+        return out
+
     def api(self, method: str, path: str, *, body: Any = None, raw_body: str | None = None,
-            headers: dict[str, str] | None = None, query: dict[str, str] | None = None,
-            claims: dict[str, str] | None = None) -> ApiResponse:
-        """Call the API as API Gateway would (REST proxy event); 404/405 like API Gateway for unknown routes."""
+            body_bytes: bytes | None = None, headers: dict[str, str] | None = None,
+            query: dict[str, str] | None = None, claims: dict[str, str] | None = None,
+            token: str | None = None) -> ApiResponse:
+        """Call the API as API Gateway would (REST proxy event); 404/405 like API Gateway for unknown routes.
+
+        ``claims``: already authorised (tests, demo). Otherwise ``token`` or the ``Authorization`` header
+        must be a valid ID token of the local user pool (401 otherwise), except on public routes.
+        ``body_bytes`` is sent base64-encoded, as API Gateway does for binary media types (uploads).
+        """
         found = self.match_route(method, path)
         if found is None:
-            known = any(rx.match(path) for _, rx in self._routes)
-            return ApiResponse(405 if known else 404, {"Content-Type": "application/json"},
-                               json.dumps({"message": "Methode nicht erlaubt" if known else "Nicht gefunden"}))
+            allowed = sorted({r.method for r, rx in self._routes if rx.match(path)})
+            allow = {"Allow": ", ".join(allowed)} if allowed else {}
+            message = "Methode nicht erlaubt" if allowed else "Nicht gefunden"
+            return ApiResponse(405 if allowed else 404, {"Content-Type": "application/json", **allow},
+                               json.dumps({"message": message, "errors": []}))
         r, params = found
+        params = {k: urllib.parse.unquote(v) for k, v in params.items()}  # routed on the raw path (API GW)
+        path = urllib.parse.unquote(path)
+        if r.public:
+            claims = None
+            with self.lock:
+                self.cognito.ensure()
+        elif claims is None:
+            try:
+                with self.lock:
+                    claims = self.cognito.verify(token or bearer(headers))
+            except InvalidTokenError:
+                return ApiResponse(401, {"Content-Type": "application/json"}, UNAUTHORIZED_BODY)
         hdrs = {"Content-Type": "application/json", **(headers or {})}
+        if token and not bearer(hdrs):
+            hdrs["Authorization"] = f"Bearer {token}"
         text = raw_body if raw_body is not None else (None if body is None else json.dumps(body, ensure_ascii=False))
+        if body_bytes is not None:
+            text = base64.b64encode(body_bytes).decode()
         event = {
             "resource": r.path, "path": path, "httpMethod": method,
             "headers": hdrs, "multiValueHeaders": {k: [v] for k, v in hdrs.items()},
             "queryStringParameters": query or None,
             "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
-            "pathParameters": params or None, "stageVariables": None,
+            "pathParameters": params or None, "stageVariables": self.stage_variables(),
             "requestContext": {
                 "resourcePath": r.path, "httpMethod": method, "path": f"/{self.stage}{path}",
                 "stage": self.stage, "requestId": str(uuid.uuid4()), "accountId": ACCOUNT, "apiId": "local",
@@ -327,10 +373,12 @@ class LocalRuntime:
                 "identity": {"sourceIp": "127.0.0.1", "userAgent": hdrs.get("User-Agent", "avdual-local")},
                 "authorizer": {"claims": claims} if claims else None,
             },
-            "body": text, "isBase64Encoded": False,
+            "body": text, "isBase64Encoded": body_bytes is not None,
         }
         out = self.invoke(r.function, event)
-        return ApiResponse(int(out["statusCode"]), dict(out.get("headers") or {}), out.get("body") or "")
+        headers = dict(out.get("headers") or {})  # Powertools' REST resolver answers with multiValueHeaders
+        headers.update({k: ", ".join(v) for k, v in (out.get("multiValueHeaders") or {}).items()})
+        return ApiResponse(int(out["statusCode"]), headers, out.get("body") or "")
 
     # ------------------------------------------------------------------ schedules
     def run_schedule(self, function: str, schedule: str) -> Any:

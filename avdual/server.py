@@ -4,6 +4,11 @@ Serves every topology route by building API Gateway REST proxy events, ``/openap
 Swagger UI at ``/docs``, and static web pages from ``web/``. A background thread keeps
 delivering events. All runtime access goes through ``LocalRuntime.lock`` (moto is not
 thread-safe).
+
+Authorisation as API Gateway does it: the ``Authorization`` bearer token (an ID token of the local
+Cognito pool, ``avdual token``) is verified by the runtime; without a valid token → 401. The web
+form logs in through ``/_local/cognito``, which takes the same ``InitiateAuth`` /
+``RespondToAuthChallenge`` calls a browser sends to Cognito and forwards them to moto.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from typing import Any
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
+from avdual.auth import FORWARDED_OPERATIONS, LOCAL_PASSWORD, user_for
 from avdual.openapi import openapi_json
-from avdual.runtime import LocalRuntime
+from avdual.runtime import LOCAL_AUTH_PATH, LocalRuntime
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 SWAGGER_HTML = """<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>AV dual API</title>
@@ -31,8 +37,10 @@ class Gateway:
     """WSGI app: HTTP request → API Gateway proxy event → handler → HTTP response."""
 
     def __init__(self, rt: LocalRuntime, claims_for: Any = None):
+        """``claims_for(headers)`` may stand in for token verification (tests only); by default every API
+        request needs a valid bearer token, as behind API Gateway's Cognito authorizer."""
         self.rt = rt
-        self.claims_for = claims_for or (lambda headers: {"sub": "local-office", "cognito:groups": "office"})
+        self.claims_for = claims_for or (lambda headers: None)
         self._openapi: str | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -46,6 +54,8 @@ class Gateway:
             return Response(SWAGGER_HTML, content_type="text/html; charset=utf-8")
         if req.path.startswith("/_ops/"):
             return self._ops(req)
+        if req.path == LOCAL_AUTH_PATH:
+            return self._cognito(req)
         if req.path == "/healthz":
             return Response(json.dumps({"status": "ok", "pending": self.rt.pending()}), content_type="application/json")
         if req.method == "GET" and self.rt.match_route("GET", req.path) is None:
@@ -53,9 +63,37 @@ class Gateway:
             if static is not None:
                 return static
         headers = {k: v for k, v in req.headers.items()}
-        out = self.rt.api(req.method, req.path, raw_body=req.get_data(as_text=True) or None, headers=headers,
+        # route on the still-encoded path as API Gateway does: an id containing %2F stays one path segment
+        raw_uri = req.environ.get("RAW_URI") or req.environ.get("REQUEST_URI") or req.path
+        raw_path = str(raw_uri).split("?", 1)[0]
+        data = req.get_data()
+        binary = (req.mimetype or "").startswith("multipart/") or not _is_utf8(data)
+        out = self.rt.api(req.method, raw_path, raw_body=None if binary else (data.decode() or None),
+                          body_bytes=data if binary and data else None, headers=headers,
                           query=dict(req.args) or None, claims=self.claims_for(headers))
         return Response(out.body, status=out.status, headers=out.headers)
+
+    def _cognito(self, req: Request) -> Response:
+        """The Cognito API as the browser calls it (JSON 1.1, ``X-Amz-Target``), forwarded to moto."""
+        from botocore.exceptions import ClientError, ParamValidationError
+
+        operation = req.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        ctype = "application/x-amz-json-1.1"
+        if req.method != "POST" or operation not in FORWARDED_OPERATIONS:
+            return Response(json.dumps({"__type": "InvalidAction", "message": "unsupported"}), status=400,
+                            content_type=ctype)
+        try:
+            payload = json.loads(req.get_data(as_text=True) or "{}")
+            with self.rt.lock:
+                result = self.rt.cognito.forward(operation, payload)
+        except ClientError as e:
+            err = e.response["Error"]
+            body = {"__type": err.get("Code"), "message": err.get("Message")}
+            return Response(json.dumps(body), status=400, content_type=ctype)
+        except (ParamValidationError, ValueError, TypeError):
+            return Response(json.dumps({"__type": "InvalidParameterException", "message": "invalid request"}),
+                            status=400, content_type=ctype)
+        return Response(json.dumps(result, default=str), content_type=ctype)
 
     def _ops(self, req: Request) -> Response:
         """Operations endpoints for ``avdual ops --local`` (loopback only, like the whole local gateway)."""
@@ -90,6 +128,26 @@ class Gateway:
         return None
 
 
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def create_local_users(rt: LocalRuntime, companion_ids: list[str]) -> list[str]:
+    """Log-in users of the local pool (office, one per school, one per companion); returns their names."""
+    from contracts.reference import SCHOOLS
+
+    users = [user_for("office")] + [user_for("school", school=s) for s in SCHOOLS]
+    users += [user_for("companion", companion=c) for c in companion_ids]
+    with rt.lock:
+        for u in users:
+            rt.cognito.ensure_user(u)
+    return [u.username for u in users]
+
+
 def deliver_forever(rt: LocalRuntime, stop: threading.Event, interval: float = 0.2) -> None:
     while not stop.is_set():
         rt.drain()
@@ -101,9 +159,13 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: bool = True) -> No
     from avdual.scenario import load_scenario
 
     with LocalRuntime(log_level="WARNING") as rt:
+        scenario = load_scenario()
         if seed:
-            seed_companions(rt, load_scenario())
+            seed_companions(rt, scenario)
             rt.drain()
+        users = create_local_users(rt, [c["companion_id"] for c in scenario["companions"]] if seed else [])
+        print(f"Anmeldung im Formular: {', '.join(users[:3])}, … (Passwort {LOCAL_PASSWORD})  ·  "
+              "Token für die API: .venv/bin/avdual token --role school --school RFS")
         stop = threading.Event()
         worker = threading.Thread(target=deliver_forever, args=(rt, stop), daemon=True)
         worker.start()

@@ -15,6 +15,7 @@ from typing import Literal
 
 from contracts import events as ev
 from contracts.events import EventSpec, Source
+from contracts.reference import SCHOOLS
 
 Service = Literal["intake", "matching", "reporting", "platform"]
 
@@ -106,21 +107,56 @@ Role = Literal["office", "companion", "school"]
 
 @dataclass(frozen=True)
 class Route:
-    """An API Gateway REST route with a Lambda proxy integration to ``function``."""
+    """An API Gateway REST route with a Lambda proxy integration to ``function``.
+
+    Every route is behind the Cognito authorizer of :data:`COGNITO` except ``public`` ones, which
+    serve static pages without data (the web form itself: a browser cannot send a bearer token
+    when it navigates to a page).
+    """
 
     method: Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
     path: str
     function: str
     roles: tuple[Role, ...] = ("office",)
     summary: str = ""
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class UserPool:
+    """The Cognito user pool: groups decide the role, custom attributes carry e.g. the companion id.
+
+    The API accepts the pool's **ID tokens** (Cognito authorizer without OAuth scopes).
+    """
+
+    name: str
+    groups: tuple[str, ...]
+    custom_attributes: tuple[str, ...] = ()
+    client_name: str = "web"
+    description: str = ""
+
+
+OFFICE_GROUP = "office"
+COMPANION_GROUP = "companion"
+SCHOOL_GROUP_PREFIX = "school-"
+#: ID-token claim with the companion id of a member of :data:`COMPANION_GROUP`.
+COMPANION_ID_CLAIM = "custom:companion_id"
+
+
+def school_group(school_id: str) -> str:
+    """Cognito group of a school's staff: ``school-<school_id>``."""
+    return f"{SCHOOL_GROUP_PREFIX}{school_id}"
 
 
 # --------------------------------------------------------------------------- tables
 INTAKES = Table(
     "intakes", "intake", pk="intake_id", env_var="INTAKES_TABLE",
-    indexes=(Index("by_school", pk="school_id", sk="submitted_at"),),
+    indexes=(Index("by_school", pk="school_id", sk="year_submitted"),
+             Index("by_year", pk="school_year", sk="submitted_at"),
+             Index("by_companion", pk="companion_id", sk="submitted_at")),
     ttl_attribute="expires_at", stream=True,
-    description="Intake forms with personal data (minors). Only the intake service reads it.",
+    description="Intake forms with personal data (minors) and the assignment status projected from "
+                "matching events. Only the intake service reads it.",
 )
 COMPANIONS = Table(
     "companions", "matching", pk="companion_id", env_var="COMPANIONS_TABLE",
@@ -196,8 +232,15 @@ REPORTING_RENDERER = Function(
     description="Renders office reports (HTML, XLSX) into the report bucket",
 )
 
+INTAKE_CONSUMER = Function(
+    "intake-consumer", "intake", "services.intake.handlers.consumer.handler",
+    tables=("intakes",),
+    description="Projects assignment events onto the intakes (status, assigned companion, retention)",
+)
+
 FUNCTIONS: dict[str, Function] = {
-    f.name: f for f in (INTAKE_API, MATCHING_API, MATCHING_CONSUMER, REPORTING_CONSUMER, REPORTING_RENDERER)
+    f.name: f for f in (INTAKE_API, INTAKE_CONSUMER, MATCHING_API, MATCHING_CONSUMER, REPORTING_CONSUMER,
+                        REPORTING_RENDERER)
 }
 
 # --------------------------------------------------------------------------- subscriptions
@@ -208,6 +251,9 @@ SUBSCRIPTIONS: dict[str, Subscription] = {
                      (ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN)),
         Subscription("matching-capacity-events", "matching-consumer",
                      (ev.ASSIGNMENT_ENDED, ev.COMPANION_UPDATED)),
+        Subscription("intake-assignment-events", "intake-consumer",
+                     (ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED,
+                      ev.ASSIGNMENT_ENDED)),
         Subscription("reporting-events", "reporting-consumer",
                      (ev.INTAKE_SUBMITTED, ev.INTAKE_WITHDRAWN, ev.COMPANION_ASSIGNED,
                       ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED, ev.ASSIGNMENT_ENDED,
@@ -217,9 +263,14 @@ SUBSCRIPTIONS: dict[str, Subscription] = {
 
 # --------------------------------------------------------------------------- API routes
 ROUTES: tuple[Route, ...] = (
+    Route("GET", "/", "intake-api", (), "The intake web form (static page, no data)", public=True),
     Route("POST", "/intakes", "intake-api", ("office", "school"), "Submit an intake form"),
-    Route("GET", "/intakes", "intake-api", ("office", "school"), "List intakes"),
+    Route("GET", "/intakes", "intake-api", ("office", "school", "companion"), "List intakes"),
+    Route("POST", "/intakes/batch", "intake-api", ("office", "school"), "Upload a class list (CSV or XLSX)"),
     Route("GET", "/intakes/{intake_id}", "intake-api", ("office", "school", "companion"), "Read an intake"),
+    Route("PATCH", "/intakes/{intake_id}", "intake-api", ("office", "school"), "Correct an intake"),
+    Route("POST", "/intakes/{intake_id}/withdraw", "intake-api", ("office", "school"),
+          "Withdraw an intake (consent withdrawn)"),
     Route("POST", "/companions", "matching-api", ("office",), "Create or replace a companion"),
     Route("GET", "/companions", "matching-api", ("office",), "List companions"),
     Route("GET", "/companions/{companion_id}", "matching-api", ("office",), "Read a companion"),
@@ -232,6 +283,15 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/assignments/rebalance", "matching-api", ("office",),
           "Whole-pool rebalance (min-cost flow); dry run lists the proposed moves"),
     Route("GET", "/waitlist", "matching-api", ("office", "school"), "The waitlist per school, longest waiting first"),
+)
+
+
+# --------------------------------------------------------------------------- auth
+COGNITO = UserPool(
+    "users",
+    groups=(OFFICE_GROUP, COMPANION_GROUP, *(school_group(s) for s in SCHOOLS)),
+    custom_attributes=("companion_id",),
+    description="Staff of the office, companions and school staff (AV dual teachers, school social work)",
 )
 
 
@@ -277,6 +337,6 @@ def validate() -> None:
 
 
 __all__ = [
-    "BUCKETS", "EVENT_BUS_ENV", "FUNCTIONS", "ROUTES", "SUBSCRIPTIONS", "TABLES",
-    "Bucket", "Function", "Index", "Route", "Schedule", "Source", "Subscription", "Table",
+    "BUCKETS", "COGNITO", "EVENT_BUS_ENV", "FUNCTIONS", "ROUTES", "SUBSCRIPTIONS", "TABLES",
+    "Bucket", "Function", "Index", "Route", "Schedule", "Source", "Subscription", "Table", "UserPool",
 ]

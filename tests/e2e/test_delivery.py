@@ -54,7 +54,7 @@ def test_event_storm_is_stopped(form: dict) -> None:
     with LocalRuntime(stage="storm", max_deliveries=5, log_level="ERROR") as rt:
         for i in range(10):
             form["student"]["given_name"] = f"X{i}"
-            rt.api("POST", "/intakes", body=form, claims={"sub": "x"})
+            rt.api("POST", "/intakes", body=form, claims={"sub": "x", "cognito:groups": "office"})
         try:
             rt.drain()
         except EventStormError:
@@ -64,7 +64,7 @@ def test_event_storm_is_stopped(form: dict) -> None:
 
 def test_poison_message_goes_to_dead_letters_and_the_rest_is_processed(rt: LocalRuntime, form: dict) -> None:
     rt.put_event_raw("avdual.intake", "IntakeSubmitted", {"metadata": {}, "data": {"bad": True}})
-    rt.api("POST", "/intakes", body=form, claims={"sub": "x"})
+    rt.api("POST", "/intakes", body=form, claims={"sub": "x", "cognito:groups": "office"})
     rt.drain()
     assert {d.subscription for d in rt.dead_letters} == {"matching-intake-events", "reporting-events"}
     assert [a["status"] for a in rt.scan("assignments")] == ["waitlisted"]

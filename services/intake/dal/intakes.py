@@ -1,42 +1,271 @@
-"""DynamoDB access for the ``intakes`` table (the only module of intake that talks to DynamoDB)."""
+"""DynamoDB access for the ``intakes`` table (the only module of intake that talks to DynamoDB).
+
+Items are the JSON form of :class:`IntakeRecord`; the table also holds the outbox items of the
+intake events (``contracts/outbox.py``), which never match a read here (no GSI keys, other
+ids). The API changes form fields (with an optimistic
+``version``), the consumer changes only the projected assignment fields (guarded by the time of
+the event), so neither overwrites the other.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from common import settings
 from common.errors import ConflictError
-from services.intake.models.intake import IntakeRecord
+from common.events import OutgoingEvent
+from common.outbox import outbox_puts
+from contracts.topology import INTAKES
+from services.intake.models.intake import FORM_FIELDS, IntakeRecord, IntakeStatus, iso
 
-TABLE = "intakes"
+TABLE = INTAKES.name
+INDEXES = {ix.name: ix for ix in INTAKES.indexes}
+_SERIALIZER = TypeSerializer()
+
+
+class ConditionFailedError(ConflictError):
+    """A conditional write found the item in another state (stale version, withdrawn, missing)."""
+
+
+class InvalidCursorError(ValueError):
+    """A pagination start key DynamoDB refused."""
+
+
+def _item(record: IntakeRecord) -> dict[str, Any]:
+    return record.model_dump(mode="json", exclude_none=True)
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers (``Decimal``) back to ``int`` (the record has no fractional numbers)."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _record(item: Mapping[str, Any]) -> IntakeRecord:
+    return IntakeRecord.model_validate(_plain(dict(item)))
+
+
+def _names(*names: str) -> dict[str, str]:
+    return {f"#{n}": n for n in names}
+
+
+def _ser(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain values → DynamoDB JSON (the low-level format ``TransactWriteItems`` takes)."""
+    return {k: _SERIALIZER.serialize(v) for k, v in values.items()}
 
 
 class IntakeRepository:
-    """Stores and reads intake records. Items are the JSON form of :class:`IntakeRecord`."""
-
-    def __init__(self, table: Any | None = None):
-        self._table = table
+    """Stores and reads intake records."""
 
     @property
     def table(self) -> Any:
-        return self._table or settings.table(TABLE)
+        return settings.table(TABLE)
 
-    def put_new(self, record: IntakeRecord) -> None:
-        """Insert; raises ``ConflictError`` if the intake id exists already."""
-        item = record.model_dump(mode="json", exclude_none=True)
+    @property
+    def client(self) -> Any:
+        return settings.client("dynamodb")
+
+    @property
+    def table_name(self) -> str:
+        return settings.table_name(TABLE)
+
+    # ---------------------------------------------------------------- writes
+    # Every write that states a fact carries its events as outbox items in the same transaction
+    # (DESIGN.md §2 "No lost events": the table stream → pipe relays them to the bus).
+    def put_new(self, record: IntakeRecord, events: Sequence[OutgoingEvent] = ()) -> None:
+        """Insert with its events; raises ``ConditionFailedError`` if the intake id exists already."""
+        self._transact(
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _ser(_item(record)),
+                    "ConditionExpression": "attribute_not_exists(intake_id)",
+                }
+            },
+            events,
+        )
+
+    def update_form(
+        self,
+        record: IntakeRecord,
+        *,
+        expected_version: int,
+        set_expiry: bool = False,
+        events: Sequence[OutgoingEvent] = (),
+    ) -> None:
+        """Write the form fields and bookkeeping of ``record`` if the stored version is ``expected_version``
+        and the intake is not withdrawn; projected assignment fields (and, unless ``set_expiry``, the
+        retention time) stay untouched."""
+        item = _item(record)
+        keys = [*FORM_FIELDS, "version", "updated_at", "updated_by", "year_submitted"]
+        keys += ["expires_at"] if set_expiry else []
+        sets = [k for k in keys if k in item]
+        removes = [k for k in FORM_FIELDS if k not in item]
+        expr = "SET " + ", ".join(f"#{k} = :{k}" for k in sets)
+        if removes:
+            expr += " REMOVE " + ", ".join(f"#{k}" for k in removes)
+        self._transact(
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _ser({"intake_id": record.intake_id}),
+                    "UpdateExpression": expr,
+                    "ConditionExpression": "attribute_exists(intake_id) AND #version = :expected "
+                    "AND #status <> :withdrawn",
+                    "ExpressionAttributeNames": _names(*sets, *removes, "status"),
+                    "ExpressionAttributeValues": _ser(
+                        {
+                            **{f":{k}": item[k] for k in sets},
+                            ":expected": expected_version,
+                            ":withdrawn": "withdrawn",
+                        }
+                    ),
+                }
+            },
+            events,
+        )
+
+    def withdraw(
+        self, intake_id: str, *, at: datetime, by: str, reason: str, events: Sequence[OutgoingEvent] = ()
+    ) -> None:
+        """Mark withdrawn; raises ``ConditionFailedError`` if missing or already withdrawn."""
+        self._transact(
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _ser({"intake_id": intake_id}),
+                    "UpdateExpression": "SET #status = :withdrawn, withdrawn_at = :at, withdrawn_by = :by, "
+                    "withdrawn_reason = :reason ADD #version :one",
+                    "ConditionExpression": "attribute_exists(intake_id) AND #status <> :withdrawn",
+                    "ExpressionAttributeNames": _names("status", "version"),
+                    "ExpressionAttributeValues": _ser(
+                        {":withdrawn": "withdrawn", ":at": iso(at), ":by": by, ":reason": reason, ":one": 1}
+                    ),
+                }
+            },
+            events,
+        )
+
+    def apply_assignment(
+        self,
+        intake_id: str,
+        *,
+        status: IntakeStatus,
+        companion_id: str | None,
+        at: datetime,
+        expires_at: int | None = None,
+    ) -> bool:
+        """Project a matching event: only onto an existing, not withdrawn intake and only if the event is
+        newer than the last one applied (duplicates and late arrivals are no-ops). True if applied."""
+        sets: dict[str, Any] = {"status": status, "assignment_at": iso(at)}
+        if companion_id is not None:
+            sets["companion_id"] = companion_id
+        if expires_at is not None:
+            sets["expires_at"] = expires_at
+        expr = "SET " + ", ".join(f"#{k} = :{k}" for k in sets)
+        if companion_id is None:
+            expr += " REMOVE #companion_id"
         try:
-            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(intake_id)")
+            self.table.update_item(
+                Key={"intake_id": intake_id},
+                UpdateExpression=expr,
+                ConditionExpression="attribute_exists(intake_id) AND #status <> :withdrawn AND "
+                "(attribute_not_exists(#assignment_at) OR #assignment_at < :assignment_at)",
+                ExpressionAttributeNames=_names(*sets, "companion_id", "assignment_at", "status"),
+                ExpressionAttributeValues={
+                    **{f":{k}": v for k, v in sets.items()},
+                    ":withdrawn": "withdrawn",
+                },
+            )
         except ClientError as e:
             if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise ConflictError(record.intake_id) from None
+                return False
+            raise
+        return True
+
+    def _transact(self, business: dict[str, Any], events: Sequence[OutgoingEvent]) -> None:
+        try:
+            self.client.transact_write_items(TransactItems=[business, *outbox_puts(TABLE, events)])
+        except ClientError as e:
+            reasons = e.response.get("CancellationReasons") or []
+            if (
+                e.response["Error"]["Code"] == "TransactionCanceledException"
+                and reasons
+                and reasons[0].get("Code") == "ConditionalCheckFailed"
+            ):
+                raise ConditionFailedError("condition failed") from None
             raise
 
+    # ---------------------------------------------------------------- reads
     def get(self, intake_id: str) -> IntakeRecord | None:
         item = self.table.get_item(Key={"intake_id": intake_id}, ConsistentRead=True).get("Item")
-        return IntakeRecord.model_validate(item) if item else None
+        return _record(item) if item else None
+
+    def query(
+        self,
+        index: str,
+        pk_value: str,
+        *,
+        sk_prefix: str | None = None,
+        filters: Mapping[str, str],
+        not_expired_at: int,
+        limit: int,
+        start_key: dict[str, Any] | None,
+        max_rounds: int = 10,
+    ) -> tuple[list[IntakeRecord], dict[str, Any] | None]:
+        """Up to ``limit`` items of one index partition (newest first) matching ``filters`` (attribute =
+        value) and not expired; returns them and the start key of the next page (``None`` at the end)."""
+        ix = INDEXES[index]
+        key: ConditionBase = Key(ix.pk).eq(pk_value)
+        if sk_prefix and ix.sk:
+            key = key & Key(ix.sk).begins_with(sk_prefix)
+        flt: ConditionBase = Attr("expires_at").not_exists() | Attr("expires_at").gt(not_expired_at)
+        for attr, value in filters.items():
+            flt = flt & Attr(attr).eq(value)
+        items: list[IntakeRecord] = []
+        lek = start_key
+        for _ in range(max_rounds):
+            kwargs: dict[str, Any] = {
+                "IndexName": index,
+                "KeyConditionExpression": key,
+                "FilterExpression": flt,
+                "ScanIndexForward": False,
+                "Limit": limit - len(items),
+            }
+            if lek:
+                kwargs["ExclusiveStartKey"] = lek
+            try:
+                resp = self.table.query(**kwargs)
+            except ClientError as e:
+                if e.response["Error"]["Code"] == "ValidationException" and lek:
+                    raise InvalidCursorError("start key refused") from None
+                raise
+            items += [_record(i) for i in resp.get("Items", [])]
+            lek = resp.get("LastEvaluatedKey")
+            if not lek or len(items) >= limit:
+                break
+        return items, lek
 
     def count(self) -> int:
-        """Number of items (scan; for tests and the local demo only)."""
-        return int(self.table.scan(Select="COUNT")["Count"])
+        """Number of intakes (scan; for tests and the local demo only)."""
+        return int(
+            self.table.scan(Select="COUNT", FilterExpression=Attr("record_type").not_exists())["Count"]
+        )
+
+
+def index_key_names(index: str) -> tuple[str, ...]:
+    """Attributes of a start key on ``index``: table key + index keys."""
+    ix = INDEXES[index]
+    return tuple(dict.fromkeys(k for k in (INTAKES.pk, ix.pk, ix.sk) if k))

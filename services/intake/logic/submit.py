@@ -1,48 +1,131 @@
-"""Use case: a school submits an intake form."""
+"""Use cases: a school submits an intake form, or a class list (CSV/XLSX) with many students."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from pydantic import ValidationError
 from ulid import ULID
 
-from common.events import EventPublisher, OutgoingEvent
-from contracts.events import INTAKE_SUBMITTED, IntakeSubmittedData
+from common.api import german_errors
+from common.auth import ForbiddenError, Principal
+from common.errors import DomainValidationError, FieldError
+from contracts.events import AgeBand
 from services.intake.dal.intakes import IntakeRepository
-from services.intake.logic import rules
-from services.intake.models.intake import IntakeCreated, IntakeForm, IntakeRecord
+from services.intake.logic import access, classlist, events, rules
+from services.intake.models.intake import (
+    BatchFieldError,
+    BatchResult,
+    BatchRow,
+    IntakeCreated,
+    IntakeForm,
+    IntakeRecord,
+    iso,
+)
 
 
-def submitted_event(record: IntakeRecord, age_band: str, correlation_id: str) -> OutgoingEvent:
-    """The ``IntakeSubmitted`` fact for ``record`` — IDs and matching attributes only, no personal data."""
-    data = IntakeSubmittedData(
-        intake_id=record.intake_id, school_id=record.school_id, school_year=record.school_year,
-        class_name=record.class_name, age_band=age_band,  # type: ignore[arg-type]
-        gender=record.student.gender, german_support=record.german_support,
-        languages=record.student.languages, parent_contact_language=record.student.parent_contact_language,
-        career_fields=record.career_fields, consent_present=record.consent.student,
-        submitted_at=record.submitted_at,
-    )
-    return OutgoingEvent(INTAKE_SUBMITTED, data, idempotency_key=f"{INTAKE_SUBMITTED.detail_type}:{record.intake_id}",
-                         correlation_id=correlation_id, occurred_at=record.submitted_at)
-
-
-def submit_intake(form: IntakeForm, *, submitted_by: str, correlation_id: str, repo: IntakeRepository,
-                  publisher: EventPublisher, now: datetime | None = None) -> IntakeCreated:
-    """Validate business rules, store the intake, publish ``IntakeSubmitted``.
-
-    Raises ``DomainValidationError`` (→ 422) before anything is written.
-    """
-    now = now or datetime.now(UTC)
-    band = rules.check_intake(
-        school_year=form.school_year, date_of_birth=form.student.date_of_birth,
-        student_consent=form.consent.student, guardian_consent=form.consent.guardian,
-        consent_given_on=form.consent.given_on, today=now.date(),
-    )
-    record = IntakeRecord(
-        intake_id=str(ULID.from_datetime(now)), **form.model_dump(), submitted_at=now, submitted_by=submitted_by,
+def new_record(form: IntakeForm, *, submitted_by: str, now: datetime) -> IntakeRecord:
+    return IntakeRecord(
+        intake_id=str(ULID.from_datetime(now)),
+        **form.model_dump(),
+        submitted_at=now,
+        submitted_by=submitted_by,
+        year_submitted=f"{form.school_year}#{iso(now)}",
         expires_at=rules.retention_expiry(form.school_year),
     )
-    repo.put_new(record)
-    publisher.publish([submitted_event(record, band, correlation_id)])
+
+
+def _check_school(principal: Principal, school_id: str) -> None:
+    if not principal.may_access_school(school_id):
+        raise ForbiddenError("school not allowed")
+
+
+def submit_intake(
+    form: IntakeForm,
+    *,
+    principal: Principal,
+    correlation_id: str,
+    repo: IntakeRepository,
+    now: datetime | None = None,
+) -> IntakeCreated:
+    """Validate business rules, store the intake with its ``IntakeSubmitted`` (outbox, one transaction).
+
+    Raises ``ForbiddenError`` (another school) or ``DomainValidationError`` (→ 422) before writing.
+    """
+    now = now or datetime.now(UTC)
+    _check_school(principal, form.school_id)
+    form = form.normalised()
+    band = rules.check_form(form, today=now.date(), submitted_on=now.date())
+    record = new_record(form, submitted_by=principal.username, now=now)
+    repo.put_new(record, [events.submitted(record, band, correlation_id)])
+    access.audit("create", principal, [record.intake_id], now)
     return IntakeCreated(intake_id=record.intake_id, status=record.status, submitted_at=now)
+
+
+def _validate_row(raw: dict[str, object], today: datetime) -> tuple[IntakeForm, AgeBand]:
+    try:
+        form = IntakeForm.model_validate(raw).normalised()
+    except ValidationError as e:
+        raise DomainValidationError(german_errors(e.errors(include_input=False))) from None
+    return form, rules.check_form(form, today=today.date(), submitted_on=today.date())
+
+
+def submit_class_list(
+    content: bytes,
+    *,
+    school_id: str | None,
+    school_year: str,
+    class_name: str | None,
+    consent_text_version: str | None,
+    principal: Principal,
+    correlation_id: str,
+    repo: IntakeRepository,
+    now: datetime | None = None,
+) -> BatchResult:
+    """Every row validated like a single intake; valid rows are stored (each with its event, in one
+    transaction per row) even when others fail. File-level problems (unreadable, missing columns,
+    too many rows) raise ``DomainValidationError``."""
+    now = now or datetime.now(UTC)
+    if school_id is None:
+        if len(principal.school_ids) != 1:
+            raise DomainValidationError(
+                [FieldError(field="school_id", message="Bitte eine Schule auswählen.")]
+            )
+        school_id = next(iter(principal.school_ids))
+    _check_school(principal, school_id)
+    table = classlist.parse(
+        content, defaults={"class_name": class_name, "consent.text_version": consent_text_version}
+    )
+    rows: list[BatchRow] = []
+    for line, values in table.rows:
+        raw = classlist.to_form(
+            values,
+            school_id=school_id,
+            school_year=school_year,
+            defaults={"class_name": class_name, "consent.text_version": consent_text_version},
+        )
+        try:
+            form, band = _validate_row(raw, now)
+        except DomainValidationError as e:
+            rows.append(
+                BatchRow(
+                    row=line,
+                    status="invalid",
+                    errors=[
+                        BatchFieldError(
+                            field=err.field, message=err.message, column=table.column_of(err.field)
+                        )
+                        for err in e.errors
+                    ],
+                )
+            )
+            continue
+        record = new_record(form, submitted_by=principal.username, now=now)
+        now += timedelta(microseconds=1)  # distinct, ordered sort keys within one upload
+        repo.put_new(record, [events.submitted(record, band, correlation_id)])
+        rows.append(BatchRow(row=line, status="stored", intake_id=record.intake_id))
+    access.audit("create", principal, [r.intake_id for r in rows if r.intake_id], now)
+    stored = sum(1 for r in rows if r.status == "stored")
+    return BatchResult(
+        stored=stored, invalid=len(rows) - stored, rows=rows, ignored_columns=table.ignored_columns
+    )

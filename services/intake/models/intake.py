@@ -1,25 +1,134 @@
-"""Intake form models (pydantic): the API input and the stored record.
+"""Intake form models (pydantic): the API input, the stored record and the API outputs.
 
-German validation messages are raised as ``ValueError`` text; see ``common.api.german_errors``.
+Every per-field rule lives in an ``Annotated`` type, so the partial models built for ``PATCH``
+(:func:`partial_model`) keep them. German messages are raised as ``ValueError`` text; see
+``common.api.german_errors``. Cross-field rules (ages, consent, dates) are in ``logic/rules.py``.
+
+Names round-trip byte-exact: no Unicode normalisation, only surrounding whitespace is stripped.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Literal
+import re
+import types
+import unicodedata
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    create_model,
+    field_serializer,
+)
 
+from common.errors import FieldError
 from contracts.events import Gender
 from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# --------------------------------------------------------------------------- text types
+#: Unicode bidi embeddings/overrides/isolates (``Trojan source``), never needed in a name or a remark.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Categories never allowed: control, surrogate, private use, unassigned, line/paragraph separator.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
+#: In a name besides letters, combining marks and digits: space, hyphen, apostrophes, period, ZWNJ/ZWJ.
+_NAME_PUNCTUATION = frozenset(" -'.’ʼ\u200c\u200d")
 
 
-def _no_control_chars(value: str) -> str:
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("Steuerzeichen sind nicht erlaubt.")
+def _bad_char(c: str, allow: frozenset[str] = frozenset()) -> bool:
+    return c not in allow and (unicodedata.category(c) in _FORBIDDEN_CATEGORIES or c in _BIDI_CONTROLS)
+
+
+def _single_line(value: str) -> str:
+    if any(_bad_char(c) for c in value):
+        raise ValueError("Steuerzeichen und unsichtbare Sonderzeichen sind nicht erlaubt.")
     return value
+
+
+def _multi_line(value: str) -> str:
+    if any(_bad_char(c, frozenset("\n\t")) for c in value.replace("\r\n", "\n")):
+        raise ValueError("Steuerzeichen und unsichtbare Sonderzeichen sind nicht erlaubt.")
+    return value
+
+
+def _name(value: str) -> str:
+    if any(_bad_char(c) for c in value):
+        raise ValueError("Steuerzeichen und unsichtbare Sonderzeichen sind nicht erlaubt.")
+    for c in value:
+        category = unicodedata.category(c)
+        if c not in _NAME_PUNCTUATION and category[0] not in "LM" and category != "Nd":
+            raise ValueError("Nur Buchstaben, Ziffern, Leerzeichen, Bindestrich, Apostroph und Punkt sind "
+                             "erlaubt.")
+    if not any(unicodedata.category(c)[0] == "L" for c in value):
+        raise ValueError("Der Name muss Buchstaben enthalten.")
+    return value
+
+
+def _code_of(mapping: dict[str, str], message: str) -> Any:
+    """A string restricted to the keys of ``mapping`` (listed as ``enum`` in the JSON schema)."""
+
+    def check(value: str) -> str:
+        if value not in mapping:
+            raise ValueError(message)
+        return value
+
+    return Annotated[str, AfterValidator(check), Field(json_schema_extra={"enum": list(mapping)})]
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_only(value: Any) -> Any:
+    """Dates only as ``JJJJ-MM-TT`` text (pydantic's lax mode would also take timestamps and datetimes)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("Ungültiges Datum (erwartet JJJJ-MM-TT).")
+
+
+#: A calendar date as the JSON schema says (``format: date``), nothing else.
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_single_line)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_name)
+]
+Remark = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_multi_line)]
+SchoolId = _code_of(SCHOOLS, "Unbekannte Schule.")
+LanguageCode = _code_of(LANGUAGES, "Unbekannte Sprache (ISO-639-1-Code erwartet).")
+CareerField = _code_of(CAREER_FIELDS, "Unbekanntes Berufsfeld.")
+SchoolYear = Annotated[str, StringConstraints(pattern=r"^\d{4}/\d{2}$"), Field(examples=["2026/27"])]
+ClassName = Annotated[Text, Field(min_length=1, max_length=32, examples=["AVd1a"])]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()/-]{4,29}$")]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        max_length=254,
+        pattern=r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,}$",
+    ),
+]
+CompanionRef = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+ConsentVersion = Annotated[Text, Field(min_length=1, max_length=20, examples=["EV-2026-08"])]
+
+#: Version of the county's current consent form (pre-filled in the web form; each intake stores its own).
+CONSENT_TEXT_VERSION = "EV-2026-08"
+
+Track = Literal["av_dual", "av_dual_fsr"]
+"""AV dual, or AV dual with the path to the Fachschulreife (FSR)."""
+Certificate = Literal["none", "hauptschulabschluss", "other"]
+InternshipModel = Literal["weekly_days", "block"]
+"""Internship on fixed days every week, or in blocks of several weeks."""
+WithdrawReason = Literal["consent_withdrawn", "left_before_start", "duplicate", "other"]
+IntakeStatus = Literal["submitted", "waitlisted", "assigned", "ended", "withdrawn"]
+"""``submitted`` until matching decided; ``waitlisted``/``assigned``/``ended`` come from matching events."""
 
 
 class _Form(BaseModel):
@@ -29,68 +138,136 @@ class _Form(BaseModel):
 class Student(_Form):
     given_name: Name
     family_name: Name
-    date_of_birth: date
+    date_of_birth: IsoDate
     gender: Gender
-    languages: list[str] = Field(default_factory=list, max_length=10,
-                                 description="ISO 639-1 codes of languages the student speaks")
-    parent_contact_language: str | None = Field(default=None, description="ISO 639-1 code")
+    phone: Phone | None = Field(default=None, description="Contact phone of the student (optional)")
+    email: Email | None = Field(default=None, description="Contact e-mail of the student (optional)")
+    languages: list[LanguageCode] = Field(
+        default_factory=list, max_length=10, description="ISO 639-1 codes of languages the student speaks"
+    )
+    parent_contact_language: LanguageCode | None = Field(
+        default=None, description="Language for parent contact (ISO 639-1)"
+    )
 
-    _names = field_validator("given_name", "family_name")(_no_control_chars)
 
-    @field_validator("languages")
-    @classmethod
-    def _known_languages(cls, v: list[str]) -> list[str]:
-        unknown = [x for x in v if x not in LANGUAGES]
-        if unknown:
-            raise ValueError("Unbekannte Sprache (ISO-639-1-Code erwartet).")
-        return v
-
-    @field_validator("parent_contact_language")
-    @classmethod
-    def _known_language(cls, v: str | None) -> str | None:
-        if v is not None and v not in LANGUAGES:
-            raise ValueError("Unbekannte Sprache (ISO-639-1-Code erwartet).")
-        return v
+class Preferences(_Form):
+    companion_gender: Gender | None = Field(default=None, description="Companion gender, only if it matters")
+    previous_companion_id: CompanionRef | None = Field(
+        default=None, description="Companion known from before"
+    )
 
 
 class Consent(_Form):
-    student: bool = Field(description="Student consented to the processing")
-    guardian: bool | None = Field(default=None, description="Guardian consent; required under 18")
-    text_version: str = Field(min_length=1, max_length=20, description="Version of the consent text")
-    given_on: date
+    """Consent of the student and, under 18 on the submission date, of a guardian (each with date and
+    consent text version)."""
+
+    student: StrictBool = Field(description="The student consented to the processing")
+    given_on: IsoDate = Field(description="Date of the student's consent")
+    text_version: ConsentVersion = Field(description="Version of the consent text the student signed")
+    guardian: StrictBool | None = Field(default=None, description="Guardian consent; required under 18")
+    guardian_given_on: IsoDate | None = Field(
+        default=None, description="Date of the guardian's consent (default: the student's date)"
+    )
+    guardian_text_version: ConsentVersion | None = Field(
+        default=None, description="Consent text version the guardian signed (default: the student's version)"
+    )
+    data_transfer_county: StrictBool = Field(
+        default=False, description="Data may be passed to the county (Landratsamt, Bildungsbüro)"
+    )
+    company_contact: StrictBool = Field(
+        default=False, description="Companion may contact companies about the student"
+    )
+    anonymised_statistics: StrictBool = Field(
+        default=False, description="Data may be used for anonymised statistics"
+    )
 
 
 class IntakeForm(_Form):
-    """``POST /intakes`` body."""
+    """``POST /intakes`` body: the complete intake form (Aufnahmebogen)."""
 
-    school_id: str = Field(description=f"One of {', '.join(SCHOOLS)}")
-    school_year: str = Field(pattern=r"^\d{4}/\d{2}$", examples=["2026/27"])
-    class_name: str = Field(min_length=1, max_length=32)
+    school_id: SchoolId
+    school_year: SchoolYear
+    class_name: ClassName
     student: Student
-    german_support: bool = False
-    career_fields: list[str] = Field(default_factory=list, max_length=3)
+    track: Track = "av_dual"
+    certificate_on_entry: Certificate | None = Field(default=None, description="Certificate on entry")
+    german_support: StrictBool = Field(default=False, description="Needs German language support")
+    vabo_before: StrictBool = Field(
+        default=False, description="Attended VABO (preparation year for migrants) before"
+    )
+    career_fields: list[CareerField] = Field(default_factory=list, max_length=3)
+    wished_job: Annotated[Text, Field(max_length=100)] | None = None
+    internship_model: InternshipModel | None = None
+    internship_days_per_week: StrictInt | None = Field(default=None, ge=1, le=3)
+    preferences: Preferences = Field(default_factory=Preferences)
+    remark: Remark | None = Field(
+        default=None, description="Short remark for the companion (only the assigned companion can read it)"
+    )
     consent: Consent
 
-    @field_validator("school_id")
-    @classmethod
-    def _known_school(cls, v: str) -> str:
-        if v not in SCHOOLS:
-            raise ValueError("Unbekannte Schule.")
-        return v
-
-    @field_validator("career_fields")
-    @classmethod
-    def _known_fields(cls, v: list[str]) -> list[str]:
-        if any(x not in CAREER_FIELDS for x in v):
-            raise ValueError("Unbekanntes Berufsfeld.")
-        return v
-
-    _class = field_validator("class_name")(_no_control_chars)
+    def normalised(self) -> IntakeForm:
+        """Defaults that follow from other fields: a guardian consent without own date/version has the
+        student's (both usually sign the same sheet)."""
+        c = self.consent
+        if c.guardian and (c.guardian_given_on is None or c.guardian_text_version is None):
+            consent = c.model_copy(
+                update={
+                    "guardian_given_on": c.guardian_given_on or c.given_on,
+                    "guardian_text_version": c.guardian_text_version or c.text_version,
+                }
+            )
+            return self.model_copy(update={"consent": consent})
+        return self
 
 
-IntakeStatus = Literal["submitted", "withdrawn"]
+FORM_FIELDS: tuple[str, ...] = tuple(IntakeForm.model_fields)
 
 
+class WithdrawRequest(_Form):
+    """``POST /intakes/{id}/withdraw`` body (optional)."""
+
+    reason: WithdrawReason = "consent_withdrawn"
+
+
+# --------------------------------------------------------------------------- stored record
+def iso(value: datetime) -> str:
+    """Timestamps as sortable ISO strings: UTC, always with microseconds (GSI sort keys, event guards)."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class IntakeRecord(IntakeForm):
+    """The stored intake (DynamoDB item): the form, who submitted it when, and the projected status."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    intake_id: str
+    status: IntakeStatus = "submitted"
+    submitted_at: datetime
+    submitted_by: str
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    version: int = 1
+    withdrawn_at: datetime | None = None
+    withdrawn_by: str | None = None
+    withdrawn_reason: WithdrawReason | None = None
+    companion_id: str | None = Field(default=None, description="Assigned companion (from matching events)")
+    assignment_at: datetime | None = Field(
+        default=None, description="Time of the last applied matching event"
+    )
+    year_submitted: str = Field(default="", description="GSI sort key: '<school_year>#<submitted_at>'")
+    expires_at: int | None = Field(default=None, description="Epoch seconds (DynamoDB TTL)")
+
+    @field_serializer(
+        "submitted_at", "updated_at", "withdrawn_at", "assignment_at", when_used="json-unless-none"
+    )
+    def _iso(self, value: datetime) -> str:
+        return iso(value)
+
+    def form(self) -> IntakeForm:
+        return IntakeForm.model_validate(self.model_dump(include=set(FORM_FIELDS)))
+
+
+# --------------------------------------------------------------------------- outputs
 class IntakeCreated(BaseModel):
     """``201`` response of ``POST /intakes``."""
 
@@ -99,18 +276,90 @@ class IntakeCreated(BaseModel):
     submitted_at: datetime
 
 
-class IntakeRecord(BaseModel):
-    """The stored intake (DynamoDB item), personal data included."""
+class IntakeView(IntakeForm):
+    """``GET /intakes/{id}``: the form plus status. ``remark`` only for the assigned companion."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intake_id: str
+    status: IntakeStatus
+    companion_id: str | None = None
+    has_remark: bool = False
+    submitted_at: datetime
+    submitted_by: str
+    updated_at: datetime | None = None
+    version: int
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: WithdrawReason | None = None
+
+
+class IntakeSummary(BaseModel):
+    """One row of ``GET /intakes``."""
 
     intake_id: str
     school_id: str
     school_year: str
     class_name: str
-    student: Student
-    german_support: bool
-    career_fields: list[str]
-    consent: Consent
-    status: IntakeStatus = "submitted"
+    given_name: str
+    family_name: str
+    status: IntakeStatus
+    companion_id: str | None = None
     submitted_at: datetime
-    submitted_by: str
-    expires_at: int | None = Field(default=None, description="Epoch seconds (DynamoDB TTL)")
+
+
+class IntakePage(BaseModel):
+    items: list[IntakeSummary]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page")
+
+
+class BatchFieldError(FieldError):
+    column: str | None = Field(default=None, description="Column header of the class list")
+
+
+class BatchRow(BaseModel):
+    row: int = Field(description="Line in the file (the header is line 1)")
+    status: Literal["stored", "invalid"]
+    intake_id: str | None = None
+    errors: list[BatchFieldError] = Field(default_factory=list)
+
+
+class BatchResult(BaseModel):
+    """``POST /intakes/batch``: one result per data row; valid rows are stored even when others fail."""
+
+    stored: int
+    invalid: int
+    rows: list[BatchRow]
+    ignored_columns: list[str] = Field(default_factory=list, description="Letters of columns not recognised")
+
+
+# --------------------------------------------------------------------------- PATCH
+def _partial_annotation(annotation: Any) -> Any:
+    """``annotation`` with every nested form model replaced by its partial model."""
+    if isinstance(annotation, type) and issubclass(annotation, _Form):
+        return partial_model(annotation)
+    if get_origin(annotation) in (Union, types.UnionType):
+        return Union[tuple(_partial_annotation(a) for a in get_args(annotation))]  # noqa: UP007
+    return annotation
+
+
+@cache
+def partial_model(model: type[_Form]) -> type[BaseModel]:
+    """A JSON Merge Patch (RFC 7396) model of ``model``: every field optional, nested forms partial.
+
+    Per-field rules stay (re-attached to the non-null type); ``null`` removes an optional field.
+    """
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        inner = _partial_annotation(info.annotation)
+        if info.metadata:
+            inner = Annotated[(inner, *info.metadata)]  # type: ignore[valid-type]
+        kwargs = {
+            k: getattr(info, k) for k in ("description", "examples", "json_schema_extra") if getattr(info, k)
+        }
+        fields[name] = (Optional[inner], Field(default=None, **kwargs))  # noqa: UP045
+    name = model.__name__.removesuffix("Form") + "Patch" if model.__name__ != "IntakeForm" else "IntakePatch"
+    return create_model(name, __config__=ConfigDict(extra="forbid", str_strip_whitespace=True), **fields)
+
+
+IntakePatch = partial_model(IntakeForm)
+"""``PATCH /intakes/{id}`` body: any subset of :class:`IntakeForm` (JSON Merge Patch)."""

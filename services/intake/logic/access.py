@@ -1,0 +1,79 @@
+"""Who may see or change which intake, what they see, and the audit log of personal-data reads.
+
+- office: every intake; a school: its own school's intakes; a companion: only assigned students
+  (``companion_id`` projected from matching events). Anything else is "not found" (404), so an id
+  of another school reveals nothing.
+- The free-text remark is visible only to the assigned companion (DESIGN.md §6).
+- Every read of personal data is audit-logged: who, what, when (no student data in the entry).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from common.auth import Principal
+from common.errors import NotFoundError
+from common.observability import logger
+from services.intake.dal.intakes import IntakeRepository
+from services.intake.logic import rules
+from services.intake.models.intake import IntakeRecord, IntakeView, iso
+
+log = logger("intake")
+ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def audit(action: str, principal: Principal, intake_ids: Iterable[str], now: datetime) -> None:
+    """One structured audit entry (CloudWatch Logs; a metric filter can count them)."""
+    ids = list(intake_ids)
+    log.info(
+        "audit",
+        extra={
+            "audit": {
+                "action": action,
+                "actor": principal.audit_actor(),
+                "intake_ids": ids,
+                "count": len(ids),
+                "at": iso(now),
+            }
+        },
+    )
+
+
+def load(intake_id: str, repo: IntakeRepository, now: datetime) -> IntakeRecord:
+    """The live (not expired) intake or :class:`NotFoundError`."""
+    record = repo.get(intake_id) if ULID.match(intake_id) else None
+    if record is None or rules.is_expired(record.expires_at, now):
+        raise NotFoundError(intake_id)
+    return record
+
+
+def load_readable(
+    intake_id: str, principal: Principal, repo: IntakeRepository, now: datetime
+) -> IntakeRecord:
+    record = load(intake_id, repo, now)
+    if not principal.may_read(school_id=record.school_id, companion_id=record.companion_id):
+        raise NotFoundError(intake_id)
+    return record
+
+
+def load_changeable(
+    intake_id: str, principal: Principal, repo: IntakeRepository, now: datetime
+) -> IntakeRecord:
+    record = load(intake_id, repo, now)
+    if not principal.may_access_school(record.school_id):
+        raise NotFoundError(intake_id)
+    return record
+
+
+def remark_visible(record: IntakeRecord, principal: Principal) -> bool:
+    return principal.companion_id is not None and record.companion_id == principal.companion_id
+
+
+def view(record: IntakeRecord, principal: Principal) -> IntakeView:
+    data = record.model_dump(include=set(IntakeView.model_fields))
+    data["has_remark"] = bool(record.remark)
+    if not remark_visible(record, principal):
+        data["remark"] = None
+    return IntakeView.model_validate(data)

@@ -1,0 +1,45 @@
+"""The assignment status of each intake, projected from matching's events (intake never asks matching).
+
+Order-tolerant and idempotent: an event is applied only if it is newer than the last one applied
+to that intake (duplicates and late arrivals are no-ops), never to a withdrawn intake, never
+creating an intake that does not exist (e.g. already erased).
+"""
+
+from __future__ import annotations
+
+from contracts.events import (
+    AssignmentEndedData,
+    CompanionAssignedData,
+    CompanionReassignedData,
+    Metadata,
+    StudentWaitlistedData,
+)
+from services.intake.dal.intakes import IntakeRepository
+from services.intake.logic import rules
+
+
+def on_companion_assigned(meta: Metadata, data: CompanionAssignedData, *, repo: IntakeRepository) -> None:
+    repo.apply_assignment(
+        data.intake_id, status="assigned", companion_id=data.companion_id, at=data.assigned_at
+    )
+
+
+def on_student_waitlisted(meta: Metadata, data: StudentWaitlistedData, *, repo: IntakeRepository) -> None:
+    repo.apply_assignment(data.intake_id, status="waitlisted", companion_id=None, at=data.waitlisted_at)
+
+
+def on_companion_reassigned(meta: Metadata, data: CompanionReassignedData, *, repo: IntakeRepository) -> None:
+    repo.apply_assignment(
+        data.intake_id, status="assigned", companion_id=data.to_companion_id, at=data.reassigned_at
+    )
+
+
+def on_assignment_ended(meta: Metadata, data: AssignmentEndedData, *, repo: IntakeRepository) -> None:
+    """The student left: status ``ended``; personal data now expire one year after that school year."""
+    repo.apply_assignment(
+        data.intake_id,
+        status="ended",
+        companion_id=data.companion_id,
+        at=data.ended_at,
+        expires_at=rules.retention_after_exit(data.exit_date),
+    )

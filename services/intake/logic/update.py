@@ -1,0 +1,110 @@
+"""Use cases: a school corrects an intake (PATCH, JSON Merge Patch) or withdraws it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from common.api import german_errors
+from common.auth import Principal
+from common.errors import DomainValidationError, FieldError
+from services.intake.dal.intakes import ConditionFailedError, IntakeRepository
+from services.intake.logic import access, events, rules
+from services.intake.logic.errors import STALE, WITHDRAWN, IntakeConflictError
+from services.intake.models.intake import IntakeForm, IntakeRecord, IntakeView, WithdrawReason, iso
+
+
+def patch_intake(
+    intake_id: str,
+    patch: dict[str, Any],
+    *,
+    principal: Principal,
+    correlation_id: str,
+    repo: IntakeRepository,
+    now: datetime | None = None,
+) -> IntakeView:
+    """Apply ``patch`` to the stored form, validate the result like a new intake (guardian consent is judged
+    on the original submission date), store it with ``IntakeUpdated`` (changed field names only) in
+    its outbox.
+    No change → no write, no event."""
+    now = now or datetime.now(UTC)
+    record = access.load_changeable(intake_id, principal, repo, now)
+    if record.status == "withdrawn":
+        raise IntakeConflictError(WITHDRAWN)
+    before = record.form().model_dump(mode="json", exclude_none=True)
+    try:
+        form = IntakeForm.model_validate(rules.merge_patch(before, patch)).normalised()
+    except ValidationError as e:
+        raise DomainValidationError(german_errors(e.errors(include_input=False))) from None
+    if form.school_id != record.school_id and not principal.may_access_school(form.school_id):
+        raise DomainValidationError(
+            [
+                FieldError(
+                    field="school_id",
+                    message="Die Anmeldung kann nicht an eine andere Schule übertragen werden.",
+                )
+            ]
+        )
+    band = rules.check_form(form, today=now.date(), submitted_on=record.submitted_at.date())
+    changed = rules.changed_fields(before, form.model_dump(mode="json", exclude_none=True))
+    if not changed:
+        return access.view(record, principal)
+    new = IntakeRecord.model_validate(
+        {
+            **record.model_dump(),
+            **form.model_dump(),
+            "version": record.version + 1,
+            "updated_at": now,
+            "updated_by": principal.username,
+            "year_submitted": f"{form.school_year}#{iso(record.submitted_at)}",
+            "expires_at": (
+                rules.retention_expiry(form.school_year)
+                if form.school_year != record.school_year
+                else record.expires_at
+            ),
+        }
+    )
+    event = events.updated(new, band, changed, rules.matching_relevant(changed), correlation_id, now)
+    try:
+        repo.update_form(
+            new,
+            expected_version=record.version,
+            set_expiry=form.school_year != record.school_year,
+            events=[event],
+        )
+    except ConditionFailedError:
+        raise IntakeConflictError(STALE) from None
+    access.audit("update", principal, [intake_id], now)
+    return access.view(new, principal)
+
+
+def withdraw_intake(
+    intake_id: str,
+    reason: WithdrawReason,
+    *,
+    principal: Principal,
+    correlation_id: str,
+    repo: IntakeRepository,
+    now: datetime | None = None,
+) -> IntakeView:
+    """Mark the intake withdrawn and publish ``IntakeWithdrawn`` (erasure follows in every service).
+    Withdrawing again is a no-op that returns the withdrawn intake (no second event)."""
+    now = now or datetime.now(UTC)
+    record = access.load_changeable(intake_id, principal, repo, now)
+    if record.status != "withdrawn":
+        try:
+            repo.withdraw(
+                intake_id,
+                at=now,
+                by=principal.username,
+                reason=reason,
+                events=[events.withdrawn(record, reason, correlation_id, now)],
+            )
+        except ConditionFailedError:
+            pass  # withdrawn concurrently: that request's transaction carried the event
+        else:
+            access.audit("withdraw", principal, [intake_id], now)
+        record = access.load(intake_id, repo, now)
+    return access.view(record, principal)

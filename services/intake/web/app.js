@@ -1,0 +1,472 @@
+// AV dual – intake web form. Plain JS, no build step. Text for people is German.
+"use strict";
+
+const CONFIG = JSON.parse(document.getElementById("config").textContent || "{}");
+const $ = (id) => document.getElementById(id);
+const API = "./";
+const STATUS_TEXT = {
+  submitted: "Eingegangen – die Zuordnung läuft …",
+  waitlisted: "Auf der Warteliste (noch keine Begleitung frei)",
+  assigned: "Zugeordnet",
+  ended: "Begleitung beendet",
+  withdrawn: "Zurückgezogen",
+};
+const AUTH_ERRORS = {
+  NotAuthorizedException: "Benutzername oder Passwort ist falsch.",
+  UserNotFoundException: "Benutzername oder Passwort ist falsch.",
+  PasswordResetRequiredException: "Das Passwort muss zurückgesetzt werden. Bitte beim Bildungsbüro melden.",
+  InvalidPasswordException: "Das neue Passwort erfüllt die Regeln nicht.",
+  CodeMismatchException: "Der Code ist falsch.",
+  EnableSoftwareTokenMFAException: "Der Code ist falsch.",
+  TooManyRequestsException: "Zu viele Versuche. Bitte kurz warten.",
+};
+
+let session = null; // {token, claims}
+let pendingChallenge = null; // {name, session, username}
+let idempotencyKey = null;
+let listCursor = null;
+
+// ------------------------------------------------------------------ helpers
+function decodeJwt(token) {
+  const part = token.split(".")[1] || "";
+  const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
+  return JSON.parse(decodeURIComponent(escape(json)));
+}
+
+function groupsOf(claims) {
+  const g = claims["cognito:groups"] || [];
+  return Array.isArray(g) ? g : String(g).replace(/[\[\]]/g, "").split(/[,\s]+/).filter(Boolean);
+}
+
+function currentSchoolYear(today = new Date()) {
+  const y = today.getMonth() >= 7 ? today.getFullYear() : today.getFullYear() - 1;
+  return `${y}/${String((y + 1) % 100).padStart(2, "0")}`;
+}
+
+function option(value, text, selected = false) {
+  const o = document.createElement("option");
+  o.value = value;
+  o.textContent = text;
+  o.selected = selected;
+  return o;
+}
+
+function newKey() {
+  return (crypto.randomUUID && crypto.randomUUID()) ||
+    Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function api(method, path, { json, form, headers = {} } = {}) {
+  const init = { method, headers: { Authorization: `Bearer ${session.token}`, ...headers } };
+  if (json !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(json);
+  } else if (form) {
+    init.body = form;
+  }
+  const resp = await fetch(API + path, init);
+  let body = null;
+  try { body = await resp.json(); } catch (_) { body = null; }
+  if (resp.status === 401) {
+    logout("Die Anmeldung ist abgelaufen. Bitte erneut anmelden.");
+  }
+  return { status: resp.status, body };
+}
+
+// ------------------------------------------------------------------ login (Cognito InitiateAuth)
+async function cognito(operation, payload) {
+  if (!CONFIG.auth_endpoint) throw { type: "NoEndpoint" };
+  const resp = await fetch(CONFIG.auth_endpoint, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-amz-json-1.1",
+      "X-Amz-Target": `AWSCognitoIdentityProviderService.${operation}`,
+    },
+    body: JSON.stringify(payload),
+  });
+  const body = await resp.json().catch(() => ({}));
+  if (!resp.ok) throw { type: String(body.__type || "").split("#").pop() };
+  return body;
+}
+
+async function handleAuthResult(result, username) {
+  if (result.AuthenticationResult) {
+    startSession(result.AuthenticationResult.IdToken);
+    return;
+  }
+  pendingChallenge = { name: result.ChallengeName, session: result.Session, username };
+  $("login-new-password-field").hidden = result.ChallengeName !== "NEW_PASSWORD_REQUIRED";
+  $("login-code-field").hidden = !["SOFTWARE_TOKEN_MFA", "MFA_SETUP"].includes(result.ChallengeName);
+  $("login-mfa-setup").hidden = result.ChallengeName !== "MFA_SETUP";
+  if (result.ChallengeName === "MFA_SETUP") {
+    const assoc = await cognito("AssociateSoftwareToken", { Session: result.Session });
+    pendingChallenge.session = assoc.Session;
+    $("login-mfa-secret").textContent = assoc.SecretCode;
+  }
+  $("login-error").textContent = {
+    NEW_PASSWORD_REQUIRED: "Bitte ein neues Passwort festlegen.",
+    SOFTWARE_TOKEN_MFA: "Bitte den Code aus der Authenticator-App eingeben.",
+    MFA_SETUP: "Bitte die Zwei-Faktor-Anmeldung einrichten.",
+  }[result.ChallengeName] || "Diese Anmeldeart wird nicht unterstützt.";
+}
+
+async function onLogin(ev) {
+  ev.preventDefault();
+  const username = $("login-user").value.trim();
+  const btn = $("login-submit");
+  btn.disabled = true;
+  $("login-error").textContent = "";
+  try {
+    if (!pendingChallenge) {
+      const result = await cognito("InitiateAuth", {
+        AuthFlow: "USER_PASSWORD_AUTH", ClientId: CONFIG.client_id,
+        AuthParameters: { USERNAME: username, PASSWORD: $("login-password").value },
+      });
+      await handleAuthResult(result, username);
+    } else {
+      const c = pendingChallenge;
+      const responses = { USERNAME: c.username };
+      if (c.name === "NEW_PASSWORD_REQUIRED") responses.NEW_PASSWORD = $("login-new-password").value;
+      if (c.name === "SOFTWARE_TOKEN_MFA") responses.SOFTWARE_TOKEN_MFA_CODE = $("login-code").value.trim();
+      let sessionToken = c.session;
+      if (c.name === "MFA_SETUP") {
+        const v = await cognito("VerifySoftwareToken", { Session: c.session, UserCode: $("login-code").value.trim() });
+        sessionToken = v.Session;
+      }
+      pendingChallenge = null;
+      const result = await cognito("RespondToAuthChallenge", {
+        ChallengeName: c.name, ClientId: CONFIG.client_id, Session: sessionToken, ChallengeResponses: responses,
+      });
+      await handleAuthResult(result, c.username);
+    }
+  } catch (e) {
+    pendingChallenge = null;
+    $("login-error").textContent = e && e.type === "NoEndpoint"
+      ? "Anmeldung mit Passwort ist hier nicht eingerichtet. Bitte mit Token anmelden."
+      : (AUTH_ERRORS[e && e.type] || "Die Anmeldung ist fehlgeschlagen. Bitte erneut versuchen.");
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+function onTokenLogin(ev) {
+  ev.preventDefault();
+  const token = $("token-input").value.trim().replace(/^Bearer\s+/i, "");
+  try {
+    decodeJwt(token);
+  } catch (_) {
+    $("login-error").textContent = "Das ist kein gültiges Token.";
+    return;
+  }
+  startSession(token);
+}
+
+function startSession(token) {
+  const claims = decodeJwt(token);
+  session = { token, claims };
+  sessionStorage.setItem("avdual-token", token);
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("who").hidden = false;
+  $("who-name").textContent = `Angemeldet: ${claims["cognito:username"] || claims.email || "unbekannt"}`;
+  fillSchools();
+  showTab("intake");
+}
+
+function logout(message = "") {
+  session = null;
+  sessionStorage.removeItem("avdual-token");
+  $("app").hidden = true;
+  $("who").hidden = true;
+  $("login").hidden = false;
+  $("login-password").value = "";
+  $("login-error").textContent = message;
+}
+
+// ------------------------------------------------------------------ form set-up
+function fillSchools() {
+  const groups = groupsOf(session.claims);
+  const own = groups.filter((g) => g.startsWith("school-")).map((g) => g.slice(7));
+  const office = groups.includes("office");
+  for (const id of ["f-school_id", "b-school_id"]) {
+    const sel = $(id);
+    sel.replaceChildren();
+    for (const [code, name] of Object.entries(CONFIG.schools || {})) {
+      if (office || own.includes(code)) sel.append(option(code, name, own[0] === code));
+    }
+  }
+}
+
+function setUpForm() {
+  const langs = Object.entries(CONFIG.languages || {});
+  $("f-languages").replaceChildren(...langs.map(([c, n]) => option(c, n, c === "de")));
+  $("f-parent_contact_language").replaceChildren(option("", "– bitte wählen –"), ...langs.map(([c, n]) => option(c, n)));
+  const box = $("career-fields");
+  box.replaceChildren();
+  for (const [code, label] of Object.entries(CONFIG.career_fields || {})) {
+    const l = document.createElement("label");
+    const i = document.createElement("input");
+    i.type = "checkbox";
+    i.name = "career_fields";
+    i.value = code;
+    l.append(i, ` ${label}`);
+    box.append(l);
+  }
+  box.addEventListener("change", () => {
+    const checked = box.querySelectorAll("input:checked").length;
+    box.querySelectorAll("input:not(:checked)").forEach((i) => { i.disabled = checked >= 3; });
+  });
+  resetForm();
+}
+
+function resetForm() {
+  $("intake-form").reset();
+  $("f-school_year").value = currentSchoolYear();
+  $("b-school_year").value = currentSchoolYear();
+  $("l-school_year").value = currentSchoolYear();
+  $("f-consent_version").value = CONFIG.consent_text_version || "";
+  $("f-consent_given_on").value = new Date().toISOString().slice(0, 10);
+  $("f-languages").querySelectorAll("option").forEach((o) => { o.selected = o.value === "de"; });
+  $("career-fields").querySelectorAll("input").forEach((i) => { i.disabled = false; });
+  if (session) fillSchools();
+  clearErrors();
+  idempotencyKey = null;
+}
+
+// ------------------------------------------------------------------ submit
+const MULTI = new Set(["career_fields", "student.languages"]);
+
+function formJson(form) {
+  const out = {};
+  const set = (path, value) => {
+    const keys = path.split(".");
+    let t = out;
+    for (const k of keys.slice(0, -1)) t = t[k] = t[k] || {};
+    t[keys[keys.length - 1]] = value;
+  };
+  for (const el of form.elements) {
+    if (!el.name || el.disabled && el.type !== "checkbox") continue;
+    if (MULTI.has(el.name)) continue;
+    if (el.type === "radio") {
+      if (el.checked) set(el.name, el.value);
+    } else if (el.type === "checkbox") {
+      set(el.name, el.checked);
+    } else if (el.value.trim() !== "") {
+      set(el.name, el.type === "number" ? Number(el.value) : el.value);
+    }
+  }
+  set("career_fields", Array.from(form.querySelectorAll('input[name="career_fields"]:checked'), (i) => i.value));
+  set("student.languages", Array.from($("f-languages").selectedOptions, (o) => o.value));
+  return out;
+}
+
+function clearErrors() {
+  document.querySelectorAll(".field-error").forEach((p) => { p.textContent = ""; });
+  document.querySelectorAll("[aria-invalid]").forEach((el) => {
+    el.removeAttribute("aria-invalid");
+    el.removeAttribute("aria-describedby");
+  });
+  $("form-errors").hidden = true;
+  $("form-errors-list").replaceChildren();
+}
+
+function showErrors(errors, message) {
+  clearErrors();
+  const list = $("form-errors-list");
+  for (const err of errors.length ? errors : [{ field: "", message }]) {
+    const field = String(err.field || "").replace(/\.\d+$/, "");
+    const target = document.getElementById(`e-${field}`);
+    const input = document.querySelector(`[name="${CSS.escape(field)}"]`);
+    if (target) {
+      target.textContent = err.message;
+      if (input) {
+        document.querySelectorAll(`[name="${CSS.escape(field)}"]`).forEach((el) => {
+          el.setAttribute("aria-invalid", "true");
+          el.setAttribute("aria-describedby", target.id);
+        });
+      }
+    }
+    const li = document.createElement("li");
+    li.textContent = err.message;
+    list.append(li);
+  }
+  $("form-errors").hidden = false;
+  $("form-errors").focus();
+}
+
+async function onSubmit(ev) {
+  ev.preventDefault();
+  const btn = $("submit");
+  if (btn.disabled) return;
+  btn.disabled = true;
+  $("submit-state").textContent = "Wird gesendet …";
+  idempotencyKey = idempotencyKey || newKey(); // the same key for retries of this submission
+  try {
+    const { status, body } = await api("POST", "intakes", {
+      json: formJson($("intake-form")), headers: { "Idempotency-Key": idempotencyKey },
+    });
+    if (status === 201) {
+      clearErrors();
+      showConfirmation(body.intake_id);
+      $("submit-state").textContent = "";
+    } else if (status === 401) {
+      $("submit-state").textContent = "";
+    } else {
+      if (status !== 409) idempotencyKey = null; // nothing stored: a corrected form is a new request
+      showErrors((body && body.errors) || [], (body && body.message) || "Die Anmeldung konnte nicht gespeichert werden.");
+      $("submit-state").textContent = (body && body.message) || "";
+    }
+  } catch (_) {
+    $("submit-state").textContent = "Keine Verbindung. Bitte erneut senden – die Anmeldung wird nicht doppelt gespeichert.";
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function showConfirmation(intakeId) {
+  $("intake-form").hidden = true;
+  $("confirmation").hidden = false;
+  $("confirmation-id").textContent = intakeId;
+  $("confirmation-status").textContent = STATUS_TEXT.submitted;
+  for (let i = 0; i < 30 && session && !$("confirmation").hidden; i++) {
+    const { status, body } = await api("GET", `intakes/${encodeURIComponent(intakeId)}`);
+    if (status === 200) {
+      let text = STATUS_TEXT[body.status] || body.status;
+      if (body.status === "assigned" && body.companion_id) text += ` (Begleitung ${body.companion_id})`;
+      $("confirmation-status").textContent = text;
+      if (body.status !== "submitted") return;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+// ------------------------------------------------------------------ list
+function row(item) {
+  const tr = document.createElement("tr");
+  const cells = [`${item.family_name}, ${item.given_name}`, item.class_name, STATUS_TEXT[item.status] || item.status,
+    new Date(item.submitted_at).toLocaleDateString("de-DE")];
+  for (const text of cells) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    tr.append(td);
+  }
+  const td = document.createElement("td");
+  if (item.status !== "withdrawn") {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "link";
+    b.textContent = "Zurückziehen";
+    b.setAttribute("aria-label", `Anmeldung von ${item.given_name} ${item.family_name} zurückziehen`);
+    b.addEventListener("click", () => withdraw(item, b));
+    td.append(b);
+  }
+  tr.append(td);
+  return tr;
+}
+
+async function loadList(more = false) {
+  const params = new URLSearchParams();
+  const year = $("l-school_year").value.trim();
+  if (year) params.set("school_year", year);
+  if ($("l-status").value) params.set("status", $("l-status").value);
+  const own = groupsOf(session.claims).filter((g) => g.startsWith("school-"));
+  if (own.length > 1) params.set("school_id", $("f-school_id").value);
+  if (more && listCursor) params.set("cursor", listCursor);
+  $("list-state").textContent = "Wird geladen …";
+  const { status, body } = await api("GET", `intakes?${params}`);
+  if (status !== 200) {
+    $("list-state").textContent = (body && body.message) || "Die Liste konnte nicht geladen werden.";
+    return;
+  }
+  const tbody = $("list-table").querySelector("tbody");
+  if (!more) tbody.replaceChildren();
+  body.items.forEach((item) => tbody.append(row(item)));
+  listCursor = body.next_cursor;
+  $("list-more").hidden = !listCursor;
+  $("list-table").hidden = false;
+  $("list-state").textContent = `${tbody.children.length} Anmeldung(en).`;
+}
+
+async function withdraw(item, button) {
+  if (!window.confirm(`Anmeldung von ${item.given_name} ${item.family_name} wirklich zurückziehen (Einwilligung widerrufen)?`)) return;
+  button.disabled = true;
+  const { status, body } = await api("POST", `intakes/${encodeURIComponent(item.intake_id)}/withdraw`, {
+    json: { reason: "consent_withdrawn" }, headers: { "Idempotency-Key": newKey() },
+  });
+  $("list-state").textContent = status === 200 ? "Die Anmeldung wurde zurückgezogen." : ((body && body.message) || "Fehler.");
+  if (status === 200) loadList();
+}
+
+// ------------------------------------------------------------------ class list upload
+async function onBatch(ev) {
+  ev.preventDefault();
+  const form = $("batch-form");
+  const data = new FormData();
+  for (const el of form.elements) {
+    if (!el.name) continue;
+    if (el.type === "file") {
+      if (el.files[0]) data.append("file", el.files[0], el.files[0].name);
+    } else if (el.value.trim()) {
+      data.append(el.name, el.value.trim());
+    }
+  }
+  const out = $("batch-result");
+  out.replaceChildren();
+  $("batch-submit").disabled = true;
+  try {
+    const { status, body } = await api("POST", "intakes/batch", { form: data, headers: { "Idempotency-Key": newKey() } });
+    const p = document.createElement("p");
+    if (status !== 200) {
+      p.className = "error";
+      p.textContent = [(body && body.message) || "Fehler beim Hochladen.",
+        ...((body && body.errors) || []).map((e) => e.message)].join(" ");
+      out.append(p);
+      return;
+    }
+    p.className = body.invalid ? "error" : "ok";
+    p.textContent = `${body.stored} Zeile(n) gespeichert, ${body.invalid} Zeile(n) mit Fehlern.`;
+    out.append(p);
+    const ul = document.createElement("ul");
+    for (const r of body.rows.filter((x) => x.status === "invalid")) {
+      const li = document.createElement("li");
+      li.textContent = `Zeile ${r.row}: ` + r.errors.map((e) => `${e.column || e.field}: ${e.message}`).join("; ");
+      ul.append(li);
+    }
+    out.append(ul);
+  } finally {
+    $("batch-submit").disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ navigation
+function showTab(name) {
+  for (const t of ["intake", "list", "batch"]) $(`tab-${t}`).hidden = t !== name;
+  document.querySelectorAll(".tab").forEach((b) => {
+    if (b.dataset.tab === name) b.setAttribute("aria-current", "page"); else b.removeAttribute("aria-current");
+  });
+  if (name === "list") loadList();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  setUpForm();
+  $("login-form").addEventListener("submit", onLogin);
+  $("token-form").addEventListener("submit", onTokenLogin);
+  $("logout").addEventListener("click", () => logout());
+  $("intake-form").addEventListener("submit", onSubmit);
+  $("new-intake").addEventListener("click", () => {
+    $("confirmation").hidden = true;
+    $("intake-form").hidden = false;
+    resetForm();
+    $("f-given_name").focus();
+  });
+  $("list-load").addEventListener("click", () => loadList());
+  $("list-more").addEventListener("click", () => loadList(true));
+  $("batch-form").addEventListener("submit", onBatch);
+  document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
+  const saved = sessionStorage.getItem("avdual-token");
+  if (saved) {
+    try {
+      if (decodeJwt(saved).exp * 1000 > Date.now()) startSession(saved);
+    } catch (_) { sessionStorage.removeItem("avdual-token"); }
+  }
+});

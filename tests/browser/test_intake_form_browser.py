@@ -1,0 +1,193 @@
+"""The German intake web form in a real browser: Playwright drives Debian's Chromium (``/usr/bin/chromium``)
+against ``make serve``'s gateway on a loopback port (issue 3 "Deliver" 6).
+
+Log in against the local Cognito → fill the form → submit → confirmation with the assignment status;
+a wrong date shows the API's German message at the field.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.enable_socket,  # loopback only: the server binds 127.0.0.1
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing (make browser-deps)"),
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, Any]]:
+    from werkzeug.serving import make_server
+
+    from avdual.auth import user_for
+    from avdual.runtime import LocalRuntime
+    from avdual.server import Gateway, deliver_forever
+    from tests.conftest import OFFICE, companion
+
+    with LocalRuntime(stage="browser", log_level="ERROR") as rt:
+        assert (
+            rt.api("POST", "/companions", body=companion("C01", ["RFS"], capacity=5), claims=OFFICE).status
+            == 200
+        )
+        rt.drain()
+        rt.cognito.ensure_user(user_for("school", school="RFS"))
+        httpd = make_server("127.0.0.1", 0, Gateway(rt), threaded=True)
+        stop = threading.Event()
+        threads = [
+            threading.Thread(target=httpd.serve_forever, daemon=True),
+            threading.Thread(target=deliver_forever, args=(rt, stop, 0.1), daemon=True),
+        ]
+        for t in threads:
+            t.start()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_port}", rt
+        finally:
+            stop.set()
+            httpd.shutdown()
+            for t in threads:
+                t.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="de-DE")
+    pg = context.new_page()
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.set_default_timeout(15_000)
+    pg.problems = problems  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def login(page: Any, base: str) -> None:
+    from avdual.auth import LOCAL_PASSWORD
+
+    page.goto(base + "/")
+    page.get_by_label("Benutzername oder E-Mail").fill("schule-rfs")
+    page.get_by_label("Passwort", exact=True).fill(LOCAL_PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.locator("#intake-form").wait_for(state="visible")
+
+
+def fill(page: Any, *, dob: str, given: str = "Zoë", family: str = "Şahin-Müller") -> None:
+    page.get_by_label("Klasse *").fill("AVd1a")
+    page.get_by_label("Vorname *").fill(given)
+    page.get_by_label("Nachname *").fill(family)
+    page.get_by_label("Geburtsdatum *").fill(dob)
+    page.locator('input[name="student.gender"][value="weiblich"]').check()
+    page.get_by_label("Gesundheit, Pflege").check()
+    page.get_by_label("Handel, Verkauf").check()
+    page.get_by_label("Sprache für den Kontakt mit den Eltern").select_option("tr")
+    page.get_by_label("Die Schülerin / der Schüler hat eingewilligt *").check()
+    page.get_by_label("Die Erziehungsberechtigten haben eingewilligt (Pflicht unter 18)").check()
+
+
+def test_school_logs_in_submits_and_sees_the_assignment(server: tuple[str, Any], page: Any) -> None:
+    base, rt = server
+    login(page, base)
+    assert page.locator("#who-name").inner_text() == "Angemeldet: schule-rfs"
+    assert page.locator("#f-school_id option").all_inner_texts() == ["Robert-Franck-Schule Ludwigsburg"]
+    fill(page, dob="2010-05-17")
+    page.get_by_role("button", name="Anmeldung absenden").click()
+    confirmation = page.locator("#confirmation")
+    confirmation.get_by_text("Anmeldung gespeichert").wait_for()
+    page.locator("#confirmation-status", has_text="Zugeordnet").wait_for()
+    assert "C01" in page.locator("#confirmation-status").inner_text()
+    intake_id = page.locator("#confirmation-id").inner_text()
+    with rt.lock:
+        import boto3
+
+        item = (
+            boto3.resource("dynamodb")
+            .Table(rt.names["intakes"])
+            .get_item(Key={"intake_id": intake_id})["Item"]
+        )
+    assert item["student"]["given_name"] == "Zoë" and item["student"]["family_name"] == "Şahin-Müller"
+    assert set(item["career_fields"]) == {"gesundheit", "handel"} and item["consent"]["guardian"] is True
+    assert page.problems == []  # no script errors, no CSP violations
+
+
+def test_a_wrong_date_shows_the_german_message_at_the_field(server: tuple[str, Any], page: Any) -> None:
+    base, rt = server
+    login(page, base)
+    fill(page, dob="2031-02-03", given="Jonas", family="Öztürk")
+    page.get_by_role("button", name="Anmeldung absenden").click()
+    error = page.locator('[id="e-student.date_of_birth"]')
+    error.get_by_text("Das Geburtsdatum liegt in der Zukunft.").wait_for()
+    dob = page.get_by_label("Geburtsdatum *")
+    assert dob.get_attribute("aria-invalid") == "true"
+    assert dob.get_attribute("aria-describedby") == "e-student.date_of_birth"
+    assert page.locator("#form-errors").is_visible() and page.locator("#confirmation").is_hidden()
+    # corrected and sent again: stored once
+    dob.fill("2010-02-03")
+    page.get_by_role("button", name="Anmeldung absenden").click()
+    page.locator("#confirmation").get_by_text("Anmeldung gespeichert").wait_for()
+    names = [i["student"]["family_name"] for i in rt.scan("intakes") if "student" in i]
+    assert names.count("Öztürk") == 1
+
+
+def test_every_form_control_has_a_label(server: tuple[str, Any], page: Any) -> None:
+    base, _ = server
+    login(page, base)
+    unlabelled = page.evaluate("""() => Array.from(document.querySelectorAll(
+        '#intake-form input, #intake-form select, #intake-form textarea, ' +
+        '#batch-form input, #batch-form select'))
+        .filter(el => !(el.labels && el.labels.length) && !el.closest('label'))
+        .map(el => el.name || el.id)""")
+    assert unlabelled == []
+    assert page.locator("html").get_attribute("lang") == "de"
+
+
+def test_token_login_and_the_office_sees_every_school(server: tuple[str, Any], page: Any) -> None:
+    base, rt = server
+    with rt.lock:
+        token = rt.cognito.token("office")
+    page.goto(base + "/")
+    page.get_by_text("Mit Token anmelden (Entwicklung)").click()
+    page.locator("#token-input").fill(token)
+    page.get_by_role("button", name="Token verwenden").click()
+    page.locator("#intake-form").wait_for(state="visible")
+    assert len(page.locator("#f-school_id option").all_inner_texts()) == 6
+    page.get_by_role("button", name="Meine Anmeldungen").click()
+    page.locator("#list-table").wait_for(state="visible")
+    assert page.locator("#list-table tbody tr").count() >= 1
+
+
+def test_wrong_password_is_a_german_message(server: tuple[str, Any], page: Any) -> None:
+    base, _ = server
+    page.goto(base + "/")
+    page.get_by_label("Benutzername oder E-Mail").fill("schule-rfs")
+    page.get_by_label("Passwort", exact=True).fill("falsch")
+    page.get_by_role("button", name="Anmelden").click()
+    page.get_by_text("Benutzername oder Passwort ist falsch.").wait_for()

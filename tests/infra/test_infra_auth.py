@@ -1,0 +1,87 @@
+"""Cognito in the synthesized stack (issue 3): the topology's user pool and groups, a web client that
+cannot write its own companion id, the authorizer on every non-public method, German gateway answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts import topology as topo
+from contracts.reference import SCHOOLS
+
+pytestmark = pytest.mark.infra
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from infra.stack import AvDualStack
+
+    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    app = cdk.App(context={**context, "aws:cdk:bundling-stacks": []})
+    return dict(Template.from_stack(AvDualStack(app, "AvDual-dev", stage="dev")).to_json())
+
+
+def of_type(t: dict[str, Any], cfn_type: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in t["Resources"].items() if r["Type"] == cfn_type}
+
+
+def test_user_pool_with_one_group_per_role_and_school(template: dict[str, Any]) -> None:
+    (pool,) = of_type(template, "AWS::Cognito::UserPool").values()
+    props = pool["Properties"]
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert props["MfaConfiguration"] == "ON" and props["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
+    groups = {g["Properties"]["GroupName"] for g in of_type(template, "AWS::Cognito::UserPoolGroup").values()}
+    assert groups == {"office", "companion", *(f"school-{s}" for s in SCHOOLS)} == set(topo.COGNITO.groups)
+
+
+def test_web_client_cannot_write_the_companion_id(template: dict[str, Any]) -> None:
+    (client,) = of_type(template, "AWS::Cognito::UserPoolClient").values()
+    props = client["Properties"]
+    assert props["GenerateSecret"] is False and "ALLOW_USER_PASSWORD_AUTH" in props["ExplicitAuthFlows"]
+    assert "custom:companion_id" in props["ReadAttributes"]
+    assert not any(a.startswith("custom:") for a in props["WriteAttributes"])
+    assert props["IdTokenValidity"] == 60 and props["TokenValidityUnits"]["IdToken"] == "minutes"
+
+
+def test_cognito_authorizer_on_every_non_public_method(template: dict[str, Any]) -> None:
+    ((authorizer_id, authorizer),) = of_type(template, "AWS::ApiGateway::Authorizer").items()
+    assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
+    methods = list(of_type(template, "AWS::ApiGateway::Method").values())
+    assert len(methods) == len(topo.ROUTES)
+    public = [m for m in methods if m["Properties"]["AuthorizationType"] == "NONE"]
+    assert len(public) == sum(1 for r in topo.ROUTES if r.public) >= 1  # the web form page, …
+    for m in methods:
+        if m not in public:
+            assert m["Properties"]["AuthorizationType"] == "COGNITO_USER_POOLS"
+            assert m["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}
+
+
+def test_uploads_are_binary_and_the_web_form_gets_its_login_config(template: dict[str, Any]) -> None:
+    (api,) = of_type(template, "AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["BinaryMediaTypes"] == ["multipart/form-data"]
+    (stage,) = of_type(template, "AWS::ApiGateway::Stage").values()
+    variables = stage["Properties"]["Variables"]
+    (client_id,) = of_type(template, "AWS::Cognito::UserPoolClient")
+    assert variables["userPoolClientId"] == {"Ref": client_id}
+    assert set(variables) == {"authEndpoint", "userPoolClientId", "region"}
+
+
+def test_gateway_answers_are_german(template: dict[str, Any]) -> None:
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in of_type(template, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    body = json.loads(responses["UNAUTHORIZED"]["ResponseTemplates"]["application/json"])
+    assert (
+        body == {"message": "Bitte anmelden.", "errors": []}
+        and responses["UNAUTHORIZED"]["StatusCode"] == "401"
+    )
+    assert "Keine Berechtigung" in responses["ACCESS_DENIED"]["ResponseTemplates"]["application/json"]

@@ -1,0 +1,195 @@
+"""Roles and isolation: tokens verified like API Gateway's Cognito authorizer; a school sees only its own
+students (another school's id → 404), a companion only assigned ones, the office all."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from avdual.runtime import LocalRuntime
+from tests.conftest import companion
+from tests.integration.test_intake_api import OFFICE, OTHER_SCHOOL, SCHOOL, companion_claims, intakes, post
+
+
+def seed(rt: LocalRuntime, *companions: dict) -> None:
+    for c in companions:
+        assert rt.api("POST", "/companions", body=c, claims=OFFICE).status == 200
+    rt.drain()
+
+
+def submit(rt: LocalRuntime, form: dict, claims: dict = SCHOOL) -> str:
+    r = post(rt, form, claims=claims)
+    assert r.status == 201, r.body
+    return str(r.json()["intake_id"])
+
+
+# --------------------------------------------------------------------------- authentication
+def test_no_token_is_401_and_reaches_no_handler(rt: LocalRuntime, form: dict) -> None:
+    r = rt.api("POST", "/intakes", body=form)
+    assert r.status == 401 and r.json()["message"] == "Bitte anmelden."
+    assert rt.api("GET", "/intakes").status == 401
+    assert intakes(rt) == []
+
+
+@pytest.mark.parametrize("bad", ["not-a-jwt", "a.b.c", "Bearer", ""])
+def test_malformed_token_is_401(rt: LocalRuntime, bad: str) -> None:
+    assert rt.api("GET", "/intakes", headers={"Authorization": bad}).status == 401
+
+
+def test_token_path_verifies_against_the_pool_and_passes_the_claims(rt: LocalRuntime, form: dict) -> None:
+    token = rt.cognito.token("school", school="RFS")
+    r = rt.api("POST", "/intakes", body=form, token=token)
+    assert r.status == 201, r.body
+    assert intakes(rt)[0]["submitted_by"] == "schule-rfs"  # cognito:username from the verified claims
+    # the same token as an Authorization header (what the local gateway and the web form send)
+    assert rt.api("GET", "/intakes", headers={"Authorization": f"Bearer {token}"}).status == 200
+    # a token with a broken signature, another pool's token, an access token: 401
+    head, payload, sig = token.split(".")
+    assert rt.api("GET", "/intakes", token=f"{head}.{payload}.{sig[:-4]}AAAA").status == 401
+    claims = rt.cognito.verify(token)
+    assert claims["cognito:groups"] == "school-RFS" and claims["token_use"] == "id"  # noqa: S105
+    assert claims["exp"].endswith(time.strftime("%Y", time.gmtime())) and "UTC" in claims["exp"]
+
+
+def test_expired_and_foreign_tokens_are_rejected(rt: LocalRuntime) -> None:
+    from avdual.auth import InvalidTokenError, LocalCognito
+
+    token = rt.cognito.token("office")
+    with pytest.raises(InvalidTokenError, match="expired"):
+        rt.cognito.verify(token, now=time.time() + 2 * 3600)
+    other = LocalCognito("otherstage", "eu-central-1").create()
+    foreign = other.token("office")
+    assert rt.api("GET", "/intakes", token=foreign).status == 401
+    access = rt.cognito.client.admin_initiate_auth(
+        UserPoolId=rt.cognito.pool_id,
+        ClientId=rt.cognito.client_id,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "buero", "PASSWORD": "Lokal-Passwort-1"},
+    )["AuthenticationResult"]["AccessToken"]
+    assert rt.api("GET", "/intakes", token=access).status == 401
+
+
+def test_tokens_of_another_process_are_valid_for_the_same_stage(rt: LocalRuntime) -> None:
+    """``avdual token`` runs in its own process: same stage → same pool/client ids, moto's signing key."""
+    from moto import mock_aws
+
+    from avdual.auth import LocalCognito
+
+    rt.cognito.ensure()
+    with mock_aws():  # a second, independent moto backend (like a separate process)
+        token = LocalCognito(rt.stage, "eu-central-1").create().token("school", school="MPS")
+    assert rt.api("GET", "/intakes", token=token).status == 200
+
+
+def test_a_user_without_a_role_group_is_403(rt: LocalRuntime, form: dict) -> None:
+    assert post(rt, form, claims={"sub": "nobody", "cognito:groups": "school-XYZ"}).status == 403
+    assert rt.api("GET", "/intakes", claims={"sub": "nobody"}).status == 403
+
+
+def test_companion_may_not_submit(rt: LocalRuntime, form: dict) -> None:
+    assert post(rt, form, claims=companion_claims("A")).status == 403
+
+
+# --------------------------------------------------------------------------- isolation
+def test_cross_school_read_and_change_is_404_never_the_record(rt: LocalRuntime, form: dict) -> None:
+    iid = submit(rt, form)
+    for method, path, body in (
+        ("GET", f"/intakes/{iid}", None),
+        ("PATCH", f"/intakes/{iid}", {"class_name": "X"}),
+        ("POST", f"/intakes/{iid}/withdraw", {}),
+    ):
+        r = rt.api(method, path, body=body, claims=OTHER_SCHOOL)
+        assert r.status == 404, (method, r.body)
+        assert "Zeynep" not in r.body and iid not in r.body
+    assert rt.api("GET", f"/intakes/{iid}", claims=SCHOOL).status == 200
+    assert rt.api("GET", f"/intakes/{iid}", claims=OFFICE).status == 200
+    assert intakes(rt)[0]["class_name"] == "AVd1a" and intakes(rt)[0]["status"] == "submitted"
+
+
+def test_unknown_and_malformed_ids_are_404(rt: LocalRuntime) -> None:
+    for iid in (
+        "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "nope",
+        "outbox%23IntakeSubmitted%3A01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    ):
+        assert rt.api("GET", f"/intakes/{iid}", claims=OFFICE).status == 404
+    assert rt.api("GET", f"/intakes/{'x' * 300}", claims=OFFICE).status == 422  # longer than any id
+
+
+def test_a_school_cannot_submit_for_another_school(rt: LocalRuntime, form: dict) -> None:
+    form["school_id"] = "MPS"
+    assert post(rt, form, claims=SCHOOL).status == 403
+    assert post(rt, form, claims=OFFICE).status == 201
+
+
+def test_a_school_cannot_move_an_intake_to_another_school(rt: LocalRuntime, form: dict) -> None:
+    iid = submit(rt, form)
+    r = rt.api("PATCH", f"/intakes/{iid}", body={"school_id": "MPS"}, claims=SCHOOL)
+    assert r.status == 422 and r.json()["errors"][0]["field"] == "school_id"
+
+
+def test_lists_are_scoped(rt: LocalRuntime, form: dict) -> None:
+    rfs = submit(rt, form)
+    form["school_id"] = "MPS"
+    mps = submit(rt, form, claims=OTHER_SCHOOL)
+
+    def ids(claims: dict, **query: str) -> set[str]:
+        r = rt.api("GET", "/intakes", claims=claims, query=query or None)
+        assert r.status == 200, r.body
+        return {i["intake_id"] for i in r.json()["items"]}
+
+    assert ids(SCHOOL) == {rfs}
+    assert ids(OTHER_SCHOOL) == {mps}
+    assert ids(OFFICE) == {rfs, mps}
+    assert ids(OFFICE, school_id="MPS") == {mps}
+    assert rt.api("GET", "/intakes", claims=SCHOOL, query={"school_id": "MPS"}).status == 403
+    assert ids(companion_claims("A")) == set()
+
+
+def test_companion_reads_only_assigned_students_and_only_they_see_the_remark(
+    rt: LocalRuntime, form: dict
+) -> None:
+    seed(rt, companion("A", ["RFS"], capacity=1), companion("B", ["MPS"], capacity=1))
+    form["remark"] = "Braucht Unterstützung bei Bewerbungen."
+    mine = submit(rt, form)
+    form["school_id"] = "MPS"
+    other = submit(rt, form, claims=OTHER_SCHOOL)
+    rt.drain()
+    a = companion_claims("A")
+    r = rt.api("GET", f"/intakes/{mine}", claims=a)
+    assert r.status == 200 and r.json()["status"] == "assigned" and r.json()["companion_id"] == "A"
+    assert r.json()["remark"] == "Braucht Unterstützung bei Bewerbungen."
+    assert rt.api("GET", f"/intakes/{other}", claims=a).status == 404  # not assigned to A
+    listed = rt.api("GET", "/intakes", claims=a).json()["items"]
+    assert [i["intake_id"] for i in listed] == [mine]
+    for claims in (SCHOOL, OFFICE):  # remark: only the assigned companion
+        view = rt.api("GET", f"/intakes/{mine}", claims=claims).json()
+        assert view["remark"] is None and view["has_remark"] is True
+    assert rt.api("PATCH", f"/intakes/{mine}", body={"class_name": "X"}, claims=a).status == 403
+
+
+def test_every_read_of_personal_data_is_audit_logged(
+    rt: LocalRuntime, form: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from common.observability import logger
+
+    iid = submit(rt, form)
+    log = logger("intake")
+    level = log.log_level
+    log.setLevel(logging.INFO)
+    try:
+        with caplog.at_level(logging.INFO):
+            rt.api("GET", f"/intakes/{iid}", claims=OFFICE)
+            rt.api("GET", "/intakes", claims=SCHOOL)
+    finally:
+        log.setLevel(level)
+    entries = [r.__dict__["audit"] for r in caplog.records if "audit" in r.__dict__]
+    assert [(e["action"], e["actor"]["sub"], e["intake_ids"]) for e in entries] == [
+        ("read", "office-user", [iid]),
+        ("list", "school-user", [iid]),
+    ]
+    assert all(e["at"] for e in entries)
+    assert "Zeynep" not in str(entries)
