@@ -59,6 +59,12 @@ def bench_demo_wall() -> dict[str, Any]:
     return {"demo_wall_seconds": round(time.perf_counter() - t0, 3), "problems": result.problems}
 
 
+def _reporting() -> dict[str, Any]:
+    from avdual.bench_reporting import bench_report_scaling
+
+    return bench_report_scaling()
+
+
 def _matching(name: str) -> Callable[[], dict[str, Any]]:
     def run() -> dict[str, Any]:
         from avdual import bench_matching
@@ -74,6 +80,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "matching_online": _matching("matching_online"),
     "matching_rebalance": _matching("matching_rebalance"),
     "matching_cost_gap": _matching("matching_cost_gap"),
+    "reporting_report_scaling": _reporting,
 }
 
 

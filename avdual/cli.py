@@ -10,6 +10,8 @@ from rich.console import Console
 from avdual.matching_cli import companions_app
 from avdual.matching_cli import rebalance as rebalance_command
 from avdual.ops_cli import app as ops_app
+from avdual.reporting_cli import clock_app
+from avdual.reporting_cli import report as report_command
 
 app = typer.Typer(help="AV dual platform – local commands (embedded runtime on moto).", no_args_is_help=True)
 scenario_app = typer.Typer(help="Demo scenario data.")
@@ -17,6 +19,8 @@ app.add_typer(scenario_app, name="scenario")
 app.add_typer(ops_app, name="ops")
 app.add_typer(companions_app, name="companions")
 app.command("rebalance")(rebalance_command)
+app.command("report")(report_command)
+app.add_typer(clock_app, name="clock")
 console = Console()
 
 

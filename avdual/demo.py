@@ -1,11 +1,17 @@
 """``avdual demo``: the main job on the embedded runtime (DESIGN.md §4, issue 2).
 
 Seeds the companions through the office API, submits every scenario intake through the
-HTTP-shaped API path, drains the events, renders the status report, writes it to
+HTTP-shaped API path, drains the events, renders the weekly report, writes it to
 ``out/reports/`` and checks the invariants (assigned + waitlisted = intakes, no companion
 above capacity, every assignment within the companion's schools). Then it prints the waitlist,
 records one exit at the full school (RFS) through the exit API and shows that the longest-waiting
 student moved up to the freed place (issue 4).
+
+Reports and alerts (issue 5): the runtime's simulated clock is advanced to next Monday 07:00, so the
+scheduled Wochenbericht of this week is rendered (HTML, PDF, XLSX into ``out/reports/``) and emailed;
+the demo checks that the XLSX totals equal the totals printed here. At the end the clock runs on for
+15 days, so the daily check alerts the office about students waiting longer than 14 days. Every email
+(waitlist alerts, companions at capacity, reports) is in ``out/mail/*.eml``.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
+from datetime import time as daytime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-import boto3
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -28,6 +35,7 @@ from contracts.reference import SCHOOLS
 from services.matching.logic.cost import CRITERIA_LABELS
 
 OFFICE = {"sub": "office-demo", "cognito:groups": "office"}
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @dataclass
@@ -42,6 +50,8 @@ class DemoResult:
     dead_letters: int = 0
     waitlist: list[dict[str, Any]] = field(default_factory=list)
     exit_step: ExitStep | None = None
+    xlsx_line: str = ""
+    mails: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -107,17 +117,50 @@ def submit_all(rt: LocalRuntime, forms: list[dict[str, Any]], progress: Progress
     return ids
 
 
-def download_reports(rt: LocalRuntime, keys: list[str], out_dir: Path) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    s3 = boto3.client("s3")
-    paths = []
-    for key in keys:
-        with rt.lock:
-            body = s3.get_object(Bucket=rt.names["reports"], Key=key)["Body"].read()
-        p = out_dir / f"{Path(key).parent.name}-{Path(key).name}"
-        p.write_bytes(body)
-        paths.append(p)
-    return paths
+def clean_outputs(out_dir: Path) -> None:
+    """Remove the reports and emails of an earlier run (only files the demo writes)."""
+    for pattern in ("reports/weekly-*", "reports/school_year-*", "mail/*.eml"):
+        for p in out_dir.glob(pattern):
+            p.unlink()
+
+
+def next_week_monday_7(now: datetime) -> datetime:
+    """Monday 07:00 (Europe/Berlin) of the week after ``now``: when this week's Wochenbericht is due."""
+    today = now.astimezone(BERLIN).date()
+    return datetime.combine(today + timedelta(days=7 - today.weekday()), daytime(7, 0), BERLIN)
+
+
+def weekly_report_of_this_week(rt: LocalRuntime, out_dir: Path) -> list[Path]:
+    """Advance the clock until the scheduled Wochenbericht of this week has run; its files in ``out_dir``."""
+    rt.advance(next_week_monday_7(rt.clock.now()) - rt.clock.now() + timedelta(minutes=1))
+    reports = rt.api("GET", "/reports", claims=OFFICE).json()
+    weekly = [r for r in reports if r["report_type"] == "weekly"]
+    if not weekly:
+        return []
+    return sorted(out_dir.glob(f"reports/*-{weekly[0]['report_id']}.*"))
+
+
+def xlsx_totals(path: Path) -> dict[str, Any]:
+    """The total row ("Insgesamt") of the sheet "Stand nach Schule" of a weekly XLSX report."""
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path, read_only=True)["Stand nach Schule"]
+    rows = list(ws.iter_rows(values_only=True))
+    header, total = rows[0], next(r for r in rows if r and r[0] == "Insgesamt")
+    return dict(zip(header, total, strict=False))
+
+
+def check_xlsx_totals(files: list[Path], tot: Counter[str]) -> tuple[list[str], str]:
+    """Problems (if any) and a line for people: XLSX totals vs the totals printed by the demo."""
+    xlsx = [p for p in files if p.suffix == ".xlsx"]
+    if not xlsx:
+        return ["no weekly XLSX report was written"], ""
+    got = xlsx_totals(xlsx[0])
+    want = {"Insgesamt": tot["intakes"], "zugeordnet": tot["assigned"], "Warteliste": tot["waitlisted"]}
+    wrong = [f"{k}: XLSX {got.get(k)!r} != {v}" for k, v in want.items() if got.get(k) != v]
+    line = (f"Excel-Bericht {xlsx[0].name}: Summen = Summen oben (Anmeldungen {got.get('Insgesamt')}, "
+            f"zugeordnet {got.get('zugeordnet')}, Warteliste {got.get('Warteliste')})")
+    return [f"weekly XLSX totals differ from the demo's: {w}" for w in wrong], line
 
 
 def state_summary(rt: LocalRuntime) -> tuple[dict[str, Counter[str]], list[dict[str, Any]], list[str]]:
@@ -151,17 +194,19 @@ def run_demo(*, out_dir: Path = Path("out"), duplicate: bool = False, shuffle: b
     console = console or Console()
     t0 = time.perf_counter()
     scenario, forms = load_scenario(), load_intakes()
-    with LocalRuntime(duplicate=duplicate, shuffle=shuffle, log_level="ERROR") as rt:
+    clean_outputs(out_dir)
+    with LocalRuntime(duplicate=duplicate, shuffle=shuffle, log_level="ERROR", out_dir=out_dir) as rt:
         console.print(f"[bold]AV dual – {scenario['name']}[/bold]: {len(scenario['companions'])} Begleiter/innen, "
                       f"{len(forms)} Anmeldungen (lokale Laufzeit auf moto)")
         seed_companions(rt, scenario)
         rt.drain()
         with Progress(console=console, transient=False) as progress:
             submit_all(rt, forms, progress)
-        out = rt.invoke("reporting-renderer", {"report_type": "weekly", "school_year": scenario["school_year"]})
-        rt.drain()
-        files = download_reports(rt, out["object_keys"], out_dir / "reports")
+        submitted = rt.clock.now()
+        files = weekly_report_of_this_week(rt, out_dir)
         per_school, companions, problems = state_summary(rt)
+        xlsx_problems, xlsx_line = check_xlsx_totals(files, sum(per_school.values(), Counter()))
+        problems += xlsx_problems
         total = sum(c["intakes"] for c in per_school.values())
         if total != len(forms):
             problems.append(f"matching knows {total} students, {len(forms)} were submitted")
@@ -171,9 +216,17 @@ def run_demo(*, out_dir: Path = Path("out"), duplicate: bool = False, shuffle: b
         waitlist = rt.api("GET", "/waitlist", claims=OFFICE).json()
         step = simulate_exit(rt, "RFS")
         problems += step.problems + state_summary(rt)[2]  # invariants hold after the exit, too
+        # run on to the daily check 15 days after the submissions: waits over 14 days are reported
+        check_day = submitted.astimezone(BERLIN).date() + timedelta(days=15)
+        check = datetime.combine(check_day, daytime(6, 1), BERLIN)
+        rt.advance(max(check - rt.clock.now(), timedelta(0)))
+        mails = sorted((out_dir / "mail").glob("*.eml"))
+        if not any("Warteliste" in p.name for p in mails):
+            problems.append("no waitlist alert in out/mail")
         result = DemoResult(len(forms), per_school, companions, files, problems,
                             seconds=time.perf_counter() - t0, api_calls=sum(rt.api_calls.values()),
-                            dead_letters=len(rt.dead_letters), waitlist=waitlist, exit_step=step)
+                            dead_letters=len(rt.dead_letters), waitlist=waitlist, exit_step=step,
+                            xlsx_line=xlsx_line, mails=mails)
     print_result(result, console)
     return result
 
@@ -199,6 +252,12 @@ def print_result(r: DemoResult, console: Console) -> None:
         print_exit_step(r.exit_step, console)
     for p in r.report_files:
         console.print(f"Bericht: {p}")
+    if r.xlsx_line:
+        console.print(r.xlsx_line)
+    if r.mails:
+        kinds = Counter(_mail_kind(m.name) for m in r.mails)
+        console.print(f"E-Mails an das Bildungsbüro: {len(r.mails)} in {r.mails[0].parent} ("
+                      + ", ".join(f"{n}× {k}" for k, n in sorted(kinds.items())) + ")")
     console.print(f"Dauer {r.seconds:.1f} s · {r.api_calls} AWS-API-Aufrufe der Dienste · "
                   f"{r.dead_letters} Dead Letters")
     if r.problems:
@@ -208,6 +267,14 @@ def print_result(r: DemoResult, console: Console) -> None:
     else:
         console.print("[green]Prüfungen: zugeordnet + Warteliste = Anmeldungen; keine Überbelegung; "
                       "alle Zuordnungen innerhalb der Schulen der Begleiter/innen.[/green]")
+
+
+def _mail_kind(name: str) -> str:
+    for word, kind in (("Wartezeit", "Wartezeit über 14 Tage"), ("Warteliste", "Warteliste"),
+                       ("ausgelastet", "voll ausgelastet")):
+        if word in name:
+            return kind
+    return "Bericht"
 
 
 def print_waitlist(waitlist: list[dict[str, Any]], console: Console) -> None:

@@ -16,6 +16,15 @@ API routes are authorised like API Gateway's Cognito authorizer does it: ``api(.
 401 without or with an invalid token); ``api(..., claims=...)`` models a request API Gateway has
 already authorised (tests, demo). Public routes (the web form page) need neither.
 
+Time: ``self.clock`` is a simulated clock (real time plus an offset). :meth:`LocalRuntime.advance` moves it
+forward and fires every topology schedule that falls due on the way, in order, as EventBridge Scheduler
+would (moto's Scheduler never fires, DESIGN.md §5), with ``<aws.scheduler.scheduled-time>`` replaced by the
+scheduled instant; API Gateway's ``requestTimeEpoch`` follows the clock too.
+
+Mail and files: the SES sender identities of the topology are created and verified; with ``out_dir`` every
+email sent through SES is also written to ``<out_dir>/mail/*.eml`` and every object stored in a topology
+bucket to ``<out_dir>/<bucket>/``, so a person can open them.
+
 moto is not thread-safe (DESIGN.md §5): every entry point takes ``self.lock``.
 """
 
@@ -35,7 +44,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 from moto import mock_aws
@@ -49,11 +61,14 @@ from contracts.topology import (
     BUCKETS,
     EVENT_BUS_ENV,
     FUNCTIONS,
+    MAIL_IDENTITIES,
     ROUTES,
+    SCHEDULED_TIME,
     STAGE_ENV,
     SUBSCRIPTIONS,
     TABLES,
     Route,
+    Schedule,
     Subscription,
     Table,
 )
@@ -126,12 +141,149 @@ def _route_regex(path: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
 
 
+# ---------------------------------------------------------------------------- EventBridge Scheduler emulation
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_NAMES = {**{m: i + 1 for i, m in enumerate(_MONTHS)},
+          **{d: i + 1 for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}}
+
+
+def _cron_field(text: str, lo: int, hi: int) -> set[int]:
+    """One field of an AWS cron expression: ``*``, ``?``, numbers/names, lists, ranges, ``/`` steps."""
+    out: set[int] = set()
+    for part in text.split(","):
+        rng, _, step = part.partition("/")
+        if rng in ("*", "?"):
+            a, b = lo, hi
+        elif "-" in rng:
+            a, b = (int(_NAMES.get(x, x)) for x in rng.split("-"))
+        else:
+            a = int(_NAMES.get(rng, rng))
+            b = hi if step else a
+        if not (lo <= a <= hi and lo <= b <= hi):
+            raise ValueError(f"cron field out of range: {text!r}")
+        out.update(range(a, b + 1, int(step) if step else 1))
+    return out
+
+
+def schedule_times(sched: Schedule, after: datetime, until: datetime) -> list[datetime]:
+    """Instants (UTC) in ``(after, until]`` at which ``sched`` fires (``cron(...)`` in its time zone)."""
+    m = re.fullmatch(r"cron\((.+)\)", sched.expression.strip())
+    if not m or len(m.group(1).split()) != 6:
+        raise ValueError(f"unsupported schedule expression {sched.expression!r}")
+    minute, hour, dom, month, dow, year = m.group(1).split()
+    minutes, hours = _cron_field(minute, 0, 59), _cron_field(hour, 0, 23)
+    doms, months, dows = _cron_field(dom, 1, 31), _cron_field(month, 1, 12), _cron_field(dow, 1, 7)
+    years = _cron_field(year, 1970, 2199)
+    tz = ZoneInfo(sched.timezone)
+    out = []
+    day: date = after.astimezone(tz).date()
+    while day <= until.astimezone(tz).date():
+        if (day.month in months and day.year in years and day.day in doms
+                and (day.weekday() + 1) % 7 + 1 in dows):
+            for h in sorted(hours):
+                for mi in sorted(minutes):
+                    t = datetime(day.year, day.month, day.day, h, mi, tzinfo=tz).astimezone(UTC)
+                    if after < t <= until:
+                        out.append(t)
+        day += timedelta(days=1)
+    return out
+
+
+def _decoded_subject(raw: str) -> str:
+    from email import message_from_string
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(message_from_string(raw).get("Subject", ""))))
+
+
+class SimClock:
+    """Real time plus an offset that only grows (:meth:`LocalRuntime.advance`)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+# ---------------------------------------------------------------------------- moto DynamoDB transactions
+def _install_item_backup_for_transactions() -> None:
+    """Make moto's ``TransactWriteItems`` back up only the items it writes, not whole tables.
+
+    moto deep-copies every table a transaction touches before each call, to roll back on failure
+    (DESIGN.md §5): about 0.4 ms per stored item per call, so a consumer writing one transaction per
+    event gets slower with every item stored. This keeps moto's all-or-nothing semantics with a
+    backup of the addressed items (and the stream position), restored when the transaction fails.
+    """
+    import moto.dynamodb.models as ddb_models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table as MotoTable
+
+    original = DynamoDBBackend.transact_write_items
+    if getattr(original, "_avdual_item_backup", False):
+        return
+    copy_module = ddb_models.copy
+
+    class _KeepTables:  # as the ``copy`` module inside moto's transaction: everything but tables is copied
+        @staticmethod
+        def deepcopy(x: Any, memo: Any = None) -> Any:
+            return x if isinstance(x, MotoTable) else copy_module.deepcopy(x, memo)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backup: list[tuple[Any, Any, Any, Any]] = []
+        for entry in transact_items:
+            for op_type, op in entry.items():
+                table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+                key = (op.get("Item") if op_type == "Put" else op.get("Key")) if table is not None else None
+                if table is None or not key or table.hash_key_attr not in key:
+                    continue  # moto rejects it before writing anything
+                h = DynamoType(key[table.hash_key_attr])
+                if table.range_key_attr:
+                    if table.range_key_attr not in key:
+                        continue
+                    r = DynamoType(key[table.range_key_attr])
+                    current = table.items[h].get(r) if h in table.items else None
+                else:
+                    r, current = None, table.items.get(h)
+                backup.append((table, h, r, copy_module.deepcopy(current)))
+        streams = {id(t): (t, len(t.stream_shard.items)) for t, *_ in backup if t.stream_shard is not None}
+        ddb_models.copy = _KeepTables  # type: ignore[assignment]
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, h, r, item in reversed(backup):
+                if r is None:
+                    if item is None:
+                        table.items.pop(h, None)
+                    else:
+                        table.items[h] = item
+                elif item is None:
+                    if h in table.items:
+                        table.items[h].pop(r, None)
+                else:
+                    table.items[h][r] = item
+            for t, n in streams.values():
+                del t.stream_shard.items[n:]
+            raise
+        finally:
+            ddb_models.copy = copy_module
+
+    transact_write_items._avdual_item_backup = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 class LocalRuntime:
     """Run the platform on moto. Use as a context manager or call :meth:`start`/:meth:`stop`."""
 
     def __init__(self, *, stage: str = "local", duplicate: bool = False, shuffle: bool = False, seed: int = 0,
-                 max_deliveries: int = 200_000, log_level: str | None = None):
+                 max_deliveries: int = 200_000, log_level: str | None = None, out_dir: Path | None = None):
         self.stage = stage
+        self.out_dir = out_dir
+        self.clock = SimClock()
+        self._ticked = self.clock.now()  # schedules are due after this instant
+        self._mail_exported = 0
+        self._mirrored: set[tuple[str, str]] = set()
         self.duplicate = duplicate
         self.shuffle = shuffle
         self.random = random.Random(seed)
@@ -171,7 +323,10 @@ class LocalRuntime:
         }
         if self.log_level:
             env["POWERTOOLS_LOG_LEVEL"] = self.log_level
+        for fn in FUNCTIONS.values():  # one process plays every function: their fixed settings side by side
+            env.update(dict(fn.extra_env))
         os.environ.update(env)
+        _install_item_backup_for_transactions()
         self._mock = mock_aws()
         self._mock.start()
         boto3.setup_default_session()
@@ -225,6 +380,9 @@ class LocalRuntime:
             events.put_targets(Rule=self.physical(sub.name), EventBusName=bus,
                                Targets=[{"Id": "queue", "Arn": arn}])
         self.cognito = LocalCognito(self.stage, REGION)  # created on first use (login, token check, web form)
+        ses = boto3.client("ses")
+        for m in MAIL_IDENTITIES.values():  # CDK: an SES email identity (verified by DNS / the mailbox owner)
+            ses.verify_email_identity(EmailAddress=m.sender)
         settings.reset()
 
     def _create_table(self, ddb: Any, t: Table) -> None:
@@ -305,8 +463,48 @@ class LocalRuntime:
         fn = FUNCTIONS[function]
         ctx = FakeLambdaContext(function_name=self.physical(fn.name), memory_limit_in_mb=fn.memory_mb,
                                 timeout_ms=fn.timeout_seconds * 1000)
-        with self.lock, self.counting():
-            return self.handler(function)(event, ctx)
+        with self.lock:
+            try:
+                with self.counting():
+                    return self.handler(function)(event, ctx)
+            finally:
+                if self.out_dir is not None:
+                    self.export_outputs(buckets=fn.buckets)
+
+    def export_outputs(self, buckets: tuple[str, ...] | None = None) -> list[Path]:
+        """Write emails sent through SES to ``<out_dir>/mail/*.eml`` and new objects of the topology buckets
+        (``buckets``; default all) to ``<out_dir>/<bucket>/`` – after each invocation with ``out_dir``."""
+        from moto.ses.models import ses_backends
+
+        assert self.out_dir is not None
+        written = []
+        with self.lock:
+            sent = ses_backends[ACCOUNT][REGION].sent_messages
+            for n, msg in enumerate(sent[self._mail_exported:], self._mail_exported + 1):
+                raw = getattr(msg, "raw_data", None)  # the platform sends raw MIME (SendRawEmail)
+                if raw is None:
+                    continue
+                subject = re.sub(r"[^A-Za-z0-9äöüÄÖÜß]+", "-", _decoded_subject(raw))[:60].strip("-")
+                name = f"{self.clock.now():%Y%m%d-%H%M%S}-{n:03d}-{subject or 'mail'}.eml"
+                path = self.out_dir / "mail" / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(raw, encoding="utf-8")
+                written.append(path)
+            self._mail_exported = len(sent)
+            s3 = boto3.client("s3")
+            for b in (BUCKETS[n] for n in (BUCKETS if buckets is None else buckets)):
+                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.names[b.name]):
+                    for obj in page.get("Contents", []):
+                        if (b.name, obj["Key"]) in self._mirrored:
+                            continue
+                        self._mirrored.add((b.name, obj["Key"]))
+                        key = Path(obj["Key"])
+                        path = self.out_dir / b.name / f"{key.parent.name}-{key.name}"
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        body = s3.get_object(Bucket=self.names[b.name], Key=obj["Key"])["Body"].read()
+                        path.write_bytes(body)
+                        written.append(path)
+        return written
 
     # ------------------------------------------------------------------ API Gateway (REST proxy)
     def match_route(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
@@ -369,7 +567,7 @@ class LocalRuntime:
             "requestContext": {
                 "resourcePath": r.path, "httpMethod": method, "path": f"/{self.stage}{path}",
                 "stage": self.stage, "requestId": str(uuid.uuid4()), "accountId": ACCOUNT, "apiId": "local",
-                "requestTimeEpoch": int(time.time() * 1000), "protocol": "HTTP/1.1",
+                "requestTimeEpoch": int(self.clock.now().timestamp() * 1000), "protocol": "HTTP/1.1",
                 "identity": {"sourceIp": "127.0.0.1", "userAgent": hdrs.get("User-Agent", "avdual-local")},
                 "authorizer": {"claims": claims} if claims else None,
             },
@@ -381,10 +579,32 @@ class LocalRuntime:
         return ApiResponse(int(out["statusCode"]), headers, out.get("body") or "")
 
     # ------------------------------------------------------------------ schedules
-    def run_schedule(self, function: str, schedule: str) -> Any:
-        """Trigger a topology schedule now (moto's Scheduler never fires, DESIGN.md §5)."""
+    def run_schedule(self, function: str, schedule: str, at: datetime | None = None) -> Any:
+        """Trigger a topology schedule now (or as of ``at``); moto's Scheduler never fires (DESIGN.md §5)."""
         sched = next(s for s in FUNCTIONS[function].schedules if s.name == schedule)
-        return self.invoke(function, dict(sched.payload))
+        instant = (at or self.clock.now()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        payload = {k: instant if v == SCHEDULED_TIME else v for k, v in sched.payload.items()}
+        return self.invoke(function, payload)
+
+    def advance(self, delta: timedelta = timedelta(0), *, drain: bool = True) -> list[tuple[datetime, str]]:
+        """Move the simulated clock forward by ``delta`` and fire every schedule that fell due since the last
+        call, in time order (delivering the events each one causes); ``advance()`` alone catches up with
+        real time (``make serve`` calls it in its delivery loop). Returns ``(instant, schedule name)``."""
+        with self.lock:
+            end = self.clock.now() + delta
+            due = sorted((t, f.name, sch.name) for f in FUNCTIONS.values() for sch in f.schedules
+                         for t in schedule_times(sch, self._ticked, end))
+            fired = []
+            for t, function, name in due:
+                self.clock.offset += max(t - self.clock.now(), timedelta(0))  # the clock never goes back
+                self._ticked = t
+                self.run_schedule(function, name, at=t)
+                if drain:
+                    self.drain()
+                fired.append((t, name))
+            self.clock.offset += max(end - self.clock.now(), timedelta(0))
+            self._ticked = end
+            return fired
 
     # ------------------------------------------------------------------ event delivery
     def _receive_all(self, sqs: Any, url: str) -> list[dict[str, Any]]:

@@ -27,6 +27,10 @@ from avdual.openapi import openapi_json
 from avdual.runtime import LOCAL_AUTH_PATH, LocalRuntime
 
 WEB = Path(__file__).resolve().parent.parent / "web"
+#: Where ``make serve`` writes every email (``mail/*.eml``) and report file (``reports/``).
+OUT = Path("out")
+#: The simulated clock of the runtime (``avdual clock``).
+LOCAL_CLOCK_PATH = "/_local/clock"
 SWAGGER_HTML = """<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>AV dual API</title>
 <link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head><body>
 <div id="swagger-ui"></div><script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
@@ -56,6 +60,8 @@ class Gateway:
             return self._ops(req)
         if req.path == LOCAL_AUTH_PATH:
             return self._cognito(req)
+        if req.path == LOCAL_CLOCK_PATH:
+            return self._clock(req)
         if req.path == "/healthz":
             return Response(json.dumps({"status": "ok", "pending": self.rt.pending()}), content_type="application/json")
         if req.method == "GET" and self.rt.match_route("GET", req.path) is None:
@@ -118,6 +124,23 @@ class Gateway:
                 return Response(json.dumps({"message": "Nicht gefunden"}), status=404, content_type="application/json")
         return Response(json.dumps(result, default=str), content_type="application/json")
 
+    def _clock(self, req: Request) -> Response:
+        """The simulated clock for ``avdual clock`` (loopback only): GET shows it, POST ``{"days", "hours"}``
+        advances it and fires the schedules that fall due (reports, daily checks)."""
+        from datetime import timedelta
+
+        fired: list[tuple[Any, str]] = []
+        if req.method == "POST":
+            body = json.loads(req.get_data(as_text=True) or "{}")
+            delta = timedelta(days=float(body.get("days", 0)), hours=float(body.get("hours", 0)))
+            if delta < timedelta(0):
+                return Response(json.dumps({"message": "Die Uhr läuft nur vorwärts."}), status=400,
+                                content_type="application/json")
+            fired = self.rt.advance(delta)
+        result = {"now": self.rt.clock.now().isoformat(), "offset_seconds": self.rt.clock.offset.total_seconds(),
+                  "fired": [{"at": t.isoformat(), "schedule": name} for t, name in fired]}
+        return Response(json.dumps(result), content_type="application/json")
+
     def _static(self, path: str) -> Response | None:
         name = "index.html" if path in ("", "/") else path.lstrip("/")
         target = (WEB / name).resolve()
@@ -151,6 +174,7 @@ def create_local_users(rt: LocalRuntime, companion_ids: list[str]) -> list[str]:
 def deliver_forever(rt: LocalRuntime, stop: threading.Event, interval: float = 0.2) -> None:
     while not stop.is_set():
         rt.drain()
+        rt.advance()  # schedules due by now (e.g. Monday 07:00: the Wochenbericht) fire as in AWS
         stop.wait(interval)
 
 
@@ -158,7 +182,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: bool = True) -> No
     from avdual.demo import seed_companions
     from avdual.scenario import load_scenario
 
-    with LocalRuntime(log_level="WARNING") as rt:
+    with LocalRuntime(log_level="WARNING", out_dir=OUT) as rt:
         scenario = load_scenario()
         if seed:
             seed_companions(rt, scenario)
@@ -170,6 +194,8 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: bool = True) -> No
         worker = threading.Thread(target=deliver_forever, args=(rt, stop), daemon=True)
         worker.start()
         print(f"AV dual lokal: http://{host}:{port}/  ·  API-Doku: http://{host}:{port}/docs  ·  Strg+C beendet")
+        print(f"Dashboard (Benutzer buero): http://{host}:{port}/dashboard  ·  Berichte und E-Mails: {OUT}/reports, "
+              f"{OUT}/mail  ·  Uhr vorstellen: .venv/bin/avdual clock advance --days 7")
         try:
             run_simple(host, port, Gateway(rt), threaded=True, use_reloader=False)
         finally:

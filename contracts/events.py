@@ -164,6 +164,8 @@ class CompanionUpdatedData(_Strict):
     active: bool
     updated_at: datetime
     capacity_increased: bool = False
+    fte: float | None = Field(default=None, gt=0, le=1.0,
+                              description="Full-time equivalent share (v2); reports show caseload per FTE")
 
 
 class ReportPublishedData(_Strict):
@@ -214,7 +216,7 @@ COMPANION_REASSIGNED = EventSpec("CompanionReassigned", Source.MATCHING, 1, Comp
                                  "A rebalance moved a student to another companion.")
 ASSIGNMENT_ENDED = EventSpec("AssignmentEnded", Source.MATCHING, 1, AssignmentEndedData,
                              "A student left the programme (exit with destination / Verbleib).")
-COMPANION_UPDATED = EventSpec("CompanionUpdated", Source.MATCHING, 1, CompanionUpdatedData,
+COMPANION_UPDATED = EventSpec("CompanionUpdated", Source.MATCHING, 2, CompanionUpdatedData,
                               "The office created or changed a companion (capacity, schools, leave).")
 REPORT_PUBLISHED = EventSpec("ReportPublished", Source.REPORTING, 1, ReportPublishedData,
                              "A report was rendered and stored in the report bucket.")

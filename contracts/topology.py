@@ -55,8 +55,30 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class MailIdentity:
+    """An SES sender identity (created and verified from here locally; CDK: an SES email identity) and the
+    mailbox it writes to. Functions get both addresses through ``env()`` (``Function.extra_env``)."""
+
+    name: str
+    service: Service
+    sender: str
+    recipient: str
+    sender_env: str
+    recipient_env: str
+    description: str = ""
+
+    def env(self) -> tuple[tuple[str, str], ...]:
+        return ((self.sender_env, self.sender), (self.recipient_env, self.recipient))
+
+
+#: EventBridge Scheduler context attribute, replaced by the scheduled instant (ISO 8601) in a payload.
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
+
+
+@dataclass(frozen=True)
 class Schedule:
-    """An EventBridge Scheduler schedule invoking a function with a fixed JSON payload."""
+    """An EventBridge Scheduler schedule invoking a function with a fixed JSON payload
+    (values may be :data:`SCHEDULED_TIME`)."""
 
     name: str
     expression: str
@@ -177,8 +199,9 @@ MATCHING_OUTBOX = Table(
                 "as companions/assignments, relayed to the bus by a pipe.",
 )
 AGGREGATES = Table(
-    "aggregates", "reporting", pk="pk", sk="sk", env_var="AGGREGATES_TABLE",
-    description="Anonymous counters and per-student status projections for reports.",
+    "aggregates", "reporting", pk="pk", sk="sk", env_var="AGGREGATES_TABLE", ttl_attribute="expires_at",
+    description="Anonymous counters, per-student status projections (no personal data; expire a year after "
+                "the school year), waitlist periods, sent alerts and the report index.",
 )
 IDEMPOTENCY = Table(
     "idempotency", "platform", pk="id", env_var="IDEMPOTENCY_TABLE", ttl_attribute="expiration",
@@ -190,6 +213,14 @@ TABLES: dict[str, Table] = {t.name: t for t in (INTAKES, COMPANIONS, ASSIGNMENTS
 
 REPORTS = Bucket("reports", "reporting", env_var="REPORTS_BUCKET", description="Rendered reports")
 BUCKETS: dict[str, Bucket] = {b.name: b for b in (REPORTS,)}
+
+OFFICE_MAIL = MailIdentity(
+    "office-mail", "reporting", sender="berichte@avdual.landkreis-ludwigsburg.example",
+    recipient="bildungsbuero@landkreis-ludwigsburg.example", sender_env="MAIL_SENDER",
+    recipient_env="OFFICE_EMAIL",
+    description="Reports and alerts to the Bildungsbüro (office mailbox) from the platform's sender address",
+)
+MAIL_IDENTITIES: dict[str, MailIdentity] = {m.name: m for m in (OFFICE_MAIL,)}
 
 # --------------------------------------------------------------------------- functions
 INTAKE_API = Function(
@@ -216,20 +247,40 @@ MATCHING_CONSUMER = Function(
 )
 REPORTING_CONSUMER = Function(
     "reporting-consumer", "reporting", "services.reporting.handlers.consumer.handler",
-    tables=("aggregates",),
-    description="Keeps anonymous report aggregates from intake and matching events",
+    tables=("aggregates",), extra_env=OFFICE_MAIL.env(),
+    description="Keeps anonymous report aggregates from intake and matching events; alerts the office "
+                "(student waitlisted, companion at capacity) by email",
 )
 REPORTING_RENDERER = Function(
     "reporting-renderer", "reporting", "services.reporting.handlers.renderer.handler",
     tables=("aggregates",), buckets=("reports",), publishes=(ev.REPORT_PUBLISHED,),
     schedules=(
         Schedule("weekly-report", "cron(0 7 ? * MON *)", "Europe/Berlin",
-                 {"report_type": "weekly"}, "Wochenbericht every Monday 07:00"),
+                 {"report_type": "weekly", "period": "last_week", "scheduled_time": SCHEDULED_TIME},
+                 "Wochenbericht every Monday 07:00"),
         Schedule("school-year-report", "cron(0 7 31 7 ? *)", "Europe/Berlin",
-                 {"report_type": "school_year"}, "Schuljahresbericht on 31 July"),
+                 {"report_type": "school_year", "scheduled_time": SCHEDULED_TIME},
+                 "Schuljahresbericht on 31 July"),
     ),
-    timeout_seconds=120, memory_mb=1024,
-    description="Renders office reports (HTML, XLSX) into the report bucket",
+    timeout_seconds=120, memory_mb=2048, extra_env=OFFICE_MAIL.env(),
+    description="Renders office reports (HTML, PDF, XLSX with charts) into the report bucket and emails the office",
+)
+REPORTING_CHECKS = Function(
+    "reporting-checks", "reporting", "services.reporting.handlers.checks.handler",
+    tables=("aggregates",),
+    schedules=(
+        Schedule("waiting-check", "cron(0 6 * * ? *)", "Europe/Berlin",
+                 {"check": "long_waits", "scheduled_time": SCHEDULED_TIME},
+                 "Daily 06:00: alert the office about students waiting longer than 14 days"),
+    ),
+    extra_env=OFFICE_MAIL.env(),
+    description="Daily check of the waitlist; emails the office about students waiting longer than 14 days",
+)
+REPORTING_API = Function(
+    "reporting-api", "reporting", "services.reporting.handlers.api.handler",
+    tables=("aggregates",), buckets=("reports",), publishes=(ev.REPORT_PUBLISHED,),
+    timeout_seconds=29, memory_mb=2048, extra_env=OFFICE_MAIL.env(),
+    description="Office API: reports on demand, report index and downloads, dashboard figures and page",
 )
 
 INTAKE_CONSUMER = Function(
@@ -240,7 +291,7 @@ INTAKE_CONSUMER = Function(
 
 FUNCTIONS: dict[str, Function] = {
     f.name: f for f in (INTAKE_API, INTAKE_CONSUMER, MATCHING_API, MATCHING_CONSUMER, REPORTING_CONSUMER,
-                        REPORTING_RENDERER)
+                        REPORTING_RENDERER, REPORTING_CHECKS, REPORTING_API)
 }
 
 # --------------------------------------------------------------------------- subscriptions
@@ -255,7 +306,7 @@ SUBSCRIPTIONS: dict[str, Subscription] = {
                      (ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED,
                       ev.ASSIGNMENT_ENDED)),
         Subscription("reporting-events", "reporting-consumer",
-                     (ev.INTAKE_SUBMITTED, ev.INTAKE_WITHDRAWN, ev.COMPANION_ASSIGNED,
+                     (ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN, ev.COMPANION_ASSIGNED,
                       ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED, ev.ASSIGNMENT_ENDED,
                       ev.COMPANION_UPDATED)),
     )
@@ -283,6 +334,14 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/assignments/rebalance", "matching-api", ("office",),
           "Whole-pool rebalance (min-cost flow); dry run lists the proposed moves"),
     Route("GET", "/waitlist", "matching-api", ("office", "school"), "The waitlist per school, longest waiting first"),
+    Route("POST", "/reports", "reporting-api", ("office",),
+          "Render a report now (Wochenbericht / Schuljahresbericht), store it and email the office"),
+    Route("GET", "/reports", "reporting-api", ("office",), "List rendered reports"),
+    Route("GET", "/reports/{report_id}", "reporting-api", ("office",),
+          "A rendered report with time-limited download links"),
+    Route("GET", "/dashboard/summary", "reporting-api", ("office",),
+          "Current figures for the office dashboard (statistics suppressed) with charts"),
+    Route("GET", "/dashboard", "reporting-api", (), "The office dashboard (static page, no data)", public=True),
 )
 
 
@@ -333,10 +392,13 @@ def validate() -> None:
     for r in ROUTES:
         assert r.function in FUNCTIONS, r
     envs = [t.env_var for t in TABLES.values()] + [b.env_var for b in BUCKETS.values()]
+    envs += [v for m in MAIL_IDENTITIES.values() for v in (m.sender_env, m.recipient_env)]
     assert len(envs) == len(set(envs)), "env var declared twice"
 
 
 __all__ = [
-    "BUCKETS", "COGNITO", "EVENT_BUS_ENV", "FUNCTIONS", "ROUTES", "SUBSCRIPTIONS", "TABLES",
-    "Bucket", "Function", "Index", "Route", "Schedule", "Source", "Subscription", "Table", "UserPool",
+    "BUCKETS", "COGNITO", "EVENT_BUS_ENV", "FUNCTIONS", "MAIL_IDENTITIES", "ROUTES", "SCHEDULED_TIME",
+    "SUBSCRIPTIONS", "TABLES",
+    "Bucket", "Function", "Index", "MailIdentity", "Route", "Schedule", "Source", "Subscription", "Table",
+    "UserPool",
 ]

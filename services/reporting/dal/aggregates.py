@@ -1,9 +1,25 @@
-"""DynamoDB access for reporting aggregates and S3 report storage."""
+"""DynamoDB, S3 and SES access of the reporting service (the only boto3 code of reporting).
+
+Items of the ``aggregates`` table (pk / sk):
+
+* ``student#<intake_id>`` / ``state`` – the merged :class:`StudentState` (JSON) with a ``version`` for
+  optimistic concurrency; TTL ``expires_at`` one year after the end of its school year
+* ``year#<school year>`` / ``<counter>`` – a counter ``n`` (see ``logic.projection.counters``)
+* ``waitlist#<school year>`` / ``<intake_id>`` – a student's waiting periods (TTL like the state)
+* ``companions`` / ``<companion_id>`` – capacity, schools, FTE from ``CompanionUpdated`` (last writer wins)
+* ``alert#<kind>`` / ``<key>`` – alerts sent (claimed before sending, so duplicates send nothing)
+* ``reports`` / ``<report_id>`` – the report index; ``reportrun`` / ``<run key>`` – scheduled runs
+"""
 
 from __future__ import annotations
 
+import json
+import os
 from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -11,21 +27,42 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from common import settings
-from services.reporting.models.aggregates import Projection
+from contracts.reference import school_year_bounds
+from contracts.topology import OFFICE_MAIL
+from services.reporting.models.aggregates import CompanionInfo, ReportRecord, StudentState, WaitlistItem
 
 AGGREGATES, REPORTS = "aggregates", "reports"
+RETENTION = timedelta(days=365)
 _ser = TypeSerializer()
 
+CounterKey = tuple[str, str]
 
-class StaleProjectionError(RuntimeError):
-    """The projection changed between read and write (concurrent delivery); re-read and retry."""
+
+class StaleStateError(RuntimeError):
+    """The student's state changed between read and write (concurrent delivery); re-read and retry."""
 
 
 def year_pk(school_year: str) -> str:
     return f"year#{school_year}"
 
 
+def expires_at(school_year: str) -> int:
+    """Epoch seconds one year after the end of the school year (TTL of per-student items)."""
+    end = school_year_bounds(school_year)[1]
+    return int((datetime.combine(end, time(0), tzinfo=UTC) + RETENTION).timestamp())
+
+
+def _is_condition_failure(e: ClientError) -> bool:
+    return e.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def _item(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in d.items() if v is not None}
+
+
 class AggregateStore:
+    """Reads and writes the ``aggregates`` table."""
+
     def __init__(self, table: Any | None = None, client: Any | None = None):
         self._t, self._client = table, client
 
@@ -37,63 +74,331 @@ class AggregateStore:
     def client(self) -> Any:
         return self._client or settings.client("dynamodb")
 
-    def get_projection(self, intake_id: str) -> Projection | None:
-        item = self.table.get_item(Key={"pk": f"student#{intake_id}", "sk": "state"}, ConsistentRead=True).get("Item")
-        return Projection.model_validate(item) if item else None
+    # ------------------------------------------------------------------ per-student state
+    def get_state(self, intake_id: str) -> StudentState | None:
+        item = self.table.get_item(
+            Key={"pk": f"student#{intake_id}", "sk": "state"}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        return StudentState.model_validate({**json.loads(item["state"]), "version": int(item["version"])})
 
-    def save(self, old: Projection | None, new: Projection, deltas: Counter[str]) -> None:
-        """Write the projection and counter deltas in one transaction, conditional on ``old``."""
+    def save_state(
+        self,
+        old: StudentState | None,
+        new: StudentState,
+        deltas: Counter[CounterKey],
+        waitlist: WaitlistItem | None,
+    ) -> None:
+        """Write the new state, its waitlist item and the counter deltas in one transaction, conditional on
+        the state read (``old``). Raises :class:`StaleStateError` if it changed meanwhile."""
         name = settings.table_name(AGGREGATES)
-        item = {"pk": f"student#{new.intake_id}", "sk": "state", **new.model_dump(mode="json", exclude_none=True)}
-        put: dict[str, Any] = {"TableName": name, "Item": {k: _ser.serialize(v) for k, v in item.items()}}
+        version = (old.version if old else 0) + 1
+        state = {
+            "pk": f"student#{new.intake_id}",
+            "sk": "state",
+            "version": version,
+            "school_year": new.school_year,
+            "expires_at": expires_at(new.school_year),
+            "state": json.dumps(new.content(), ensure_ascii=False, separators=(",", ":")),
+        }
+        put: dict[str, Any] = {"TableName": name, "Item": _item(state)}
         if old is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
-            put["ConditionExpression"] = "as_of = :old"
-            put["ExpressionAttributeValues"] = {":old": {"S": old.model_dump(mode="json")["as_of"]}}
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = {":v": {"N": str(old.version)}}
         items: list[dict[str, Any]] = [{"Put": put}]
-        for sk, delta in sorted(deltas.items()):
-            items.append({"Update": {
-                "TableName": name, "Key": {"pk": {"S": year_pk(new.school_year)}, "sk": {"S": sk}},
-                "UpdateExpression": "ADD #n :d", "ExpressionAttributeNames": {"#n": "n"},
-                "ExpressionAttributeValues": {":d": {"N": str(delta)}},
-            }})
+        if waitlist is not None:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": name,
+                        "Item": _item(
+                            {
+                                "pk": f"waitlist#{waitlist.school_year}",
+                                "sk": waitlist.intake_id,
+                                "expires_at": expires_at(waitlist.school_year),
+                                "item": waitlist.model_dump_json(),
+                            }
+                        ),
+                    }
+                }
+            )
+        for (pk, sk), delta in sorted(deltas.items()):
+            items.append(
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                        "UpdateExpression": "ADD #n :d",
+                        "ExpressionAttributeNames": {"#n": "n"},
+                        "ExpressionAttributeValues": {":d": {"N": str(delta)}},
+                    }
+                }
+            )
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as e:
-            if e.response["Error"]["Code"] == "TransactionCanceledException":
-                raise StaleProjectionError(new.intake_id) from None
+            if _is_condition_failure(e):
+                raise StaleStateError(new.intake_id) from None
             raise
 
-    def put_companion(self, companion_id: str, capacity: int, school_ids: list[str], active: bool) -> None:
-        self.table.put_item(Item={"pk": "companions", "sk": companion_id, "capacity": capacity,
-                                  "school_ids": school_ids, "active": active})
-
-    def companions(self) -> dict[str, dict[str, Any]]:
-        resp = self.table.query(KeyConditionExpression=Key("pk").eq("companions"), ConsistentRead=True)
-        return {i["sk"]: {"capacity": int(i["capacity"]), "school_ids": list(i["school_ids"]),
-                          "active": bool(i["active"])} for i in resp["Items"]}
-
+    # ------------------------------------------------------------------ counters
     def counters(self, school_year: str) -> dict[str, int]:
-        """All counters of a school year (one query, never a scan of student data)."""
-        out: dict[str, int] = {}
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(year_pk(school_year)), "ConsistentRead": True}
+        """All counters of a school year (one query of the year's partition, never a scan of students)."""
+        return {i["sk"]: int(i.get("n", Decimal(0))) for i in self._query(year_pk(school_year))}
+
+    def counter(self, school_year: str, key: str) -> int:
+        item = self.table.get_item(Key={"pk": year_pk(school_year), "sk": key}, ConsistentRead=True).get(
+            "Item"
+        )
+        return int(item.get("n", 0)) if item else 0
+
+    def add_counters(self, deltas: Counter[CounterKey]) -> None:
+        """Apply counter deltas without a student state (bulk loading for benchmarks)."""
+        for (pk, sk), delta in deltas.items():
+            self.table.update_item(
+                Key={"pk": pk, "sk": sk},
+                UpdateExpression="ADD #n :d",
+                ExpressionAttributeNames={"#n": "n"},
+                ExpressionAttributeValues={":d": delta},
+            )
+
+    def _query(self, pk: str, **extra: Any) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk), "ConsistentRead": True, **extra}
         while True:
             resp = self.table.query(**kwargs)
-            for i in resp["Items"]:
-                n = i.get("n", Decimal(0))
-                out[i["sk"]] = int(n)
+            yield from resp["Items"]
             if "LastEvaluatedKey" not in resp:
-                return out
+                return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    # ------------------------------------------------------------------ waitlist periods
+    def waitlist(self, school_year: str) -> list[WaitlistItem]:
+        return [WaitlistItem.model_validate_json(i["item"]) for i in self._query(f"waitlist#{school_year}")]
+
+    def put_waitlist_items(self, items: list[WaitlistItem]) -> None:
+        """Bulk write (benchmarks); the consumer writes them in :meth:`save_state`."""
+        with self.table.batch_writer() as bw:
+            for w in items:
+                bw.put_item(
+                    Item={
+                        "pk": f"waitlist#{w.school_year}",
+                        "sk": w.intake_id,
+                        "expires_at": expires_at(w.school_year),
+                        "item": w.model_dump_json(),
+                    }
+                )
+
+    # ------------------------------------------------------------------ companions
+    def put_companion(self, c: CompanionInfo) -> bool:
+        """Store unless a newer update is already stored (last writer wins by ``updated_at``)."""
+        assert c.updated_at is not None
+        names = {"#s": "school_ids", "#c": "capacity", "#a": "active", "#f": "fte", "#u": "updated_at"}
+        values: dict[str, Any] = {
+            ":s": c.school_ids,
+            ":c": c.capacity,
+            ":a": c.active,
+            ":u": c.updated_at.isoformat(),
+        }
+        expr = "SET #s = :s, #c = :c, #a = :a, #u = :u"
+        if c.fte is not None:
+            expr += ", #f = :f"
+            values[":f"] = Decimal(str(c.fte))
+        else:
+            expr += " REMOVE #f"
+        try:
+            self.table.update_item(
+                Key={"pk": "companions", "sk": c.companion_id},
+                UpdateExpression=expr,
+                ConditionExpression="attribute_not_exists(#u) OR #u < :u",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as e:
+            if _is_condition_failure(e):
+                return False
+            raise
+
+    def companions(self) -> dict[str, CompanionInfo]:
+        out = {}
+        for i in self._query("companions"):
+            if "capacity" not in i:
+                continue  # only an alert flag so far
+            out[i["sk"]] = CompanionInfo(
+                companion_id=i["sk"],
+                school_ids=list(i.get("school_ids", [])),
+                capacity=int(i["capacity"]),
+                active=bool(i.get("active", True)),
+                fte=float(i["fte"]) if "fte" in i else None,
+                updated_at=datetime.fromisoformat(i["updated_at"]) if "updated_at" in i else None,
+            )
+        return out
+
+    def companion(self, companion_id: str) -> tuple[CompanionInfo | None, int | None]:
+        """The companion and the capacity at which the office was last told it is full (None: not told)."""
+        i = self.table.get_item(Key={"pk": "companions", "sk": companion_id}, ConsistentRead=True).get("Item")
+        if not i:
+            return None, None
+        info = None
+        if "capacity" in i:
+            info = CompanionInfo(
+                companion_id=companion_id,
+                school_ids=list(i.get("school_ids", [])),
+                capacity=int(i["capacity"]),
+                active=bool(i.get("active", True)),
+                fte=float(i["fte"]) if "fte" in i else None,
+            )
+        return info, int(i["full_alerted_at"]) if "full_alerted_at" in i else None
+
+    def mark_full_alerted(self, companion_id: str, capacity: int) -> bool:
+        """Claim the "companion full" alert for this capacity; False if it was claimed already."""
+        try:
+            self.table.update_item(
+                Key={"pk": "companions", "sk": companion_id},
+                UpdateExpression="SET #f = :c",
+                ConditionExpression="attribute_not_exists(#f) OR #f <> :c",
+                ExpressionAttributeNames={"#f": "full_alerted_at"},
+                ExpressionAttributeValues={":c": capacity},
+            )
+            return True
+        except ClientError as e:
+            if _is_condition_failure(e):
+                return False
+            raise
+
+    def clear_full_alerted(self, companion_id: str) -> None:
+        try:
+            self.table.update_item(
+                Key={"pk": "companions", "sk": companion_id},
+                UpdateExpression="REMOVE #f",
+                ConditionExpression="attribute_exists(#f)",
+                ExpressionAttributeNames={"#f": "full_alerted_at"},
+            )
+        except ClientError as e:
+            if not _is_condition_failure(e):
+                raise
+
+    # ------------------------------------------------------------------ alerts sent
+    def claim_alert(
+        self, kind: str, key: str, at: datetime, *, stale_after: timedelta = timedelta(minutes=15)
+    ) -> bool:
+        """Claim an alert before sending it. False if it was sent already or another delivery is sending it
+        (a claim older than ``stale_after`` that never got sent is taken over: a crash must not lose it)."""
+        try:
+            self.table.put_item(
+                Item={"pk": f"alert#{kind}", "sk": key, "state": "sending", "claimed_at": at.isoformat()},
+                ConditionExpression="attribute_not_exists(pk) OR (#s = :sending AND claimed_at < :stale)",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues={":sending": "sending", ":stale": (at - stale_after).isoformat()},
+            )
+            return True
+        except ClientError as e:
+            if _is_condition_failure(e):
+                return False
+            raise
+
+    def alert_sent(self, kind: str, key: str, at: datetime) -> None:
+        self.table.update_item(
+            Key={"pk": f"alert#{kind}", "sk": key},
+            UpdateExpression="SET #s = :s, sent_at = :t",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":s": "sent", ":t": at.isoformat()},
+        )
+
+    def release_alert(self, kind: str, key: str) -> None:
+        self.table.delete_item(Key={"pk": f"alert#{kind}", "sk": key})
+
+    # ------------------------------------------------------------------ report index
+    def claim_run(self, run_key: str, report_id: str) -> str:
+        """The report id of a scheduled run: ``report_id`` for the first invocation, the earlier one for a
+        retried invocation of the same schedule instant (EventBridge Scheduler delivers at least once)."""
+        try:
+            self.table.put_item(
+                Item={"pk": "reportrun", "sk": run_key, "report_id": report_id},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return report_id
+        except ClientError as e:
+            if not _is_condition_failure(e):
+                raise
+        item = self.table.get_item(Key={"pk": "reportrun", "sk": run_key}, ConsistentRead=True)["Item"]
+        return str(item["report_id"])
+
+    def put_report(self, r: ReportRecord) -> None:
+        self.table.put_item(Item={"pk": "reports", "sk": r.report_id, "record": r.model_dump_json()})
+
+    def get_report(self, report_id: str) -> ReportRecord | None:
+        item = self.table.get_item(Key={"pk": "reports", "sk": report_id}, ConsistentRead=True).get("Item")
+        return ReportRecord.model_validate_json(item["record"]) if item else None
+
+    def reports(self, limit: int = 50) -> list[ReportRecord]:
+        resp = self.table.query(
+            KeyConditionExpression=Key("pk").eq("reports"), ScanIndexForward=False, Limit=limit
+        )
+        return [ReportRecord.model_validate_json(i["record"]) for i in resp["Items"]]
 
 
 class ReportStore:
-    """Writes rendered report files to the report bucket."""
+    """Report files in the report bucket (encrypted and with a lifecycle by the stack)."""
 
     def __init__(self, client: Any | None = None):
         self._client = client
 
-    def put(self, key: str, body: bytes, content_type: str) -> None:
-        client = self._client or settings.client("s3")
-        client.put_object(Bucket=settings.bucket_name(REPORTS), Key=key, Body=body, ContentType=content_type)
+    @property
+    def client(self) -> Any:
+        return self._client or settings.client("s3")
+
+    def put(self, key: str, body: bytes, content_type: str, *, filename: str | None = None) -> None:
+        extra: dict[str, Any] = {}
+        if filename:
+            extra["ContentDisposition"] = f'attachment; filename="{filename}"'
+        self.client.put_object(
+            Bucket=settings.bucket_name(REPORTS), Key=key, Body=body, ContentType=content_type, **extra
+        )
+
+    def get(self, key: str) -> bytes:
+        return bytes(self.client.get_object(Bucket=settings.bucket_name(REPORTS), Key=key)["Body"].read())
+
+    def link(self, key: str, expires: timedelta) -> str:
+        """A time-limited download link (presigned GET)."""
+        return str(
+            self.client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": settings.bucket_name(REPORTS), "Key": key},
+                ExpiresIn=int(expires.total_seconds()),
+            )
+        )
+
+
+@cache
+def _address(env_var: str) -> str:
+    value = os.environ.get(env_var, "").strip()
+    if not value:
+        raise settings.SettingMissingError(f"environment variable {env_var} is not set")
+    return value
+
+
+def office_address() -> str:
+    return _address(OFFICE_MAIL.recipient_env)
+
+
+def sender_address() -> str:
+    return _address(OFFICE_MAIL.sender_env)
+
+
+class Mailer:
+    """Sends MIME messages through SES (the sender identity is verified by the stack / local runtime)."""
+
+    def __init__(self, client: Any | None = None):
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or settings.client("ses")
+
+    def send(self, raw: bytes, *, to: str, sender: str) -> str:
+        resp = self.client.send_raw_email(Source=sender, Destinations=[to], RawMessage={"Data": raw})
+        return str(resp["MessageId"])

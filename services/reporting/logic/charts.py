@@ -18,7 +18,8 @@ from datetime import date, timedelta
 from typing import Any
 
 DPI = 100
-SIZE = {  # (width, height) in inches at DPI → pixels: caseload 900×450, waitlist 900×380, destinations 900×480
+# (width, height) in inches at DPI → pixels: caseload 900×450, waitlist 900×380, destinations 900×480
+SIZE = {
     "caseload": (9.0, 4.5),
     "waitlist": (9.0, 3.8),
     "destinations": (9.0, 4.8),
@@ -29,7 +30,7 @@ _BLUE = "#1f4e79"
 _LIGHT = "#9dc3e6"
 _RED = "#c00000"
 _GREY = "#7f7f7f"
-_RC = {
+_RC: Any = {  # rcParams (typed Any: matplotlib types the keys as literals)
     "font.family": "DejaVu Sans",  # ships with matplotlib: identical output everywhere (Lambda included)
     "font.size": 9,
     "axes.spines.top": False,
@@ -79,8 +80,13 @@ def caseload_chart(companions: Sequence[Mapping[str, Any]], *, target: float = T
 
     with matplotlib.rc_context(_RC):
         fig, ax = _figure("caseload")
-        fig.suptitle("Fallzahl je AV dual-Begleiter/in im Vergleich zur Kapazität", x=0.07, ha="left",
-                     fontsize=11, fontweight="bold")
+        fig.suptitle(
+            "Fallzahl je AV dual-Begleiter/in im Vergleich zur Kapazität",
+            x=0.07,
+            ha="left",
+            fontsize=11,
+            fontweight="bold",
+        )
         if not companions:
             _empty(ax)
             return _png(fig)
@@ -95,22 +101,49 @@ def caseload_chart(companions: Sequence[Mapping[str, Any]], *, target: float = T
         top = max([*assigned, *cap_y, target]) * 1.12
         for bar, a in zip(bars, assigned, strict=True):
             inside = a >= top * 0.12
-            ax.annotate(_de(a), (bar.get_x() + bar.get_width() / 2, a), xytext=(0, -4 if inside else 3),
-                        textcoords="offset points", ha="center", va="top" if inside else "bottom",
-                        fontsize=8, color="white" if inside else "black", fontweight="bold", zorder=4)
+            ax.annotate(
+                _de(a),
+                (bar.get_x() + bar.get_width() / 2, a),
+                xytext=(0, -4 if inside else 3),
+                textcoords="offset points",
+                ha="center",
+                va="top" if inside else "bottom",
+                fontsize=8,
+                color="white" if inside else "black",
+                fontweight="bold",
+                zorder=4,
+            )
         if cap_x:
-            ax.scatter(cap_x, cap_y, marker="_", s=1000, linewidths=2.5, color="black", zorder=3,
-                       label="Kapazität")
-        ax.axhline(target, color=_RED, linestyle="--", linewidth=1.2, zorder=1,
-                   label=f"Zielwert {_de(target)} je Vollzeitstelle")
+            ax.scatter(
+                cap_x, cap_y, marker="_", s=1000, linewidths=2.5, color="black", zorder=3, label="Kapazität"
+            )
+        ax.axhline(
+            target,
+            color=_RED,
+            linestyle="--",
+            linewidth=1.2,
+            zorder=1,
+            label=f"Zielwert {_de(target)} je Vollzeitstelle",
+        )
         ax.set_ylim(0, top)
-        ax.set_xticks(list(xs), labels, rotation=30 if len(labels) > 6 else 0,
-                      ha="right" if len(labels) > 6 else "center")
+        ax.set_xticks(
+            list(xs),
+            labels,
+            rotation=30 if len(labels) > 6 else 0,
+            ha="right" if len(labels) > 6 else "center",
+        )
         ax.set_ylabel("Schüler/innen")
         ax.yaxis.grid(True, color="#e0e0e0", zorder=0)
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _de(v)))
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8, ncols=3, markerscale=0.5,
-                  borderaxespad=0.2)
+        ax.legend(
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            frameon=False,
+            fontsize=8,
+            ncols=3,
+            markerscale=0.5,
+            borderaxespad=0.2,
+        )
         fig.subplots_adjust(left=0.07, right=0.98, top=0.84, bottom=0.2)
         return _png(fig)
 
@@ -118,8 +151,8 @@ def caseload_chart(companions: Sequence[Mapping[str, Any]], *, target: float = T
 def waitlist_trend_chart(points: Sequence[tuple[date, int]]) -> bytes:
     """Line: number of students on the waitlist per date (office-internal, not suppressed)."""
     import matplotlib
-    from matplotlib import ticker
     import matplotlib.dates as mdates
+    from matplotlib import ticker
 
     with matplotlib.rc_context(_RC):
         fig, ax = _figure("waitlist")
@@ -139,8 +172,10 @@ def waitlist_trend_chart(points: Sequence[tuple[date, int]]) -> bytes:
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _de(v)))
         ax.yaxis.grid(True, color="#e0e0e0")
         span = (xs[-1] - xs[0]).days
-        ax.set_xlim(xs[0] - timedelta(days=max(1, round(span * 0.03))),
-                    xs[-1] + timedelta(days=max(1, round(span * 0.05))))
+        ax.set_xlim(
+            xs[0] - timedelta(days=max(1, round(span * 0.03))),
+            xs[-1] + timedelta(days=max(1, round(span * 0.05))),
+        )
         if len(xs) <= 12:
             ax.set_xticks(xs)
         else:
@@ -171,8 +206,10 @@ def destination_chart(items: Sequence[tuple[str, int | str]], total: int | str |
         as_share = isinstance(total, int) and total > 0
         labels = [label for label, _ in items][::-1]
         values = [v for _, v in items][::-1]
-        widths = [(100 * v / total if as_share else v) if isinstance(v, int) else 0  # type: ignore[operator]
-                  for v in values]
+        widths = [
+            (100 * v / total if as_share else v) if isinstance(v, int) else 0  # type: ignore[operator]
+            for v in values
+        ]
         ys = range(len(labels))
         ax.barh(ys, widths, color=_BLUE, height=0.6, zorder=2)
         top = max([*widths, 1]) * 1.25

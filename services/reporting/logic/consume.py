@@ -1,71 +1,92 @@
-"""Reporting use cases on incoming facts: update the anonymous projection and counters."""
+"""Reporting use cases on incoming facts: merge into the student's state, update counters, alert the office.
+
+Read → merge → write the new state with the counter deltas in one conditional transaction; on a
+concurrent change re-read and merge again. A fact that changes nothing (a duplicate, or an old fact
+whose information is already there) writes nothing.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
 
 from contracts.events import (
-    AssignmentEndedData,
-    CompanionAssignedData,
-    CompanionReassignedData,
     CompanionUpdatedData,
-    IntakeSubmittedData,
-    IntakeWithdrawnData,
     Metadata,
     StudentWaitlistedData,
 )
-from services.reporting.dal.aggregates import AggregateStore, StaleProjectionError
-from services.reporting.logic.projection import apply
-from services.reporting.models.aggregates import Status
+from contracts.reference import school_year_of
+from services.reporting.dal.aggregates import AggregateStore, StaleStateError
+from services.reporting.logic import alerts
+from services.reporting.logic.alerts import MailSender
+from services.reporting.logic.projection import Fact, deltas, merge, waitlist_item
+from services.reporting.models.aggregates import CompanionInfo, StudentState
 
 MAX_RETRIES = 10
 
 
-def _transition(store: AggregateStore, *, intake_id: str, school_id: str, school_year: str, status: Status,
-                companion_id: str | None, occurred_at: datetime) -> None:
+@dataclass(frozen=True)
+class Change:
+    old: StudentState | None
+    new: StudentState
+    companions: frozenset[str]  # companions whose caseload changed
+
+    @property
+    def changed(self) -> bool:
+        return self.old is None or self.old.content() != self.new.content()
+
+
+def apply_fact(fact: Fact, *, store: AggregateStore) -> Change:
+    """Merge ``fact`` into the stored state of its student and write the counter deltas."""
     for _ in range(MAX_RETRIES):
-        current = store.get_projection(intake_id)
-        change = apply(current, intake_id=intake_id, school_id=school_id, school_year=school_year, status=status,
-                       companion_id=companion_id, occurred_at=occurred_at)
-        if change is None:
-            return
+        old = store.get_state(fact.intake_id)
+        new = merge(old, fact)
+        if old is not None and old.content() == new.content():
+            return Change(old, old, frozenset())
+        d = deltas(old, new)
+        wl_old, wl_new = waitlist_item(old) if old else None, waitlist_item(new)
         try:
-            store.save(current, *change)
-            return
-        except StaleProjectionError:
+            store.save_state(old, new, d, wl_new if wl_new != wl_old else None)
+        except StaleStateError:
             continue
-    raise StaleProjectionError(intake_id)
+        comps = frozenset(k.split("#")[1] for (_, k) in d if k.startswith("companion#"))
+        return Change(old, new, comps)
+    raise StaleStateError(fact.intake_id)
 
 
-def on_intake_submitted(meta: Metadata, d: IntakeSubmittedData, *, store: AggregateStore) -> None:
-    _transition(store, intake_id=d.intake_id, school_id=d.school_id, school_year=d.school_year,
-                status="submitted", companion_id=None, occurred_at=meta.occurred_at)
+@dataclass
+class Consumer:
+    """The fact handlers of the reporting consumer (bound to a store and a mailer)."""
 
+    store: AggregateStore
+    mailer: MailSender
 
-def on_waitlisted(meta: Metadata, d: StudentWaitlistedData, *, store: AggregateStore) -> None:
-    _transition(store, intake_id=d.intake_id, school_id=d.school_id, school_year=d.school_year,
-                status="waitlisted", companion_id=None, occurred_at=meta.occurred_at)
+    def _apply(self, fact: Fact) -> Change:
+        change = apply_fact(fact, store=self.store)
+        # also the companions the fact names: a retry after a failed alert must check them again
+        named = {getattr(fact, f, None) for f in ("companion_id", "from_companion_id", "to_companion_id")}
+        for cid in sorted(change.companions | {c for c in named if c}):
+            alerts.companion_capacity(cid, change.new.school_year, store=self.store, mailer=self.mailer)
+        return change
 
+    def on_fact(self, meta: Metadata, fact: Fact) -> None:
+        self._apply(fact)
 
-def on_assigned(meta: Metadata, d: CompanionAssignedData, *, store: AggregateStore) -> None:
-    _transition(store, intake_id=d.intake_id, school_id=d.school_id, school_year=d.school_year,
-                status="assigned", companion_id=d.companion_id, occurred_at=meta.occurred_at)
+    def on_waitlisted(self, meta: Metadata, fact: StudentWaitlistedData) -> None:
+        change = self._apply(fact)
+        alerts.student_waitlisted(change.new, store=self.store, mailer=self.mailer)
 
-
-def on_reassigned(meta: Metadata, d: CompanionReassignedData, *, store: AggregateStore) -> None:
-    _transition(store, intake_id=d.intake_id, school_id=d.school_id, school_year=d.school_year,
-                status="assigned", companion_id=d.to_companion_id, occurred_at=meta.occurred_at)
-
-
-def on_ended(meta: Metadata, d: AssignmentEndedData, *, store: AggregateStore) -> None:
-    _transition(store, intake_id=d.intake_id, school_id=d.school_id, school_year=d.school_year,
-                status="ended", companion_id=None, occurred_at=meta.occurred_at)
-
-
-def on_withdrawn(meta: Metadata, d: IntakeWithdrawnData, *, store: AggregateStore) -> None:
-    _transition(store, intake_id=d.intake_id, school_id=d.school_id, school_year=d.school_year,
-                status="withdrawn", companion_id=None, occurred_at=meta.occurred_at)
-
-
-def on_companion_updated(meta: Metadata, d: CompanionUpdatedData, *, store: AggregateStore) -> None:
-    store.put_companion(d.companion_id, d.capacity, d.school_ids, d.active)
+    def on_companion_updated(self, meta: Metadata, d: CompanionUpdatedData) -> None:
+        stored = self.store.put_companion(
+            CompanionInfo(
+                companion_id=d.companion_id,
+                school_ids=d.school_ids,
+                capacity=d.capacity,
+                active=d.active,
+                fte=d.fte,
+                updated_at=d.updated_at,
+            )
+        )
+        if stored:
+            alerts.companion_capacity(
+                d.companion_id, school_year_of(d.updated_at.date()), store=self.store, mailer=self.mailer
+            )

@@ -34,7 +34,9 @@ def html_to_pdf(html: str, *, tagged: bool = True) -> bytes:
     import weasyprint
 
     document = weasyprint.HTML(string=html, url_fetcher=_offline_fetcher())
-    options: dict[str, Any] = {"pdf_tags": True} if tagged and "pdf_tags" in weasyprint.DEFAULT_OPTIONS else {}
+    options: dict[str, Any] = {}
+    if tagged and "pdf_tags" in weasyprint.DEFAULT_OPTIONS:  # WeasyPrint ≥ 63
+        options["pdf_tags"] = True
     pdf = document.write_pdf(**options)
     assert pdf is not None
     return bytes(pdf)

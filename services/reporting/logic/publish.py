@@ -1,39 +1,187 @@
-"""Use case: render a report from aggregates, store it in S3, emit ``ReportPublished``."""
+"""Use case: render a report from aggregates, store it (HTML, PDF, XLSX) in S3, emit ``ReportPublished``
+and email it to the office (HTML body with time-limited download links).
+
+A scheduled run is idempotent per schedule instant (``run_key``): a retried invocation finishes the
+same report instead of producing a second one, and sends no second email.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 from ulid import ULID
 
 from common.events import EventPublisher, OutgoingEvent
 from contracts.events import REPORT_PUBLISHED, ReportPublishedData
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
-from services.reporting.logic.report import build_report, render_html, render_xlsx
-from services.reporting.models.aggregates import StatusReport
+from services.reporting.logic import alerts, mail
+from services.reporting.logic.alerts import MailSender
+from services.reporting.logic.figures import Inputs, school_year_context, weekly_context
+from services.reporting.logic.periods import Period, ReportWeek, local
+from services.reporting.logic.report import CONTENT_TYPES, render_html, render_pdf, render_xlsx
+from services.reporting.models.aggregates import ReportRecord
 
-CONTENT_TYPES = {"html": "text/html; charset=utf-8",
-                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+LINK_VALIDITY = timedelta(days=3)
+"""Download links in emails expire after this (S3 presigned URLs, at most 7 days)."""
+FORMATS: tuple[Literal["html", "pdf", "xlsx"], ...] = ("html", "pdf", "xlsx")
+FORMAT_LABELS = {"pdf": "PDF", "xlsx": "Excel (XLSX)", "html": "HTML"}
 
 
-def publish_report(*, report_type: str, school_year: str, aggregates: AggregateStore, reports: ReportStore,
-                   publisher: EventPublisher, correlation_id: str,
-                   now: datetime | None = None) -> tuple[StatusReport, list[str]]:
-    """Returns the report figures and the S3 keys written (``reports/<year>/<type>/<date>-<id>.<ext>``)."""
+def previous_school_year(school_year: str) -> str:
+    start = int(school_year[:4]) - 1
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def load_inputs(store: AggregateStore, report_type: str, school_year: str) -> Inputs:
+    """The aggregates a report reads (counters, companions, waitlist periods; never student data)."""
+    prev_year = previous_school_year(school_year) if report_type == "school_year" else None
+    return Inputs(
+        school_year=school_year,
+        counters=store.counters(school_year),
+        companions=store.companions(),
+        waitlist=store.waitlist(school_year) if report_type == "weekly" else (),
+        previous_school_year=prev_year,
+        previous_counters=store.counters(prev_year) if prev_year else None,
+    )
+
+
+@dataclass
+class Rendered:
+    report_type: str
+    report_id: str
+    title: str
+    period_label: str
+    context: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def render(
+    report_type: str,
+    inputs: Inputs,
+    *,
+    as_of: datetime,
+    report_id: str,
+    period: Period = "this_week",
+    formats: tuple[str, ...] = FORMATS,
+) -> Rendered:
+    """Build the figures and render the files (pure apart from the clock passed in)."""
+    if report_type == "weekly":
+        week = ReportWeek.of(as_of, period)
+        ctx = weekly_context(inputs, week, report_id=report_id, generated_at=as_of)
+        title, label = f"Wochenbericht AV dual {week.label}", week.label
+    elif report_type == "school_year":
+        ctx = school_year_context(inputs, report_id=report_id, generated_at=as_of)
+        title, label = f"Schuljahresbericht AV dual {inputs.school_year}", f"Schuljahr {inputs.school_year}"
+    else:
+        raise ValueError(f"unknown report type {report_type!r}")
+    out = Rendered(report_type, report_id, title, label, ctx)
+    html = render_html(report_type, ctx)
+    if "html" in formats:
+        out.files["html"] = html.encode("utf-8")
+    if "pdf" in formats:
+        out.files["pdf"] = render_pdf(html)
+    if "xlsx" in formats:
+        out.files["xlsx"] = render_xlsx(report_type, ctx)
+    return out
+
+
+def _filename(r: Rendered, ext: str) -> str:
+    base = r.title.replace("AV dual ", "AV-dual-").replace("/", "-").replace(" ", "-")
+    return f"{base}.{ext}"
+
+
+@dataclass
+class Published:
+    record: ReportRecord
+    links: dict[str, str]
+    mailed: bool
+    rendered: Rendered | None = None
+
+
+def publish_report(
+    *,
+    report_type: str,
+    school_year: str,
+    as_of: datetime,
+    store: AggregateStore,
+    reports: ReportStore,
+    publisher: EventPublisher,
+    mailer: MailSender,
+    correlation_id: str,
+    period: Period = "this_week",
+    run_key: str | None = None,
+    email: bool = True,
+    now: datetime | None = None,
+) -> Published:
+    """Render, store, announce and email one report. Returns its index record and download links."""
     now = now or datetime.now(UTC)
-    report_id = str(ULID.from_datetime(now))
-    report = build_report(report_id=report_id, report_type=report_type, school_year=school_year,
-                          generated_at=now, counters=aggregates.counters(school_year),
-                          companions=aggregates.companions())
-    stem = f"reports/{school_year.replace('/', '-')}/{report_type}/{now:%Y-%m-%d}-{report_id}"
-    files = {"html": render_html(report).encode("utf-8"), "xlsx": render_xlsx(report)}
-    keys = []
-    for ext, body in files.items():
-        key = f"{stem}.{ext}"
-        reports.put(key, body, CONTENT_TYPES[ext])
-        keys.append(key)
-    data = ReportPublishedData(report_id=report_id, report_type=report_type,  # type: ignore[arg-type]
-                               school_year=school_year, formats=list(files), object_keys=keys, published_at=now)
-    publisher.publish([OutgoingEvent(REPORT_PUBLISHED, data, idempotency_key=f"{REPORT_PUBLISHED.detail_type}:{report_id}",
-                                     correlation_id=correlation_id, occurred_at=now)])
-    return report, keys
+    report_id = str(ULID.from_datetime(as_of))
+    if run_key is not None:
+        report_id = store.claim_run(run_key, report_id)
+        done = store.get_report(report_id)
+        if done is not None and (done.state == "mailed" or (done.state == "published" and not email)):
+            return Published(done, {}, done.state == "mailed")
+    rendered = render(
+        report_type,
+        load_inputs(store, report_type, school_year),
+        as_of=as_of,
+        report_id=report_id,
+        period=period,
+    )
+    stem = f"reports/{school_year.replace('/', '-')}/{report_type}/{local(as_of):%Y-%m-%d}-{report_id}"
+    keys = {}
+    for ext, body in rendered.files.items():
+        keys[ext] = f"{stem}.{ext}"
+        reports.put(keys[ext], body, CONTENT_TYPES[ext], filename=_filename(rendered, ext))
+    record = ReportRecord(
+        report_id=report_id,
+        report_type=report_type,  # type: ignore[arg-type]
+        school_year=school_year,
+        generated_at=as_of,
+        period_label=rendered.period_label,
+        formats=list(keys),
+        object_keys=list(keys.values()),
+        run_key=run_key,
+        state="stored",
+    )
+    store.put_report(record)
+    data = ReportPublishedData(
+        report_id=report_id,
+        report_type=report_type,  # type: ignore[arg-type]
+        school_year=school_year,
+        formats=list(keys),  # type: ignore[arg-type]
+        object_keys=list(keys.values()),
+        published_at=now,
+    )
+    publisher.publish(
+        [
+            OutgoingEvent(
+                REPORT_PUBLISHED,
+                data,
+                idempotency_key=f"{REPORT_PUBLISHED.detail_type}:{report_id}",
+                correlation_id=correlation_id,
+                occurred_at=now,
+            )
+        ]
+    )
+    record.state = "published"
+    store.put_report(record)
+    links = {ext: reports.link(key, LINK_VALIDITY) for ext, key in keys.items()}
+    if email:
+        valid_until = local(now + LINK_VALIDITY).strftime("%d.%m.%Y, %H:%M Uhr")
+        email_html = render_html(
+            report_type,
+            {
+                **rendered.context,
+                "links_valid_until": valid_until,
+                "links": [
+                    {"label": FORMAT_LABELS[e], "url": links[e]} for e in ("pdf", "xlsx") if e in links
+                ],
+            },
+        )
+        alerts.send_mail(mailer, mail.report_mail(title=rendered.title, html=email_html), now)
+        record.state = "mailed"
+        store.put_report(record)
+    return Published(record, links, email, rendered)

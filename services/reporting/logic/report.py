@@ -1,65 +1,267 @@
-"""Build report figures from aggregates and render them (HTML via Jinja2, XLSX via openpyxl)."""
+"""Render report contexts (``logic.figures``) as HTML (Jinja2), PDF (WeasyPrint) and XLSX (openpyxl).
+
+XLSX: one sheet per table, counts as numbers, withheld values as the text "<3" / "x" (the same display
+values as in HTML/PDF), a legend under every statistical sheet.
+"""
 
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
-from contracts.reference import SCHOOLS
-from services.reporting.models.aggregates import STATUSES, CompanionRow, SchoolRow, StatusReport
+from services.reporting.logic.pdf import html_to_pdf
+from services.reporting.logic.suppression import SECONDARY, SMALL, SuppressedTable
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-SCHOOL_COLUMNS = [("Schule", "school_name"), ("Anmeldungen", "intakes"), ("zugeordnet", "assigned"),
-                  ("Warteliste", "waitlisted"), ("in Bearbeitung", "submitted"), ("beendet", "ended"),
-                  ("zurückgezogen", "withdrawn")]
+TEMPLATE = {"weekly": "weekly.html.j2", "school_year": "school_year.html.j2"}
+LEGEND = (
+    "<3 = Fallzahl 1 oder 2 (aus Datenschutzgründen nicht ausgewiesen); x = Wert geheimgehalten, weil sich "
+    "sonst eine Fallzahl von 1 oder 2 berechnen ließe. Summen enthalten die nicht ausgewiesenen Werte."
+)
+CONTENT_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+_HEADER_FILL = PatternFill("solid", fgColor="DDE7F1")
+_BOLD = Font(bold=True)
 
 
-def build_report(*, report_id: str, report_type: str, school_year: str, generated_at: datetime,
-                 counters: dict[str, int], companions: dict[str, dict[str, Any]]) -> StatusReport:
-    """Counters (``school#<id>#<status>``, ``companion#<id>#assigned``) → report tables."""
-    schools = {sid: SchoolRow(school_id=sid, school_name=name) for sid, name in SCHOOLS.items()}
-    comp_rows = {cid: CompanionRow(companion_id=cid, school_ids=c["school_ids"], capacity=c["capacity"])
-                 for cid, c in companions.items()}
-    for key, n in counters.items():
-        kind, ident, metric = key.split("#", 2)
-        if kind == "school" and ident in schools and (metric in STATUSES or metric == "intakes"):
-            setattr(schools[ident], metric, n)
-        elif kind == "companion":
-            comp_rows.setdefault(ident, CompanionRow(companion_id=ident)).assigned = n
-    return StatusReport(report_id=report_id, report_type=report_type,  # type: ignore[arg-type]
-                        school_year=school_year, generated_at=generated_at,
-                        schools=list(schools.values()), companions=sorted(comp_rows.values(),
-                                                                          key=lambda r: r.companion_id))
+@cache
+def environment() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
 
 
-def render_html(report: StatusReport) -> str:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
-    return env.get_template("status.html.j2").render(r=report, columns=SCHOOL_COLUMNS, totals=report.totals())
+def render_html(report_type: str, ctx: Mapping[str, Any]) -> str:
+    return environment().get_template(TEMPLATE[report_type]).render(**ctx)
 
 
-def render_xlsx(report: StatusReport) -> bytes:
-    """One sheet per table, numbers stored as numbers."""
+def render_pdf(html: str) -> bytes:
+    return html_to_pdf(html)
+
+
+# ---------------------------------------------------------------------------------------------- XLSX
+def _header(ws: Worksheet, row: Sequence[str]) -> None:
+    ws.append(list(row))
+    for cell in ws[ws.max_row]:
+        cell.font = _BOLD
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+
+
+def _value(v: Any) -> Any:
+    """Numbers stay numbers; display markers and texts stay text; dates stay dates."""
+    if isinstance(v, bool):
+        return "ja" if v else "nein"
+    return v
+
+
+def _widths(ws: Worksheet, first: int = 34, rest: int = 14) -> None:
+    for i in range(1, ws.max_column + 1):
+        ws.column_dimensions[get_column_letter(i)].width = first if i == 1 else rest
+
+
+def _legend(ws: Worksheet, values: Sequence[Any]) -> None:
+    if any(v in (SMALL, SECONDARY) for v in values):
+        ws.append([])
+        ws.append([LEGEND])
+
+
+def _table_sheet(
+    wb: Workbook, title: str, t: SuppressedTable | None, row_header: str, total_label: str = "Insgesamt"
+) -> None:
+    ws = wb.create_sheet(title)
+    if t is None:
+        ws.append(["Keine Daten vorhanden."])
+        return
+    cols = [row_header, *t.col_labels] + ([total_label] if t.row_totals is not None else [])
+    _header(ws, cols)
+    for label, cells, total in t.rows():
+        ws.append([label, *map(_value, cells)] + ([_value(total)] if t.row_totals is not None else []))
+    if t.col_totals is not None:
+        ws.append(
+            [total_label, *map(_value, t.col_totals)]
+            + ([_value(t.grand_total)] if t.row_totals is not None else [])
+        )
+        for cell in ws[ws.max_row]:
+            cell.font = _BOLD
+    _widths(ws)
+    ws.freeze_panes = "B2"
+    _legend(ws, list(t.values()))
+
+
+def _rows_sheet(
+    wb: Workbook,
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    empty: str = "Keine Einträge.",
+    formats: Mapping[int, str] | None = None,
+) -> Worksheet:
+    ws = wb.create_sheet(title)
+    _header(ws, header)
+    if not rows:
+        ws.append([empty])
+    for i, r in enumerate(rows, start=2):
+        ws.append([_value(v) for v in r])
+        for col, fmt in (formats or {}).items():
+            ws.cell(row=i, column=col).number_format = fmt
+    _widths(ws, first=22)
+    ws.freeze_panes = "A2"
+    _legend(ws, [v for r in rows for v in r])
+    return ws
+
+
+def _kpi_sheet(wb: Workbook, ctx: Mapping[str, Any]) -> None:
+    rows = [[k["label"], k["current"], k["previous"], k["delta"]] for k in ctx.get("kpis", [])]
+    _rows_sheet(wb, "Kennzahlen", ["Kennzahl", "aktuell", "Vorwoche", "Veränderung"], rows)
+
+
+def weekly_xlsx(ctx: Mapping[str, Any]) -> bytes:
     wb = Workbook()
-    ws = wb.active
-    ws.title = "Schulen"
-    ws.append([c for c, _ in SCHOOL_COLUMNS])
-    for row in [*report.schools, report.totals()]:
-        ws.append([getattr(row, f) for _, f in SCHOOL_COLUMNS])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    ws2 = wb.create_sheet("Begleiter")
-    ws2.append(["Begleiter/in", "Schulen", "Schüler/innen", "Kapazität", "Auslastung"])
-    for c in report.companions:
-        ws2.append([c.companion_id, ", ".join(c.school_ids), c.assigned, c.capacity, c.utilisation])
-        ws2.cell(row=ws2.max_row, column=5).number_format = "0%"
-    for cell in ws2[1]:
-        cell.font = Font(bold=True)
+    info = wb.active
+    info.title = "Bericht"
+    week = ctx["week"]
+    for row in (
+        ["Wochenbericht AV dual", week["label"]],
+        ["Schuljahr", ctx["school_year"]],
+        ["Berichtszeitraum", f"{_d(week['start'])} bis {_d(week['end'])}"],
+        ["Stand", _dt(ctx["generated_at"])],
+        ["Bericht-Nr.", ctx["report_id"]],
+        ["Herausgeber", ctx.get("issuer", "")],
+        ["Hinweis", "Intern – nur für den Dienstgebrauch. Keine Namen von Schülerinnen und Schülern."],
+    ):
+        info.append(row)
+    info["A1"].font = Font(bold=True, size=13)
+    _widths(info, first=20, rest=90)
+    _kpi_sheet(wb, ctx)
+    _table_sheet(wb, "Neu in der Woche", ctx.get("new_this_week"), "Schule")
+    _table_sheet(wb, "Stand nach Schule", ctx.get("status_by_school"), "Schule", "Insgesamt")
+    wait = [
+        [w["ref"], w["school"], w["class_name"], w["since"], w["days"], w["reason"]]
+        for w in ctx.get("waitlist_all", ctx.get("waitlist", []))
+    ]
+    _rows_sheet(
+        wb,
+        "Warteliste",
+        ["Kennung", "Schule", "Klasse", "auf der Warteliste seit", "Wartetage", "Grund"],
+        wait,
+        empty="Zurzeit wartet niemand.",
+        formats={4: "DD.MM.YYYY"},
+    )
+    comp = [
+        [
+            c["label"],
+            c["schools"],
+            c["assigned"],
+            c["capacity"],
+            (c["assigned"] / c["capacity"]) if c["capacity"] else None,
+            c["fte"],
+            (c["assigned"] / c["fte"]) if c["fte"] else None,
+        ]
+        for c in ctx.get("companions_all", ctx.get("companions", []))
+    ]
+    _rows_sheet(
+        wb,
+        "Begleiter",
+        ["Begleiter/in", "Schulen", "zugeordnet", "Kapazität", "Auslastung", "VZÄ", "je VZÄ"],
+        comp,
+        formats={5: "0%", 7: "0.0"},
+    )
+    sc = [
+        [
+            s["school"],
+            s["assigned"],
+            s["fte"],
+            (s["assigned"] / s["fte"])
+            if s["fte"] and isinstance(s["assigned"], int)
+            else (SECONDARY if s["fte"] else None),
+        ]
+        for s in ctx.get("schools_caseload", [])
+    ]
+    _rows_sheet(
+        wb,
+        "Betreuungsschlüssel",
+        ["Schule", "zugeordnet", "VZÄ Begleitung", "je VZÄ"],
+        sc,
+        formats={4: "0.0"},
+    )
+    trend = [[d, n] for d, n in ctx.get("trend", [])]
+    _rows_sheet(
+        wb, "Verlauf Warteliste", ["Woche bis", "auf der Warteliste"], trend, formats={1: "DD.MM.YYYY"}
+    )
+    return _save(wb)
+
+
+def school_year_xlsx(ctx: Mapping[str, Any]) -> bytes:
+    wb = Workbook()
+    info = wb.active
+    info.title = "Bericht"
+    for row in (
+        ["Schuljahresbericht AV dual", ctx["school_year"]],
+        ["Empfänger", "Regionale Steuergruppe Übergang Schule – Beruf"],
+        ["Stand", _dt(ctx["generated_at"])],
+        ["Bericht-Nr.", ctx["report_id"]],
+        ["Herausgeber", ctx.get("issuer", "")],
+    ):
+        info.append(row)
+    for n in ctx.get("notes", []):
+        info.append(["Hinweis", n])
+    info["A1"].font = Font(bold=True, size=13)
+    _widths(info, first=20, rest=90)
+    _rows_sheet(
+        wb, "Kennzahlen", ["Kennzahl", "Wert"], [[k["label"], k["value"]] for k in ctx.get("summary", [])]
+    )
+    _table_sheet(wb, "Geschlecht", ctx.get("by_gender"), "Schule")
+    _table_sheet(wb, "Alter", ctx.get("by_age"), "Schule")
+    _table_sheet(wb, "Sprachförderbedarf", ctx.get("by_german_support"), "Schule")
+    _table_sheet(wb, "Austritte", ctx.get("exits"), "Schule")
+    _table_sheet(wb, "Verbleib", ctx.get("destinations"), "Verbleib", "Austritte")
+    _rows_sheet(
+        wb,
+        "Übergänge",
+        ["Übergang", "Anzahl", "Anteil an allen Austritten"],
+        [[t["label"], t["count"], t["share"]] for t in ctx.get("transitions", [])],
+    )
+    _table_sheet(wb, "Wartezeit", ctx.get("waiting_time"), "Wartezeit bis zur Zuordnung")
+    _table_sheet(wb, "Berufsfelder", ctx.get("career_fields"), "Berufsfeld (Mehrfachnennungen)")
+    cohort = ctx.get("cohort") or []
+    prev = ctx.get("previous_school_year") or "Vorjahr"
+    _rows_sheet(
+        wb,
+        "Vorjahresvergleich",
+        ["Kennzahl", prev, ctx["school_year"], "Veränderung"],
+        [[c["label"], c["previous"], c["current"], c["delta"]] for c in cohort],
+        empty="Für das Vorjahr liegen keine vergleichbaren Daten vor.",
+    )
+    return _save(wb)
+
+
+def render_xlsx(report_type: str, ctx: Mapping[str, Any]) -> bytes:
+    return weekly_xlsx(ctx) if report_type == "weekly" else school_year_xlsx(ctx)
+
+
+def _save(wb: Workbook) -> bytes:
+    wb.properties.creator = "AV dual-Plattform"
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _d(d: date) -> str:
+    return d.strftime("%d.%m.%Y")
+
+
+def _dt(t: datetime) -> str:
+    return t.strftime("%d.%m.%Y, %H:%M Uhr")

@@ -1,60 +1,125 @@
-"""Reporting models: anonymous per-student projection and report figures (no names, no birth dates)."""
+"""Reporting models: the anonymous per-student projection, derived items and report figures.
+
+Nothing here holds a name, a date of birth or any other direct identifier (DESIGN.md §2, §6): the
+projection keeps the intake's ULID, the school, the categories the events carry (class, gender, age
+band, German support, career fields) and the timeline of what happened when.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["submitted", "waitlisted", "assigned", "ended", "withdrawn"]
 STATUSES: tuple[Status, ...] = ("submitted", "waitlisted", "assigned", "ended", "withdrawn")
 
+EntryKind = Literal["submitted", "waitlisted", "assigned", "reassigned", "ended", "withdrawn"]
+"""What a fact adds to a student's timeline (one entry per fact)."""
 
-class Projection(BaseModel):
-    """Current status of one student as reporting knows it (IDs and categories only)."""
+ReportType = Literal["weekly", "school_year", "status"]
+
+
+class TimelineEntry(BaseModel):
+    """One fact on a student's timeline. Entries form a set: the same fact delivered twice adds nothing."""
+
+    model_config = ConfigDict(frozen=True)
+    at: datetime
+    kind: EntryKind
+    companion_id: str = ""
+
+    def sort_key(self) -> tuple[datetime, int, str, str]:
+        return (self.at, _KIND_ORDER[self.kind], self.kind, self.companion_id)
+
+
+_KIND_ORDER = {"submitted": 0, "waitlisted": 1, "assigned": 2, "reassigned": 3, "ended": 4, "withdrawn": 5}
+
+
+class StudentState(BaseModel):
+    """What reporting knows about one student, merged from every fact in any order.
+
+    Merge rules (see ``logic.projection``) are commutative, associative and idempotent: the timeline
+    is a set of entries, the profile and the exit are last-writer-wins by their fact's time. A
+    withdrawal erases the profile for good (the counts keep only the withdrawal itself).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+    intake_id: str
+    school_id: str
+    school_year: str
+    # profile: non-identifying categories, erased when the intake is withdrawn
+    class_name: str | None = None
+    gender: str | None = None
+    age_band: str | None = None
+    german_support: bool | None = None
+    career_fields: list[str] = Field(default_factory=list)
+    profile_at: datetime | None = None
+    # what happened when
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    waitlist_reason: str | None = None
+    waitlist_reason_at: datetime | None = None
+    # exit (Verbleib)
+    exit_reason: str | None = None
+    destination: str | None = None
+    with_former_company: bool | None = None
+    exit_at: datetime | None = None
+    # optimistic concurrency of the stored item (not part of the merged value)
+    version: int = 0
+
+    def content(self) -> dict[str, object]:
+        """The merged value without the storage version (to detect "nothing changed")."""
+        return self.model_dump(mode="json", exclude={"version"})
+
+
+class WaitlistItem(BaseModel):
+    """A student's waiting periods (office-internal list, trend and the 14-day check); no names."""
 
     intake_id: str
     school_id: str
     school_year: str
-    status: Status
-    companion_id: str | None = None
-    as_of: datetime = Field(description="occurred_at of the newest fact applied (order tolerance)")
-
-
-class SchoolRow(BaseModel):
-    school_id: str
-    school_name: str
-    intakes: int = 0
-    submitted: int = 0
-    waitlisted: int = 0
-    assigned: int = 0
-    ended: int = 0
-    withdrawn: int = 0
-
-
-class CompanionRow(BaseModel):
-    companion_id: str
-    school_ids: list[str] = []
-    assigned: int = 0
-    capacity: int | None = None
+    class_name: str | None = None
+    reason: str | None = None
+    periods: list[tuple[datetime, datetime | None]] = Field(
+        default_factory=list, description="[start, end) of each waiting period; end None = still waiting"
+    )
 
     @property
-    def utilisation(self) -> float | None:
-        return None if not self.capacity else self.assigned / self.capacity
+    def since(self) -> datetime:
+        return self.periods[-1][0]
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.periods) and self.periods[-1][1] is None
+
+    def waiting_at(self, t: datetime) -> datetime | None:
+        """Start of the period in which the student was waiting at ``t`` (None if not waiting then)."""
+        for start, end in self.periods:
+            if start <= t and (end is None or end > t):
+                return start
+        return None
 
 
-class StatusReport(BaseModel):
+class CompanionInfo(BaseModel):
+    """What reporting knows about a companion from ``CompanionUpdated`` (no name)."""
+
+    companion_id: str
+    school_ids: list[str] = Field(default_factory=list)
+    capacity: int = 0
+    active: bool = True
+    fte: float | None = None
+    updated_at: datetime | None = None
+
+
+class ReportRecord(BaseModel):
+    """An entry of the report index (``GET /reports``)."""
+
     report_id: str
-    report_type: Literal["weekly", "school_year", "status"]
+    report_type: ReportType
     school_year: str
     generated_at: datetime
-    schools: list[SchoolRow]
-    companions: list[CompanionRow]
-
-    def totals(self) -> SchoolRow:
-        t = SchoolRow(school_id="Summe", school_name="Summe")
-        for row in self.schools:
-            for f in ("intakes", "submitted", "waitlisted", "assigned", "ended", "withdrawn"):
-                setattr(t, f, getattr(t, f) + getattr(row, f))
-        return t
+    period_label: str = ""
+    formats: list[str] = Field(default_factory=list)
+    object_keys: list[str] = Field(default_factory=list)
+    run_key: str | None = None
+    state: Literal["rendering", "stored", "published", "mailed"] = "rendering"

@@ -1,0 +1,116 @@
+"""Calendar of the reports: local time Europe/Berlin, calendar weeks (Mon–Sun), waiting days.
+
+Weekly counters are keyed by the Monday (local date) of the week in which a fact happened, so a
+report can sum "this week", "up to the end of last week" or a whole trend without reading students.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import tzdata  # noqa: F401  - zone data for runtimes without /usr/share/zoneinfo (Lambda) and for the bundler
+
+TZ_NAME = "Europe/Berlin"
+LONG_WAIT_DAYS = 14
+"""A student waiting *longer* than this many days is reported and alerted."""
+
+Period = Literal["last_week", "this_week"]
+
+
+@cache
+def tz() -> ZoneInfo:
+    return ZoneInfo(TZ_NAME)
+
+
+def local(t: datetime) -> datetime:
+    """``t`` in local time (naive datetimes are taken as UTC)."""
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(tz())
+
+
+def monday(t: datetime | date) -> date:
+    """The Monday (local date) of the calendar week containing ``t``."""
+    d = local(t).date() if isinstance(t, datetime) else t
+    return d - timedelta(days=d.weekday())
+
+
+def week_key(t: datetime) -> str:
+    """Counter key of the week containing ``t``: the Monday's ISO date, e.g. ``"2026-11-23"``."""
+    return monday(t).isoformat()
+
+
+def local_midnight(d: date) -> datetime:
+    """00:00 local time on ``d`` as an aware datetime."""
+    return datetime.combine(d, time(0), tzinfo=tz())
+
+
+def waiting_days(since: datetime, at: datetime) -> int:
+    """Whole days between ``since`` and ``at`` (0 if ``at`` is earlier)."""
+    return max(0, (at - since).days)
+
+
+@dataclass(frozen=True)
+class ReportWeek:
+    """The calendar week a weekly report is about, and the instant its figures are "as of".
+
+    ``last_week``: the complete week before ``as_of`` (the Monday-morning report);
+    ``this_week``: the current week up to ``as_of`` (reports on demand, the dashboard).
+    "Vorwoche" figures are as of ``start`` (the end of the week before).
+    """
+
+    start: date  # Monday
+    as_of: datetime
+    period: Period
+
+    @classmethod
+    def of(cls, as_of: datetime, period: Period = "this_week") -> ReportWeek:
+        start = monday(as_of)
+        if period == "last_week":
+            start -= timedelta(days=7)
+        return cls(start=start, as_of=as_of, period=period)
+
+    @property
+    def end(self) -> date:
+        """Last day shown (Sunday, or today for the running week)."""
+        sunday = self.start + timedelta(days=6)
+        return min(sunday, local(self.as_of).date()) if self.period == "this_week" else sunday
+
+    @property
+    def key(self) -> str:
+        return self.start.isoformat()
+
+    @property
+    def previous_key(self) -> str:
+        return (self.start - timedelta(days=7)).isoformat()
+
+    @property
+    def start_instant(self) -> datetime:
+        return local_midnight(self.start)
+
+    @property
+    def label(self) -> str:
+        iso = self.start.isocalendar()
+        return f"KW {iso.week}/{iso.year}"
+
+    def as_context(self) -> dict[str, object]:
+        return {"label": self.label, "start": self.start, "end": self.end}
+
+
+def week_mondays(first: date, last: date) -> list[date]:
+    """Mondays from the week of ``first`` to the week of ``last`` (inclusive)."""
+    out, d = [], monday(first)
+    while d <= last:
+        out.append(d)
+        d += timedelta(days=7)
+    return out
+
+
+def parse_instant(value: str | None) -> datetime | None:
+    """An ISO 8601 instant (``2026-12-07T06:00:00Z`` as EventBridge Scheduler sends it) or None."""
+    if not value or value.startswith("<"):
+        return None
+    t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=UTC)

@@ -1,0 +1,286 @@
+// AV dual – office dashboard. Plain JS, no build step. Text for people is German.
+// Reads GET /dashboard/summary (office only); statistical tables arrive already suppressed ("<3", "x").
+"use strict";
+
+const CONFIG = JSON.parse(document.getElementById("config").textContent || "{}");
+const $ = (id) => document.getElementById(id);
+const API = "./";
+const TOKEN_KEY = "avdual-token"; // shared with the intake web form (same origin, same login)
+const AUTH_ERRORS = {
+  NotAuthorizedException: "Benutzername oder Passwort ist falsch.",
+  UserNotFoundException: "Benutzername oder Passwort ist falsch.",
+  PasswordResetRequiredException: "Das Passwort muss zurückgesetzt werden.",
+  TooManyRequestsException: "Zu viele Versuche. Bitte kurz warten.",
+};
+const NUMBER = new Intl.NumberFormat("de-DE");
+const DECIMAL = new Intl.NumberFormat("de-DE", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+let session = null; // {token, claims}
+
+// ------------------------------------------------------------------ helpers
+function decodeJwt(token) {
+  const part = token.split(".")[1] || "";
+  const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
+  return JSON.parse(decodeURIComponent(escape(json)));
+}
+
+function groupsOf(claims) {
+  const g = claims["cognito:groups"] || [];
+  return Array.isArray(g) ? g : String(g).replace(/[\[\]]/g, "").split(/[,\s]+/).filter(Boolean);
+}
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v; else if (v !== null && v !== undefined) e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+function fmt(v) {
+  if (v === null || v === undefined) return "–";
+  if (typeof v === "number") return NUMBER.format(v);
+  return String(v);
+}
+
+function cell(v, extra = "") {
+  const suppressed = v === "<3" || v === "x";
+  const td = el("td", { class: `n ${suppressed ? "supp" : ""} ${extra}`.trim() }, fmt(v));
+  if (v === "<3") td.title = "Fallzahl 1 oder 2, aus Datenschutzgründen nicht ausgewiesen";
+  if (v === "x") td.title = "Wert geheimgehalten, da sonst eine Fallzahl von 1 oder 2 berechnet werden könnte";
+  return td;
+}
+
+function statTable(t, caption, rowHeader, totalLabel = "Insgesamt") {
+  if (!t) return el("p", {}, "Keine Daten vorhanden.");
+  const table = el("table", { class: "stat" }, el("caption", {}, caption));
+  const head = el("tr", {}, el("th", { scope: "col" }, rowHeader),
+    ...t.col_labels.map((c) => el("th", { scope: "col", class: "n" }, c)));
+  if (t.row_totals) head.append(el("th", { scope: "col", class: "n" }, totalLabel));
+  table.append(el("thead", {}, head));
+  const body = el("tbody");
+  t.row_labels.forEach((label, i) => {
+    const tr = el("tr", {}, el("th", { scope: "row" }, label), ...t.cells[i].map((v) => cell(v)));
+    if (t.row_totals) tr.append(cell(t.row_totals[i], "tot"));
+    body.append(tr);
+  });
+  table.append(body);
+  if (t.col_totals) {
+    const tr = el("tr", {}, el("th", { scope: "row" }, totalLabel), ...t.col_totals.map((v) => cell(v)));
+    if (t.row_totals) tr.append(cell(t.grand_total));
+    table.append(el("tfoot", {}, tr));
+  }
+  return table;
+}
+
+function listTable(caption, header, rows, classOf = () => "") {
+  const table = el("table", { class: "list" }, el("caption", {}, caption),
+    el("thead", {}, el("tr", {}, ...header.map(([h, n]) => el("th", { scope: "col", class: n ? "n" : "" }, h)))));
+  const body = el("tbody");
+  for (const r of rows) {
+    const cls = classOf(r);
+    body.append(el("tr", cls ? { class: cls } : {},
+      ...r.cells.map((v, i) => (header[i][1] ? el("td", { class: "n" }, fmt(v)) : el("td", {}, fmt(v))))));
+  }
+  table.append(body);
+  return table;
+}
+
+async function api(method, path, json) {
+  const init = { method, headers: { Authorization: `Bearer ${session.token}` } };
+  if (json !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(json);
+  }
+  const resp = await fetch(API + path, init);
+  const body = await resp.json().catch(() => null);
+  if (resp.status === 401) logout("Die Anmeldung ist abgelaufen. Bitte erneut anmelden.");
+  return { status: resp.status, body };
+}
+
+// ------------------------------------------------------------------ login (Cognito InitiateAuth)
+async function cognito(operation, payload) {
+  if (!CONFIG.auth_endpoint) throw { type: "NoEndpoint" };
+  const resp = await fetch(CONFIG.auth_endpoint, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-amz-json-1.1",
+      "X-Amz-Target": `AWSCognitoIdentityProviderService.${operation}`,
+    },
+    body: JSON.stringify(payload),
+  });
+  const body = await resp.json().catch(() => ({}));
+  if (!resp.ok) throw { type: String(body.__type || "").split("#").pop() };
+  return body;
+}
+
+async function onLogin(ev) {
+  ev.preventDefault();
+  const btn = $("login-submit");
+  btn.disabled = true;
+  $("login-error").textContent = "";
+  try {
+    const result = await cognito("InitiateAuth", {
+      AuthFlow: "USER_PASSWORD_AUTH", ClientId: CONFIG.client_id,
+      AuthParameters: { USERNAME: $("login-user").value.trim(), PASSWORD: $("login-password").value },
+    });
+    if (!result.AuthenticationResult) {
+      $("login-error").textContent = "Bitte die Anmeldung zuerst im Anmeldeformular abschließen (neues Passwort / Zwei-Faktor).";
+      return;
+    }
+    await startSession(result.AuthenticationResult.IdToken);
+  } catch (e) {
+    $("login-error").textContent = e && e.type === "NoEndpoint"
+      ? "Anmeldung mit Passwort ist hier nicht eingerichtet. Bitte mit Token anmelden."
+      : (AUTH_ERRORS[e && e.type] || "Die Anmeldung ist fehlgeschlagen. Bitte erneut versuchen.");
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function onTokenLogin(ev) {
+  ev.preventDefault();
+  const token = $("token-input").value.trim().replace(/^Bearer\s+/i, "");
+  try {
+    decodeJwt(token);
+  } catch (_) {
+    $("login-error").textContent = "Das ist kein gültiges Token.";
+    return;
+  }
+  await startSession(token);
+}
+
+async function startSession(token) {
+  const claims = decodeJwt(token);
+  if (!groupsOf(claims).includes("office")) {
+    $("login-error").textContent = "Das Dashboard ist nur für das Bildungsbüro freigegeben.";
+    return;
+  }
+  session = { token, claims };
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $("who-name").textContent = claims["cognito:username"] || claims.email || "angemeldet";
+  $("who").hidden = false;
+  $("login").hidden = true;
+  $("app").hidden = false;
+  await load();
+}
+
+function logout(message = "") {
+  session = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  $("who").hidden = true;
+  $("app").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message;
+}
+
+// ------------------------------------------------------------------ rendering
+function renderKpis(kpis) {
+  const box = $("kpis");
+  box.replaceChildren(...kpis.map((k) => el("div", { class: "kpi", "data-kpi": k.label },
+    el("div", { class: "label" }, k.label),
+    el("div", { class: "value" }, fmt(k.current)),
+    el("div", { class: "prev" }, `Vorwoche ${fmt(k.previous)} · ${k.delta}`))));
+}
+
+function renderWaitlist(w, chart) {
+  const parts = [`${fmt(w.waiting)} Schülerinnen und Schüler warten auf eine Zuordnung`];
+  if (w.waiting) parts.push(`davon ${fmt(w.longer_than_14_days)} länger als 14 Tage; längste Wartezeit ${fmt(w.longest_days)} Tage`);
+  $("waitlist-summary").textContent = parts.join(", ") + ".";
+  $("waitlist-figure").hidden = !chart;
+  if (chart) $("waitlist-chart").src = chart;
+  const rows = w.entries.map((e) => ({ days: e.days, cells: [e.ref, e.school, e.class_name, e.since.split("-").reverse().join("."), e.days, e.reason] }));
+  $("waitlist-table").replaceChildren(rows.length
+    ? listTable("Wartende (pseudonymisiert, längste Wartezeit zuerst)",
+      [["Kennung"], ["Schule"], ["Klasse"], ["seit"], ["Wartetage", true], ["Grund"]], rows,
+      (r) => (r.days > 14 ? "warn" : r.days > 7 ? "attn" : ""))
+    : el("p", {}, "Zurzeit wartet niemand."));
+}
+
+function renderCompanions(companions, target, chart) {
+  $("caseload-figure").hidden = !chart;
+  if (chart) $("caseload-chart").src = chart;
+  const rows = companions.map((c) => {
+    const util = c.capacity ? c.assigned / c.capacity : null;
+    return { util, cells: [c.label, c.schools, c.assigned, c.capacity,
+      util === null ? "–" : `${Math.round(util * 100)} %`, c.fte === null ? "–" : DECIMAL.format(c.fte),
+      c.fte ? DECIMAL.format(c.assigned / c.fte) : "–"] };
+  });
+  $("companions-table").replaceChildren(rows.length
+    ? listTable(`Fallzahl je Begleiter/in (Zielwert etwa ${target} je Vollzeitstelle)`,
+      [["Begleiter/in"], ["Schulen"], ["zugeordnet", true], ["Kapazität", true], ["Auslastung", true], ["VZÄ", true], ["je VZÄ", true]],
+      rows, (r) => (r.util !== null && r.util >= 1 ? "warn" : r.util !== null && r.util >= 0.9 ? "attn" : ""))
+    : el("p", {}, "Keine Begleiter/innen erfasst."));
+}
+
+function render(s) {
+  const asOf = new Date(s.as_of);
+  $("stand").textContent = `Schuljahr ${s.school_year} · Stand ${asOf.toLocaleString("de-DE", { dateStyle: "medium", timeStyle: "short" })} · ${s.week.label}`;
+  renderKpis(s.kpis);
+  $("status-table").replaceChildren(statTable(s.status_by_school, "Anmeldungen nach Schule und Bearbeitungsstand", "Schule", "Insgesamt"));
+  $("new-title").textContent = `Neu in ${s.week.label}`;
+  $("new-table").replaceChildren(statTable(s.new_this_week, `Neue Anmeldungen und Zuordnungen in ${s.week.label}`, "Schule"));
+  renderWaitlist(s.waitlist, s.charts && s.charts.waitlist_trend);
+  renderCompanions(s.companions, s.target_per_fte, s.charts && s.charts.caseload);
+}
+
+async function load() {
+  $("app-error").textContent = "";
+  const btn = $("refresh");
+  btn.disabled = true;
+  try {
+    const r = await api("GET", "dashboard/summary");
+    if (!session) return;
+    if (r.status !== 200) {
+      $("app-error").textContent = r.status === 403 ? "Keine Berechtigung." : "Die Zahlen konnten nicht geladen werden.";
+      return;
+    }
+    render(r.body);
+    document.body.dataset.loaded = "true";
+  } catch (_) {
+    $("app-error").textContent = "Der Server ist nicht erreichbar.";
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function makeReport() {
+  const btn = $("make-report");
+  btn.disabled = true;
+  const box = $("report-result");
+  box.hidden = false;
+  box.textContent = "Der Wochenbericht wird erstellt …";
+  try {
+    const r = await api("POST", "reports", { report_type: "weekly", period: "this_week" });
+    if (r.status !== 201) {
+      box.textContent = "Der Bericht konnte nicht erstellt werden.";
+      return;
+    }
+    const links = ["pdf", "xlsx", "html"].filter((f) => r.body.links[f]).map((f) =>
+      el("a", { href: r.body.links[f] }, { pdf: "PDF", xlsx: "Excel", html: "HTML" }[f]));
+    const line = el("span", {}, `${r.body.period_label}: Bericht ${r.body.report_id} erstellt${r.body.emailed ? " und per E-Mail versandt" : ""}. Herunterladen: `);
+    links.forEach((a, i) => { if (i) line.append(" · "); line.append(a); });
+    box.replaceChildren(line);
+  } catch (_) {
+    box.textContent = "Der Server ist nicht erreichbar.";
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ start
+document.addEventListener("DOMContentLoaded", () => {
+  $("login-form").addEventListener("submit", onLogin);
+  $("token-form").addEventListener("submit", onTokenLogin);
+  $("logout").addEventListener("click", () => logout());
+  $("refresh").addEventListener("click", load);
+  $("make-report").addEventListener("click", makeReport);
+  const saved = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) {
+    try {
+      if (decodeJwt(saved).exp * 1000 > Date.now()) startSession(saved);
+      else sessionStorage.removeItem(TOKEN_KEY);
+    } catch (_) { sessionStorage.removeItem(TOKEN_KEY); }
+  }
+});

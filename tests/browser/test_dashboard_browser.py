@@ -1,0 +1,133 @@
+"""The German office dashboard in a real browser: Playwright drives Debian's Chromium against the local
+gateway on a loopback port (issue 5 "Deliver" 5).
+
+Seeded state (companions, 36 intakes through the API, some on the waitlist) → log in as the office →
+the page shows the right totals, the suppressed table, the charts, makes a report on demand, and the
+browser reports no console errors (CSP included).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.enable_socket,  # loopback only: the server binds 127.0.0.1
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing (make browser-deps)"),
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, Counter[str]]]:
+    from werkzeug.serving import make_server
+
+    from avdual.auth import user_for
+    from avdual.demo import seed_companions, submit_all
+    from avdual.runtime import LocalRuntime
+    from avdual.scenario import load_intakes, load_scenario
+    from avdual.server import Gateway
+
+    scenario = load_scenario()
+    scenario["companions"] = [dict(c, capacity=3) for c in scenario["companions"]]
+    with LocalRuntime(stage="dash", log_level="ERROR") as rt:
+        seed_companions(rt, scenario)
+        rt.drain()
+        submit_all(rt, load_intakes()[:36], drain_every=12)
+        truth = Counter(a["status"] for a in rt.scan("assignments"))
+        rt.cognito.ensure_user(user_for("office"))
+        rt.cognito.ensure_user(user_for("school", school="RFS"))
+        httpd = make_server("127.0.0.1", 0, Gateway(rt), threaded=True)
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_port}", truth
+        finally:
+            httpd.shutdown()
+            thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="de-DE")
+    pg = context.new_page()
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.set_default_timeout(30_000)
+    pg.problems = problems  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def test_office_sees_the_right_totals_and_charts(server: tuple[str, Counter[str]], page: Any) -> None:
+    from avdual.auth import LOCAL_PASSWORD
+
+    base, truth = server
+    page.goto(base + "/dashboard")
+    assert page.title() == "AV dual – Dashboard Bildungsbüro"
+    page.get_by_label("Benutzername oder E-Mail").fill("buero")
+    page.get_by_label("Passwort", exact=True).fill(LOCAL_PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.locator("body[data-loaded=true]").wait_for()
+
+    def kpi(label: str) -> str:
+        return page.locator(f'.kpi[data-kpi="{label}"] .value').inner_text()
+
+    assert kpi("Anmeldungen insgesamt") == str(sum(truth.values())) == "36"
+    assert kpi("zugeordnet") == str(truth["assigned"]) and kpi("auf der Warteliste") == str(
+        truth["waitlisted"]
+    )
+    footer = page.locator("#status-table tfoot td").all_inner_texts()
+    assert footer[-1] == "36" and footer[1] == str(truth["assigned"])
+    assert not [t for t in page.locator("#status-table td").all_inner_texts() if t in ("1", "2")]
+    assert page.locator("#waitlist-summary").inner_text().startswith(f"{truth['waitlisted']} Schülerinnen")
+    for img in ("#caseload-chart", "#waitlist-chart"):
+        assert page.locator(img).get_attribute("src").startswith("data:image/png;base64,")
+        assert page.locator(img).evaluate("i => i.naturalWidth") == 900
+    assert page.locator("#companions-table tbody tr").count() == 11
+
+    page.get_by_role("button", name="Wochenbericht jetzt erstellen").click()
+    page.locator("#report-result a", has_text="PDF").wait_for()
+    assert "per E-Mail versandt" in page.locator("#report-result").inner_text()
+    assert page.problems == []  # no script errors, no CSP violations
+
+
+def test_school_staff_cannot_open_the_dashboard(server: tuple[str, Counter[str]], page: Any) -> None:
+    from avdual.auth import LOCAL_PASSWORD, user_for
+
+    base, _ = server
+    page.goto(base + "/dashboard")
+    page.get_by_label("Benutzername oder E-Mail").fill(user_for("school", school="RFS").username)
+    page.get_by_label("Passwort", exact=True).fill(LOCAL_PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.get_by_text("nur für das Bildungsbüro freigegeben").wait_for()
+    assert page.locator("#app").is_hidden()

@@ -1,0 +1,282 @@
+"""Reporting against moto (embedded runtime): aggregates, office alerts by SES, reports in S3, the API.
+
+Matching facts are put on the bus directly (as matching would), so these tests exercise reporting alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from avdual.runtime import ACCOUNT, REGION, LocalRuntime
+from common.events import OutgoingEvent
+from contracts import events as ev
+from contracts.events import EventSpec
+from services.reporting.dal.aggregates import AggregateStore
+from tests.conftest import OFFICE
+
+_n = count(1)
+T0 = datetime(2026, 11, 30, 8, tzinfo=UTC)
+PROFILE = {
+    "school_id": "RFS",
+    "school_year": "2026/27",
+    "class_name": "AVd1a",
+    "age_band": "16",
+    "gender": "weiblich",
+    "german_support": False,
+    "career_fields": ["kfz"],
+}
+
+
+@pytest.fixture
+def rt(tmp_path: Path) -> Iterator[LocalRuntime]:
+    with LocalRuntime(stage="rep", log_level="ERROR", out_dir=tmp_path) as runtime:
+        yield runtime
+
+
+def deliver(rt: LocalRuntime, *facts: tuple[EventSpec, Any]) -> None:
+    """Hand facts to the reporting consumer as one SQS batch (reporting alone: matching never sees them)."""
+    records = []
+    for spec, data in facts:
+        at = next(
+            getattr(data, f)
+            for f in (
+                "submitted_at",
+                "waitlisted_at",
+                "assigned_at",
+                "ended_at",
+                "withdrawn_at",
+                "updated_at",
+                "reassigned_at",
+            )
+            if hasattr(data, f)
+        )
+        ident = getattr(data, "intake_id", None) or data.companion_id
+        out = OutgoingEvent(
+            spec, data, f"{spec.detail_type}:{ident}:{at.isoformat()}", correlation_id="test", occurred_at=at
+        )
+        body = json.dumps(
+            {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": spec.detail_type,
+                "source": spec.source.value,
+                "account": ACCOUNT,
+                "time": at.isoformat(),
+                "region": REGION,
+                "resources": [],
+                "detail": out.detail(),
+            }
+        )
+        records.append(
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "r",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "0",
+                    "SenderId": ACCOUNT,
+                    "ApproximateFirstReceiveTimestamp": "0",
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q",
+                "awsRegion": REGION,
+            }
+        )
+    assert rt.invoke("reporting-consumer", {"Records": records}) == {"batchItemFailures": []}
+
+
+def new_id() -> str:
+    return f"01KR{next(_n):022d}"
+
+
+def companion_updated(
+    rt: LocalRuntime, cid: str, capacity: int, at: datetime = T0, fte: float | None = 1.0
+) -> None:
+    deliver(
+        rt,
+        (
+            ev.COMPANION_UPDATED,
+            ev.CompanionUpdatedData(
+                companion_id=cid, school_ids=["RFS"], capacity=capacity, active=True, updated_at=at, fte=fte
+            ),
+        ),
+    )
+
+
+def assigned(iid: str, cid: str, at: datetime) -> tuple[EventSpec, Any]:
+    return ev.COMPANION_ASSIGNED, ev.CompanionAssignedData(
+        intake_id=iid, companion_id=cid, assigned_at=at, cost=1.0, **PROFILE
+    )
+
+
+def waitlisted(iid: str, at: datetime) -> tuple[EventSpec, Any]:
+    return ev.STUDENT_WAITLISTED, ev.StudentWaitlistedData(
+        intake_id=iid, waitlisted_at=at, reason="no_capacity", **PROFILE
+    )
+
+
+def submitted(iid: str, at: datetime) -> tuple[EventSpec, Any]:
+    return ev.INTAKE_SUBMITTED, ev.IntakeSubmittedData(intake_id=iid, submitted_at=at, **PROFILE)
+
+
+def mails(rt: LocalRuntime) -> list[EmailMessage]:
+    assert rt.out_dir is not None
+    return [
+        message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
+        for p in sorted((rt.out_dir / "mail").glob("*.eml"))
+    ]
+
+
+def subjects(rt: LocalRuntime) -> list[str]:
+    return [str(m["Subject"]) for m in mails(rt)]
+
+
+def test_alerts_reach_the_office_once_whatever_the_delivery(rt: LocalRuntime) -> None:
+    companion_updated(rt, "B01", 2)
+    a, b, c = new_id(), new_id(), new_id()
+    deliver(rt, *(submitted(iid, T0 + timedelta(minutes=i)) for i, iid in enumerate((a, b, c))))
+    deliver(
+        rt,
+        assigned(a, "B01", T0 + timedelta(minutes=5)),
+        assigned(b, "B01", T0 + timedelta(minutes=6)),
+        waitlisted(c, T0 + timedelta(minutes=7)),
+    )
+    for _ in range(2):  # the same facts again (a redelivery, a producer retry): nothing new
+        deliver(rt, assigned(b, "B01", T0 + timedelta(minutes=6)), waitlisted(c, T0 + timedelta(minutes=7)))
+    got = subjects(rt)
+    assert sorted(got) == sorted(
+        [
+            "[AV dual] Begleitung B01 ist voll ausgelastet (2/2)",
+            "[AV dual] Warteliste: neue Anmeldung ohne Begleitung – Robert-Franck-Schule Ludwigsburg",
+        ]
+    )
+    m = mails(rt)[0]
+    assert m["To"] == "bildungsbuero@landkreis-ludwigsburg.example"
+    assert "berichte@avdual.landkreis-ludwigsburg.example" in m["From"]
+    counters = AggregateStore().counters("2026/27")
+    assert counters["school#RFS#assigned"] == 2 and counters["school#RFS#waitlisted"] == 1
+    assert counters["companion#B01#assigned"] == 2 and counters["school#RFS#intakes"] == 3
+    # a raised capacity re-arms the alert; the waiting student is assigned → full again at 3
+    companion_updated(rt, "B01", 3, T0 + timedelta(hours=1))
+    deliver(rt, assigned(c, "B01", T0 + timedelta(hours=1, minutes=1)))
+    assert subjects(rt).count("[AV dual] Begleitung B01 ist voll ausgelastet (3/3)") == 1
+
+
+def test_a_student_placed_before_the_waitlist_fact_arrives_causes_no_alert(rt: LocalRuntime) -> None:
+    companion_updated(rt, "B01", 5)
+    iid = new_id()
+    deliver(rt, assigned(iid, "B01", T0 + timedelta(minutes=2)))  # out of order: the later fact first
+    deliver(rt, waitlisted(iid, T0 + timedelta(minutes=1)), submitted(iid, T0))
+    assert not [s for s in subjects(rt) if "Warteliste" in s]
+    counters = AggregateStore().counters("2026/27")
+    assert counters["school#RFS#assigned"] == 1 and counters.get("school#RFS#waitlisted", 0) == 0
+
+
+def test_the_daily_check_reports_each_long_wait_once(rt: LocalRuntime) -> None:
+    now = rt.clock.now()
+    iid = new_id()
+    deliver(rt, submitted(iid, now), waitlisted(iid, now + timedelta(seconds=1)))
+    fired = rt.advance(timedelta(days=17))
+    assert [n for _, n in fired].count("waiting-check") == 17
+    long_waits = [s for s in subjects(rt) if s.startswith("[AV dual] Wartezeit über 14 Tage")]
+    assert long_waits == [
+        "[AV dual] Wartezeit über 14 Tage: eine Schülerin/ein Schüler wartet länger als 14 Tage"
+    ]
+    body = next(m for m in mails(rt) if "Wartezeit" in str(m["Subject"])).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert iid in body and "15" in body
+
+
+def test_on_demand_report_is_stored_announced_emailed_and_listed(rt: LocalRuntime) -> None:
+    companion_updated(rt, "B01", 40)
+    for i in range(5):
+        iid = new_id()
+        deliver(
+            rt,
+            submitted(iid, rt.clock.now() - timedelta(hours=1)),
+            assigned(iid, "B01", rt.clock.now() - timedelta(minutes=50 - i)),
+        )
+    r = rt.api("POST", "/reports", body={"report_type": "weekly"}, claims=OFFICE)
+    assert r.status == 201, r.body
+    out = r.json()
+    assert out["formats"] == ["html", "pdf", "xlsx"] and out["emailed"] is True
+    assert set(out["links"]) == {"html", "pdf", "xlsx"} and "X-Amz-Expires=259200" in out["links"]["pdf"]
+    with rt.lock:
+        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=rt.names["reports"])["Contents"]]
+    assert len(keys) == 3 and all(k.startswith("reports/2026-27/weekly/") for k in keys)
+    assert rt.out_dir is not None and len(list((rt.out_dir / "reports").glob(f"*{out['report_id']}*"))) == 3
+    report_mail = next(m for m in mails(rt) if "Wochenbericht" in str(m["Subject"]))
+    html = report_mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "Bericht herunterladen" in html and "cid:" in html and "data:image" not in html
+    listed = rt.api("GET", "/reports", claims=OFFICE).json()
+    assert [x["report_id"] for x in listed] == [out["report_id"]]
+    one = rt.api("GET", f"/reports/{out['report_id']}", claims=OFFICE).json()
+    assert "X-Amz-Expires=900" in one["links"]["xlsx"]
+    assert rt.api("GET", "/reports/01KNOTTHERE0000000000000000", claims=OFFICE).status == 404
+    year = rt.api(
+        "POST",
+        "/reports",
+        body={"report_type": "school_year", "school_year": "2026/27", "email": False},
+        claims=OFFICE,
+    )
+    assert year.status == 201 and year.json()["emailed"] is False
+
+
+def test_a_retried_scheduled_run_finishes_the_same_report(rt: LocalRuntime) -> None:
+    at = datetime(2026, 12, 7, 6, tzinfo=UTC)
+    first = rt.run_schedule("reporting-renderer", "weekly-report", at=at)
+    again = rt.run_schedule("reporting-renderer", "weekly-report", at=at)
+    assert first["report_id"] == again["report_id"]
+    assert len([s for s in subjects(rt) if "Wochenbericht AV dual KW 49/2026" in s]) == 1
+
+
+def test_reporting_routes_are_for_the_office(rt: LocalRuntime) -> None:
+    school = {"sub": "s", "cognito:groups": "school-RFS"}
+    assert rt.api("GET", "/dashboard/summary", claims=school).status == 403
+    assert rt.api("POST", "/reports", body={"report_type": "weekly"}, claims=school).status == 403
+    assert rt.api("GET", "/reports").status == 401
+    assert rt.api("POST", "/reports", body={"report_type": "monthly"}, claims=OFFICE).status == 422
+    page = rt.api("GET", "/dashboard")
+    assert page.status == 200 and "text/html" in page.headers["Content-Type"]
+    assert "script-src 'sha256-" in page.headers["Content-Security-Policy"]
+    assert "<h1>AV dual – Dashboard</h1>" in page.body and "/*SCRIPT*/" not in page.body
+
+
+def test_dashboard_summary_shows_current_figures(rt: LocalRuntime) -> None:
+    companion_updated(rt, "B01", 40, fte=0.5)
+    for i in range(4):
+        iid = new_id()
+        deliver(
+            rt,
+            submitted(iid, rt.clock.now() - timedelta(hours=2)),
+            assigned(iid, "B01", rt.clock.now() - timedelta(hours=1, minutes=i)),
+        )
+    s = rt.api("GET", "/dashboard/summary", claims=OFFICE).json()
+    assert s["status_by_school"]["grand_total"] == 4
+    assert s["companions"] == [
+        {
+            "companion_id": "B01",
+            "label": "B01",
+            "schools": "RFS",
+            "assigned": 4,
+            "capacity": 40,
+            "fte": 0.5,
+            "active": True,
+        }
+    ]
+    assert s["charts"]["caseload"].startswith("data:image/png;base64,")
+    assert not [v for v in s["status_by_school"]["col_totals"] if v in (1, 2)]
