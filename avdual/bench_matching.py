@@ -1,7 +1,7 @@
 """Matching benchmarks for ``make bench`` (issue 4, item 9).
 
 * ``matching_online``: online assignment per intake, in-process — the pure decision
-  (``assign.prepare_claim``: hard rules, cost model, class-cohesion context, ranking) and the whole
+  (``records.prepare_claim``: hard rules, cost model, class-cohesion context, ranking) and the whole
   consumer path (SQS batch → handler → DynamoDB transaction with outbox) on moto, for the demo
   scenario's intakes delivered straight to the matching consumer.
 * ``matching_rebalance``: ``rebalance.plan`` (OR-Tools min-cost flow) for 5,000 students ×
@@ -133,7 +133,7 @@ def online_run() -> dict[str, Any]:
 
 
 def bench_matching_online() -> dict[str, Any]:
-    from services.matching.logic import assign
+    from services.matching.logic import records as assign
     from services.matching.models.matching import Companion
 
     run = online_run()

@@ -566,3 +566,24 @@ def test_rebalance_assigns_waiting_students_and_swaps_full_companions_in_one_cyc
     assert done["applied"] == 2, done
     assert state(rt) == {iid(0): ("assigned", "B"), iid(1): ("assigned", "A")}
     check_invariants(rt)
+
+
+# ------------------------------------------------------------------------------------- make room online
+def test_a_waiting_student_gets_in_when_a_shared_companion_can_shift_a_student(rt: LocalRuntime) -> None:
+    """B serves EBS and CSS and is full of a CSS student, CSS's own companion C has room, EBS's A is
+    full: the waiting EBS student gets B's place, the CSS student moves to C (fewest moves)."""
+    seed(rt, companion("A", ["EBS"], 1), companion("B", ["EBS", "CSS"], 1), companion("C", ["CSS"], 2))
+    (css,) = submit(rt, [0], school="CSS")
+    assert state(rt)[css] == ("assigned", "B")  # tie with C, broken by id
+    ebs = submit(rt, [1, 2], school="EBS")
+    s = state(rt)
+    assert s[ebs[0]] == ("assigned", "A") and s[ebs[1]] == ("assigned", "B") and s[css] == ("assigned", "C")
+    (moved,) = outbox(rt, "CompanionReassigned")
+    assert (moved["intake_id"], moved["from_companion_id"], moved["to_companion_id"]) == (css, "B", "C")
+    (late,) = [e for e in outbox(rt, "CompanionAssigned") if e["from_waitlist"]]
+    assert late["intake_id"] == ebs[1]
+    # a school on its own never shifts anybody: RFS waits
+    seed(rt, companion("R", ["RFS"], 0))
+    (rfs,) = submit(rt, [3])
+    assert state(rt)[rfs] == ("waitlisted", None) and len(outbox(rt, "CompanionReassigned")) == 1
+    check_invariants(rt)

@@ -24,8 +24,8 @@ from services.matching.dal.store import (
     CompanionFullError,
     MatchingStore,
 )
-from services.matching.logic import assign
 from services.matching.logic import rebalance as rb
+from services.matching.logic import records as assign
 from services.matching.logic.rebalancing import _write, schedule
 from services.matching.models.matching import Assignment, Companion
 

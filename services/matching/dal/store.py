@@ -386,6 +386,20 @@ class MatchingStore:
                 return out
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
+    def students_of_school(self, school_id: str) -> list[Assignment]:
+        """Every student of a school known to matching with a profile (GSI ``by_school``)."""
+        out: list[Assignment] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": BY_SCHOOL,
+            "KeyConditionExpression": Key("school_id").eq(school_id),
+        }
+        while True:
+            resp = self.assignments.query(**kwargs)
+            out += [_assignment(i) for i in resp["Items"] if not _expired(i)]
+            if "LastEvaluatedKey" not in resp:
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
     def waiting(self, school_id: str) -> Iterator[Assignment]:
         """Waitlisted students of ``school_id``, longest waiting first (sparse GSI ``waitlist``).
 

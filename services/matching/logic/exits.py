@@ -10,7 +10,7 @@ from __future__ import annotations
 from common.errors import ConflictError, DomainValidationError, FieldError, NotFoundError
 from services.matching.dal.store import MatchingStore
 from services.matching.logic import facts
-from services.matching.logic.assign import MAX_RACE_RETRIES, exit_expiry, utcnow
+from services.matching.logic.records import MAX_RACE_RETRIES, exit_expiry, utcnow
 from services.matching.models.matching import Assignment, ExitIn, ExitRecord
 
 

@@ -7,6 +7,13 @@ then every move whose target has a free slot (``None → Y`` assigns a waiting s
 companions are left they form cycles (each companion gives as many as it gets), and a cycle is
 written in **one** transaction (no counter changes). Every write is conditional on the state
 the plan saw; a move that meets a changed state is skipped and reported, never forced.
+
+:func:`make_room` is the same machinery, used online: when students of a school wait while a
+companion of a *connected* school (one that shares a companion with it) has a free slot — e.g. a
+companion serving EBS and CSS is full of CSS students while CSS's own companion has room — it
+plans that component with a prohibitive move penalty (so only moves that let a waiting student in
+are made, as few as possible) and applies the result. The longest-waiting students get the places
+(the plan's priority is the waitlist order).
 """
 
 from __future__ import annotations
@@ -19,12 +26,17 @@ from common.events import OutgoingEvent
 from services.matching.dal.store import AlreadyDecidedError, CompanionFullError, MatchingStore
 from services.matching.logic import choose, facts
 from services.matching.logic import rebalance as rb
-from services.matching.logic.assign import reference_day, utcnow, waiting_state
 from services.matching.logic.cost import Weights
+from services.matching.logic.records import reference_day, utcnow, waiting_state
 from services.matching.models.matching import Assignment, Companion, MoveOut, RebalanceResult
 
 #: A cycle is one transaction: per move the assignment put + one outbox item + one target check (≤ 100 items).
 MAX_CYCLE = 33
+
+MAKE_ROOM_WEIGHTS = Weights(move_penalty=1000.0)
+"""Online "make room": every move costs far more than any cost difference (the model's costs are
+≤ 10 per student), so the plan moves a student only to let a waiting student in, and as few as
+possible; which student moves then follows the cost model."""
 
 
 @dataclass(frozen=True)
@@ -111,13 +123,7 @@ def run_rebalance(
         for a in store.all_assignments()
         if a.status in ("assigned", "waitlisted") and a.profile is not None
     }
-    students = [
-        rb.StudentState(
-            a.intake_id, a.profile, a.companion_id if a.status == "assigned" else None, a.submitted_at
-        )
-        for a in records.values()
-        if a.profile is not None
-    ]
+    students = _students(records)
     plan = rb.plan(students, companions, weights, day=at.date())
     outs = {
         m.intake_id: MoveOut(
@@ -132,7 +138,7 @@ def run_rebalance(
         for m in plan.moves
     }
     if not dry_run and plan.moves:
-        _apply(plan, records, companions, outs, store=store, correlation_id=correlation_id)
+        _apply(plan, plan.moves, records, companions, outs, store=store, correlation_id=correlation_id)
     moves = [outs[m.intake_id] for m in plan.moves]
     return RebalanceResult(
         dry_run=dry_run,
@@ -149,8 +155,77 @@ def run_rebalance(
     )
 
 
+def _students(records: dict[str, Assignment]) -> list[rb.StudentState]:
+    return [
+        rb.StudentState(
+            a.intake_id, a.profile, a.companion_id if a.status == "assigned" else None, a.submitted_at
+        )
+        for a in records.values()
+        if a.profile is not None
+    ]
+
+
+def component(school_ids: set[str], companions: Sequence[Companion]) -> tuple[set[str], list[Companion]]:
+    """The schools connected to ``school_ids`` through shared companions, and those companions."""
+    schools, comps = set(school_ids), []
+    changed = True
+    while changed:
+        changed = False
+        comps = [c for c in companions if schools & set(c.school_ids)]
+        more = {s for c in comps for s in c.school_ids} - schools
+        if more:
+            schools |= more
+            changed = True
+    return schools, sorted(comps, key=lambda c: c.companion_id)
+
+
+def make_room(school_ids: Sequence[str], *, store: MatchingStore, correlation_id: str) -> int:
+    """Let waiting students of ``school_ids`` in by moving students within their connected schools
+    (see module docstring); returns how many moves were applied. Does nothing unless a companion of
+    the component has a free slot and someone there waits."""
+    at = utcnow()
+    companions = store.list_companions()
+    done, seen = 0, set()
+    for school in sorted(set(school_ids)):
+        if school in seen:
+            continue
+        schools, comps = component({school}, companions)
+        seen |= schools
+        if len(schools) < 2 or not any(c.active and c.free > 0 for c in comps):
+            continue  # nothing to gain: a school on its own has no room elsewhere to shift to
+        records = {
+            a.intake_id: a
+            for s in sorted(schools)
+            for a in store.students_of_school(s)
+            if a.status in ("assigned", "waitlisted") and a.profile is not None
+        }
+        if not any(a.status == "waitlisted" for a in records.values()):
+            continue
+        students = _students(records)
+        plan = rb.plan(students, comps, MAKE_ROOM_WEIGHTS, day=at.date())
+        if len(students) - len(plan.unassigned) <= sum(1 for x in students if x.companion_id is not None):
+            continue  # no waiting student can get in
+        moves = [m for m in plan.moves if m.to_companion_id is not None]
+        outs = {
+            m.intake_id: MoveOut(
+                intake_id=m.intake_id,
+                school_id=records[m.intake_id].profile.school_id,  # type: ignore[union-attr]
+                from_companion_id=m.from_companion_id,
+                to_companion_id=m.to_companion_id,
+                cost_before=m.cost_before,
+                cost_after=m.cost_after,
+                cost_change=m.cost_change,
+            )
+            for m in moves
+        }
+        _apply(plan, moves, records, comps, outs, store=store, correlation_id=correlation_id)
+        done += sum(1 for o in outs.values() if o.applied)
+    return done
+
+
 def _apply(
     plan: rb.Plan,
+    moves: Sequence[rb.Move],
     records: dict[str, Assignment],
     companions: list[Companion],
     outs: dict[str, MoveOut],
@@ -160,7 +235,7 @@ def _apply(
 ) -> None:
     fresh = {c.companion_id: c for c in store.list_companions()}
     free = {cid: c.free for cid, c in fresh.items()}
-    steps, unordered = schedule(plan.moves, free)
+    steps, unordered = schedule(moves, free)
     for m in unordered:
         outs[m.intake_id].skipped_reason = "Kein freier Platz bei der Ziel-Begleitung."
     at = utcnow()

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from common.errors import DomainValidationError, FieldError, NotFoundError
 from services.matching.dal.store import CapacityBelowUseError, MatchingStore
 from services.matching.logic import facts
-from services.matching.logic.assign import utcnow
+from services.matching.logic.records import utcnow
 from services.matching.models.matching import Companion, CompanionIn, CompanionPatch
 
 #: Fields a PATCH may clear with ``null``; every other field needs a value.

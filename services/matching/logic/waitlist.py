@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from services.matching.dal.store import MatchingStore
-from services.matching.logic.assign import utcnow
+from services.matching.logic.records import utcnow
 from services.matching.models.matching import WaitlistEntry
 
 

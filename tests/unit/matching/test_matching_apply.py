@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from contracts.events import StudentProfile
-from services.matching.logic import assign
 from services.matching.logic import cost as cm
 from services.matching.logic import rebalance as rb
+from services.matching.logic import records as assign
 from services.matching.logic.cost import Weights
 from services.matching.logic.rebalancing import MAX_CYCLE, schedule
 from services.matching.models.matching import Companion, LeavePeriod
@@ -170,3 +170,17 @@ def test_rebalance_does_not_move_students_away_from_a_companion_on_leave_today()
     assert plan.assignment == {"s": "A", "w": "B"}  # s stays; w is not sent to the absent A
     plan2 = rb.plan([w], [away], day=date(2026, 10, 5))
     assert plan2.assignment == {"w": None}
+
+
+def test_component_follows_shared_companions() -> None:
+    from services.matching.logic.rebalancing import component
+
+    cs = [
+        companion("A", school_ids=["EBS"]),
+        companion("B", school_ids=["EBS", "CSS"]),
+        companion("C", school_ids=["CSS"]),
+        companion("D", school_ids=["RFS"]),
+    ]
+    schools, comps = component({"EBS"}, cs)
+    assert schools == {"EBS", "CSS"} and [c.companion_id for c in comps] == ["A", "B", "C"]
+    assert component({"RFS"}, cs) == ({"RFS"}, [cs[3]])

@@ -1,0 +1,118 @@
+"""Pure building blocks of the matching use cases: time, waitlist order, retention, the claim a
+snapshot leads to, the waiting record. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+from ulid import ULID
+
+from contracts.events import IntakeSubmittedData, IntakeUpdatedData, StudentProfile
+from contracts.reference import school_year_bounds, school_year_of
+from services.matching.logic import choose
+from services.matching.logic import cost as cm
+from services.matching.models.matching import Assignment, Companion
+
+MAX_RACE_RETRIES = 5
+"""How often a use case re-reads and decides again when its conditional write lost a race."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# ----------------------------------------------------------------------------------------- pure helpers
+def reference_day(profile: StudentProfile, at: datetime) -> date:
+    """Day the leave / active-period rule is checked on when the intake has no start date: the
+    assignment day, but not before the school year starts (1 August)."""
+    if profile.start_date is not None:
+        return profile.start_date
+    return max(at.date(), school_year_bounds(profile.school_year)[0])
+
+
+def waitlist_key(submitted_at: datetime | None, intake_id: str) -> str:
+    """Sort key of the waitlist: submission time (UTC, ISO 8601), ties by intake id."""
+    when = (submitted_at or submitted_at_of(intake_id)).astimezone(UTC)
+    return f"{when.isoformat()}#{intake_id}"
+
+
+def submitted_at_of(intake_id: str) -> datetime:
+    """The submission time encoded in the intake's ULID (for an update that overtook its submission)."""
+    try:
+        return ULID.from_str(intake_id).datetime
+    except ValueError:
+        return utcnow()
+
+
+def expiry(school_year: str) -> int:
+    """``expires_at`` (epoch seconds): one year after the end of ``school_year`` (31 July → the
+    following 1 August a year later, 00:00 UTC; DESIGN.md §6)."""
+    end = school_year_bounds(school_year)[1]
+    return int((datetime(end.year + 1, end.month, end.day, tzinfo=UTC) + timedelta(days=1)).timestamp())
+
+
+def exit_expiry(exit_date: date) -> int:
+    return expiry(school_year_of(exit_date))
+
+
+def profile_of(data: IntakeSubmittedData | IntakeUpdatedData) -> StudentProfile:
+    return StudentProfile.model_validate(data.model_dump(include=set(StudentProfile.model_fields)))
+
+
+def prepare_claim(
+    intake_id: str,
+    profile: StudentProfile,
+    companions: Iterable[Companion],
+    classmates: Iterable[tuple[StudentProfile, str]],
+    *,
+    at: datetime,
+    base: Assignment | None = None,
+    submitted_at: datetime | None = None,
+) -> Assignment | None:
+    """The assignment the model chooses from this snapshot (best companion, deterministic), or
+    ``None`` if no companion is eligible. Pure: writing it is :meth:`MatchingStore.claim`'s job,
+    which re-checks capacity atomically — a claim prepared from a stale snapshot never overbooks."""
+    ranked = choose.rank(profile, companions, cm.context_from(classmates), day=reference_day(profile, at))
+    if not ranked:
+        return None
+    best = ranked[0]
+    keep = base.model_dump(include={"submitted_at", "waitlisted_at", "profile_updated_at"}) if base else {}
+    keep.setdefault("submitted_at", submitted_at)
+    return Assignment(
+        intake_id=intake_id,
+        status="assigned",
+        profile=profile,
+        companion_id=best.companion.companion_id,
+        cost=best.cost,
+        explanation=best.explanation,
+        assigned_at=at,
+        updated_at=at,
+        **keep,
+    )
+
+
+def has_room(companions: Iterable[Companion]) -> bool:
+    return any(c.active and c.free > 0 for c in companions)
+
+
+def waiting_state(
+    intake_id: str,
+    profile: StudentProfile,
+    reason: str,
+    *,
+    at: datetime,
+    submitted_at: datetime | None,
+    profile_updated_at: datetime | None,
+) -> Assignment:
+    return Assignment(
+        intake_id=intake_id,
+        status="waitlisted",
+        profile=profile,
+        submitted_at=submitted_at,
+        waitlisted_at=waitlist_key(submitted_at, intake_id),
+        waitlist_school=profile.school_id,
+        waitlist_reason=reason,
+        profile_updated_at=profile_updated_at,
+        updated_at=at,
+    )  # type: ignore[arg-type]
