@@ -9,17 +9,17 @@ from avdual.demo import seed_companions, submit_all
 from avdual.runtime import EventStormError, LocalRuntime
 from avdual.scenario import load_intakes, load_scenario
 
-N = 80
+N = 30
 
 
 def final_state(*, duplicate: bool, shuffle: bool) -> dict[str, Any]:
     scenario = load_scenario()
-    scenario["companions"] = [dict(c, capacity=8) for c in scenario["companions"]]
+    scenario["companions"] = [dict(c, capacity=3) for c in scenario["companions"]]
     forms = load_intakes()[:N]
     with LocalRuntime(stage="e2e", duplicate=duplicate, shuffle=shuffle, seed=7, log_level="ERROR") as rt:
         seed_companions(rt, scenario)
         rt.drain()
-        ids = submit_all(rt, forms, drain_every=10)
+        ids = submit_all(rt, forms, drain_every=6)
         order = {iid: n for n, iid in enumerate(ids)}
         assignments = {order[a["intake_id"]]: (a["status"], a.get("companion_id")) for a in rt.scan("assignments")}
         counters = {i["sk"]: int(i["n"]) for i in rt.scan("aggregates") if i["pk"].startswith("year#")}
