@@ -68,7 +68,7 @@ app.configure_openapi(
 )
 install_error_handlers(app)
 
-SECURITY = [{"cognito": []}]
+SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]
 TAGS = ["Anmeldungen"]
 IDEMPOTENCY = IdempotencyConfig(
     event_key_jmespath="[operation, caller, key]",
@@ -201,7 +201,7 @@ def create_intake(form: IntakeForm, idempotency_key: IdempotencyKey = None) -> R
 def list_intakes(
     school_year: SchoolYearQuery = None,
     status: Annotated[IntakeStatus | None, Query()] = None,
-    school_id: Annotated[SchoolCode | None, Query(description="Office: any school")] = None,
+    school_id: Annotated[SchoolCode | None, Query(description="Office: any school")] = None,  # type: ignore[valid-type]
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response[IntakePage]:
@@ -239,7 +239,7 @@ def upload_class_list(
         ),
     ],
     school_year: Annotated[str, Form(pattern=r"^\d{4}/\d{2}$")],
-    school_id: Annotated[SchoolCode | None, Form(description="Default: the caller's school")] = None,
+    school_id: Annotated[SchoolCode | None, Form(description="Default: the caller's school")] = None,  # type: ignore[valid-type]
     class_name: Annotated[str | None, Form(max_length=32, description="For rows without 'Klasse'")] = None,
     consent_text_version: Annotated[
         str | None, Form(max_length=20, description="For rows without 'Version Einwilligungstext'")

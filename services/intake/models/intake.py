@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import types
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
@@ -64,22 +65,23 @@ def _name(value: str) -> str:
     for c in value:
         category = unicodedata.category(c)
         if c not in _NAME_PUNCTUATION and category[0] not in "LM" and category != "Nd":
-            raise ValueError("Nur Buchstaben, Ziffern, Leerzeichen, Bindestrich, Apostroph und Punkt sind "
-                             "erlaubt.")
+            raise ValueError(
+                "Nur Buchstaben, Ziffern, Leerzeichen, Bindestrich, Apostroph und Punkt sind erlaubt."
+            )
     if not any(unicodedata.category(c)[0] == "L" for c in value):
         raise ValueError("Der Name muss Buchstaben enthalten.")
     return value
 
 
-def _code_of(mapping: dict[str, str], message: str) -> Any:
-    """A string restricted to the keys of ``mapping`` (listed as ``enum`` in the JSON schema)."""
+def _known(mapping: dict[str, str], message: str) -> Callable[[str], str]:
+    """A check that the value is a key of ``mapping``."""
 
     def check(value: str) -> str:
         if value not in mapping:
             raise ValueError(message)
         return value
 
-    return Annotated[str, AfterValidator(check), Field(json_schema_extra={"enum": list(mapping)})]
+    return check
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -101,9 +103,22 @@ Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_name)
 ]
 Remark = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_multi_line)]
-SchoolId = _code_of(SCHOOLS, "Unbekannte Schule.")
-LanguageCode = _code_of(LANGUAGES, "Unbekannte Sprache (ISO-639-1-Code erwartet).")
-CareerField = _code_of(CAREER_FIELDS, "Unbekanntes Berufsfeld.")
+# strings restricted to the keys of the reference data (listed as ``enum`` in the JSON schema)
+SchoolId = Annotated[
+    str,
+    AfterValidator(_known(SCHOOLS, "Unbekannte Schule.")),
+    Field(json_schema_extra={"enum": list(SCHOOLS)}),
+]
+LanguageCode = Annotated[
+    str,
+    AfterValidator(_known(LANGUAGES, "Unbekannte Sprache (ISO-639-1-Code erwartet).")),
+    Field(json_schema_extra={"enum": list(LANGUAGES)}),
+]
+CareerField = Annotated[
+    str,
+    AfterValidator(_known(CAREER_FIELDS, "Unbekanntes Berufsfeld.")),
+    Field(json_schema_extra={"enum": list(CAREER_FIELDS)}),
+]
 SchoolYear = Annotated[str, StringConstraints(pattern=r"^\d{4}/\d{2}$"), Field(examples=["2026/27"])]
 ClassName = Annotated[Text, Field(min_length=1, max_length=32, examples=["AVd1a"])]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()/-]{4,29}$")]
