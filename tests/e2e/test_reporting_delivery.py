@@ -224,7 +224,7 @@ def test_duplicated_and_shuffled_facts_leave_the_aggregates_unchanged() -> None:
 def test_reporting_counts_agree_with_matching_under_duplicate_shuffled_delivery() -> None:
     scenario = load_scenario()
     scenario["companions"] = [dict(c, capacity=6) for c in scenario["companions"]]
-    forms = load_intakes()[:70]
+    forms = load_intakes()[:50]
     with LocalRuntime(stage="e2e-rep2", duplicate=True, shuffle=True, seed=3, log_level="ERROR") as rt:
         seed_companions(rt, scenario)
         rt.drain()

@@ -280,3 +280,32 @@ def test_dashboard_summary_shows_current_figures(rt: LocalRuntime) -> None:
     ]
     assert s["charts"]["caseload"].startswith("data:image/png;base64,")
     assert not [v for v in s["status_by_school"]["col_totals"] if v in (1, 2)]
+
+
+def test_full_alert_is_rearmed_only_after_a_real_drop(rt: LocalRuntime) -> None:
+    companion_updated(rt, "B01", 10)
+    ids = [new_id() for _ in range(10)]
+    deliver(rt, *(assigned(iid, "B01", T0 + timedelta(minutes=i)) for i, iid in enumerate(ids)))
+    ended = ev.AssignmentEndedData(
+        intake_id=ids[0],
+        companion_id="B01",
+        school_id="RFS",
+        school_year="2026/27",
+        ended_at=T0 + timedelta(days=1),
+        exit_date=(T0 + timedelta(days=1)).date(),
+        reason="completed",
+        destination="job",
+    )
+    deliver(rt, (ev.ASSIGNMENT_ENDED, ended))  # 9/10: the office was told already, no news when refilled
+    deliver(rt, assigned(new_id(), "B01", T0 + timedelta(days=1, minutes=1)))
+    assert subjects(rt).count("[AV dual] Begleitung B01 ist voll ausgelastet (10/10)") == 1
+    for i, iid in enumerate(ids[1:3]):  # down to 8/10 (below 90 %), then full again: a new alert
+        deliver(
+            rt,
+            (
+                ev.ASSIGNMENT_ENDED,
+                ended.model_copy(update={"intake_id": iid, "ended_at": T0 + timedelta(days=2, minutes=i)}),
+            ),
+        )
+    deliver(rt, *(assigned(new_id(), "B01", T0 + timedelta(days=3, minutes=i)) for i in range(2)))
+    assert subjects(rt).count("[AV dual] Begleitung B01 ist voll ausgelastet (10/10)") == 2

@@ -3,7 +3,7 @@
 Each alert is sent once per business key, whatever the delivery: the alert is *claimed* in the store
 (conditional write) before it is sent, marked sent afterwards, and released again if sending fails
 (so a retry sends it). Keys: the student's waiting period (waitlisted, long wait), the companion and
-its capacity (full; re-armed when the caseload drops below capacity or the capacity changes).
+its capacity (full; re-armed when the caseload drops below 90 % of the capacity or the capacity changes).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from services.reporting.logic.projection import status, waiting_periods
 from services.reporting.models.aggregates import StudentState
 
 log = logger("reporting")
+REARM_SHARE = 0.9
+"""The "companion full" alert is sent again after the caseload fell below this share of the capacity."""
 
 
 class MailSender(Protocol):
@@ -72,14 +74,15 @@ def companion_capacity(
     mailer: MailSender,
     now: datetime | None = None,
 ) -> bool:
-    """Tell the office when a companion's caseload reaches the capacity (once per capacity); re-arm the
-    alert when the caseload drops below it. True if sent."""
+    """Tell the office when a companion's caseload reaches the capacity. Once per capacity: the alert is
+    re-armed when the capacity changes or the caseload drops below :data:`REARM_SHARE` of it (one exit
+    that the waitlist refills at once is no news). True if sent."""
     info, alerted_at = store.companion(companion_id)
     if info is None or info.capacity <= 0 or not info.active:
         return False
     assigned = store.counter(school_year, f"companion#{companion_id}#assigned")
     if assigned < info.capacity:
-        if alerted_at is not None:
+        if alerted_at is not None and assigned < info.capacity * REARM_SHARE:
             store.clear_full_alerted(companion_id)
         return False
     if alerted_at == info.capacity or not store.mark_full_alerted(companion_id, info.capacity):
