@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -373,7 +372,6 @@ class ReportStore:
         )
 
 
-@cache
 def _address(env_var: str) -> str:
     value = os.environ.get(env_var, "").strip()
     if not value:
