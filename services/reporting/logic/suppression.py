@@ -37,7 +37,7 @@ really 1 or 2 has a single possible value.
 Several tables of the same population (e.g. participants per school by gender, by age band and by German
 support) share their row totals and grand total, so a reader can combine them. :func:`suppress_linked`
 keeps the shared margins identical in all of them and, when a shared margin is withheld, audits the
-combined system exactly with OR-Tools CP-SAT (imported only then).
+combined system exactly as a small integer program with HiGHS (``highspy``, imported only then).
 
 Totals are sums of the true values (including withheld ones); the reports say so in a footnote.
 Derived figures (shares, differences, sums of cells) must be computed with :func:`share`, :func:`delta`
@@ -445,11 +445,20 @@ def _joint_feasible(
     shared: Sequence[Sequence[Pos]],
     extra: Mapping[tuple[int, Pos], tuple[int, int]] | None = None,
 ) -> bool:
-    """Exact feasibility of several tables whose ``shared`` positions hold the same value (CP-SAT)."""
-    from ortools.sat.python import cp_model
+    """Exact feasibility of several tables whose ``shared`` positions hold the same value.
 
-    model = cp_model.CpModel()
-    var: dict[tuple[int, Pos], Any] = {}
+    A small integer program (one integer per distinct cell, each line summing to its total) solved with
+    HiGHS (``highspy``: a few MB, so it fits the reporting Lambda layer; OR-Tools does not).
+    """
+    import highspy
+    import numpy as np
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("time_limit", 10.0)
+    col: dict[tuple[int, Pos], int] = {}
+    bounds: dict[int, list[int]] = {}
     ref: dict[tuple[int, Pos], tuple[int, Pos]] = {}
     for k in range(len(states)):
         for p in shared[k]:
@@ -460,25 +469,29 @@ def _joint_feasible(
             lo, hi = s.domain(i, j)
             if extra and (k, (i, j)) in extra:
                 lo, hi = max(lo, extra[(k, (i, j))][0]), min(hi, extra[(k, (i, j))][1])
-            if lo > hi:
-                return False
-            if key in var:
-                model.add(var[key] >= lo)
-                model.add(var[key] <= hi)
+            if key in col:
+                b = bounds[col[key]]
+                b[0], b[1] = max(b[0], lo), min(b[1], hi)
             else:
-                var[key] = model.new_int_var(lo, hi, f"v{k}_{i}_{j}")
+                col[key] = len(col)
+                bounds[col[key]] = [lo, hi]
+    if any(lo > hi for lo, hi in bounds.values()):
+        return False
+    for c in range(len(col)):
+        h.addVar(float(bounds[c][0]), float(bounds[c][1]))
+        h.changeColIntegrality(c, highspy.HighsVarType.kInteger)
     for k, s in enumerate(states):
-
-        def v(i: int, j: int, k: int = k) -> Any:
-            return var[ref.get((k, (i, j)), (k, (i, j)))]
-
         for line in s.lines():
-            total = line[-1]
-            model.add(sum(v(*p) for p in line[:-1]) == v(*total))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.max_time_in_seconds = 10.0
-    return solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+            coef: dict[int, float] = {}
+            for p in line[:-1]:
+                c = col[ref.get((k, p), (k, p))]
+                coef[c] = coef.get(c, 0.0) + 1.0
+            t = col[ref.get((k, line[-1]), (k, line[-1]))]
+            coef[t] = coef.get(t, 0.0) - 1.0
+            idx = np.array(sorted(coef), dtype=np.int32)
+            h.addRow(0.0, 0.0, len(idx), idx, np.array([coef[c] for c in sorted(coef)], dtype=np.float64))
+    h.run()
+    return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
 
 
 def _joint_revealed(states: Sequence[_State], shared: Sequence[Sequence[Pos]]) -> tuple[int, Pos] | None:
