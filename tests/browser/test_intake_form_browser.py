@@ -9,26 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.enable_socket,  # loopback only: the server binds 127.0.0.1
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing (make browser-deps)"),
 ]
 
 
@@ -63,31 +50,6 @@ def server() -> Iterator[tuple[str, Any]]:
             httpd.shutdown()
             for t in threads:
                 t.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="de-DE")
-    pg = context.new_page()
-    problems: list[str] = []
-    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
-    pg.set_default_timeout(15_000)
-    pg.problems = problems  # type: ignore[attr-defined]
-    yield pg
-    context.close()
 
 
 def login(page: Any, base: str) -> None:
