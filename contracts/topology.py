@@ -176,9 +176,20 @@ INTAKES = Table(
     indexes=(Index("by_school", pk="school_id", sk="year_submitted"),
              Index("by_year", pk="school_year", sk="submitted_at"),
              Index("by_companion", pk="companion_id", sk="submitted_at")),
-    ttl_attribute="expires_at", stream=True,
+    ttl_attribute="expires_at",
     description="Intake forms with personal data (minors) and the assignment status projected from "
-                "matching events. Only the intake service reads it.",
+                "matching events. Only the intake service reads it. No stream: the personal data must not "
+                "travel through a stream (24 h retention) after an erasure.",
+)
+INTAKE_OUTBOX = Table(
+    "intake-outbox", "intake", pk="id", env_var="INTAKE_OUTBOX_TABLE", ttl_attribute="expires_at", stream=True,
+    description="Transactional outbox of intake (contracts/outbox.py): written in the same transaction as "
+                "the intake, relayed to the bus by a pipe. Events only: no personal data.",
+)
+AUDIT_LOG = Table(
+    "audit-log", "intake", pk="day", sk="entry", env_var="AUDIT_LOG_TABLE", ttl_attribute="expires_at",
+    description="Audit log of every access to personal data (who, what, when, why): intake ids, no names. "
+                "Readable by the office (GET /audit); kept until the end of the following calendar year.",
 )
 COMPANIONS = Table(
     "companions", "matching", pk="companion_id", env_var="COMPANIONS_TABLE",
@@ -208,8 +219,8 @@ IDEMPOTENCY = Table(
     description="Powertools idempotency records (API POST idempotency keys).",
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (INTAKES, COMPANIONS, ASSIGNMENTS, MATCHING_OUTBOX, AGGREGATES,
-                                               IDEMPOTENCY)}
+TABLES: dict[str, Table] = {t.name: t for t in (INTAKES, INTAKE_OUTBOX, AUDIT_LOG, COMPANIONS, ASSIGNMENTS,
+                                               MATCHING_OUTBOX, AGGREGATES, IDEMPOTENCY)}
 
 REPORTS = Bucket("reports", "reporting", env_var="REPORTS_BUCKET", description="Rendered reports")
 BUCKETS: dict[str, Bucket] = {b.name: b for b in (REPORTS,)}
@@ -225,7 +236,7 @@ MAIL_IDENTITIES: dict[str, MailIdentity] = {m.name: m for m in (OFFICE_MAIL,)}
 # --------------------------------------------------------------------------- functions
 INTAKE_API = Function(
     "intake-api", "intake", "services.intake.handlers.api.handler",
-    tables=("intakes", "idempotency"), publishes=(ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN),
+    tables=("intakes", "intake-outbox", "audit-log", "idempotency"), publishes=(ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN),
     description="Intake REST API for schools",
 )
 MATCHING_API = Function(
@@ -321,7 +332,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/intakes/{intake_id}", "intake-api", ("office", "school", "companion"), "Read an intake"),
     Route("PATCH", "/intakes/{intake_id}", "intake-api", ("office", "school"), "Correct an intake"),
     Route("POST", "/intakes/{intake_id}/withdraw", "intake-api", ("office", "school"),
-          "Withdraw an intake (consent withdrawn)"),
+          "Withdraw an intake (consent withdrawn): the personal data are erased"),
+    Route("GET", "/audit", "intake-api", ("office",), "Audit log of accesses to personal data (who, what, when, why)"),
     Route("POST", "/companions", "matching-api", ("office",), "Create or replace a companion"),
     Route("GET", "/companions", "matching-api", ("office",), "List companions"),
     Route("GET", "/companions/{companion_id}", "matching-api", ("office",), "Read a companion"),

@@ -8,6 +8,8 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import boto3
+
 from avdual.runtime import LocalRuntime
 from contracts import events as ev
 from tests.conftest import companion
@@ -23,7 +25,7 @@ def submit(rt: LocalRuntime, form: dict) -> str:
 def outbox_details(rt: LocalRuntime, detail_type: str) -> list[dict[str, Any]]:
     return [
         json.loads(i["data"])
-        for i in rt.scan("intakes")
+        for i in rt.scan("intake-outbox")
         if i.get("record_type") == "outbox" and i["detail_type"] == detail_type
     ]
 
@@ -293,3 +295,29 @@ def test_projection_never_touches_withdrawn_or_unknown_intakes(rt: LocalRuntime,
             "01ARZ3NDEKTSV4RRFFQ69G5FAV", status="assigned", companion_id="A", at=datetime.now(UTC)
         )
     assert [i["status"] for i in intakes(rt)] == ["withdrawn"]
+
+
+def test_withdrawal_erases_the_personal_data_in_the_same_write(rt: LocalRuntime, form: dict) -> None:
+    form["remark"] = "Vertraulich"
+    iid = submit(rt, form)
+    r = rt.api("POST", f"/intakes/{iid}/withdraw", body={"reason": "duplicate"}, claims=SCHOOL)
+    assert r.status == 200 and r.json()["student"] is None and r.json()["erased_at"]
+    [item] = rt.scan("intakes")
+    from services.intake.models.intake import ERASED_FIELDS
+
+    assert not set(ERASED_FIELDS) & set(item)
+    assert {"school_id", "school_year", "class_name", "status", "erased_at", "withdrawn_reason"} <= set(item)
+    assert "Zeynep" not in json.dumps(item, default=str, ensure_ascii=False)
+
+
+def test_withdrawal_again_erases_an_intake_withdrawn_before_erasure_existed(rt: LocalRuntime, form: dict) -> None:
+    iid = submit(rt, form)
+    with rt.lock:  # the state an intake withdrawn by an earlier release is in: withdrawn, data still there
+        boto3.resource("dynamodb").Table(rt.names["intakes"]).update_item(
+            Key={"intake_id": iid}, UpdateExpression="SET #s = :w", ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":w": "withdrawn"})
+    assert rt.scan("intakes")[0]["student"]["given_name"] == "Zeynep"
+    r = rt.api("POST", f"/intakes/{iid}/withdraw", claims=SCHOOL)
+    assert r.status == 200 and r.json()["student"] is None
+    assert "student" not in rt.scan("intakes")[0]
+    assert outbox_details(rt, "IntakeWithdrawn") == []  # no second fact: the withdrawal was published then

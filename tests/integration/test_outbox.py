@@ -29,7 +29,7 @@ def write_with_outbox(rt: LocalRuntime) -> None:
     business = {"Put": {"TableName": settings.table_name("intakes"),
                         "Item": {"intake_id": {"S": INTAKE_ID}, "school_id": {"S": "RFS"}}}}
     with rt.lock:
-        boto3.client("dynamodb").transact_write_items(TransactItems=[business, *outbox_puts("intakes", [_event()])])
+        boto3.client("dynamodb").transact_write_items(TransactItems=[business, *outbox_puts("intake-outbox", [_event()])])
 
 
 def delivered(rt: LocalRuntime, detail_type: str) -> int:
@@ -92,4 +92,4 @@ def test_retried_transaction_cannot_publish_twice(rt: LocalRuntime) -> None:
     write_with_outbox(rt)
     with pytest.raises(Exception, match="TransactionCanceled|ConditionalCheckFailed"):
         with rt.lock:
-            boto3.client("dynamodb").transact_write_items(TransactItems=outbox_puts("intakes", [_event()]))
+            boto3.client("dynamodb").transact_write_items(TransactItems=outbox_puts("intake-outbox", [_event()]))

@@ -1,8 +1,8 @@
 """DynamoDB access for the ``intakes`` table (the only module of intake that talks to DynamoDB).
 
-Items are the JSON form of :class:`IntakeRecord`; the table also holds the outbox items of the
-intake events (``contracts/outbox.py``), which never match a read here (no GSI keys, other
-ids). The API changes form fields (with an optimistic
+Items are the JSON form of :class:`IntakeRecord`. The events of a write go as outbox items
+(``contracts/outbox.py``) into the ``intake-outbox`` table in the same transaction; the intakes table
+itself has no stream, so personal data never travel through one. The API changes form fields (with an optimistic
 ``version``), the consumer changes only the projected assignment fields (guarded by the time of
 the event), so neither overwrites the other.
 """
@@ -22,10 +22,13 @@ from common import settings
 from common.errors import ConflictError
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
-from contracts.topology import INTAKES
-from services.intake.models.intake import FORM_FIELDS, IntakeRecord, IntakeStatus, iso
+from contracts.topology import INTAKE_OUTBOX, INTAKES
+from services.intake.models.intake import ERASED_FIELDS, FORM_FIELDS, IntakeRecord, IntakeStatus, iso
 
 TABLE = INTAKES.name
+OUTBOX = INTAKE_OUTBOX.name
+#: Removed on withdrawal besides the erased form fields: the assignment projection (the assignment ended).
+_ERASED_PROJECTION = ("companion_id",)
 INDEXES = {ix.name: ix for ix in INTAKES.indexes}
 _SERIALIZER = TypeSerializer()
 
@@ -140,16 +143,19 @@ class IntakeRepository:
     def withdraw(
         self, intake_id: str, *, at: datetime, by: str, reason: str, events: Sequence[OutgoingEvent] = ()
     ) -> None:
-        """Mark withdrawn; raises ``ConditionFailedError`` if missing or already withdrawn."""
+        """Mark withdrawn and erase the personal data (:data:`ERASED_FIELDS`, the assigned companion) in
+        the same transaction as the ``IntakeWithdrawn`` outbox item; raises ``ConditionFailedError`` if
+        missing or already withdrawn."""
         self._transact(
             {
                 "Update": {
                     "TableName": self.table_name,
                     "Key": _ser({"intake_id": intake_id}),
                     "UpdateExpression": "SET #status = :withdrawn, withdrawn_at = :at, withdrawn_by = :by, "
-                    "withdrawn_reason = :reason ADD #version :one",
+                    "withdrawn_reason = :reason, erased_at = :at ADD #version :one REMOVE "
+                    + ", ".join(f"#{k}" for k in (*ERASED_FIELDS, *_ERASED_PROJECTION)),
                     "ConditionExpression": "attribute_exists(intake_id) AND #status <> :withdrawn",
-                    "ExpressionAttributeNames": _names("status", "version"),
+                    "ExpressionAttributeNames": _names("status", "version", *ERASED_FIELDS, *_ERASED_PROJECTION),
                     "ExpressionAttributeValues": _ser(
                         {":withdrawn": "withdrawn", ":at": iso(at), ":by": by, ":reason": reason, ":one": 1}
                     ),
@@ -157,6 +163,24 @@ class IntakeRepository:
             },
             events,
         )
+
+    def erase(self, intake_id: str, *, at: datetime) -> bool:
+        """Erase the personal data of an intake withdrawn before erasure existed (idempotent repair: only if
+        withdrawn and not yet erased). True if it erased something."""
+        try:
+            self.table.update_item(
+                Key={"intake_id": intake_id},
+                UpdateExpression="SET erased_at = :at REMOVE "
+                + ", ".join(f"#{k}" for k in (*ERASED_FIELDS, *_ERASED_PROJECTION)),
+                ConditionExpression="#status = :withdrawn AND attribute_not_exists(erased_at)",
+                ExpressionAttributeNames=_names("status", *ERASED_FIELDS, *_ERASED_PROJECTION),
+                ExpressionAttributeValues={":at": iso(at), ":withdrawn": "withdrawn"},
+            )
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def apply_assignment(
         self,
@@ -197,7 +221,7 @@ class IntakeRepository:
 
     def _transact(self, business: dict[str, Any], events: Sequence[OutgoingEvent]) -> None:
         try:
-            self.client.transact_write_items(TransactItems=[business, *outbox_puts(TABLE, events)])
+            self.client.transact_write_items(TransactItems=[business, *outbox_puts(OUTBOX, events)])
         except ClientError as e:
             reasons = e.response.get("CancellationReasons") or []
             if (
@@ -260,9 +284,7 @@ class IntakeRepository:
 
     def count(self) -> int:
         """Number of intakes (scan; for tests and the local demo only)."""
-        return int(
-            self.table.scan(Select="COUNT", FilterExpression=Attr("record_type").not_exists())["Count"]
-        )
+        return int(self.table.scan(Select="COUNT")["Count"])
 
 
 def index_key_names(index: str) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -40,8 +40,9 @@ from contracts.topology import route
 from services.intake.dal.idempotency import persistence_store
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.handlers import guards, page
-from services.intake.logic import read, submit, update
+from services.intake.logic import audit, read, submit, update
 from services.intake.logic.errors import IntakeConflictError
+from services.intake.models.audit import AuditAction, AuditPage
 from services.intake.models.intake import (
     BatchResult,
     IntakeCreated,
@@ -341,6 +342,40 @@ def withdraw_intake(
                 correlation_id=_correlation_id(),
                 repo=IntakeRepository(),
             ),
+        ),
+    )
+
+
+@app.get(
+    api_path(route("GET", "/audit")),
+    summary=route("GET", "/audit").summary,
+    tags=["Protokoll"],
+    security=SECURITY,
+    description="Who accessed which intake's personal data, when and why (newest first). Entries hold "
+    "intake ids and staff accounts, never student data; they are kept until the end of the following year.",
+    responses=_responses(200, AuditPage, "Protokolleinträge"),
+)
+def list_audit_entries(
+    day_from: Annotated[date | None, Query(alias="from", description="First day (UTC), default: today")] = None,
+    day_to: Annotated[date | None, Query(alias="to", description="Last day (UTC), default: today")] = None,
+    actor: Annotated[str | None, Query(max_length=128, description="Cognito subject of the caller")] = None,
+    action: Annotated[AuditAction | None, Query()] = None,
+    intake_id: Annotated[str | None, Query(max_length=64, description="Only entries of this intake")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> Response[AuditPage]:
+    _principal("GET", "/audit")
+    return _json(
+        200,
+        audit.list_entries(
+            day_from=day_from,
+            day_to=day_to,
+            actor=actor,
+            action=action,
+            intake_id=intake_id,
+            limit=limit,
+            cursor=cursor,
+            now=_now(),
         ),
     )
 

@@ -4,7 +4,7 @@
   (``companion_id`` projected from matching events). Anything else is "not found" (404), so an id
   of another school reveals nothing.
 - The free-text remark is visible only to the assigned companion (DESIGN.md §6).
-- Every read of personal data is audit-logged: who, what, when (no student data in the entry).
+- Every access to personal data is audit-logged: who, what, when, why (no student data in the entry).
 """
 
 from __future__ import annotations
@@ -15,30 +15,18 @@ from datetime import datetime
 
 from common.auth import Principal
 from common.errors import NotFoundError
-from common.observability import logger
 from services.intake.dal.intakes import IntakeRepository
+from services.intake.logic import audit as audit_log
 from services.intake.logic import rules
+from services.intake.models.audit import AuditAction
 from services.intake.models.intake import IntakeRecord, IntakeView, iso
 
-log = logger("intake")
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
-def audit(action: str, principal: Principal, intake_ids: Iterable[str], now: datetime) -> None:
-    """One structured audit entry (CloudWatch Logs; a metric filter can count them)."""
-    ids = list(intake_ids)
-    log.info(
-        "audit",
-        extra={
-            "audit": {
-                "action": action,
-                "actor": principal.audit_actor(),
-                "intake_ids": ids,
-                "count": len(ids),
-                "at": iso(now),
-            }
-        },
-    )
+def audit(action: AuditAction, principal: Principal, intake_ids: Iterable[str], now: datetime) -> None:
+    """Record the access in the audit log table (:mod:`services.intake.logic.audit`) before the data leave."""
+    audit_log.record(action, principal, intake_ids, now)
 
 
 def load(intake_id: str, repo: IntakeRepository, now: datetime) -> IntakeRecord:

@@ -19,7 +19,9 @@ from services.intake.models.intake import IntakeRecord
 
 
 def profile(record: IntakeRecord, band: AgeBand) -> dict[str, Any]:
-    """The ``StudentProfile`` part of the intake events."""
+    """The ``StudentProfile`` part of the intake events (of a live, not erased record)."""
+    if record.student is None or record.consent is None:
+        raise ValueError("an erased intake has no profile")
     return {
         "school_id": record.school_id,
         "school_year": record.school_year,

@@ -89,8 +89,13 @@ def withdraw_intake(
     repo: IntakeRepository,
     now: datetime | None = None,
 ) -> IntakeView:
-    """Mark the intake withdrawn and publish ``IntakeWithdrawn`` (erasure follows in every service).
-    Withdrawing again is a no-op that returns the withdrawn intake (no second event)."""
+    """Withdraw the intake: mark it withdrawn, erase its personal data (everything of the form except school,
+    school year and class; DESIGN.md §6 "consent withdrawal triggers erasure in every service") and
+    publish ``IntakeWithdrawn`` (matching and reporting erase theirs), all in one transaction.
+
+    Idempotent: withdrawing again publishes nothing and returns the erased intake; an intake withdrawn
+    before erasure existed is erased then. Raises ``NotFoundError`` (unknown, expired, other school).
+    """
     now = now or datetime.now(UTC)
     record = access.load_changeable(intake_id, principal, repo, now)
     if record.status != "withdrawn":
@@ -103,8 +108,10 @@ def withdraw_intake(
                 events=[events.withdrawn(record, reason, correlation_id, now)],
             )
         except ConditionFailedError:
-            pass  # withdrawn concurrently: that request's transaction carried the event
+            pass  # withdrawn concurrently: that request's transaction carried the event and the erasure
         else:
             access.audit("withdraw", principal, [intake_id], now)
-        record = access.load(intake_id, repo, now)
+    elif not record.erased:
+        repo.erase(intake_id, at=now)
+    record = access.load(intake_id, repo, now)
     return access.view(record, principal)

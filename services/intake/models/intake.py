@@ -236,6 +236,12 @@ class IntakeForm(_Form):
 
 
 FORM_FIELDS: tuple[str, ...] = tuple(IntakeForm.model_fields)
+#: Form fields kept after a withdrawal: the school's bookkeeping (which class had a withdrawn intake), no
+#: data about the student. Everything else of the form is erased (DESIGN.md §6, issue 6 "GDPR").
+KEPT_AFTER_ERASURE: tuple[str, ...] = ("school_id", "school_year", "class_name")
+#: Form fields erased on withdrawal: names, birth date, contacts, languages, consent details, preferences,
+#: free text (remark, wished job) and the categories describing the student.
+ERASED_FIELDS: tuple[str, ...] = tuple(f for f in FORM_FIELDS if f not in KEPT_AFTER_ERASURE)
 
 
 class WithdrawRequest(_Form):
@@ -255,6 +261,8 @@ class IntakeRecord(IntakeForm):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
 
+    student: Student | None = None  # type: ignore[assignment]  # None once erased
+    consent: Consent | None = None  # type: ignore[assignment]  # None once erased
     intake_id: str
     status: IntakeStatus = "submitted"
     submitted_at: datetime
@@ -271,9 +279,14 @@ class IntakeRecord(IntakeForm):
     )
     year_submitted: str = Field(default="", description="GSI sort key: '<school_year>#<submitted_at>'")
     expires_at: int | None = Field(default=None, description="Epoch seconds (DynamoDB TTL)")
+    erased_at: datetime | None = Field(default=None, description="When the personal data were erased")
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
 
     @field_serializer(
-        "submitted_at", "updated_at", "withdrawn_at", "assignment_at", when_used="json-unless-none"
+        "submitted_at", "updated_at", "withdrawn_at", "assignment_at", "erased_at", when_used="json-unless-none"
     )
     def _iso(self, value: datetime) -> str:
         return iso(value)
@@ -292,10 +305,19 @@ class IntakeCreated(BaseModel):
 
 
 class IntakeView(IntakeForm):
-    """``GET /intakes/{id}``: the form plus status. ``remark`` only for the assigned companion."""
+    """``GET /intakes/{id}``: the form plus status. ``remark`` only for the assigned companion.
+
+    A withdrawn intake is erased: ``student`` and ``consent`` are ``null``, the other form fields show
+    their defaults; only school, school year, class, status and the withdrawal remain."""
 
     model_config = ConfigDict(extra="forbid")
 
+    student: Student | None = Field(  # type: ignore[assignment]
+        default=None, description="The student; null once the intake was withdrawn (erased)"
+    )
+    consent: Consent | None = Field(  # type: ignore[assignment]
+        default=None, description="Consents; null once the intake was withdrawn (erased)"
+    )
     intake_id: str
     status: IntakeStatus
     companion_id: str | None = None
@@ -306,6 +328,7 @@ class IntakeView(IntakeForm):
     version: int
     withdrawn_at: datetime | None = None
     withdrawn_reason: WithdrawReason | None = None
+    erased_at: datetime | None = Field(default=None, description="When the personal data were erased")
 
 
 class IntakeSummary(BaseModel):
@@ -315,8 +338,8 @@ class IntakeSummary(BaseModel):
     school_id: str
     school_year: str
     class_name: str
-    given_name: str
-    family_name: str
+    given_name: str | None = Field(description="null once the intake was withdrawn (erased)")
+    family_name: str | None = Field(description="null once the intake was withdrawn (erased)")
     status: IntakeStatus
     companion_id: str | None = None
     submitted_at: datetime

@@ -352,12 +352,14 @@ class MatchingStore:
             raise
 
     def erase_profile(self, intake_id: str, at: str) -> None:
-        """Consent withdrawn after the exit: keep the exit record, erase the student profile."""
+        """Consent withdrawn after the exit: keep only the status ``ended`` (a tombstone against late
+        events); erase the student profile, the exit record (date, reason, destination) and the
+        assignment details (cost, explanation). Idempotent."""
         self.assignments.update_item(
             Key={"intake_id": intake_id},
-            UpdateExpression="SET updated_at = :at REMOVE profile, school_id, class_name",
+            UpdateExpression="SET updated_at = :at REMOVE profile, school_id, class_name, #exit, cost, explanation",
             ConditionExpression="#s = :ended",
-            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeNames={"#s": "status", "#exit": "exit"},
             ExpressionAttributeValues={":at": at, ":ended": "ended"},
         )
 

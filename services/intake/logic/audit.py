@@ -1,0 +1,170 @@
+"""The audit log of personal-data access (issue 6 "GDPR", DESIGN.md §6): who, what, when, why.
+
+Every read, list, creation, correction and withdrawal of intakes writes one entry to the ``audit-log``
+table *before* the data leave the service (a read whose entry cannot be written fails). Entries carry
+intake ids (pseudonymous ULIDs), the caller's Cognito subject and user name, the role the access was
+allowed under and the purpose; never names or other data of students. The office reads them with
+``GET /audit``.
+
+Retention: until the end of the calendar year after the access, following the rule for log data of
+§ 76 Abs. 4 BDSG ("Die Protokolldaten sind am Ende des auf deren Generierung folgenden Jahres zu löschen").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from ulid import ULID
+
+from common.auth import Principal
+from common.errors import DomainValidationError, FieldError
+from common.observability import logger
+from services.intake.dal.audit import AuditLogRepository, InvalidAuditCursorError
+from services.intake.models.audit import ActorRole, AuditAction, AuditEntry, AuditPage
+
+log = logger("intake")
+
+#: Longest period ``GET /audit`` reads at once (days, both ends included).
+MAX_DAYS = 31
+
+#: Why personal data were processed: the purposes of the processing record (docs/datenschutz.md).
+PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
+    ("create", "school"): "Anmeldung zum AV dual durch die Schule",
+    ("create", "office"): "Anmeldung zum AV dual, erfasst durch das Bildungsbüro",
+    ("read", "school"): "Anmeldung der eigenen Schule prüfen und pflegen",
+    ("read", "office"): "Koordination der AV-dual-Begleitung (Zuweisung, Warteliste)",
+    ("read", "companion"): "Begleitung der zugewiesenen Schülerin / des zugewiesenen Schülers",
+    ("list", "school"): "Übersicht der Anmeldungen der eigenen Schule",
+    ("list", "office"): "Übersicht der Anmeldungen (Koordination)",
+    ("list", "companion"): "Übersicht der begleiteten Schülerinnen und Schüler",
+    ("update", "school"): "Berichtigung der Anmeldung (Art. 16 DSGVO)",
+    ("update", "office"): "Berichtigung der Anmeldung (Art. 16 DSGVO)",
+    ("withdraw", "school"): "Rücknahme der Anmeldung / Widerruf der Einwilligung: Löschung (Art. 17 DSGVO)",
+    ("withdraw", "office"): "Rücknahme der Anmeldung / Widerruf der Einwilligung: Löschung (Art. 17 DSGVO)",
+}
+
+
+def role_of(principal: Principal) -> ActorRole:
+    """The role an access is recorded under: office before school before companion (the widest right
+    that allowed it)."""
+    if principal.is_office:
+        return "office"
+    if principal.school_ids:
+        return "school"
+    return "companion"
+
+
+def expiry(at: datetime) -> int:
+    """Epoch seconds of the end of the calendar year after ``at`` (§ 76 Abs. 4 BDSG)."""
+    return int(datetime.combine(date(at.year + 1, 12, 31), time(23, 59, 59), UTC).timestamp())
+
+
+def record(
+    action: AuditAction,
+    principal: Principal,
+    intake_ids: Iterable[str],
+    now: datetime,
+    journal: AuditLogRepository | None = None,
+) -> AuditEntry:
+    """Write one entry (and a structured log line without the ids' data). Raises what the table raises:
+    the caller must not hand out the data then."""
+    ids = list(intake_ids)
+    role = role_of(principal)
+    entry = AuditEntry(
+        entry_id=str(ULID.from_datetime(now)),
+        at=now.astimezone(UTC),
+        action=action,
+        actor=principal.subject,
+        actor_name=principal.username,
+        role=role,
+        purpose=PURPOSES.get((action, role)) or PURPOSES[(action, "office")],
+        intake_ids=ids,
+        count=len(ids),
+    )
+    (journal or AuditLogRepository()).append(entry, expires_at=expiry(now))
+    log.info("audit", extra={"audit": {"action": action, "actor": principal.audit_actor(), "count": len(ids),
+                                       "entry_id": entry.entry_id}})
+    return entry
+
+
+_BAD_CURSOR = DomainValidationError([FieldError(field="cursor", message="Ungültiger Seitenzeiger.")])
+
+
+def _days(day_from: date, day_to: date) -> list[str]:
+    """Days from ``day_to`` back to ``day_from`` (newest first)."""
+    if day_from > day_to:
+        raise DomainValidationError(
+            [FieldError(field="from", message="Der Beginn muss vor dem Ende liegen.")]
+        )
+    if (day_to - day_from).days >= MAX_DAYS:
+        raise DomainValidationError(
+            [FieldError(field="from", message=f"Höchstens {MAX_DAYS} Tage auf einmal abfragen.")]
+        )
+    return [(day_to - timedelta(days=i)).isoformat() for i in range((day_to - day_from).days + 1)]
+
+
+def _encode(day: str, key: dict[str, Any]) -> str:
+    raw = json.dumps({"d": day, "k": key}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, days: list[str]) -> tuple[str, dict[str, Any]]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        raise _BAD_CURSOR from None
+    if (
+        not isinstance(data, dict)
+        or data.get("d") not in days
+        or not isinstance(data.get("k"), dict)
+        or set(data["k"]) != {"day", "entry"}
+        or data["k"]["day"] != data["d"]
+        or not isinstance(data["k"]["entry"], str)
+    ):
+        raise _BAD_CURSOR
+    return data["d"], dict(data["k"])
+
+
+def list_entries(
+    *,
+    day_from: date | None,
+    day_to: date | None,
+    actor: str | None,
+    action: AuditAction | None,
+    intake_id: str | None,
+    limit: int,
+    cursor: str | None,
+    now: datetime,
+    journal: AuditLogRepository | None = None,
+) -> AuditPage:
+    """Entries of ``day_from``..``day_to`` (UTC days, default: today; at most :data:`MAX_DAYS`), newest
+    first, filtered by caller (``actor`` = Cognito sub), action and intake id.
+
+    Raises ``DomainValidationError`` (422) for a reversed or too long period or a foreign cursor."""
+    journal = journal or AuditLogRepository()
+    today = now.astimezone(UTC).date()
+    day_to = day_to or (day_from if day_from and day_from > today else today)
+    days = _days(day_from or day_to, day_to)
+    filters = {k: v for k, v in (("actor", actor), ("action", action), ("intake_id", intake_id)) if v}
+    start_day, start_key = _decode(cursor, days) if cursor else (days[0], None)
+    items: list[AuditEntry] = []
+    for day in days[days.index(start_day):]:
+        try:
+            found, lek = journal.query_day(day, filters=filters, not_expired_at=int(now.timestamp()),
+                                           limit=limit - len(items), start_key=start_key)
+        except InvalidAuditCursorError:
+            raise _BAD_CURSOR from None
+        start_key = None
+        items += found
+        if lek:
+            return AuditPage(items=items, next_cursor=_encode(day, lek))
+        if len(items) >= limit:
+            following = days[days.index(day) + 1:]
+            return AuditPage(items=items, next_cursor=_encode(following[0], {"day": following[0], "entry": "~"})
+                             if following else None)
+    return AuditPage(items=items)

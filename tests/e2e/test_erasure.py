@@ -1,0 +1,177 @@
+"""Withdrawal erases a student's personal data everywhere (issue 6 "GDPR", DESIGN.md §6).
+
+A student with distinctive name, birth date, contacts and remark is submitted with classmates, assigned,
+read by the office and the companion, counted in reports and alerts; then the school withdraws the intake
+(delivered twice, shuffled). Afterwards every place under our control is searched for the student's data:
+every table of the topology, the stream records of the outbox tables, every queue and DLQ, every object
+in the report bucket, the event archive, every e-mail sent through SES and written to ``out/mail``, and
+everything logged. A classmate's name *is* still found in the intakes table (the search works), the
+withdrawn student's is not, and reporting still counts the withdrawal.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.events.models import events_backends
+from moto.ses.models import ses_backends
+
+from avdual.runtime import ACCOUNT, REGION, LocalRuntime
+from contracts.reference import SCHOOLS
+from contracts.topology import BUCKETS, TABLES
+from tests.conftest import VALID_FORM, companion
+from tests.privacy import captured_service_logs, identifiers, leaks, text_of, texts_of
+
+OFFICE = {"sub": "office-erasure", "cognito:groups": "office"}
+SCHOOL = {"sub": "school-erasure", "cognito:groups": "school-RFS", "cognito:username": "lehrkraft-rfs"}
+SCHOOL_NAME = SCHOOLS["RFS"]
+COMPANION = {"sub": "companion-erasure", "cognito:groups": "companion", "custom:companion_id": "BEG-01"}
+
+
+def _form(given: str, family: str, born: str, **extra: Any) -> dict[str, Any]:
+    f = copy.deepcopy(VALID_FORM)
+    f["student"].update(given_name=given, family_name=family, date_of_birth=born, **extra)
+    return f
+
+
+TARGET = _form("Jolanthe", "Quastwendel", "2010-03-21", phone="+49 7141 998877",
+               email="jolanthe.q@example.org")
+TARGET["remark"] = "Vertraulich: Pflegefamilie seit Sommer"
+TARGET["wished_job"] = "Tierpflegerin"
+CLASSMATES = [_form("Brunhilde", "Ohnesorg", "2009-11-02"), _form("Emil", "Pfeffermann", "2010-07-30")]
+
+
+def everything_stored(rt: LocalRuntime) -> dict[str, str]:
+    """Text of every table, outbox stream, queue, bucket object, archived event and SES message."""
+    found: dict[str, str] = {}
+    with rt.lock:
+        for name in TABLES:
+            found[f"table:{name}"] = json.dumps(_scan(rt, name), default=str, ensure_ascii=False)
+        ddb, streams = boto3.client("dynamodb"), boto3.client(
+            "dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
+        for t in (t for t in TABLES.values() if t.stream):
+            arn = ddb.describe_table(TableName=rt.names[t.name])["Table"]["LatestStreamArn"]
+            records: list[Any] = []
+            for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+                it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                                ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                while it:
+                    resp = streams.get_records(ShardIterator=it, Limit=1000)
+                    records += resp["Records"]
+                    it = resp.get("NextShardIterator") if resp["Records"] else None
+            found[f"stream:{t.name}"] = json.dumps(records, default=str, ensure_ascii=False)
+        sqs = boto3.client("sqs")
+        for url in sqs.list_queues(MaxResults=1000).get("QueueUrls", []):
+            msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+            found[f"queue:{url}"] = json.dumps(msgs.get("Messages", []), ensure_ascii=False)
+        s3 = boto3.client("s3")
+        for b in BUCKETS:
+            for obj in s3.list_objects_v2(Bucket=rt.names[b]).get("Contents", []):
+                data = s3.get_object(Bucket=rt.names[b], Key=obj["Key"])["Body"].read()
+                found[f"s3:{b}/{obj['Key']}"] = text_of(obj["Key"], data) or data.decode("utf-8", "replace")
+        for archive in events_backends[ACCOUNT][REGION].archives.values():
+            found[f"archive:{archive.name}"] = json.dumps(archive.events, default=str, ensure_ascii=False)
+        for i, m in enumerate(ses_backends[ACCOUNT][REGION].sent_messages):
+            raw = getattr(m, "raw_data", None) or json.dumps(vars(m), default=str, ensure_ascii=False)
+            found[f"ses:{i}"] = text_of("m.eml", raw.encode()) if getattr(m, "raw_data", None) else raw
+    return found
+
+
+def _scan(rt: LocalRuntime, logical: str) -> list[dict[str, Any]]:
+    t = boto3.resource("dynamodb").Table(rt.names[logical])
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        resp = t.scan(**kwargs)
+        items += resp["Items"]
+        if "LastEvaluatedKey" not in resp:
+            return items
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def test_withdrawal_erases_the_student_everywhere(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    with captured_service_logs() as capture:
+        with LocalRuntime(stage="erasure", log_level="DEBUG", out_dir=tmp_path, duplicate=True, shuffle=True,
+                          seed=6) as rt:
+            target_id = _before_withdrawal(rt)
+            before = everything_stored(rt)
+            assert leaks(identifiers([TARGET], contacts=True), {"intakes": before["table:intakes"]}), \
+                "the search must find the student before the withdrawal"
+
+            r = rt.api("POST", f"/intakes/{target_id}/withdraw", body={"reason": "consent_withdrawn"},
+                       claims=SCHOOL)
+            assert r.status == 200, r.body
+            rt.drain()
+            again = rt.api("POST", f"/intakes/{target_id}/withdraw", claims=SCHOOL)  # idempotent
+            assert again.status == 200 and again.json() == r.json()
+            rt.drain()
+            _after_withdrawal(rt, target_id)
+            stored = everything_stored(rt)
+            withdrawn_events = [i for i in _scan(rt, "intake-outbox") if i["detail_type"] == "IntakeWithdrawn"]
+    logs = capfd.readouterr()
+    texts = {**stored, **texts_of(tmp_path), "stdout": logs.out, "stderr": logs.err,
+             "logs": "\n".join(capture.lines)}
+
+    # the search is not blind: every kind of place was searched, and the classmates are still stored
+    kinds = {k.split(":")[0] for k in stored}
+    assert {"table", "stream", "queue", "s3", "archive", "ses"} <= kinds
+    assert any(k.startswith("s3:") and k.endswith(".pdf") for k in stored)
+    assert len(json.loads(stored["archive:" + rt.physical("events")])) > 10
+    assert "alert sent" in texts["logs"] and "audit" in texts["logs"]
+    assert leaks(identifiers(CLASSMATES[:1]), {"intakes": stored["table:intakes"]})
+
+    assert leaks(identifiers([TARGET], contacts=True), texts) == []
+    assert len(withdrawn_events) == 1  # one fact, although withdrawn twice and delivered twice
+
+
+def _before_withdrawal(rt: LocalRuntime) -> str:
+    for c in (companion("BEG-01", ["RFS"], capacity=2), companion("BEG-02", ["RFS"], capacity=1)):
+        assert rt.api("POST", "/companions", body=c, claims=OFFICE).status == 200
+    rt.drain()
+    ids = []
+    for f in (TARGET, *CLASSMATES, _form("Kunigunde", "Zimtstern", "2010-01-09")):
+        r = rt.api("POST", "/intakes", body=f, claims=SCHOOL)
+        assert r.status == 201, r.body
+        ids.append(r.json()["intake_id"])
+        rt.drain()
+    target_id = ids[0]
+    assert rt.api("GET", f"/assignments/{target_id}", claims=OFFICE).json()["status"] == "assigned"
+    cid = rt.api("GET", f"/assignments/{target_id}", claims=OFFICE).json()["companion_id"]
+    companion_claims = {**COMPANION, "custom:companion_id": cid}
+    view = rt.api("GET", f"/intakes/{target_id}", claims=companion_claims).json()
+    assert view["remark"] == TARGET["remark"]  # the companion reads the remark (audited)
+    assert rt.api("GET", "/intakes", claims=OFFICE).status == 200
+    assert rt.api("POST", "/reports", body={"report_type": "weekly"}, claims=OFFICE).status == 201
+    rt.run_schedule("reporting-checks", "waiting-check", at=rt.clock.now() + timedelta(days=16))
+    rt.drain()
+    return target_id
+
+
+def _after_withdrawal(rt: LocalRuntime, target_id: str) -> None:
+    view = rt.api("GET", f"/intakes/{target_id}", claims=SCHOOL).json()
+    assert view["status"] == "withdrawn" and view["erased_at"]
+    assert view["student"] is None and view["consent"] is None and view["remark"] is None
+    assert (view["school_id"], view["class_name"]) == ("RFS", "AVd1a")
+    listed = rt.api("GET", "/intakes", claims=SCHOOL, query={"status": "withdrawn"}).json()["items"]
+    assert [(i["intake_id"], i["family_name"]) for i in listed] == [(target_id, None)]
+    assignment = rt.api("GET", f"/assignments/{target_id}", claims=OFFICE).json()
+    assert assignment["status"] == "withdrawn" and assignment["profile"] is None
+    assert assignment["explanation"] == {} and assignment["companion_id"] is None
+    # the freed slot went to the waiting classmate
+    statuses = sorted(a["status"] for a in _scan(rt, "assignments"))
+    assert statuses == ["assigned", "assigned", "assigned", "withdrawn"]
+    # reporting keeps the anonymous count of the withdrawal
+    table = rt.api("GET", "/dashboard/summary", claims=OFFICE).json()["status_by_school"]
+    rfs, withdrawn = table["row_labels"].index(SCHOOL_NAME), table["col_labels"].index("zurückgezogen")
+    assert table["cells"][rfs][withdrawn] == "<3"  # one withdrawal, counted (and suppressed as a small cell)
+    assert rt.api("POST", "/reports", body={"report_type": "school_year"}, claims=OFFICE).status == 201
+    rt.run_schedule("reporting-renderer", "weekly-report", at=rt.clock.now() + timedelta(days=7))
+    rt.drain()
+    audit = rt.api("GET", "/audit", claims=OFFICE, query={"intake_id": target_id}).json()["items"]
+    assert {"create", "read", "list", "withdraw"} == {e["action"] for e in audit}  # the log keeps the ids

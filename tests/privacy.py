@@ -1,0 +1,105 @@
+"""Helpers of the privacy tests: capture what the services log, turn files and stored objects into text, and
+the search patterns for a student's identifying data."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+
+SERVICES = ("intake", "matching", "reporting")
+
+
+class Capture(logging.Handler):
+    """Everything the services log, formatted as their Powertools handlers format it (JSON lines)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@contextmanager
+def captured_service_logs() -> Iterator[Capture]:
+    """Attach a :class:`Capture` at DEBUG to the three services' loggers for the ``with`` block."""
+    capture = Capture()
+    loggers = [logging.getLogger(name) for name in SERVICES]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:  # the services' loggers may exist already (and write to an earlier test's stdout)
+        capture.setFormatter(lg.handlers[0].formatter if lg.handlers else None)
+        lg.addHandler(capture)
+        lg.setLevel(logging.DEBUG)
+    try:
+        yield capture
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.removeHandler(capture)
+            lg.setLevel(level)
+
+
+def text_of(name: str, data: bytes) -> str | None:
+    """The readable text of a file called ``name`` (HTML/JSON/CSV, e-mail parts, XLSX cells, PDF text);
+    ``None`` for other kinds. PDF needs ``pdftotext`` (poppler-utils)."""
+    suffix = Path(name).suffix
+    if suffix in (".html", ".json", ".csv", ".txt"):
+        return data.decode("utf-8", errors="replace")
+    if suffix == ".eml":
+        msg = message_from_bytes(data, policy=policy.default)
+        parts = [str(msg["Subject"])] + [
+            part.get_content()
+            for part in msg.walk()  # type: ignore[attr-defined]
+            if part.get_content_maintype() == "text"
+        ]
+        return "\n".join(parts)
+    if suffix == ".xlsx":
+        wb = load_workbook(io.BytesIO(data), read_only=True)
+        return "\n".join(
+            str(v) for ws in wb for row in ws.iter_rows(values_only=True) for v in row if v is not None
+        )
+    if suffix == ".pdf" and shutil.which("pdftotext"):
+        return subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+    return None
+
+
+def texts_of(out: Path) -> dict[str, str]:
+    """``path → text`` of every readable file under ``out``."""
+    found: dict[str, str] = {}
+    for p in sorted(out.rglob("*")):
+        if p.is_file() and (text := text_of(p.name, p.read_bytes())) is not None:
+            found[str(p)] = text
+    return found
+
+
+def identifiers(forms: list[dict[str, Any]], *, contacts: bool = False) -> list[re.Pattern[str]]:
+    """Patterns of each student's family name, full name and birth date (ISO and German); with ``contacts``
+    also phone, e-mail and the remark."""
+    pats = []
+    for f in forms:
+        s = f["student"]
+        dob = date.fromisoformat(s["date_of_birth"])
+        pats += [
+            re.compile(rf"(?<!\w){re.escape(s['family_name'])}(?!\w)"),
+            re.compile(rf"(?<!\w){re.escape(s['given_name'])} {re.escape(s['family_name'])}(?!\w)"),
+            re.compile(re.escape(s["date_of_birth"])),
+            re.compile(re.escape(dob.strftime("%d.%m.%Y"))),
+        ]
+        if contacts:
+            pats += [re.compile(re.escape(v)) for v in (s.get("phone"), s.get("email"), f.get("remark")) if v]
+    return pats
+
+
+def leaks(patterns: list[re.Pattern[str]], texts: dict[str, str]) -> list[tuple[str, str]]:
+    """``(where, pattern)`` for every pattern found in a text."""
+    return [(where, pat.pattern) for pat in patterns for where, text in texts.items() if pat.search(text)]

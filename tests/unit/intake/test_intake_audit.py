@@ -1,0 +1,62 @@
+"""Audit log rules: retention (§ 76 Abs. 4 BDSG), period limits, purposes, roles."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import get_args
+
+import pytest
+
+from common.auth import principal_from_claims
+from common.errors import DomainValidationError
+from services.intake.logic import audit
+from services.intake.models.audit import AuditAction
+
+
+def test_entries_are_kept_until_the_end_of_the_following_year() -> None:
+    at = datetime(2026, 11, 30, 8, 15, tzinfo=UTC)
+    assert datetime.fromtimestamp(audit.expiry(at), UTC) == datetime(2027, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert audit.expiry(datetime(2027, 1, 1, tzinfo=UTC)) > audit.expiry(at)
+
+
+def test_every_action_has_a_purpose_for_every_role_that_may_do_it() -> None:
+    for action in get_args(AuditAction):
+        assert (action, "office") in audit.PURPOSES  # the office may do everything
+    for action in ("create", "read", "list", "update", "withdraw"):
+        assert (action, "school") in audit.PURPOSES
+    for action in ("read", "list"):  # companions only read
+        assert (action, "companion") in audit.PURPOSES
+
+
+def test_role_is_the_widest_right_that_allowed_the_access() -> None:
+    both = principal_from_claims({"sub": "x", "cognito:groups": "office,school-RFS"})
+    school = principal_from_claims({"sub": "y", "cognito:groups": "school-RFS"})
+    comp = principal_from_claims({"sub": "z", "cognito:groups": "companion", "custom:companion_id": "A"})
+    assert [audit.role_of(p) for p in (both, school, comp)] == ["office", "school", "companion"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [(date(2026, 11, 1), date(2026, 11, 3), ["2026-11-03", "2026-11-02", "2026-11-01"]),
+     (date(2026, 12, 31), date(2026, 12, 31), ["2026-12-31"])],
+)
+def test_days_are_read_newest_first(start: date, end: date, days: list[str]) -> None:
+    assert audit._days(start, end) == days
+
+
+@pytest.mark.parametrize(("start", "end"), [(date(2026, 11, 3), date(2026, 11, 1)),
+                                            (date(2026, 1, 1), date(2026, 2, 1))])
+def test_reversed_or_too_long_periods_are_422_in_german(start: date, end: date) -> None:
+    with pytest.raises(DomainValidationError) as e:
+        audit._days(start, end)
+    assert e.value.errors[0].field == "from" and e.value.errors[0].message[0].isupper()
+
+
+def test_a_cursor_for_another_period_is_refused() -> None:
+    cursor = audit._encode("2026-11-03", {"day": "2026-11-03", "entry": "2026-11-03T10:00:00#X"})
+    assert audit._decode(cursor, ["2026-11-03"]) == ("2026-11-03", {"day": "2026-11-03",
+                                                                    "entry": "2026-11-03T10:00:00#X"})
+    with pytest.raises(DomainValidationError):
+        audit._decode(cursor, ["2026-11-04"])
+    with pytest.raises(DomainValidationError):
+        audit._decode("not-base64!", ["2026-11-03"])
