@@ -144,6 +144,14 @@ def test_token_login_and_the_office_sees_every_school(server: tuple[str, Any], p
     page.get_by_role("button", name="Meine Anmeldungen").click()
     page.locator("#list-table").wait_for(state="visible")
     assert page.locator("#list-table tbody tr").count() >= 1
+    # withdraw the first one: confirmed, erased, shown without a name
+    first = page.locator("#list-table tbody tr").first
+    name = first.locator("td").first.inner_text()
+    page.once("dialog", lambda d: d.accept())
+    first.get_by_role("button", name="zurückziehen").click()
+    page.get_by_text("Die Anmeldung wurde zurückgezogen und die Angaben gelöscht.").wait_for()
+    page.get_by_text("(gelöscht)").first.wait_for()
+    assert name not in page.locator("#list-table").inner_text()
 
 
 def test_wrong_password_is_a_german_message(server: tuple[str, Any], page: Any) -> None:

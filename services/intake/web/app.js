@@ -343,7 +343,8 @@ async function showConfirmation(intakeId) {
 // ------------------------------------------------------------------ list
 function row(item) {
   const tr = document.createElement("tr");
-  const cells = [`${item.family_name}, ${item.given_name}`, item.class_name, STATUS_TEXT[item.status] || item.status,
+  const name = item.family_name === null ? "(gelöscht)" : `${item.family_name}, ${item.given_name}`;
+  const cells = [name, item.class_name, STATUS_TEXT[item.status] || item.status,
     new Date(item.submitted_at).toLocaleDateString("de-DE")];
   for (const text of cells) {
     const td = document.createElement("td");
@@ -388,13 +389,18 @@ async function loadList(more = false) {
 }
 
 async function withdraw(item, button) {
-  if (!window.confirm(`Anmeldung von ${item.given_name} ${item.family_name} wirklich zurückziehen (Einwilligung widerrufen)?`)) return;
+  if (!window.confirm(`Anmeldung von ${item.given_name} ${item.family_name} wirklich zurückziehen (Einwilligung widerrufen)? Die Angaben werden dabei gelöscht.`)) return;
   button.disabled = true;
   const { status, body } = await api("POST", `intakes/${encodeURIComponent(item.intake_id)}/withdraw`, {
     json: { reason: "consent_withdrawn" }, headers: { "Idempotency-Key": newKey() },
   });
-  $("list-state").textContent = status === 200 ? "Die Anmeldung wurde zurückgezogen." : ((body && body.message) || "Fehler.");
-  if (status === 200) loadList();
+  if (status === 200) {
+    await loadList();
+    $("list-state").textContent = "Die Anmeldung wurde zurückgezogen und die Angaben gelöscht.";
+  } else {
+    $("list-state").textContent = (body && body.message) || "Fehler.";
+    button.disabled = false;
+  }
 }
 
 // ------------------------------------------------------------------ class list upload
