@@ -4,6 +4,7 @@ the search patterns for a student's identifying data."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import shutil
@@ -15,7 +16,13 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
+import boto3
+from moto.events.models import events_backends
+from moto.ses.models import ses_backends
 from openpyxl import load_workbook
+
+from avdual.runtime import ACCOUNT, REGION, LocalRuntime
+from contracts.topology import BUCKETS, TABLES
 
 SERVICES = ("intake", "matching", "reporting")
 
@@ -103,3 +110,51 @@ def identifiers(forms: list[dict[str, Any]], *, contacts: bool = False) -> list[
 def leaks(patterns: list[re.Pattern[str]], texts: dict[str, str]) -> list[tuple[str, str]]:
     """``(where, pattern)`` for every pattern found in a text."""
     return [(where, pat.pattern) for pat in patterns for where, text in texts.items() if pat.search(text)]
+
+
+def everything_stored(rt: LocalRuntime) -> dict[str, str]:
+    """Text of every table, outbox stream, queue, bucket object, archived event and SES message."""
+    found: dict[str, str] = {}
+    with rt.lock:
+        for name in TABLES:
+            found[f"table:{name}"] = json.dumps(scan(rt, name), default=str, ensure_ascii=False)
+        ddb, streams = boto3.client("dynamodb"), boto3.client(
+            "dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
+        for t in (t for t in TABLES.values() if t.stream):
+            arn = ddb.describe_table(TableName=rt.names[t.name])["Table"]["LatestStreamArn"]
+            records: list[Any] = []
+            for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+                it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                                ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                while it:
+                    resp = streams.get_records(ShardIterator=it, Limit=1000)
+                    records += resp["Records"]
+                    it = resp.get("NextShardIterator") if resp["Records"] else None
+            found[f"stream:{t.name}"] = json.dumps(records, default=str, ensure_ascii=False)
+        sqs = boto3.client("sqs")
+        for url in sqs.list_queues(MaxResults=1000).get("QueueUrls", []):
+            msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+            found[f"queue:{url}"] = json.dumps(msgs.get("Messages", []), ensure_ascii=False)
+        s3 = boto3.client("s3")
+        for b in BUCKETS:
+            for obj in s3.list_objects_v2(Bucket=rt.names[b]).get("Contents", []):
+                data = s3.get_object(Bucket=rt.names[b], Key=obj["Key"])["Body"].read()
+                found[f"s3:{b}/{obj['Key']}"] = text_of(obj["Key"], data) or data.decode("utf-8", "replace")
+        for archive in events_backends[ACCOUNT][REGION].archives.values():
+            found[f"archive:{archive.name}"] = json.dumps(archive.events, default=str, ensure_ascii=False)
+        for i, m in enumerate(ses_backends[ACCOUNT][REGION].sent_messages):
+            raw = getattr(m, "raw_data", None) or json.dumps(vars(m), default=str, ensure_ascii=False)
+            found[f"ses:{i}"] = text_of("m.eml", raw.encode()) if getattr(m, "raw_data", None) else raw
+    return found
+
+
+def scan(rt: LocalRuntime, logical: str) -> list[dict[str, Any]]:
+    t = boto3.resource("dynamodb").Table(rt.names[logical])
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        resp = t.scan(**kwargs)
+        items += resp["Items"]
+        if "LastEvaluatedKey" not in resp:
+            return items
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

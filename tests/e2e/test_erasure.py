@@ -17,16 +17,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.events.models import events_backends
-from moto.ses.models import ses_backends
 
-from avdual.runtime import ACCOUNT, REGION, LocalRuntime
+from avdual.runtime import LocalRuntime
 from contracts.reference import SCHOOLS
-from contracts.topology import BUCKETS, TABLES
 from tests.conftest import VALID_FORM, companion
-from tests.privacy import captured_service_logs, identifiers, leaks, text_of, texts_of
+from tests.privacy import captured_service_logs, everything_stored, identifiers, leaks, scan, texts_of
 
 OFFICE = {"sub": "office-erasure", "cognito:groups": "office"}
 SCHOOL = {"sub": "school-erasure", "cognito:groups": "school-RFS", "cognito:username": "lehrkraft-rfs"}
@@ -47,54 +43,6 @@ TARGET["wished_job"] = "Tierpflegerin"
 CLASSMATES = [_form("Brunhilde", "Ohnesorg", "2009-11-02"), _form("Emil", "Pfeffermann", "2010-07-30")]
 
 
-def everything_stored(rt: LocalRuntime) -> dict[str, str]:
-    """Text of every table, outbox stream, queue, bucket object, archived event and SES message."""
-    found: dict[str, str] = {}
-    with rt.lock:
-        for name in TABLES:
-            found[f"table:{name}"] = json.dumps(_scan(rt, name), default=str, ensure_ascii=False)
-        ddb, streams = boto3.client("dynamodb"), boto3.client(
-            "dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
-        for t in (t for t in TABLES.values() if t.stream):
-            arn = ddb.describe_table(TableName=rt.names[t.name])["Table"]["LatestStreamArn"]
-            records: list[Any] = []
-            for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-                it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                                ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-                while it:
-                    resp = streams.get_records(ShardIterator=it, Limit=1000)
-                    records += resp["Records"]
-                    it = resp.get("NextShardIterator") if resp["Records"] else None
-            found[f"stream:{t.name}"] = json.dumps(records, default=str, ensure_ascii=False)
-        sqs = boto3.client("sqs")
-        for url in sqs.list_queues(MaxResults=1000).get("QueueUrls", []):
-            msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
-            found[f"queue:{url}"] = json.dumps(msgs.get("Messages", []), ensure_ascii=False)
-        s3 = boto3.client("s3")
-        for b in BUCKETS:
-            for obj in s3.list_objects_v2(Bucket=rt.names[b]).get("Contents", []):
-                data = s3.get_object(Bucket=rt.names[b], Key=obj["Key"])["Body"].read()
-                found[f"s3:{b}/{obj['Key']}"] = text_of(obj["Key"], data) or data.decode("utf-8", "replace")
-        for archive in events_backends[ACCOUNT][REGION].archives.values():
-            found[f"archive:{archive.name}"] = json.dumps(archive.events, default=str, ensure_ascii=False)
-        for i, m in enumerate(ses_backends[ACCOUNT][REGION].sent_messages):
-            raw = getattr(m, "raw_data", None) or json.dumps(vars(m), default=str, ensure_ascii=False)
-            found[f"ses:{i}"] = text_of("m.eml", raw.encode()) if getattr(m, "raw_data", None) else raw
-    return found
-
-
-def _scan(rt: LocalRuntime, logical: str) -> list[dict[str, Any]]:
-    t = boto3.resource("dynamodb").Table(rt.names[logical])
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        resp = t.scan(**kwargs)
-        items += resp["Items"]
-        if "LastEvaluatedKey" not in resp:
-            return items
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-
-
 def test_withdrawal_erases_the_student_everywhere(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     with captured_service_logs() as capture:
         with LocalRuntime(stage="erasure", log_level="DEBUG", out_dir=tmp_path, duplicate=True, shuffle=True,
@@ -113,7 +61,7 @@ def test_withdrawal_erases_the_student_everywhere(tmp_path: Path, capfd: pytest.
             rt.drain()
             _after_withdrawal(rt, target_id)
             stored = everything_stored(rt)
-            withdrawn_events = [i for i in _scan(rt, "intake-outbox") if i["detail_type"] == "IntakeWithdrawn"]
+            withdrawn_events = [i for i in scan(rt, "intake-outbox") if i["detail_type"] == "IntakeWithdrawn"]
     logs = capfd.readouterr()
     texts = {**stored, **texts_of(tmp_path), "stdout": logs.out, "stderr": logs.err,
              "logs": "\n".join(capture.lines)}
@@ -164,7 +112,7 @@ def _after_withdrawal(rt: LocalRuntime, target_id: str) -> None:
     assert assignment["status"] == "withdrawn" and assignment["profile"] is None
     assert assignment["explanation"] == {} and assignment["companion_id"] is None
     # the freed slot went to the waiting classmate
-    statuses = sorted(a["status"] for a in _scan(rt, "assignments"))
+    statuses = sorted(a["status"] for a in scan(rt, "assignments"))
     assert statuses == ["assigned", "assigned", "assigned", "withdrawn"]
     # reporting keeps the anonymous count of the withdrawal
     table = rt.api("GET", "/dashboard/summary", claims=OFFICE).json()["status_by_school"]
