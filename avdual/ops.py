@@ -4,7 +4,22 @@ The same functions serve the embedded runtime (``make serve`` exposes them at ``
 127.0.0.1, and tests call them in-process) and a deployed stage (resources resolved from the
 CloudFormation stack ``AvDual-<stage>`` with the usual AWS credentials).
 
-Nothing here prints event ``data``: listings show ids, detail-types, sources and attempt counts.
+DLQ kinds (``infra.naming.DEAD_LETTER_KINDS``), each found by the tags infra puts on the queues
+(``avdual:dlq-kind``, ``avdual:dlq-of``; the local runtime tags its queues the same way):
+
+* ``subscription`` – the SQS redrive DLQ of a subscription queue (consumer kept failing);
+  redrive: back to the subscription queue.
+* ``rule`` – the DLQ of an EventBridge rule target (EventBridge could not deliver to the queue);
+  the message body is the event, as the rule delivers it; redrive: into the subscription queue.
+* ``pipe`` – the DLQ of an outbox pipe (DynamoDB stream → bus). Its messages hold batch metadata
+  (shard id, sequence numbers), not the records; there is nothing to redrive (see :data:`PIPE_NOTE`).
+* ``async`` – the DLQ of asynchronous invocations of a scheduled function (also the Scheduler
+  target DLQ); the body is the invocation payload. Redrive against AWS: ``lambda:Invoke`` with
+  ``InvocationType=Event``; the local runtime cannot re-invoke through the DLQ (:func:`async_note`).
+* ``alarm`` – undeliverable alarm e-mails (only with ``alarmEmail``); listed, not redriven.
+
+Nothing here prints event ``data`` or payloads: listings show ids, types, sources, keys and batch
+metadata only.
 """
 
 from __future__ import annotations
@@ -16,125 +31,377 @@ from typing import Any
 
 import boto3
 
-from contracts.topology import SUBSCRIPTIONS
+from contracts.outbox import OUTBOX_KEY_PREFIX, OUTBOX_TTL_DAYS
+from contracts.topology import FUNCTIONS, SCHEDULED_TIME, SUBSCRIPTIONS
+from infra.naming import (
+    DEAD_LETTER_KINDS,
+    TAG_DLQ_KIND,
+    TAG_DLQ_OF,
+    TAG_FUNCTION,
+    TAG_QUEUE_OF,
+    dead_letter_queue_name,
+)
+
+#: Why a pipe DLQ message is not redriven, and what to do instead.
+PIPE_NOTE = (
+    "Kein Redrive: Die Pipe hat die Stream-Records dieses Batches nicht auf den Bus gelegt, die "
+    "DLQ-Nachricht enthält nur Shard und Sequenznummern. Die Events sind deshalb auch nicht im "
+    "Event-Archiv – `ops replay` hilft nur für Events, die den Bus erreicht haben. Die Outbox-Items "
+    "liegen weiter in der Tabelle "
+    f"{{table}} (Schlüssel `{OUTBOX_KEY_PREFIX}<idempotency_key>`, TTL {OUTBOX_TTL_DAYS} Tage), die "
+    "Stream-Records 24 h. Ursache beheben, die Items neu veröffentlichen, dann die DLQ-Nachricht löschen."
+)
+ALARM_NOTE = "Kein Redrive: nicht zustellbare Alarm-E-Mails; Abonnement des Alarm-Topics {of} prüfen."
+
+
+@dataclass(frozen=True)
+class DeadLetterQueue:
+    """One DLQ of the stage."""
+
+    name: str  # infra.naming.dead_letter_queue_name(kind, of): alarm and dashboard name
+    kind: str  # infra.naming.DEAD_LETTER_KINDS
+    of: str  # subscription / outbox table / function (topology names), alarm topic
+    url: str
 
 
 @dataclass
 class OpsTarget:
-    """Where the pipeline lives: queue URLs per subscription, the bus and its archive."""
+    """Where the pipeline lives: subscription queues, every DLQ, the bus and its archive.
 
-    queues: dict[str, tuple[str, str]]  # subscription -> (queue url, dlq url)
+    ``functions`` maps topology function names to physical names (AWS only: the async redrive
+    invokes them); ``local`` marks the embedded runtime (no Lambda service to invoke).
+    """
+
+    queues: dict[str, str]  # subscription -> queue url
+    dead_letter_queues: list[DeadLetterQueue]
     bus_arn: str
     archive_arn: str | None
+    functions: dict[str, str] = field(default_factory=dict)
+    local: bool = False
     sqs: Any = field(default=None)
     events: Any = field(default=None)
+    lambda_: Any = field(default=None)
 
     def __post_init__(self) -> None:
         self.sqs = self.sqs or boto3.client("sqs")
         self.events = self.events or boto3.client("events")
+        if not self.local:
+            self.lambda_ = self.lambda_ or boto3.client("lambda")
+
+    def select(self, name: str | None = None, kind: str | None = None) -> list[DeadLetterQueue]:
+        if kind is not None and kind not in DEAD_LETTER_KINDS:
+            raise ValueError(f"unknown DLQ kind {kind!r} (one of {', '.join(DEAD_LETTER_KINDS)})")
+        out = [
+            d
+            for d in self.dead_letter_queues
+            if (name is None or d.name == name) and (kind is None or d.kind == kind)
+        ]
+        if name is not None and not out:
+            known = ", ".join(d.name for d in self.dead_letter_queues)
+            raise ValueError(f"unknown DLQ {name!r} (known: {known})")
+        return sorted(out, key=lambda d: (DEAD_LETTER_KINDS.index(d.kind), d.name))  # type: ignore[arg-type]
+
+
+def resolve_queues(sqs: Any, urls: list[str]) -> tuple[dict[str, str], list[DeadLetterQueue]]:
+    """Subscription queues and DLQs among ``urls``, by their tags (``infra.naming``); untagged queues are
+    ignored. Fails when a subscription of the topology has no queue, DLQ or rule DLQ."""
+    queues: dict[str, str] = {}
+    dlqs: list[DeadLetterQueue] = []
+    for url in urls:
+        tags = sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
+        if TAG_QUEUE_OF in tags:
+            queues[tags[TAG_QUEUE_OF]] = url
+        kind, of = tags.get(TAG_DLQ_KIND), tags.get(TAG_DLQ_OF)
+        if kind in DEAD_LETTER_KINDS and of:
+            dlqs.append(DeadLetterQueue(dead_letter_queue_name(kind, of), kind, of, url))
+    have = {(d.kind, d.of) for d in dlqs}
+    missing = [
+        s
+        for s in SUBSCRIPTIONS
+        if s not in queues or ("subscription", s) not in have or ("rule", s) not in have
+    ]
+    if missing:
+        raise RuntimeError(
+            f"no tagged queue/DLQ/rule DLQ for subscription(s) {', '.join(missing)} "
+            f"(tags {TAG_QUEUE_OF}, {TAG_DLQ_KIND}, {TAG_DLQ_OF}; deployed before them?)"
+        )
+    return queues, dlqs
 
 
 def _depth(sqs: Any, url: str) -> int:
-    a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
-                                                                "ApproximateNumberOfMessagesNotVisible"])
+    a = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )
     return int(a["Attributes"]["ApproximateNumberOfMessages"]) + int(
-        a["Attributes"].get("ApproximateNumberOfMessagesNotVisible", 0))
+        a["Attributes"].get("ApproximateNumberOfMessagesNotVisible", 0)
+    )
 
 
 def health(t: OpsTarget) -> dict[str, Any]:
-    """Queue and DLQ depths per subscription; ``healthy`` is False when any DLQ holds a message."""
-    subs = {}
-    for name, (q, dlq) in sorted(t.queues.items()):
-        subs[name] = {"queued": _depth(t.sqs, q), "dead_letters": _depth(t.sqs, dlq)}
-    return {"healthy": all(s["dead_letters"] == 0 for s in subs.values()), "subscriptions": subs}
+    """Depth of every DLQ (grouped by kind) and of the subscription queues; ``healthy`` is False when any
+    DLQ holds a message."""
+    by_kind: dict[str, dict[str, int]] = {k: {} for k in DEAD_LETTER_KINDS}
+    for d in t.select():
+        by_kind[d.kind][d.name] = _depth(t.sqs, d.url)
+    queued = {name: _depth(t.sqs, url) for name, url in sorted(t.queues.items())}
+    total = sum(n for names in by_kind.values() for n in names.values())
+    return {
+        "healthy": total == 0,
+        "dead_letters": total,
+        "queues": queued,
+        "dead_letter_queues": {k: v for k, v in by_kind.items() if v},
+        "subscriptions": {
+            s: {"queued": n, "dead_letters": by_kind["subscription"].get(s, 0)} for s, n in queued.items()
+        },
+    }
 
 
-def _summary(msg: dict[str, Any]) -> dict[str, Any]:
+# ---------------------------------------------------------------------------- listing (no data, ever)
+def _json(text: str) -> Any:
     try:
-        body = json.loads(msg["Body"])
-    except json.JSONDecodeError:
-        body = {}
-    meta = (body.get("detail") or {}).get("metadata") or {}
-    return {"message_id": msg["MessageId"], "detail_type": body.get("detail-type"), "source": body.get("source"),
-            "event_id": body.get("id"), "idempotency_key": meta.get("idempotency_key"),
-            "receive_count": int(msg.get("Attributes", {}).get("ApproximateReceiveCount", 0))}
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return None
+
+
+def _event_summary(body: dict[str, Any]) -> dict[str, Any]:
+    detail = body.get("detail")
+    meta = detail.get("metadata") if isinstance(detail, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    return {
+        "detail_type": body.get("detail-type"),
+        "source": body.get("source"),
+        "event_id": body.get("id"),
+        "idempotency_key": meta.get("idempotency_key"),
+    }
+
+
+def _is_event(body: Any) -> bool:
+    return isinstance(body, dict) and "detail-type" in body and "source" in body
+
+
+def _attribute(msg: dict[str, Any], *names: str) -> str | None:
+    attrs = msg.get("MessageAttributes") or {}
+    for n in names:
+        if n in attrs:
+            return str(attrs[n].get("StringValue"))
+    return None
+
+
+def _batch_info(body: Any) -> dict[str, Any]:
+    """Batch metadata of a stream-source DLQ record (``DDBStreamBatchInfo``): positions, never records."""
+    if not isinstance(body, dict):
+        return {}
+    info = next((v for k, v in body.items() if k.endswith("BatchInfo") and isinstance(v, dict)), {})
+    ctx = body.get("context") or body.get("requestContext") or {}
+    keys = (
+        "shardId",
+        "startSequenceNumber",
+        "endSequenceNumber",
+        "batchSize",
+        "streamArn",
+        "approximateArrivalOfFirstRecord",
+        "approximateArrivalOfLastRecord",
+    )
+    out = {k: info.get(k) for k in keys if k in info}
+    if isinstance(ctx, dict):
+        out.update({k: ctx[k] for k in ("condition", "errorCode") if k in ctx})
+    return out
+
+
+def _schedule_of(function: str, payload: Any) -> dict[str, Any]:
+    """Which topology schedule of ``function`` produced ``payload`` (and when), without the payload."""
+    if not isinstance(payload, dict):
+        return {}
+    spec = FUNCTIONS.get(function)
+    for sched in spec.schedules if spec else ():
+        if set(payload) == set(sched.payload) and all(
+            v == SCHEDULED_TIME or payload.get(k) == v for k, v in sched.payload.items()
+        ):
+            when = [payload[k] for k, v in sched.payload.items() if v == SCHEDULED_TIME]
+            return {"schedule": sched.name, "scheduled_time": when[0] if when else None}
+    return {"payload_keys": sorted(payload)}
+
+
+def _summary(d: DeadLetterQueue, msg: dict[str, Any]) -> dict[str, Any]:
+    body = _json(msg["Body"])
+    row: dict[str, Any] = {
+        "dlq": d.name,
+        "kind": d.kind,
+        "of": d.of,
+        "message_id": msg["MessageId"],
+        "receive_count": int(msg.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
+    }
+    if d.kind == "pipe":
+        row.update(_batch_info(body))
+    elif _is_event(body):
+        row.update(_event_summary(body))
+    elif d.kind == "async":
+        row.update(_schedule_of(d.of, body))
+    error = _attribute(msg, "ERROR_CODE", "ErrorCode")
+    if error is not None:
+        row["error_code"] = error
+    return row
 
 
 def _drain_queue(sqs: Any, url: str, visibility: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=visibility,
-                                  AttributeNames=["All"]).get("Messages", [])
+        got = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=visibility,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
         if not got:
             return out
         out += got
 
 
-def list_dead_letters(t: OpsTarget, subscription: str | None = None) -> list[dict[str, Any]]:
-    """DLQ messages (ids, detail-type, source, idempotency key) without their data; messages stay in the DLQ."""
+def _release(sqs: Any, url: str, msgs: list[dict[str, Any]]) -> None:
+    for m in msgs:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+
+
+def list_dead_letters(t: OpsTarget, name: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+    """DLQ messages of every kind (ids and metadata, :func:`_summary`), never data; they stay in the DLQ."""
     rows = []
-    for name, (_, dlq) in sorted(t.queues.items()):
-        if subscription and name != subscription:
-            continue
-        msgs = _drain_queue(t.sqs, dlq, visibility=1)
-        for m in msgs:
-            t.sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
-        rows += [{"subscription": name, **_summary(m)} for m in msgs]
+    for d in t.select(name, kind):
+        msgs = _drain_queue(t.sqs, d.url, visibility=1)
+        _release(t.sqs, d.url, msgs)
+        rows += [_summary(d, m) for m in msgs]
     return rows
 
 
-def redrive(t: OpsTarget, subscription: str | None = None) -> dict[str, int]:
-    """Move DLQ messages back to their source queue (consumers are idempotent). Returns counts per subscription."""
-    moved: dict[str, int] = {}
-    for name, (q, dlq) in sorted(t.queues.items()):
-        if subscription and name != subscription:
-            continue
-        msgs = _drain_queue(t.sqs, dlq, visibility=60)
-        for m in msgs:
-            t.sqs.send_message(QueueUrl=q, MessageBody=m["Body"])
-            t.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
-        moved[name] = len(msgs)
-    return moved
+# ---------------------------------------------------------------------------- redrive per kind
+def async_note(function: str, local: bool) -> str:
+    if not local:
+        return f"{function} mit der Originalnutzlast erneut asynchron aufgerufen (InvocationType Event)."
+    runs = (
+        ", ".join(
+            f"rt.run_schedule({function!r}, {s.name!r}, at=<scheduled_time>)"
+            for s in FUNCTIONS[function].schedules
+        )
+        if function in FUNCTIONS
+        else ""
+    )
+    return (
+        "Lokal nicht möglich: die lokale Laufzeit hat keinen Lambda-Dienst, der aus der DLQ erneut "
+        "aufruft; die Nachrichten bleiben in der DLQ. Gegen AWS ruft "
+        f"`avdual ops redrive --stage <stage> --kind async` {function} mit der Originalnutzlast erneut "
+        "auf (InvocationType Event)."
+        + (f" Lokal den Zeitplan selbst erneut auslösen: {runs}." if runs else "")
+    )
+
+
+def _move(t: OpsTarget, d: DeadLetterQueue, to: str) -> int:
+    msgs = _drain_queue(t.sqs, d.url, visibility=60)
+    for m in msgs:
+        t.sqs.send_message(QueueUrl=to, MessageBody=m["Body"])
+        t.sqs.delete_message(QueueUrl=d.url, ReceiptHandle=m["ReceiptHandle"])
+    return len(msgs)
+
+
+def _reinvoke(t: OpsTarget, d: DeadLetterQueue) -> tuple[int, int]:
+    """Invoke the function again with each payload (``InvocationType=Event``); delete what was accepted."""
+    function = t.functions.get(d.of)
+    if function is None:
+        raise RuntimeError(f"function {d.of} of DLQ {d.name} not found (tag {TAG_FUNCTION})")
+    msgs = _drain_queue(t.sqs, d.url, visibility=60)
+    done = 0
+    for m in msgs:
+        resp = t.lambda_.invoke(FunctionName=function, InvocationType="Event", Payload=m["Body"].encode())
+        if int(resp.get("StatusCode", 0)) == 202 and not resp.get("FunctionError"):
+            t.sqs.delete_message(QueueUrl=d.url, ReceiptHandle=m["ReceiptHandle"])
+            done += 1
+        else:
+            _release(t.sqs, d.url, [m])
+    return done, len(msgs) - done
+
+
+def redrive(t: OpsTarget, name: str | None = None, kind: str | None = None) -> dict[str, dict[str, Any]]:
+    """Redrive per DLQ, as far as the kind allows (consumers are idempotent). Per DLQ: ``moved`` messages,
+    ``remaining`` ones, ``to`` (where they went) and a ``note`` when nothing can be moved automatically."""
+    out: dict[str, dict[str, Any]] = {}
+    for d in t.select(name, kind):
+        r: dict[str, Any] = {"kind": d.kind, "moved": 0}
+        if d.kind in ("subscription", "rule"):
+            # subscription DLQ: back to its source queue; rule DLQ: the event as the rule delivers it
+            r["to"] = f"queue {d.of}"
+            r["moved"] = _move(t, d, t.queues[d.of])
+        elif d.kind == "async" and not t.local:
+            r["to"] = f"lambda {d.of}"
+            r["moved"], failed = _reinvoke(t, d)
+            r["note"] = async_note(d.of, local=False) + (f" {failed} Aufruf(e) abgelehnt." if failed else "")
+        elif d.kind == "async":
+            r["note"] = async_note(d.of, local=True)
+        elif d.kind == "pipe":
+            r["note"] = PIPE_NOTE.format(table=d.of)
+        else:
+            r["note"] = ALARM_NOTE.format(of=d.of)
+        r["remaining"] = _depth(t.sqs, d.url)
+        out[d.name] = r
+    return out
 
 
 def replay(t: OpsTarget, start: datetime, end: datetime, name: str | None = None) -> dict[str, Any]:
-    """Replay archived events of ``[start, end]`` onto the bus (all rules); consumers dedupe on idempotency keys."""
+    """Replay archived events of ``[start, end]`` onto the bus (all rules); consumers dedupe on
+    idempotency keys."""
     if t.archive_arn is None:
         raise RuntimeError("no event archive configured")
     name = name or f"replay-{start:%Y%m%dT%H%M%S}-{end:%Y%m%dT%H%M%S}"
-    r = t.events.start_replay(ReplayName=name, EventSourceArn=t.archive_arn, EventStartTime=start,
-                              EventEndTime=end, Destination={"Arn": t.bus_arn})
+    r = t.events.start_replay(
+        ReplayName=name,
+        EventSourceArn=t.archive_arn,
+        EventStartTime=start,
+        EventEndTime=end,
+        Destination={"Arn": t.bus_arn},
+    )
     state = t.events.describe_replay(ReplayName=name)
     return {"replay": name, "state": state.get("State", r.get("State"))}
 
 
-def aws_target(stage: str) -> OpsTarget:
-    """Resolve a deployed stage's queues, bus and archive from its CloudFormation stack ``AvDual-<stage>``."""
-    cfn, sqs, events = boto3.client("cloudformation"), boto3.client("sqs"), boto3.client("events")
+# ---------------------------------------------------------------------------- a deployed stage
+def aws_target(stage: str, clients: dict[str, Any] | None = None) -> OpsTarget:
+    """Resolve a deployed stage from its CloudFormation stack ``AvDual-<stage>``: queues and DLQs by their
+    tags, functions by their ``avdual:function`` tag, the bus and its archive. ``clients``: boto3 clients by
+    service name (default: from the environment's credentials)."""
+    c = dict(clients or {})
+    for svc in ("cloudformation", "sqs", "events", "lambda"):
+        c.setdefault(svc, boto3.client(svc))
     stack = f"AvDual-{stage}"
     resources: list[dict[str, Any]] = []
-    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack):
+    for page in c["cloudformation"].get_paginator("list_stack_resources").paginate(StackName=stack):
         resources += page["StackResourceSummaries"]
 
-    def find(rtype: str, *needles: str) -> str:
-        compact = [n.replace("-", "").lower() for n in needles]
-        hits = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == rtype
-                and all(n in r["LogicalResourceId"].lower() for n in compact)]
-        if len(hits) != 1:
-            raise RuntimeError(f"{stack}: expected one {rtype} for {needles}, found {len(hits)}")
-        return hits[0]
+    def physical(rtype: str) -> list[str]:
+        return [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == rtype]
 
-    queues = {}
-    for sub in SUBSCRIPTIONS:
-        queue_urls = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::SQS::Queue"
-                      and sub.replace("-", "").lower() in r["LogicalResourceId"].lower()]
-        dlq = [u for u in queue_urls if "dlq" in u.lower() or "deadletter" in u.lower()]
-        main = [u for u in queue_urls if u not in dlq]
-        if len(main) != 1 or not dlq:
-            raise RuntimeError(f"{stack}: cannot resolve the queues of {sub}")
-        queues[sub] = (main[0], sorted(dlq)[0])
-    bus_name = find("AWS::Events::EventBus", "bus")
-    bus_arn = events.describe_event_bus(Name=bus_name)["Arn"]
-    archives = events.list_archives(EventSourceArn=bus_arn).get("Archives", [])
-    archive_arn = events.describe_archive(ArchiveName=archives[0]["ArchiveName"])["ArchiveArn"] if archives else None
-    return OpsTarget(queues=queues, bus_arn=bus_arn, archive_arn=archive_arn, sqs=sqs, events=events)
+    queues, dlqs = resolve_queues(c["sqs"], physical("AWS::SQS::Queue"))
+    functions: dict[str, str] = {}
+    if any(d.kind == "async" for d in dlqs):
+        for fn in physical("AWS::Lambda::Function"):
+            tag = (c["lambda"].get_function(FunctionName=fn).get("Tags") or {}).get(TAG_FUNCTION)
+            if tag:
+                functions[tag] = fn
+    buses = physical("AWS::Events::EventBus")
+    if len(buses) != 1:
+        raise RuntimeError(f"{stack}: expected one event bus, found {len(buses)}")
+    bus_arn = c["events"].describe_event_bus(Name=buses[0])["Arn"]
+    archives = c["events"].list_archives(EventSourceArn=bus_arn).get("Archives", [])
+    archive_arn = (
+        c["events"].describe_archive(ArchiveName=archives[0]["ArchiveName"])["ArchiveArn"]
+        if archives
+        else None
+    )
+    return OpsTarget(
+        queues=queues,
+        dead_letter_queues=dlqs,
+        bus_arn=bus_arn,
+        archive_arn=archive_arn,
+        functions=functions,
+        sqs=c["sqs"],
+        events=c["events"],
+        lambda_=c["lambda"],
+    )

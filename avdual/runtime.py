@@ -53,9 +53,9 @@ import boto3
 from moto import mock_aws
 
 from avdual.auth import InvalidTokenError, LocalCognito, bearer
-from avdual.ops import OpsTarget
+from avdual.ops import OpsTarget, resolve_queues
 from common import settings
-from common.events import EventBridgePublisher
+from common.events import EventBridgePublisher, PublishError
 from contracts.outbox import matches_filter, outbox_tables, render_entry
 from contracts.topology import (
     BUCKETS,
@@ -71,6 +71,14 @@ from contracts.topology import (
     Schedule,
     Subscription,
     Table,
+)
+from infra.naming import (
+    TAG_DLQ_KIND,
+    TAG_DLQ_OF,
+    TAG_QUEUE_OF,
+    DeadLetterKind,
+    dead_letter_queue_name,
+    pipe_name,
 )
 
 REGION = "eu-central-1"
@@ -297,6 +305,8 @@ class LocalRuntime:
         self._mock: Any = None
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._queues: dict[str, tuple[str, str]] = {}  # subscription -> (queue url, dlq url)
+        self._dlqs: dict[tuple[str, str], str] = {}  # (DLQ kind, topology name) -> url (infra.naming kinds)
+        self._stream_shards: dict[str, tuple[str, list[str]]] = {}  # table -> (stream arn, shard ids)
         self._replay: dict[str, list[dict[str, Any]]] = {}
         self._stream_iterators: dict[str, list[str | None]] = {}
         self.pipe_publisher = EventBridgePublisher()
@@ -371,19 +381,37 @@ class LocalRuntime:
             os.environ[b.env_var] = name
             self.names[b.name] = name
         for sub in SUBSCRIPTIONS.values():
-            dlq = sqs.create_queue(QueueName=self.physical(f"{sub.name}-dlq"))["QueueUrl"]
-            q = sqs.create_queue(QueueName=self.physical(sub.name))["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            dlq = self._dead_letter_queue(sqs, "subscription", sub.name)
+            q = sqs.create_queue(QueueName=self.physical(sub.name), tags={TAG_QUEUE_OF: sub.name})["QueueUrl"]
+            rule_dlq = self._dead_letter_queue(sqs, "rule", sub.name)
             self._queues[sub.name] = (q, dlq)
             self._replay[sub.name] = []
             events.put_rule(Name=self.physical(sub.name), EventBusName=bus, EventPattern=json.dumps(sub.pattern()))
             events.put_targets(Rule=self.physical(sub.name), EventBusName=bus,
-                               Targets=[{"Id": "queue", "Arn": arn}])
+                               Targets=[{"Id": "queue", "Arn": self._queue_arn(sqs, q),
+                                         "DeadLetterConfig": {"Arn": self._queue_arn(sqs, rule_dlq)}}])
+        for t in outbox_tables():  # the pipe emulation (pump_outboxes) reports failed records here
+            self._dead_letter_queue(sqs, "pipe", t.name)
+        for f in FUNCTIONS.values():  # asynchronous invocations / Scheduler targets (CDK: Lambda DLQ)
+            if f.schedules:
+                self._dead_letter_queue(sqs, "async", f.name)
         self.cognito = LocalCognito(self.stage, REGION)  # created on first use (login, token check, web form)
         ses = boto3.client("ses")
         for m in MAIL_IDENTITIES.values():  # CDK: an SES email identity (verified by DNS / the mailbox owner)
             ses.verify_email_identity(EmailAddress=m.sender)
         settings.reset()
+
+    @staticmethod
+    def _queue_arn(sqs: Any, url: str) -> str:
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        return str(attrs["QueueArn"])
+
+    def _dead_letter_queue(self, sqs: Any, kind: DeadLetterKind, of: str) -> str:
+        """A DLQ tagged like the CDK one (``infra.naming``), so ``avdual ops`` finds it the same way."""
+        name = self.physical(f"{dead_letter_queue_name(kind, of)}-dlq")
+        url: str = sqs.create_queue(QueueName=name, tags={TAG_DLQ_KIND: kind, TAG_DLQ_OF: of})["QueueUrl"]
+        self._dlqs[(kind, of)] = url
+        return url
 
     def _create_table(self, ddb: Any, t: Table) -> None:
         name = self.physical(t.name)
@@ -422,6 +450,7 @@ class LocalRuntime:
         arn = ddb.describe_table(TableName=self.names[t.name])["Table"]["LatestStreamArn"]
         streams = self._streams()
         shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        self._stream_shards[t.name] = (arn, [sh["ShardId"] for sh in shards])
         self._stream_iterators[t.name] = [
             streams.get_shard_iterator(StreamArn=arn, ShardId=sh["ShardId"],
                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"] for sh in shards]
@@ -430,7 +459,8 @@ class LocalRuntime:
         """Emulate the outbox pipes: relay inserted outbox items from the table streams to the bus.
 
         Same filter and rendering as the CDK pipe (``contracts.outbox``). At least once: the stream
-        position advances only after ``PutEvents`` accepted every entry of the batch.
+        position advances only after every record of the batch was put on the bus or reported to the
+        pipe's DLQ (:meth:`_relay`); a transport error propagates and the batch is read again.
         """
         relayed = 0
         with self.lock:
@@ -439,17 +469,59 @@ class LocalRuntime:
                 for i, it in enumerate(self._stream_iterators.get(t.name, [])):
                     while it:
                         resp = streams.get_records(ShardIterator=it, Limit=100)
-                        entries = [render_entry(t, r, self.names["bus"]) for r in resp["Records"]
-                                   if matches_filter(t, r)]
-                        if entries:
-                            self.pipe_publisher.publish_entries(entries)
-                            relayed += len(entries)
+                        relayed += self._relay(t, i, [r for r in resp["Records"] if matches_filter(t, r)])
                         nxt = resp.get("NextShardIterator")
                         self._stream_iterators[t.name][i] = nxt
                         if not resp["Records"] or nxt == it:
                             break
                         it = nxt
         return relayed
+
+    def _relay(self, t: Table, shard: int, records: list[dict[str, Any]]) -> int:
+        """Put the records' events on the bus; returns how many were handled (relayed or dead-lettered).
+
+        As the pipe after its retries: a record that cannot be rendered (bad outbox item) or whose entry
+        ``PutEvents`` keeps rejecting (``PublishError``, after the publisher's retries; a failing batch is
+        bisected down to single records) goes to the pipe's DLQ as batch metadata, not as the record.
+        """
+        rendered: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        dead: list[tuple[dict[str, Any], Exception]] = []
+        for r in records:
+            try:
+                rendered.append((r, render_entry(t, r, self.names["bus"])))
+            except (KeyError, TypeError, ValueError) as bad_item:
+                dead.append((r, bad_item))
+        if rendered:
+            try:
+                self.pipe_publisher.publish_entries([entry for _, entry in rendered])
+            except PublishError:
+                for r, entry in rendered:
+                    try:
+                        self.pipe_publisher.publish_entries([entry])
+                    except PublishError as rejected:
+                        dead.append((r, rejected))
+        for r, error in dead:
+            self._pipe_dead_letter(t, shard, r, error)
+        return len(records)
+
+    def _pipe_dead_letter(self, t: Table, shard: int, record: dict[str, Any], err: Exception) -> None:
+        """The DLQ message of a DynamoDB-stream pipe: the batch position (shard, sequence numbers), no
+        data (the shape of AWS's ``DDBStreamBatchInfo`` records)."""
+        arn, shards = self._stream_shards[t.name]
+        ddb = record.get("dynamodb", {})
+        seq, arrival = ddb.get("SequenceNumber"), ddb.get("ApproximateCreationDateTime")
+        arrival = arrival.isoformat() if isinstance(arrival, datetime) else arrival
+        body = {
+            "context": {"partnerResourceArn": f"arn:aws:pipes:{REGION}:{ACCOUNT}:pipe/"
+                                              f"{pipe_name(self.stage, t.name)}",
+                        "condition": "RetryAttemptsExhausted", "errorCode": type(err).__name__},
+            "version": "1.0", "timestamp": self.clock.now().isoformat(),
+            "DDBStreamBatchInfo": {"shardId": shards[shard], "startSequenceNumber": seq,
+                                   "endSequenceNumber": seq, "approximateArrivalOfFirstRecord": arrival,
+                                   "approximateArrivalOfLastRecord": arrival, "batchSize": 1,
+                                   "streamArn": arn},
+        }
+        boto3.client("sqs").send_message(QueueUrl=self._dlqs[("pipe", t.name)], MessageBody=json.dumps(body))
 
     # ------------------------------------------------------------------ the Lambda service
     def handler(self, function: str) -> Callable[..., Any]:
@@ -700,7 +772,10 @@ class LocalRuntime:
 
     def ops_target(self) -> OpsTarget:
         """The operations view (DLQs, archive) of this runtime; use under ``self.lock``."""
-        return OpsTarget(queues=dict(self._queues), bus_arn=self.bus_arn, archive_arn=self.archive_arn)
+        sqs = boto3.client("sqs")
+        queues, dlqs = resolve_queues(sqs, [q for q, _ in self._queues.values()] + list(self._dlqs.values()))
+        return OpsTarget(queues=queues, dead_letter_queues=dlqs, bus_arn=self.bus_arn,
+                         archive_arn=self.archive_arn, local=True, sqs=sqs)
 
     # ------------------------------------------------------------------ direct reads for demo/tests
     def scan(self, logical_table: str) -> list[dict[str, Any]]:

@@ -108,20 +108,25 @@ class Gateway:
         from avdual import ops
 
         action = req.path.removeprefix("/_ops/")
-        sub = req.args.get("subscription")
+        name = req.args.get("name") or req.args.get("subscription")  # ``subscription``: the former name filter
+        kind = req.args.get("kind")
         with self.rt.lock:
             target = self.rt.ops_target()
-            if action == "health":
-                result: Any = ops.health(target)
-            elif action == "dead-letters":
-                result = ops.list_dead_letters(target, sub)
-            elif action == "redrive" and req.method == "POST":
-                result = ops.redrive(target, sub)
-            elif action == "replay" and req.method == "POST":
-                result = ops.replay(target, datetime.fromisoformat(req.args["start"]),
-                                    datetime.fromisoformat(req.args["end"]))
-            else:
-                return Response(json.dumps({"message": "Nicht gefunden"}), status=404, content_type="application/json")
+            try:
+                if action == "health":
+                    result: Any = ops.health(target)
+                elif action == "dead-letters":
+                    result = ops.list_dead_letters(target, name, kind)
+                elif action == "redrive" and req.method == "POST":
+                    result = ops.redrive(target, name, kind)
+                elif action == "replay" and req.method == "POST":
+                    result = ops.replay(target, datetime.fromisoformat(req.args["start"]),
+                                        datetime.fromisoformat(req.args["end"]))
+                else:
+                    return Response(json.dumps({"message": "Nicht gefunden"}), status=404,
+                                    content_type="application/json")
+            except ValueError as e:  # unknown DLQ name or kind
+                return Response(json.dumps({"message": str(e)}), status=400, content_type="application/json")
         return Response(json.dumps(result, default=str), content_type="application/json")
 
     def _clock(self, req: Request) -> Response:

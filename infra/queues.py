@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Tags
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from infra.naming import TAG_DLQ_KIND, TAG_DLQ_OF, DeadLetterKind
 
 DLQ_RETENTION = Duration.days(14)
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
@@ -26,6 +28,12 @@ def queue(scope: Construct, construct_id: str, key: kms.IKey, **kwargs: object) 
     )
 
 
-def dead_letter_queue(scope: Construct, construct_id: str, key: kms.IKey) -> sqs.Queue:
-    """A DLQ keeps messages for the maximum 14 days."""
-    return queue(scope, construct_id, key, retention_period=DLQ_RETENTION)
+def dead_letter_queue(
+    scope: Construct, construct_id: str, key: kms.IKey, *, kind: DeadLetterKind, of: str
+) -> sqs.Queue:
+    """A DLQ keeps messages for the maximum 14 days. Tagged with its kind and owner so ``avdual ops``
+    finds it in the deployed stack without guessing from logical IDs."""
+    q = queue(scope, construct_id, key, retention_period=DLQ_RETENTION)
+    Tags.of(q).add(TAG_DLQ_KIND, kind)
+    Tags.of(q).add(TAG_DLQ_OF, of)
+    return q

@@ -65,7 +65,9 @@ class Monitoring(Construct):
         if alarm_email:
             keys.allow_sns_to_use_messaging_key(topic_name(stage))
             # CDK adds the queue policy for sns.amazonaws.com (aws:SourceArn = this topic)
-            delivery_dlq = dead_letter_queue(self, "AlarmDeliveryDlq", keys.messaging)
+            delivery_dlq = dead_letter_queue(
+                self, "AlarmDeliveryDlq", keys.messaging, kind="alarm", of=topic_name(stage)
+            )
             what = "undeliverable alarm e-mails"
             acknowledge(delivery_dlq, "Serverless-SQSRedrivePolicy", REASON_IS_DLQ.format(of=what))
             acknowledge(delivery_dlq, "AwsSolutions-SQS3", REASON_NOT_REDRIVE_SOURCE.format(of=what))

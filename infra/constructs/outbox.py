@@ -27,6 +27,7 @@ from contracts import topology as topo
 from infra import iam as grants
 from infra.constructs.keys import Keys
 from infra.nag import REASON_IS_DLQ, REASON_NOT_REDRIVE_SOURCE, acknowledge
+from infra.naming import pipe_name
 from infra.queues import LOG_RETENTION, dead_letter_queue
 
 #: DynamoDB stream batch the pipe reads; one event per record is put on the bus.
@@ -59,10 +60,10 @@ class OutboxPipe(Construct):
         if not spec.stream or table.table_stream_arn is None:
             raise ValueError(f"table {spec.name} has no stream")
         self.spec = spec
-        self.pipe_name = f"avdual-{stage}-{spec.name}-outbox"
+        self.pipe_name = pipe_name(stage, spec.name)
         stream_arn = table.table_stream_arn
 
-        self.dlq = dead_letter_queue(self, "Dlq", keys.messaging)
+        self.dlq = dead_letter_queue(self, "Dlq", keys.messaging, kind="pipe", of=spec.name)
         acknowledge(
             self.dlq, "Serverless-SQSRedrivePolicy", REASON_IS_DLQ.format(of=f"the {self.pipe_name} pipe")
         )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsii
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -45,7 +45,7 @@ from infra.nag import (
     REASON_XRAY,
     acknowledge,
 )
-from infra.naming import construct_id
+from infra.naming import TAG_FUNCTION, TAG_QUEUE_OF, construct_id, dead_letter_queue_name
 from infra.queues import LOG_RETENTION, dead_letter_queue, queue
 
 #: SQS visibility timeout = this factor × consumer function timeout (AWS recommendation: ≥ 6).
@@ -214,7 +214,7 @@ class ServiceConstruct(Construct):
                     bus=resources.bus,
                     keys=self.keys,
                 )
-                self.dead_letter_queues[f"{name}-outbox-pipe"] = self.pipes[name].dlq
+                self.dead_letter_queues[dead_letter_queue_name("pipe", name)] = self.pipes[name].dlq
         return self.functions
 
     def _function(self, spec: topo.Function, res: Resources, runtime: LambdaRuntime) -> lambda_.Function:
@@ -240,11 +240,13 @@ class ServiceConstruct(Construct):
         )
         async_dlq = None
         if spec.schedules:  # EventBridge Scheduler invokes asynchronously
-            async_dlq = dead_letter_queue(self, cid + "AsyncDlq", self.keys.messaging)
+            async_dlq = dead_letter_queue(
+                self, cid + "AsyncDlq", self.keys.messaging, kind="async", of=spec.name
+            )
             grants.grant_send(role, async_dlq.queue_arn, self.keys.messaging)
             what = f"asynchronous invocations of {spec.name} and its schedules"
             acknowledge(async_dlq, "Serverless-SQSRedrivePolicy", REASON_IS_DLQ.format(of=what))
-            self.dead_letter_queues[f"{spec.name}-async"] = async_dlq
+            self.dead_letter_queues[dead_letter_queue_name("async", spec.name)] = async_dlq
         fn = lambda_.Function(
             self,
             cid,
@@ -263,6 +265,7 @@ class ServiceConstruct(Construct):
             reserved_concurrent_executions=RESERVED_CONCURRENCY.get(spec.name),
             description=spec.description or spec.name,
         )
+        Tags.of(fn).add(TAG_FUNCTION, spec.name)  # ``avdual ops`` re-invokes from the async DLQ
         for name in spec.tables:
             grants.grant_table_read_write(role, res.tables[name], topo.TABLES[name])
         for name in spec.buckets:
@@ -305,7 +308,7 @@ class ServiceConstruct(Construct):
         scope = Construct(self, construct_id(sub.name))
         consumer = topo.FUNCTIONS[sub.consumer]
         key = self.keys.messaging
-        dlq = dead_letter_queue(scope, "Dlq", key)
+        dlq = dead_letter_queue(scope, "Dlq", key, kind="subscription", of=sub.name)
         q = queue(
             scope,
             "Queue",
@@ -313,7 +316,8 @@ class ServiceConstruct(Construct):
             visibility_timeout=Duration.seconds(VISIBILITY_TIMEOUT_FACTOR * consumer.timeout_seconds),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=sub.max_receive_count, queue=dlq),
         )
-        rule_dlq = dead_letter_queue(scope, "RuleDlq", key)
+        Tags.of(q).add(TAG_QUEUE_OF, sub.name)
+        rule_dlq = dead_letter_queue(scope, "RuleDlq", key, kind="rule", of=sub.name)
         acknowledge(dlq, "Serverless-SQSRedrivePolicy", REASON_IS_DLQ.format(of=f"the {sub.name} queue"))
         acknowledge(
             rule_dlq, "Serverless-SQSRedrivePolicy", REASON_IS_DLQ.format(of=f"the {sub.name} rule target")
@@ -344,12 +348,12 @@ class ServiceConstruct(Construct):
         acknowledge(esm, "Serverless-LambdaEventSourceMappingDestination", REASON_SQS_ESM_DESTINATION)
         self.queues[sub.name] = q
         self.event_source_mappings[sub.name] = esm
-        self.dead_letter_queues[sub.name] = dlq
-        self.dead_letter_queues[f"{sub.name}-rule"] = rule_dlq
+        self.dead_letter_queues[dead_letter_queue_name("subscription", sub.name)] = dlq
+        self.dead_letter_queues[dead_letter_queue_name("rule", sub.name)] = rule_dlq
 
     def _schedules(self, spec: topo.Function, fn: lambda_.Function) -> None:
         cid = construct_id(spec.name)
-        dlq = self.dead_letter_queues[f"{spec.name}-async"]
+        dlq = self.dead_letter_queues[dead_letter_queue_name("async", spec.name)]
         role = iam.Role(
             self,
             cid + "SchedulerRole",
