@@ -4,7 +4,7 @@ The same functions serve the embedded runtime (``make serve`` exposes them at ``
 127.0.0.1, and tests call them in-process) and a deployed stage (resources resolved from the
 CloudFormation stack ``AvDual-<stage>`` with the usual AWS credentials).
 
-DLQ kinds (``infra.naming.DEAD_LETTER_KINDS``), each found by the tags infra puts on the queues
+DLQ kinds (``contracts.operations.DEAD_LETTER_KINDS``), each found by the tags infra puts on the queues
 (``avdual:dlq-kind``, ``avdual:dlq-of``; the local runtime tags its queues the same way):
 
 * ``subscription`` – the SQS redrive DLQ of a subscription queue (consumer kept failing);
@@ -31,9 +31,7 @@ from typing import Any
 
 import boto3
 
-from contracts.outbox import OUTBOX_KEY_PREFIX, OUTBOX_TTL_DAYS
-from contracts.topology import FUNCTIONS, SCHEDULED_TIME, SUBSCRIPTIONS
-from infra.naming import (
+from contracts.operations import (
     DEAD_LETTER_KINDS,
     TAG_DLQ_KIND,
     TAG_DLQ_OF,
@@ -41,6 +39,8 @@ from infra.naming import (
     TAG_QUEUE_OF,
     dead_letter_queue_name,
 )
+from contracts.outbox import OUTBOX_KEY_PREFIX, OUTBOX_TTL_DAYS
+from contracts.topology import FUNCTIONS, SCHEDULED_TIME, SUBSCRIPTIONS
 
 #: Why a pipe DLQ message is not redriven, and what to do instead.
 PIPE_NOTE = (
@@ -58,8 +58,8 @@ ALARM_NOTE = "Kein Redrive: nicht zustellbare Alarm-E-Mails; Abonnement des Alar
 class DeadLetterQueue:
     """One DLQ of the stage."""
 
-    name: str  # infra.naming.dead_letter_queue_name(kind, of): alarm and dashboard name
-    kind: str  # infra.naming.DEAD_LETTER_KINDS
+    name: str  # contracts.operations.dead_letter_queue_name(kind, of): alarm and dashboard name
+    kind: str  # contracts.operations.DEAD_LETTER_KINDS
     of: str  # subscription / outbox table / function (topology names), alarm topic
     url: str
 
@@ -103,7 +103,7 @@ class OpsTarget:
 
 
 def resolve_queues(sqs: Any, urls: list[str]) -> tuple[dict[str, str], list[DeadLetterQueue]]:
-    """Subscription queues and DLQs among ``urls``, by their tags (``infra.naming``); untagged queues are
+    """Subscription queues and DLQs among ``urls``, by their tags (``contracts.operations``); untagged queues are
     ignored. Fails when a subscription of the topology has no queue, DLQ or rule DLQ."""
     queues: dict[str, str] = {}
     dlqs: list[DeadLetterQueue] = []

@@ -56,6 +56,14 @@ from avdual.auth import InvalidTokenError, LocalCognito, bearer
 from avdual.ops import OpsTarget, resolve_queues
 from common import settings
 from common.events import EventBridgePublisher, PublishError
+from contracts.operations import (
+    TAG_DLQ_KIND,
+    TAG_DLQ_OF,
+    TAG_QUEUE_OF,
+    DeadLetterKind,
+    dead_letter_queue_name,
+    pipe_name,
+)
 from contracts.outbox import matches_filter, outbox_tables, render_entry
 from contracts.topology import (
     BUCKETS,
@@ -71,14 +79,6 @@ from contracts.topology import (
     Schedule,
     Subscription,
     Table,
-)
-from infra.naming import (
-    TAG_DLQ_KIND,
-    TAG_DLQ_OF,
-    TAG_QUEUE_OF,
-    DeadLetterKind,
-    dead_letter_queue_name,
-    pipe_name,
 )
 
 REGION = "eu-central-1"
@@ -305,7 +305,7 @@ class LocalRuntime:
         self._mock: Any = None
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._queues: dict[str, tuple[str, str]] = {}  # subscription -> (queue url, dlq url)
-        self._dlqs: dict[tuple[str, str], str] = {}  # (DLQ kind, topology name) -> url (infra.naming kinds)
+        self._dlqs: dict[tuple[str, str], str] = {}  # (DLQ kind, topology name) -> url (contracts.operations kinds)
         self._stream_shards: dict[str, tuple[str, list[str]]] = {}  # table -> (stream arn, shard ids)
         self._replay: dict[str, list[dict[str, Any]]] = {}
         self._stream_iterators: dict[str, list[str | None]] = {}
@@ -407,7 +407,7 @@ class LocalRuntime:
         return str(attrs["QueueArn"])
 
     def _dead_letter_queue(self, sqs: Any, kind: DeadLetterKind, of: str) -> str:
-        """A DLQ tagged like the CDK one (``infra.naming``), so ``avdual ops`` finds it the same way."""
+        """A DLQ tagged like the CDK one (``contracts.operations``), so ``avdual ops`` finds it the same way."""
         name = self.physical(f"{dead_letter_queue_name(kind, of)}-dlq")
         url: str = sqs.create_queue(QueueName=name, tags={TAG_DLQ_KIND: kind, TAG_DLQ_OF: of})["QueueUrl"]
         self._dlqs[(kind, of)] = url
@@ -747,7 +747,7 @@ class LocalRuntime:
             try:
                 result = self.invoke(sub.consumer, {"Records": [r for _, r in batch]}) or {}
                 failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-            except Exception:  # noqa: BLE001 - as Lambda: an invocation error fails the whole batch
+            except Exception:
                 failed = {r["messageId"] for _, r in batch}
             self.stats.batches += 1
             for msg, rec in batch:

@@ -1,0 +1,34 @@
+"""Names and tags by which operations tooling (``avdual ops``) finds the queues and functions of a stage.
+
+Declared once: CDK (``infra/``) tags the deployed resources with them, the local runtime tags its moto
+resources the same way, and ``avdual.ops`` looks resources up by them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+DeadLetterKind = Literal["subscription", "rule", "pipe", "async", "alarm"]
+#: Every kind of DLQ in the stack, in the order ``avdual ops health`` shows them.
+DEAD_LETTER_KINDS: tuple[DeadLetterKind, ...] = ("subscription", "rule", "pipe", "async", "alarm")
+
+#: Tag on every DLQ: its kind (:data:`DEAD_LETTER_KINDS`).
+TAG_DLQ_KIND = "avdual:dlq-kind"
+#: Tag on every DLQ: the topology name it belongs to (subscription, table of the outbox pipe, function).
+TAG_DLQ_OF = "avdual:dlq-of"
+#: Tag on a subscription's main queue: the subscription name.
+TAG_QUEUE_OF = "avdual:queue-of"
+#: Tag on every Lambda function: its topology name.
+TAG_FUNCTION = "avdual:function"
+
+
+def dead_letter_queue_name(kind: DeadLetterKind, of: str) -> str:
+    """Readable DLQ name (alarm names, dashboard, ``avdual ops``): ``matching-intake-events``,
+    ``matching-intake-events-rule``, ``matching-outbox-outbox-pipe``, ``reporting-renderer-async``."""
+    suffixes = {"subscription": "", "rule": "-rule", "pipe": "-outbox-pipe", "async": "-async", "alarm": ""}
+    return f"{of}{suffixes[kind]}"
+
+
+def pipe_name(stage: str, table: str) -> str:
+    """Physical name of the outbox pipe of ``table``."""
+    return f"avdual-{stage}-{table}-outbox"
