@@ -80,7 +80,19 @@ def test_office_sees_the_right_totals_and_charts(server: tuple[str, Counter[str]
     page.get_by_role("button", name="Wochenbericht jetzt erstellen").click()
     page.locator("#report-result a", has_text="PDF").wait_for()
     assert "per E-Mail versandt" in page.locator("#report-result").inner_text()
+
+    # the audit log of today: the 36 submissions (schools' accounts), newest first
+    page.get_by_role("button", name="Protokoll anzeigen").click()
+    page.get_by_text("36 Einträge.").wait_for()
+    rows = page.locator("#audit-table tbody tr")
+    assert {rows.nth(i).locator("td").nth(3).inner_text() for i in range(36)} == {"angelegt"}
+    assert rows.first.locator("td").nth(2).inner_text() == "Schule"
+    assert page.locator("#audit-more").is_hidden()
     assert page.problems == []  # no script errors, no CSP violations
+    page.get_by_label("Von").fill("2026-01-01")  # too long a period: the API's German message is shown
+    page.get_by_role("button", name="Protokoll anzeigen").click()
+    page.get_by_text("Höchstens 31 Tage auf einmal abfragen.").wait_for()
+    assert [p for p in page.problems if "422" not in p] == []
 
 
 def test_school_staff_cannot_open_the_dashboard(server: tuple[str, Counter[str]], page: Any) -> None:

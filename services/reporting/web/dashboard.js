@@ -269,6 +269,48 @@ async function makeReport() {
   }
 }
 
+// ------------------------------------------------------------------ audit log (GET /audit, intake service)
+const ACTION_TEXT = { create: "angelegt", read: "gelesen", list: "aufgelistet", update: "berichtigt", withdraw: "zurückgezogen" };
+const ROLE_TEXT = { office: "Bildungsbüro", school: "Schule", companion: "Begleitung" };
+let auditCursor = null;
+
+function isoDay(d) {
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+}
+
+async function loadAudit(ev, more = false) {
+  if (ev) ev.preventDefault();
+  const params = new URLSearchParams({ from: $("audit-from").value, to: $("audit-to").value, limit: "50" });
+  const intake = $("audit-intake").value.trim();
+  if (intake) params.set("intake_id", intake);
+  if (more && auditCursor) params.set("cursor", auditCursor);
+  $("audit-state").textContent = "Wird geladen …";
+  const r = await api("GET", `audit?${params}`);
+  if (!session) return;
+  if (r.status !== 200) {
+    const errors = (r.body && r.body.errors) || [];
+    $("audit-state").textContent = errors.length ? errors.map((e) => e.message).join(" ")
+      : ((r.body && r.body.message) || "Das Protokoll konnte nicht geladen werden.");
+    return;
+  }
+  const rows = r.body.items.map((e) => ({ cells: [
+    new Date(e.at).toLocaleString("de-DE", { dateStyle: "short", timeStyle: "medium" }),
+    e.actor_name, ROLE_TEXT[e.role] || e.role, ACTION_TEXT[e.action] || e.action, e.purpose,
+    e.count, e.intake_ids.slice(0, 3).join(", ") + (e.count > 3 ? " …" : "")] }));
+  const header = [["Zeit"], ["Konto"], ["Rolle"], ["Aktion"], ["Zweck"], ["Anzahl", true], ["Anmeldungen"]];
+  const wrap = $("audit-table");
+  const existing = wrap.querySelector("tbody");
+  if (more && existing) {
+    const extra = listTable("", header, rows).querySelector("tbody");
+    existing.append(...extra.children);
+  } else {
+    wrap.replaceChildren(listTable("Zugriffe auf personenbezogene Daten (neueste zuerst)", header, rows));
+  }
+  auditCursor = r.body.next_cursor;
+  $("audit-more").hidden = !auditCursor;
+  $("audit-state").textContent = `${wrap.querySelectorAll("tbody tr").length} Einträge.`;
+}
+
 // ------------------------------------------------------------------ start
 document.addEventListener("DOMContentLoaded", () => {
   $("login-form").addEventListener("submit", onLogin);
@@ -276,6 +318,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("logout").addEventListener("click", () => logout());
   $("refresh").addEventListener("click", load);
   $("make-report").addEventListener("click", makeReport);
+  $("audit-from").value = $("audit-to").value = isoDay(new Date());
+  $("audit-form").addEventListener("submit", loadAudit);
+  $("audit-more").addEventListener("click", () => loadAudit(null, true));
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) {
     try {
