@@ -92,7 +92,8 @@ def run_benchmarks(out: Path, console: Console, only: list[str] | None = None) -
         console.print(f"[bold]bench[/bold] {name} …")
         t0 = time.perf_counter()
         results[name] = fn()
-        console.print(f"  {json.dumps(results[name], ensure_ascii=False)[:400]}  ({time.perf_counter() - t0:.1f} s)")
+        elapsed = time.perf_counter() - t0
+        console.print(f"  {json.dumps(results[name], ensure_ascii=False)[:400]}  ({elapsed:.1f} s)")
     doc = {"generated_at": datetime.now(UTC).isoformat(), "python": platform.python_version(),
            "machine": platform.machine(), "benchmarks": results}
     out.parent.mkdir(parents=True, exist_ok=True)

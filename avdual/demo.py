@@ -196,7 +196,8 @@ def run_demo(*, out_dir: Path = Path("out"), duplicate: bool = False, shuffle: b
     scenario, forms = load_scenario(), load_intakes()
     clean_outputs(out_dir)
     with LocalRuntime(duplicate=duplicate, shuffle=shuffle, log_level="ERROR", out_dir=out_dir) as rt:
-        console.print(f"[bold]AV dual – {scenario['name']}[/bold]: {len(scenario['companions'])} Begleiter/innen, "
+        console.print(f"[bold]AV dual – {scenario['name']}[/bold]: "
+                      f"{len(scenario['companions'])} Begleiter/innen, "
                       f"{len(forms)} Anmeldungen (lokale Laufzeit auf moto)")
         seed_companions(rt, scenario)
         rt.drain()
@@ -245,7 +246,8 @@ def print_result(r: DemoResult, console: Console) -> None:
     for col in ("ID", "Name", "Schulen", "Schüler/innen", "Kapazität"):
         t2.add_column(col, justify="right" if col in ("Schüler/innen", "Kapazität") else "left")
     for c in r.companions:
-        t2.add_row(c["companion_id"], c["name"], ", ".join(c["school_ids"]), str(c["assigned"]), str(c["capacity"]))
+        t2.add_row(c["companion_id"], c["name"], ", ".join(c["school_ids"]), str(c["assigned"]),
+                   str(c["capacity"]))
     console.print(t2)
     print_waitlist(r.waitlist, console)
     if r.exit_step is not None:

@@ -103,8 +103,8 @@ class OpsTarget:
 
 
 def resolve_queues(sqs: Any, urls: list[str]) -> tuple[dict[str, str], list[DeadLetterQueue]]:
-    """Subscription queues and DLQs among ``urls``, by their tags (``contracts.operations``); untagged queues are
-    ignored. Fails when a subscription of the topology has no queue, DLQ or rule DLQ."""
+    """Subscription queues and DLQs among ``urls``, by their tags (``contracts.operations``); untagged
+    queues are ignored. Fails when a subscription of the topology has no queue, DLQ or rule DLQ."""
     queues: dict[str, str] = {}
     dlqs: list[DeadLetterQueue] = []
     for url in urls:

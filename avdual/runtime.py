@@ -305,7 +305,8 @@ class LocalRuntime:
         self._mock: Any = None
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._queues: dict[str, tuple[str, str]] = {}  # subscription -> (queue url, dlq url)
-        self._dlqs: dict[tuple[str, str], str] = {}  # (DLQ kind, topology name) -> url (contracts.operations kinds)
+        # (DLQ kind, topology name) -> url (contracts.operations kinds)
+        self._dlqs: dict[tuple[str, str], str] = {}
         self._stream_shards: dict[str, tuple[str, list[str]]] = {}  # table -> (stream arn, shard ids)
         self._replay: dict[str, list[dict[str, Any]]] = {}
         self._stream_iterators: dict[str, list[str | None]] = {}
@@ -327,7 +328,8 @@ class LocalRuntime:
 
     def start(self) -> None:
         env = {
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
             "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "AVdual", "POWERTOOLS_DEV": "false", STAGE_ENV: self.stage,
         }
@@ -386,7 +388,8 @@ class LocalRuntime:
             rule_dlq = self._dead_letter_queue(sqs, "rule", sub.name)
             self._queues[sub.name] = (q, dlq)
             self._replay[sub.name] = []
-            events.put_rule(Name=self.physical(sub.name), EventBusName=bus, EventPattern=json.dumps(sub.pattern()))
+            events.put_rule(Name=self.physical(sub.name), EventBusName=bus,
+                            EventPattern=json.dumps(sub.pattern()))
             events.put_targets(Rule=self.physical(sub.name), EventBusName=bus,
                                Targets=[{"Id": "queue", "Arn": self._queue_arn(sqs, q),
                                          "DeadLetterConfig": {"Arn": self._queue_arn(sqs, rule_dlq)}}])
@@ -407,7 +410,8 @@ class LocalRuntime:
         return str(attrs["QueueArn"])
 
     def _dead_letter_queue(self, sqs: Any, kind: DeadLetterKind, of: str) -> str:
-        """A DLQ tagged like the CDK one (``contracts.operations``), so ``avdual ops`` finds it the same way."""
+        """A DLQ tagged like the CDK one (``contracts.operations``), so ``avdual ops`` finds it the same
+        way."""
         name = self.physical(f"{dead_letter_queue_name(kind, of)}-dlq")
         url: str = sqs.create_queue(QueueName=name, tags={TAG_DLQ_KIND: kind, TAG_DLQ_OF: of})["QueueUrl"]
         self._dlqs[(kind, of)] = url
@@ -434,8 +438,8 @@ class LocalRuntime:
             kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         ddb.create_table(**kwargs)
         if t.ttl_attribute:
-            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True,
-                                                                             "AttributeName": t.ttl_attribute})
+            ddb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": t.ttl_attribute})
         os.environ[t.env_var] = name
         self.names[t.name] = name
         if t.stream:
@@ -627,7 +631,8 @@ class LocalRuntime:
         hdrs = {"Content-Type": "application/json", **(headers or {})}
         if token and not bearer(hdrs):
             hdrs["Authorization"] = f"Bearer {token}"
-        text = raw_body if raw_body is not None else (None if body is None else json.dumps(body, ensure_ascii=False))
+        text = raw_body if raw_body is not None else (
+            None if body is None else json.dumps(body, ensure_ascii=False))
         if body_bytes is not None:
             text = base64.b64encode(body_bytes).decode()
         event = {
@@ -698,8 +703,10 @@ class LocalRuntime:
             "messageId": msg["MessageId"], "receiptHandle": msg["ReceiptHandle"],
             "body": json.dumps(body, ensure_ascii=False),
             "attributes": {"ApproximateReceiveCount": str(receive_count),
-                           "SentTimestamp": attrs.get("SentTimestamp", now), "SenderId": attrs.get("SenderId", ACCOUNT),
-                           "ApproximateFirstReceiveTimestamp": attrs.get("ApproximateFirstReceiveTimestamp", now)},
+                           "SentTimestamp": attrs.get("SentTimestamp", now),
+                           "SenderId": attrs.get("SenderId", ACCOUNT),
+                           "ApproximateFirstReceiveTimestamp": attrs.get("ApproximateFirstReceiveTimestamp",
+                                                                         now)},
             "messageAttributes": {}, "md5OfBody": msg["MD5OfBody"], "eventSource": "aws:sqs",
             "eventSourceARN": queue_arn, "awsRegion": REGION,
         }
@@ -760,7 +767,8 @@ class LocalRuntime:
                     if attempts[msg["MessageId"]] >= sub.max_receive_count:
                         sqs.send_message(QueueUrl=dlq, MessageBody=msg["Body"])
                         sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
-                        self.dead_letters.append(DeadLetter(name, json.loads(msg["Body"]), attempts[msg["MessageId"]]))
+                        self.dead_letters.append(
+                            DeadLetter(name, json.loads(msg["Body"]), attempts[msg["MessageId"]]))
                     else:
                         sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"],
                                                       VisibilityTimeout=0)
@@ -793,4 +801,5 @@ class LocalRuntime:
     def put_event_raw(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
         with self.lock:
             boto3.client("events").put_events(Entries=[{"Source": source, "DetailType": detail_type,
-                                                        "Detail": json.dumps(detail), "EventBusName": self.names["bus"]}])
+                                                        "Detail": json.dumps(detail),
+                                                        "EventBusName": self.names["bus"]}])

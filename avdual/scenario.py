@@ -61,7 +61,8 @@ def generate_intakes(scenario: dict[str, Any]) -> list[dict[str, Any]]:
                 f = _pick(rng, dist["career_fields"])
                 if f not in fields:
                     fields.append(f)
-            adult = (submitted.year - dob.year - ((submitted.month, submitted.day) < (dob.month, dob.day))) >= 18
+            birthday_pending = (submitted.month, submitted.day) < (dob.month, dob.day)
+            adult = (submitted.year - dob.year - birthday_pending) >= 18
             forms.append({
                 "school_id": school_id,
                 "school_year": scenario["school_year"],

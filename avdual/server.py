@@ -63,7 +63,8 @@ class Gateway:
         if req.path == LOCAL_CLOCK_PATH:
             return self._clock(req)
         if req.path == "/healthz":
-            return Response(json.dumps({"status": "ok", "pending": self.rt.pending()}), content_type="application/json")
+            return Response(json.dumps({"status": "ok", "pending": self.rt.pending()}),
+                            content_type="application/json")
         if req.method == "GET" and self.rt.match_route("GET", req.path) is None:
             static = self._static(req.path)
             if static is not None:
@@ -108,7 +109,8 @@ class Gateway:
         from avdual import ops
 
         action = req.path.removeprefix("/_ops/")
-        name = req.args.get("name") or req.args.get("subscription")  # ``subscription``: the former name filter
+        # ``subscription``: the former name filter
+        name = req.args.get("name") or req.args.get("subscription")
         kind = req.args.get("kind")
         with self.rt.lock:
             target = self.rt.ops_target()
@@ -142,7 +144,8 @@ class Gateway:
                 return Response(json.dumps({"message": "Die Uhr läuft nur vorwärts."}), status=400,
                                 content_type="application/json")
             fired = self.rt.advance(delta)
-        result = {"now": self.rt.clock.now().isoformat(), "offset_seconds": self.rt.clock.offset.total_seconds(),
+        result = {"now": self.rt.clock.now().isoformat(),
+                  "offset_seconds": self.rt.clock.offset.total_seconds(),
                   "fired": [{"at": t.isoformat(), "schedule": name} for t, name in fired]}
         return Response(json.dumps(result), content_type="application/json")
 
@@ -198,9 +201,11 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: bool = True) -> No
         stop = threading.Event()
         worker = threading.Thread(target=deliver_forever, args=(rt, stop), daemon=True)
         worker.start()
-        print(f"AV dual lokal: http://{host}:{port}/  ·  API-Doku: http://{host}:{port}/docs  ·  Strg+C beendet")
-        print(f"Dashboard (Benutzer buero): http://{host}:{port}/dashboard  ·  Berichte und E-Mails: {OUT}/reports, "
-              f"{OUT}/mail  ·  Uhr vorstellen: .venv/bin/avdual clock advance --days 7")
+        print(f"AV dual lokal: http://{host}:{port}/  ·  API-Doku: http://{host}:{port}/docs  ·  "
+              "Strg+C beendet")
+        print(f"Dashboard (Benutzer buero): http://{host}:{port}/dashboard  ·  "
+              f"Berichte und E-Mails: {OUT}/reports, {OUT}/mail  ·  "
+              "Uhr vorstellen: .venv/bin/avdual clock advance --days 7")
         try:
             run_simple(host, port, Gateway(rt), threaded=True, use_reloader=False)
         finally:

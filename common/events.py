@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from contracts.events import EventSpec, Metadata
 from common import settings
+from contracts.events import EventSpec, Metadata
 
 MAX_ENTRIES_PER_CALL = 10
 

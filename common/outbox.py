@@ -32,7 +32,9 @@ def outbox_item(table_logical: str, event: OutgoingEvent, *, now: float | None =
         table.pk: f"{ob.OUTBOX_KEY_PREFIX}{event.idempotency_key}",
         ob.OUTBOX_RECORD_TYPE_ATTRIBUTE: ob.OUTBOX_RECORD_TYPE,
         ob.OUTBOX_DETAIL_TYPE_ATTRIBUTE: event.spec.detail_type,
-        ob.OUTBOX_METADATA_ATTRIBUTE: json.dumps(detail["metadata"], ensure_ascii=False, separators=(",", ":")),
+        ob.OUTBOX_METADATA_ATTRIBUTE: json.dumps(
+            detail["metadata"], ensure_ascii=False, separators=(",", ":")
+        ),
         ob.OUTBOX_DATA_ATTRIBUTE: json.dumps(detail["data"], ensure_ascii=False, separators=(",", ":")),
         table.ttl_attribute: int((now or time.time()) + ob.OUTBOX_TTL_DAYS * 86400),
     }

@@ -54,7 +54,9 @@ def pipe_source(table: topo.Table) -> Source:
         for e in f.publishes
     }
     if len(sources) != 1:
-        raise ValueError(f"outbox table {table.name}: expected exactly one event source, got {sorted(sources)}")
+        raise ValueError(
+            f"outbox table {table.name}: expected exactly one event source, got {sorted(sources)}"
+        )
     return next(iter(sources))
 
 

@@ -53,7 +53,9 @@ def check_snapshots() -> list[str]:
     for spec in EVENTS.values():
         p = snapshot_path(spec)
         if not p.exists():
-            problems.append(f"{spec.detail_type} v{spec.version}: no snapshot {p.name} (run avdual schemas --write)")
+            problems.append(
+                f"{spec.detail_type} v{spec.version}: no snapshot {p.name} (run avdual schemas --write)"
+            )
         elif p.read_text(encoding="utf-8") != _dump(event_schema(spec)):
             problems.append(f"{spec.detail_type}: schema changed without a version bump (v{spec.version})")
     return problems

@@ -7,11 +7,10 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 # aws_xray_sdk creates its (unconnected) UDP emitter socket at import, even with tracing disabled;
 # import it before pytest-socket blocks socket creation in the tests. Nothing is ever sent.
 import aws_xray_sdk.core  # noqa: F401
+import pytest
 
 from avdual.runtime import LocalRuntime
 

@@ -76,7 +76,8 @@ def text_of(name: str, data: bytes) -> str | None:
             str(v) for ws in wb for row in ws.iter_rows(values_only=True) for v in row if v is not None
         )
     if suffix == ".pdf" and shutil.which("pdftotext"):
-        return subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+        done = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True)
+        return done.stdout.decode()
     return None
 
 

@@ -33,5 +33,8 @@ def test_openapi_snapshot_is_current() -> None:
 
     from avdual.openapi import openapi_json
 
-    committed = (Path(__file__).resolve().parents[2] / "contracts" / "openapi.json").read_text(encoding="utf-8")
-    assert committed == openapi_json(), "OpenAPI drifted: run `avdual openapi` and commit contracts/openapi.json"
+    path = Path(__file__).resolve().parents[2] / "contracts" / "openapi.json"
+    committed = path.read_text(encoding="utf-8")
+    assert committed == openapi_json(), (
+        "OpenAPI drifted: run `avdual openapi` and commit contracts/openapi.json"
+    )

@@ -44,24 +44,26 @@ CLASSMATES = [_form("Brunhilde", "Ohnesorg", "2009-11-02"), _form("Emil", "Pfeff
 
 
 def test_withdrawal_erases_the_student_everywhere(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    with captured_service_logs() as capture:
-        with LocalRuntime(stage="erasure", log_level="DEBUG", out_dir=tmp_path, duplicate=True, shuffle=True,
-                          seed=6) as rt:
-            target_id = _before_withdrawal(rt)
-            before = everything_stored(rt)
-            assert leaks(identifiers([TARGET], contacts=True), {"intakes": before["table:intakes"]}), \
-                "the search must find the student before the withdrawal"
+    with (
+        captured_service_logs() as capture,
+        LocalRuntime(stage="erasure", log_level="DEBUG", out_dir=tmp_path, duplicate=True, shuffle=True,
+                     seed=6) as rt,
+    ):
+        target_id = _before_withdrawal(rt)
+        before = everything_stored(rt)
+        assert leaks(identifiers([TARGET], contacts=True), {"intakes": before["table:intakes"]}), \
+            "the search must find the student before the withdrawal"
 
-            r = rt.api("POST", f"/intakes/{target_id}/withdraw", body={"reason": "consent_withdrawn"},
-                       claims=SCHOOL)
-            assert r.status == 200, r.body
-            rt.drain()
-            again = rt.api("POST", f"/intakes/{target_id}/withdraw", claims=SCHOOL)  # idempotent
-            assert again.status == 200 and again.json() == r.json()
-            rt.drain()
-            _after_withdrawal(rt, target_id)
-            stored = everything_stored(rt)
-            withdrawn_events = [i for i in scan(rt, "intake-outbox") if i["detail_type"] == "IntakeWithdrawn"]
+        r = rt.api("POST", f"/intakes/{target_id}/withdraw", body={"reason": "consent_withdrawn"},
+                   claims=SCHOOL)
+        assert r.status == 200, r.body
+        rt.drain()
+        again = rt.api("POST", f"/intakes/{target_id}/withdraw", claims=SCHOOL)  # idempotent
+        assert again.status == 200 and again.json() == r.json()
+        rt.drain()
+        _after_withdrawal(rt, target_id)
+        stored = everything_stored(rt)
+        withdrawn_events = [i for i in scan(rt, "intake-outbox") if i["detail_type"] == "IntakeWithdrawn"]
     logs = capfd.readouterr()
     texts = {**stored, **texts_of(tmp_path), "stdout": logs.out, "stderr": logs.err,
              "logs": "\n".join(capture.lines)}

@@ -32,7 +32,8 @@ def test_no_name_or_birth_date_outside_the_intakes_table(
     logs = capfd.readouterr()
     # events (archive, queues, outbox tables and their streams), every other table, bucket objects, mails
     assert leaks(identifiers(forms), {"intakes": stored.pop("table:intakes")})  # the search finds them there
-    del stored["table:companions"]  # staff names (the companions), which may share a family name with a student
+    # staff names (the companions), which may share a family name with a student
+    del stored["table:companions"]
     texts = {**texts_of(tmp_path), **stored}
     texts["stdout"], texts["stderr"], texts["logs"] = logs.out, logs.err, "\n".join(capture.lines)
     kinds = {Path(k).suffix for k in texts}

@@ -310,7 +310,9 @@ def test_withdrawal_erases_the_personal_data_in_the_same_write(rt: LocalRuntime,
     assert "Zeynep" not in json.dumps(item, default=str, ensure_ascii=False)
 
 
-def test_withdrawal_again_erases_an_intake_withdrawn_before_erasure_existed(rt: LocalRuntime, form: dict) -> None:
+def test_withdrawal_again_erases_an_intake_withdrawn_before_erasure_existed(
+    rt: LocalRuntime, form: dict
+) -> None:
     iid = submit(rt, form)
     with rt.lock:  # the state an intake withdrawn by an earlier release is in: withdrawn, data still there
         boto3.resource("dynamodb").Table(rt.names["intakes"]).update_item(

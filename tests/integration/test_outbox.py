@@ -1,4 +1,5 @@
-"""Transactional outbox: the event survives a crash after the write, is relayed once, partial failures retried."""
+"""Transactional outbox: the event survives a crash after the write, is relayed once, partial failures
+retried."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ INTAKE_ID = "01JABCDEFGHJKMNPQRSTVWXYZ0"
 
 
 def _event() -> OutgoingEvent:
-    data = IntakeSubmittedData(intake_id=INTAKE_ID, school_id="RFS", school_year="2026/27", class_name="AVd1a",
-                               age_band="16", gender="weiblich", submitted_at=datetime.now(UTC))
+    data = IntakeSubmittedData(intake_id=INTAKE_ID, school_id="RFS", school_year="2026/27",
+                               class_name="AVd1a", age_band="16", gender="weiblich",
+                               submitted_at=datetime.now(UTC))
     return OutgoingEvent(INTAKE_SUBMITTED, data, idempotency_key=f"IntakeSubmitted:{INTAKE_ID}",
                          correlation_id="test")
 
@@ -29,7 +31,8 @@ def write_with_outbox(rt: LocalRuntime) -> None:
     business = {"Put": {"TableName": settings.table_name("intakes"),
                         "Item": {"intake_id": {"S": INTAKE_ID}, "school_id": {"S": "RFS"}}}}
     with rt.lock:
-        boto3.client("dynamodb").transact_write_items(TransactItems=[business, *outbox_puts("intake-outbox", [_event()])])
+        boto3.client("dynamodb").transact_write_items(
+            TransactItems=[business, *outbox_puts("intake-outbox", [_event()])])
 
 
 def delivered(rt: LocalRuntime, detail_type: str) -> int:
@@ -43,7 +46,7 @@ class FlakyEvents:
         self.real = boto3.client("events")
         self.fail_calls, self.partial, self.calls = fail_calls, partial, 0
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3 signature
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self.calls += 1
         if self.calls > self.fail_calls:
             return self.real.put_events(Entries=Entries)
@@ -90,6 +93,5 @@ def test_put_events_partial_failure_is_retried_not_ignored(rt: LocalRuntime) -> 
 
 def test_retried_transaction_cannot_publish_twice(rt: LocalRuntime) -> None:
     write_with_outbox(rt)
-    with pytest.raises(Exception, match="TransactionCanceled|ConditionalCheckFailed"):
-        with rt.lock:
-            boto3.client("dynamodb").transact_write_items(TransactItems=outbox_puts("intake-outbox", [_event()]))
+    with pytest.raises(Exception, match=r"TransactionCanceled|ConditionalCheckFailed"), rt.lock:
+        boto3.client("dynamodb").transact_write_items(TransactItems=outbox_puts("intake-outbox", [_event()]))

@@ -39,7 +39,8 @@ class AuditLogRepository:
         return settings.table(TABLE)
 
     def append(self, entry: AuditEntry, *, expires_at: int) -> None:
-        """Store ``entry`` (never overwrites: the key contains a fresh ULID); ``expires_at`` in epoch seconds."""
+        """Store ``entry`` (never overwrites: the key contains a fresh ULID); ``expires_at`` in epoch
+        seconds."""
         item = {**entry.model_dump(mode="json"), **entry_key(entry), TTL: expires_at}
         self.table.put_item(Item=item, ConditionExpression=Attr(AUDIT_LOG.pk).not_exists())
 

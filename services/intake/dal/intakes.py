@@ -2,9 +2,9 @@
 
 Items are the JSON form of :class:`IntakeRecord`. The events of a write go as outbox items
 (``contracts/outbox.py``) into the ``intake-outbox`` table in the same transaction; the intakes table
-itself has no stream, so personal data never travel through one. The API changes form fields (with an optimistic
-``version``), the consumer changes only the projected assignment fields (guarded by the time of
-the event), so neither overwrites the other.
+itself has no stream, so personal data never travel through one. The API changes form fields (with an
+optimistic ``version``), the consumer changes only the projected assignment fields (guarded by the time
+of the event), so neither overwrites the other.
 """
 
 from __future__ import annotations
@@ -155,7 +155,9 @@ class IntakeRepository:
                     "withdrawn_reason = :reason, erased_at = :at ADD #version :one REMOVE "
                     + ", ".join(f"#{k}" for k in (*ERASED_FIELDS, *_ERASED_PROJECTION)),
                     "ConditionExpression": "attribute_exists(intake_id) AND #status <> :withdrawn",
-                    "ExpressionAttributeNames": _names("status", "version", *ERASED_FIELDS, *_ERASED_PROJECTION),
+                    "ExpressionAttributeNames": _names(
+                        "status", "version", *ERASED_FIELDS, *_ERASED_PROJECTION
+                    ),
                     "ExpressionAttributeValues": _ser(
                         {":withdrawn": "withdrawn", ":at": iso(at), ":by": by, ":reason": reason, ":one": 1}
                     ),

@@ -356,7 +356,9 @@ def withdraw_intake(
     responses=_responses(200, AuditPage, "Protokolleinträge"),
 )
 def list_audit_entries(
-    day_from: Annotated[date | None, Query(alias="from", description="First day (UTC), default: today")] = None,
+    day_from: Annotated[
+        date | None, Query(alias="from", description="First day (UTC), default: today")
+    ] = None,
     day_to: Annotated[date | None, Query(alias="to", description="Last day (UTC), default: today")] = None,
     actor: Annotated[str | None, Query(max_length=128, description="Cognito subject of the caller")] = None,
     action: Annotated[AuditAction | None, Query()] = None,

@@ -19,7 +19,7 @@ from services.intake.dal.intakes import IntakeRepository
 from services.intake.logic import audit as audit_log
 from services.intake.logic import rules
 from services.intake.models.audit import AuditAction
-from services.intake.models.intake import IntakeRecord, IntakeView, iso
+from services.intake.models.intake import IntakeRecord, IntakeView
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 

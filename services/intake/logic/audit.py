@@ -165,6 +165,7 @@ def list_entries(
             return AuditPage(items=items, next_cursor=_encode(day, lek))
         if len(items) >= limit:
             following = days[days.index(day) + 1:]
-            return AuditPage(items=items, next_cursor=_encode(following[0], {"day": following[0], "entry": "~"})
-                             if following else None)
+            next_cursor = (_encode(following[0], {"day": following[0], "entry": "~"})
+                           if following else None)
+            return AuditPage(items=items, next_cursor=next_cursor)
     return AuditPage(items=items)

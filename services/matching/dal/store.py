@@ -357,7 +357,9 @@ class MatchingStore:
         assignment details (cost, explanation). Idempotent."""
         self.assignments.update_item(
             Key={"intake_id": intake_id},
-            UpdateExpression="SET updated_at = :at REMOVE profile, school_id, class_name, #exit, cost, explanation",
+            UpdateExpression=(
+                "SET updated_at = :at REMOVE profile, school_id, class_name, #exit, cost, explanation"
+            ),
             ConditionExpression="#s = :ended",
             ExpressionAttributeNames={"#s": "status", "#exit": "exit"},
             ExpressionAttributeValues={":at": at, ":ended": "ended"},

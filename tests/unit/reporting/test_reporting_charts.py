@@ -66,6 +66,7 @@ def test_importing_the_rendering_modules_is_cheap() -> None:
     code = (
         "import sys, services.reporting.logic.charts, services.reporting.logic.pdf, "
         "services.reporting.logic.suppression; "
-        "assert not {'matplotlib', 'weasyprint', 'ortools', 'highspy'} & set(sys.modules), sorted(sys.modules)"
+        "assert not {'matplotlib', 'weasyprint', 'ortools', 'highspy'} & set(sys.modules), "
+        "sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
