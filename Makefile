@@ -48,7 +48,6 @@ test-fast: .venv/.synced ## Tests without CDK synth and browser
 
 lint: .venv/.synced ## ruff + mypy + import-linter
 	.venv/bin/ruff check .
-	.venv/bin/ruff format --check . || true
 	.venv/bin/mypy contracts common services avdual infra
 	.venv/bin/lint-imports
 

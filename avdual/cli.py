@@ -84,8 +84,8 @@ def schemas(write: bool = typer.Option(False, help="Write missing snapshots for 
         for p in write_snapshots():
             console.print(f"wrote {p}")
     problems = check_snapshots()
-    for p in problems:
-        console.print(f"[red]{p}[/red]")
+    for problem in problems:
+        console.print(f"[red]{problem}[/red]")
     raise typer.Exit(1 if problems else 0)
 
 

@@ -245,9 +245,9 @@ def print_result(r: DemoResult, console: Console) -> None:
     t2 = Table(title="Auslastung je Begleiter/in")
     for col in ("ID", "Name", "Schulen", "Schüler/innen", "Kapazität"):
         t2.add_column(col, justify="right" if col in ("Schüler/innen", "Kapazität") else "left")
-    for c in r.companions:
-        t2.add_row(c["companion_id"], c["name"], ", ".join(c["school_ids"]), str(c["assigned"]),
-                   str(c["capacity"]))
+    for comp in r.companions:
+        t2.add_row(comp["companion_id"], comp["name"], ", ".join(comp["school_ids"]), str(comp["assigned"]),
+                   str(comp["capacity"]))
     console.print(t2)
     print_waitlist(r.waitlist, console)
     if r.exit_step is not None:
@@ -264,8 +264,8 @@ def print_result(r: DemoResult, console: Console) -> None:
                   f"{r.dead_letters} Dead Letters")
     if r.problems:
         console.print("[red]Prüfungen fehlgeschlagen:[/red]")
-        for p in r.problems:
-            console.print(f"  - {p}")
+        for problem in r.problems:
+            console.print(f"  - {problem}")
     else:
         console.print("[green]Prüfungen: zugeordnet + Warteliste = Anmeldungen; keine Überbelegung; "
                       "alle Zuordnungen innerhalb der Schulen der Begleiter/innen.[/green]")

@@ -46,7 +46,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -81,7 +81,7 @@ from contracts.topology import (
     Table,
 )
 
-REGION = "eu-central-1"
+REGION: Final = "eu-central-1"
 ACCOUNT = "123456789012"
 #: Where the local gateway accepts the web form's Cognito calls (``avdual.server``).
 LOCAL_AUTH_PATH = "/_local/cognito"
@@ -367,7 +367,8 @@ class LocalRuntime:
 
     # ------------------------------------------------------------------ resources from the topology
     def _create_resources(self) -> None:
-        ddb, events, sqs, s3 = (boto3.client(s) for s in ("dynamodb", "events", "sqs", "s3"))
+        ddb, events, sqs, s3 = (boto3.client("dynamodb"), boto3.client("events"), boto3.client("sqs"),
+                                boto3.client("s3"))
         bus = self.physical("bus")
         bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
         self.archive_arn = events.create_archive(ArchiveName=self.physical("events"), EventSourceArn=bus_arn,

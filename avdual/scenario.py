@@ -40,8 +40,8 @@ def generate_intakes(scenario: dict[str, Any]) -> list[dict[str, Any]]:
     """Deterministic intake forms (API ``POST /intakes`` bodies) for the scenario."""
     rng = random.Random(scenario["seed"])
     fakers = {lang: Faker(loc) for lang, loc in NAME_LOCALES.items()}
-    for i, f in enumerate(fakers.values()):
-        f.seed_instance(scenario["seed"] + i)
+    for i, faker in enumerate(fakers.values()):
+        faker.seed_instance(scenario["seed"] + i)
     dist = scenario["distributions"]
     start = date(int(scenario["school_year"][:4]), 8, 1)
     submitted = date.fromisoformat(scenario["submission_date"])

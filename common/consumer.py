@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
@@ -54,10 +54,12 @@ def process_events(event: dict[str, Any], context: LambdaContext,
 
     def record_handler(record: EventBridgeSqsRecord) -> None:
         eb = record.body
-        spec, meta, data = parse_detail(eb.detail_type, eb.detail)
+        # ``detail`` is typed dict | model, but EventBridgeModel is not parametrised here: always the raw dict
+        spec, meta, data = parse_detail(eb.detail_type, cast(Mapping[str, Any], eb.detail))
         if spec not in handlers:
             raise UnknownEventError(eb.detail_type)
         handlers[spec](meta, data)
 
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+    response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+    return dict(response)
