@@ -79,6 +79,7 @@ from contracts.topology import (
     Schedule,
     Subscription,
     Table,
+    constant_env,
 )
 
 REGION: Final = "eu-central-1"
@@ -336,7 +337,7 @@ class LocalRuntime:
         if self.log_level:
             env["POWERTOOLS_LOG_LEVEL"] = self.log_level
         for fn in FUNCTIONS.values():  # one process plays every function: their fixed settings side by side
-            env.update(dict(fn.extra_env))
+            env.update(constant_env(fn))
         os.environ.update(env)
         _install_item_backup_for_transactions()
         self._mock = mock_aws()

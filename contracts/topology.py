@@ -10,7 +10,7 @@ through the environment variable each resource declares (``env_var``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from contracts import events as ev
@@ -57,7 +57,8 @@ class Bucket:
 @dataclass(frozen=True)
 class MailIdentity:
     """An SES sender identity (created and verified from here locally; CDK: an SES email identity) and the
-    mailbox it writes to. Functions get both addresses through ``env()`` (``Function.extra_env``)."""
+    mailbox it writes to. Functions that name it in ``Function.mail`` get both addresses (``env()``) and
+    permission to send from the identity."""
 
     name: str
     service: Service
@@ -101,6 +102,8 @@ class Function:
     timeout_seconds: int = 30
     memory_mb: int = 512
     extra_env: tuple[tuple[str, str], ...] = ()
+    mail: tuple[str, ...] = ()
+    """Names of :data:`MAIL_IDENTITIES` the function sends e-mail from (env + ``ses:SendRawEmail``)."""
     description: str = ""
 
 
@@ -182,7 +185,8 @@ INTAKES = Table(
                 "travel through a stream (24 h retention) after an erasure.",
 )
 INTAKE_OUTBOX = Table(
-    "intake-outbox", "intake", pk="id", env_var="INTAKE_OUTBOX_TABLE", ttl_attribute="expires_at", stream=True,
+    "intake-outbox", "intake", pk="id", env_var="INTAKE_OUTBOX_TABLE", ttl_attribute="expires_at",
+    stream=True,
     description="Transactional outbox of intake (contracts/outbox.py): written in the same transaction as "
                 "the intake, relayed to the bus by a pipe. Events only: no personal data.",
 )
@@ -236,7 +240,8 @@ MAIL_IDENTITIES: dict[str, MailIdentity] = {m.name: m for m in (OFFICE_MAIL,)}
 # --------------------------------------------------------------------------- functions
 INTAKE_API = Function(
     "intake-api", "intake", "services.intake.handlers.api.handler",
-    tables=("intakes", "intake-outbox", "audit-log", "idempotency"), publishes=(ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN),
+    tables=("intakes", "intake-outbox", "audit-log", "idempotency"),
+    publishes=(ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN),
     description="Intake REST API for schools",
 )
 MATCHING_API = Function(
@@ -252,13 +257,14 @@ MATCHING_CONSUMER = Function(
     publishes=(ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED),
     schedules=(
         Schedule("waitlist-sweep", "cron(30 6 * * ? *)", "Europe/Berlin", {"task": "waitlist_sweep"},
-                 "Daily: assign waiting students to companions back from leave / newly in their active period"),
+                 "Daily: assign waiting students to companions back from leave / newly in their active "
+                 "period"),
     ),
     description="Assigns students to companions on intake events; works off the waitlist",
 )
 REPORTING_CONSUMER = Function(
     "reporting-consumer", "reporting", "services.reporting.handlers.consumer.handler",
-    tables=("aggregates",), extra_env=OFFICE_MAIL.env(),
+    tables=("aggregates",), mail=(OFFICE_MAIL.name,),
     description="Keeps anonymous report aggregates from intake and matching events; alerts the office "
                 "(student waitlisted, companion at capacity) by email",
 )
@@ -273,8 +279,9 @@ REPORTING_RENDERER = Function(
                  {"report_type": "school_year", "scheduled_time": SCHEDULED_TIME},
                  "Schuljahresbericht on 31 July"),
     ),
-    timeout_seconds=120, memory_mb=2048, extra_env=OFFICE_MAIL.env(),
-    description="Renders office reports (HTML, PDF, XLSX with charts) into the report bucket and emails the office",
+    timeout_seconds=120, memory_mb=2048, mail=(OFFICE_MAIL.name,),
+    description="Renders office reports (HTML, PDF, XLSX with charts) into the report bucket and emails the "
+                "office",
 )
 REPORTING_CHECKS = Function(
     "reporting-checks", "reporting", "services.reporting.handlers.checks.handler",
@@ -284,13 +291,13 @@ REPORTING_CHECKS = Function(
                  {"check": "long_waits", "scheduled_time": SCHEDULED_TIME},
                  "Daily 06:00: alert the office about students waiting longer than 14 days"),
     ),
-    extra_env=OFFICE_MAIL.env(),
+    mail=(OFFICE_MAIL.name,),
     description="Daily check of the waitlist; emails the office about students waiting longer than 14 days",
 )
 REPORTING_API = Function(
     "reporting-api", "reporting", "services.reporting.handlers.api.handler",
     tables=("aggregates",), buckets=("reports",), publishes=(ev.REPORT_PUBLISHED,),
-    timeout_seconds=29, memory_mb=2048, extra_env=OFFICE_MAIL.env(),
+    timeout_seconds=29, memory_mb=2048, mail=(OFFICE_MAIL.name,),
     description="Office API: reports on demand, report index and downloads, dashboard figures and page",
 )
 
@@ -333,7 +340,8 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/intakes/{intake_id}", "intake-api", ("office", "school"), "Correct an intake"),
     Route("POST", "/intakes/{intake_id}/withdraw", "intake-api", ("office", "school"),
           "Withdraw an intake (consent withdrawn): the personal data are erased"),
-    Route("GET", "/audit", "intake-api", ("office",), "Audit log of accesses to personal data (who, what, when, why)"),
+    Route("GET", "/audit", "intake-api", ("office",),
+          "Audit log of accesses to personal data (who, what, when, why)"),
     Route("POST", "/companions", "matching-api", ("office",), "Create or replace a companion"),
     Route("GET", "/companions", "matching-api", ("office",), "List companions"),
     Route("GET", "/companions/{companion_id}", "matching-api", ("office",), "Read a companion"),
@@ -345,7 +353,8 @@ ROUTES: tuple[Route, ...] = (
           "Record a student's exit and destination (Verbleib); frees the slot"),
     Route("POST", "/assignments/rebalance", "matching-api", ("office",),
           "Whole-pool rebalance (min-cost flow); dry run lists the proposed moves"),
-    Route("GET", "/waitlist", "matching-api", ("office", "school"), "The waitlist per school, longest waiting first"),
+    Route("GET", "/waitlist", "matching-api", ("office", "school"),
+          "The waitlist per school, longest waiting first"),
     Route("POST", "/reports", "reporting-api", ("office",),
           "Render a report now (Wochenbericht / Schuljahresbericht), store it and email the office"),
     Route("GET", "/reports", "reporting-api", ("office",), "List rendered reports"),
@@ -353,7 +362,8 @@ ROUTES: tuple[Route, ...] = (
           "A rendered report with time-limited download links"),
     Route("GET", "/dashboard/summary", "reporting-api", ("office",),
           "Current figures for the office dashboard (statistics suppressed) with charts"),
-    Route("GET", "/dashboard", "reporting-api", (), "The office dashboard (static page, no data)", public=True),
+    Route("GET", "/dashboard", "reporting-api", (), "The office dashboard (static page, no data)",
+          public=True),
 )
 
 
@@ -375,7 +385,9 @@ def route(method: str, path: str) -> Route:
 
 
 def functions_subscribed_to(detail_type: str) -> list[str]:
-    return sorted({s.consumer for s in SUBSCRIPTIONS.values() if any(e.detail_type == detail_type for e in s.events)})
+    return sorted(
+        {s.consumer for s in SUBSCRIPTIONS.values() if any(e.detail_type == detail_type for e in s.events)}
+    )
 
 
 def env_for(function: Function) -> dict[str, str]:
@@ -390,6 +402,15 @@ def env_for(function: Function) -> dict[str, str]:
     return env
 
 
+def constant_env(function: Function) -> dict[str, str]:
+    """Environment variables with fixed values: ``extra_env`` and the addresses of the function's mail
+    identities (``{"MAIL_SENDER": "…", "OFFICE_EMAIL": "…"}``)."""
+    env = dict(function.extra_env)
+    for m in function.mail:
+        env.update(MAIL_IDENTITIES[m].env())
+    return env
+
+
 def validate() -> None:
     """Consistency checks of the topology itself (run by the contract tests)."""
     names = [r.method + " " + r.path for r in ROUTES]
@@ -401,6 +422,8 @@ def validate() -> None:
             assert t in TABLES, (f.name, t)
         for b in f.buckets:
             assert b in BUCKETS, (f.name, b)
+        for m in f.mail:
+            assert m in MAIL_IDENTITIES, (f.name, m)
     for r in ROUTES:
         assert r.function in FUNCTIONS, r
     envs = [t.env_var for t in TABLES.values()] + [b.env_var for b in BUCKETS.values()]

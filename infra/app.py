@@ -6,6 +6,7 @@ import re
 
 import aws_cdk as cdk
 
+from contracts.topology import OFFICE_MAIL
 from infra.nag import add_checks
 from infra.stack import AvDualStack
 
@@ -24,11 +25,18 @@ def build(app: cdk.App) -> AvDualStack:
     """Add the stack of the stage given by context ``stage`` (default ``dev``) to ``app``, with the
     cdk-nag AwsSolutions + Serverless checks (synth fails on unacknowledged findings).
 
-    Optional context ``alarmEmail``: e-mail address subscribed to the alarm topic.
+    Optional context ``alarmEmail``: e-mail address subscribed to the alarm topic; ``mailSender`` and
+    ``officeEmail``: the stage's sender address (an SES identity) and office mailbox for reports and alerts
+    (default: the topology's addresses).
     """
     stage = stage_of(app)
     add_checks(app)
     alarm_email = app.node.try_get_context("alarmEmail")
+    overrides = {
+        env: str(app.node.try_get_context(key))
+        for key, env in (("mailSender", OFFICE_MAIL.sender_env), ("officeEmail", OFFICE_MAIL.recipient_env))
+        if app.node.try_get_context(key)
+    }
     return AvDualStack(
         app,
         f"AvDual-{stage}",
@@ -36,6 +44,7 @@ def build(app: cdk.App) -> AvDualStack:
         description=f"AV dual companion platform ({stage})",
         termination_protection=stage == "prod",
         alarm_email=str(alarm_email) if alarm_email else None,
+        mail_overrides=overrides,
     )
 
 

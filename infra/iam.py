@@ -8,10 +8,12 @@ one key).
 
 from __future__ import annotations
 
+from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ses as ses
 
 from contracts import topology as topo
 
@@ -74,4 +76,15 @@ def grant_send(grantee: iam.IGrantable, queue_arn: str, key: kms.IKey) -> None:
     principal.add_to_principal_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue_arn]))
     principal.add_to_principal_policy(
         iam.PolicyStatement(actions=list(KMS_SEND_ACTIONS), resources=[key.key_arn])
+    )
+
+
+def grant_send_mail(grantee: iam.IGrantable, identity: ses.IEmailIdentity) -> None:
+    """``ses:SendRawEmail`` from exactly one SES identity (the reporting e-mails are raw MIME messages)."""
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["ses:SendRawEmail"],
+            resources=[Stack.of(identity).format_arn(service="ses", resource="identity",
+                                                     resource_name=identity.email_identity_name)],
+        )
     )

@@ -40,6 +40,7 @@ class AvDualStack(Stack):
         stage: str,
         repo_root: Path = REPO_ROOT,
         alarm_email: str | None = None,
+        mail_overrides: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, stack_id, **kwargs)
@@ -50,7 +51,8 @@ class AvDualStack(Stack):
         self.platform = Platform(self, "Platform", stage=stage)
         keys = self.platform.keys
         self.runtime = LambdaRuntime(self, "Runtime", repo_root=repo_root)
-        resources = Resources(bus=self.platform.bus, keys=keys, tables=dict(self.platform.tables))
+        resources = Resources(bus=self.platform.bus, keys=keys, tables=dict(self.platform.tables),
+                              mail_overrides=dict(mail_overrides or {}))
 
         self.services = {
             s: ServiceConstruct(
@@ -60,12 +62,14 @@ class AvDualStack(Stack):
                 stage=stage,
                 keys=keys,
                 access_logs=self.platform.access_logs,
+                mail_overrides=resources.mail_overrides,
             )
             for s in _services()
         }
         for svc in self.services.values():  # all data stores exist before any function references them
             resources.tables.update(svc.tables)
             resources.buckets.update(svc.buckets)
+            resources.mail.update(svc.mail_identities)
         self.functions: dict[str, lambda_.Function] = {}
         for svc in self.services.values():
             self.functions.update(svc.add_functions(resources, self.runtime))

@@ -118,7 +118,7 @@ def everything_stored(rt: LocalRuntime) -> dict[str, str]:
     found: dict[str, str] = {}
     with rt.lock:
         for name in TABLES:
-            found[f"table:{name}"] = json.dumps(scan(rt, name), default=str, ensure_ascii=False)
+            found[f"table:{name}"] = json.dumps(rt.scan(name), default=str, ensure_ascii=False)
         ddb, streams = boto3.client("dynamodb"), boto3.client(
             "dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
         for t in (t for t in TABLES.values() if t.stream):
@@ -147,15 +147,3 @@ def everything_stored(rt: LocalRuntime) -> dict[str, str]:
             raw = getattr(m, "raw_data", None) or json.dumps(vars(m), default=str, ensure_ascii=False)
             found[f"ses:{i}"] = text_of("m.eml", raw.encode()) if getattr(m, "raw_data", None) else raw
     return found
-
-
-def scan(rt: LocalRuntime, logical: str) -> list[dict[str, Any]]:
-    t = boto3.resource("dynamodb").Table(rt.names[logical])
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        resp = t.scan(**kwargs)
-        items += resp["Items"]
-        if "LastEvaluatedKey" not in resp:
-            return items
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

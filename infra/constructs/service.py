@@ -26,6 +26,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
@@ -84,9 +85,14 @@ class Resources:
     keys: Keys
     tables: dict[str, dynamodb.ITable] = field(default_factory=dict)
     buckets: dict[str, s3.IBucket] = field(default_factory=dict)
+    mail: dict[str, ses.IEmailIdentity] = field(default_factory=dict)
+    #: Per-stage replacements of the topology's mail addresses (env var name → address), e.g. from
+    #: ``cdk deploy -c officeEmail=…``.
+    mail_overrides: dict[str, str] = field(default_factory=dict)
 
     def environment(self, spec: topo.Function, stage: str) -> dict[str, str]:
-        """``env_for(spec)`` with physical names, plus service name, stage and ``extra_env``."""
+        """``env_for(spec)`` with physical names, plus service name, stage and ``constant_env(spec)`` (with
+        the stage's mail address overrides)."""
         env: dict[str, str] = {}
         for var, logical in topo.env_for(spec).items():
             if var == topo.EVENT_BUS_ENV:
@@ -99,7 +105,8 @@ class Resources:
                 raise ValueError(f"{spec.name}: cannot resolve env var {var}={logical}")
         env[topo.SERVICE_NAME_ENV] = spec.service
         env[topo.STAGE_ENV] = stage
-        env.update(dict(spec.extra_env))
+        env.update(topo.constant_env(spec))
+        env.update({k: v for k, v in self.mail_overrides.items() if k in env})
         return env
 
 
@@ -168,6 +175,7 @@ class ServiceConstruct(Construct):
         stage: str,
         keys: Keys,
         access_logs: s3.IBucket,
+        mail_overrides: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id_)
         self.service = service
@@ -182,6 +190,16 @@ class ServiceConstruct(Construct):
             b.name: bucket_from_topology(self, b, keys.data, access_logs)
             for b in topo.BUCKETS.values()
             if b.service == service
+        }
+        #: SES sender identities of this service (the mailbox owner confirms the verification e-mail once)
+        self.mail_identities: dict[str, ses.EmailIdentity] = {
+            m.name: ses.EmailIdentity(
+                self,
+                construct_id(m.name) + "Sender",
+                identity=ses.Identity.email((mail_overrides or {}).get(m.sender_env, m.sender)),
+            )
+            for m in topo.MAIL_IDENTITIES.values()
+            if m.service == service
         }
         self.functions: dict[str, lambda_.Function] = {}
         self.queues: dict[str, sqs.Queue] = {}
@@ -276,6 +294,8 @@ class ServiceConstruct(Construct):
             role.add_to_policy(
                 iam.PolicyStatement(actions=["events:PutEvents"], resources=[res.bus.event_bus_arn])
             )
+        for name in spec.mail:
+            grants.grant_send_mail(role, res.mail[name])
 
         acknowledge(fn, "AwsSolutions-L1", REASON_RUNTIME)
         acknowledge(fn, "Serverless-LambdaLatestVersion", REASON_RUNTIME)

@@ -22,7 +22,7 @@ import pytest
 from avdual.runtime import LocalRuntime
 from contracts.reference import SCHOOLS
 from tests.conftest import VALID_FORM, companion
-from tests.privacy import captured_service_logs, everything_stored, identifiers, leaks, scan, texts_of
+from tests.privacy import captured_service_logs, everything_stored, identifiers, leaks, texts_of
 
 OFFICE = {"sub": "office-erasure", "cognito:groups": "office"}
 SCHOOL = {"sub": "school-erasure", "cognito:groups": "school-RFS", "cognito:username": "lehrkraft-rfs"}
@@ -63,7 +63,7 @@ def test_withdrawal_erases_the_student_everywhere(tmp_path: Path, capfd: pytest.
         rt.drain()
         _after_withdrawal(rt, target_id)
         stored = everything_stored(rt)
-        withdrawn_events = [i for i in scan(rt, "intake-outbox") if i["detail_type"] == "IntakeWithdrawn"]
+        withdrawn_events = [i for i in rt.scan("intake-outbox") if i["detail_type"] == "IntakeWithdrawn"]
     logs = capfd.readouterr()
     texts = {**stored, **texts_of(tmp_path), "stdout": logs.out, "stderr": logs.err,
              "logs": "\n".join(capture.lines)}
@@ -114,7 +114,7 @@ def _after_withdrawal(rt: LocalRuntime, target_id: str) -> None:
     assert assignment["status"] == "withdrawn" and assignment["profile"] is None
     assert assignment["explanation"] == {} and assignment["companion_id"] is None
     # the freed slot went to the waiting classmate
-    statuses = sorted(a["status"] for a in scan(rt, "assignments"))
+    statuses = sorted(a["status"] for a in rt.scan("assignments"))
     assert statuses == ["assigned", "assigned", "assigned", "withdrawn"]
     # reporting keeps the anonymous count of the withdrawal
     table = rt.api("GET", "/dashboard/summary", claims=OFFICE).json()["status_by_school"]

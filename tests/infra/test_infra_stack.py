@@ -267,7 +267,7 @@ def test_function_environment(synth: Synth) -> None:
         tables.update(svc.tables)
     for spec in topo.FUNCTIONS.values():
         env = by_handler[spec.handler][1]["Properties"]["Environment"]["Variables"]
-        assert set(env) == set(topo.env_for(spec)) | PLATFORM_ENV | {k for k, _ in spec.extra_env}
+        assert set(env) == set(topo.env_for(spec)) | PLATFORM_ENV | set(topo.constant_env(spec))
         assert env[topo.SERVICE_NAME_ENV] == spec.service
         assert env[topo.STAGE_ENV] == STAGE
         for var, logical in topo.env_for(spec).items():
@@ -290,6 +290,27 @@ def test_least_privilege_put_events(synth: Synth) -> None:
         actions = json.dumps(docs)
         assert ("events:PutEvents" in actions) == bool(spec.publishes), spec.name
         assert ("s3:PutObject" in actions) == bool(spec.buckets), spec.name
+        assert ("ses:SendRawEmail" in actions) == bool(spec.mail), spec.name
+
+
+def test_mail_identities_and_send_permission(synth: Synth) -> None:
+    """One SES email identity per topology mail identity; senders may send from exactly that identity."""
+    identities = synth.of_type("AWS::SES::EmailIdentity")
+    assert sorted(i["Properties"]["EmailIdentity"] for i in identities.values()) == sorted(
+        m.sender for m in topo.MAIL_IDENTITIES.values()
+    )
+    statements = [
+        st
+        for p in synth.of_type("AWS::IAM::Policy").values()
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+        if "ses:SendRawEmail" in json.dumps(st["Action"])
+    ]
+    assert len(statements) == sum(len(f.mail) for f in topo.FUNCTIONS.values())
+    for st in statements:
+        assert st["Action"] == "ses:SendRawEmail"
+        resource = json.dumps(st["Resource"])
+        assert ":identity/" in resource and "*" not in resource
+        assert _ref_id(st["Resource"]["Fn::Join"][1][-1]) in identities  # the identity of the stack
 
 
 def _resource_paths(synth: Synth) -> dict[str, str]:

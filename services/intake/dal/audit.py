@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
-from botocore.exceptions import ClientError
 
 from common import settings
 from contracts.topology import AUDIT_LOG
+from services.intake.dal.paging import InvalidCursorError, query_page
 from services.intake.models.audit import AuditEntry
 from services.intake.models.intake import iso
 
@@ -58,28 +58,14 @@ class AuditLogRepository:
         flt: ConditionBase = Attr(TTL).not_exists() | Attr(TTL).gt(not_expired_at)
         for attr, value in filters.items():
             flt = flt & (Attr("intake_ids").contains(value) if attr == "intake_id" else Attr(attr).eq(value))
-        entries: list[AuditEntry] = []
-        lek = start_key
-        while len(entries) < limit:
-            kwargs: dict[str, Any] = {
-                "KeyConditionExpression": Key(AUDIT_LOG.pk).eq(day),
-                "FilterExpression": flt,
-                "ScanIndexForward": False,
-                "Limit": limit - len(entries),
-            }
-            if lek:
-                kwargs["ExclusiveStartKey"] = lek
-            try:
-                resp = self.table.query(**kwargs)
-            except ClientError as e:
-                if e.response["Error"]["Code"] == "ValidationException" and lek:
-                    raise InvalidAuditCursorError("start key refused") from None
-                raise
-            entries += [AuditEntry.model_validate(_plain(i)) for i in resp.get("Items", [])]
-            lek = resp.get("LastEvaluatedKey")
-            if not lek:
-                break
-        return entries, lek
+        try:
+            items, lek = query_page(
+                self.table, key=Key(AUDIT_LOG.pk).eq(day), filter_expression=flt, limit=limit,
+                start_key=start_key,
+            )
+        except InvalidCursorError:
+            raise InvalidAuditCursorError("start key refused") from None
+        return [AuditEntry.model_validate(_plain(i)) for i in items], lek
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:

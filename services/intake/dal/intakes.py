@@ -23,6 +23,7 @@ from common.errors import ConflictError
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts.topology import INTAKE_OUTBOX, INTAKES
+from services.intake.dal.paging import query_page
 from services.intake.models.intake import ERASED_FIELDS, FORM_FIELDS, IntakeRecord, IntakeStatus, iso
 
 TABLE = INTAKES.name
@@ -35,10 +36,6 @@ _SERIALIZER = TypeSerializer()
 
 class ConditionFailedError(ConflictError):
     """A conditional write found the item in another state (stale version, withdrawn, missing)."""
-
-
-class InvalidCursorError(ValueError):
-    """A pagination start key DynamoDB refused."""
 
 
 def _item(record: IntakeRecord) -> dict[str, Any]:
@@ -260,29 +257,9 @@ class IntakeRepository:
         flt: ConditionBase = Attr("expires_at").not_exists() | Attr("expires_at").gt(not_expired_at)
         for attr, value in filters.items():
             flt = flt & Attr(attr).eq(value)
-        items: list[IntakeRecord] = []
-        lek = start_key
-        for _ in range(max_rounds):
-            kwargs: dict[str, Any] = {
-                "IndexName": index,
-                "KeyConditionExpression": key,
-                "FilterExpression": flt,
-                "ScanIndexForward": False,
-                "Limit": limit - len(items),
-            }
-            if lek:
-                kwargs["ExclusiveStartKey"] = lek
-            try:
-                resp = self.table.query(**kwargs)
-            except ClientError as e:
-                if e.response["Error"]["Code"] == "ValidationException" and lek:
-                    raise InvalidCursorError("start key refused") from None
-                raise
-            items += [_record(i) for i in resp.get("Items", [])]
-            lek = resp.get("LastEvaluatedKey")
-            if not lek or len(items) >= limit:
-                break
-        return items, lek
+        items, lek = query_page(self.table, key=key, filter_expression=flt, limit=limit, start_key=start_key,
+                                index=index, max_rounds=max_rounds)
+        return [_record(i) for i in items], lek
 
     def count(self) -> int:
         """Number of intakes (scan; for tests and the local demo only)."""

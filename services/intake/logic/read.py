@@ -11,7 +11,8 @@ from typing import Any
 from common.auth import ForbiddenError, Principal
 from common.errors import DomainValidationError, FieldError
 from contracts.reference import school_year_of
-from services.intake.dal.intakes import IntakeRepository, InvalidCursorError, index_key_names
+from services.intake.dal.intakes import IntakeRepository, index_key_names
+from services.intake.dal.paging import InvalidCursorError
 from services.intake.logic import access
 from services.intake.models.intake import IntakePage, IntakeStatus, IntakeSummary, IntakeView
 
