@@ -36,8 +36,8 @@ demo: .venv/.synced system-deps ## Run the whole scenario locally (embedded moto
 serve: .venv/.synced system-deps ## Serve API, /docs, web pages on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(PY) -m avdual.cli serve
 
-test: .venv/.synced node_modules/.installed browser-deps ## All tests (unit, contract, integration, e2e, infra, browser)
-	.venv/bin/lint-imports
+test: .venv/.synced node_modules/.installed browser-deps ## Lint, then all tests (unit, contract, integration, e2e, infra, browser)
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -n 2 --dist loadfile
 
 fuzz: .venv/.synced ## schemathesis on the intake API: >= 1,000 generated requests → out/fuzz.json
