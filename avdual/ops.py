@@ -25,21 +25,31 @@ metadata only.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import boto3
 
+from common.events import EventBridgePublisher
 from contracts.operations import (
     DEAD_LETTER_KINDS,
     TAG_DLQ_KIND,
     TAG_DLQ_OF,
     TAG_FUNCTION,
     TAG_QUEUE_OF,
+    TAG_TABLE,
     dead_letter_queue_name,
 )
-from contracts.outbox import OUTBOX_KEY_PREFIX, OUTBOX_TTL_DAYS
+from contracts.outbox import (
+    OUTBOX_KEY_PREFIX,
+    OUTBOX_RECORD_TYPE,
+    OUTBOX_RECORD_TYPE_ATTRIBUTE,
+    OUTBOX_TTL_DAYS,
+    outbox_tables,
+    render_entry,
+)
 from contracts.topology import FUNCTIONS, SCHEDULED_TIME, SUBSCRIPTIONS
 
 #: Why a pipe DLQ message is not redriven, and what to do instead.
@@ -49,7 +59,9 @@ PIPE_NOTE = (
     "Event-Archiv – `ops replay` hilft nur für Events, die den Bus erreicht haben. Die Outbox-Items "
     "liegen weiter in der Tabelle "
     f"{{table}} (Schlüssel `{OUTBOX_KEY_PREFIX}<idempotency_key>`, TTL {OUTBOX_TTL_DAYS} Tage), die "
-    "Stream-Records 24 h. Ursache beheben, die Items neu veröffentlichen, dann die DLQ-Nachricht löschen."
+    "Stream-Records 24 h. Ursache beheben, dann `avdual ops republish --table {table} --hours N` (legt die "
+    "Outbox-Items des Zeitraums erneut auf den Bus; Konsumenten erkennen Dubletten), dann die DLQ-Nachricht "
+    "löschen."
 )
 ALARM_NOTE = "Kein Redrive: nicht zustellbare Alarm-E-Mails; Abonnement des Alarm-Topics {of} prüfen."
 
@@ -77,14 +89,18 @@ class OpsTarget:
     bus_arn: str
     archive_arn: str | None
     functions: dict[str, str] = field(default_factory=dict)
+    #: topology table name → physical name (``republish`` reads the outbox tables)
+    tables: dict[str, str] = field(default_factory=dict)
     local: bool = False
     sqs: Any = field(default=None)
     events: Any = field(default=None)
     lambda_: Any = field(default=None)
+    dynamodb: Any = field(default=None)
 
     def __post_init__(self) -> None:
         self.sqs = self.sqs or boto3.client("sqs")
         self.events = self.events or boto3.client("events")
+        self.dynamodb = self.dynamodb or boto3.client("dynamodb")
         if not self.local:
             self.lambda_ = self.lambda_ or boto3.client("lambda")
 
@@ -362,13 +378,44 @@ def replay(t: OpsTarget, start: datetime, end: datetime, name: str | None = None
     return {"replay": name, "state": state.get("State", r.get("State"))}
 
 
+def republish(t: OpsTarget, table: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """Put the outbox items of ``table`` written in ``[start, end]`` on the bus again, rendered exactly as the
+    outbox pipe renders them (:func:`contracts.outbox.render_entry`). The way back after a pipe DLQ message:
+    those events never reached the bus, so the archive cannot replay them; the outbox items stay in their
+    table for :data:`OUTBOX_TTL_DAYS` days. Consumers dedupe on the idempotency key, so events that did
+    arrive are harmless duplicates.
+
+    The write time of an item is its TTL minus :data:`OUTBOX_TTL_DAYS`. Returns counts per detail-type;
+    raises ``ValueError`` for a table without an outbox, ``PublishError`` if ``PutEvents`` keeps failing.
+    """
+    spec = next((tb for tb in outbox_tables() if tb.name == table), None)
+    if spec is None:
+        raise ValueError(f"{table!r} has no outbox (one of {', '.join(tb.name for tb in outbox_tables())})")
+    ttl = spec.ttl_attribute or "expires_at"
+    lo = start.timestamp() + OUTBOX_TTL_DAYS * 86400
+    hi = end.timestamp() + OUTBOX_TTL_DAYS * 86400
+    bus_name = t.bus_arn.rsplit("/", 1)[-1]
+    entries: list[dict[str, Any]] = []
+    for page in t.dynamodb.get_paginator("scan").paginate(
+        TableName=t.tables[table],
+        FilterExpression="#rt = :outbox AND #ttl BETWEEN :lo AND :hi",
+        ExpressionAttributeNames={"#rt": OUTBOX_RECORD_TYPE_ATTRIBUTE, "#ttl": ttl},
+        ExpressionAttributeValues={":outbox": {"S": OUTBOX_RECORD_TYPE}, ":lo": {"N": str(int(lo))},
+                                   ":hi": {"N": str(int(hi) + 1)}},
+    ):
+        entries += [render_entry(spec, {"dynamodb": {"NewImage": item}}, bus_name) for item in page["Items"]]
+    EventBridgePublisher(client=t.events, bus_name=bus_name).publish_entries(entries)
+    by_type = Counter(e["DetailType"] for e in entries)
+    return {"table": table, "republished": len(entries), "by_detail_type": dict(sorted(by_type.items()))}
+
+
 # ---------------------------------------------------------------------------- a deployed stage
 def aws_target(stage: str, clients: dict[str, Any] | None = None) -> OpsTarget:
     """Resolve a deployed stage from its CloudFormation stack ``AvDual-<stage>``: queues and DLQs by their
     tags, functions by their ``avdual:function`` tag, the bus and its archive. ``clients``: boto3 clients by
     service name (default: from the environment's credentials)."""
     c = dict(clients or {})
-    for svc in ("cloudformation", "sqs", "events", "lambda"):
+    for svc in ("cloudformation", "sqs", "events", "lambda", "dynamodb"):
         c.setdefault(svc, boto3.client(svc))
     stack = f"AvDual-{stage}"
     resources: list[dict[str, Any]] = []
@@ -385,6 +432,13 @@ def aws_target(stage: str, clients: dict[str, Any] | None = None) -> OpsTarget:
             tag = (c["lambda"].get_function(FunctionName=fn).get("Tags") or {}).get(TAG_FUNCTION)
             if tag:
                 functions[tag] = fn
+    tables: dict[str, str] = {}
+    for name in physical("AWS::DynamoDB::Table"):
+        arn = c["dynamodb"].describe_table(TableName=name)["Table"]["TableArn"]
+        listed = c["dynamodb"].list_tags_of_resource(ResourceArn=arn).get("Tags", [])
+        tags = {t["Key"]: t["Value"] for t in listed}
+        if TAG_TABLE in tags:
+            tables[tags[TAG_TABLE]] = name
     buses = physical("AWS::Events::EventBus")
     if len(buses) != 1:
         raise RuntimeError(f"{stack}: expected one event bus, found {len(buses)}")
@@ -401,7 +455,9 @@ def aws_target(stage: str, clients: dict[str, Any] | None = None) -> OpsTarget:
         bus_arn=bus_arn,
         archive_arn=archive_arn,
         functions=functions,
+        tables=tables,
         sqs=c["sqs"],
         events=c["events"],
         lambda_=c["lambda"],
+        dynamodb=c["dynamodb"],
     )

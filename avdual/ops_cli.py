@@ -20,7 +20,7 @@ from rich.table import Table
 
 from avdual import ops
 
-app = typer.Typer(help="Operations: dead letters, redrive, replay, health.", no_args_is_help=True)
+app = typer.Typer(help="Operations: dead letters, redrive, replay, republish, health.", no_args_is_help=True)
 console = Console()
 
 LOCAL = typer.Option("http://127.0.0.1:8000", "--local", help="Base URL of a running `make serve`")
@@ -55,6 +55,11 @@ def _call(local: str, stage: str | None, action: str, **params: Any) -> Any:
             return ops.replay(
                 target, datetime.fromisoformat(params["start"]), datetime.fromisoformat(params["end"])
             )
+        if action == "republish":
+            return ops.republish(
+                target, params["table"], datetime.fromisoformat(params["start"]),
+                datetime.fromisoformat(params["end"]),
+            )
         if action == "health":
             return ops.health(target)
         fn = ops.list_dead_letters if action == "dead-letters" else ops.redrive
@@ -62,7 +67,7 @@ def _call(local: str, stage: str | None, action: str, **params: Any) -> Any:
     query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
     req = urllib.request.Request(  # noqa: S310 - loopback URL given by the operator
         f"{local.rstrip('/')}/_ops/{action}?{query}",
-        method="POST" if action in ("redrive", "replay") else "GET",
+        method="POST" if action in ("redrive", "replay", "republish") else "GET",
     )
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - loopback URL given by the operator
@@ -133,3 +138,19 @@ def replay(
     s = start or (now - timedelta(hours=hours)).isoformat()
     e = end or now.isoformat()
     console.print(_call(local, stage, "replay", start=s, end=e))
+
+
+@app.command()
+def republish(
+    table: str = typer.Option(..., "--table", help="Outbox table, e.g. intake-outbox or matching-outbox"),
+    hours: float = typer.Option(24.0, help="Items written in the last N hours"),
+    start: str | None = typer.Option(None, help="ISO start (overrides --hours)"),
+    end: str | None = typer.Option(None, help="ISO end (default now)"),
+    local: str = LOCAL,
+    stage: str | None = STAGE,
+) -> None:
+    """Put the outbox items of a time window on the bus again (after a pipe DLQ message; consumers dedupe)."""
+    now = datetime.now(UTC)
+    s = start or (now - timedelta(hours=hours)).isoformat()
+    e = end or now.isoformat()
+    console.print(_call(local, stage, "republish", table=table, start=s, end=e))

@@ -785,7 +785,7 @@ class LocalRuntime:
         sqs = boto3.client("sqs")
         queues, dlqs = resolve_queues(sqs, [q for q, _ in self._queues.values()] + list(self._dlqs.values()))
         return OpsTarget(queues=queues, dead_letter_queues=dlqs, bus_arn=self.bus_arn,
-                         archive_arn=self.archive_arn, local=True, sqs=sqs)
+                         archive_arn=self.archive_arn, tables=dict(self.names), local=True, sqs=sqs)
 
     # ------------------------------------------------------------------ direct reads for demo/tests
     def scan(self, logical_table: str) -> list[dict[str, Any]]:

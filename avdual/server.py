@@ -124,6 +124,10 @@ class Gateway:
                 elif action == "replay" and req.method == "POST":
                     result = ops.replay(target, datetime.fromisoformat(req.args["start"]),
                                         datetime.fromisoformat(req.args["end"]))
+                elif action == "republish" and req.method == "POST":
+                    result = ops.republish(target, req.args["table"],
+                                           datetime.fromisoformat(req.args["start"]),
+                                           datetime.fromisoformat(req.args["end"]))
                 else:
                     return Response(json.dumps({"message": "Nicht gefunden"}), status=404,
                                     content_type="application/json")

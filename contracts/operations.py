@@ -18,6 +18,8 @@ TAG_DLQ_KIND = "avdual:dlq-kind"
 TAG_DLQ_OF = "avdual:dlq-of"
 #: Tag on a subscription's main queue: the subscription name.
 TAG_QUEUE_OF = "avdual:queue-of"
+#: Tag on every DynamoDB table: its topology name.
+TAG_TABLE = "avdual:table"
 #: Tag on every Lambda function: its topology name.
 TAG_FUNCTION = "avdual:function"
 

@@ -14,13 +14,15 @@ from contracts.operations import (
     TAG_DLQ_OF,
     TAG_FUNCTION,
     TAG_QUEUE_OF,
+    TAG_TABLE,
     DeadLetterKind,
     dead_letter_queue_name,
     pipe_name,
 )
 
 __all__ = [
-    "DEAD_LETTER_KINDS", "TAG_DLQ_KIND", "TAG_DLQ_OF", "TAG_FUNCTION", "TAG_QUEUE_OF", "DeadLetterKind",
+    "DEAD_LETTER_KINDS", "TAG_DLQ_KIND", "TAG_DLQ_OF", "TAG_FUNCTION", "TAG_QUEUE_OF", "TAG_TABLE",
+    "DeadLetterKind",
     "construct_id", "dead_letter_queue_name", "pipe_name",
 ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -10,7 +10,7 @@ from constructs import Construct
 
 from contracts import topology as topo
 from infra.nag import acknowledge
-from infra.naming import construct_id
+from infra.naming import TAG_TABLE, construct_id
 
 REPORT_EXPIRY_DAYS = 400
 ACCESS_LOG_EXPIRY_DAYS = 400
@@ -45,6 +45,7 @@ def table_from_topology(scope: Construct, spec: topo.Table, key: kms.IKey) -> dy
             sort_key=_attr(index.sk) if index.sk else None,
             projection_type=dynamodb.ProjectionType.ALL,
         )
+    Tags.of(table).add(TAG_TABLE, spec.name)  # ``avdual ops republish`` finds outbox tables by it
     return table
 
 

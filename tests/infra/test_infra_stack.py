@@ -187,6 +187,38 @@ def test_every_queue_has_a_redrive_policy_or_is_a_dlq(synth: Synth) -> None:
         assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s) for s in statements)
 
 
+def _tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+
+
+def test_operations_tags_find_every_queue_table_and_function(synth: Synth) -> None:
+    """``avdual ops --stage`` discovers resources by these tags (contracts/operations.py)."""
+    from contracts.operations import (
+        DEAD_LETTER_KINDS,
+        TAG_DLQ_KIND,
+        TAG_DLQ_OF,
+        TAG_FUNCTION,
+        TAG_QUEUE_OF,
+        TAG_TABLE,
+    )
+
+    queues = synth.of_type("AWS::SQS::Queue")
+    main = {_tags(q)[TAG_QUEUE_OF] for q in queues.values() if TAG_QUEUE_OF in _tags(q)}
+    assert main == set(topo.SUBSCRIPTIONS)
+    dlqs = [
+        (_tags(q)[TAG_DLQ_KIND], _tags(q)[TAG_DLQ_OF]) for q in queues.values() if TAG_DLQ_KIND in _tags(q)
+    ]
+    assert len(dlqs) + len(main) == len(queues)  # every queue is found
+    assert {k for k, _ in dlqs} <= set(DEAD_LETTER_KINDS)
+    assert {o for k, o in dlqs if k == "subscription"} == {o for k, o in dlqs if k == "rule"} == main
+    assert {o for k, o in dlqs if k == "pipe"} == {t.name for t in topo.TABLES.values() if t.stream}
+    assert {o for k, o in dlqs if k == "async"} == {f.name for f in topo.FUNCTIONS.values() if f.schedules}
+    tables = {_tags(t).get(TAG_TABLE) for t in synth.of_type("AWS::DynamoDB::Table").values()}
+    assert tables == set(topo.TABLES)
+    functions = {_tags(f).get(TAG_FUNCTION) for f in synth.of_type("AWS::Lambda::Function").values()}
+    assert set(topo.FUNCTIONS) <= functions
+
+
 def test_tables_match_topology(synth: Synth) -> None:
     tables = synth.of_type("AWS::DynamoDB::Table")
     assert len(tables) == len(topo.TABLES)

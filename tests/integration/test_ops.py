@@ -17,9 +17,16 @@ from avdual.runtime import LocalRuntime
 from common.events import EventBridgePublisher, OutgoingEvent
 from common.outbox import outbox_puts
 from contracts.events import INTAKE_SUBMITTED, IntakeSubmittedData
+from contracts.operations import (
+    TAG_DLQ_KIND,
+    TAG_DLQ_OF,
+    TAG_FUNCTION,
+    TAG_QUEUE_OF,
+    TAG_TABLE,
+    dead_letter_queue_name,
+)
 from contracts.outbox import outbox_tables
 from contracts.topology import FUNCTIONS, SUBSCRIPTIONS
-from infra.naming import TAG_DLQ_KIND, TAG_DLQ_OF, TAG_FUNCTION, TAG_QUEUE_OF, dead_letter_queue_name
 from tests.conftest import OFFICE, companion
 
 SECRET = "Zeynep-Secret"  # noqa: S105 - stands for personal data: must never appear in a listing
@@ -161,7 +168,7 @@ def test_unrenderable_outbox_record_goes_to_the_pipe_dlq_as_batch_metadata(rt: L
         assert SECRET not in json.dumps(row)
         result = ops.redrive(t, "matching-outbox-outbox-pipe")["matching-outbox-outbox-pipe"]
         assert result["moved"] == 0 and result["remaining"] == 1  # nothing pretended
-        assert "matching-outbox" in result["note"] and "ops replay" in result["note"]
+        assert "matching-outbox" in result["note"] and "ops republish" in result["note"]
         assert _depth(pipe_dlq.url) == 1
 
 
@@ -194,6 +201,40 @@ def test_records_put_events_keeps_rejecting_go_to_the_pipe_dlq(rt: LocalRuntime)
         assert len(rows) == 2 and {r["errorCode"] for r in rows} == {"PublishError"}
         assert len({r["startSequenceNumber"] for r in rows}) == 2
         assert ops.health(t)["dead_letter_queues"]["pipe"]["matching-outbox-outbox-pipe"] == 2
+
+
+def test_republish_puts_events_the_pipe_dead_lettered_on_the_bus(rt: LocalRuntime, form: dict) -> None:
+    """The way back from a pipe DLQ: the outbox items of the window, rendered as the pipe renders them."""
+    assert rt.api("POST", "/companions", body=companion("A", ["RFS"], 3), claims=OFFICE).status == 200
+    rt.drain()
+    rejecting = _RejectingEvents()
+    healthy_publisher = rt.pipe_publisher
+    rt.pipe_publisher = EventBridgePublisher(client=rejecting, bus_name=rt.names["bus"], attempts=1)
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    r = rt.api("POST", "/intakes", body=form, claims=OFFICE)
+    assert r.status == 201
+    intake_id = r.json()["intake_id"]
+    rt.drain()
+    assert rt.scan("assignments") == []  # IntakeSubmitted never reached the bus: the pipe dead-lettered it
+    with rt.lock:
+        t = rt.ops_target()
+        pipe_dlq = dead_letter_queue_name("pipe", "intake-outbox")
+        assert ops.health(t)["dead_letter_queues"]["pipe"][pipe_dlq] == 1
+        with pytest.raises(ValueError, match="no outbox"):
+            ops.republish(t, "intakes", start, datetime.now(UTC))
+    rt.pipe_publisher = healthy_publisher  # the cause is fixed
+    with rt.lock:
+        done = ops.republish(t, "intake-outbox", start, datetime.now(UTC))
+        assert done == {"table": "intake-outbox", "republished": 1, "by_detail_type": {"IntakeSubmitted": 1}}
+        assert ops.republish(t, "intake-outbox", start - timedelta(hours=2), start)["republished"] == 0
+    rt.drain()
+    [a] = rt.scan("assignments")
+    assert (a["intake_id"], a["status"], a["companion_id"]) == (intake_id, "assigned", "A")
+    with rt.lock:  # again: a duplicate for every consumer, nothing changes
+        assert ops.republish(t, "intake-outbox", start, datetime.now(UTC))["republished"] == 1
+    rt.drain()
+    assert [(x["intake_id"], x["status"]) for x in rt.scan("assignments")] == [(intake_id, "assigned")]
+    assert rt.api("GET", f"/intakes/{intake_id}", claims=OFFICE).json()["status"] == "assigned"
 
 
 def test_async_dead_letter_is_listed_without_payload_and_not_pretended_to_redrive(rt: LocalRuntime) -> None:
@@ -299,6 +340,16 @@ def stage() -> Iterator[dict[str, Any]]:
             functions[f"AvDual-prod-{f.name}-XYZ"] = f.name
             resources.append(("AWS::Lambda::Function", f"AvDual-prod-{f.name}-XYZ"))
         queue("Untagged", {})  # e.g. a queue added by hand: ignored
+        ddb = boto3.client("dynamodb")
+        for tb in outbox_tables():
+            arn = ddb.create_table(
+                TableName=f"AvDual-prod-{tb.name}-T1", BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": tb.pk, "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": tb.pk, "KeyType": "HASH"}],
+                Tags=[{"Key": TAG_TABLE, "Value": tb.name}],
+            )["TableDescription"]["TableArn"]
+            resources.append(("AWS::DynamoDB::Table", f"AvDual-prod-{tb.name}-T1"))
+            assert arn
         bus_arn = events.create_event_bus(Name="avdual-prod")["EventBusArn"]
         events.create_archive(ArchiveName="avdual-prod-events", EventSourceArn=bus_arn)
         resources.append(("AWS::Events::EventBus", "avdual-prod"))
@@ -320,6 +371,7 @@ def test_aws_target_finds_every_dlq_by_its_tags(stage: dict[str, Any]) -> None:
     assert _dlq(t, "reporting-events-rule").url.endswith("reporting-eventsRuleDlq-A1B2C3")
     assert t.functions["reporting-renderer"] == "AvDual-prod-reporting-renderer-XYZ"
     assert t.archive_arn and t.archive_arn.endswith("avdual-prod-events")
+    assert t.tables == {tb.name: f"AvDual-prod-{tb.name}-T1" for tb in outbox_tables()}
     assert ops.health(t)["healthy"]
 
 
