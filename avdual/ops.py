@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -96,6 +97,8 @@ class OpsTarget:
     events: Any = field(default=None)
     lambda_: Any = field(default=None)
     dynamodb: Any = field(default=None)
+    #: local only: ``invoke(function, payload)`` plays the Lambda service (the embedded runtime's ``invoke``)
+    invoke: Callable[[str, Any], Any] | None = None
 
     def __post_init__(self) -> None:
         self.sqs = self.sqs or boto3.client("sqs")
@@ -291,23 +294,17 @@ def list_dead_letters(t: OpsTarget, name: str | None = None, kind: str | None = 
 
 
 # ---------------------------------------------------------------------------- redrive per kind
-def async_note(function: str, local: bool) -> str:
+def async_note(function: str, local: bool, can_invoke: bool = True) -> str:
+    """What the async redrive did (or, without a Lambda service to call, what to do)."""
     if not local:
         return f"{function} mit der Originalnutzlast erneut asynchron aufgerufen (InvocationType Event)."
-    runs = (
-        ", ".join(
-            f"rt.run_schedule({function!r}, {s.name!r}, at=<scheduled_time>)"
-            for s in FUNCTIONS[function].schedules
-        )
-        if function in FUNCTIONS
-        else ""
-    )
+    if can_invoke:
+        return f"{function} lokal mit der Originalnutzlast erneut ausgeführt; Fehlschläge bleiben in der DLQ."
     return (
-        "Lokal nicht möglich: die lokale Laufzeit hat keinen Lambda-Dienst, der aus der DLQ erneut "
-        "aufruft; die Nachrichten bleiben in der DLQ. Gegen AWS ruft "
-        f"`avdual ops redrive --stage <stage> --kind async` {function} mit der Originalnutzlast erneut "
-        "auf (InvocationType Event)."
-        + (f" Lokal den Zeitplan selbst erneut auslösen: {runs}." if runs else "")
+        "Hier gibt es keinen Lambda-Dienst, der aus der DLQ erneut aufruft; die Nachrichten bleiben in der "
+        f"DLQ. Gegen AWS ruft `avdual ops redrive --stage <stage> --kind async` {function} mit der "
+        "Originalnutzlast erneut auf (InvocationType Event); gegen `make serve` führt "
+        "`avdual ops redrive --kind async` den Handler erneut aus."
     )
 
 
@@ -320,15 +317,24 @@ def _move(t: OpsTarget, d: DeadLetterQueue, to: str) -> int:
 
 
 def _reinvoke(t: OpsTarget, d: DeadLetterQueue) -> tuple[int, int]:
-    """Invoke the function again with each payload (``InvocationType=Event``); delete what was accepted."""
+    """Invoke the function again with each payload (AWS: ``InvocationType=Event``; locally: the runtime runs
+    the handler and a failure keeps the message); delete what was accepted."""
     function = t.functions.get(d.of)
-    if function is None:
+    if function is None and t.invoke is None:
         raise RuntimeError(f"function {d.of} of DLQ {d.name} not found (tag {TAG_FUNCTION})")
     msgs = _drain_queue(t.sqs, d.url, visibility=60)
     done = 0
     for m in msgs:
-        resp = t.lambda_.invoke(FunctionName=function, InvocationType="Event", Payload=m["Body"].encode())
-        if int(resp.get("StatusCode", 0)) == 202 and not resp.get("FunctionError"):
+        if t.invoke is not None:
+            try:
+                t.invoke(d.of, json.loads(m["Body"]))
+                accepted = True
+            except Exception:  # the handler failed again: the message stays in the DLQ
+                accepted = False
+        else:
+            resp = t.lambda_.invoke(FunctionName=function, InvocationType="Event", Payload=m["Body"].encode())
+            accepted = int(resp.get("StatusCode", 0)) == 202 and not resp.get("FunctionError")
+        if accepted:
             t.sqs.delete_message(QueueUrl=d.url, ReceiptHandle=m["ReceiptHandle"])
             done += 1
         else:
@@ -346,12 +352,14 @@ def redrive(t: OpsTarget, name: str | None = None, kind: str | None = None) -> d
             # subscription DLQ: back to its source queue; rule DLQ: the event as the rule delivers it
             r["to"] = f"queue {d.of}"
             r["moved"] = _move(t, d, t.queues[d.of])
-        elif d.kind == "async" and not t.local:
+        elif d.kind == "async" and (not t.local or t.invoke is not None):
             r["to"] = f"lambda {d.of}"
             r["moved"], failed = _reinvoke(t, d)
-            r["note"] = async_note(d.of, local=False) + (f" {failed} Aufruf(e) abgelehnt." if failed else "")
+            r["note"] = async_note(d.of, local=t.local) + (
+                f" {failed} Aufruf(e) erneut fehlgeschlagen." if failed else ""
+            )
         elif d.kind == "async":
-            r["note"] = async_note(d.of, local=True)
+            r["note"] = async_note(d.of, local=True, can_invoke=False)
         elif d.kind == "pipe":
             r["note"] = PIPE_NOTE.format(table=d.of)
         else:

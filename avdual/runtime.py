@@ -84,6 +84,8 @@ from contracts.topology import (
 
 REGION: Final = "eu-central-1"
 ACCOUNT = "123456789012"
+#: Attempts of an asynchronous invocation before its DLQ (Lambda: the first try and 2 retries).
+ASYNC_ATTEMPTS = 3
 #: Where the local gateway accepts the web form's Cognito calls (``avdual.server``).
 LOCAL_AUTH_PATH = "/_local/cognito"
 #: API Gateway's answer without a valid token (the CDK stack sets the same German gateway response).
@@ -658,12 +660,38 @@ class LocalRuntime:
         return ApiResponse(int(out["statusCode"]), headers, out.get("body") or "")
 
     # ------------------------------------------------------------------ schedules
-    def run_schedule(self, function: str, schedule: str, at: datetime | None = None) -> Any:
-        """Trigger a topology schedule now (or as of ``at``); moto's Scheduler never fires (DESIGN.md §5)."""
+    def schedule_payload(self, function: str, schedule: str, at: datetime | None = None) -> dict[str, Any]:
+        """The payload EventBridge Scheduler sends for ``schedule`` as of ``at`` (default now)."""
         sched = next(s for s in FUNCTIONS[function].schedules if s.name == schedule)
         instant = (at or self.clock.now()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        payload = {k: instant if v == SCHEDULED_TIME else v for k, v in sched.payload.items()}
-        return self.invoke(function, payload)
+        return {k: instant if v == SCHEDULED_TIME else v for k, v in sched.payload.items()}
+
+    def run_schedule(self, function: str, schedule: str, at: datetime | None = None) -> Any:
+        """Trigger a topology schedule now (or as of ``at``); moto's Scheduler never fires (DESIGN.md §5).
+        Raises what the handler raises (tests see it); :meth:`advance` dead-letters instead."""
+        return self.invoke(function, self.schedule_payload(function, schedule, at))
+
+    def _run_schedule_async(self, function: str, schedule: str, at: datetime) -> bool:
+        """As the Lambda service runs a scheduled (asynchronous) invocation: up to :data:`ASYNC_ATTEMPTS`
+        attempts, then the payload goes to the function's async DLQ with the error type (never its message,
+        which may quote data). True if it ran."""
+        payload = self.schedule_payload(function, schedule, at)
+        error: Exception | None = None
+        for _ in range(ASYNC_ATTEMPTS):
+            try:
+                self.invoke(function, payload)
+                return True
+            except Exception as e:  # any handler failure is retried, then dead-lettered
+                error = e
+        boto3.client("sqs").send_message(
+            QueueUrl=self._dlqs[("async", function)], MessageBody=json.dumps(payload),
+            MessageAttributes={
+                "RequestID": {"DataType": "String", "StringValue": f"local-{schedule}-{at:%Y%m%dT%H%M%S}"},
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                "ErrorMessage": {"DataType": "String", "StringValue": type(error).__name__},
+            },
+        )
+        return False
 
     def advance(self, delta: timedelta = timedelta(0), *, drain: bool = True) -> list[tuple[datetime, str]]:
         """Move the simulated clock forward by ``delta`` and fire every schedule that fell due since the last
@@ -677,7 +705,7 @@ class LocalRuntime:
             for t, function, name in due:
                 self.clock.offset += max(t - self.clock.now(), timedelta(0))  # the clock never goes back
                 self._ticked = t
-                self.run_schedule(function, name, at=t)
+                self._run_schedule_async(function, name, t)
                 if drain:
                     self.drain()
                 fired.append((t, name))
@@ -785,7 +813,8 @@ class LocalRuntime:
         sqs = boto3.client("sqs")
         queues, dlqs = resolve_queues(sqs, [q for q, _ in self._queues.values()] + list(self._dlqs.values()))
         return OpsTarget(queues=queues, dead_letter_queues=dlqs, bus_arn=self.bus_arn,
-                         archive_arn=self.archive_arn, tables=dict(self.names), local=True, sqs=sqs)
+                         archive_arn=self.archive_arn, tables=dict(self.names), local=True, sqs=sqs,
+                         invoke=self.invoke)
 
     # ------------------------------------------------------------------ direct reads for demo/tests
     def scan(self, logical_table: str) -> list[dict[str, Any]]:

@@ -237,35 +237,42 @@ def test_republish_puts_events_the_pipe_dead_lettered_on_the_bus(rt: LocalRuntim
     assert rt.api("GET", f"/intakes/{intake_id}", claims=OFFICE).json()["status"] == "assigned"
 
 
-def test_async_dead_letter_is_listed_without_payload_and_not_pretended_to_redrive(rt: LocalRuntime) -> None:
-    payload = {"report_type": "weekly", "period": "last_week", "scheduled_time": "2026-11-30T06:00:00Z"}
+def test_failed_scheduled_run_is_dead_lettered_listed_without_payload_and_redriven(rt: LocalRuntime) -> None:
+    """As the Lambda service runs a scheduled invocation: 3 attempts, then the async DLQ; the redrive runs
+    the handler again with the original payload (here: the weekly report of the original instant)."""
+    real = rt.handler("reporting-renderer")
+    calls: list[dict[str, Any]] = []
+
+    def broken(event: dict[str, Any], context: Any) -> Any:
+        calls.append(event)
+        raise ConnectionError(f"S3 unreachable {SECRET}")
+
+    rt._handlers["reporting-renderer"] = broken
+    fired = rt.advance(timedelta(days=7))  # one Monday 07:00 in any 7 days
+    (instant,) = [t for t, n in fired if n == "weekly-report"]
+    assert len(calls) == 3 and all(c == calls[0] for c in calls)  # the first try and 2 retries
     with rt.lock:
         t = rt.ops_target()
         dlq = _dlq(t, "reporting-renderer-async")
-        boto3.client("sqs").send_message(
-            QueueUrl=dlq.url,
-            MessageBody=json.dumps(payload),
-            MessageAttributes={
-                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-                "RequestID": {"DataType": "String", "StringValue": "req-1"},
-            },
-        )
         h = ops.health(t)
         assert not h["healthy"] and h["dead_letter_queues"]["async"]["reporting-renderer-async"] == 1
         (row,) = ops.list_dead_letters(t, kind="async")
         assert (row["dlq"], row["schedule"], row["scheduled_time"]) == (
             "reporting-renderer-async",
             "weekly-report",
-            "2026-11-30T06:00:00Z",
+            instant.strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
-        assert row["error_code"] == "200" and "last_week" not in json.dumps(row)
-        result = ops.redrive(t, kind="async")["reporting-renderer-async"]
-        assert result["moved"] == 0 and result["remaining"] == 1
-        assert (
-            "Lokal nicht möglich" in result["note"]
-            and "run_schedule('reporting-renderer', 'weekly-report'" in result["note"]
-        )
-        assert _depth(dlq.url) == 1
+        assert row["error_code"] == "200"
+        assert "last_week" not in json.dumps(row) and SECRET not in json.dumps(row)
+        still = ops.redrive(t, kind="async")["reporting-renderer-async"]  # not fixed yet: stays
+        assert (still["moved"], still["remaining"]) == (0, 1) and "erneut fehlgeschlagen" in still["note"]
+        rt._handlers["reporting-renderer"] = real  # the cause is fixed
+        done = ops.redrive(t, kind="async")["reporting-renderer-async"]
+        assert (done["moved"], done["remaining"]) == (1, 0) and _depth(dlq.url) == 0
+    rt.drain()
+    reports = rt.api("GET", "/reports", claims=OFFICE).json()
+    assert [r["report_type"] for r in reports] == ["weekly"]
+    assert reports[0]["generated_at"].startswith(instant.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
 def test_unknown_dlq_name_or_kind_is_an_error(rt: LocalRuntime) -> None:
