@@ -125,32 +125,31 @@ def redrive(
             console.print(f"[bold]{dlq}[/bold]: {r['note']}")
 
 
+HOURS = typer.Option(24.0, help="The last N hours")
+START = typer.Option(None, help="ISO start (overrides --hours)")
+END = typer.Option(None, help="ISO end (default now)")
+
+
+def _window(hours: float, start: str | None, end: str | None) -> dict[str, str]:
+    """``{"start", "end"}`` as ISO strings: ``start``/``end`` as given, else the last ``hours`` until now."""
+    now = datetime.now(UTC)
+    return {"start": start or (now - timedelta(hours=hours)).isoformat(), "end": end or now.isoformat()}
+
+
 @app.command()
 def replay(
-    hours: float = typer.Option(24.0, help="Replay the last N hours"),
-    start: str | None = typer.Option(None, help="ISO start (overrides --hours)"),
-    end: str | None = typer.Option(None, help="ISO end (default now)"),
-    local: str = LOCAL,
+    hours: float = HOURS, start: str | None = START, end: str | None = END, local: str = LOCAL,
     stage: str | None = STAGE,
 ) -> None:
     """Replay archived events of a time window onto the bus."""
-    now = datetime.now(UTC)
-    s = start or (now - timedelta(hours=hours)).isoformat()
-    e = end or now.isoformat()
-    console.print(_call(local, stage, "replay", start=s, end=e))
+    console.print(_call(local, stage, "replay", **_window(hours, start, end)))
 
 
 @app.command()
 def republish(
     table: str = typer.Option(..., "--table", help="Outbox table, e.g. intake-outbox or matching-outbox"),
-    hours: float = typer.Option(24.0, help="Items written in the last N hours"),
-    start: str | None = typer.Option(None, help="ISO start (overrides --hours)"),
-    end: str | None = typer.Option(None, help="ISO end (default now)"),
-    local: str = LOCAL,
+    hours: float = HOURS, start: str | None = START, end: str | None = END, local: str = LOCAL,
     stage: str | None = STAGE,
 ) -> None:
     """Put the outbox items of a time window on the bus again (after a pipe DLQ message; consumers dedupe)."""
-    now = datetime.now(UTC)
-    s = start or (now - timedelta(hours=hours)).isoformat()
-    e = end or now.isoformat()
-    console.print(_call(local, stage, "republish", table=table, start=s, end=e))
+    console.print(_call(local, stage, "republish", table=table, **_window(hours, start, end)))
