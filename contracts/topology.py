@@ -191,9 +191,10 @@ INTAKE_OUTBOX = Table(
                 "the intake, relayed to the bus by a pipe. Events only: no personal data.",
 )
 AUDIT_LOG = Table(
-    "audit-log", "intake", pk="day", sk="entry", env_var="AUDIT_LOG_TABLE", ttl_attribute="expires_at",
-    description="Audit log of every access to personal data (who, what, when, why): intake ids, no names. "
-                "Readable by the office (GET /audit); kept until the end of the following calendar year.",
+    "audit-log", "platform", pk="day", sk="entry", env_var="AUDIT_LOG_TABLE", ttl_attribute="expires_at",
+    description="Audit log of every access to students' personal data in any service (who, what, when, why): "
+                "intake ids, no names (common/audit.py). Readable by the office (GET /audit); kept until the "
+                "end of the following calendar year.",
 )
 COMPANIONS = Table(
     "companions", "matching", pk="companion_id", env_var="COMPANIONS_TABLE",
@@ -246,7 +247,7 @@ INTAKE_API = Function(
 )
 MATCHING_API = Function(
     "matching-api", "matching", "services.matching.handlers.api.handler",
-    tables=("companions", "assignments", "matching-outbox"),
+    tables=("companions", "assignments", "matching-outbox", "audit-log"),
     publishes=(ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_UPDATED,
                ev.ASSIGNMENT_ENDED, ev.COMPANION_REASSIGNED),
     description="Companion registry and assignment API for the office",

@@ -208,12 +208,12 @@ def test_every_access_to_personal_data_is_in_the_audit_log_table(
     assert bad.status == 422 and bad.json()["errors"][0]["field"] == "from"
 
     # no entry, no data: a read whose audit entry cannot be written fails without the data
-    from services.intake.dal.audit import AuditLogRepository
+    from common.audit import AuditLog
 
-    def broken(self: AuditLogRepository, *args: object, **kwargs: object) -> None:
+    def broken(self: AuditLog, *args: object, **kwargs: object) -> None:
         raise RuntimeError("audit table unavailable")
 
     other = submit(rt, form)
-    monkeypatch.setattr(AuditLogRepository, "append", broken)
+    monkeypatch.setattr(AuditLog, "append", broken)
     r = rt.api("GET", f"/intakes/{other}", claims=OFFICE)
     assert r.status == 500 and "Zeynep" not in r.body

@@ -587,3 +587,22 @@ def test_a_waiting_student_gets_in_when_a_shared_companion_can_shift_a_student(r
     (rfs,) = submit(rt, [3])
     assert state(rt)[rfs] == ("waitlisted", None) and len(outbox(rt, "CompanionReassigned")) == 1
     check_invariants(rt)
+
+
+def test_reads_of_assignments_waitlist_and_exits_are_in_the_audit_log(rt: LocalRuntime) -> None:
+    seed(rt, companion("A", ["RFS"], 1))
+    assigned, waiting = submit(rt, range(2))
+    a, b = companion_claims("A"), companion_claims("B")
+    assert rt.api("GET", f"/assignments/{assigned}", claims=a).status == 200
+    assert rt.api("GET", f"/assignments/{assigned}", claims=b).status == 404  # not shown, not audited
+    assert rt.api("GET", "/waitlist", claims=school_claims("RFS")).status == 200
+    assert rt.api("POST", f"/assignments/{assigned}/exit", body=EXIT, claims=a).status == 200
+    log = rt.api("GET", "/audit", claims=OFFICE).json()["items"]
+    matching = [(e["service"], e["action"], e["actor"], e["role"], e["intake_ids"]) for e in log
+                if e["service"] == "matching"]
+    assert matching == [
+        ("matching", "exit", "user-A", "companion", [assigned]),
+        ("matching", "list", "staff-RFS", "school", [waiting]),
+        ("matching", "read", "user-A", "companion", [assigned]),
+    ]
+    assert all(e["purpose"] for e in log)

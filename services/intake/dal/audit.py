@@ -1,9 +1,5 @@
-"""DynamoDB access for the ``audit-log`` table (topology ``AUDIT_LOG``).
-
-Items: partition ``day`` (``YYYY-MM-DD`` of the access, UTC), sort key ``entry``
-(``<ISO time>#<ULID>``, so a day reads in time order), the :class:`AuditEntry` fields and the TTL
-attribute. Entries are only ever added (no update, no delete API).
-"""
+"""Reads of the platform ``audit-log`` table (topology ``AUDIT_LOG``; item layout and the writer:
+:mod:`common.audit`) for ``GET /audit``."""
 
 from __future__ import annotations
 
@@ -13,36 +9,21 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from common import settings
+from common.audit import TTL, AuditEntry
 from contracts.topology import AUDIT_LOG
 from services.intake.dal.paging import InvalidCursorError, query_page
-from services.intake.models.audit import AuditEntry
-from services.intake.models.intake import iso
-
-TABLE = AUDIT_LOG.name
-TTL = AUDIT_LOG.ttl_attribute or "expires_at"
 
 
 class InvalidAuditCursorError(ValueError):
     """A start key DynamoDB refused."""
 
 
-def entry_key(entry: AuditEntry) -> dict[str, str]:
-    """The table key of ``entry``: ``{"day": "YYYY-MM-DD", "entry": "<iso>#<ulid>"}``."""
-    return {AUDIT_LOG.pk: iso(entry.at)[:10], AUDIT_LOG.sk or "entry": f"{iso(entry.at)}#{entry.entry_id}"}
-
-
 class AuditLogRepository:
-    """Appends and reads audit entries."""
+    """Reads audit entries, one day partition at a time."""
 
     @property
     def table(self) -> Any:
-        return settings.table(TABLE)
-
-    def append(self, entry: AuditEntry, *, expires_at: int) -> None:
-        """Store ``entry`` (never overwrites: the key contains a fresh ULID); ``expires_at`` in epoch
-        seconds."""
-        item = {**entry.model_dump(mode="json"), **entry_key(entry), TTL: expires_at}
-        self.table.put_item(Item=item, ConditionExpression=Attr(AUDIT_LOG.pk).not_exists())
+        return settings.table(AUDIT_LOG.name)
 
     def query_day(
         self,

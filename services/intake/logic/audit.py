@@ -1,13 +1,8 @@
-"""The audit log of personal-data access (issue 6 "GDPR", DESIGN.md §6): who, what, when, why.
+"""The audit log in the intake service (issue 6 "GDPR", DESIGN.md §6): intake's purposes, its entries, and
+the office's reading of the whole log (``GET /audit``; the writer and the entry are :mod:`common.audit`).
 
-Every read, list, creation, correction and withdrawal of intakes writes one entry to the ``audit-log``
-table *before* the data leave the service (a read whose entry cannot be written fails). Entries carry
-intake ids (pseudonymous ULIDs), the caller's Cognito subject and user name, the role the access was
-allowed under and the purpose; never names or other data of students. The office reads them with
-``GET /audit``.
-
-Retention: until the end of the calendar year after the access, following the rule for log data of
-§ 76 Abs. 4 BDSG ("Die Protokolldaten sind am Ende des auf deren Generierung folgenden Jahres zu löschen").
+Every read, list, creation, correction and withdrawal of intakes writes one entry *before* the data leave
+the service (a read whose entry cannot be written fails).
 """
 
 from __future__ import annotations
@@ -16,18 +11,15 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ulid import ULID
-
+from common import audit
+from common.audit import ActorRole, AuditAction, AuditEntry, AuditLog
 from common.auth import Principal
 from common.errors import DomainValidationError, FieldError
-from common.observability import logger
 from services.intake.dal.audit import AuditLogRepository, InvalidAuditCursorError
-from services.intake.models.audit import ActorRole, AuditAction, AuditEntry, AuditPage
-
-log = logger("intake")
+from services.intake.models.audit import AuditPage
 
 #: Longest period ``GET /audit`` reads at once (days, both ends included).
 MAX_DAYS = 31
@@ -49,47 +41,15 @@ PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
 }
 
 
-def role_of(principal: Principal) -> ActorRole:
-    """The role an access is recorded under: office before school before companion (the widest right
-    that allowed it)."""
-    if principal.is_office:
-        return "office"
-    if principal.school_ids:
-        return "school"
-    return "companion"
-
-
-def expiry(at: datetime) -> int:
-    """Epoch seconds of the end of the calendar year after ``at`` (§ 76 Abs. 4 BDSG)."""
-    return int(datetime.combine(date(at.year + 1, 12, 31), time(23, 59, 59), UTC).timestamp())
-
-
 def record(
     action: AuditAction,
     principal: Principal,
     intake_ids: Iterable[str],
     now: datetime,
-    journal: AuditLogRepository | None = None,
+    journal: AuditLog | None = None,
 ) -> AuditEntry:
-    """Write one entry (and a structured log line without the ids' data). Raises what the table raises:
-    the caller must not hand out the data then."""
-    ids = list(intake_ids)
-    role = role_of(principal)
-    entry = AuditEntry(
-        entry_id=str(ULID.from_datetime(now)),
-        at=now.astimezone(UTC),
-        action=action,
-        actor=principal.subject,
-        actor_name=principal.username,
-        role=role,
-        purpose=PURPOSES.get((action, role)) or PURPOSES[(action, "office")],
-        intake_ids=ids,
-        count=len(ids),
-    )
-    (journal or AuditLogRepository()).append(entry, expires_at=expiry(now))
-    log.info("audit", extra={"audit": {"action": action, "actor": principal.audit_actor(), "count": len(ids),
-                                       "entry_id": entry.entry_id}})
-    return entry
+    """One entry of the intake service (:func:`common.audit.record` with :data:`PURPOSES`)."""
+    return audit.record("intake", action, principal, intake_ids, now, PURPOSES, journal)
 
 
 _BAD_CURSOR = DomainValidationError([FieldError(field="cursor", message="Ungültiger Seitenzeiger.")])

@@ -23,9 +23,8 @@ from common.observability import logger, tracer
 from contracts.reference import SCHOOLS
 from contracts.topology import route
 from services.matching.dal.store import MatchingStore
-from services.matching.logic import exits, registry
+from services.matching.logic import access, registry
 from services.matching.logic.rebalancing import run_rebalance
-from services.matching.logic.waitlist import waitlist
 from services.matching.models.matching import (
     Assignment,
     Companion,
@@ -163,7 +162,8 @@ def rebalance(
 )
 def get_assignment(intake_id: str) -> Response[Assignment]:
     p = _principal("GET", "/assignments/{intake_id}")
-    return _json(exits.get_assignment(intake_id, companion_scope=_companion_scope(p), store=MatchingStore()))
+    scope = _companion_scope(p)
+    return _json(access.read_assignment(intake_id, principal=p, companion_scope=scope, store=MatchingStore()))
 
 
 @app.post(
@@ -173,10 +173,10 @@ def get_assignment(intake_id: str) -> Response[Assignment]:
 def post_exit(intake_id: str, body: ExitIn) -> Response[Assignment]:
     p = _principal("POST", "/assignments/{intake_id}/exit")
     return _json(
-        exits.record_exit(
+        access.record_exit(
             intake_id,
             body,
-            recorded_by="office" if p.is_office else "companion",
+            principal=p,
             companion_scope=_companion_scope(p),
             store=MatchingStore(),
             correlation_id=_correlation_id(),
@@ -193,7 +193,7 @@ def get_waitlist(
     schools = [school_id] if school_id else (sorted(SCHOOLS) if p.is_office else sorted(p.school_ids))
     if not all(p.may_access_school(s) for s in schools):
         raise ForbiddenError("school")
-    return _json(waitlist(schools, store=MatchingStore()))
+    return _json(access.read_waitlist(schools, principal=p, store=MatchingStore()))
 
 
 # --------------------------------------------------------------------------- errors (German, no leaks)

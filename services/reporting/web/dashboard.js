@@ -269,8 +269,10 @@ async function makeReport() {
   }
 }
 
-// ------------------------------------------------------------------ audit log (GET /audit, intake service)
-const ACTION_TEXT = { create: "angelegt", read: "gelesen", list: "aufgelistet", update: "berichtigt", withdraw: "zurückgezogen" };
+// ------------------------------------------------------------------ audit log (GET /audit, every service's entries)
+const ACTION_TEXT = { create: "angelegt", read: "gelesen", list: "aufgelistet", update: "berichtigt",
+  withdraw: "zurückgezogen", exit: "Austritt erfasst" };
+const SERVICE_TEXT = { intake: "Anmeldungen", matching: "Zuordnung", reporting: "Berichte" };
 const ROLE_TEXT = { office: "Bildungsbüro", school: "Schule", companion: "Begleitung" };
 let auditCursor = null;
 
@@ -295,9 +297,10 @@ async function loadAudit(ev, more = false) {
   }
   const rows = r.body.items.map((e) => ({ cells: [
     new Date(e.at).toLocaleString("de-DE", { dateStyle: "short", timeStyle: "medium" }),
-    e.actor_name, ROLE_TEXT[e.role] || e.role, ACTION_TEXT[e.action] || e.action, e.purpose,
+    e.actor_name, ROLE_TEXT[e.role] || e.role, ACTION_TEXT[e.action] || e.action,
+    SERVICE_TEXT[e.service] || e.service, e.purpose,
     e.count, e.intake_ids.slice(0, 3).join(", ") + (e.count > 3 ? " …" : "")] }));
-  const header = [["Zeit"], ["Konto"], ["Rolle"], ["Aktion"], ["Zweck"], ["Anzahl", true], ["Anmeldungen"]];
+  const header = [["Zeit"], ["Konto"], ["Rolle"], ["Aktion"], ["Bereich"], ["Zweck"], ["Anzahl", true], ["Anmeldungen"]];
   const wrap = $("audit-table");
   const existing = wrap.querySelector("tbody");
   if (more && existing) {

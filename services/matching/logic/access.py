@@ -1,0 +1,71 @@
+"""Audited access to students' data in matching (issue 6 "GDPR", DESIGN.md §6): an assignment (profile
+categories, class, explanation), the waitlist (ids, class, waiting time) and recorded exits (destination)
+are pseudonymous personal data, so every read and every recorded exit writes an audit entry
+(:mod:`common.audit`) before the data leave the service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from common import audit
+from common.audit import ActorRole, AuditAction
+from common.auth import Principal
+from services.matching.dal.store import MatchingStore
+from services.matching.logic import exits
+from services.matching.logic.waitlist import waitlist
+from services.matching.models.matching import Assignment, ExitIn, WaitlistEntry
+
+#: Why matching data were processed: the purposes of the processing record (docs/datenschutz.md).
+PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
+    ("read", "office"): "Koordination: Zuordnung und ihre Begründung prüfen",
+    ("read", "companion"): "Begleitung: Zuordnung der eigenen Schülerin / des eigenen Schülers",
+    ("list", "office"): "Warteliste abarbeiten (Koordination)",
+    ("list", "school"): "Warteliste der eigenen Schule einsehen",
+    ("exit", "office"): "Austritt und Verbleib erfassen (Berichtspflicht)",
+    ("exit", "companion"): "Austritt und Verbleib der begleiteten Schülerin / des Schülers erfassen",
+}
+
+
+def _record(action: AuditAction, principal: Principal, intake_ids: Iterable[str]) -> None:
+    audit.record("matching", action, principal, intake_ids, datetime.now(UTC), PURPOSES)
+
+
+def read_assignment(
+    intake_id: str, *, principal: Principal, companion_scope: str | None, store: MatchingStore
+) -> Assignment:
+    """:func:`exits.get_assignment`, audited. Raises ``NotFoundError`` (nothing audited then)."""
+    a = exits.get_assignment(intake_id, companion_scope=companion_scope, store=store)
+    _record("read", principal, [a.intake_id])
+    return a
+
+
+def read_waitlist(
+    school_ids: Iterable[str], *, principal: Principal, store: MatchingStore
+) -> list[WaitlistEntry]:
+    """:func:`waitlist`, audited (one entry with every listed intake id)."""
+    entries = waitlist(school_ids, store=store)
+    _record("list", principal, [e.intake_id for e in entries])
+    return entries
+
+
+def record_exit(
+    intake_id: str,
+    body: ExitIn,
+    *,
+    principal: Principal,
+    companion_scope: str | None,
+    store: MatchingStore,
+    correlation_id: str,
+) -> Assignment:
+    """:func:`exits.record_exit`, audited."""
+    a = exits.record_exit(
+        intake_id,
+        body,
+        recorded_by="office" if principal.is_office else "companion",
+        companion_scope=companion_scope,
+        store=store,
+        correlation_id=correlation_id,
+    )
+    _record("exit", principal, [a.intake_id])
+    return a
