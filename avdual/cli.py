@@ -47,7 +47,7 @@ def serve(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1"
 @app.command()
 def token(role: str = typer.Option(..., help="office | school | companion"),
           school: str = typer.Option(None, help="School id for --role school (e.g. RFS)"),
-          companion: str = typer.Option(None, help="Companion id for --role companion (e.g. C01)"),
+          companion: str = typer.Option(None, help="Companion id for --role companion (e.g. B01)"),
           stage: str = typer.Option("local", help="Stage of the local runtime (make serve: local)")) -> None:
     """Print a bearer token (Cognito ID token, valid 1 h) for the local API of `make serve`.
 

@@ -10,7 +10,7 @@ student moved up to the freed place (issue 4).
 Reports and alerts (issue 5): the runtime's simulated clock is advanced to next Monday 07:00, so the
 scheduled Wochenbericht of this week is rendered (HTML, PDF, XLSX into ``out/reports/``) and emailed;
 the demo checks that the XLSX totals equal the totals printed here. At the end the clock runs on for
-15 days, so the daily check alerts the office about students waiting longer than 14 days. Every email
+16 days, so the daily check alerts the office about students waiting longer than 14 days. Every email
 (waitlist alerts, companions at capacity, reports) is in ``out/mail/*.eml``.
 """
 
@@ -217,13 +217,16 @@ def run_demo(*, out_dir: Path = Path("out"), duplicate: bool = False, shuffle: b
         waitlist = rt.api("GET", "/waitlist", claims=OFFICE).json()
         step = simulate_exit(rt, "RFS")
         problems += step.problems + state_summary(rt)[2]  # invariants hold after the exit, too
-        # run on to the daily check 15 days after the submissions: waits over 14 days are reported
-        check_day = submitted.astimezone(BERLIN).date() + timedelta(days=15)
+        # run on to the daily check 16 days after the submissions (more than 15 whole days at any time of
+        # day): waits over 14 days are reported
+        check_day = submitted.astimezone(BERLIN).date() + timedelta(days=16)
         check = datetime.combine(check_day, daytime(6, 1), BERLIN)
         rt.advance(max(check - rt.clock.now(), timedelta(0)))
         mails = sorted((out_dir / "mail").glob("*.eml"))
         if not any("Warteliste" in p.name for p in mails):
             problems.append("no waitlist alert in out/mail")
+        if waitlist and not any("Wartezeit" in p.name for p in mails):
+            problems.append("students wait, but no alert about waits over 14 days in out/mail")
         result = DemoResult(len(forms), per_school, companions, files, problems,
                             seconds=time.perf_counter() - t0, api_calls=sum(rt.api_calls.values()),
                             dead_letters=len(rt.dead_letters), waitlist=waitlist, exit_step=step,

@@ -111,8 +111,9 @@ def dead_letters(
 def redrive(
     name: str | None = NAME, kind: str | None = KIND, local: str = LOCAL, stage: str | None = STAGE
 ) -> None:
-    """Redrive per kind: subscription/rule DLQ → subscription queue; async DLQ → invoke again (AWS only);
-    pipe/alarm DLQs: explains what to do instead (nothing is moved)."""
+    """Redrive per kind: subscription/rule DLQ → subscription queue; async DLQ → the function runs again with
+    the original payload (AWS: asynchronous invoke; locally: the runtime runs the handler); pipe DLQ → use
+    `republish`; alarm DLQ (deployed stages only): explains what to do (nothing is moved)."""
     result = _call(local, stage, "redrive", name=name, kind=kind)
     t = Table(title="Redrive")
     for col in ("Art", "DLQ", "verschoben", "verbleibend", "nach"):

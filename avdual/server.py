@@ -31,10 +31,15 @@ WEB = Path(__file__).resolve().parent.parent / "web"
 OUT = Path("out")
 #: The simulated clock of the runtime (``avdual clock``).
 LOCAL_CLOCK_PATH = "/_local/clock"
-SWAGGER_HTML = """<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>AV dual API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head><body>
-<div id="swagger-ui"></div><script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: '/openapi.json', dom_id: '#swagger-ui'});</script></body></html>"""
+#: Swagger UI served from the ``swagger-ui-bundle-v2`` package (no CDN: ``make serve`` works offline).
+SWAGGER_ASSETS = "/docs/assets/"
+SWAGGER_FILES = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-initializer-avdual.js")
+SWAGGER_HTML = f"""<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>AV dual API</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="{SWAGGER_ASSETS}swagger-ui.css"></head><body>
+<div id="swagger-ui"></div><script src="{SWAGGER_ASSETS}swagger-ui-bundle.js"></script>
+<script src="{SWAGGER_ASSETS}swagger-initializer-avdual.js"></script></body></html>"""
+SWAGGER_INIT = "SwaggerUIBundle({url: '/openapi.json', dom_id: '#swagger-ui'});\n"
 
 
 class Gateway:
@@ -56,6 +61,8 @@ class Gateway:
             return Response(self._openapi, content_type="application/json")
         if req.path == "/docs":
             return Response(SWAGGER_HTML, content_type="text/html; charset=utf-8")
+        if req.path.startswith(SWAGGER_ASSETS):
+            return _swagger_asset(req.path.removeprefix(SWAGGER_ASSETS))
         if req.path.startswith("/_ops/"):
             return self._ops(req)
         if req.path == LOCAL_AUTH_PATH:
@@ -216,3 +223,17 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: bool = True) -> No
             stop.set()
             worker.join(timeout=5)
             time.sleep(0)
+
+
+def _swagger_asset(name: str) -> Response:
+    """One Swagger UI file (only the three the page uses)."""
+    if name not in SWAGGER_FILES:
+        return Response(json.dumps({"message": "Nicht gefunden"}), status=404,
+                        content_type="application/json")
+    ctype = "text/css" if name.endswith(".css") else "text/javascript"
+    if name == "swagger-initializer-avdual.js":
+        return Response(SWAGGER_INIT, content_type=ctype)
+    from swagger_ui_bundle import swagger_ui_path
+
+    return Response((swagger_ui_path / name).read_bytes(), content_type=ctype,
+                    headers={"Cache-Control": "max-age=86400"})

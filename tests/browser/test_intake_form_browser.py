@@ -161,3 +161,15 @@ def test_wrong_password_is_a_german_message(server: tuple[str, Any], page: Any) 
     page.get_by_label("Passwort", exact=True).fill("falsch")
     page.get_by_role("button", name="Anmelden").click()
     page.get_by_text("Benutzername oder Passwort ist falsch.").wait_for()
+
+
+def test_swagger_ui_works_offline(server: tuple[str, Any], page: Any) -> None:
+    """``/docs`` loads Swagger UI from the local package (no CDN) and renders every route."""
+    from contracts.topology import ROUTES
+
+    base, _ = server
+    page.goto(base + "/docs")
+    page.locator(".opblock").first.wait_for()
+    paths = set(page.locator(".opblock-summary-path").all_inner_texts())
+    assert {r.path for r in ROUTES if not r.public} <= {p.replace("\u200b", "") for p in paths}
+    assert page.problems == []
