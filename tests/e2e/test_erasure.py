@@ -54,10 +54,14 @@ def test_withdrawal_erases_the_student_everywhere(tmp_path: Path, capfd: pytest.
         assert leaks(identifiers([TARGET], contacts=True), {"intakes": before["table:intakes"]}), \
             "the search must find the student before the withdrawal"
 
+        key = {"Idempotency-Key": "withdraw-jolanthe-0001"}  # as the web form sends: stored responses
         r = rt.api("POST", f"/intakes/{target_id}/withdraw", body={"reason": "consent_withdrawn"},
-                   claims=SCHOOL)
+                   claims=SCHOOL, headers=key)
         assert r.status == 200, r.body
         rt.drain()
+        replayed = rt.api("POST", f"/intakes/{target_id}/withdraw", body={"reason": "consent_withdrawn"},
+                          claims=SCHOOL, headers=key)
+        assert replayed.headers.get("Idempotent-Replayed") == "true" and replayed.json() == r.json()
         again = rt.api("POST", f"/intakes/{target_id}/withdraw", claims=SCHOOL)  # idempotent
         assert again.status == 200 and again.json() == r.json()
         rt.drain()
@@ -71,6 +75,7 @@ def test_withdrawal_erases_the_student_everywhere(tmp_path: Path, capfd: pytest.
     # the search is not blind: every kind of place was searched, and the classmates are still stored
     kinds = {k.split(":")[0] for k in stored}
     assert {"table", "stream", "queue", "s3", "archive", "ses"} <= kinds
+    assert len(json.loads(stored["table:idempotency"])) == 5  # 4 submissions + withdrawal: searched
     assert any(k.startswith("s3:") and k.endswith(".pdf") for k in stored)
     assert len(json.loads(stored["archive:" + rt.physical("events")])) > 10
     assert "alert sent" in texts["logs"] and "audit" in texts["logs"]
@@ -85,8 +90,8 @@ def _before_withdrawal(rt: LocalRuntime) -> str:
         assert rt.api("POST", "/companions", body=c, claims=OFFICE).status == 200
     rt.drain()
     ids = []
-    for f in (TARGET, *CLASSMATES, _form("Kunigunde", "Zimtstern", "2010-01-09")):
-        r = rt.api("POST", "/intakes", body=f, claims=SCHOOL)
+    for n, f in enumerate((TARGET, *CLASSMATES, _form("Kunigunde", "Zimtstern", "2010-01-09"))):
+        r = rt.api("POST", "/intakes", body=f, claims=SCHOOL, headers={"Idempotency-Key": f"submit-{n:08d}"})
         assert r.status == 201, r.body
         ids.append(r.json()["intake_id"])
         rt.drain()
