@@ -294,7 +294,7 @@ class LocalRuntime:
         self.clock = SimClock()
         self._ticked = self.clock.now()  # schedules are due after this instant
         self._mail_exported = 0
-        self._mirrored: set[tuple[str, str]] = set()
+        self._mirrored: dict[tuple[str, str], str] = {}  # (bucket, key) -> ETag exported
         self.duplicate = duplicate
         self.shuffle = shuffle
         self.random = random.Random(seed)
@@ -575,9 +575,9 @@ class LocalRuntime:
             for b in (BUCKETS[n] for n in (BUCKETS if buckets is None else buckets)):
                 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.names[b.name]):
                     for obj in page.get("Contents", []):
-                        if (b.name, obj["Key"]) in self._mirrored:
-                            continue
-                        self._mirrored.add((b.name, obj["Key"]))
+                        if self._mirrored.get((b.name, obj["Key"])) == obj["ETag"]:
+                            continue  # exported already, unchanged (a redacted report is exported again)
+                        self._mirrored[(b.name, obj["Key"])] = obj["ETag"]
                         key = Path(obj["Key"])
                         path = self.out_dir / b.name / f"{key.parent.name}-{key.name}"
                         path.parent.mkdir(parents=True, exist_ok=True)

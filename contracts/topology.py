@@ -265,9 +265,10 @@ MATCHING_CONSUMER = Function(
 )
 REPORTING_CONSUMER = Function(
     "reporting-consumer", "reporting", "services.reporting.handlers.consumer.handler",
-    tables=("aggregates",), mail=(OFFICE_MAIL.name,),
+    tables=("aggregates",), buckets=("reports",), mail=(OFFICE_MAIL.name,),
     description="Keeps anonymous report aggregates from intake and matching events; alerts the office "
-                "(student waitlisted, companion at capacity) by email",
+                "(student waitlisted, companion at capacity) by email; removes a withdrawn student's rows "
+                "from stored reports",
 )
 REPORTING_RENDERER = Function(
     "reporting-renderer", "reporting", "services.reporting.handlers.renderer.handler",

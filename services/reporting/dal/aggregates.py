@@ -21,7 +21,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
@@ -327,7 +327,46 @@ class AggregateStore:
         return str(item["report_id"])
 
     def put_report(self, r: ReportRecord) -> None:
-        self.table.put_item(Item={"pk": "reports", "sk": r.report_id, "record": r.model_dump_json()})
+        """Store the index record; ``subject_ids`` also as a list attribute (for :meth:`reports_listing`)."""
+        self.table.put_item(
+            Item={"pk": "reports", "sk": r.report_id, "record": r.model_dump_json(),
+                  "subject_ids": r.subject_ids}
+        )
+
+    def reports_listing(self, intake_id: str) -> list[ReportRecord]:
+        """Index records whose ``subject_ids`` contain ``intake_id`` (every page of the index)."""
+        out: list[ReportRecord] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq("reports"),
+            "FilterExpression": Attr("subject_ids").contains(intake_id),
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = self.table.query(**kwargs)
+            out += [ReportRecord.model_validate_json(i["record"]) for i in resp["Items"]]
+            if "LastEvaluatedKey" not in resp:
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def acquire(self, name: str, *, seconds: int, now: datetime) -> bool:
+        """A lease ``name`` for ``seconds`` (conditional put; an expired lease may be taken over). False if
+        another holder has it."""
+        until = int(now.timestamp()) + seconds
+        try:
+            self.table.put_item(
+                Item={"pk": "lease", "sk": name, "until": until, "expires_at": until + 3600},
+                ConditionExpression="attribute_not_exists(pk) OR #u < :now",
+                ExpressionAttributeNames={"#u": "until"},
+                ExpressionAttributeValues={":now": int(now.timestamp())},
+            )
+        except ClientError as e:
+            if _is_condition_failure(e):
+                return False
+            raise
+        return True
+
+    def release(self, name: str) -> None:
+        self.table.delete_item(Key={"pk": "lease", "sk": name})
 
     def get_report(self, report_id: str) -> ReportRecord | None:
         item = self.table.get_item(Key={"pk": "reports", "sk": report_id}, ConsistentRead=True).get("Item")
@@ -356,6 +395,16 @@ class ReportStore:
             extra["ContentDisposition"] = f'attachment; filename="{filename}"'
         self.client.put_object(
             Bucket=settings.bucket_name(REPORTS), Key=key, Body=body, ContentType=content_type, **extra
+        )
+
+    def replace(self, key: str, body: bytes) -> None:
+        """Overwrite an existing object with ``body``, keeping its content type and download file name."""
+        head = self.client.head_object(Bucket=settings.bucket_name(REPORTS), Key=key)
+        extra: dict[str, Any] = {}
+        if head.get("ContentDisposition"):
+            extra["ContentDisposition"] = head["ContentDisposition"]
+        self.client.put_object(
+            Bucket=settings.bucket_name(REPORTS), Key=key, Body=body, ContentType=head["ContentType"], **extra
         )
 
     def get(self, key: str) -> bytes:

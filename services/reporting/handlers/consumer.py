@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from common.consumer import process_events
 from common.observability import logger, tracer
 from contracts import events as ev
-from services.reporting.dal.aggregates import AggregateStore, Mailer
+from services.reporting.dal.aggregates import AggregateStore, Mailer, ReportStore
 from services.reporting.logic.consume import Consumer
 
 log = logger("reporting")
@@ -19,14 +19,14 @@ trace = tracer("reporting")
 @log.inject_lambda_context
 @trace.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    c = Consumer(store=AggregateStore(), mailer=Mailer())
+    c = Consumer(store=AggregateStore(), mailer=Mailer(), reports=ReportStore())
     return process_events(
         event,
         context,
         {
             ev.INTAKE_SUBMITTED: c.on_fact,
             ev.INTAKE_UPDATED: c.on_fact,
-            ev.INTAKE_WITHDRAWN: c.on_fact,
+            ev.INTAKE_WITHDRAWN: c.on_withdrawn,
             ev.COMPANION_ASSIGNED: c.on_fact,
             ev.COMPANION_REASSIGNED: c.on_fact,
             ev.ASSIGNMENT_ENDED: c.on_fact,

@@ -8,15 +8,17 @@ whose information is already there) writes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from contracts.events import (
     CompanionUpdatedData,
+    IntakeWithdrawnData,
     Metadata,
     StudentWaitlistedData,
 )
 from contracts.reference import school_year_of
-from services.reporting.dal.aggregates import AggregateStore, StaleStateError
-from services.reporting.logic import alerts
+from services.reporting.dal.aggregates import AggregateStore, ReportStore, StaleStateError
+from services.reporting.logic import alerts, redact
 from services.reporting.logic.alerts import MailSender
 from services.reporting.logic.projection import Fact, deltas, merge, waitlist_item
 from services.reporting.models.aggregates import CompanionInfo, StudentState
@@ -55,10 +57,11 @@ def apply_fact(fact: Fact, *, store: AggregateStore) -> Change:
 
 @dataclass
 class Consumer:
-    """The fact handlers of the reporting consumer (bound to a store and a mailer)."""
+    """The fact handlers of the reporting consumer (bound to a store, a mailer and the report files)."""
 
     store: AggregateStore
     mailer: MailSender
+    reports: ReportStore | None = None
 
     def _apply(self, fact: Fact) -> Change:
         change = apply_fact(fact, store=self.store)
@@ -70,6 +73,13 @@ class Consumer:
 
     def on_fact(self, meta: Metadata, fact: Fact) -> None:
         self._apply(fact)
+
+    def on_withdrawn(self, meta: Metadata, fact: IntakeWithdrawnData) -> None:
+        """Erase the student's profile (the counts stay) and its rows in stored reports."""
+        self._apply(fact)
+        if self.reports is not None:
+            redact.erase_from_reports(fact.intake_id, store=self.store, reports=self.reports,
+                                      now=datetime.now(UTC))
 
     def on_waitlisted(self, meta: Metadata, fact: StudentWaitlistedData) -> None:
         change = self._apply(fact)

@@ -228,7 +228,7 @@ def suppress_school_tables(
             merged = found
 
 
-def _ref(intake_id: str) -> str:
+def ref_of(intake_id: str) -> str:
     """Pseudonymous reference shown in the internal list (the tail of the intake ULID)."""
     return "…" + intake_id[-8:]
 
@@ -282,7 +282,7 @@ def waitlist_rows(items: Sequence[WaitlistItem], as_of: datetime) -> list[dict[s
             continue
         rows.append(
             {
-                "ref": _ref(w.intake_id),
+                "ref": ref_of(w.intake_id),
                 "intake_id": w.intake_id,
                 "school": w.school_id,
                 "school_name": SCHOOLS.get(w.school_id, w.school_id),

@@ -16,7 +16,7 @@ from ulid import ULID
 from common.events import EventPublisher, OutgoingEvent
 from contracts.events import REPORT_PUBLISHED, ReportPublishedData
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
-from services.reporting.logic import alerts, mail
+from services.reporting.logic import alerts, mail, redact
 from services.reporting.logic.alerts import MailSender
 from services.reporting.logic.figures import Inputs, school_year_context, weekly_context
 from services.reporting.logic.periods import Period, ReportWeek, local
@@ -145,6 +145,7 @@ def publish_report(
         object_keys=list(keys.values()),
         run_key=run_key,
         state="stored",
+        subject_ids=redact.subject_ids(rendered.context),
     )
     store.put_report(record)
     data = ReportPublishedData(

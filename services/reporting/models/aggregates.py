@@ -123,3 +123,9 @@ class ReportRecord(BaseModel):
     object_keys: list[str] = Field(default_factory=list)
     run_key: str | None = None
     state: Literal["rendering", "stored", "published", "mailed"] = "rendering"
+    subject_ids: list[str] = Field(
+        default_factory=list,
+        description="Intakes the report lists pseudonymously (waitlist rows); a withdrawal removes its row "
+        "from the files and its id from here",
+    )
+    redacted_rows: int = Field(default=0, description="Rows removed from the files after withdrawals")

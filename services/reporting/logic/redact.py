@@ -1,0 +1,113 @@
+"""Erasure in stored reports (issue 6 "GDPR": ``IntakeWithdrawn`` erases report-index references).
+
+A Wochenbericht lists the waiting students pseudonymously (Kennung = tail of the intake id, school, class,
+waiting since). The report index keeps which intakes a report lists (``ReportRecord.subject_ids``). When an
+intake is withdrawn, its row is removed from every stored file of those reports – HTML (the row marked
+``data-ref``), PDF (rendered again from the redacted HTML), XLSX (the row of the sheet "Warteliste") – and
+the reference is removed from the index. The counts stay: reporting keeps anonymous counts (DESIGN.md §6).
+Idempotent: a file without the row is left as it is.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from openpyxl import load_workbook
+
+from services.reporting.dal.aggregates import AggregateStore, ReportStore
+from services.reporting.logic.figures import ref_of
+from services.reporting.logic.report import render_pdf
+
+#: The XLSX sheet and column that list students (``report.render_xlsx``).
+XLSX_SHEET, XLSX_REF_COLUMN = "Warteliste", 1
+
+
+def subject_ids(context: Mapping[str, Any]) -> list[str]:
+    """Intake ids a report's context lists (its waitlist rows), sorted."""
+    rows = context.get("waitlist_all", context.get("waitlist", [])) or []
+    return sorted({r["intake_id"] for r in rows if r.get("intake_id")})
+
+
+def redact_html(html: str, intake_id: str) -> tuple[str, int]:
+    """``html`` without the table rows of ``intake_id``; returns the text and the number of rows removed."""
+    pattern = re.compile(rf'\n?<tr data-ref="{re.escape(ref_of(intake_id))}"[^>]*>.*?</tr>', re.DOTALL)
+    return pattern.subn("", html)
+
+
+def redact_xlsx(data: bytes, intake_id: str) -> tuple[bytes, int]:
+    """The workbook without the rows of ``intake_id`` in the sheet :data:`XLSX_SHEET`; returns the bytes and
+    the number of rows removed (the original bytes when nothing matched)."""
+    wb = load_workbook(io.BytesIO(data))
+    if XLSX_SHEET not in wb.sheetnames:
+        return data, 0
+    ws = wb[XLSX_SHEET]
+    ref = ref_of(intake_id)
+    rows = [c.row for c in ws[ws.cell(row=1, column=XLSX_REF_COLUMN).column_letter] if c.value == ref]
+    for row in reversed(rows):
+        ws.delete_rows(row)
+    if not rows:
+        return data, 0
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue(), len(rows)
+
+
+def redact_files(
+    object_keys: list[str],
+    intake_id: str,
+    *,
+    read: Callable[[str], bytes],
+    write: Callable[[str, bytes], None],
+) -> int:
+    """Remove ``intake_id`` from the report files at ``object_keys`` (HTML, PDF, XLSX); returns the rows
+    removed. The PDF is rendered again from the redacted HTML."""
+    by_ext = {k.rsplit(".", 1)[-1]: k for k in object_keys}
+    removed = 0
+    if "html" in by_ext:
+        html, n = redact_html(read(by_ext["html"]).decode("utf-8"), intake_id)
+        if n:
+            write(by_ext["html"], html.encode("utf-8"))
+            if "pdf" in by_ext:
+                write(by_ext["pdf"], render_pdf(html))
+            removed += n
+    if "xlsx" in by_ext:
+        data, n = redact_xlsx(read(by_ext["xlsx"]), intake_id)
+        if n:
+            write(by_ext["xlsx"], data)
+            removed += n
+    return removed
+
+
+class ReportBusyError(RuntimeError):
+    """Another consumer is redacting the same report; the message is retried later (SQS)."""
+
+
+#: How long one consumer may hold a report while it rewrites the files (seconds).
+LEASE_SECONDS = 120
+
+
+def erase_from_reports(intake_id: str, *, store: AggregateStore, reports: ReportStore, now: datetime) -> int:
+    """Remove ``intake_id`` from every stored report that lists it and from the report index; returns the
+    rows removed. Each report is rewritten under a lease (two withdrawals must not overwrite each other's
+    redaction); raises :class:`ReportBusyError` if a report is busy (the SQS message is retried)."""
+    removed = 0
+    for listed in store.reports_listing(intake_id):
+        lease = f"report#{listed.report_id}"
+        if not store.acquire(lease, seconds=LEASE_SECONDS, now=now):
+            raise ReportBusyError(listed.report_id)
+        try:
+            record = store.get_report(listed.report_id)
+            if record is None or intake_id not in record.subject_ids:
+                continue
+            n = redact_files(record.object_keys, intake_id, read=reports.get, write=reports.replace)
+            record.subject_ids = [i for i in record.subject_ids if i != intake_id]
+            record.redacted_rows += n
+            store.put_report(record)
+            removed += n
+        finally:
+            store.release(lease)
+    return removed
