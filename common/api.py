@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -67,6 +68,13 @@ _MESSAGES: dict[str, str] = {
 def api_path(route: Route) -> str:
     """Topology path ``/intakes/{intake_id}`` → Powertools path ``/intakes/<intake_id>``."""
     return re.sub(r"\{(\w+)\}", r"<\1>", route.path)
+
+
+def request_time(event: Mapping[str, Any]) -> datetime:
+    """The time API Gateway received the request (``requestContext.requestTimeEpoch``, milliseconds; the local
+    runtime sets it from its simulated clock), or now (UTC) without one."""
+    epoch = (event.get("requestContext") or {}).get("requestTimeEpoch")
+    return datetime.fromtimestamp(int(epoch) / 1000, UTC) if epoch else datetime.now(UTC)
 
 
 def german_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from common.api import ErrorResponse, api_path, error_response, install_error_handlers
+from common.api import ErrorResponse, api_path, error_response, install_error_handlers, request_time
 from common.auth import ForbiddenError, Principal, UnauthenticatedError, authorize
 from common.errors import ConflictError
 from common.observability import logger, tracer
@@ -193,7 +193,9 @@ def get_waitlist(
     schools = [school_id] if school_id else (sorted(SCHOOLS) if p.is_office else sorted(p.school_ids))
     if not all(p.may_access_school(s) for s in schools):
         raise ForbiddenError("school")
-    return _json(access.read_waitlist(schools, principal=p, store=MatchingStore()))
+    return _json(
+        access.read_waitlist(schools, principal=p, store=MatchingStore(), at=request_time(app.current_event))
+    )
 
 
 # --------------------------------------------------------------------------- errors (German, no leaks)

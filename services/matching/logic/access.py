@@ -41,10 +41,11 @@ def read_assignment(
 
 
 def read_waitlist(
-    school_ids: Iterable[str], *, principal: Principal, store: MatchingStore
+    school_ids: Iterable[str], *, principal: Principal, store: MatchingStore, at: datetime | None = None
 ) -> list[WaitlistEntry]:
-    """:func:`waitlist`, audited (one entry with every listed intake id)."""
-    entries = waitlist(school_ids, store=store)
+    """:func:`waitlist` as of ``at`` (the request time; waiting days count to it), audited (one entry with
+    every listed intake id)."""
+    entries = waitlist(school_ids, store=store, at=at)
     _record("list", principal, [e.intake_id for e in entries])
     return entries
 

@@ -7,7 +7,7 @@ is the request time API Gateway reports (``requestContext.requestTimeEpoch``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -17,7 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from common.api import ErrorResponse, api_path, error_response, install_error_handlers
+from common.api import ErrorResponse, api_path, error_response, install_error_handlers, request_time
 from common.auth import ForbiddenError, Principal, UnauthenticatedError, authorize
 from common.events import EventBridgePublisher
 from common.observability import logger, tracer
@@ -82,8 +82,7 @@ def _principal(method: str, path: str) -> Principal:
 
 
 def _now() -> datetime:
-    epoch = (app.current_event.get("requestContext") or {}).get("requestTimeEpoch")
-    return datetime.fromtimestamp(int(epoch) / 1000, UTC) if epoch else datetime.now(UTC)
+    return request_time(app.current_event)
 
 
 def _correlation_id() -> str:
