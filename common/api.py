@@ -15,10 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
-from common.errors import DomainValidationError, FieldError, NotFoundError
+from common.auth import ForbiddenError, UnauthenticatedError
+from common.errors import ConflictError, DomainValidationError, FieldError, NotFoundError
+from common.observability import logger
 from contracts.topology import Route
 
 
@@ -115,13 +118,22 @@ def error_response(status: int, message: str, errors: list[FieldError] | None = 
                     body=body.model_dump_json())
 
 
-def install_error_handlers(app: APIGatewayRestResolver) -> None:
-    """422 with German per-field errors instead of Powertools' default body."""
+def install_error_handlers(app: APIGatewayRestResolver, service: str) -> None:
+    """The error answers every API shares, German and without echoing input: 422 with per-field errors
+    (instead of Powertools' default body), 404, 401, 403, 409 (a :class:`ConflictError`'s own text when it
+    is written for people), 400 for other ``ValueError``s, 500 for anything else (logged with its type
+    only: messages of library exceptions may quote personal data). Register service-specific handlers
+    after this call (a later registration for the same type wins)."""
 
     @app.exception_handler(RequestValidationError)
     def _validation(ex: RequestValidationError) -> Response:
+        # An unknown field is reported at its parent: the key itself is the client's text, never echoed.
+        errors = [
+            {**e, "loc": tuple(e.get("loc", ()))[:-1]} if e.get("type") == "extra_forbidden" else e
+            for e in ex.errors()
+        ]
         return error_response(422, "Die Eingabe ist ungültig. Bitte die markierten Felder prüfen.",
-                              german_errors(ex.errors()))
+                              german_errors(errors))
 
     @app.exception_handler(DomainValidationError)
     def _domain(ex: DomainValidationError) -> Response:
@@ -130,3 +142,29 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(NotFoundError)
     def _not_found(ex: NotFoundError) -> Response:
         return error_response(404, "Nicht gefunden.")
+
+    @app.exception_handler(RouteNotFoundError)
+    def _no_route(ex: RouteNotFoundError) -> Response:
+        return error_response(404, "Nicht gefunden.")
+
+    @app.exception_handler(UnauthenticatedError)
+    def _unauthenticated(ex: UnauthenticatedError) -> Response:
+        return error_response(401, "Bitte anmelden.")
+
+    @app.exception_handler(ForbiddenError)
+    def _forbidden(ex: ForbiddenError) -> Response:
+        return error_response(403, "Keine Berechtigung für diese Aktion.")
+
+    @app.exception_handler(ConflictError)
+    def _conflict(ex: ConflictError) -> Response:
+        text = str(ex) if ex.for_people else ""
+        return error_response(409, text or "Konflikt mit dem aktuellen Stand.")
+
+    @app.exception_handler(ValueError)
+    def _bad_request(ex: ValueError) -> Response:
+        return error_response(400, "Ungültige Anfrage.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(ex: Exception) -> Response:
+        logger(service).error("unhandled error", extra={"error_type": type(ex).__name__})
+        return error_response(500, "Interner Fehler. Bitte später erneut versuchen.")

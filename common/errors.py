@@ -25,4 +25,9 @@ class NotFoundError(LookupError):
 
 
 class ConflictError(RuntimeError):
-    """The request conflicts with the current state (e.g. idempotency key reused): HTTP 409."""
+    """The request conflicts with the current state (e.g. idempotency key reused): HTTP 409.
+
+    The message is shown to people (German) unless a subclass sets ``for_people = False`` (technical
+    conflicts, answered with a generic German text)."""
+
+    for_people = True

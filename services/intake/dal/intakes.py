@@ -37,6 +37,8 @@ _SERIALIZER = TypeSerializer()
 class ConditionFailedError(ConflictError):
     """A conditional write found the item in another state (stale version, withdrawn, missing)."""
 
+    for_people = False
+
 
 def _item(record: IntakeRecord) -> dict[str, Any]:
     return record.model_dump(mode="json", exclude_none=True)

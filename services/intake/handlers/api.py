@@ -14,10 +14,8 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
-    RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, File, Form, Header, Query, UploadFile
@@ -31,9 +29,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from common.api import ErrorResponse, api_path, error_response, german_errors, install_error_handlers
-from common.auth import ForbiddenError, Principal, UnauthenticatedError, authorize
-from common.errors import ConflictError
+from common.api import ErrorResponse, api_path, error_response, install_error_handlers
+from common.auth import Principal, authorize
 from common.observability import logger, tracer
 from contracts.reference import SCHOOLS
 from contracts.topology import route
@@ -41,7 +38,6 @@ from services.intake.dal.idempotency import persistence_store
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.handlers import guards, page
 from services.intake.logic import audit, read, submit, update
-from services.intake.logic.errors import IntakeConflictError
 from services.intake.models.audit import AuditAction, AuditPage
 from services.intake.models.intake import (
     BatchResult,
@@ -67,7 +63,7 @@ app.configure_openapi(
         )
     }
 )
-install_error_handlers(app)
+install_error_handlers(app, "intake")
 
 SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]
 TAGS = ["Anmeldungen"]
@@ -383,39 +379,11 @@ def list_audit_entries(
 
 
 # --------------------------------------------------------------------------- errors (German, no leaks)
-@app.exception_handler(RequestValidationError)
-def _validation(ex: RequestValidationError) -> Response:
-    # An unknown field is reported at its parent: the key itself is the client's text, never echoed.
-    errors = [
-        {**e, "loc": tuple(e.get("loc", ()))[:-1]} if e.get("type") == "extra_forbidden" else e
-        for e in ex.errors()
-    ]
-    return error_response(
-        422, "Die Eingabe ist ungültig. Bitte die markierten Felder prüfen.", german_errors(errors)
-    )
-
-
 @app.exception_handler(RequestUnsupportedContentType)
 def _content_type(ex: RequestUnsupportedContentType) -> Response:
     return error_response(
         415, "Nicht unterstützter Content-Type (erwartet application/json bzw. multipart/form-data)."
     )
-
-
-@app.exception_handler(UnauthenticatedError)
-def _unauthenticated(ex: UnauthenticatedError) -> Response:
-    return error_response(401, "Bitte anmelden.")
-
-
-@app.exception_handler(ForbiddenError)
-def _forbidden(ex: ForbiddenError) -> Response:
-    return error_response(403, "Keine Berechtigung für diese Aktion.")
-
-
-@app.exception_handler(ConflictError)
-def _conflict(ex: ConflictError) -> Response:
-    message = ex.message if isinstance(ex, IntakeConflictError) else "Konflikt mit dem aktuellen Stand."
-    return error_response(409, message)
 
 
 @app.exception_handler(IdempotencyValidationError)
@@ -428,23 +396,6 @@ def _key_in_progress(ex: IdempotencyAlreadyInProgressError) -> Response:
     return error_response(
         409, "Eine Anfrage mit diesem Idempotency-Key wird gerade bearbeitet. Bitte kurz warten."
     )
-
-
-@app.exception_handler(RouteNotFoundError)
-def _no_route(ex: RouteNotFoundError) -> Response:
-    return error_response(404, "Nicht gefunden.")
-
-
-@app.exception_handler(ValueError)
-def _bad_request(ex: ValueError) -> Response:
-    return error_response(400, "Ungültige Anfrage.")
-
-
-@app.exception_handler(Exception)
-def _unexpected(ex: Exception) -> Response:
-    # Type only: messages of library exceptions may quote input (personal data).
-    log.error("unhandled error", extra={"error_type": type(ex).__name__})
-    return error_response(500, "Interner Fehler. Bitte später erneut versuchen.")
 
 
 def _now() -> datetime:

@@ -16,9 +16,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from common.api import ErrorResponse, api_path, error_response, install_error_handlers, request_time
-from common.auth import ForbiddenError, Principal, UnauthenticatedError, authorize
-from common.errors import ConflictError
+from common.api import ErrorResponse, api_path, install_error_handlers, request_time
+from common.auth import ForbiddenError, Principal, authorize
 from common.observability import logger, tracer
 from contracts.reference import SCHOOLS
 from contracts.topology import route
@@ -48,7 +47,7 @@ app.configure_openapi(
         )
     }
 )
-install_error_handlers(app)
+install_error_handlers(app, "matching")
 
 SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]
 SchoolCode = Literal[tuple(SCHOOLS)]  # type: ignore[valid-type]
@@ -196,23 +195,6 @@ def get_waitlist(
     return _json(
         access.read_waitlist(schools, principal=p, store=MatchingStore(), at=request_time(app.current_event))
     )
-
-
-# --------------------------------------------------------------------------- errors (German, no leaks)
-@app.exception_handler(UnauthenticatedError)
-def _unauthenticated(ex: UnauthenticatedError) -> Response:
-    return error_response(401, "Bitte anmelden.")
-
-
-@app.exception_handler(ForbiddenError)
-def _forbidden(ex: ForbiddenError) -> Response:
-    return error_response(403, "Keine Berechtigung für diese Aktion.")
-
-
-@app.exception_handler(ConflictError)
-def _conflict(ex: ConflictError) -> Response:
-    # Our ConflictErrors carry German text written for people (no input echoed).
-    return error_response(409, str(ex) or "Konflikt mit dem aktuellen Stand.")
 
 
 @log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

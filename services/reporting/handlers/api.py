@@ -17,8 +17,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from common.api import ErrorResponse, api_path, error_response, install_error_handlers, request_time
-from common.auth import ForbiddenError, Principal, UnauthenticatedError, authorize
+from common.api import ErrorResponse, api_path, install_error_handlers, request_time
+from common.auth import Principal, authorize
 from common.events import EventBridgePublisher
 from common.observability import logger, tracer
 from contracts.reference import school_year_of
@@ -43,7 +43,7 @@ app.configure_openapi(
         )
     }
 )
-install_error_handlers(app)
+install_error_handlers(app, "reporting")
 
 SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]
 TAGS = ["Berichte"]
@@ -178,16 +178,6 @@ def dashboard_summary(school_year: SchoolYear = None) -> Response[DashboardSumma
 def dashboard_page():  # type: ignore[no-untyped-def]  # HTML, not validated
     html, headers = page.render(app.current_event.get("stageVariables"))
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=html, headers=headers)
-
-
-@app.exception_handler(UnauthenticatedError)
-def _unauthenticated(ex: UnauthenticatedError) -> Response:
-    return error_response(401, "Bitte anmelden.")
-
-
-@app.exception_handler(ForbiddenError)
-def _forbidden(ex: ForbiddenError) -> Response:
-    return error_response(403, "Keine Berechtigung für diese Aktion.")
 
 
 @log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
