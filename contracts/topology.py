@@ -298,7 +298,7 @@ REPORTING_CHECKS = Function(
 )
 REPORTING_API = Function(
     "reporting-api", "reporting", "services.reporting.handlers.api.handler",
-    tables=("aggregates",), buckets=("reports",), publishes=(ev.REPORT_PUBLISHED,),
+    tables=("aggregates", "audit-log"), buckets=("reports",), publishes=(ev.REPORT_PUBLISHED,),
     timeout_seconds=29, memory_mb=2048, mail=(OFFICE_MAIL.name,),
     description="Office API: reports on demand, report index and downloads, dashboard figures and page",
 )

@@ -81,12 +81,13 @@ def test_office_sees_the_right_totals_and_charts(server: tuple[str, Counter[str]
     page.locator("#report-result a", has_text="PDF").wait_for()
     assert "per E-Mail versandt" in page.locator("#report-result").inner_text()
 
-    # the audit log of today: the 36 submissions (schools' accounts), newest first
+    # the audit log of today, newest first: this dashboard's waitlist (the office), the 36 submissions
     page.get_by_role("button", name="Protokoll anzeigen").click()
-    page.get_by_text("36 Einträge.").wait_for()
+    page.get_by_text("37 Einträge.").wait_for()
     rows = page.locator("#audit-table tbody tr")
-    assert {rows.nth(i).locator("td").nth(3).inner_text() for i in range(36)} == {"angelegt"}
-    assert rows.first.locator("td").nth(2).inner_text() == "Schule"
+    cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(37)]
+    assert cells[0][2:5] == ["Bildungsbüro", "aufgelistet", "Berichte"]
+    assert {(c[2], c[3], c[4]) for c in cells[1:]} == {("Schule", "angelegt", "Anmeldungen")}
     assert page.locator("#audit-more").is_hidden()
     assert page.problems == []  # no script errors, no CSP violations
     page.get_by_label("Von").fill("2026-01-01")  # too long a period: the API's German message is shown

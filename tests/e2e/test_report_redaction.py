@@ -66,6 +66,12 @@ def test_withdrawal_removes_the_row_from_stored_reports(tmp_path: Path) -> None:
         for text in before.values():  # both waiting students are listed in every format
             assert ref_of(gone) in text and ref_of(stays) in text
         assert _index(rt, report["report_id"]) == {"subject_ids": sorted([gone, stays]), "redacted_rows": 0}
+        # handing out pseudonymous rows is audited: the report's download links and the dashboard's waitlist
+        assert rt.api("GET", f"/reports/{report['report_id']}", claims=OFFICE).status == 200
+        assert rt.api("GET", "/dashboard/summary", claims=OFFICE).status == 200
+        log = rt.api("GET", "/audit", claims=OFFICE).json()["items"]
+        assert [(e["action"], sorted(e["intake_ids"])) for e in log if e["service"] == "reporting"] == [
+            ("list", sorted([gone, stays])), ("read", sorted([gone, stays]))]
 
         assert rt.api("POST", f"/intakes/{gone}/withdraw", claims=SCHOOL).status == 200
         rt.drain()  # every message twice: the redaction is idempotent

@@ -153,11 +153,11 @@ def list_reports(school_year: SchoolYear = None) -> Response[list[ReportListItem
     **_doc("GET", "/reports/{report_id}", ReportOut, "Bericht mit Download-Links", 404),
 )
 def get_report(report_id: str) -> Response[ReportOut]:
-    _principal("GET", "/reports/{report_id}")
-    now = _now()
+    p = _principal("GET", "/reports/{report_id}")
     return _json(
         queries.report_with_links(
-            report_id, now=now, validity=DOWNLOAD_VALIDITY, store=AggregateStore(), reports=ReportStore()
+            report_id, now=_now(), validity=DOWNLOAD_VALIDITY, store=AggregateStore(), reports=ReportStore(),
+            principal=p,
         )
     )
 
@@ -167,11 +167,10 @@ def get_report(report_id: str) -> Response[ReportOut]:
     **_doc("GET", "/dashboard/summary", DashboardSummary, "Aktuelle Zahlen"),
 )
 def dashboard_summary(school_year: SchoolYear = None) -> Response[DashboardSummary]:
-    _principal("GET", "/dashboard/summary")
+    p = _principal("GET", "/dashboard/summary")
     now = _now()
-    return _json(
-        queries.dashboard(school_year or school_year_of(local(now).date()), now=now, store=AggregateStore())
-    )
+    year = school_year or school_year_of(local(now).date())
+    return _json(queries.dashboard(year, now=now, store=AggregateStore(), principal=p))
 
 
 @app.get(api_path(route("GET", "/dashboard")), include_in_schema=False)
