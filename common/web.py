@@ -1,7 +1,7 @@
 """Static web pages served by a service API (no build step): assets inlined, config block, strict CSP.
 
 A page is ``<name>.html`` with the placeholders ``/*CONFIG*/``, ``/*STYLE*/`` and ``/*SCRIPT*/``;
-the stylesheet and script are inlined and allowed by their SHA-256 hashes in the
+the stylesheet and script (after the shared ``webassets/session.js``) are inlined and allowed by their SHA-256 hashes in the
 Content-Security-Policy. The config block comes from the API Gateway stage variables (Cognito
 endpoint and app client, set by CDK and locally by the runtime) plus ``extra_config``.
 """
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+#: Script shared by every page (config, Cognito login, token helpers), inlined before the page's own script.
+SHARED_SCRIPT = Path(__file__).resolve().parent / "webassets" / "session.js"
 #: Stage variables the pages read (CDK sets them, the local runtime too) → config keys.
 STAGE_VARIABLES = {"authEndpoint": "auth_endpoint", "userPoolClientId": "client_id", "region": "region"}
 
@@ -33,7 +35,7 @@ def _sha256(text: str) -> str:
 def render_page(html: Path, css: Path, js: Path, stage_variables: Mapping[str, str] | None,
                 extra_config: Mapping[str, Any] | None = None) -> tuple[str, dict[str, str]]:
     """The page (str) and its security headers (CSP allowing exactly the inlined script and style)."""
-    page_html, page_css, page_js = _read(html), _read(css), _read(js)
+    page_html, page_css, page_js = _read(html), _read(css), _read(SHARED_SCRIPT) + "\n" + _read(js)
     sv = stage_variables or {}
     config: dict[str, Any] = {key: sv.get(var) or None for var, key in STAGE_VARIABLES.items()}
     config.update(extra_config or {})

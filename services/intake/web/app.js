@@ -1,9 +1,5 @@
 // AV dual – intake web form. Plain JS, no build step. Text for people is German.
-"use strict";
-
-const CONFIG = JSON.parse(document.getElementById("config").textContent || "{}");
-const $ = (id) => document.getElementById(id);
-const API = "./";
+// CONFIG, $, API, TOKEN_KEY, AUTH_ERRORS, decodeJwt, groupsOf and cognito come from common/webassets/session.js.
 const STATUS_TEXT = {
   submitted: "Eingegangen – die Zuordnung läuft …",
   waitlisted: "Auf der Warteliste (noch keine Begleitung frei)",
@@ -11,33 +7,12 @@ const STATUS_TEXT = {
   ended: "Begleitung beendet",
   withdrawn: "Zurückgezogen",
 };
-const AUTH_ERRORS = {
-  NotAuthorizedException: "Benutzername oder Passwort ist falsch.",
-  UserNotFoundException: "Benutzername oder Passwort ist falsch.",
-  PasswordResetRequiredException: "Das Passwort muss zurückgesetzt werden. Bitte beim Bildungsbüro melden.",
-  InvalidPasswordException: "Das neue Passwort erfüllt die Regeln nicht.",
-  CodeMismatchException: "Der Code ist falsch.",
-  EnableSoftwareTokenMFAException: "Der Code ist falsch.",
-  TooManyRequestsException: "Zu viele Versuche. Bitte kurz warten.",
-};
-
 let session = null; // {token, claims}
 let pendingChallenge = null; // {name, session, username}
 let idempotencyKey = null;
 let listCursor = null;
 
 // ------------------------------------------------------------------ helpers
-function decodeJwt(token) {
-  const part = token.split(".")[1] || "";
-  const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
-  return JSON.parse(decodeURIComponent(escape(json)));
-}
-
-function groupsOf(claims) {
-  const g = claims["cognito:groups"] || [];
-  return Array.isArray(g) ? g : String(g).replace(/[\[\]]/g, "").split(/[,\s]+/).filter(Boolean);
-}
-
 function currentSchoolYear(today = new Date()) {
   const y = today.getMonth() >= 7 ? today.getFullYear() : today.getFullYear() - 1;
   return `${y}/${String((y + 1) % 100).padStart(2, "0")}`;
@@ -74,21 +49,6 @@ async function api(method, path, { json, form, headers = {} } = {}) {
 }
 
 // ------------------------------------------------------------------ login (Cognito InitiateAuth)
-async function cognito(operation, payload) {
-  if (!CONFIG.auth_endpoint) throw { type: "NoEndpoint" };
-  const resp = await fetch(CONFIG.auth_endpoint, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/x-amz-json-1.1",
-      "X-Amz-Target": `AWSCognitoIdentityProviderService.${operation}`,
-    },
-    body: JSON.stringify(payload),
-  });
-  const body = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw { type: String(body.__type || "").split("#").pop() };
-  return body;
-}
-
 async function handleAuthResult(result, username) {
   if (result.AuthenticationResult) {
     startSession(result.AuthenticationResult.IdToken);
@@ -164,7 +124,7 @@ function onTokenLogin(ev) {
 function startSession(token) {
   const claims = decodeJwt(token);
   session = { token, claims };
-  sessionStorage.setItem("avdual-token", token);
+  sessionStorage.setItem(TOKEN_KEY, token);
   $("login").hidden = true;
   $("app").hidden = false;
   $("who").hidden = false;
@@ -175,7 +135,7 @@ function startSession(token) {
 
 function logout(message = "") {
   session = null;
-  sessionStorage.removeItem("avdual-token");
+  sessionStorage.removeItem(TOKEN_KEY);
   $("app").hidden = true;
   $("who").hidden = true;
   $("login").hidden = false;
@@ -469,10 +429,10 @@ document.addEventListener("DOMContentLoaded", () => {
   $("list-more").addEventListener("click", () => loadList(true));
   $("batch-form").addEventListener("submit", onBatch);
   document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
-  const saved = sessionStorage.getItem("avdual-token");
+  const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) {
     try {
       if (decodeJwt(saved).exp * 1000 > Date.now()) startSession(saved);
-    } catch (_) { sessionStorage.removeItem("avdual-token"); }
+    } catch (_) { sessionStorage.removeItem(TOKEN_KEY); }
   }
 });

@@ -1,34 +1,12 @@
 // AV dual – office dashboard. Plain JS, no build step. Text for people is German.
 // Reads GET /dashboard/summary (office only); statistical tables arrive already suppressed ("<3", "x").
-"use strict";
-
-const CONFIG = JSON.parse(document.getElementById("config").textContent || "{}");
-const $ = (id) => document.getElementById(id);
-const API = "./";
-const TOKEN_KEY = "avdual-token"; // shared with the intake web form (same origin, same login)
-const AUTH_ERRORS = {
-  NotAuthorizedException: "Benutzername oder Passwort ist falsch.",
-  UserNotFoundException: "Benutzername oder Passwort ist falsch.",
-  PasswordResetRequiredException: "Das Passwort muss zurückgesetzt werden.",
-  TooManyRequestsException: "Zu viele Versuche. Bitte kurz warten.",
-};
+// CONFIG, $, API, TOKEN_KEY, AUTH_ERRORS, decodeJwt, groupsOf and cognito come from common/webassets/session.js.
 const NUMBER = new Intl.NumberFormat("de-DE");
 const DECIMAL = new Intl.NumberFormat("de-DE", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 let session = null; // {token, claims}
 
 // ------------------------------------------------------------------ helpers
-function decodeJwt(token) {
-  const part = token.split(".")[1] || "";
-  const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
-  return JSON.parse(decodeURIComponent(escape(json)));
-}
-
-function groupsOf(claims) {
-  const g = claims["cognito:groups"] || [];
-  return Array.isArray(g) ? g : String(g).replace(/[\[\]]/g, "").split(/[,\s]+/).filter(Boolean);
-}
-
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -100,21 +78,6 @@ async function api(method, path, json) {
 }
 
 // ------------------------------------------------------------------ login (Cognito InitiateAuth)
-async function cognito(operation, payload) {
-  if (!CONFIG.auth_endpoint) throw { type: "NoEndpoint" };
-  const resp = await fetch(CONFIG.auth_endpoint, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/x-amz-json-1.1",
-      "X-Amz-Target": `AWSCognitoIdentityProviderService.${operation}`,
-    },
-    body: JSON.stringify(payload),
-  });
-  const body = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw { type: String(body.__type || "").split("#").pop() };
-  return body;
-}
-
 async function onLogin(ev) {
   ev.preventDefault();
   const btn = $("login-submit");
