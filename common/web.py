@@ -2,8 +2,8 @@
 
 A page is ``<name>.html`` with the placeholders ``/*CONFIG*/``, ``/*STYLE*/`` and ``/*SCRIPT*/``;
 the stylesheet and script (after the shared ``webassets/session.js``) are inlined and allowed by their
-SHA-256 hashes in the Content-Security-Policy. The config block comes from the API Gateway stage variables (Cognito
-endpoint and app client, set by CDK and locally by the runtime) plus ``extra_config``.
+SHA-256 hashes in the Content-Security-Policy. The config block comes from the API Gateway stage
+variables (Cognito endpoint and app client, set by CDK and locally by the runtime) plus ``extra_config``.
 """
 
 from __future__ import annotations
