@@ -8,35 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from contracts.events import StudentProfile
 from services.matching.logic import cost as cm
 from services.matching.logic import rebalance as rb
 from services.matching.logic import records as assign
 from services.matching.logic.cost import Weights
 from services.matching.logic.rebalancing import MAX_CYCLE, schedule
-from services.matching.models.matching import Companion, LeavePeriod
-
-
-def profile(**kw: object) -> StudentProfile:
-    base: dict[str, object] = {
-        "school_id": "RFS",
-        "school_year": "2026/27",
-        "class_name": "AVd1",
-        "age_band": "16",
-        "gender": "weiblich",
-    }
-    return StudentProfile(**{**base, **kw})  # type: ignore[arg-type]
-
-
-def companion(cid: str, **kw: object) -> Companion:
-    base: dict[str, object] = {
-        "companion_id": cid,
-        "name": f"B {cid}",
-        "email": f"{cid}@example.org",
-        "school_ids": ["RFS"],
-        "capacity": 40,
-    }
-    return Companion(**{**base, **kw})  # type: ignore[arg-type]
+from services.matching.models.matching import LeavePeriod
+from tests.unit.matching.builders import companion, profile
 
 
 def simulate(steps: list, load: Counter[str], caps: dict[str, int]) -> Counter[str]:

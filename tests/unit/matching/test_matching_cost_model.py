@@ -17,34 +17,13 @@ from services.matching.logic import choose
 from services.matching.logic import cost as cm
 from services.matching.logic.cost import CRITERIA, Context, Explanation, Weights
 from services.matching.models.matching import Companion, LeavePeriod
+from tests.unit.matching.builders import companion, profile
 
 FAST = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 GENDERS = ["weiblich", "maennlich", "divers", "keine_angabe"]
 FIELDS = ["metall", "elektro", "handel", "gesundheit", "it"]
 LANGS = ["de", "tr", "ar", "uk", "ru"]
-
-
-def profile(**kw: Any) -> StudentProfile:
-    base: dict[str, Any] = {
-        "school_id": "RFS",
-        "school_year": "2026/27",
-        "class_name": "AVd1",
-        "age_band": "16",
-        "gender": "weiblich",
-    }
-    return StudentProfile(**{**base, **kw})
-
-
-def companion(cid: str, **kw: Any) -> Companion:
-    base: dict[str, Any] = {
-        "companion_id": cid,
-        "name": f"Begleitung {cid}",
-        "email": f"{cid.lower()}@example.org",
-        "school_ids": ["RFS"],
-        "capacity": 40,
-    }
-    return Companion(**{**base, **kw})
 
 
 def on_leave(cid: str, *periods: tuple[date, date], **kw: Any) -> Companion:

@@ -14,40 +14,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
-from contracts.events import StudentProfile
 from services.matching.logic import cost as cm
 from services.matching.logic import rebalance as rb
 from services.matching.logic.cost import Weights
 from services.matching.logic.rebalance import StudentState
 from services.matching.models.matching import Companion
+from tests.unit.matching.builders import companion, profile
 
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
 SCHOOLS = ["RFS", "MPS", "OWS"]
 FIELDS = ["metall", "elektro", "handel", "gesundheit", "it"]
 LANGS = ["de", "tr", "ar", "uk"]
 GENDERS = ["weiblich", "maennlich", "divers"]
-
-
-def profile(**kw: Any) -> StudentProfile:
-    base: dict[str, Any] = {
-        "school_id": "RFS",
-        "school_year": "2026/27",
-        "class_name": "AVd1",
-        "age_band": "16",
-        "gender": "weiblich",
-    }
-    return StudentProfile(**{**base, **kw})
-
-
-def companion(cid: str, **kw: Any) -> Companion:
-    base: dict[str, Any] = {
-        "companion_id": cid,
-        "name": f"Begleitung {cid}",
-        "email": f"{cid.lower()}@example.org",
-        "school_ids": ["RFS"],
-        "capacity": 40,
-    }
-    return Companion(**{**base, **kw})
 
 
 def student(n: int, companion_id: str | None = None, minutes: int | None = None, **kw: Any) -> StudentState:
