@@ -9,20 +9,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from avdual.demo import seed_companions, submit_all
-from avdual.runtime import ACCOUNT, REGION, LocalRuntime
+from avdual.runtime import LocalRuntime
 from avdual.scenario import load_intakes, load_scenario
-from common.events import OutgoingEvent
 from contracts import events as ev
 from contracts.events import EventSpec
+from tests.events import sqs_record
 
 T0 = datetime(2026, 9, 14, 8, tzinfo=UTC)
 SCHOOLS = ["RFS", "MPS", "OWS"]
@@ -138,57 +136,12 @@ def facts_of_students(n: int, seed: int = 5) -> list[tuple[EventSpec, Any]]:
     return out
 
 
-def record(spec: EventSpec, data: Any) -> dict[str, Any]:
-    at = next(
-        getattr(data, f)
-        for f in (
-            "submitted_at",
-            "waitlisted_at",
-            "assigned_at",
-            "ended_at",
-            "withdrawn_at",
-            "updated_at",
-            "reassigned_at",
-        )
-        if hasattr(data, f)
-    )
-    ident = getattr(data, "intake_id", None) or data.companion_id
-    detail = OutgoingEvent(spec, data, f"{spec.detail_type}:{ident}:{at.isoformat()}", "e2e", at).detail()
-    body = json.dumps(
-        {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": spec.detail_type,
-            "source": spec.source.value,
-            "account": ACCOUNT,
-            "time": at.isoformat(),
-            "region": REGION,
-            "resources": [],
-            "detail": detail,
-        }
-    )
-    return {
-        "messageId": str(uuid.uuid4()),
-        "receiptHandle": "r",
-        "body": body,
-        "attributes": {
-            "ApproximateReceiveCount": "1",
-            "SentTimestamp": "0",
-            "SenderId": ACCOUNT,
-            "ApproximateFirstReceiveTimestamp": "0",
-        },
-        "messageAttributes": {},
-        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's checksum, not security
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:reporting-events",
-        "awsRegion": REGION,
-    }
 
 
 def aggregates_after(batches: list[list[tuple[EventSpec, Any]]]) -> dict[str, Any]:
     with LocalRuntime(stage="e2e-rep", log_level="ERROR") as rt:
         for batch in batches:
-            result = rt.invoke("reporting-consumer", {"Records": [record(*f) for f in batch]})
+            result = rt.invoke("reporting-consumer", {"Records": [sqs_record(*f) for f in batch]})
             assert result == {"batchItemFailures": []}
         state: dict[str, Any] = {}
         for item in rt.scan("aggregates"):

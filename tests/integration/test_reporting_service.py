@@ -5,9 +5,6 @@ Matching facts are put on the bus directly (as matching would), so these tests e
 
 from __future__ import annotations
 
-import hashlib
-import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -19,12 +16,12 @@ from typing import Any
 import boto3
 import pytest
 
-from avdual.runtime import ACCOUNT, REGION, LocalRuntime
-from common.events import OutgoingEvent
+from avdual.runtime import LocalRuntime
 from contracts import events as ev
 from contracts.events import EventSpec
 from services.reporting.dal.aggregates import AggregateStore
 from tests.conftest import OFFICE
+from tests.events import sqs_record
 
 _n = count(1)
 T0 = datetime(2026, 11, 30, 8, tzinfo=UTC)
@@ -47,56 +44,7 @@ def rt(tmp_path: Path) -> Iterator[LocalRuntime]:
 
 def deliver(rt: LocalRuntime, *facts: tuple[EventSpec, Any]) -> None:
     """Hand facts to the reporting consumer as one SQS batch (reporting alone: matching never sees them)."""
-    records = []
-    for spec, data in facts:
-        at = next(
-            getattr(data, f)
-            for f in (
-                "submitted_at",
-                "waitlisted_at",
-                "assigned_at",
-                "ended_at",
-                "withdrawn_at",
-                "updated_at",
-                "reassigned_at",
-            )
-            if hasattr(data, f)
-        )
-        ident = getattr(data, "intake_id", None) or data.companion_id
-        out = OutgoingEvent(
-            spec, data, f"{spec.detail_type}:{ident}:{at.isoformat()}", correlation_id="test", occurred_at=at
-        )
-        body = json.dumps(
-            {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "detail-type": spec.detail_type,
-                "source": spec.source.value,
-                "account": ACCOUNT,
-                "time": at.isoformat(),
-                "region": REGION,
-                "resources": [],
-                "detail": out.detail(),
-            }
-        )
-        records.append(
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": "r",
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": "0",
-                    "SenderId": ACCOUNT,
-                    "ApproximateFirstReceiveTimestamp": "0",
-                },
-                "messageAttributes": {},
-                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q",
-                "awsRegion": REGION,
-            }
-        )
+    records = [sqs_record(spec, data) for spec, data in facts]
     assert rt.invoke("reporting-consumer", {"Records": records}) == {"batchItemFailures": []}
 
 
