@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from common.api import ErrorResponse, api_path, error_response, install_error_handlers
+from common.api import ErrorResponse, api_path, error_response, install_error_handlers, request_time
 from common.auth import Principal, authorize
 from common.observability import logger, tracer
 from contracts.reference import SCHOOLS
@@ -63,7 +63,7 @@ app.configure_openapi(
         )
     }
 )
-install_error_handlers(app, "intake")
+install_error_handlers(app, SERVICE)
 
 SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]
 TAGS = ["Anmeldungen"]
@@ -399,7 +399,7 @@ def _key_in_progress(ex: IdempotencyAlreadyInProgressError) -> Response:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return request_time(app.current_event)
 
 
 def _sha256(content: bytes) -> str:

@@ -13,20 +13,21 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
+from common import audit as audit_log_writer
+from common.audit import AuditAction
 from common.auth import Principal
 from common.errors import NotFoundError
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.logic import audit as audit_log
 from services.intake.logic import rules
-from services.intake.models.audit import AuditAction
 from services.intake.models.intake import IntakeRecord, IntakeView
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 def audit(action: AuditAction, principal: Principal, intake_ids: Iterable[str], now: datetime) -> None:
-    """Record the access in the audit log table (:mod:`services.intake.logic.audit`) before the data leave."""
-    audit_log.record(action, principal, intake_ids, now)
+    """Record the access in the audit log (:mod:`common.audit`, intake's purposes) before the data leave."""
+    audit_log_writer.record("intake", action, principal, intake_ids, now, audit_log.PURPOSES)
 
 
 def load(intake_id: str, repo: IntakeRepository, now: datetime) -> IntakeRecord:

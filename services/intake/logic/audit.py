@@ -10,13 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from common import audit
-from common.audit import ActorRole, AuditAction, AuditEntry, AuditLog
-from common.auth import Principal
+from common.audit import ActorRole, AuditAction, AuditEntry
 from common.errors import DomainValidationError, FieldError
 from services.intake.dal.audit import AuditLogRepository, InvalidAuditCursorError
 from services.intake.models.audit import AuditPage
@@ -39,17 +36,6 @@ PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
     ("withdraw", "school"): "Rücknahme der Anmeldung / Widerruf der Einwilligung: Löschung (Art. 17 DSGVO)",
     ("withdraw", "office"): "Rücknahme der Anmeldung / Widerruf der Einwilligung: Löschung (Art. 17 DSGVO)",
 }
-
-
-def record(
-    action: AuditAction,
-    principal: Principal,
-    intake_ids: Iterable[str],
-    now: datetime,
-    journal: AuditLog | None = None,
-) -> AuditEntry:
-    """One entry of the intake service (:func:`common.audit.record` with :data:`PURPOSES`)."""
-    return audit.record("intake", action, principal, intake_ids, now, PURPOSES, journal)
 
 
 _BAD_CURSOR = DomainValidationError([FieldError(field="cursor", message="Ungültiger Seitenzeiger.")])

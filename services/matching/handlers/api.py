@@ -47,7 +47,7 @@ app.configure_openapi(
         )
     }
 )
-install_error_handlers(app, "matching")
+install_error_handlers(app, SERVICE)
 
 SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]
 SchoolCode = Literal[tuple(SCHOOLS)]  # type: ignore[valid-type]

@@ -43,7 +43,7 @@ app.configure_openapi(
         )
     }
 )
-install_error_handlers(app, "reporting")
+install_error_handlers(app, SERVICE)
 
 SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]
 TAGS = ["Berichte"]
