@@ -46,8 +46,9 @@ fuzz: .venv/.synced ## schemathesis on the intake API: >= 1,000 generated reques
 test-fast: .venv/.synced ## Tests without CDK synth and browser
 	$(PY) -m pytest -m "not infra and not browser" -n 2 --dist loadfile
 
-lint: .venv/.synced ## ruff + mypy + import-linter
+lint: .venv/.synced ## ruff (check + format --check) + mypy + import-linter
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/mypy contracts common services avdual infra
 	.venv/bin/lint-imports
 

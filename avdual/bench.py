@@ -94,8 +94,12 @@ def run_benchmarks(out: Path, console: Console, only: list[str] | None = None) -
         results[name] = fn()
         elapsed = time.perf_counter() - t0
         console.print(f"  {json.dumps(results[name], ensure_ascii=False)[:400]}  ({elapsed:.1f} s)")
-    doc = {"generated_at": datetime.now(UTC).isoformat(), "python": platform.python_version(),
-           "machine": platform.machine(), "benchmarks": results}
+    doc = {
+        "generated_at": datetime.now(UTC).isoformat(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "benchmarks": results,
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     console.print(f"wrote {out}")

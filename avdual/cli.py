@@ -25,9 +25,11 @@ console = Console()
 
 
 @app.command()
-def demo(out: Path = typer.Option(Path("out"), help="Output folder"),
-         duplicate: bool = typer.Option(False, help="Deliver every event twice"),
-         shuffle: bool = typer.Option(False, help="Shuffle delivery order")) -> None:
+def demo(
+    out: Path = typer.Option(Path("out"), help="Output folder"),
+    duplicate: bool = typer.Option(False, help="Deliver every event twice"),
+    shuffle: bool = typer.Option(False, help="Shuffle delivery order"),
+) -> None:
     """Run the whole scenario end to end and write out/reports/."""
     from avdual.demo import run_demo
 
@@ -36,8 +38,11 @@ def demo(out: Path = typer.Option(Path("out"), help="Output folder"),
 
 
 @app.command()
-def serve(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
-          seed: bool = typer.Option(True, help="Seed the scenario's companions")) -> None:
+def serve(
+    port: int = typer.Option(8000, envvar="PORT"),
+    host: str = "127.0.0.1",
+    seed: bool = typer.Option(True, help="Seed the scenario's companions"),
+) -> None:
     """Serve the API (and /openapi.json, /docs) on the embedded runtime; deliver events in the background."""
     from avdual.server import serve as run
 
@@ -45,10 +50,12 @@ def serve(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1"
 
 
 @app.command()
-def token(role: str = typer.Option(..., help="office | school | companion"),
-          school: str = typer.Option(None, help="School id for --role school (e.g. RFS)"),
-          companion: str = typer.Option(None, help="Companion id for --role companion (e.g. B01)"),
-          stage: str = typer.Option("local", help="Stage of the local runtime (make serve: local)")) -> None:
+def token(
+    role: str = typer.Option(..., help="office | school | companion"),
+    school: str = typer.Option(None, help="School id for --role school (e.g. RFS)"),
+    companion: str = typer.Option(None, help="Companion id for --role companion (e.g. B01)"),
+    stage: str = typer.Option("local", help="Stage of the local runtime (make serve: local)"),
+) -> None:
     """Print a bearer token (Cognito ID token, valid 1 h) for the local API of `make serve`.
 
     curl -H "Authorization: Bearer $(avdual token --role school --school RFS)" http://127.0.0.1:8000/intakes

@@ -70,15 +70,24 @@ def simulate_exit(rt: LocalRuntime, school_id: str = "RFS") -> ExitStep:
     events and read the student who was first on the school's waitlist."""
     step = ExitStep(school_id)
     waiting = rt.api("GET", "/waitlist", query={"school_id": school_id}, claims=OFFICE).json()
-    assigned = sorted((a for a in rt.scan("assignments")
-                       if a["status"] == "assigned" and a["profile"]["school_id"] == school_id),
-                      key=lambda a: a["intake_id"])
+    assigned = sorted(
+        (
+            a
+            for a in rt.scan("assignments")
+            if a["status"] == "assigned" and a["profile"]["school_id"] == school_id
+        ),
+        key=lambda a: a["intake_id"],
+    )
     if not waiting or not assigned:
         step.problems.append(f"{school_id}: no waitlist or nobody assigned – no exit to simulate")
         return step
     step.first_waiting, leaving = waiting[0], assigned[0]
-    body = {"exit_date": date.today().isoformat(), "reason": "completed", "destination": "dual_training",
-            "with_former_internship_company": True}
+    body = {
+        "exit_date": date.today().isoformat(),
+        "reason": "completed",
+        "destination": "dual_training",
+        "with_former_internship_company": True,
+    }
     r = rt.api("POST", f"/assignments/{leaving['intake_id']}/exit", body=body, claims=OFFICE)
     if r.status != 200:
         step.problems.append(f"exit of {leaving['intake_id']}: {r.status} {r.body}")
@@ -87,8 +96,10 @@ def simulate_exit(rt: LocalRuntime, school_id: str = "RFS") -> ExitStep:
     rt.drain()
     step.after = rt.api("GET", f"/assignments/{step.first_waiting['intake_id']}", claims=OFFICE).json()
     if step.after.get("status") != "assigned" or step.after.get("companion_id") != leaving["companion_id"]:
-        step.problems.append(f"{step.first_waiting['intake_id']} (first on the waitlist) was not assigned to "
-                             f"{leaving['companion_id']} after the exit: {step.after.get('status')}")
+        step.problems.append(
+            f"{step.first_waiting['intake_id']} (first on the waitlist) was not assigned to "
+            f"{leaving['companion_id']} after the exit: {step.after.get('status')}"
+        )
     return step
 
 
@@ -99,8 +110,9 @@ def seed_companions(rt: LocalRuntime, scenario: dict[str, Any]) -> None:
             raise RuntimeError(f"companion {c['companion_id']}: {r.status} {r.body}")
 
 
-def submit_all(rt: LocalRuntime, forms: list[dict[str, Any]], progress: Progress | None = None,
-               drain_every: int = 25) -> list[str]:
+def submit_all(
+    rt: LocalRuntime, forms: list[dict[str, Any]], progress: Progress | None = None, drain_every: int = 25
+) -> list[str]:
     ids = []
     task = progress.add_task("Anmeldungen", total=len(forms)) if progress else None
     for i, form in enumerate(forms, 1):
@@ -158,8 +170,10 @@ def check_xlsx_totals(files: list[Path], tot: Counter[str]) -> tuple[list[str], 
     got = xlsx_totals(xlsx[0])
     want = {"Insgesamt": tot["intakes"], "zugeordnet": tot["assigned"], "Warteliste": tot["waitlisted"]}
     wrong = [f"{k}: XLSX {got.get(k)!r} != {v}" for k, v in want.items() if got.get(k) != v]
-    line = (f"Excel-Bericht {xlsx[0].name}: Summen = Summen oben (Anmeldungen {got.get('Insgesamt')}, "
-            f"zugeordnet {got.get('zugeordnet')}, Warteliste {got.get('Warteliste')})")
+    line = (
+        f"Excel-Bericht {xlsx[0].name}: Summen = Summen oben (Anmeldungen {got.get('Insgesamt')}, "
+        f"zugeordnet {got.get('zugeordnet')}, Warteliste {got.get('Warteliste')})"
+    )
     return [f"weekly XLSX totals differ from the demo's: {w}" for w in wrong], line
 
 
@@ -184,21 +198,35 @@ def state_summary(rt: LocalRuntime) -> tuple[dict[str, Counter[str]], list[dict[
             problems.append(f"{cid} above capacity: {n}/{cap}")
         if n != int(c["used"]):
             problems.append(f"{cid} counter {int(c['used'])} != assignments {n}")
-        rows.append({"companion_id": cid, "name": c["name"], "school_ids": list(c["school_ids"]),
-                     "assigned": n, "capacity": cap})
+        rows.append(
+            {
+                "companion_id": cid,
+                "name": c["name"],
+                "school_ids": list(c["school_ids"]),
+                "assigned": n,
+                "capacity": cap,
+            }
+        )
     return per_school, rows, problems
 
 
-def run_demo(*, out_dir: Path = Path("out"), duplicate: bool = False, shuffle: bool = False,
-             console: Console | None = None) -> DemoResult:
+def run_demo(
+    *,
+    out_dir: Path = Path("out"),
+    duplicate: bool = False,
+    shuffle: bool = False,
+    console: Console | None = None,
+) -> DemoResult:
     console = console or Console()
     t0 = time.perf_counter()
     scenario, forms = load_scenario(), load_intakes()
     clean_outputs(out_dir)
     with LocalRuntime(duplicate=duplicate, shuffle=shuffle, log_level="ERROR", out_dir=out_dir) as rt:
-        console.print(f"[bold]AV dual – {scenario['name']}[/bold]: "
-                      f"{len(scenario['companions'])} Begleiter/innen, "
-                      f"{len(forms)} Anmeldungen (lokale Laufzeit auf moto)")
+        console.print(
+            f"[bold]AV dual – {scenario['name']}[/bold]: "
+            f"{len(scenario['companions'])} Begleiter/innen, "
+            f"{len(forms)} Anmeldungen (lokale Laufzeit auf moto)"
+        )
         seed_companions(rt, scenario)
         rt.drain()
         with Progress(console=console, transient=False) as progress:
@@ -227,15 +255,25 @@ def run_demo(*, out_dir: Path = Path("out"), duplicate: bool = False, shuffle: b
             problems.append("no waitlist alert in out/mail")
         if waitlist and not any("Wartezeit" in p.name for p in mails):
             problems.append("students wait, but no alert about waits over 14 days in out/mail")
-        result = DemoResult(len(forms), per_school, companions, files, problems,
-                            seconds=time.perf_counter() - t0, api_calls=sum(rt.api_calls.values()),
-                            dead_letters=len(rt.dead_letters), waitlist=waitlist, exit_step=step,
-                            xlsx_line=xlsx_line, mails=mails)
+        result = DemoResult(
+            len(forms),
+            per_school,
+            companions,
+            files,
+            problems,
+            seconds=time.perf_counter() - t0,
+            api_calls=sum(rt.api_calls.values()),
+            dead_letters=len(rt.dead_letters),
+            waitlist=waitlist,
+            exit_step=step,
+            xlsx_line=xlsx_line,
+            mails=mails,
+        )
     print_result(result, console)
     return result
 
 
-def print_result(r: DemoResult, console: Console) -> None:
+def print_result(r: DemoResult, console: Console) -> None:  # noqa: C901
     t = Table(title="Anmeldungen je Schule")
     for col in ("Schule", "Anmeldungen", "zugeordnet", "Warteliste"):
         t.add_column(col, justify="left" if col == "Schule" else "right")
@@ -249,8 +287,13 @@ def print_result(r: DemoResult, console: Console) -> None:
     for col in ("ID", "Name", "Schulen", "Schüler/innen", "Kapazität"):
         t2.add_column(col, justify="right" if col in ("Schüler/innen", "Kapazität") else "left")
     for comp in r.companions:
-        t2.add_row(comp["companion_id"], comp["name"], ", ".join(comp["school_ids"]), str(comp["assigned"]),
-                   str(comp["capacity"]))
+        t2.add_row(
+            comp["companion_id"],
+            comp["name"],
+            ", ".join(comp["school_ids"]),
+            str(comp["assigned"]),
+            str(comp["capacity"]),
+        )
     console.print(t2)
     print_waitlist(r.waitlist, console)
     if r.exit_step is not None:
@@ -261,22 +304,31 @@ def print_result(r: DemoResult, console: Console) -> None:
         console.print(r.xlsx_line)
     if r.mails:
         kinds = Counter(_mail_kind(m.name) for m in r.mails)
-        console.print(f"E-Mails an das Bildungsbüro: {len(r.mails)} in {r.mails[0].parent} ("
-                      + ", ".join(f"{n}× {k}" for k, n in sorted(kinds.items())) + ")")
-    console.print(f"Dauer {r.seconds:.1f} s · {r.api_calls} AWS-API-Aufrufe der Dienste · "
-                  f"{r.dead_letters} Dead Letters")
+        console.print(
+            f"E-Mails an das Bildungsbüro: {len(r.mails)} in {r.mails[0].parent} ("
+            + ", ".join(f"{n}× {k}" for k, n in sorted(kinds.items()))
+            + ")"
+        )
+    console.print(
+        f"Dauer {r.seconds:.1f} s · {r.api_calls} AWS-API-Aufrufe der Dienste · {r.dead_letters} Dead Letters"
+    )
     if r.problems:
         console.print("[red]Prüfungen fehlgeschlagen:[/red]")
         for problem in r.problems:
             console.print(f"  - {problem}")
     else:
-        console.print("[green]Prüfungen: zugeordnet + Warteliste = Anmeldungen; keine Überbelegung; "
-                      "alle Zuordnungen innerhalb der Schulen der Begleiter/innen.[/green]")
+        console.print(
+            "[green]Prüfungen: zugeordnet + Warteliste = Anmeldungen; keine Überbelegung; "
+            "alle Zuordnungen innerhalb der Schulen der Begleiter/innen.[/green]"
+        )
 
 
 def _mail_kind(name: str) -> str:
-    for word, kind in (("Wartezeit", "Wartezeit über 14 Tage"), ("Warteliste", "Warteliste"),
-                       ("ausgelastet", "voll ausgelastet")):
+    for word, kind in (
+        ("Wartezeit", "Wartezeit über 14 Tage"),
+        ("Warteliste", "Warteliste"),
+        ("ausgelastet", "voll ausgelastet"),
+    ):
         if word in name:
             return kind
     return "Bericht"
@@ -286,12 +338,21 @@ def print_waitlist(waitlist: list[dict[str, Any]], console: Console) -> None:
     t = Table(title=f"Warteliste ({len(waitlist)}) – Reihenfolge beim Nachrücken")
     for col in ("Schule", "Platz", "Anmeldung", "Klasse", "Wartetage", "Grund"):
         t.add_column(col, justify="right" if col in ("Platz", "Wartetage") else "left")
-    reasons = {"no_capacity": "kein freier Platz", "no_consent": "Einwilligung fehlt",
-               "no_companion_for_school": "keine Begleitung für die Schule",
-               "no_active_companion": "Begleitung abwesend"}
+    reasons = {
+        "no_capacity": "kein freier Platz",
+        "no_consent": "Einwilligung fehlt",
+        "no_companion_for_school": "keine Begleitung für die Schule",
+        "no_active_companion": "Begleitung abwesend",
+    }
     for w in waitlist:
-        t.add_row(w["school_id"], str(w["position"]), w["intake_id"], w["class_name"], str(w["waited_days"]),
-                  reasons.get(w["reason"] or "", "–"))
+        t.add_row(
+            w["school_id"],
+            str(w["position"]),
+            w["intake_id"],
+            w["class_name"],
+            str(w["waited_days"]),
+            reasons.get(w["reason"] or "", "–"),
+        )
     console.print(t)
 
 
@@ -299,10 +360,14 @@ def print_exit_step(step: ExitStep, console: Console) -> None:
     if not step.leaving or not step.after:
         return
     left, moved = step.leaving, step.after
-    console.print(f"[bold]Austritt an der {SCHOOLS[step.school_id]}[/bold]: {left['intake_id']} "
-                  f"(Klasse {left['profile']['class_name']}) bei {left['companion_id']}, "
-                  f"Verbleib duale Ausbildung → Platz frei.")
+    console.print(
+        f"[bold]Austritt an der {SCHOOLS[step.school_id]}[/bold]: {left['intake_id']} "
+        f"(Klasse {left['profile']['class_name']}) bei {left['companion_id']}, "
+        f"Verbleib duale Ausbildung → Platz frei."
+    )
     expl = ", ".join(f"{CRITERIA_LABELS[k]} {v:.2f}" for k, v in moved.get("explanation", {}).items() if v)
-    console.print(f"[bold]Nachgerückt[/bold]: {moved['intake_id']} (Warteliste Platz 1, "
-                  f"Klasse {moved['profile']['class_name']}) → {moved['companion_id']} · "
-                  f"Kosten {moved['cost']:.2f}{' (' + expl + ')' if expl else ''}")
+    console.print(
+        f"[bold]Nachgerückt[/bold]: {moved['intake_id']} (Warteliste Platz 1, "
+        f"Klasse {moved['profile']['class_name']}) → {moved['companion_id']} · "
+        f"Kosten {moved['cost']:.2f}{' (' + expl + ')' if expl else ''}"
+    )

@@ -136,7 +136,7 @@ def _message(status: int, body: Any) -> list[tuple[str, str]]:
 
 # ----------------------------------------------------------------------------------------- companions import
 @companions_app.command("import")
-def import_companions(
+def import_companions(  # noqa: C901
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV (; oder ,) oder XLSX, Kopfzeile"),
     base_url: str = BASE_URL,
     token: str = TOKEN,

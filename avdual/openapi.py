@@ -22,8 +22,12 @@ def api_apps() -> list[Any]:
 
 
 def openapi_document() -> dict[str, Any]:
-    doc: dict[str, Any] = {"openapi": "3.1.0", "info": {"title": TITLE, "version": VERSION},
-                           "paths": {}, "components": {"schemas": {}}}
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": VERSION},
+        "paths": {},
+        "components": {"schemas": {}},
+    }
     for app in api_apps():
         part = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
         for path, ops in part.get("paths", {}).items():

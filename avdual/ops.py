@@ -408,8 +408,11 @@ def republish(t: OpsTarget, table: str, start: datetime, end: datetime) -> dict[
         TableName=t.tables[table],
         FilterExpression="#rt = :outbox AND #ttl BETWEEN :lo AND :hi",
         ExpressionAttributeNames={"#rt": OUTBOX_RECORD_TYPE_ATTRIBUTE, "#ttl": ttl},
-        ExpressionAttributeValues={":outbox": {"S": OUTBOX_RECORD_TYPE}, ":lo": {"N": str(int(lo))},
-                                   ":hi": {"N": str(int(hi) + 1)}},
+        ExpressionAttributeValues={
+            ":outbox": {"S": OUTBOX_RECORD_TYPE},
+            ":lo": {"N": str(int(lo))},
+            ":hi": {"N": str(int(hi) + 1)},
+        },
     ):
         entries += [render_entry(spec, {"dynamodb": {"NewImage": item}}, bus_name) for item in page["Items"]]
     EventBridgePublisher(client=t.events, bus_name=bus_name).publish_entries(entries)

@@ -57,7 +57,9 @@ def _call(local: str, stage: str | None, action: str, **params: Any) -> Any:
             )
         if action == "republish":
             return ops.republish(
-                target, params["table"], datetime.fromisoformat(params["start"]),
+                target,
+                params["table"],
+                datetime.fromisoformat(params["start"]),
                 datetime.fromisoformat(params["end"]),
             )
         if action == "health":
@@ -139,7 +141,10 @@ def _window(hours: float, start: str | None, end: str | None) -> dict[str, str]:
 
 @app.command()
 def replay(
-    hours: float = HOURS, start: str | None = START, end: str | None = END, local: str = LOCAL,
+    hours: float = HOURS,
+    start: str | None = START,
+    end: str | None = END,
+    local: str = LOCAL,
     stage: str | None = STAGE,
 ) -> None:
     """Replay archived events of a time window onto the bus."""
@@ -149,7 +154,10 @@ def replay(
 @app.command()
 def republish(
     table: str = typer.Option(..., "--table", help="Outbox table, e.g. intake-outbox or matching-outbox"),
-    hours: float = HOURS, start: str | None = START, end: str | None = END, local: str = LOCAL,
+    hours: float = HOURS,
+    start: str | None = START,
+    end: str | None = END,
+    local: str = LOCAL,
     stage: str | None = STAGE,
 ) -> None:
     """Put the outbox items of a time window on the bus again (after a pipe DLQ message; consumers dedupe)."""

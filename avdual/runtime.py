@@ -154,8 +154,10 @@ def _route_regex(path: str) -> re.Pattern[str]:
 
 # ---------------------------------------------------------------------------- EventBridge Scheduler emulation
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_NAMES = {**{m: i + 1 for i, m in enumerate(_MONTHS)},
-          **{d: i + 1 for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}}
+_NAMES = {
+    **{m: i + 1 for i, m in enumerate(_MONTHS)},
+    **{d: i + 1 for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))},
+}
 
 
 def _cron_field(text: str, lo: int, hi: int) -> set[int]:
@@ -189,8 +191,12 @@ def schedule_times(sched: Schedule, after: datetime, until: datetime) -> list[da
     out = []
     day: date = after.astimezone(tz).date()
     while day <= until.astimezone(tz).date():
-        if (day.month in months and day.year in years and day.day in doms
-                and (day.weekday() + 1) % 7 + 1 in dows):
+        if (
+            day.month in months
+            and day.year in years
+            and day.day in doms
+            and (day.weekday() + 1) % 7 + 1 in dows
+        ):
             for h in sorted(hours):
                 for mi in sorted(minutes):
                     t = datetime(day.year, day.month, day.day, h, mi, tzinfo=tz).astimezone(UTC)
@@ -218,7 +224,7 @@ class SimClock:
 
 
 # ---------------------------------------------------------------------------- moto DynamoDB transactions
-def _install_item_backup_for_transactions() -> None:
+def _install_item_backup_for_transactions() -> None:  # noqa: C901
     """Make moto's ``TransactWriteItems`` back up only the items it writes, not whole tables.
 
     moto deep-copies every table a transaction touches before each call, to roll back on failure
@@ -241,7 +247,7 @@ def _install_item_backup_for_transactions() -> None:
         def deepcopy(x: Any, memo: Any = None) -> Any:
             return x if isinstance(x, MotoTable) else copy_module.deepcopy(x, memo)
 
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:  # noqa: C901
         backup: list[tuple[Any, Any, Any, Any]] = []
         for entry in transact_items:
             for op_type, op in entry.items():
@@ -287,8 +293,17 @@ def _install_item_backup_for_transactions() -> None:
 class LocalRuntime:
     """Run the platform on moto. Use as a context manager or call :meth:`start`/:meth:`stop`."""
 
-    def __init__(self, *, stage: str = "local", duplicate: bool = False, shuffle: bool = False, seed: int = 0,
-                 max_deliveries: int = 200_000, log_level: str | None = None, out_dir: Path | None = None):
+    def __init__(
+        self,
+        *,
+        stage: str = "local",
+        duplicate: bool = False,
+        shuffle: bool = False,
+        seed: int = 0,
+        max_deliveries: int = 200_000,
+        log_level: str | None = None,
+        out_dir: Path | None = None,
+    ):
         self.stage = stage
         self.out_dir = out_dir
         self.clock = SimClock()
@@ -331,10 +346,15 @@ class LocalRuntime:
 
     def start(self) -> None:
         env = {
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_NAMESPACE": "AVdual", "POWERTOOLS_DEV": "false", STAGE_ENV: self.stage,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "AVdual",
+            "POWERTOOLS_DEV": "false",
+            STAGE_ENV: self.stage,
         }
         if self.log_level:
             env["POWERTOOLS_LOG_LEVEL"] = self.log_level
@@ -370,12 +390,19 @@ class LocalRuntime:
 
     # ------------------------------------------------------------------ resources from the topology
     def _create_resources(self) -> None:
-        ddb, events, sqs, s3 = (boto3.client("dynamodb"), boto3.client("events"), boto3.client("sqs"),
-                                boto3.client("s3"))
+        ddb, events, sqs, s3 = (
+            boto3.client("dynamodb"),
+            boto3.client("events"),
+            boto3.client("sqs"),
+            boto3.client("s3"),
+        )
         bus = self.physical("bus")
         bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
-        self.archive_arn = events.create_archive(ArchiveName=self.physical("events"), EventSourceArn=bus_arn,
-                                                 Description="All platform events, for replay")["ArchiveArn"]
+        self.archive_arn = events.create_archive(
+            ArchiveName=self.physical("events"),
+            EventSourceArn=bus_arn,
+            Description="All platform events, for replay",
+        )["ArchiveArn"]
         self.bus_arn = bus_arn
         os.environ[EVENT_BUS_ENV] = bus
         self.names["bus"] = bus
@@ -392,11 +419,20 @@ class LocalRuntime:
             rule_dlq = self._dead_letter_queue(sqs, "rule", sub.name)
             self._queues[sub.name] = (q, dlq)
             self._replay[sub.name] = []
-            events.put_rule(Name=self.physical(sub.name), EventBusName=bus,
-                            EventPattern=json.dumps(sub.pattern()))
-            events.put_targets(Rule=self.physical(sub.name), EventBusName=bus,
-                               Targets=[{"Id": "queue", "Arn": self._queue_arn(sqs, q),
-                                         "DeadLetterConfig": {"Arn": self._queue_arn(sqs, rule_dlq)}}])
+            events.put_rule(
+                Name=self.physical(sub.name), EventBusName=bus, EventPattern=json.dumps(sub.pattern())
+            )
+            events.put_targets(
+                Rule=self.physical(sub.name),
+                EventBusName=bus,
+                Targets=[
+                    {
+                        "Id": "queue",
+                        "Arn": self._queue_arn(sqs, q),
+                        "DeadLetterConfig": {"Arn": self._queue_arn(sqs, rule_dlq)},
+                    }
+                ],
+            )
         for t in outbox_tables():  # the pipe emulation (pump_outboxes) reports failed records here
             self._dead_letter_queue(sqs, "pipe", t.name)
         for f in FUNCTIONS.values():  # asynchronous invocations / Scheduler targets (CDK: Lambda DLQ)
@@ -425,15 +461,23 @@ class LocalRuntime:
         name = self.physical(t.name)
         attrs = {t.pk} | ({t.sk} if t.sk else set())
         keys = [{"AttributeName": t.pk, "KeyType": "HASH"}] + (
-            [{"AttributeName": t.sk, "KeyType": "RANGE"}] if t.sk else [])
+            [{"AttributeName": t.sk, "KeyType": "RANGE"}] if t.sk else []
+        )
         gsis = []
         for ix in t.indexes:
             attrs |= {ix.pk} | ({ix.sk} if ix.sk else set())
-            gsis.append({"IndexName": ix.name, "Projection": {"ProjectionType": "ALL"},
-                         "KeySchema": [{"AttributeName": ix.pk, "KeyType": "HASH"}]
-                         + ([{"AttributeName": ix.sk, "KeyType": "RANGE"}] if ix.sk else [])})
+            gsis.append(
+                {
+                    "IndexName": ix.name,
+                    "Projection": {"ProjectionType": "ALL"},
+                    "KeySchema": [{"AttributeName": ix.pk, "KeyType": "HASH"}]
+                    + ([{"AttributeName": ix.sk, "KeyType": "RANGE"}] if ix.sk else []),
+                }
+            )
         kwargs: dict[str, Any] = {
-            "TableName": name, "BillingMode": "PAY_PER_REQUEST", "KeySchema": keys,
+            "TableName": name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": keys,
             "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
         }
         if gsis:
@@ -443,7 +487,8 @@ class LocalRuntime:
         ddb.create_table(**kwargs)
         if t.ttl_attribute:
             ddb.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": t.ttl_attribute})
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": t.ttl_attribute}
+            )
         os.environ[t.env_var] = name
         self.names[t.name] = name
         if t.stream:
@@ -452,7 +497,9 @@ class LocalRuntime:
     # ------------------------------------------------------------------ EventBridge Pipes (outbox relay)
     def _streams(self) -> Any:
         # botocore's account-based endpoint for DynamoDB Streams is not routed by moto: pin the classic one.
-        return boto3.client("dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
+        return boto3.client(
+            "dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com"
+        )
 
     def _open_stream(self, ddb: Any, t: Table) -> None:
         arn = ddb.describe_table(TableName=self.names[t.name])["Table"]["LatestStreamArn"]
@@ -460,8 +507,11 @@ class LocalRuntime:
         shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
         self._stream_shards[t.name] = (arn, [sh["ShardId"] for sh in shards])
         self._stream_iterators[t.name] = [
-            streams.get_shard_iterator(StreamArn=arn, ShardId=sh["ShardId"],
-                                       ShardIteratorType="TRIM_HORIZON")["ShardIterator"] for sh in shards]
+            streams.get_shard_iterator(
+                StreamArn=arn, ShardId=sh["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            for sh in shards
+        ]
 
     def pump_outboxes(self) -> int:
         """Emulate the outbox pipes: relay inserted outbox items from the table streams to the bus.
@@ -520,14 +570,23 @@ class LocalRuntime:
         seq, arrival = ddb.get("SequenceNumber"), ddb.get("ApproximateCreationDateTime")
         arrival = arrival.isoformat() if isinstance(arrival, datetime) else arrival
         body = {
-            "context": {"partnerResourceArn": f"arn:aws:pipes:{REGION}:{ACCOUNT}:pipe/"
-                                              f"{pipe_name(self.stage, t.name)}",
-                        "condition": "RetryAttemptsExhausted", "errorCode": type(err).__name__},
-            "version": "1.0", "timestamp": self.clock.now().isoformat(),
-            "DDBStreamBatchInfo": {"shardId": shards[shard], "startSequenceNumber": seq,
-                                   "endSequenceNumber": seq, "approximateArrivalOfFirstRecord": arrival,
-                                   "approximateArrivalOfLastRecord": arrival, "batchSize": 1,
-                                   "streamArn": arn},
+            "context": {
+                "partnerResourceArn": f"arn:aws:pipes:{REGION}:{ACCOUNT}:pipe/"
+                f"{pipe_name(self.stage, t.name)}",
+                "condition": "RetryAttemptsExhausted",
+                "errorCode": type(err).__name__,
+            },
+            "version": "1.0",
+            "timestamp": self.clock.now().isoformat(),
+            "DDBStreamBatchInfo": {
+                "shardId": shards[shard],
+                "startSequenceNumber": seq,
+                "endSequenceNumber": seq,
+                "approximateArrivalOfFirstRecord": arrival,
+                "approximateArrivalOfLastRecord": arrival,
+                "batchSize": 1,
+                "streamArn": arn,
+            },
         }
         boto3.client("sqs").send_message(QueueUrl=self._dlqs[("pipe", t.name)], MessageBody=json.dumps(body))
 
@@ -541,8 +600,11 @@ class LocalRuntime:
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         fn = FUNCTIONS[function]
-        ctx = FakeLambdaContext(function_name=self.physical(fn.name), memory_limit_in_mb=fn.memory_mb,
-                                timeout_ms=fn.timeout_seconds * 1000)
+        ctx = FakeLambdaContext(
+            function_name=self.physical(fn.name),
+            memory_limit_in_mb=fn.memory_mb,
+            timeout_ms=fn.timeout_seconds * 1000,
+        )
         with self.lock:
             try:
                 with self.counting():
@@ -560,7 +622,7 @@ class LocalRuntime:
         written = []
         with self.lock:
             sent = ses_backends[ACCOUNT][REGION].sent_messages
-            for n, msg in enumerate(sent[self._mail_exported:], self._mail_exported + 1):
+            for n, msg in enumerate(sent[self._mail_exported :], self._mail_exported + 1):
                 raw = getattr(msg, "raw_data", None)  # the platform sends raw MIME (SendRawEmail)
                 if raw is None:
                     continue
@@ -602,10 +664,19 @@ class LocalRuntime:
             out["userPoolClientId"] = self.cognito.client_id
         return out
 
-    def api(self, method: str, path: str, *, body: Any = None, raw_body: str | None = None,
-            body_bytes: bytes | None = None, headers: dict[str, str] | None = None,
-            query: dict[str, str] | None = None, claims: dict[str, str] | None = None,
-            token: str | None = None) -> ApiResponse:
+    def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        raw_body: str | None = None,
+        body_bytes: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        claims: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> ApiResponse:
         """Call the API as API Gateway would (REST proxy event); 404/405 like API Gateway for unknown routes.
 
         ``claims``: already authorised (tests, demo). Otherwise ``token`` or the ``Authorization`` header
@@ -617,8 +688,11 @@ class LocalRuntime:
             allowed = sorted({r.method for r, rx in self._routes if rx.match(path)})
             allow = {"Allow": ", ".join(allowed)} if allowed else {}
             message = "Methode nicht erlaubt" if allowed else "Nicht gefunden"
-            return ApiResponse(405 if allowed else 404, {"Content-Type": "application/json", **allow},
-                               json.dumps({"message": message, "errors": []}))
+            return ApiResponse(
+                405 if allowed else 404,
+                {"Content-Type": "application/json", **allow},
+                json.dumps({"message": message, "errors": []}),
+            )
         r, params = found
         params = {k: urllib.parse.unquote(v) for k, v in params.items()}  # routed on the raw path (API GW)
         path = urllib.parse.unquote(path)
@@ -635,24 +709,38 @@ class LocalRuntime:
         hdrs = {"Content-Type": "application/json", **(headers or {})}
         if token and not bearer(hdrs):
             hdrs["Authorization"] = f"Bearer {token}"
-        text = raw_body if raw_body is not None else (
-            None if body is None else json.dumps(body, ensure_ascii=False))
+        text = (
+            raw_body
+            if raw_body is not None
+            else (None if body is None else json.dumps(body, ensure_ascii=False))
+        )
         if body_bytes is not None:
             text = base64.b64encode(body_bytes).decode()
         event = {
-            "resource": r.path, "path": path, "httpMethod": method,
-            "headers": hdrs, "multiValueHeaders": {k: [v] for k, v in hdrs.items()},
+            "resource": r.path,
+            "path": path,
+            "httpMethod": method,
+            "headers": hdrs,
+            "multiValueHeaders": {k: [v] for k, v in hdrs.items()},
             "queryStringParameters": query or None,
             "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
-            "pathParameters": params or None, "stageVariables": self.stage_variables(),
+            "pathParameters": params or None,
+            "stageVariables": self.stage_variables(),
             "requestContext": {
-                "resourcePath": r.path, "httpMethod": method, "path": f"/{self.stage}{path}",
-                "stage": self.stage, "requestId": str(uuid.uuid4()), "accountId": ACCOUNT, "apiId": "local",
-                "requestTimeEpoch": int(self.clock.now().timestamp() * 1000), "protocol": "HTTP/1.1",
+                "resourcePath": r.path,
+                "httpMethod": method,
+                "path": f"/{self.stage}{path}",
+                "stage": self.stage,
+                "requestId": str(uuid.uuid4()),
+                "accountId": ACCOUNT,
+                "apiId": "local",
+                "requestTimeEpoch": int(self.clock.now().timestamp() * 1000),
+                "protocol": "HTTP/1.1",
                 "identity": {"sourceIp": "127.0.0.1", "userAgent": hdrs.get("User-Agent", "avdual-local")},
                 "authorizer": {"claims": claims} if claims else None,
             },
-            "body": text, "isBase64Encoded": body_bytes is not None,
+            "body": text,
+            "isBase64Encoded": body_bytes is not None,
         }
         out = self.invoke(r.function, event)
         headers = dict(out.get("headers") or {})  # Powertools' REST resolver answers with multiValueHeaders
@@ -684,7 +772,8 @@ class LocalRuntime:
             except Exception as e:  # any handler failure is retried, then dead-lettered
                 error = e
         boto3.client("sqs").send_message(
-            QueueUrl=self._dlqs[("async", function)], MessageBody=json.dumps(payload),
+            QueueUrl=self._dlqs[("async", function)],
+            MessageBody=json.dumps(payload),
             MessageAttributes={
                 "RequestID": {"DataType": "String", "StringValue": f"local-{schedule}-{at:%Y%m%dT%H%M%S}"},
                 "ErrorCode": {"DataType": "Number", "StringValue": "200"},
@@ -699,8 +788,12 @@ class LocalRuntime:
         real time (``make serve`` calls it in its delivery loop). Returns ``(instant, schedule name)``."""
         with self.lock:
             end = self.clock.now() + delta
-            due = sorted((t, f.name, sch.name) for f in FUNCTIONS.values() for sch in f.schedules
-                         for t in schedule_times(sch, self._ticked, end))
+            due = sorted(
+                (t, f.name, sch.name)
+                for f in FUNCTIONS.values()
+                for sch in f.schedules
+                for t in schedule_times(sch, self._ticked, end)
+            )
             fired = []
             for t, function, name in due:
                 self.clock.offset += max(t - self.clock.now(), timedelta(0))  # the clock never goes back
@@ -717,8 +810,9 @@ class LocalRuntime:
     def _receive_all(self, sqs: Any, url: str) -> list[dict[str, Any]]:
         msgs: list[dict[str, Any]] = []
         while True:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300,
-                                      AttributeNames=["All"]).get("Messages", [])
+            got = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300, AttributeNames=["All"]
+            ).get("Messages", [])
             if not got:
                 return msgs
             msgs += got
@@ -730,15 +824,20 @@ class LocalRuntime:
         attrs = msg.get("Attributes", {})
         now = str(int(time.time() * 1000))
         return {
-            "messageId": msg["MessageId"], "receiptHandle": msg["ReceiptHandle"],
+            "messageId": msg["MessageId"],
+            "receiptHandle": msg["ReceiptHandle"],
             "body": json.dumps(body, ensure_ascii=False),
-            "attributes": {"ApproximateReceiveCount": str(receive_count),
-                           "SentTimestamp": attrs.get("SentTimestamp", now),
-                           "SenderId": attrs.get("SenderId", ACCOUNT),
-                           "ApproximateFirstReceiveTimestamp": attrs.get("ApproximateFirstReceiveTimestamp",
-                                                                         now)},
-            "messageAttributes": {}, "md5OfBody": msg["MD5OfBody"], "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn, "awsRegion": REGION,
+            "attributes": {
+                "ApproximateReceiveCount": str(receive_count),
+                "SentTimestamp": attrs.get("SentTimestamp", now),
+                "SenderId": attrs.get("SenderId", ACCOUNT),
+                "ApproximateFirstReceiveTimestamp": attrs.get("ApproximateFirstReceiveTimestamp", now),
+            },
+            "messageAttributes": {},
+            "md5OfBody": msg["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": REGION,
         }
 
     def pending(self) -> int:
@@ -765,7 +864,7 @@ class LocalRuntime:
                 if self.stats.deliveries - start > self.max_deliveries:
                     raise EventStormError(f"more than {self.max_deliveries} deliveries in one drain")
 
-    def _deliver_subscription(self, sqs: Any, name: str, sub: Subscription, attempts: Counter[str]) -> bool:
+    def _deliver_subscription(self, sqs: Any, name: str, sub: Subscription, attempts: Counter[str]) -> bool:  # noqa: C901
         url, dlq = self._queues[name]
         arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.physical(name)}"
         msgs = self._receive_all(sqs, url)
@@ -798,10 +897,12 @@ class LocalRuntime:
                         sqs.send_message(QueueUrl=dlq, MessageBody=msg["Body"])
                         sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
                         self.dead_letters.append(
-                            DeadLetter(name, json.loads(msg["Body"]), attempts[msg["MessageId"]]))
+                            DeadLetter(name, json.loads(msg["Body"]), attempts[msg["MessageId"]])
+                        )
                     else:
-                        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"],
-                                                      VisibilityTimeout=0)
+                        sqs.change_message_visibility(
+                            QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=0
+                        )
                 else:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
                     if self.duplicate:
@@ -812,9 +913,16 @@ class LocalRuntime:
         """The operations view (DLQs, archive) of this runtime; use under ``self.lock``."""
         sqs = boto3.client("sqs")
         queues, dlqs = resolve_queues(sqs, [q for q, _ in self._queues.values()] + list(self._dlqs.values()))
-        return OpsTarget(queues=queues, dead_letter_queues=dlqs, bus_arn=self.bus_arn,
-                         archive_arn=self.archive_arn, tables=dict(self.names), local=True, sqs=sqs,
-                         invoke=self.invoke)
+        return OpsTarget(
+            queues=queues,
+            dead_letter_queues=dlqs,
+            bus_arn=self.bus_arn,
+            archive_arn=self.archive_arn,
+            tables=dict(self.names),
+            local=True,
+            sqs=sqs,
+            invoke=self.invoke,
+        )
 
     # ------------------------------------------------------------------ direct reads for demo/tests
     def scan(self, logical_table: str) -> list[dict[str, Any]]:
@@ -831,6 +939,13 @@ class LocalRuntime:
 
     def put_event_raw(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
         with self.lock:
-            boto3.client("events").put_events(Entries=[{"Source": source, "DetailType": detail_type,
-                                                        "Detail": json.dumps(detail),
-                                                        "EventBusName": self.names["bus"]}])
+            boto3.client("events").put_events(
+                Entries=[
+                    {
+                        "Source": source,
+                        "DetailType": detail_type,
+                        "Detail": json.dumps(detail),
+                        "EventBusName": self.names["bus"],
+                    }
+                ]
+            )

@@ -19,8 +19,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "data" / "scenario" / "ludwigsburg-2026-27.json"
 INTAKES = ROOT / "data" / "scenario" / "intakes.json"
 
-NAME_LOCALES = {"de": "de_DE", "tr": "tr_TR", "ar": "ar_AA", "ru": "ru_RU", "uk": "uk_UA", "it": "it_IT",
-                "hr": "hr_HR", "ro": "ro_RO", "fa": "fa_IR", "el": "el_GR"}
+NAME_LOCALES = {
+    "de": "de_DE",
+    "tr": "tr_TR",
+    "ar": "ar_AA",
+    "ru": "ru_RU",
+    "uk": "uk_UA",
+    "it": "it_IT",
+    "hr": "hr_HR",
+    "ro": "ro_RO",
+    "fa": "fa_IR",
+    "el": "el_GR",
+}
 
 
 def load_scenario(path: Path = SCENARIO) -> dict[str, Any]:
@@ -53,8 +63,13 @@ def generate_intakes(scenario: dict[str, Any]) -> list[dict[str, Any]]:
             gender = _pick(rng, dist["gender"])
             lang = _pick(rng, dist["home_language"])
             fk = fakers[lang]
-            given = (fk.first_name_female() if gender == "weiblich" else
-                     fk.first_name_male() if gender == "maennlich" else fk.first_name())
+            given = (
+                fk.first_name_female()
+                if gender == "weiblich"
+                else fk.first_name_male()
+                if gender == "maennlich"
+                else fk.first_name()
+            )
             languages = ["de"] if lang == "de" else ["de", lang]
             fields: list[str] = []
             for _ in range(rng.choice([1, 2, 2, 3])):
@@ -63,21 +78,29 @@ def generate_intakes(scenario: dict[str, Any]) -> list[dict[str, Any]]:
                     fields.append(f)
             birthday_pending = (submitted.month, submitted.day) < (dob.month, dob.day)
             adult = (submitted.year - dob.year - birthday_pending) >= 18
-            forms.append({
-                "school_id": school_id,
-                "school_year": scenario["school_year"],
-                "class_name": spec["classes"][n % len(spec["classes"])],
-                "student": {
-                    "given_name": given, "family_name": fk.last_name(), "date_of_birth": dob.isoformat(),
-                    "gender": gender, "languages": languages,
-                    "parent_contact_language": lang if lang != "de" and rng.random() < 0.6 else "de",
-                },
-                "german_support": lang != "de" and rng.random() < dist["german_support"] * 2,
-                "career_fields": fields,
-                "consent": {"student": True, "guardian": None if adult else True,
-                            "text_version": scenario["consent_text_version"],
-                            "given_on": (submitted - timedelta(days=rng.randint(0, 10))).isoformat()},
-            })
+            forms.append(
+                {
+                    "school_id": school_id,
+                    "school_year": scenario["school_year"],
+                    "class_name": spec["classes"][n % len(spec["classes"])],
+                    "student": {
+                        "given_name": given,
+                        "family_name": fk.last_name(),
+                        "date_of_birth": dob.isoformat(),
+                        "gender": gender,
+                        "languages": languages,
+                        "parent_contact_language": lang if lang != "de" and rng.random() < 0.6 else "de",
+                    },
+                    "german_support": lang != "de" and rng.random() < dist["german_support"] * 2,
+                    "career_fields": fields,
+                    "consent": {
+                        "student": True,
+                        "guardian": None if adult else True,
+                        "text_version": scenario["consent_text_version"],
+                        "given_on": (submitted - timedelta(days=rng.randint(0, 10))).isoformat(),
+                    },
+                }
+            )
     rng.shuffle(forms)
     return forms
 

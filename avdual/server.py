@@ -70,8 +70,9 @@ class Gateway:
         if req.path == LOCAL_CLOCK_PATH:
             return self._clock(req)
         if req.path == "/healthz":
-            return Response(json.dumps({"status": "ok", "pending": self.rt.pending()}),
-                            content_type="application/json")
+            return Response(
+                json.dumps({"status": "ok", "pending": self.rt.pending()}), content_type="application/json"
+            )
         if req.method == "GET" and self.rt.match_route("GET", req.path) is None:
             static = self._static(req.path)
             if static is not None:
@@ -82,9 +83,15 @@ class Gateway:
         raw_path = str(raw_uri).split("?", 1)[0]
         data = req.get_data()
         binary = (req.mimetype or "").startswith("multipart/") or not _is_utf8(data)
-        out = self.rt.api(req.method, raw_path, raw_body=None if binary else (data.decode() or None),
-                          body_bytes=data if binary and data else None, headers=headers,
-                          query=dict(req.args) or None, claims=self.claims_for(headers))
+        out = self.rt.api(
+            req.method,
+            raw_path,
+            raw_body=None if binary else (data.decode() or None),
+            body_bytes=data if binary and data else None,
+            headers=headers,
+            query=dict(req.args) or None,
+            claims=self.claims_for(headers),
+        )
         return Response(out.body, status=out.status, headers=out.headers)
 
     def _cognito(self, req: Request) -> Response:
@@ -94,8 +101,11 @@ class Gateway:
         operation = req.headers.get("X-Amz-Target", "").rpartition(".")[2]
         ctype = "application/x-amz-json-1.1"
         if req.method != "POST" or operation not in FORWARDED_OPERATIONS:
-            return Response(json.dumps({"__type": "InvalidAction", "message": "unsupported"}), status=400,
-                            content_type=ctype)
+            return Response(
+                json.dumps({"__type": "InvalidAction", "message": "unsupported"}),
+                status=400,
+                content_type=ctype,
+            )
         try:
             payload = json.loads(req.get_data(as_text=True) or "{}")
             with self.rt.lock:
@@ -105,8 +115,11 @@ class Gateway:
             body = {"__type": err.get("Code"), "message": err.get("Message")}
             return Response(json.dumps(body), status=400, content_type=ctype)
         except (ParamValidationError, ValueError, TypeError):
-            return Response(json.dumps({"__type": "InvalidParameterException", "message": "invalid request"}),
-                            status=400, content_type=ctype)
+            return Response(
+                json.dumps({"__type": "InvalidParameterException", "message": "invalid request"}),
+                status=400,
+                content_type=ctype,
+            )
         return Response(json.dumps(result, default=str), content_type=ctype)
 
     def _ops(self, req: Request) -> Response:
@@ -129,15 +142,22 @@ class Gateway:
                 elif action == "redrive" and req.method == "POST":
                     result = ops.redrive(target, name, kind)
                 elif action == "replay" and req.method == "POST":
-                    result = ops.replay(target, datetime.fromisoformat(req.args["start"]),
-                                        datetime.fromisoformat(req.args["end"]))
+                    result = ops.replay(
+                        target,
+                        datetime.fromisoformat(req.args["start"]),
+                        datetime.fromisoformat(req.args["end"]),
+                    )
                 elif action == "republish" and req.method == "POST":
-                    result = ops.republish(target, req.args["table"],
-                                           datetime.fromisoformat(req.args["start"]),
-                                           datetime.fromisoformat(req.args["end"]))
+                    result = ops.republish(
+                        target,
+                        req.args["table"],
+                        datetime.fromisoformat(req.args["start"]),
+                        datetime.fromisoformat(req.args["end"]),
+                    )
                 else:
-                    return Response(json.dumps({"message": "Nicht gefunden"}), status=404,
-                                    content_type="application/json")
+                    return Response(
+                        json.dumps({"message": "Nicht gefunden"}), status=404, content_type="application/json"
+                    )
             except ValueError as e:  # unknown DLQ name or kind
                 return Response(json.dumps({"message": str(e)}), status=400, content_type="application/json")
         return Response(json.dumps(result, default=str), content_type="application/json")
@@ -152,12 +172,17 @@ class Gateway:
             body = json.loads(req.get_data(as_text=True) or "{}")
             delta = timedelta(days=float(body.get("days", 0)), hours=float(body.get("hours", 0)))
             if delta < timedelta(0):
-                return Response(json.dumps({"message": "Die Uhr läuft nur vorwärts."}), status=400,
-                                content_type="application/json")
+                return Response(
+                    json.dumps({"message": "Die Uhr läuft nur vorwärts."}),
+                    status=400,
+                    content_type="application/json",
+                )
             fired = self.rt.advance(delta)
-        result = {"now": self.rt.clock.now().isoformat(),
-                  "offset_seconds": self.rt.clock.offset.total_seconds(),
-                  "fired": [{"at": t.isoformat(), "schedule": name} for t, name in fired]}
+        result = {
+            "now": self.rt.clock.now().isoformat(),
+            "offset_seconds": self.rt.clock.offset.total_seconds(),
+            "fired": [{"at": t.isoformat(), "schedule": name} for t, name in fired],
+        }
         return Response(json.dumps(result), content_type="application/json")
 
     def _static(self, path: str) -> Response | None:
@@ -165,7 +190,8 @@ class Gateway:
         target = (WEB / name).resolve()
         if WEB.exists() and target.is_file() and WEB.resolve() in target.parents:
             ctype = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}.get(
-                target.suffix, "application/octet-stream")
+                target.suffix, "application/octet-stream"
+            )
             return Response(target.read_bytes(), content_type=ctype)
         return None
 
@@ -207,16 +233,21 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: bool = True) -> No
             seed_companions(rt, scenario)
             rt.drain()
         users = create_local_users(rt, [c["companion_id"] for c in scenario["companions"]] if seed else [])
-        print(f"Anmeldung im Formular: {', '.join(users[:3])}, … (Passwort {LOCAL_PASSWORD})  ·  "
-              "Token für die API: .venv/bin/avdual token --role school --school RFS")
+        print(
+            f"Anmeldung im Formular: {', '.join(users[:3])}, … (Passwort {LOCAL_PASSWORD})  ·  "
+            "Token für die API: .venv/bin/avdual token --role school --school RFS"
+        )
         stop = threading.Event()
         worker = threading.Thread(target=deliver_forever, args=(rt, stop), daemon=True)
         worker.start()
-        print(f"AV dual lokal: http://{host}:{port}/  ·  API-Doku: http://{host}:{port}/docs  ·  "
-              "Strg+C beendet")
-        print(f"Dashboard (Benutzer buero): http://{host}:{port}/dashboard  ·  "
-              f"Berichte und E-Mails: {OUT}/reports, {OUT}/mail  ·  "
-              "Uhr vorstellen: .venv/bin/avdual clock advance --days 7")
+        print(
+            f"AV dual lokal: http://{host}:{port}/  ·  API-Doku: http://{host}:{port}/docs  ·  Strg+C beendet"
+        )
+        print(
+            f"Dashboard (Benutzer buero): http://{host}:{port}/dashboard  ·  "
+            f"Berichte und E-Mails: {OUT}/reports, {OUT}/mail  ·  "
+            "Uhr vorstellen: .venv/bin/avdual clock advance --days 7"
+        )
         try:
             run_simple(host, port, Gateway(rt), threaded=True, use_reloader=False)
         finally:
@@ -228,12 +259,14 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: bool = True) -> No
 def _swagger_asset(name: str) -> Response:
     """One Swagger UI file (only the three the page uses)."""
     if name not in SWAGGER_FILES:
-        return Response(json.dumps({"message": "Nicht gefunden"}), status=404,
-                        content_type="application/json")
+        return Response(
+            json.dumps({"message": "Nicht gefunden"}), status=404, content_type="application/json"
+        )
     ctype = "text/css" if name.endswith(".css") else "text/javascript"
     if name == "swagger-initializer-avdual.js":
         return Response(SWAGGER_INIT, content_type=ctype)
     from swagger_ui_bundle import swagger_ui_path
 
-    return Response((swagger_ui_path / name).read_bytes(), content_type=ctype,
-                    headers={"Cache-Control": "max-age=86400"})
+    return Response(
+        (swagger_ui_path / name).read_bytes(), content_type=ctype, headers={"Cache-Control": "max-age=86400"}
+    )

@@ -114,8 +114,9 @@ def german_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
 
 def error_response(status: int, message: str, errors: list[FieldError] | None = None) -> Response:
     body = ErrorResponse(message=message, errors=errors or [])
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
-                    body=body.model_dump_json())
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json()
+    )
 
 
 def install_error_handlers(app: APIGatewayRestResolver, service: str) -> None:
@@ -132,8 +133,9 @@ def install_error_handlers(app: APIGatewayRestResolver, service: str) -> None:
             {**e, "loc": tuple(e.get("loc", ()))[:-1]} if e.get("type") == "extra_forbidden" else e
             for e in ex.errors()
         ]
-        return error_response(422, "Die Eingabe ist ungültig. Bitte die markierten Felder prüfen.",
-                              german_errors(errors))
+        return error_response(
+            422, "Die Eingabe ist ungültig. Bitte die markierten Felder prüfen.", german_errors(errors)
+        )
 
     @app.exception_handler(DomainValidationError)
     def _domain(ex: DomainValidationError) -> Response:

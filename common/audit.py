@@ -118,7 +118,13 @@ def record(
     (journal or AuditLog()).append(entry, expires_at=expiry(now))
     logger(service).info(
         "audit",
-        extra={"audit": {"action": action, "actor": principal.audit_actor(), "count": len(ids),
-                         "entry_id": entry.entry_id}},
+        extra={
+            "audit": {
+                "action": action,
+                "actor": principal.audit_actor(),
+                "count": len(ids),
+                "entry_id": entry.entry_id,
+            }
+        },
     )
     return entry

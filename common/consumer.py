@@ -45,12 +45,14 @@ def parse_detail(detail_type: str, detail: Mapping[str, Any]) -> tuple[EventSpec
 EventHandler = Callable[[Metadata, Any], None]
 
 
-def process_events(event: dict[str, Any], context: LambdaContext,
-                   handlers: Mapping[EventSpec, EventHandler]) -> dict[str, Any]:
+def process_events(
+    event: dict[str, Any], context: LambdaContext, handlers: Mapping[EventSpec, EventHandler]
+) -> dict[str, Any]:
     """Run ``handlers`` over an SQS batch; returns ``{"batchItemFailures": [...]}``."""
     # Report every failure per record (also when the whole batch fails) instead of raising.
-    processor = BatchProcessor(event_type=EventType.SQS, model=EventBridgeSqsRecord,
-                               raise_on_entire_batch_failure=False)
+    processor = BatchProcessor(
+        event_type=EventType.SQS, model=EventBridgeSqsRecord, raise_on_entire_batch_failure=False
+    )
 
     def record_handler(record: EventBridgeSqsRecord) -> None:
         eb = record.body
@@ -60,6 +62,7 @@ def process_events(event: dict[str, Any], context: LambdaContext,
             raise UnknownEventError(eb.detail_type)
         handlers[spec](meta, data)
 
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
     return dict(response)

@@ -44,8 +44,12 @@ class OutgoingEvent:
         """The envelope ``{"metadata", "data"}`` as JSON-compatible dict; validates ``data`` type."""
         if not isinstance(self.data, self.spec.data_model):
             raise TypeError(f"{self.spec.detail_type} needs {self.spec.data_model.__name__}")
-        meta = Metadata(version=self.spec.version, correlation_id=self.correlation_id,
-                        idempotency_key=self.idempotency_key, occurred_at=self.occurred_at)
+        meta = Metadata(
+            version=self.spec.version,
+            correlation_id=self.correlation_id,
+            idempotency_key=self.idempotency_key,
+            occurred_at=self.occurred_at,
+        )
         return {"metadata": meta.model_dump(mode="json"), "data": self.data.model_dump(mode="json")}
 
     def entry(self, bus_name: str) -> dict[str, Any]:

@@ -50,8 +50,14 @@ def outbox_puts(table_logical: str, events: Iterable[OutgoingEvent]) -> list[dic
     publishing a fact twice.
     """
     table = TABLES[table_logical]
-    return [{"Put": {"TableName": settings.table_name(table_logical),
-                     "Item": {k: _ser.serialize(v) for k, v in outbox_item(table_logical, e).items()},
-                     "ConditionExpression": "attribute_not_exists(#pk)",
-                     "ExpressionAttributeNames": {"#pk": table.pk}}}
-            for e in events]
+    return [
+        {
+            "Put": {
+                "TableName": settings.table_name(table_logical),
+                "Item": {k: _ser.serialize(v) for k, v in outbox_item(table_logical, e).items()},
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": table.pk},
+            }
+        }
+        for e in events
+    ]

@@ -32,8 +32,13 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def render_page(html: Path, css: Path, js: Path, stage_variables: Mapping[str, str] | None,
-                extra_config: Mapping[str, Any] | None = None) -> tuple[str, dict[str, str]]:
+def render_page(
+    html: Path,
+    css: Path,
+    js: Path,
+    stage_variables: Mapping[str, str] | None,
+    extra_config: Mapping[str, Any] | None = None,
+) -> tuple[str, dict[str, str]]:
     """The page (str) and its security headers (CSP allowing exactly the inlined script and style)."""
     page_html, page_css, page_js = _read(html), _read(css), _read(SHARED_SCRIPT) + "\n" + _read(js)
     sv = stage_variables or {}
@@ -43,18 +48,24 @@ def render_page(html: Path, css: Path, js: Path, stage_variables: Mapping[str, s
     parts = urlsplit(str(config.get("auth_endpoint") or ""))
     if parts.scheme == "https" and parts.netloc:
         connect.append(f"https://{parts.netloc}")
-    csp = "; ".join([
-        "default-src 'none'",
-        f"script-src {_sha256(page_js)}",
-        f"style-src {_sha256(page_css)}",
-        f"connect-src {' '.join(connect)}",
-        "img-src 'self' data:",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-    ])
+    csp = "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {_sha256(page_js)}",
+            f"style-src {_sha256(page_css)}",
+            f"connect-src {' '.join(connect)}",
+            "img-src 'self' data:",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ]
+    )
     cfg = json.dumps(config).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     page = page_html.replace("/*CONFIG*/", cfg).replace("/*STYLE*/", page_css).replace("/*SCRIPT*/", page_js)
-    headers = {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
-               "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
+    headers = {
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-cache",
+    }
     return page, headers

@@ -164,8 +164,12 @@ class CompanionUpdatedData(_Strict):
     active: bool
     updated_at: datetime
     capacity_increased: bool = False
-    fte: float | None = Field(default=None, gt=0, le=1.0,
-                              description="Full-time equivalent share (v2); reports show caseload per FTE")
+    fte: float | None = Field(
+        default=None,
+        gt=0,
+        le=1.0,
+        description="Full-time equivalent share (v2); reports show caseload per FTE",
+    )
 
 
 class ReportPublishedData(_Strict):
@@ -202,24 +206,61 @@ class EventSpec:
         return Envelope[self.data_model]  # type: ignore[name-defined]
 
 
-INTAKE_SUBMITTED = EventSpec("IntakeSubmitted", Source.INTAKE, 1, IntakeSubmittedData,
-                             "A school submitted a student intake form.")
-INTAKE_UPDATED = EventSpec("IntakeUpdated", Source.INTAKE, 1, IntakeUpdatedData,
-                           "A school corrected an intake form.")
-INTAKE_WITHDRAWN = EventSpec("IntakeWithdrawn", Source.INTAKE, 1, IntakeWithdrawnData,
-                             "An intake was withdrawn (e.g. consent withdrawn): erase personal data.")
-COMPANION_ASSIGNED = EventSpec("CompanionAssigned", Source.MATCHING, 1, CompanionAssignedData,
-                               "A student was assigned to a companion (AV dual-Begleiter).")
-STUDENT_WAITLISTED = EventSpec("StudentWaitlisted", Source.MATCHING, 1, StudentWaitlistedData,
-                               "No companion could take the student; the student waits on the waitlist.")
-COMPANION_REASSIGNED = EventSpec("CompanionReassigned", Source.MATCHING, 1, CompanionReassignedData,
-                                 "A rebalance moved a student to another companion.")
-ASSIGNMENT_ENDED = EventSpec("AssignmentEnded", Source.MATCHING, 1, AssignmentEndedData,
-                             "A student left the programme (exit with destination / Verbleib).")
-COMPANION_UPDATED = EventSpec("CompanionUpdated", Source.MATCHING, 2, CompanionUpdatedData,
-                              "The office created or changed a companion (capacity, schools, leave).")
-REPORT_PUBLISHED = EventSpec("ReportPublished", Source.REPORTING, 1, ReportPublishedData,
-                             "A report was rendered and stored in the report bucket.")
+INTAKE_SUBMITTED = EventSpec(
+    "IntakeSubmitted", Source.INTAKE, 1, IntakeSubmittedData, "A school submitted a student intake form."
+)
+INTAKE_UPDATED = EventSpec(
+    "IntakeUpdated", Source.INTAKE, 1, IntakeUpdatedData, "A school corrected an intake form."
+)
+INTAKE_WITHDRAWN = EventSpec(
+    "IntakeWithdrawn",
+    Source.INTAKE,
+    1,
+    IntakeWithdrawnData,
+    "An intake was withdrawn (e.g. consent withdrawn): erase personal data.",
+)
+COMPANION_ASSIGNED = EventSpec(
+    "CompanionAssigned",
+    Source.MATCHING,
+    1,
+    CompanionAssignedData,
+    "A student was assigned to a companion (AV dual-Begleiter).",
+)
+STUDENT_WAITLISTED = EventSpec(
+    "StudentWaitlisted",
+    Source.MATCHING,
+    1,
+    StudentWaitlistedData,
+    "No companion could take the student; the student waits on the waitlist.",
+)
+COMPANION_REASSIGNED = EventSpec(
+    "CompanionReassigned",
+    Source.MATCHING,
+    1,
+    CompanionReassignedData,
+    "A rebalance moved a student to another companion.",
+)
+ASSIGNMENT_ENDED = EventSpec(
+    "AssignmentEnded",
+    Source.MATCHING,
+    1,
+    AssignmentEndedData,
+    "A student left the programme (exit with destination / Verbleib).",
+)
+COMPANION_UPDATED = EventSpec(
+    "CompanionUpdated",
+    Source.MATCHING,
+    2,
+    CompanionUpdatedData,
+    "The office created or changed a companion (capacity, schools, leave).",
+)
+REPORT_PUBLISHED = EventSpec(
+    "ReportPublished",
+    Source.REPORTING,
+    1,
+    ReportPublishedData,
+    "A report was rendered and stored in the report bucket.",
+)
 
 EVENTS: dict[str, EventSpec] = {
     spec.detail_type: spec

@@ -100,7 +100,13 @@ def matches_filter(table: topo.Table, record: dict[str, Any]) -> bool:
 def render_entry(table: topo.Table, record: dict[str, Any], bus_name: str) -> dict[str, Any]:
     """The ``PutEvents`` entry the pipe produces for a matching stream record (local emulation)."""
     image = record["dynamodb"]["NewImage"]
-    detail = {"metadata": json.loads(image[OUTBOX_METADATA_ATTRIBUTE]["S"]),
-              "data": json.loads(image[OUTBOX_DATA_ATTRIBUTE]["S"])}
-    return {"Source": pipe_source(table).value, "DetailType": image[OUTBOX_DETAIL_TYPE_ATTRIBUTE]["S"],
-            "Detail": json.dumps(detail, ensure_ascii=False, separators=(",", ":")), "EventBusName": bus_name}
+    detail = {
+        "metadata": json.loads(image[OUTBOX_METADATA_ATTRIBUTE]["S"]),
+        "data": json.loads(image[OUTBOX_DATA_ATTRIBUTE]["S"]),
+    }
+    return {
+        "Source": pipe_source(table).value,
+        "DetailType": image[OUTBOX_DETAIL_TYPE_ATTRIBUTE]["S"],
+        "Detail": json.dumps(detail, ensure_ascii=False, separators=(",", ":")),
+        "EventBusName": bus_name,
+    }

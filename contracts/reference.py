@@ -36,18 +36,40 @@ CAREER_FIELDS: dict[str, str] = {
 
 # ISO 639-1 codes of languages relevant for parent contact in the county.
 LANGUAGES: dict[str, str] = {
-    "de": "Deutsch", "tr": "Türkisch", "ar": "Arabisch", "ru": "Russisch", "uk": "Ukrainisch",
-    "it": "Italienisch", "el": "Griechisch", "hr": "Kroatisch", "sr": "Serbisch", "pl": "Polnisch",
-    "ro": "Rumänisch", "fa": "Persisch", "ku": "Kurdisch", "ti": "Tigrinya", "en": "Englisch",
-    "sq": "Albanisch", "bg": "Bulgarisch", "es": "Spanisch", "fr": "Französisch",
+    "de": "Deutsch",
+    "tr": "Türkisch",
+    "ar": "Arabisch",
+    "ru": "Russisch",
+    "uk": "Ukrainisch",
+    "it": "Italienisch",
+    "el": "Griechisch",
+    "hr": "Kroatisch",
+    "sr": "Serbisch",
+    "pl": "Polnisch",
+    "ro": "Rumänisch",
+    "fa": "Persisch",
+    "ku": "Kurdisch",
+    "ti": "Tigrinya",
+    "en": "Englisch",
+    "sq": "Albanisch",
+    "bg": "Bulgarisch",
+    "es": "Spanisch",
+    "fr": "Französisch",
 }
 
 GENDER_LABELS: dict[str, str] = {
-    "weiblich": "weiblich", "maennlich": "männlich", "divers": "divers", "keine_angabe": "keine Angabe",
+    "weiblich": "weiblich",
+    "maennlich": "männlich",
+    "divers": "divers",
+    "keine_angabe": "keine Angabe",
 }
 
 AGE_BAND_LABELS: dict[str, str] = {
-    "unter_16": "unter 16", "16": "16", "17": "17", "18": "18", "19_plus": "19 und älter",
+    "unter_16": "unter 16",
+    "16": "16",
+    "17": "17",
+    "18": "18",
+    "19_plus": "19 und älter",
 }
 
 

@@ -175,64 +175,113 @@ def school_group(school_id: str) -> str:
 
 # --------------------------------------------------------------------------- tables
 INTAKES = Table(
-    "intakes", "intake", pk="intake_id", env_var="INTAKES_TABLE",
-    indexes=(Index("by_school", pk="school_id", sk="year_submitted"),
-             Index("by_year", pk="school_year", sk="submitted_at"),
-             Index("by_companion", pk="companion_id", sk="submitted_at")),
+    "intakes",
+    "intake",
+    pk="intake_id",
+    env_var="INTAKES_TABLE",
+    indexes=(
+        Index("by_school", pk="school_id", sk="year_submitted"),
+        Index("by_year", pk="school_year", sk="submitted_at"),
+        Index("by_companion", pk="companion_id", sk="submitted_at"),
+    ),
     ttl_attribute="expires_at",
     description="Intake forms with personal data (minors) and the assignment status projected from "
-                "matching events. Only the intake service reads it. No stream: the personal data must not "
-                "travel through a stream (24 h retention) after an erasure.",
+    "matching events. Only the intake service reads it. No stream: the personal data must not "
+    "travel through a stream (24 h retention) after an erasure.",
 )
 INTAKE_OUTBOX = Table(
-    "intake-outbox", "intake", pk="id", env_var="INTAKE_OUTBOX_TABLE", ttl_attribute="expires_at",
+    "intake-outbox",
+    "intake",
+    pk="id",
+    env_var="INTAKE_OUTBOX_TABLE",
+    ttl_attribute="expires_at",
     stream=True,
     description="Transactional outbox of intake (contracts/outbox.py): written in the same transaction as "
-                "the intake, relayed to the bus by a pipe. Events only: no personal data.",
+    "the intake, relayed to the bus by a pipe. Events only: no personal data.",
 )
 AUDIT_LOG = Table(
-    "audit-log", "platform", pk="day", sk="entry", env_var="AUDIT_LOG_TABLE", ttl_attribute="expires_at",
+    "audit-log",
+    "platform",
+    pk="day",
+    sk="entry",
+    env_var="AUDIT_LOG_TABLE",
+    ttl_attribute="expires_at",
     description="Audit log of every access to students' personal data in any service (who, what, when, why): "
-                "intake ids, no names (common/audit.py). Readable by the office (GET /audit); kept until the "
-                "end of the following calendar year.",
+    "intake ids, no names (common/audit.py). Readable by the office (GET /audit); kept until the "
+    "end of the following calendar year.",
 )
 COMPANIONS = Table(
-    "companions", "matching", pk="companion_id", env_var="COMPANIONS_TABLE",
+    "companions",
+    "matching",
+    pk="companion_id",
+    env_var="COMPANIONS_TABLE",
     description="Companion registry with the atomic capacity counter `used`.",
 )
 ASSIGNMENTS = Table(
-    "assignments", "matching", pk="intake_id", env_var="ASSIGNMENTS_TABLE",
-    indexes=(Index("by_companion", pk="companion_id", sk="intake_id"),
-             Index("waitlist", pk="waitlist_school", sk="waitlisted_at"),
-             Index("by_school", pk="school_id", sk="class_name")),
+    "assignments",
+    "matching",
+    pk="intake_id",
+    env_var="ASSIGNMENTS_TABLE",
+    indexes=(
+        Index("by_companion", pk="companion_id", sk="intake_id"),
+        Index("waitlist", pk="waitlist_school", sk="waitlisted_at"),
+        Index("by_school", pk="school_id", sk="class_name"),
+    ),
     ttl_attribute="expires_at",
     description="One item per student known to matching: assigned / waitlisted / ended / withdrawn.",
 )
 MATCHING_OUTBOX = Table(
-    "matching-outbox", "matching", pk="id", env_var="MATCHING_OUTBOX_TABLE", ttl_attribute="expires_at",
+    "matching-outbox",
+    "matching",
+    pk="id",
+    env_var="MATCHING_OUTBOX_TABLE",
+    ttl_attribute="expires_at",
     stream=True,
     description="Transactional outbox of matching (contracts/outbox.py): written in the same transaction "
-                "as companions/assignments, relayed to the bus by a pipe.",
+    "as companions/assignments, relayed to the bus by a pipe.",
 )
 AGGREGATES = Table(
-    "aggregates", "reporting", pk="pk", sk="sk", env_var="AGGREGATES_TABLE", ttl_attribute="expires_at",
+    "aggregates",
+    "reporting",
+    pk="pk",
+    sk="sk",
+    env_var="AGGREGATES_TABLE",
+    ttl_attribute="expires_at",
     description="Anonymous counters, per-student status projections (no personal data; expire a year after "
-                "the school year), waitlist periods, sent alerts and the report index.",
+    "the school year), waitlist periods, sent alerts and the report index.",
 )
 IDEMPOTENCY = Table(
-    "idempotency", "platform", pk="id", env_var="IDEMPOTENCY_TABLE", ttl_attribute="expiration",
+    "idempotency",
+    "platform",
+    pk="id",
+    env_var="IDEMPOTENCY_TABLE",
+    ttl_attribute="expiration",
     description="Powertools idempotency records (API POST idempotency keys).",
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (INTAKES, INTAKE_OUTBOX, AUDIT_LOG, COMPANIONS, ASSIGNMENTS,
-                                               MATCHING_OUTBOX, AGGREGATES, IDEMPOTENCY)}
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        INTAKES,
+        INTAKE_OUTBOX,
+        AUDIT_LOG,
+        COMPANIONS,
+        ASSIGNMENTS,
+        MATCHING_OUTBOX,
+        AGGREGATES,
+        IDEMPOTENCY,
+    )
+}
 
 REPORTS = Bucket("reports", "reporting", env_var="REPORTS_BUCKET", description="Rendered reports")
 BUCKETS: dict[str, Bucket] = {b.name: b for b in (REPORTS,)}
 
 OFFICE_MAIL = MailIdentity(
-    "office-mail", "reporting", sender="berichte@avdual.landkreis-ludwigsburg.example",
-    recipient="bildungsbuero@landkreis-ludwigsburg.example", sender_env="MAIL_SENDER",
+    "office-mail",
+    "reporting",
+    sender="berichte@avdual.landkreis-ludwigsburg.example",
+    recipient="bildungsbuero@landkreis-ludwigsburg.example",
+    sender_env="MAIL_SENDER",
     recipient_env="OFFICE_EMAIL",
     description="Reports and alerts to the Bildungsbüro (office mailbox) from the platform's sender address",
 )
@@ -240,95 +289,167 @@ MAIL_IDENTITIES: dict[str, MailIdentity] = {m.name: m for m in (OFFICE_MAIL,)}
 
 # --------------------------------------------------------------------------- functions
 INTAKE_API = Function(
-    "intake-api", "intake", "services.intake.handlers.api.handler",
+    "intake-api",
+    "intake",
+    "services.intake.handlers.api.handler",
     tables=("intakes", "intake-outbox", "audit-log", "idempotency"),
     publishes=(ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN),
     description="Intake REST API for schools",
 )
 MATCHING_API = Function(
-    "matching-api", "matching", "services.matching.handlers.api.handler",
+    "matching-api",
+    "matching",
+    "services.matching.handlers.api.handler",
     tables=("companions", "assignments", "matching-outbox", "audit-log"),
-    publishes=(ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_UPDATED,
-               ev.ASSIGNMENT_ENDED, ev.COMPANION_REASSIGNED),
+    publishes=(
+        ev.COMPANION_ASSIGNED,
+        ev.STUDENT_WAITLISTED,
+        ev.COMPANION_UPDATED,
+        ev.ASSIGNMENT_ENDED,
+        ev.COMPANION_REASSIGNED,
+    ),
     description="Companion registry and assignment API for the office",
 )
 MATCHING_CONSUMER = Function(
-    "matching-consumer", "matching", "services.matching.handlers.consumer.handler",
+    "matching-consumer",
+    "matching",
+    "services.matching.handlers.consumer.handler",
     tables=("companions", "assignments", "matching-outbox"),
     publishes=(ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED),
     schedules=(
-        Schedule("waitlist-sweep", "cron(30 6 * * ? *)", "Europe/Berlin", {"task": "waitlist_sweep"},
-                 "Daily: assign waiting students to companions back from leave / newly in their active "
-                 "period"),
+        Schedule(
+            "waitlist-sweep",
+            "cron(30 6 * * ? *)",
+            "Europe/Berlin",
+            {"task": "waitlist_sweep"},
+            "Daily: assign waiting students to companions back from leave / newly in their active period",
+        ),
     ),
     description="Assigns students to companions on intake events; works off the waitlist",
 )
 REPORTING_CONSUMER = Function(
-    "reporting-consumer", "reporting", "services.reporting.handlers.consumer.handler",
-    tables=("aggregates",), buckets=("reports",), mail=(OFFICE_MAIL.name,),
+    "reporting-consumer",
+    "reporting",
+    "services.reporting.handlers.consumer.handler",
+    tables=("aggregates",),
+    buckets=("reports",),
+    mail=(OFFICE_MAIL.name,),
     description="Keeps anonymous report aggregates from intake and matching events; alerts the office "
-                "(student waitlisted, companion at capacity) by email; removes a withdrawn student's rows "
-                "from stored reports",
+    "(student waitlisted, companion at capacity) by email; removes a withdrawn student's rows "
+    "from stored reports",
 )
 REPORTING_RENDERER = Function(
-    "reporting-renderer", "reporting", "services.reporting.handlers.renderer.handler",
-    tables=("aggregates",), buckets=("reports",), publishes=(ev.REPORT_PUBLISHED,),
+    "reporting-renderer",
+    "reporting",
+    "services.reporting.handlers.renderer.handler",
+    tables=("aggregates",),
+    buckets=("reports",),
+    publishes=(ev.REPORT_PUBLISHED,),
     schedules=(
-        Schedule("weekly-report", "cron(0 7 ? * MON *)", "Europe/Berlin",
-                 {"report_type": "weekly", "period": "last_week", "scheduled_time": SCHEDULED_TIME},
-                 "Wochenbericht every Monday 07:00"),
-        Schedule("school-year-report", "cron(0 7 31 7 ? *)", "Europe/Berlin",
-                 {"report_type": "school_year", "scheduled_time": SCHEDULED_TIME},
-                 "Schuljahresbericht on 31 July"),
+        Schedule(
+            "weekly-report",
+            "cron(0 7 ? * MON *)",
+            "Europe/Berlin",
+            {"report_type": "weekly", "period": "last_week", "scheduled_time": SCHEDULED_TIME},
+            "Wochenbericht every Monday 07:00",
+        ),
+        Schedule(
+            "school-year-report",
+            "cron(0 7 31 7 ? *)",
+            "Europe/Berlin",
+            {"report_type": "school_year", "scheduled_time": SCHEDULED_TIME},
+            "Schuljahresbericht on 31 July",
+        ),
     ),
-    timeout_seconds=120, memory_mb=2048, mail=(OFFICE_MAIL.name,),
+    timeout_seconds=120,
+    memory_mb=2048,
+    mail=(OFFICE_MAIL.name,),
     description="Renders office reports (HTML, PDF, XLSX with charts) into the report bucket and emails the "
-                "office",
+    "office",
 )
 REPORTING_CHECKS = Function(
-    "reporting-checks", "reporting", "services.reporting.handlers.checks.handler",
+    "reporting-checks",
+    "reporting",
+    "services.reporting.handlers.checks.handler",
     tables=("aggregates",),
     schedules=(
-        Schedule("waiting-check", "cron(0 6 * * ? *)", "Europe/Berlin",
-                 {"check": "long_waits", "scheduled_time": SCHEDULED_TIME},
-                 "Daily 06:00: alert the office about students waiting longer than 14 days"),
+        Schedule(
+            "waiting-check",
+            "cron(0 6 * * ? *)",
+            "Europe/Berlin",
+            {"check": "long_waits", "scheduled_time": SCHEDULED_TIME},
+            "Daily 06:00: alert the office about students waiting longer than 14 days",
+        ),
     ),
     mail=(OFFICE_MAIL.name,),
     description="Daily check of the waitlist; emails the office about students waiting longer than 14 days",
 )
 REPORTING_API = Function(
-    "reporting-api", "reporting", "services.reporting.handlers.api.handler",
-    tables=("aggregates", "audit-log"), buckets=("reports",), publishes=(ev.REPORT_PUBLISHED,),
-    timeout_seconds=29, memory_mb=2048, mail=(OFFICE_MAIL.name,),
+    "reporting-api",
+    "reporting",
+    "services.reporting.handlers.api.handler",
+    tables=("aggregates", "audit-log"),
+    buckets=("reports",),
+    publishes=(ev.REPORT_PUBLISHED,),
+    timeout_seconds=29,
+    memory_mb=2048,
+    mail=(OFFICE_MAIL.name,),
     description="Office API: reports on demand, report index and downloads, dashboard figures and page",
 )
 
 INTAKE_CONSUMER = Function(
-    "intake-consumer", "intake", "services.intake.handlers.consumer.handler",
+    "intake-consumer",
+    "intake",
+    "services.intake.handlers.consumer.handler",
     tables=("intakes",),
     description="Projects assignment events onto the intakes (status, assigned companion, retention)",
 )
 
 FUNCTIONS: dict[str, Function] = {
-    f.name: f for f in (INTAKE_API, INTAKE_CONSUMER, MATCHING_API, MATCHING_CONSUMER, REPORTING_CONSUMER,
-                        REPORTING_RENDERER, REPORTING_CHECKS, REPORTING_API)
+    f.name: f
+    for f in (
+        INTAKE_API,
+        INTAKE_CONSUMER,
+        MATCHING_API,
+        MATCHING_CONSUMER,
+        REPORTING_CONSUMER,
+        REPORTING_RENDERER,
+        REPORTING_CHECKS,
+        REPORTING_API,
+    )
 }
 
 # --------------------------------------------------------------------------- subscriptions
 SUBSCRIPTIONS: dict[str, Subscription] = {
     s.name: s
     for s in (
-        Subscription("matching-intake-events", "matching-consumer",
-                     (ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN)),
-        Subscription("matching-capacity-events", "matching-consumer",
-                     (ev.ASSIGNMENT_ENDED, ev.COMPANION_UPDATED)),
-        Subscription("intake-assignment-events", "intake-consumer",
-                     (ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED,
-                      ev.ASSIGNMENT_ENDED)),
-        Subscription("reporting-events", "reporting-consumer",
-                     (ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN, ev.COMPANION_ASSIGNED,
-                      ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED, ev.ASSIGNMENT_ENDED,
-                      ev.COMPANION_UPDATED)),
+        Subscription(
+            "matching-intake-events",
+            "matching-consumer",
+            (ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN),
+        ),
+        Subscription(
+            "matching-capacity-events", "matching-consumer", (ev.ASSIGNMENT_ENDED, ev.COMPANION_UPDATED)
+        ),
+        Subscription(
+            "intake-assignment-events",
+            "intake-consumer",
+            (ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED, ev.ASSIGNMENT_ENDED),
+        ),
+        Subscription(
+            "reporting-events",
+            "reporting-consumer",
+            (
+                ev.INTAKE_SUBMITTED,
+                ev.INTAKE_UPDATED,
+                ev.INTAKE_WITHDRAWN,
+                ev.COMPANION_ASSIGNED,
+                ev.STUDENT_WAITLISTED,
+                ev.COMPANION_REASSIGNED,
+                ev.ASSIGNMENT_ENDED,
+                ev.COMPANION_UPDATED,
+            ),
+        ),
     )
 }
 
@@ -340,32 +461,83 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/intakes/batch", "intake-api", ("office", "school"), "Upload a class list (CSV or XLSX)"),
     Route("GET", "/intakes/{intake_id}", "intake-api", ("office", "school", "companion"), "Read an intake"),
     Route("PATCH", "/intakes/{intake_id}", "intake-api", ("office", "school"), "Correct an intake"),
-    Route("POST", "/intakes/{intake_id}/withdraw", "intake-api", ("office", "school"),
-          "Withdraw an intake (consent withdrawn): the personal data are erased"),
-    Route("GET", "/audit", "intake-api", ("office",),
-          "Audit log of accesses to personal data (who, what, when, why)"),
+    Route(
+        "POST",
+        "/intakes/{intake_id}/withdraw",
+        "intake-api",
+        ("office", "school"),
+        "Withdraw an intake (consent withdrawn): the personal data are erased",
+    ),
+    Route(
+        "GET",
+        "/audit",
+        "intake-api",
+        ("office",),
+        "Audit log of accesses to personal data (who, what, when, why)",
+    ),
     Route("POST", "/companions", "matching-api", ("office",), "Create or replace a companion"),
     Route("GET", "/companions", "matching-api", ("office",), "List companions"),
     Route("GET", "/companions/{companion_id}", "matching-api", ("office",), "Read a companion"),
-    Route("PATCH", "/companions/{companion_id}", "matching-api", ("office",),
-          "Change a companion (capacity, schools, languages, leave, …)"),
-    Route("GET", "/assignments/{intake_id}", "matching-api", ("office", "companion"),
-          "Read an assignment with its explanation"),
-    Route("POST", "/assignments/{intake_id}/exit", "matching-api", ("office", "companion"),
-          "Record a student's exit and destination (Verbleib); frees the slot"),
-    Route("POST", "/assignments/rebalance", "matching-api", ("office",),
-          "Whole-pool rebalance (min-cost flow); dry run lists the proposed moves"),
-    Route("GET", "/waitlist", "matching-api", ("office", "school"),
-          "The waitlist per school, longest waiting first"),
-    Route("POST", "/reports", "reporting-api", ("office",),
-          "Render a report now (Wochenbericht / Schuljahresbericht), store it and email the office"),
+    Route(
+        "PATCH",
+        "/companions/{companion_id}",
+        "matching-api",
+        ("office",),
+        "Change a companion (capacity, schools, languages, leave, …)",
+    ),
+    Route(
+        "GET",
+        "/assignments/{intake_id}",
+        "matching-api",
+        ("office", "companion"),
+        "Read an assignment with its explanation",
+    ),
+    Route(
+        "POST",
+        "/assignments/{intake_id}/exit",
+        "matching-api",
+        ("office", "companion"),
+        "Record a student's exit and destination (Verbleib); frees the slot",
+    ),
+    Route(
+        "POST",
+        "/assignments/rebalance",
+        "matching-api",
+        ("office",),
+        "Whole-pool rebalance (min-cost flow); dry run lists the proposed moves",
+    ),
+    Route(
+        "GET",
+        "/waitlist",
+        "matching-api",
+        ("office", "school"),
+        "The waitlist per school, longest waiting first",
+    ),
+    Route(
+        "POST",
+        "/reports",
+        "reporting-api",
+        ("office",),
+        "Render a report now (Wochenbericht / Schuljahresbericht), store it and email the office",
+    ),
     Route("GET", "/reports", "reporting-api", ("office",), "List rendered reports"),
-    Route("GET", "/reports/{report_id}", "reporting-api", ("office",),
-          "A rendered report with time-limited download links"),
-    Route("GET", "/dashboard/summary", "reporting-api", ("office",),
-          "Current figures for the office dashboard (statistics suppressed) with charts"),
-    Route("GET", "/dashboard", "reporting-api", (), "The office dashboard (static page, no data)",
-          public=True),
+    Route(
+        "GET",
+        "/reports/{report_id}",
+        "reporting-api",
+        ("office",),
+        "A rendered report with time-limited download links",
+    ),
+    Route(
+        "GET",
+        "/dashboard/summary",
+        "reporting-api",
+        ("office",),
+        "Current figures for the office dashboard (statistics suppressed) with charts",
+    ),
+    Route(
+        "GET", "/dashboard", "reporting-api", (), "The office dashboard (static page, no data)", public=True
+    ),
 )
 
 
@@ -434,8 +606,23 @@ def validate() -> None:
 
 
 __all__ = [
-    "BUCKETS", "COGNITO", "EVENT_BUS_ENV", "FUNCTIONS", "MAIL_IDENTITIES", "ROUTES", "SCHEDULED_TIME",
-    "SUBSCRIPTIONS", "TABLES",
-    "Bucket", "Function", "Index", "MailIdentity", "Route", "Schedule", "Source", "Subscription", "Table",
+    "BUCKETS",
+    "COGNITO",
+    "EVENT_BUS_ENV",
+    "FUNCTIONS",
+    "MAIL_IDENTITIES",
+    "ROUTES",
+    "SCHEDULED_TIME",
+    "SUBSCRIPTIONS",
+    "TABLES",
+    "Bucket",
+    "Function",
+    "Index",
+    "MailIdentity",
+    "Route",
+    "Schedule",
+    "Source",
+    "Subscription",
+    "Table",
     "UserPool",
 ]

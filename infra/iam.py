@@ -84,7 +84,10 @@ def grant_send_mail(grantee: iam.IGrantable, identity: ses.IEmailIdentity) -> No
     grantee.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["ses:SendRawEmail"],
-            resources=[Stack.of(identity).format_arn(service="ses", resource="identity",
-                                                     resource_name=identity.email_identity_name)],
+            resources=[
+                Stack.of(identity).format_arn(
+                    service="ses", resource="identity", resource_name=identity.email_identity_name
+                )
+            ],
         )
     )

@@ -21,9 +21,16 @@ from contracts.operations import (
 )
 
 __all__ = [
-    "DEAD_LETTER_KINDS", "TAG_DLQ_KIND", "TAG_DLQ_OF", "TAG_FUNCTION", "TAG_QUEUE_OF", "TAG_TABLE",
+    "DEAD_LETTER_KINDS",
+    "TAG_DLQ_KIND",
+    "TAG_DLQ_OF",
+    "TAG_FUNCTION",
+    "TAG_QUEUE_OF",
+    "TAG_TABLE",
     "DeadLetterKind",
-    "construct_id", "dead_letter_queue_name", "pipe_name",
+    "construct_id",
+    "dead_letter_queue_name",
+    "pipe_name",
 ]
 
 

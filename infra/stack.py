@@ -51,8 +51,12 @@ class AvDualStack(Stack):
         self.platform = Platform(self, "Platform", stage=stage)
         keys = self.platform.keys
         self.runtime = LambdaRuntime(self, "Runtime", repo_root=repo_root)
-        resources = Resources(bus=self.platform.bus, keys=keys, tables=dict(self.platform.tables),
-                              mail_overrides=dict(mail_overrides or {}))
+        resources = Resources(
+            bus=self.platform.bus,
+            keys=keys,
+            tables=dict(self.platform.tables),
+            mail_overrides=dict(mail_overrides or {}),
+        )
 
         self.services = {
             s: ServiceConstruct(

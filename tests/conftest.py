@@ -15,8 +15,12 @@ import pytest
 from avdual.runtime import LocalRuntime
 
 # Offline test defaults: no X-Ray daemon socket, fake credentials, a region (nothing reaches AWS).
-for _k, _v in {"POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "eu-central-1",
-               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+for _k, _v in {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "AWS_DEFAULT_REGION": "eu-central-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}.items():
     os.environ.setdefault(_k, _v)
 
 OFFICE = {"sub": "office-test", "cognito:groups": "office"}
@@ -25,8 +29,14 @@ VALID_FORM: dict[str, Any] = {
     "school_id": "RFS",
     "school_year": "2026/27",
     "class_name": "AVd1a",
-    "student": {"given_name": "Zeynep", "family_name": "Şahin-Müller", "date_of_birth": "2010-05-17",
-                "gender": "weiblich", "languages": ["de", "tr"], "parent_contact_language": "tr"},
+    "student": {
+        "given_name": "Zeynep",
+        "family_name": "Şahin-Müller",
+        "date_of_birth": "2010-05-17",
+        "gender": "weiblich",
+        "languages": ["de", "tr"],
+        "parent_contact_language": "tr",
+    },
     "german_support": True,
     "career_fields": ["gesundheit", "handel"],
     "consent": {"student": True, "guardian": True, "text_version": "EV-2026-08", "given_on": "2026-09-15"},
@@ -34,8 +44,14 @@ VALID_FORM: dict[str, Any] = {
 
 
 def companion(cid: str, schools: list[str], capacity: int = 2, **kw: Any) -> dict[str, Any]:
-    return {"companion_id": cid, "name": f"Begleitung {cid}", "email": f"{cid.lower()}@example.org",
-            "school_ids": schools, "capacity": capacity, **kw}
+    return {
+        "companion_id": cid,
+        "name": f"Begleitung {cid}",
+        "email": f"{cid.lower()}@example.org",
+        "school_ids": schools,
+        "capacity": capacity,
+        **kw,
+    }
 
 
 @pytest.fixture

@@ -12,8 +12,15 @@ from common.events import OutgoingEvent
 from contracts.events import EventSpec
 
 #: The time field of each event's data, in the order they are looked up.
-TIME_FIELDS = ("submitted_at", "waitlisted_at", "assigned_at", "ended_at", "withdrawn_at", "updated_at",
-               "reassigned_at")
+TIME_FIELDS = (
+    "submitted_at",
+    "waitlisted_at",
+    "assigned_at",
+    "ended_at",
+    "withdrawn_at",
+    "updated_at",
+    "reassigned_at",
+)
 
 
 def sqs_record(spec: EventSpec, data: Any, correlation_id: str = "test") -> dict[str, Any]:

@@ -119,14 +119,17 @@ def everything_stored(rt: LocalRuntime) -> dict[str, str]:
     with rt.lock:
         for name in TABLES:
             found[f"table:{name}"] = json.dumps(rt.scan(name), default=str, ensure_ascii=False)
-        ddb, streams = boto3.client("dynamodb"), boto3.client(
-            "dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
+        ddb, streams = (
+            boto3.client("dynamodb"),
+            boto3.client("dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com"),
+        )
         for t in (t for t in TABLES.values() if t.stream):
             arn = ddb.describe_table(TableName=rt.names[t.name])["Table"]["LatestStreamArn"]
             records: list[Any] = []
             for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-                it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                                ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                it = streams.get_shard_iterator(
+                    StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
                 while it:
                     resp = streams.get_records(ShardIterator=it, Limit=1000)
                     records += resp["Records"]

@@ -118,10 +118,18 @@ class Api(Construct):
             if route.public:
                 resource.add_method(route.method, integrations[route.function])
             else:
-                resource.add_method(route.method, integrations[route.function], authorizer=self.authorizer,
-                                    authorization_type=apigw.AuthorizationType.COGNITO)
+                resource.add_method(
+                    route.method,
+                    integrations[route.function],
+                    authorizer=self.authorizer,
+                    authorization_type=apigw.AuthorizationType.COGNITO,
+                )
         for response_type, (status, message) in GATEWAY_RESPONSES.items():
             self.rest_api.add_gateway_response(
-                f"Gateway{response_type.response_type}", type=response_type, status_code=status,
-                templates={"application/json": json.dumps({"message": message, "errors": []},
-                                                          ensure_ascii=False)})
+                f"Gateway{response_type.response_type}",
+                type=response_type,
+                status_code=status,
+                templates={
+                    "application/json": json.dumps({"message": message, "errors": []}, ensure_ascii=False)
+                },
+            )

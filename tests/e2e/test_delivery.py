@@ -21,8 +21,9 @@ def final_state(*, duplicate: bool, shuffle: bool) -> dict[str, Any]:
         rt.drain()
         ids = submit_all(rt, forms, drain_every=6)
         order = {iid: n for n, iid in enumerate(ids)}
-        assignments = {order[a["intake_id"]]: (a["status"], a.get("companion_id"))
-                       for a in rt.scan("assignments")}
+        assignments = {
+            order[a["intake_id"]]: (a["status"], a.get("companion_id")) for a in rt.scan("assignments")
+        }
         counters = {i["sk"]: int(i["n"]) for i in rt.scan("aggregates") if i["pk"].startswith("year#")}
         used = {c["companion_id"]: int(c["used"]) for c in rt.scan("companions")}
         assert rt.dead_letters == []

@@ -36,8 +36,9 @@ def _form(given: str, family: str, born: str, **extra: Any) -> dict[str, Any]:
     return f
 
 
-TARGET = _form("Jolanthe", "Quastwendel", "2010-03-21", phone="+49 7141 998877",
-               email="jolanthe.q@example.org")
+TARGET = _form(
+    "Jolanthe", "Quastwendel", "2010-03-21", phone="+49 7141 998877", email="jolanthe.q@example.org"
+)
 TARGET["remark"] = "Vertraulich: Pflegefamilie seit Sommer"
 TARGET["wished_job"] = "Tierpflegerin"
 CLASSMATES = [_form("Brunhilde", "Ohnesorg", "2009-11-02"), _form("Emil", "Pfeffermann", "2010-07-30")]
@@ -46,21 +47,33 @@ CLASSMATES = [_form("Brunhilde", "Ohnesorg", "2009-11-02"), _form("Emil", "Pfeff
 def test_withdrawal_erases_the_student_everywhere(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     with (
         captured_service_logs() as capture,
-        LocalRuntime(stage="erasure", log_level="DEBUG", out_dir=tmp_path, duplicate=True, shuffle=True,
-                     seed=6) as rt,
+        LocalRuntime(
+            stage="erasure", log_level="DEBUG", out_dir=tmp_path, duplicate=True, shuffle=True, seed=6
+        ) as rt,
     ):
         target_id = _before_withdrawal(rt)
         before = everything_stored(rt)
-        assert leaks(identifiers([TARGET], contacts=True), {"intakes": before["table:intakes"]}), \
+        assert leaks(identifiers([TARGET], contacts=True), {"intakes": before["table:intakes"]}), (
             "the search must find the student before the withdrawal"
+        )
 
         key = {"Idempotency-Key": "withdraw-jolanthe-0001"}  # as the web form sends: stored responses
-        r = rt.api("POST", f"/intakes/{target_id}/withdraw", body={"reason": "consent_withdrawn"},
-                   claims=SCHOOL, headers=key)
+        r = rt.api(
+            "POST",
+            f"/intakes/{target_id}/withdraw",
+            body={"reason": "consent_withdrawn"},
+            claims=SCHOOL,
+            headers=key,
+        )
         assert r.status == 200, r.body
         rt.drain()
-        replayed = rt.api("POST", f"/intakes/{target_id}/withdraw", body={"reason": "consent_withdrawn"},
-                          claims=SCHOOL, headers=key)
+        replayed = rt.api(
+            "POST",
+            f"/intakes/{target_id}/withdraw",
+            body={"reason": "consent_withdrawn"},
+            claims=SCHOOL,
+            headers=key,
+        )
         assert replayed.headers.get("Idempotent-Replayed") == "true" and replayed.json() == r.json()
         again = rt.api("POST", f"/intakes/{target_id}/withdraw", claims=SCHOOL)  # idempotent
         assert again.status == 200 and again.json() == r.json()
@@ -69,8 +82,13 @@ def test_withdrawal_erases_the_student_everywhere(tmp_path: Path, capfd: pytest.
         stored = everything_stored(rt)
         withdrawn_events = [i for i in rt.scan("intake-outbox") if i["detail_type"] == "IntakeWithdrawn"]
     logs = capfd.readouterr()
-    texts = {**stored, **texts_of(tmp_path), "stdout": logs.out, "stderr": logs.err,
-             "logs": "\n".join(capture.lines)}
+    texts = {
+        **stored,
+        **texts_of(tmp_path),
+        "stdout": logs.out,
+        "stderr": logs.err,
+        "logs": "\n".join(capture.lines),
+    }
 
     # the search is not blind: every kind of place was searched, and the classmates are still stored
     kinds = {k.split(":")[0] for k in stored}

@@ -27,17 +27,24 @@ def _files(rt: LocalRuntime, report_id: str) -> dict[str, bytes]:
     with rt.lock:
         record = AggregateStore().get_report(report_id)
         assert record is not None
-        return {k.rsplit(".", 1)[-1]: s3.get_object(Bucket=rt.names["reports"], Key=k)["Body"].read()
-                for k in record.object_keys}
+        return {
+            k.rsplit(".", 1)[-1]: s3.get_object(Bucket=rt.names["reports"], Key=k)["Body"].read()
+            for k in record.object_keys
+        }
 
 
 def _texts(files: dict[str, bytes]) -> dict[str, str]:
     wb = load_workbook(io.BytesIO(files["xlsx"]), read_only=True)
-    out = {"html": files["html"].decode(), "xlsx": "\n".join(
-        str(c) for c in wb["Warteliste"].iter_rows(values_only=True) for c in c if c is not None)}
+    out = {
+        "html": files["html"].decode(),
+        "xlsx": "\n".join(
+            str(c) for c in wb["Warteliste"].iter_rows(values_only=True) for c in c if c is not None
+        ),
+    }
     if shutil.which("pdftotext"):
-        out["pdf"] = subprocess.run(["pdftotext", "-", "-"], input=files["pdf"], capture_output=True,
-                                    check=True).stdout.decode()
+        out["pdf"] = subprocess.run(
+            ["pdftotext", "-", "-"], input=files["pdf"], capture_output=True, check=True
+        ).stdout.decode()
     return out
 
 
@@ -71,7 +78,9 @@ def test_withdrawal_removes_the_row_from_stored_reports(tmp_path: Path) -> None:
         assert rt.api("GET", "/dashboard/summary", claims=OFFICE).status == 200
         log = rt.api("GET", "/audit", claims=OFFICE).json()["items"]
         assert [(e["action"], sorted(e["intake_ids"])) for e in log if e["service"] == "reporting"] == [
-            ("list", sorted([gone, stays])), ("read", sorted([gone, stays]))]
+            ("list", sorted([gone, stays])),
+            ("read", sorted([gone, stays])),
+        ]
 
         assert rt.api("POST", f"/intakes/{gone}/withdraw", claims=SCHOOL).status == 200
         rt.drain()  # every message twice: the redaction is idempotent
@@ -96,8 +105,15 @@ def test_a_report_being_redacted_is_busy_and_retried_later(rt: LocalRuntime) -> 
     now = datetime.now(UTC)
     with rt.lock:
         store = AggregateStore()
-        store.put_report(ReportRecord(report_id="R1", report_type="weekly", school_year="2026/27",
-                                      generated_at=now, subject_ids=["X"]))
+        store.put_report(
+            ReportRecord(
+                report_id="R1",
+                report_type="weekly",
+                school_year="2026/27",
+                generated_at=now,
+                subject_ids=["X"],
+            )
+        )
         assert store.acquire("report#R1", seconds=60, now=now)
         with pytest.raises(redact.ReportBusyError):
             redact.erase_from_reports("X", store=store, reports=ReportStore(), now=now)

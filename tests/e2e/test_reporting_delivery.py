@@ -136,8 +136,6 @@ def facts_of_students(n: int, seed: int = 5) -> list[tuple[EventSpec, Any]]:
     return out
 
 
-
-
 def aggregates_after(batches: list[list[tuple[EventSpec, Any]]]) -> dict[str, Any]:
     with LocalRuntime(stage="e2e-rep", log_level="ERROR") as rt:
         for batch in batches:

@@ -63,10 +63,7 @@ def test_valid_intake_is_stored_and_published_without_personal_data(rt: LocalRun
     assert [a["status"] for a in rt.scan("assignments")] == ["waitlisted"]  # no companion seeded
     assert rt.stats.by_detail_type["IntakeSubmitted"] == subscribers("IntakeSubmitted")
     raw = json.dumps(
-        rt.scan("aggregates")
-        + rt.scan("assignments")
-        + rt.scan("intake-outbox")
-        + rt.scan("audit-log"),
+        rt.scan("aggregates") + rt.scan("assignments") + rt.scan("intake-outbox") + rt.scan("audit-log"),
         default=str,
         ensure_ascii=False,
     )

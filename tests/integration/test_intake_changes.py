@@ -316,8 +316,11 @@ def test_withdrawal_again_erases_an_intake_withdrawn_before_erasure_existed(
     iid = submit(rt, form)
     with rt.lock:  # the state an intake withdrawn by an earlier release is in: withdrawn, data still there
         boto3.resource("dynamodb").Table(rt.names["intakes"]).update_item(
-            Key={"intake_id": iid}, UpdateExpression="SET #s = :w", ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":w": "withdrawn"})
+            Key={"intake_id": iid},
+            UpdateExpression="SET #s = :w",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":w": "withdrawn"},
+        )
     assert rt.scan("intakes")[0]["student"]["given_name"] == "Zeynep"
     r = rt.api("POST", f"/intakes/{iid}/withdraw", claims=SCHOOL)
     assert r.status == 200 and r.json()["student"] is None

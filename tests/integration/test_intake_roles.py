@@ -197,8 +197,9 @@ def test_every_access_to_personal_data_is_in_the_audit_log_table(
     assert unknown.json() == {"items": [], "next_cursor": None}
     seen, cursor = [], None
     for _ in range(10):
-        p = rt.api("GET", "/audit", claims=OFFICE,
-                   query={"limit": "1", **({"cursor": cursor} if cursor else {})})
+        p = rt.api(
+            "GET", "/audit", claims=OFFICE, query={"limit": "1", **({"cursor": cursor} if cursor else {})}
+        )
         seen += p.json()["items"]
         cursor = p.json()["next_cursor"]
         if not cursor:

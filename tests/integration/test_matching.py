@@ -598,8 +598,11 @@ def test_reads_of_assignments_waitlist_and_exits_are_in_the_audit_log(rt: LocalR
     assert rt.api("GET", "/waitlist", claims=school_claims("RFS")).status == 200
     assert rt.api("POST", f"/assignments/{assigned}/exit", body=EXIT, claims=a).status == 200
     log = rt.api("GET", "/audit", claims=OFFICE).json()["items"]
-    matching = [(e["service"], e["action"], e["actor"], e["role"], e["intake_ids"]) for e in log
-                if e["service"] == "matching"]
+    matching = [
+        (e["service"], e["action"], e["actor"], e["role"], e["intake_ids"])
+        for e in log
+        if e["service"] == "matching"
+    ]
     assert matching == [
         ("matching", "exit", "user-A", "companion", [assigned]),
         ("matching", "list", "staff-RFS", "school", [waiting]),

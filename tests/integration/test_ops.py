@@ -350,7 +350,8 @@ def stage() -> Iterator[dict[str, Any]]:
         ddb = boto3.client("dynamodb")
         for tb in outbox_tables():
             arn = ddb.create_table(
-                TableName=f"AvDual-prod-{tb.name}-T1", BillingMode="PAY_PER_REQUEST",
+                TableName=f"AvDual-prod-{tb.name}-T1",
+                BillingMode="PAY_PER_REQUEST",
                 AttributeDefinitions=[{"AttributeName": tb.pk, "AttributeType": "S"}],
                 KeySchema=[{"AttributeName": tb.pk, "KeyType": "HASH"}],
                 Tags=[{"Key": TAG_TABLE, "Value": tb.name}],

@@ -19,20 +19,32 @@ INTAKE_ID = "01JABCDEFGHJKMNPQRSTVWXYZ0"
 
 
 def _event() -> OutgoingEvent:
-    data = IntakeSubmittedData(intake_id=INTAKE_ID, school_id="RFS", school_year="2026/27",
-                               class_name="AVd1a", age_band="16", gender="weiblich",
-                               submitted_at=datetime.now(UTC))
-    return OutgoingEvent(INTAKE_SUBMITTED, data, idempotency_key=f"IntakeSubmitted:{INTAKE_ID}",
-                         correlation_id="test")
+    data = IntakeSubmittedData(
+        intake_id=INTAKE_ID,
+        school_id="RFS",
+        school_year="2026/27",
+        class_name="AVd1a",
+        age_band="16",
+        gender="weiblich",
+        submitted_at=datetime.now(UTC),
+    )
+    return OutgoingEvent(
+        INTAKE_SUBMITTED, data, idempotency_key=f"IntakeSubmitted:{INTAKE_ID}", correlation_id="test"
+    )
 
 
 def write_with_outbox(rt: LocalRuntime) -> None:
     """Business item + outbox item in one transaction, and *no* direct publish (the 'crash' point)."""
-    business = {"Put": {"TableName": settings.table_name("intakes"),
-                        "Item": {"intake_id": {"S": INTAKE_ID}, "school_id": {"S": "RFS"}}}}
+    business = {
+        "Put": {
+            "TableName": settings.table_name("intakes"),
+            "Item": {"intake_id": {"S": INTAKE_ID}, "school_id": {"S": "RFS"}},
+        }
+    }
     with rt.lock:
         boto3.client("dynamodb").transact_write_items(
-            TransactItems=[business, *outbox_puts("intake-outbox", [_event()])])
+            TransactItems=[business, *outbox_puts("intake-outbox", [_event()])]
+        )
 
 
 def delivered(rt: LocalRuntime, detail_type: str) -> int:
@@ -52,8 +64,10 @@ class FlakyEvents:
             return self.real.put_events(Entries=Entries)
         if not self.partial:
             raise ConnectionError("EventBridge unreachable (injected)")
-        return {"FailedEntryCount": len(Entries),
-                "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected"} for _ in Entries]}
+        return {
+            "FailedEntryCount": len(Entries),
+            "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected"} for _ in Entries],
+        }
 
 
 def test_event_written_to_the_outbox_arrives_once(rt: LocalRuntime) -> None:

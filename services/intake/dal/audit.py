@@ -41,7 +41,10 @@ class AuditLogRepository:
             flt = flt & (Attr("intake_ids").contains(value) if attr == "intake_id" else Attr(attr).eq(value))
         try:
             items, lek = query_page(
-                self.table, key=Key(AUDIT_LOG.pk).eq(day), filter_expression=flt, limit=limit,
+                self.table,
+                key=Key(AUDIT_LOG.pk).eq(day),
+                filter_expression=flt,
+                limit=limit,
                 start_key=start_key,
             )
         except InvalidCursorError:

@@ -259,8 +259,15 @@ class IntakeRepository:
         flt: ConditionBase = Attr("expires_at").not_exists() | Attr("expires_at").gt(not_expired_at)
         for attr, value in filters.items():
             flt = flt & Attr(attr).eq(value)
-        items, lek = query_page(self.table, key=key, filter_expression=flt, limit=limit, start_key=start_key,
-                                index=index, max_rounds=max_rounds)
+        items, lek = query_page(
+            self.table,
+            key=key,
+            filter_expression=flt,
+            limit=limit,
+            start_key=start_key,
+            index=index,
+            max_rounds=max_rounds,
+        )
         return [_record(i) for i in items], lek
 
     def count(self) -> int:

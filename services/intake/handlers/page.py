@@ -20,6 +20,15 @@ __all__ = ["STAGE_VARIABLES", "render"]
 
 def render(stage_variables: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
     """The page and its security headers."""
-    return render_page(WEB / "index.html", WEB / "app.css", WEB / "app.js", stage_variables,
-                       {"schools": SCHOOLS, "languages": LANGUAGES, "career_fields": CAREER_FIELDS,
-                        "consent_text_version": CONSENT_TEXT_VERSION})
+    return render_page(
+        WEB / "index.html",
+        WEB / "app.css",
+        WEB / "app.js",
+        stage_variables,
+        {
+            "schools": SCHOOLS,
+            "languages": LANGUAGES,
+            "career_fields": CAREER_FIELDS,
+            "consent_text_version": CONSENT_TEXT_VERSION,
+        },
+    )

@@ -99,10 +99,15 @@ def list_entries(
     filters = {k: v for k, v in (("actor", actor), ("action", action), ("intake_id", intake_id)) if v}
     start_day, start_key = _decode(cursor, days) if cursor else (days[0], None)
     items: list[AuditEntry] = []
-    for day in days[days.index(start_day):]:
+    for day in days[days.index(start_day) :]:
         try:
-            found, lek = journal.query_day(day, filters=filters, not_expired_at=int(now.timestamp()),
-                                           limit=limit - len(items), start_key=start_key)
+            found, lek = journal.query_day(
+                day,
+                filters=filters,
+                not_expired_at=int(now.timestamp()),
+                limit=limit - len(items),
+                start_key=start_key,
+            )
         except InvalidAuditCursorError:
             raise _BAD_CURSOR from None
         start_key = None
@@ -110,8 +115,7 @@ def list_entries(
         if lek:
             return AuditPage(items=items, next_cursor=_encode(day, lek))
         if len(items) >= limit:
-            following = days[days.index(day) + 1:]
-            next_cursor = (_encode(following[0], {"day": following[0], "entry": "~"})
-                           if following else None)
+            following = days[days.index(day) + 1 :]
+            next_cursor = _encode(following[0], {"day": following[0], "entry": "~"}) if following else None
             return AuditPage(items=items, next_cursor=next_cursor)
     return AuditPage(items=items)

@@ -326,7 +326,7 @@ def _xlsx_rows(content: bytes) -> list[tuple[int, list[Any]]]:
         raise _fail("Die Excel-Datei kann nicht gelesen werden.") from None
 
 
-def parse(content: bytes, defaults: dict[str, str | None] | None = None) -> ClassList:
+def parse(content: bytes, defaults: dict[str, str | None] | None = None) -> ClassList:  # noqa: C901
     """Read a class list; ``defaults`` (``class_name``, ``consent.text_version``) replace missing columns."""
     defaults = defaults or {}
     if not content.strip():

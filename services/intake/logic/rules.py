@@ -91,7 +91,7 @@ def _school_year_start(school_year: str, today: date) -> date:
     return start
 
 
-def check_form(form: IntakeForm, *, today: date, submitted_on: date) -> AgeBand:
+def check_form(form: IntakeForm, *, today: date, submitted_on: date) -> AgeBand:  # noqa: C901
     """Validate the cross-field rules of an intake; returns the age band at school-year start.
 
     ``submitted_on`` decides whether guardian consent is needed (under 18 on that day); for a new

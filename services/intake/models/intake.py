@@ -286,7 +286,11 @@ class IntakeRecord(IntakeForm):
         return self.erased_at is not None
 
     @field_serializer(
-        "submitted_at", "updated_at", "withdrawn_at", "assignment_at", "erased_at",
+        "submitted_at",
+        "updated_at",
+        "withdrawn_at",
+        "assignment_at",
+        "erased_at",
         when_used="json-unless-none",
     )
     def _iso(self, value: datetime) -> str:

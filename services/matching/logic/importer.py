@@ -125,7 +125,7 @@ def _leave(v: Any) -> list[dict[str, str]]:
     return out
 
 
-def _convert(field: str, v: Any) -> Any:
+def _convert(field: str, v: Any) -> Any:  # noqa: C901
     s = _text(v)
     if field in LIST_FIELDS:
         items = [x.strip() for x in re.split(r"[,;|/\s]+", s) if x.strip()]

@@ -178,7 +178,7 @@ def _explain(
     return out
 
 
-def plan(
+def plan(  # noqa: C901, PLR0915
     students: list[StudentState],
     companions: list[Companion],
     weights: Weights | None = None,

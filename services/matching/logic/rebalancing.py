@@ -223,7 +223,7 @@ def make_room(school_ids: Sequence[str], *, store: MatchingStore, correlation_id
     return done
 
 
-def _apply(
+def _apply(  # noqa: C901
     plan: rb.Plan,
     moves: Sequence[rb.Move],
     records: dict[str, Assignment],

@@ -329,8 +329,12 @@ class AggregateStore:
     def put_report(self, r: ReportRecord) -> None:
         """Store the index record; ``subject_ids`` also as a list attribute (for :meth:`reports_listing`)."""
         self.table.put_item(
-            Item={"pk": "reports", "sk": r.report_id, "record": r.model_dump_json(),
-                  "subject_ids": r.subject_ids}
+            Item={
+                "pk": "reports",
+                "sk": r.report_id,
+                "record": r.model_dump_json(),
+                "subject_ids": r.subject_ids,
+            }
         )
 
     def reports_listing(self, intake_id: str) -> list[ReportRecord]:

@@ -156,7 +156,11 @@ def get_report(report_id: str) -> Response[ReportOut]:
     p = _principal("GET", "/reports/{report_id}")
     return _json(
         queries.report_with_links(
-            report_id, now=_now(), validity=DOWNLOAD_VALIDITY, store=AggregateStore(), reports=ReportStore(),
+            report_id,
+            now=_now(),
+            validity=DOWNLOAD_VALIDITY,
+            store=AggregateStore(),
+            reports=ReportStore(),
             principal=p,
         )
     )

@@ -78,8 +78,9 @@ class Consumer:
         """Erase the student's profile (the counts stay) and its rows in stored reports."""
         self._apply(fact)
         if self.reports is not None:
-            redact.erase_from_reports(fact.intake_id, store=self.store, reports=self.reports,
-                                      now=datetime.now(UTC))
+            redact.erase_from_reports(
+                fact.intake_id, store=self.store, reports=self.reports, now=datetime.now(UTC)
+            )
 
     def on_waitlisted(self, meta: Metadata, fact: StudentWaitlistedData) -> None:
         change = self._apply(fact)

@@ -99,7 +99,7 @@ class Counts:
     companion: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @classmethod
-    def parse(cls, counters: Mapping[str, int]) -> Counts:
+    def parse(cls, counters: Mapping[str, int]) -> Counts:  # noqa: C901
         c = cls()
         for key, n in counters.items():
             parts = key.split("#")

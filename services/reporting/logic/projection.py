@@ -263,7 +263,7 @@ def waitlist_item(s: StudentState) -> WaitlistItem | None:
 
 
 # -------------------------------------------------------------------------------------------- counters
-def counters(s: StudentState | None) -> Counter[CounterKey]:
+def counters(s: StudentState | None) -> Counter[CounterKey]:  # noqa: C901
     """Every counter this student contributes to (value 1, or ±1 for weekly net changes).
 
     Keys (partition ``year#<school year>``):

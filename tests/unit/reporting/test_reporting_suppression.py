@@ -193,7 +193,7 @@ def test_derived_figures() -> None:
 # the audit is exact: compare with brute force on small published tables
 
 
-def brute_force_revealed(t: SuppressedTable) -> set[tuple[int, int]]:
+def brute_force_revealed(t: SuppressedTable) -> set[tuple[int, int]]:  # noqa: C901
     """All completions of the published table (grand total published, so every value ≤ it)."""
     m, n = len(t.cells), len(t.col_labels)
     bound = t.grand_total
