@@ -4,8 +4,8 @@
   (``records.prepare_claim``: hard rules, cost model, class-cohesion context, ranking) and the whole
   consumer path (SQS batch → handler → DynamoDB transaction with outbox) on moto, for the demo
   scenario's intakes delivered straight to the matching consumer.
-* ``matching_rebalance``: ``rebalance.plan`` (OR-Tools min-cost flow) for 5,000 students ×
-  200 companions (``rebalance.random_instance``), plus ordering the moves for applying them.
+* ``matching_rebalance``: ``flow_solver.plan`` (OR-Tools min-cost flow) for 5,000 students ×
+  200 companions (``avdual.random_pool``), plus ordering the moves for applying them.
 * ``matching_cost_gap``: total model cost of the online (greedy, first come first served)
   assignment of the demo scenario vs. the rebalance optimum over the same pool — without move
   penalty (the true optimum) and with the default move penalty (what ``rebalance`` would do).
@@ -133,7 +133,7 @@ def online_run() -> dict[str, Any]:
 
 
 def bench_matching_online() -> dict[str, Any]:
-    from services.matching.logic import records as assign
+    from services.matching.logic import assignment_rules
     from services.matching.models.matching import Companion
 
     run = online_run()
@@ -154,7 +154,9 @@ def bench_matching_online() -> dict[str, Any]:
         t0 = time.perf_counter()
         for k, p in enumerate(profiles):
             school = [c for c in comps if p.school_id in c.school_ids]
-            assign.prepare_claim(f"b{k}", p, school, by_class.get((p.school_id, p.class_name), []), at=at)
+            assignment_rules.prepare_claim(
+                f"b{k}", p, school, by_class.get((p.school_id, p.class_name), []), at=at
+            )
         samples.append((time.perf_counter() - t0) / n)
     status = {s: sum(1 for a in run["records"] if a.status == s) for s in ("assigned", "waitlisted")}
     return {
@@ -169,15 +171,16 @@ def bench_matching_online() -> dict[str, Any]:
 
 
 def bench_matching_rebalance() -> dict[str, Any]:
-    from services.matching.logic import rebalance as rb
-    from services.matching.logic.rebalancing import schedule
+    from avdual.random_pool import random_pool
+    from services.matching.logic import flow_solver
+    from services.matching.logic.rebalance import schedule
 
-    students, companions = rb.random_instance(5000, 200, seed=0)
-    rb.plan(students[:200], companions[:10])  # warm-up (imports, OR-Tools)
+    students, companions = random_pool(5000, 200, seed=0)
+    flow_solver.plan(students[:200], companions[:10])  # warm-up (imports, OR-Tools)
     samples, plan = [], None
     for _ in range(3):
         t0 = time.perf_counter()
-        plan = rb.plan(students, companions)
+        plan = flow_solver.plan(students, companions)
         samples.append(time.perf_counter() - t0)
     assert plan is not None
     t0 = time.perf_counter()
@@ -201,12 +204,12 @@ def bench_matching_rebalance() -> dict[str, Any]:
 
 
 def bench_matching_cost_gap() -> dict[str, Any]:
-    from services.matching.logic import rebalance as rb
+    from services.matching.logic import flow_solver
     from services.matching.logic.cost import Weights
 
     run = online_run()
     students = [
-        rb.StudentState(
+        flow_solver.StudentState(
             a.intake_id, a.profile, a.companion_id if a.status == "assigned" else None, a.submitted_at
         )
         for a in run["records"]
@@ -214,8 +217,8 @@ def bench_matching_cost_gap() -> dict[str, Any]:
     ]
     companions = run["companions"]
     day = date(2026, 9, 21)
-    optimum = rb.plan(students, companions, Weights(move_penalty=0.0), day=day)
-    default = rb.plan(students, companions, day=day)
+    optimum = flow_solver.plan(students, companions, Weights(move_penalty=0.0), day=day)
+    default = flow_solver.plan(students, companions, day=day)
     online_cost = optimum.total_cost_before
     assigned_online = sum(1 for s in students if s.companion_id is not None)
     gap = online_cost - optimum.total_cost_after

@@ -207,7 +207,7 @@ AUDIT_LOG = Table(
     env_var="AUDIT_LOG_TABLE",
     ttl_attribute="expires_at",
     description="Audit log of every access to students' personal data in any service (who, what, when, why): "
-    "intake ids, no names (common/audit.py). Readable by the office (GET /audit); kept until the "
+    "intake ids, no names (common/audit_log.py). Readable by the office (GET /audit); kept until the "
     "end of the following calendar year.",
 )
 COMPANIONS = Table(

@@ -239,12 +239,12 @@ def test_projection_is_order_tolerant_and_idempotent(rt: LocalRuntime, form: dic
     shuffled = facts * 2
     random.Random(3).shuffle(shuffled)
     from services.intake.dal.intakes import IntakeRepository
-    from services.intake.logic import projection
+    from services.intake.logic import reactions
 
     handlers = {
-        ev.STUDENT_WAITLISTED: projection.on_student_waitlisted,
-        ev.COMPANION_ASSIGNED: projection.on_companion_assigned,
-        ev.COMPANION_REASSIGNED: projection.on_companion_reassigned,
+        ev.STUDENT_WAITLISTED: reactions.on_student_waitlisted,
+        ev.COMPANION_ASSIGNED: reactions.on_companion_assigned,
+        ev.COMPANION_REASSIGNED: reactions.on_companion_reassigned,
     }
     with rt.lock:
         for spec, data in shuffled:

@@ -24,9 +24,8 @@ from services.matching.dal.store import (
     CompanionFullError,
     MatchingStore,
 )
-from services.matching.logic import rebalance as rb
-from services.matching.logic import records as assign
-from services.matching.logic.rebalancing import _write, schedule
+from services.matching.logic import assignment_rules, flow_solver
+from services.matching.logic.rebalance import _write, schedule
 from services.matching.models.matching import Assignment, Companion
 
 NOW = datetime(2026, 9, 15, tzinfo=UTC)
@@ -71,7 +70,7 @@ def assigned(ns: str, n: int, cid: str) -> Assignment:
 
 
 def waiting(ns: str, n: int) -> Assignment:
-    return assign.waiting_state(
+    return assignment_rules.waiting_state(
         sid(ns, n), profile(), "no_capacity", at=NOW, submitted_at=NOW, profile_updated_at=None
     )
 
@@ -140,7 +139,7 @@ def test_more_claims_than_free_slots_from_one_stale_read(rt: LocalRuntime) -> No
         stale = snapshot(store, ns)
         ops: list[Op] = []
         for n in range(4):
-            a = assign.prepare_claim(sid(ns, n), profile(), stale, [], at=NOW)
+            a = assignment_rules.prepare_claim(sid(ns, n), profile(), stale, [], at=NOW)
             assert a is not None and a.companion_id == f"{ns}A"
             ops.append((f"claim{n}", lambda a=a: store.claim(a, from_waitlist=False)))
         return ops
@@ -218,7 +217,10 @@ def test_rebalance_cycle_against_a_concurrent_move(rt: LocalRuntime) -> None:
         s0, s1 = assigned(ns, 0, a), assigned(ns, 1, b)
         store.claim(s0, from_waitlist=False)
         store.claim(s1, from_waitlist=False)
-        swap = [rb.Move(s0.intake_id, a, b, 0.0, 0.0), rb.Move(s1.intake_id, b, a, 0.0, 0.0)]
+        swap = [
+            flow_solver.Move(s0.intake_id, a, b, 0.0, 0.0),
+            flow_solver.Move(s1.intake_id, b, a, 0.0, 0.0),
+        ]
         steps, rest = schedule(swap, {a: 0, b: 0, c: 1})
         assert rest == [] and len(steps) == 1 and steps[0].is_cycle
         news = [

@@ -37,8 +37,8 @@ from contracts.topology import route
 from services.intake.dal.idempotency import persistence_store
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.handlers import guards, page
-from services.intake.logic import audit, read, submit, update
-from services.intake.models.audit import AuditAction, AuditPage
+from services.intake.logic import audit_query, read, submit, update
+from services.intake.models.audit_page import AuditAction, AuditPage
 from services.intake.models.intake import (
     BatchResult,
     IntakeCreated,
@@ -365,7 +365,7 @@ def list_audit_entries(
     _principal("GET", "/audit")
     return _json(
         200,
-        audit.list_entries(
+        audit_query.list_entries(
             day_from=day_from,
             day_to=day_to,
             actor=actor,

@@ -11,7 +11,7 @@ from common.consumer import process_events
 from common.observability import logger, tracer
 from contracts import events as ev
 from services.intake.dal.intakes import IntakeRepository
-from services.intake.logic import projection
+from services.intake.logic import reactions
 
 log = logger("intake")
 trace = tracer("intake")
@@ -25,9 +25,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event,
         context,
         {
-            ev.COMPANION_ASSIGNED: partial(projection.on_companion_assigned, repo=repo),
-            ev.STUDENT_WAITLISTED: partial(projection.on_student_waitlisted, repo=repo),
-            ev.COMPANION_REASSIGNED: partial(projection.on_companion_reassigned, repo=repo),
-            ev.ASSIGNMENT_ENDED: partial(projection.on_assignment_ended, repo=repo),
+            ev.COMPANION_ASSIGNED: partial(reactions.on_companion_assigned, repo=repo),
+            ev.STUDENT_WAITLISTED: partial(reactions.on_student_waitlisted, repo=repo),
+            ev.COMPANION_REASSIGNED: partial(reactions.on_companion_reassigned, repo=repo),
+            ev.ASSIGNMENT_ENDED: partial(reactions.on_assignment_ended, repo=repo),
         },
     )

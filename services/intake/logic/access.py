@@ -13,21 +13,36 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from common import audit as audit_log_writer
-from common.audit import AuditAction
+from common import audit_log
+from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
 from common.errors import NotFoundError
 from services.intake.dal.intakes import IntakeRepository
-from services.intake.logic import audit as audit_log
 from services.intake.logic import rules
 from services.intake.models.intake import IntakeRecord, IntakeView
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
+#: Why personal data were processed: the purposes of the processing record (docs/datenschutz.md).
+PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
+    ("create", "school"): "Anmeldung zum AV dual durch die Schule",
+    ("create", "office"): "Anmeldung zum AV dual, erfasst durch das Bildungsbüro",
+    ("read", "school"): "Anmeldung der eigenen Schule prüfen und pflegen",
+    ("read", "office"): "Koordination der AV-dual-Begleitung (Zuweisung, Warteliste)",
+    ("read", "companion"): "Begleitung der zugewiesenen Schülerin / des zugewiesenen Schülers",
+    ("list", "school"): "Übersicht der Anmeldungen der eigenen Schule",
+    ("list", "office"): "Übersicht der Anmeldungen (Koordination)",
+    ("list", "companion"): "Übersicht der begleiteten Schülerinnen und Schüler",
+    ("update", "school"): "Berichtigung der Anmeldung (Art. 16 DSGVO)",
+    ("update", "office"): "Berichtigung der Anmeldung (Art. 16 DSGVO)",
+    ("withdraw", "school"): "Rücknahme der Anmeldung / Widerruf der Einwilligung: Löschung (Art. 17 DSGVO)",
+    ("withdraw", "office"): "Rücknahme der Anmeldung / Widerruf der Einwilligung: Löschung (Art. 17 DSGVO)",
+}
+
 
 def audit(action: AuditAction, principal: Principal, intake_ids: Iterable[str], now: datetime) -> None:
-    """Record the access in the audit log (:mod:`common.audit`, intake's purposes) before the data leave."""
-    audit_log_writer.record("intake", action, principal, intake_ids, now, audit_log.PURPOSES)
+    """Record the access in the audit log (:mod:`common.audit_log`, intake's purposes) before data leave."""
+    audit_log.record("intake", action, principal, intake_ids, now, PURPOSES)
 
 
 def load(intake_id: str, repo: IntakeRepository, now: datetime) -> IntakeRecord:

@@ -23,7 +23,7 @@ from contracts.reference import SCHOOLS
 from contracts.topology import route
 from services.matching.dal.store import MatchingStore
 from services.matching.logic import access, registry
-from services.matching.logic.rebalancing import run_rebalance
+from services.matching.logic.rebalance import run_rebalance
 from services.matching.models.matching import (
     Assignment,
     Companion,

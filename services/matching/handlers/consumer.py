@@ -12,7 +12,7 @@ from common.consumer import process_events
 from common.observability import logger, tracer
 from contracts import events as ev
 from services.matching.dal.store import MatchingStore
-from services.matching.logic import assign
+from services.matching.logic import assign, reactions
 
 log = logger("matching")
 trace = tracer("matching")
@@ -29,10 +29,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event,
         context,
         {
-            ev.INTAKE_SUBMITTED: partial(assign.on_intake_submitted, store=store),
-            ev.INTAKE_UPDATED: partial(assign.on_intake_updated, store=store),
-            ev.INTAKE_WITHDRAWN: partial(assign.on_intake_withdrawn, store=store),
-            ev.ASSIGNMENT_ENDED: partial(assign.on_assignment_ended, store=store),
-            ev.COMPANION_UPDATED: partial(assign.on_companion_updated, store=store),
+            ev.INTAKE_SUBMITTED: partial(reactions.on_intake_submitted, store=store),
+            ev.INTAKE_UPDATED: partial(reactions.on_intake_updated, store=store),
+            ev.INTAKE_WITHDRAWN: partial(reactions.on_intake_withdrawn, store=store),
+            ev.ASSIGNMENT_ENDED: partial(reactions.on_assignment_ended, store=store),
+            ev.COMPANION_UPDATED: partial(reactions.on_companion_updated, store=store),
         },
     )

@@ -1,15 +1,15 @@
 """Audited access to students' data in matching (issue 6 "GDPR", DESIGN.md §6): an assignment (profile
 categories, class, explanation), the waitlist (ids, class, waiting time) and recorded exits (destination)
 are pseudonymous personal data, so every read and every recorded exit writes an audit entry
-(:mod:`common.audit`) before the data leave the service."""
+(:mod:`common.audit_log`) before the data leave the service."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from common import audit
-from common.audit import ActorRole, AuditAction
+from common import audit_log
+from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
 from services.matching.dal.store import MatchingStore
 from services.matching.logic import exits
@@ -28,7 +28,7 @@ PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
 
 
 def _record(action: AuditAction, principal: Principal, intake_ids: Iterable[str]) -> None:
-    audit.record("matching", action, principal, intake_ids, datetime.now(UTC), PURPOSES)
+    audit_log.record("matching", action, principal, intake_ids, datetime.now(UTC), PURPOSES)
 
 
 def read_assignment(

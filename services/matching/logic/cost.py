@@ -3,7 +3,7 @@
 A student may only go to a companion that passes every **hard rule**; among those, the
 **soft criteria** add non-negative cost components and the cheapest companion wins. The
 same model drives the online assignment (``choose.rank``) and the whole-pool rebalance
-(``rebalance.plan``), and every assignment stores its :class:`Explanation` (criterion →
+(``flow_solver.plan``), and every assignment stores its :class:`Explanation` (criterion →
 cost) so the office can read why a companion was chosen (``GET /assignments/{intake_id}``).
 
 Hard rules (any violated → no cost, the pair is infeasible):

@@ -7,10 +7,12 @@ matching consumer then assigns the longest-waiting eligible student of the compa
 
 from __future__ import annotations
 
+from common import clock
 from common.errors import ConflictError, DomainValidationError, FieldError, NotFoundError
 from services.matching.dal.store import MatchingStore
-from services.matching.logic import facts
-from services.matching.logic.records import MAX_RACE_RETRIES, exit_expiry, utcnow
+from services.matching.logic import events
+from services.matching.logic.assignment_rules import MAX_RACE_RETRIES
+from services.matching.logic.retention import exit_expiry
 from services.matching.models.matching import Assignment, ExitIn, ExitRecord
 
 
@@ -49,7 +51,7 @@ def record_exit(
             raise DomainValidationError(
                 [FieldError(field="exit_date", message="Das Austrittsdatum liegt vor der Zuordnung.")]
             )
-        at = utcnow()
+        at = clock.now()
         new = a.model_copy(
             update={
                 "status": "ended",
@@ -58,6 +60,6 @@ def record_exit(
                 "exit": ExitRecord(**body.model_dump(), recorded_at=at, recorded_by=recorded_by),
             }
         )
-        if store.release(new, a.companion_id, events=[facts.ended(new, a.companion_id, correlation_id)]):
+        if store.release(new, a.companion_id, events=[events.ended(new, a.companion_id, correlation_id)]):
             return new
     raise ConflictError("Die Zuordnung wurde gleichzeitig geändert. Bitte erneut versuchen.")

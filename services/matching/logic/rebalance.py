@@ -1,369 +1,326 @@
-"""Whole-pool rebalance as a min-cost flow (pure: no I/O, no boto3).
+"""Rebalance use case: read the pool, optimise (``flow_solver.plan``), list or apply the moves.
 
-Network (OR-Tools ``SimpleMinCostFlow``, integer costs in ``cost.COST_SCALE`` units)::
+Applying never exceeds a capacity, not even in between: the moves are ordered by
+:func:`schedule` — first students who lose their place (``X → None``, back to the waitlist),
+then every move whose target has a free slot (``None → Y`` assigns a waiting student,
+``X → Y`` moves one), each in its own conditional transaction; when only moves into full
+companions are left they form cycles (each companion gives as many as it gets), and a cycle is
+written in **one** transaction (no counter changes). Every write is conditional on the state
+the plan saw; a move that meets a changed state is skipped and reported, never forced.
 
-    student s ──cap 1, pair(s, c) + move(s, c)──▶ companion c ──slot arcs k = 0…capacity-1,
-    (supply 1)                                                   cap 1 each, slot(c, k)──▶ sink (demand n)
-        └─────────────────cap 1, unassigned(s)────────────────────────────────────────▶ sink
-
-* ``pair(s, c)``: the cost model's components (``cost.components``) without the load component,
-  each converted with ``cost.to_units``. Only pairs passing the hard rules get an arc (school,
-  active / not on leave on the start date, consent); capacity is the flow constraint below.
-* ``move(s, c)``: ``to_units(weights.move_penalty)`` if the student is currently assigned to a
-  companion other than ``c``, else 0.
-* ``slot(c, k) = to_units(round(weights.load_balance × k / capacity, 6))`` for ``k = 0 …
-  capacity-1``: companion ``c`` has exactly ``capacity`` unit arcs to the sink, so capacity is
-  never exceeded, and the k-th student there pays what the online assignment charges at
-  ``used = k``. The marginal cost grows with the load (convex), so the flow balances load
-  exactly; a single arc with a fixed ``used / capacity`` cost would pile students onto the
-  emptiest companion instead.
-* ``unassigned(s) = (n − i) × D`` with ``i`` the student's priority index and
-  ``D = n × B + 1`` (``B`` bounds one student's path cost). Because which students *can* be
-  assigned together forms a (transversal) matroid and ``D`` exceeds any difference in
-  assignment cost, the optimum is lexicographic: (1) as many students assigned as
-  possible; (2) currently assigned students stay assigned whenever possible, then waiting
-  students by the waitlist priority (submission time, earliest first, ties by intake id);
-  (3) minimum assignment cost + move penalties among those.
-
-Approximation: **class cohesion uses a fixed context** computed from the current
-assignments (``cost.context_from``), each student excluded from their own class count. Its
-true value depends on where the classmates end up, which would make the objective quadratic;
-with the fixed context the rebalance pulls students towards where most of their class is
-now. ``cost_after`` is reported under the same fixed context.
-
-Per-student explanations in a plan attribute the load component by priority order: the
-i-th student (0-based) at a companion gets ``load_balance × i / capacity``, so the
-per-student costs sum exactly to the optimised objective minus the move penalties.
+:func:`make_room` is the same machinery, used online: when students of a school wait while a
+companion of a *connected* school (one that shares a companion with it) has a free slot — e.g. a
+companion serving EBS and CSS is full of CSS students while CSS's own companion has room — it
+plans that component with a prohibitive move penalty (so only moves that let a waiting student in
+are made, as few as possible) and applies the result. The longest-waiting students get the places
+(the plan's priority is the waitlist order).
 """
 
 from __future__ import annotations
 
-import random
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
 
-import numpy as np
-from ortools.graph.python import min_cost_flow
+from common import clock
+from common.events import OutgoingEvent
+from services.matching.dal.store import AlreadyDecidedError, CompanionFullError, MatchingStore
+from services.matching.logic import choose, events, flow_solver
+from services.matching.logic.assignment_rules import reference_day, waiting_state
+from services.matching.logic.cost import Weights
+from services.matching.models.matching import Assignment, Companion, MoveOut, RebalanceResult
 
-from contracts.events import StudentProfile
-from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS
-from services.matching.logic import cost as cm
-from services.matching.logic.cost import DEFAULT_WEIGHTS, Context, Explanation, Weights
-from services.matching.models.matching import Companion
+#: A cycle is one transaction: per move the assignment put + one outbox item + one target check (≤ 100 items).
+MAX_CYCLE = 33
 
-
-@dataclass(frozen=True)
-class StudentState:
-    """A student known to matching: assigned (``companion_id``) or waiting (``companion_id=None``)."""
-
-    intake_id: str
-    profile: StudentProfile
-    companion_id: str | None = None
-    submitted_at: datetime | None = None
+MAKE_ROOM_WEIGHTS = Weights(move_penalty=1000.0)
+"""Online "make room": every move costs far more than any cost difference (the model's costs are
+≤ 10 per student), so the plan moves a student only to let a waiting student in, and as few as
+possible; which student moves then follows the cost model."""
 
 
 @dataclass(frozen=True)
-class Move:
-    """One change of the plan; ``None`` = unassigned (waiting). Costs under the rebalance model."""
+class Step:
+    """One write: a single move, or a cycle of moves applied together."""
 
-    intake_id: str
-    from_companion_id: str | None
-    to_companion_id: str | None
-    cost_before: float | None
-    cost_after: float | None
+    moves: tuple[flow_solver.Move, ...]
 
     @property
-    def cost_change(self) -> float:
-        return round((self.cost_after or 0.0) - (self.cost_before or 0.0), cm.PRECISION)
+    def is_cycle(self) -> bool:
+        return len(self.moves) > 1
 
 
-@dataclass(frozen=True)
-class Plan:
-    """Result of :func:`plan`.
-
-    ``assignment``: every student → new companion id (``None`` = unassigned).
-    ``explanations``: the new explanation of every assigned student.
-    ``total_cost_before`` / ``total_cost_after``: sum of the per-student model costs of the
-    assigned students before / after (move penalties not included).
-    ``objective_units``: the optimised integer objective without the unassigned arcs
-    (= Σ per-student units after + move penalty units).
-    """
-
-    moves: list[Move]
-    assignment: dict[str, str | None]
-    explanations: dict[str, Explanation]
-    total_cost_before: float
-    total_cost_after: float
-    objective_units: int
-    unassigned: list[str] = field(default_factory=list)
-
-    @property
-    def cost_change(self) -> float:
-        return round(self.total_cost_after - self.total_cost_before, cm.PRECISION)
-
-
-def priority_key(s: StudentState) -> tuple[Any, ...]:
-    """Who keeps / gets a slot first: currently assigned students, then waiting ones; within
-    each group by submission time (earliest first, unknown last), ties by intake id."""
-    group = 0 if s.companion_id is not None else 1
-    if s.submitted_at is None:
-        return (group, 1, s.intake_id)
-    return (group, 0, s.submitted_at, s.intake_id)
-
-
-def slot_units(companion: Companion, k: int, weights: Weights) -> int:
-    """Cost units of the k-th (0-based) slot of ``companion`` (load balance at ``used = k``)."""
-    return cm.to_units(round(weights.load_balance * _load_share(k, companion.capacity), cm.PRECISION))
-
-
-def pair_units(
-    student: StudentState, companion: Companion, context: Context, weights: Weights, day: date | None = None
-) -> int | None:
-    """Arc cost student → companion (without load, with move penalty); ``None`` if infeasible.
-
-    ``day``: reference day of the leave check for students without a start date — only for a
-    *new* companion: a current assignment is not broken because the companion is on leave now.
-    """
-    current = student.companion_id == companion.companion_id
-    if not cm.feasible(student.profile, companion, check_capacity=False, day=None if current else day):
-        return None
-    comps = cm.components(
-        student.profile,
-        companion,
-        context,
-        weights,
-        current_companion_id=student.companion_id,
-        load_share=0.0,
-    )
-    units = sum(cm.to_units(v) for v in comps.values())
-    if student.companion_id is not None and student.companion_id != companion.companion_id:
-        units += cm.to_units(weights.move_penalty)
-    return units
-
-
-def _load_share(k: int, capacity: int) -> float:
-    return k / capacity if capacity > 0 else 1.0
-
-
-def _explain(
-    students: Sequence[StudentState],
-    mapping: dict[str, str | None],
-    comps: dict[str, Companion],
-    context: Context,
-    weights: Weights,
-) -> dict[str, Explanation]:
-    """Per-student explanations for ``mapping``; ``students`` in priority order (load attribution)."""
-    seen: dict[str, int] = {}
-    out: dict[str, Explanation] = {}
-    for s in students:
-        cid = mapping.get(s.intake_id)
-        if cid is None or cid not in comps:
+def _find_cycle(pending: Sequence[flow_solver.Move]) -> list[flow_solver.Move] | None:
+    """A cycle of companion-to-companion moves among ``pending`` (deterministic), if any."""
+    out: dict[str, list[flow_solver.Move]] = defaultdict(list)
+    for m in pending:
+        if m.from_companion_id is not None and m.to_companion_id is not None:
+            out[m.from_companion_id].append(m)
+    for start in pending:
+        if start.from_companion_id is None or start.to_companion_id is None:
             continue
-        k = seen.get(cid, 0)
-        seen[cid] = k + 1
-        c = comps[cid]
-        out[s.intake_id] = Explanation.of(
-            cm.components(
-                s.profile,
-                c,
-                context,
-                weights,
-                current_companion_id=s.companion_id,
-                load_share=_load_share(k, c.capacity),
-            )
-        )
-    return out
+        path, seen = [start], {start.from_companion_id: 0}
+        cur = start.to_companion_id
+        while cur not in seen:
+            nxt = out.get(cur)
+            if not nxt:
+                break
+            seen[cur] = len(path)
+            path.append(nxt[0])
+            cur = nxt[0].to_companion_id  # type: ignore[assignment]
+        else:
+            return path[seen[cur] :]
+    return None
 
 
-def plan(  # noqa: C901, PLR0915
-    students: list[StudentState],
-    companions: list[Companion],
-    weights: Weights | None = None,
-    day: date | None = None,
-) -> Plan:
-    """Optimal reassignment of the whole pool (see module docstring); deterministic.
+def schedule(
+    moves: Sequence[flow_solver.Move], free: dict[str, int]
+) -> tuple[list[Step], list[flow_solver.Move]]:
+    """Order ``moves`` so that applying them one step at a time never exceeds a capacity.
 
-    ``day``: reference day of the leave/active-period check for a new companion (see ``pair_units``).
+    ``free``: free slots per companion now. Returns the steps and the moves that cannot be
+    ordered (their target has no room and they lie on no cycle — only possible when the counters
+    differ from what the plan assumed, or a cycle is longer than :data:`MAX_CYCLE`).
     """
-    w = weights or DEFAULT_WEIGHTS
-    studs = sorted(students, key=priority_key)
-    comps = sorted(companions, key=lambda c: c.companion_id)
-    if len({s.intake_id for s in studs}) != len(studs):
-        raise ValueError("duplicate intake_id")
-    by_id = {c.companion_id: c for c in comps}
-    if len(by_id) != len(comps):
-        raise ValueError("duplicate companion_id")
-    n, m = len(studs), len(comps)
-    sink = n + m
-    context = cm.context_from((s.profile, s.companion_id) for s in studs if s.companion_id is not None)
+    room = dict(free)
+    steps: list[Step] = []
+    pending = sorted(moves, key=lambda m: m.intake_id)
+    for m in pending:
+        if m.to_companion_id is None:
+            steps.append(Step((m,)))
+            if m.from_companion_id is not None:
+                room[m.from_companion_id] = room.get(m.from_companion_id, 0) + 1
+    pending = [m for m in pending if m.to_companion_id is not None]
+    while pending:
+        rest: list[flow_solver.Move] = []
+        for m in pending:
+            assert m.to_companion_id is not None
+            if room.get(m.to_companion_id, 0) > 0:
+                steps.append(Step((m,)))
+                room[m.to_companion_id] -= 1
+                if m.from_companion_id is not None:
+                    room[m.from_companion_id] = room.get(m.from_companion_id, 0) + 1
+            else:
+                rest.append(m)
+        if len(rest) < len(pending):
+            pending = rest
+            continue
+        cycle = _find_cycle(rest)
+        if cycle is None or len(cycle) > MAX_CYCLE:
+            break
+        steps.append(Step(tuple(cycle)))
+        done = {m.intake_id for m in cycle}
+        pending = [m for m in rest if m.intake_id not in done]
+    return steps, pending
 
-    tails: list[int] = []
-    heads: list[int] = []
-    costs: list[int] = []
-    pair_arcs: list[tuple[int, int]] = []  # (student index, companion index) per pair arc, same order
-    by_school: dict[str, list[tuple[int, Companion]]] = {}
-    for j, c in enumerate(comps):
-        for school in c.school_ids:
-            by_school.setdefault(school, []).append((j, c))
-    for i, s in enumerate(studs):
-        for j, c in by_school.get(s.profile.school_id, ()):
-            u = pair_units(s, c, context, w, day)
-            if u is not None:
-                tails.append(i)
-                heads.append(n + j)
-                costs.append(u)
-                pair_arcs.append((i, j))
-    n_pair = len(tails)
-    max_pair = max(costs, default=0)
-    max_slot = 0
-    for j, c in enumerate(comps):
-        for k in range(c.capacity):
-            su = slot_units(c, k, w)
-            max_slot = max(max_slot, su)
-            tails.append(n + j)
-            heads.append(sink)
-            costs.append(su)
-    bound = max_pair + max_slot + 1
-    step = n * bound + 1
-    first_unassigned = len(tails)
-    for i in range(n):
-        tails.append(i)
-        heads.append(sink)
-        costs.append((n - i) * step)
 
-    flow = min_cost_flow.SimpleMinCostFlow()
-    if tails:
-        flow.add_arcs_with_capacity_and_unit_cost(
-            np.asarray(tails, dtype=np.int32),
-            np.asarray(heads, dtype=np.int32),
-            np.ones(len(tails), dtype=np.int64),
-            np.asarray(costs, dtype=np.int64),
+def run_rebalance(
+    *, dry_run: bool, store: MatchingStore, correlation_id: str, weights: Weights | None = None
+) -> RebalanceResult:
+    """Optimise the whole pool; with ``dry_run`` only list the moves, else apply them."""
+    at = clock.now()
+    companions = store.list_companions()
+    records = {
+        a.intake_id: a
+        for a in store.all_assignments()
+        if a.status in ("assigned", "waitlisted") and a.profile is not None
+    }
+    students = _students(records)
+    plan = flow_solver.plan(students, companions, weights, day=at.date())
+    outs = {
+        m.intake_id: MoveOut(
+            intake_id=m.intake_id,
+            school_id=records[m.intake_id].profile.school_id,  # type: ignore[union-attr]
+            from_companion_id=m.from_companion_id,
+            to_companion_id=m.to_companion_id,
+            cost_before=m.cost_before,
+            cost_after=m.cost_after,
+            cost_change=m.cost_change,
         )
-    supplies = np.zeros(n + m + 1, dtype=np.int64)
-    supplies[:n] = 1
-    supplies[sink] = -n
-    flow.set_nodes_supplies(np.arange(n + m + 1, dtype=np.int32), supplies)
-    if n:
-        status = flow.solve()
-        if status != flow.OPTIMAL:
-            raise RuntimeError(f"min-cost flow failed: {status}")
-        flows = flow.flows(np.arange(n_pair, dtype=np.int32)) if n_pair else np.zeros(0, dtype=np.int64)
-    else:
-        flows = np.zeros(0, dtype=np.int64)
-
-    mapping: dict[str, str | None] = {s.intake_id: None for s in studs}
-    objective = 0
-    for a in np.flatnonzero(flows):
-        i, j = pair_arcs[a]
-        mapping[studs[i].intake_id] = comps[j].companion_id
-        objective += costs[a]
-    load = Counter(v for v in mapping.values() if v is not None)
-    for c in comps:
-        objective += sum(slot_units(c, k, w) for k in range(load[c.companion_id]))
-    if n:
-        unassigned_units = sum(
-            costs[first_unassigned + i] for i, s in enumerate(studs) if mapping[s.intake_id] is None
-        )
-        assert objective + unassigned_units == flow.optimal_cost(), "decoded flow does not match the optimum"
-
-    current = {s.intake_id: s.companion_id for s in studs}
-    before = _explain(studs, current, by_id, context, w)
-    after = _explain(studs, mapping, by_id, context, w)
-    moves = [
-        Move(
-            s.intake_id,
-            current[s.intake_id],
-            mapping[s.intake_id],
-            before[s.intake_id].total if s.intake_id in before else None,
-            after[s.intake_id].total if s.intake_id in after else None,
-        )
-        for s in sorted(studs, key=lambda s: s.intake_id)
-        if current[s.intake_id] != mapping[s.intake_id]
-    ]
-    return Plan(
+        for m in plan.moves
+    }
+    if not dry_run and plan.moves:
+        _apply(plan, plan.moves, records, companions, outs, store=store, correlation_id=correlation_id)
+    moves = [outs[m.intake_id] for m in plan.moves]
+    return RebalanceResult(
+        dry_run=dry_run,
+        students=len(students),
+        companions=len(companions),
+        assigned_before=sum(1 for s in students if s.companion_id is not None),
+        assigned_after=len(students) - len(plan.unassigned),
+        total_cost_before=plan.total_cost_before,
+        total_cost_after=plan.total_cost_after,
+        cost_change=plan.cost_change,
         moves=moves,
-        assignment=dict(sorted(mapping.items())),
-        explanations=dict(sorted(after.items())),
-        total_cost_before=round(sum(e.total for e in before.values()), cm.PRECISION),
-        total_cost_after=round(sum(e.total for e in after.values()), cm.PRECISION),
-        objective_units=objective,
-        unassigned=sorted(k for k, v in mapping.items() if v is None),
+        applied=sum(1 for m in moves if m.applied),
+        skipped=sum(1 for m in moves if m.skipped_reason),
     )
 
 
-# ---------------------------------------------------------------------------------------- benchmark helper
-def random_instance(
-    n_students: int, n_companions: int, seed: int = 0
-) -> tuple[list[StudentState], list[Companion]]:
-    """A random but plausible pool for benchmarks and tests (``make bench``: 5,000 × 200).
+def _students(records: dict[str, Assignment]) -> list[flow_solver.StudentState]:
+    return [
+        flow_solver.StudentState(
+            a.intake_id, a.profile, a.companion_id if a.status == "assigned" else None, a.submitted_at
+        )
+        for a in records.values()
+        if a.profile is not None
+    ]
 
-    Companions serve one or two of the six schools with capacities summing to about 110 % of
-    the students; about 85 % of the students are currently assigned (never above capacity),
-    the rest wait. Deterministic for a given ``seed``.
-    """
-    rng = random.Random(seed)
-    schools = sorted(SCHOOLS)
-    fields_, langs = sorted(CAREER_FIELDS), sorted(k for k in LANGUAGES if k != "de")
-    genders = ["weiblich", "maennlich", "divers"]
-    mean_cap = max(1.0, 1.1 * n_students / max(1, n_companions))
-    companions: list[Companion] = []
-    for j in range(n_companions):
-        own = [schools[j % len(schools)]]
-        if rng.random() < 0.3:
-            own.append(rng.choice([x for x in schools if x != own[0]]))
-        companions.append(
-            Companion(
-                companion_id=f"B{j:04d}",
-                name=f"Begleitung {j}",
-                email=f"b{j}@example.org",
-                school_ids=own,
-                capacity=min(200, max(1, round(mean_cap * rng.uniform(0.8, 1.2)))),
-                languages=["de", *rng.sample(langs, rng.randint(0, 2))],
-                career_fields=rng.sample(fields_, rng.randint(2, 4)),
-                gender=rng.choice(genders),  # type: ignore[arg-type]
-                active=rng.random() < 0.97,
+
+def component(school_ids: set[str], companions: Sequence[Companion]) -> tuple[set[str], list[Companion]]:
+    """The schools connected to ``school_ids`` through shared companions, and those companions."""
+    schools, comps = set(school_ids), []
+    changed = True
+    while changed:
+        changed = False
+        comps = [c for c in companions if schools & set(c.school_ids)]
+        more = {s for c in comps for s in c.school_ids} - schools
+        if more:
+            schools |= more
+            changed = True
+    return schools, sorted(comps, key=lambda c: c.companion_id)
+
+
+def make_room(school_ids: Sequence[str], *, store: MatchingStore, correlation_id: str) -> int:
+    """Let waiting students of ``school_ids`` in by moving students within their connected schools
+    (see module docstring); returns how many moves were applied. Does nothing unless a companion of
+    the component has a free slot and someone there waits."""
+    at = clock.now()
+    companions = store.list_companions()
+    done, seen = 0, set()
+    for school in sorted(set(school_ids)):
+        if school in seen:
+            continue
+        schools, comps = component({school}, companions)
+        seen |= schools
+        if len(schools) < 2 or not any(c.active and c.free > 0 for c in comps):
+            continue  # nothing to gain: a school on its own has no room elsewhere to shift to
+        records = {
+            a.intake_id: a
+            for s in sorted(schools)
+            for a in store.students_of_school(s)
+            if a.status in ("assigned", "waitlisted") and a.profile is not None
+        }
+        if not any(a.status == "waitlisted" for a in records.values()):
+            continue
+        students = _students(records)
+        plan = flow_solver.plan(students, comps, MAKE_ROOM_WEIGHTS, day=at.date())
+        if len(students) - len(plan.unassigned) <= sum(1 for x in students if x.companion_id is not None):
+            continue  # no waiting student can get in
+        moves = [m for m in plan.moves if m.to_companion_id is not None]
+        outs = {
+            m.intake_id: MoveOut(
+                intake_id=m.intake_id,
+                school_id=records[m.intake_id].profile.school_id,  # type: ignore[union-attr]
+                from_companion_id=m.from_companion_id,
+                to_companion_id=m.to_companion_id,
+                cost_before=m.cost_before,
+                cost_after=m.cost_after,
+                cost_change=m.cost_change,
             )
-        )
-    serving = {sc: [c for c in companions if sc in c.school_ids] for sc in schools}
-    weights = [sum(c.capacity / len(c.school_ids) for c in serving[sc]) or 0.1 for sc in schools]
-    used = {c.companion_id: 0 for c in companions}
-    base = datetime(2026, 6, 1, tzinfo=UTC)
-    students: list[StudentState] = []
-    for i in range(n_students):
-        school = rng.choices(schools, weights)[0]
-        pool = serving[school]
-        profile = StudentProfile(
-            school_id=school,
-            school_year="2026/27",
-            class_name=f"AVd{rng.randint(1, 4)}",
-            age_band=rng.choice(["unter_16", "16", "17", "18", "19_plus"]),  # type: ignore[arg-type]
-            gender=rng.choice(genders),  # type: ignore[arg-type]
-            parent_contact_language="de" if rng.random() < 0.6 else rng.choice(langs),
-            career_fields=rng.sample(fields_, rng.randint(1, 3)),
-            preferred_companion_gender=rng.choice(genders) if rng.random() < 0.2 else None,  # type: ignore[arg-type]
-            previous_companion_id=rng.choice(pool).companion_id if pool and rng.random() < 0.1 else None,
-            consent_present=rng.random() < 0.98,
-        )
-        current = None
-        if rng.random() < 0.85:
-            free = [
-                c
-                for c in pool
-                if cm.feasible(profile, c, check_capacity=False) and used[c.companion_id] < c.capacity
-            ]
-            if free:
-                current = rng.choice(free).companion_id
-                used[current] += 1
-        students.append(
-            StudentState(
-                intake_id=f"01JAAAAAAAAAAAAAAA{i:08d}",
-                profile=profile,
-                companion_id=current,
-                submitted_at=base + timedelta(minutes=rng.randint(0, 60 * 24 * 90)),
+            for m in moves
+        }
+        _apply(plan, moves, records, comps, outs, store=store, correlation_id=correlation_id)
+        done += sum(1 for o in outs.values() if o.applied)
+    return done
+
+
+def _apply(  # noqa: C901
+    plan: flow_solver.Plan,
+    moves: Sequence[flow_solver.Move],
+    records: dict[str, Assignment],
+    companions: list[Companion],
+    outs: dict[str, MoveOut],
+    *,
+    store: MatchingStore,
+    correlation_id: str,
+) -> None:
+    fresh = {c.companion_id: c for c in store.list_companions()}
+    free = {cid: c.free for cid, c in fresh.items()}
+    steps, unordered = schedule(moves, free)
+    for m in unordered:
+        outs[m.intake_id].skipped_reason = "Kein freier Platz bei der Ziel-Begleitung."
+    at = clock.now()
+    by_school: dict[str, list[Companion]] = defaultdict(list)
+    for c in companions:
+        for s in c.school_ids:
+            by_school[s].append(c)
+    for step in steps:
+        news: list[tuple[Assignment, flow_solver.Move]] = []
+        outgoing: list[OutgoingEvent] = []
+        for m in step.moves:
+            cur = records[m.intake_id]
+            assert cur.profile is not None
+            if m.to_companion_id is None:
+                reason = choose.waitlist_reason(
+                    cur.profile, by_school[cur.profile.school_id], reference_day(cur.profile, at)
+                )
+                new = waiting_state(
+                    cur.intake_id,
+                    cur.profile,
+                    reason,
+                    at=at,
+                    submitted_at=cur.submitted_at,
+                    profile_updated_at=cur.profile_updated_at,
+                )
+                outgoing.append(events.waitlisted(new, correlation_id, reason=reason, at=at))
+            else:
+                expl = plan.explanations[m.intake_id]
+                new = cur.model_copy(
+                    update={
+                        "status": "assigned",
+                        "companion_id": m.to_companion_id,
+                        "cost": expl.total,
+                        "explanation": dict(expl.components),
+                        "assigned_at": at,
+                        "updated_at": at,
+                        "waitlist_school": None,
+                        "waitlist_reason": None,
+                    }
+                )
+                if m.from_companion_id is None:
+                    waited = (at - cur.submitted_at).days if cur.submitted_at else 0
+                    outgoing.append(
+                        events.assigned(new, correlation_id, from_waitlist=True, waited_days=waited)
+                    )
+                else:
+                    outgoing.append(
+                        events.reassigned(
+                            new, m.from_companion_id, correlation_id, cost_change=m.cost_change, at=at
+                        )
+                    )
+            news.append((new, m))
+        try:
+            _write(step, news, outgoing, store)
+        except (AlreadyDecidedError, CompanionFullError) as e:
+            why = (
+                "Die Ziel-Begleitung ist inzwischen voll oder inaktiv."
+                if isinstance(e, CompanionFullError)
+                else "Die Zuordnung hat sich inzwischen geändert."
             )
+            for m in step.moves:
+                outs[m.intake_id].skipped_reason = why
+            continue
+        for m in step.moves:
+            outs[m.intake_id].applied = True
+
+
+def _write(
+    step: Step,
+    news: list[tuple[Assignment, flow_solver.Move]],
+    outgoing: list[OutgoingEvent],
+    store: MatchingStore,
+) -> None:
+    if step.is_cycle:
+        store.move_cycle(
+            [(new, m.from_companion_id) for new, m in news if m.from_companion_id], events=outgoing
         )
-    companions = [c.model_copy(update={"used": used[c.companion_id]}) for c in companions]
-    return students, companions
+        return
+    ((new, m),) = news
+    if m.from_companion_id is None:
+        store.claim(new, from_waitlist=True, events=outgoing)
+    elif m.to_companion_id is None:
+        if not store.release(new, m.from_companion_id, events=outgoing):
+            raise AlreadyDecidedError(m.intake_id)
+    else:
+        store.reassign(new, m.from_companion_id, events=outgoing)

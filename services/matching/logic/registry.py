@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from common import clock
 from common.errors import DomainValidationError, FieldError, NotFoundError
 from services.matching.dal.store import CapacityBelowUseError, MatchingStore
-from services.matching.logic import facts
-from services.matching.logic.records import utcnow
+from services.matching.logic import events
 from services.matching.models.matching import Companion, CompanionIn, CompanionPatch
 
 #: Fields a PATCH may clear with ``null``; every other field needs a value.
@@ -37,9 +37,9 @@ def _save(
     store: MatchingStore,
     correlation_id: str,
 ) -> Companion:
-    at = utcnow()
+    at = clock.now()
     increased = before is None or after.capacity > before.capacity
-    event = facts.companion_updated(after, correlation_id, capacity_increased=increased, at=at)
+    event = events.companion_updated(after, correlation_id, capacity_increased=increased, at=at)
     try:
         store.save_companion(fields, companion_id, events=[event])
     except CapacityBelowUseError as e:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from common import clock
 from services.matching.dal.store import MatchingStore
-from services.matching.logic.records import utcnow
 from services.matching.models.matching import WaitlistEntry
 
 
 def waitlist(
     school_ids: Iterable[str], *, store: MatchingStore, at: datetime | None = None
 ) -> list[WaitlistEntry]:
-    now = at or utcnow()
+    now = at or clock.now()
     out: list[WaitlistEntry] = []
     for school in sorted(set(school_ids)):
         for pos, a in enumerate((w for w in store.waiting(school) if w.profile is not None), 1):

@@ -10,7 +10,7 @@ from common.consumer import process_events
 from common.observability import logger, tracer
 from contracts import events as ev
 from services.reporting.dal.aggregates import AggregateStore, Mailer, ReportStore
-from services.reporting.logic.consume import Consumer
+from services.reporting.logic.reactions import Consumer
 
 log = logger("reporting")
 trace = tracer("reporting")

@@ -13,10 +13,9 @@ from typing import Any, Literal
 
 from ulid import ULID
 
-from common.events import EventPublisher, OutgoingEvent
-from contracts.events import REPORT_PUBLISHED, ReportPublishedData
+from common.events import EventPublisher
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
-from services.reporting.logic import alerts, mail, redact
+from services.reporting.logic import alerts, events, mail, redact
 from services.reporting.logic.alerts import MailSender
 from services.reporting.logic.figures import Inputs, school_year_context, weekly_context
 from services.reporting.logic.periods import Period, ReportWeek, local
@@ -148,25 +147,7 @@ def publish_report(
         subject_ids=redact.subject_ids(rendered.context),
     )
     store.put_report(record)
-    data = ReportPublishedData(
-        report_id=report_id,
-        report_type=report_type,  # type: ignore[arg-type]
-        school_year=school_year,
-        formats=list(keys),  # type: ignore[arg-type]
-        object_keys=list(keys.values()),
-        published_at=now,
-    )
-    publisher.publish(
-        [
-            OutgoingEvent(
-                REPORT_PUBLISHED,
-                data,
-                idempotency_key=f"{REPORT_PUBLISHED.detail_type}:{report_id}",
-                correlation_id=correlation_id,
-                occurred_at=now,
-            )
-        ]
-    )
+    publisher.publish([events.report_published(record, correlation_id, at=now)])
     record.state = "published"
     store.put_report(record)
     links = {ext: reports.link(key, LINK_VALIDITY) for ext, key in keys.items()}

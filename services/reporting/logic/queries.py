@@ -1,15 +1,15 @@
 """Read use cases of the reporting API: report index, download links, dashboard figures.
 
 The dashboard's waitlist and a report's files list students pseudonymously (Kennung, school, class,
-waiting since): handing them out is audited like every access to students' data (:mod:`common.audit`).
+waiting since): handing them out is audited like every access to students' data (:mod:`common.audit_log`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from common import audit
-from common.audit import ActorRole, AuditAction
+from common import audit_log
+from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
 from common.errors import NotFoundError
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
@@ -47,7 +47,7 @@ def report_with_links(
     if r is None or r.state == "rendering":
         raise NotFoundError(report_id)
     if r.subject_ids:
-        audit.record("reporting", "read", principal, r.subject_ids, now, PURPOSES)
+        audit_log.record("reporting", "read", principal, r.subject_ids, now, PURPOSES)
     links = {fmt: reports.link(key, validity) for fmt, key in zip(r.formats, r.object_keys, strict=True)}
     return ReportOut(
         report_id=r.report_id,
@@ -71,5 +71,5 @@ def dashboard(
     summary = DashboardSummary.model_validate(dashboard_summary(inputs, week))
     listed = [w["intake_id"] for w in waitlist_rows(inputs.waitlist, week.as_of)[:WAITLIST_LIST_LIMIT]]
     if listed:
-        audit.record("reporting", "list", principal, listed, now, PURPOSES)
+        audit_log.record("reporting", "list", principal, listed, now, PURPOSES)
     return summary

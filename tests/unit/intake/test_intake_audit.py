@@ -7,23 +7,24 @@ from typing import get_args
 
 import pytest
 
-from common import audit as common_audit
-from common.audit import AuditAction
+from common import audit_log
+from common.audit_log import AuditAction
 from common.auth import principal_from_claims
 from common.errors import DomainValidationError
-from services.intake.logic import audit
+from services.intake.logic import access as intake_access
+from services.intake.logic import audit_query
 from services.matching.logic import access as matching_access
 
 
 def test_entries_are_kept_until_the_end_of_the_following_year() -> None:
     at = datetime(2026, 11, 30, 8, 15, tzinfo=UTC)
     end_of_next_year = datetime(2027, 12, 31, 23, 59, 59, tzinfo=UTC)
-    assert datetime.fromtimestamp(common_audit.expiry(at), UTC) == end_of_next_year
-    assert common_audit.expiry(datetime(2027, 1, 1, tzinfo=UTC)) > common_audit.expiry(at)
+    assert datetime.fromtimestamp(audit_log.expiry(at), UTC) == end_of_next_year
+    assert audit_log.expiry(datetime(2027, 1, 1, tzinfo=UTC)) > audit_log.expiry(at)
 
 
 def test_every_action_has_a_purpose_for_every_role_that_may_do_it() -> None:
-    intake, matching = audit.PURPOSES, matching_access.PURPOSES
+    intake, matching = intake_access.PURPOSES, matching_access.PURPOSES
     for action in get_args(AuditAction):
         assert (action, "office") in intake or (action, "office") in matching  # the office may do everything
     for action in ("create", "read", "list", "update", "withdraw"):
@@ -37,7 +38,7 @@ def test_role_is_the_widest_right_that_allowed_the_access() -> None:
     both = principal_from_claims({"sub": "x", "cognito:groups": "office,school-RFS"})
     school = principal_from_claims({"sub": "y", "cognito:groups": "school-RFS"})
     comp = principal_from_claims({"sub": "z", "cognito:groups": "companion", "custom:companion_id": "A"})
-    assert [common_audit.role_of(p) for p in (both, school, comp)] == ["office", "school", "companion"]
+    assert [audit_log.role_of(p) for p in (both, school, comp)] == ["office", "school", "companion"]
 
 
 @pytest.mark.parametrize(
@@ -48,7 +49,7 @@ def test_role_is_the_widest_right_that_allowed_the_access() -> None:
     ],
 )
 def test_days_are_read_newest_first(start: date, end: date, days: list[str]) -> None:
-    assert audit._days(start, end) == days
+    assert audit_query._days(start, end) == days
 
 
 @pytest.mark.parametrize(
@@ -56,17 +57,17 @@ def test_days_are_read_newest_first(start: date, end: date, days: list[str]) -> 
 )
 def test_reversed_or_too_long_periods_are_422_in_german(start: date, end: date) -> None:
     with pytest.raises(DomainValidationError) as e:
-        audit._days(start, end)
+        audit_query._days(start, end)
     assert e.value.errors[0].field == "from" and e.value.errors[0].message[0].isupper()
 
 
 def test_a_cursor_for_another_period_is_refused() -> None:
-    cursor = audit._encode("2026-11-03", {"day": "2026-11-03", "entry": "2026-11-03T10:00:00#X"})
-    assert audit._decode(cursor, ["2026-11-03"]) == (
+    cursor = audit_query._encode("2026-11-03", {"day": "2026-11-03", "entry": "2026-11-03T10:00:00#X"})
+    assert audit_query._decode(cursor, ["2026-11-03"]) == (
         "2026-11-03",
         {"day": "2026-11-03", "entry": "2026-11-03T10:00:00#X"},
     )
     with pytest.raises(DomainValidationError):
-        audit._decode(cursor, ["2026-11-04"])
+        audit_query._decode(cursor, ["2026-11-04"])
     with pytest.raises(DomainValidationError):
-        audit._decode("not-base64!", ["2026-11-03"])
+        audit_query._decode("not-base64!", ["2026-11-03"])

@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from avdual.random_pool import random_pool
+from services.matching.logic import assignment_rules, flow_solver, retention
 from services.matching.logic import cost as cm
-from services.matching.logic import rebalance as rb
-from services.matching.logic import records as assign
 from services.matching.logic.cost import Weights
-from services.matching.logic.rebalancing import MAX_CYCLE, schedule
+from services.matching.logic.rebalance import MAX_CYCLE, schedule
 from services.matching.models.matching import LeavePeriod
 from tests.unit.matching.builders import companion, profile
 
@@ -35,8 +35,8 @@ def simulate(steps: list, load: Counter[str], caps: dict[str, int]) -> Counter[s
 @pytest.mark.parametrize("seed", range(40))
 def test_schedule_orders_every_move_of_a_plan_without_exceeding_capacity(seed: int) -> None:
     rnd = random.Random(seed)
-    students, companions = rb.random_instance(rnd.randint(10, 80), rnd.randint(2, 8), seed=seed)
-    plan = rb.plan(students, companions, Weights(move_penalty=rnd.choice([0.0, 0.5, 2.5])))
+    students, companions = random_pool(rnd.randint(10, 80), rnd.randint(2, 8), seed=seed)
+    plan = flow_solver.plan(students, companions, Weights(move_penalty=rnd.choice([0.0, 0.5, 2.5])))
     caps = {c.companion_id: c.capacity for c in companions}
     load = Counter(s.companion_id for s in students if s.companion_id is not None)
     steps, rest = schedule(plan.moves, {c: caps[c] - load[c] for c in caps})
@@ -47,7 +47,7 @@ def test_schedule_orders_every_move_of_a_plan_without_exceeding_capacity(seed: i
 
 
 def test_swap_between_full_companions_is_one_cycle_step() -> None:
-    moves = [rb.Move("s1", "A", "B", 1.0, 0.0), rb.Move("s2", "B", "A", 1.0, 0.0)]
+    moves = [flow_solver.Move("s1", "A", "B", 1.0, 0.0), flow_solver.Move("s2", "B", "A", 1.0, 0.0)]
     steps, rest = schedule(moves, {"A": 0, "B": 0})
     assert rest == [] and len(steps) == 1 and steps[0].is_cycle
     assert {m.intake_id for m in steps[0].moves} == {"s1", "s2"}
@@ -55,10 +55,10 @@ def test_swap_between_full_companions_is_one_cycle_step() -> None:
 
 def test_releases_go_first_and_free_room_is_used_before_cycles() -> None:
     moves = [
-        rb.Move("w", None, "A", None, 0.0),  # a waiting student gets A's slot …
-        rb.Move("x", "A", None, 1.0, None),  # … which a student at an inactive A frees first
-        rb.Move("y", "B", "C", 1.0, 0.5),
-        rb.Move("z", "C", "B", 1.0, 0.5),
+        flow_solver.Move("w", None, "A", None, 0.0),  # a waiting student gets A's slot …
+        flow_solver.Move("x", "A", None, 1.0, None),  # … which a student at an inactive A frees first
+        flow_solver.Move("y", "B", "C", 1.0, 0.5),
+        flow_solver.Move("z", "C", "B", 1.0, 0.5),
     ]
     steps, rest = schedule(moves, {"A": 0, "B": 0, "C": 1})
     assert rest == []
@@ -70,52 +70,56 @@ def test_releases_go_first_and_free_room_is_used_before_cycles() -> None:
 
 def test_unorderable_moves_are_returned_not_forced() -> None:
     ring = [
-        rb.Move(f"s{i}", f"C{i}", f"C{(i + 1) % (MAX_CYCLE + 1)}", 1.0, 0.0) for i in range(MAX_CYCLE + 1)
+        flow_solver.Move(f"s{i}", f"C{i}", f"C{(i + 1) % (MAX_CYCLE + 1)}", 1.0, 0.0)
+        for i in range(MAX_CYCLE + 1)
     ]
     steps, rest = schedule(ring, {f"C{i}": 0 for i in range(MAX_CYCLE + 1)})
     assert steps == [] and len(rest) == MAX_CYCLE + 1
-    stale = [rb.Move("s", "A", "B", 1.0, 0.0)]  # B full, nobody leaves B: counters differ from the plan
+    stale = [
+        flow_solver.Move("s", "A", "B", 1.0, 0.0)
+    ]  # B full, nobody leaves B: counters differ from the plan
     assert schedule(stale, {"A": 0, "B": 0}) == ([], stale)
 
 
 # ------------------------------------------------------------------------------------- online helpers
 def test_reference_day_is_the_start_date_else_today_but_not_before_the_school_year() -> None:
     at = datetime(2026, 6, 1, tzinfo=UTC)
-    assert assign.reference_day(profile(), at) == date(2026, 8, 1)
-    assert assign.reference_day(profile(), datetime(2026, 11, 2, tzinfo=UTC)) == date(2026, 11, 2)
-    assert assign.reference_day(profile(start_date=date(2026, 9, 14)), at) == date(2026, 9, 14)
+    assert assignment_rules.reference_day(profile(), at) == date(2026, 8, 1)
+    assert assignment_rules.reference_day(profile(), datetime(2026, 11, 2, tzinfo=UTC)) == date(2026, 11, 2)
+    assert assignment_rules.reference_day(profile(start_date=date(2026, 9, 14)), at) == date(2026, 9, 14)
 
 
 def test_waitlist_key_sorts_by_submission_time_then_id() -> None:
     t = datetime(2026, 9, 1, 8, tzinfo=UTC)
     keys = [
-        assign.waitlist_key(t + timedelta(seconds=s), i) for s, i in [(5, "A"), (0, "Z"), (0, "B"), (60, "0")]
+        assignment_rules.waitlist_key(t + timedelta(seconds=s), i)
+        for s, i in [(5, "A"), (0, "Z"), (0, "B"), (60, "0")]
     ]
     assert sorted(keys) == [keys[2], keys[1], keys[0], keys[3]]
 
 
 def test_submission_time_from_the_ulid_and_retention() -> None:
-    assert assign.submitted_at_of("01JAAAAAAAAAAAAAAAAAAAAAAA").year == 2024
-    assert assign.expiry("2026/27") == int(datetime(2028, 8, 1, tzinfo=UTC).timestamp())
-    assert assign.exit_expiry(date(2027, 3, 1)) == assign.expiry("2026/27")
-    assert assign.exit_expiry(date(2027, 8, 1)) == assign.expiry("2027/28")
+    assert assignment_rules.submitted_at_of("01JAAAAAAAAAAAAAAAAAAAAAAA").year == 2024
+    assert retention.expiry("2026/27") == int(datetime(2028, 8, 1, tzinfo=UTC).timestamp())
+    assert retention.exit_expiry(date(2027, 3, 1)) == retention.expiry("2026/27")
+    assert retention.exit_expiry(date(2027, 8, 1)) == retention.expiry("2027/28")
 
 
 def test_prepare_claim_uses_class_cohesion_and_the_leave_rule() -> None:
     at = datetime(2026, 10, 5, tzinfo=UTC)
     a, b = companion("A", used=10), companion("B", used=0)
     classmates = [(profile(), "A"), (profile(), "A")]
-    got = assign.prepare_claim("s", profile(), [b, a], classmates, at=at)
+    got = assignment_rules.prepare_claim("s", profile(), [b, a], classmates, at=at)
     assert got is not None and got.companion_id == "A" and got.explanation["class_cohesion"] == 0
     assert got.cost == pytest.approx(sum(got.explanation.values()))
-    other = assign.prepare_claim("s", profile(class_name="AVd2"), [a, b], classmates, at=at)
+    other = assignment_rules.prepare_claim("s", profile(class_name="AVd2"), [a, b], classmates, at=at)
     assert other is not None and other.companion_id == "B"
     away = b.model_copy(
         update={"leave_periods": [LeavePeriod(start=date(2026, 10, 1), end=date(2026, 10, 9))]}
     )
-    assert assign.prepare_claim("s", profile(class_name="AVd2"), [away], [], at=at) is None
+    assert assignment_rules.prepare_claim("s", profile(class_name="AVd2"), [away], [], at=at) is None
     assert (
-        assign.prepare_claim(
+        assignment_rules.prepare_claim(
             "s", profile(class_name="AVd2", start_date=date(2026, 10, 12)), [away], [], at=at
         )
         is not None
@@ -142,16 +146,16 @@ def test_rebalance_does_not_move_students_away_from_a_companion_on_leave_today()
         "A", capacity=1, leave_periods=[LeavePeriod(start=date(2026, 10, 1), end=date(2026, 10, 9))]
     )
     b = companion("B", capacity=1)
-    s = rb.StudentState("s", profile(), "A", datetime(2026, 9, 1, tzinfo=UTC))
-    w = rb.StudentState("w", profile(class_name="AVd2"), None, datetime(2026, 9, 2, tzinfo=UTC))
-    plan = rb.plan([s, w], [away, b], day=date(2026, 10, 5))
+    s = flow_solver.StudentState("s", profile(), "A", datetime(2026, 9, 1, tzinfo=UTC))
+    w = flow_solver.StudentState("w", profile(class_name="AVd2"), None, datetime(2026, 9, 2, tzinfo=UTC))
+    plan = flow_solver.plan([s, w], [away, b], day=date(2026, 10, 5))
     assert plan.assignment == {"s": "A", "w": "B"}  # s stays; w is not sent to the absent A
-    plan2 = rb.plan([w], [away], day=date(2026, 10, 5))
+    plan2 = flow_solver.plan([w], [away], day=date(2026, 10, 5))
     assert plan2.assignment == {"w": None}
 
 
 def test_component_follows_shared_companions() -> None:
-    from services.matching.logic.rebalancing import component
+    from services.matching.logic.rebalance import component
 
     cs = [
         companion("A", school_ids=["EBS"]),

@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
+from avdual.random_pool import random_pool
 from services.matching.logic import cost as cm
-from services.matching.logic import rebalance as rb
+from services.matching.logic import flow_solver
 from services.matching.logic.cost import Weights
-from services.matching.logic.rebalance import StudentState
+from services.matching.logic.flow_solver import StudentState
 from services.matching.models.matching import Companion
 from tests.unit.matching.builders import companion, profile
 
@@ -118,7 +119,9 @@ def independent_optimum(
     return unassigned, cost
 
 
-def objective_of(plan: rb.Plan, studs: list[StudentState], comps: list[Companion], w: Weights) -> int:
+def objective_of(
+    plan: flow_solver.Plan, studs: list[StudentState], comps: list[Companion], w: Weights
+) -> int:
     """Recompute the plan's objective from its assignment mapping alone."""
     by_id = {c.companion_id: c for c in comps}
     ctx = cm.context_from((s.profile, s.companion_id) for s in studs if s.companion_id is not None)
@@ -138,7 +141,7 @@ def objective_of(plan: rb.Plan, studs: list[StudentState], comps: list[Companion
     return total
 
 
-def check_invariants(plan: rb.Plan, studs: list[StudentState], comps: list[Companion]) -> None:
+def check_invariants(plan: flow_solver.Plan, studs: list[StudentState], comps: list[Companion]) -> None:
     by_id = {c.companion_id: c for c in comps}
     assert set(plan.assignment) == {s.intake_id for s in studs}
     load = Counter(v for v in plan.assignment.values() if v is not None)
@@ -160,7 +163,7 @@ def test_rebalance_equals_the_independent_optimum_on_random_instances() -> None:
     rng = random.Random(20260801)
     for _ in range(80):
         studs, comps, w = random_small(rng)
-        plan = rb.plan(studs, comps, w)
+        plan = flow_solver.plan(studs, comps, w)
         unassigned, optimum = independent_optimum(studs, comps, w)
         assert set(plan.unassigned) == unassigned  # same lexicographic priority outcome
         assert plan.objective_units == optimum
@@ -182,8 +185,8 @@ def test_rebalance_equals_the_independent_optimum_on_random_instances() -> None:
 
 def test_independent_optimum_also_holds_on_the_benchmark_generator() -> None:
     for seed in range(3):
-        studs, comps = rb.random_instance(12, 4, seed)
-        plan = rb.plan(studs, comps)
+        studs, comps = random_pool(12, 4, seed)
+        plan = flow_solver.plan(studs, comps)
         unassigned, optimum = independent_optimum(studs, comps, Weights())
         assert (set(plan.unassigned), plan.objective_units) == (unassigned, optimum)
 
@@ -193,14 +196,14 @@ def test_independent_optimum_also_holds_on_the_benchmark_generator() -> None:
 @given(st.randoms(use_true_random=False))
 def test_rebalance_never_exceeds_capacity_and_stays_within_schools(rnd: random.Random) -> None:
     studs, comps, w = random_small(random.Random(rnd.random()))
-    plan = rb.plan(studs, comps, w)
+    plan = flow_solver.plan(studs, comps, w)
     check_invariants(plan, studs, comps)
 
 
 def test_benchmark_instance_invariants_and_max_assignment() -> None:
-    studs, comps = rb.random_instance(400, 16, seed=7)
+    studs, comps = random_pool(400, 16, seed=7)
     assert all(c.used <= c.capacity for c in comps)
-    plan = rb.plan(studs, comps)
+    plan = flow_solver.plan(studs, comps)
     check_invariants(plan, studs, comps)
     # nobody currently assigned at a still-feasible companion loses their place
     by_id = {c.companion_id: c for c in comps}
@@ -214,18 +217,18 @@ def test_benchmark_instance_invariants_and_max_assignment() -> None:
 @given(st.randoms(use_true_random=False))
 def test_plan_is_deterministic_under_input_order(rnd: random.Random) -> None:
     studs, comps, w = random_small(random.Random(rnd.random()))
-    a = rb.plan(studs, comps, w)
+    a = flow_solver.plan(studs, comps, w)
     s2, c2 = list(studs), list(comps)
     rnd.shuffle(s2)
     rnd.shuffle(c2)
-    assert rb.plan(s2, c2, w) == a
+    assert flow_solver.plan(s2, c2, w) == a
 
 
 def test_empty_pools() -> None:
-    assert rb.plan([], []).moves == []
-    p = rb.plan([student(1)], [])
+    assert flow_solver.plan([], []).moves == []
+    p = flow_solver.plan([student(1)], [])
     assert p.assignment == {student(1).intake_id: None} and p.moves == []
-    p = rb.plan([], [companion("A")])
+    p = flow_solver.plan([], [companion("A")])
     assert p.assignment == {} and p.total_cost_after == 0
 
 
@@ -234,10 +237,10 @@ def test_move_penalty_keeps_assignment_when_gain_is_smaller() -> None:
     # at A the stated gender preference is missed (gain of moving to B = 1.0 < move penalty 2.5)
     a, b = companion("A", gender="weiblich"), companion("B", gender="maennlich")
     s = student(1, "A", preferred_companion_gender="maennlich")
-    plan = rb.plan([s], [a, b], Weights(load_balance=0))
+    plan = flow_solver.plan([s], [a, b], Weights(load_balance=0))
     assert plan.assignment == {s.intake_id: "A"} and plan.moves == []
     # a penalty below the gain lets it move, with the cost change in the move
-    plan = rb.plan([s], [a, b], Weights(load_balance=0, move_penalty=0.5))
+    plan = flow_solver.plan([s], [a, b], Weights(load_balance=0, move_penalty=0.5))
     assert plan.assignment == {s.intake_id: "B"}
     (mv,) = plan.moves
     assert (mv.from_companion_id, mv.to_companion_id, mv.cost_before, mv.cost_after) == ("A", "B", 1.0, 0.0)
@@ -262,7 +265,7 @@ def test_large_move_penalty_keeps_every_feasible_assignment(rnd: random.Random) 
             load[c.companion_id] += 1
             kept.append(s)
     gain_bound = sum(v for k, v in w.model_dump().items() if k != "move_penalty")
-    plan = rb.plan(kept, comps, w.model_copy(update={"move_penalty": gain_bound + 0.01}))
+    plan = flow_solver.plan(kept, comps, w.model_copy(update={"move_penalty": gain_bound + 0.01}))
     assert plan.moves == []
 
 
@@ -271,10 +274,10 @@ def test_waiting_students_are_assigned_by_priority_when_capacity_is_short() -> N
     kept = student(1, "A", minutes=50)
     early, late = student(2, None, minutes=10), student(3, None, minutes=20)
     tie_first, tie_second = student(4, None, minutes=30), student(5, None, minutes=30)
-    plan = rb.plan([late, tie_second, kept, early, tie_first], [a])
+    plan = flow_solver.plan([late, tie_second, kept, early, tie_first], [a])
     assert plan.assignment[kept.intake_id] == "A" and plan.assignment[early.intake_id] == "A"
     assert plan.unassigned == sorted([late.intake_id, tie_first.intake_id, tie_second.intake_id])
-    plan = rb.plan([tie_second, tie_first], [companion("A", capacity=1)])
+    plan = flow_solver.plan([tie_second, tie_first], [companion("A", capacity=1)])
     assert plan.assignment[tie_first.intake_id] == "A"  # equal submission time: lower intake id first
     (mv,) = plan.moves
     assert (mv.from_companion_id, mv.to_companion_id, mv.cost_before) == (None, "A", None)
@@ -283,7 +286,7 @@ def test_waiting_students_are_assigned_by_priority_when_capacity_is_short() -> N
 def test_students_at_an_inactive_companion_are_moved_or_dropped() -> None:
     a, b = companion("A", active=False), companion("B", capacity=1)
     s1, s2 = student(1, "A"), student(2, "A")
-    plan = rb.plan([s1, s2], [a, b])
+    plan = flow_solver.plan([s1, s2], [a, b])
     assert plan.assignment == {s1.intake_id: "B", s2.intake_id: None}
     assert {(m.intake_id, m.to_companion_id) for m in plan.moves} == {
         (s1.intake_id, "B"),
@@ -294,7 +297,7 @@ def test_students_at_an_inactive_companion_are_moved_or_dropped() -> None:
 def test_load_is_balanced_by_convex_slot_costs() -> None:
     a, b = companion("A", capacity=4), companion("B", capacity=4)
     studs = [student(i, "A") for i in range(4)]
-    plan = rb.plan(studs, [a, b], Weights(move_penalty=0, class_cohesion=0))
+    plan = flow_solver.plan(studs, [a, b], Weights(move_penalty=0, class_cohesion=0))
     assert Counter(plan.assignment.values()) == Counter({"A": 2, "B": 2})
     # load cost after: 0 + 1/4 at each companion
     assert plan.total_cost_after == pytest.approx(0.5)

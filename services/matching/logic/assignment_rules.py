@@ -1,25 +1,22 @@
-"""Pure building blocks of the matching use cases: time, waitlist order, retention, the claim a
-snapshot leads to, the waiting record. No I/O."""
+"""Pure building blocks of the matching use cases: the day the eligibility rules are checked on,
+waitlist order, the claim a snapshot leads to, the waiting record. No I/O."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from ulid import ULID
 
+from common import clock
 from contracts.events import IntakeSubmittedData, IntakeUpdatedData, StudentProfile
-from contracts.reference import school_year_bounds, school_year_of
+from contracts.reference import school_year_bounds
 from services.matching.logic import choose
 from services.matching.logic import cost as cm
 from services.matching.models.matching import Assignment, Companion
 
 MAX_RACE_RETRIES = 5
 """How often a use case re-reads and decides again when its conditional write lost a race."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # ----------------------------------------------------------------------------------------- pure helpers
@@ -42,18 +39,7 @@ def submitted_at_of(intake_id: str) -> datetime:
     try:
         return ULID.from_str(intake_id).datetime
     except ValueError:
-        return utcnow()
-
-
-def expiry(school_year: str) -> int:
-    """``expires_at`` (epoch seconds): one year after the end of ``school_year`` (31 July → the
-    following 1 August a year later, 00:00 UTC; DESIGN.md §6)."""
-    end = school_year_bounds(school_year)[1]
-    return int((datetime(end.year + 1, end.month, end.day, tzinfo=UTC) + timedelta(days=1)).timestamp())
-
-
-def exit_expiry(exit_date: date) -> int:
-    return expiry(school_year_of(exit_date))
+        return clock.now()
 
 
 def profile_of(data: IntakeSubmittedData | IntakeUpdatedData) -> StudentProfile:

@@ -1,10 +1,10 @@
-"""Audit log read models of the intake API (``GET /audit``); the entry itself is :mod:`common.audit`."""
+"""Audit log read models of the intake API (``GET /audit``); the entry itself is :mod:`common.audit_log`."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from common.audit import ActorRole, AuditAction, AuditEntry
+from common.audit_log import ActorRole, AuditAction, AuditEntry
 
 __all__ = ["ActorRole", "AuditAction", "AuditEntry", "AuditPage"]
 

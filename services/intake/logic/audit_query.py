@@ -1,5 +1,5 @@
 """The audit log in the intake service (issue 6 "GDPR", DESIGN.md §6): intake's purposes, its entries, and
-the office's reading of the whole log (``GET /audit``; the writer and the entry are :mod:`common.audit`).
+the office's reading of the whole log (``GET /audit``; the writer and the entry are :mod:`common.audit_log`).
 
 Every read, list, creation, correction and withdrawal of intakes writes one entry *before* the data leave
 the service (a read whose entry cannot be written fails).
@@ -13,29 +13,13 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from common.audit import ActorRole, AuditAction, AuditEntry
+from common.audit_log import AuditAction, AuditEntry
 from common.errors import DomainValidationError, FieldError
-from services.intake.dal.audit import AuditLogRepository, InvalidAuditCursorError
-from services.intake.models.audit import AuditPage
+from services.intake.dal.audit_reader import AuditLogRepository, InvalidAuditCursorError
+from services.intake.models.audit_page import AuditPage
 
 #: Longest period ``GET /audit`` reads at once (days, both ends included).
 MAX_DAYS = 31
-
-#: Why personal data were processed: the purposes of the processing record (docs/datenschutz.md).
-PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
-    ("create", "school"): "Anmeldung zum AV dual durch die Schule",
-    ("create", "office"): "Anmeldung zum AV dual, erfasst durch das Bildungsbüro",
-    ("read", "school"): "Anmeldung der eigenen Schule prüfen und pflegen",
-    ("read", "office"): "Koordination der AV-dual-Begleitung (Zuweisung, Warteliste)",
-    ("read", "companion"): "Begleitung der zugewiesenen Schülerin / des zugewiesenen Schülers",
-    ("list", "school"): "Übersicht der Anmeldungen der eigenen Schule",
-    ("list", "office"): "Übersicht der Anmeldungen (Koordination)",
-    ("list", "companion"): "Übersicht der begleiteten Schülerinnen und Schüler",
-    ("update", "school"): "Berichtigung der Anmeldung (Art. 16 DSGVO)",
-    ("update", "office"): "Berichtigung der Anmeldung (Art. 16 DSGVO)",
-    ("withdraw", "school"): "Rücknahme der Anmeldung / Widerruf der Einwilligung: Löschung (Art. 17 DSGVO)",
-    ("withdraw", "office"): "Rücknahme der Anmeldung / Widerruf der Einwilligung: Löschung (Art. 17 DSGVO)",
-}
 
 
 _BAD_CURSOR = DomainValidationError([FieldError(field="cursor", message="Ungültiger Seitenzeiger.")])

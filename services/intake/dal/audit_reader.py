@@ -1,5 +1,5 @@
 """Reads of the platform ``audit-log`` table (topology ``AUDIT_LOG``; item layout and the writer:
-:mod:`common.audit`) for ``GET /audit``."""
+:mod:`common.audit_log`) for ``GET /audit``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from common import settings
-from common.audit import TTL, AuditEntry
+from common.audit_log import TTL, AuditEntry
 from contracts.topology import AUDIT_LOG
 from services.intake.dal.paging import InvalidCursorError, query_page
 
