@@ -2,7 +2,7 @@
 
 A service that publishes after a DynamoDB write puts an **outbox item into the same table in the
 same** ``TransactWriteItems`` call as its business item. The table's stream feeds an EventBridge
-Pipe (CDK, ``infra/``) — or, locally, the runtime's pipe emulation (``avdual/runtime.py``) — that
+Pipe (CDK, ``infra/``) — or, locally, the runtime's pipe emulation (``avdual/runtime/relay.py``) — that
 turns every *inserted* outbox item into one event on the platform bus. A crash after the
 transaction cannot lose the event; a retried transaction cannot duplicate it (the put is
 conditional on the key not existing; consumers dedupe on ``metadata.idempotency_key`` anyway).

@@ -1,0 +1,136 @@
+"""The embedded local runtime (DESIGN.md §4): the whole platform in one process on moto.
+
+It creates every resource **from the topology**, routes events through moto's EventBridge
+rules (same patterns as CDK) into SQS queues, and plays the Lambda service: it imports each
+handler by the dotted path CDK uses and calls it with real-shaped events — API Gateway REST
+proxy events for routes, SQS batch events wrapping EventBridge events for subscriptions,
+Scheduler payloads for schedules — and a fake Lambda context.
+
+Delivery options prove idempotency and order tolerance: ``duplicate`` delivers every message
+a second time later, ``shuffle`` shuffles what is available. Messages whose handler keeps
+failing go to the subscription's DLQ after ``max_receive_count`` attempts. A drain that
+needs more than ``max_deliveries`` deliveries raises :class:`EventStormError`.
+
+API routes are authorised like API Gateway's Cognito authorizer does it: ``api(..., token=...)`` or an
+``Authorization`` header is verified against the topology's user pool on moto (``avdual.auth``;
+401 without or with an invalid token); ``api(..., claims=...)`` models a request API Gateway has
+already authorised (tests, demo). Public routes (the web form page) need neither.
+
+Time: ``self.clock`` is a simulated clock (real time plus an offset). :meth:`LocalRuntime.advance` moves it
+forward and fires every topology schedule that falls due on the way, in order, as EventBridge Scheduler
+would (moto's Scheduler never fires, DESIGN.md §5), with ``<aws.scheduler.scheduled-time>`` replaced by the
+scheduled instant; API Gateway's ``requestTimeEpoch`` follows the clock too.
+
+Mail and files: the SES sender identities of the topology are created and verified; with ``out_dir`` every
+email sent through SES is also written to ``<out_dir>/mail/*.eml`` and every object stored in a topology
+bucket to ``<out_dir>/<bucket>/``, so a person can open them.
+
+moto is not thread-safe (DESIGN.md §5): every entry point takes ``self.lock``.
+
+The package, by job: ``clock`` (simulated clock, cron), ``moto_patches``, ``resources`` (from the topology),
+``relay`` (outbox), ``lambda_service`` (invoking handlers), ``gateway`` (API Gateway), ``delivery`` (SQS to
+consumers), ``scheduler`` (EventBridge Scheduler); :class:`LocalRuntime` puts them together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from avdual.runtime.base import ACCOUNT, REGION, DeadLetter, DeliveryStats
+from avdual.runtime.clock import SimClock, schedule_times
+from avdual.runtime.delivery import EventStormError
+from avdual.runtime.gateway import LOCAL_AUTH_PATH, UNAUTHORIZED_BODY, ApiResponse, Gateway
+from avdual.runtime.lambda_service import FakeLambdaContext
+from avdual.runtime.moto_patches import install_item_backup_for_transactions
+from avdual.runtime.resources import Resources
+from avdual.runtime.scheduler import ASYNC_ATTEMPTS, Scheduler
+from common import settings
+from contracts.topology import FUNCTIONS, STAGE_ENV, constant_env
+
+__all__ = [
+    "ACCOUNT",
+    "ASYNC_ATTEMPTS",
+    "LOCAL_AUTH_PATH",
+    "REGION",
+    "UNAUTHORIZED_BODY",
+    "ApiResponse",
+    "DeadLetter",
+    "DeliveryStats",
+    "EventStormError",
+    "FakeLambdaContext",
+    "LocalRuntime",
+    "SimClock",
+    "schedule_times",
+]
+
+
+class LocalRuntime(Gateway, Scheduler, Resources):
+    """Run the platform on moto. Use as a context manager or call :meth:`start`/:meth:`stop`."""
+
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        env = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "AVdual",
+            "POWERTOOLS_DEV": "false",
+            STAGE_ENV: self.stage,
+        }
+        if self.log_level:
+            env["POWERTOOLS_LOG_LEVEL"] = self.log_level
+        for fn in FUNCTIONS.values():  # one process plays every function: their fixed settings side by side
+            env.update(constant_env(fn))
+        os.environ.update(env)
+        install_item_backup_for_transactions()
+        self._mock = mock_aws()
+        self._mock.start()
+        boto3.setup_default_session()
+        boto3.DEFAULT_SESSION.events.register("before-call", self._count_call)  # type: ignore[union-attr]
+        settings.reset()
+        self._create_resources()
+
+    def stop(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        settings.reset()
+
+    def scan(self, logical_table: str) -> list[dict[str, Any]]:
+        with self.lock:
+            t = boto3.resource("dynamodb").Table(self.names[logical_table])
+            items: list[dict[str, Any]] = []
+            kwargs: dict[str, Any] = {}
+            while True:
+                resp = t.scan(**kwargs)
+                items += resp["Items"]
+                if "LastEvaluatedKey" not in resp:
+                    return items
+                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def put_event_raw(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
+        with self.lock:
+            boto3.client("events").put_events(
+                Entries=[
+                    {
+                        "Source": source,
+                        "DetailType": detail_type,
+                        "Detail": json.dumps(detail),
+                        "EventBusName": self.names["bus"],
+                    }
+                ]
+            )

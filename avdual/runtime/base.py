@@ -1,0 +1,86 @@
+"""What every part of the local runtime shares: the fake account and region, the runtime's state, and
+the records of delivery (dead letters, statistics).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from avdual.auth import LocalCognito
+from avdual.runtime.clock import SimClock
+from common.events import EventBridgePublisher
+
+REGION: Final = "eu-central-1"
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class DeadLetter:
+    subscription: str
+    body: dict[str, Any]
+    attempts: int
+
+
+@dataclass
+class DeliveryStats:
+    deliveries: int = 0
+    batches: int = 0
+    failures: int = 0
+    by_detail_type: Counter[str] = field(default_factory=Counter)
+
+
+class RuntimeState:
+    """The state of a :class:`~avdual.runtime.LocalRuntime`; each part of the runtime (a base class of
+    ``LocalRuntime``) works on it."""
+
+    #: The platform bus and its archive, set when the resources are created (``start``).
+    bus_arn: str
+    archive_arn: str
+
+    def __init__(
+        self,
+        *,
+        stage: str = "local",
+        duplicate: bool = False,
+        shuffle: bool = False,
+        seed: int = 0,
+        max_deliveries: int = 200_000,
+        log_level: str | None = None,
+        out_dir: Path | None = None,
+    ):
+        self.stage = stage
+        self.out_dir = out_dir
+        self.clock = SimClock()
+        self._ticked = self.clock.now()  # schedules are due after this instant
+        self._mail_exported = 0
+        self._mirrored: dict[tuple[str, str], str] = {}  # (bucket, key) -> ETag exported
+        self.duplicate = duplicate
+        self.shuffle = shuffle
+        self.random = random.Random(seed)
+        self.max_deliveries = max_deliveries
+        self.log_level = log_level
+        self.lock = threading.RLock()
+        self.dead_letters: list[DeadLetter] = []
+        self.stats = DeliveryStats()
+        self.api_calls: Counter[str] = Counter()
+        self._counting = False
+        self._mock: Any = None
+        self._handlers: dict[str, Callable[..., Any]] = {}
+        self._queues: dict[str, tuple[str, str]] = {}  # subscription -> (queue url, dlq url)
+        # (DLQ kind, topology name) -> url (contracts.operations kinds)
+        self._dlqs: dict[tuple[str, str], str] = {}
+        self._stream_shards: dict[str, tuple[str, list[str]]] = {}  # table -> (stream arn, shard ids)
+        self._replay: dict[str, list[dict[str, Any]]] = {}
+        self._stream_iterators: dict[str, list[str | None]] = {}
+        self.pipe_publisher = EventBridgePublisher()
+        self.names: dict[str, str] = {}
+        self.cognito = LocalCognito(stage, REGION)
+
+    def physical(self, logical: str) -> str:
+        return f"avdual-{self.stage}-{logical}"

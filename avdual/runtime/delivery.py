@@ -1,0 +1,147 @@
+"""Event delivery of the local runtime: as the Lambda service polls SQS event source mappings, it drains
+the subscription queues into the consumers in batches, with partial batch responses, retries and DLQs.
+
+Delivery options prove idempotency and order tolerance: ``duplicate`` delivers every message a second
+time later, ``shuffle`` shuffles what is available. Messages whose handler keeps failing go to the
+subscription's DLQ after ``max_receive_count`` attempts. A drain that needs more than ``max_deliveries``
+deliveries raises :class:`EventStormError`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+import boto3
+
+from avdual.ops import OpsTarget, resolve_queues
+from avdual.runtime.base import ACCOUNT, REGION, DeadLetter, DeliveryStats
+from avdual.runtime.relay import OutboxRelay
+from contracts.topology import SUBSCRIPTIONS, Subscription
+
+
+class EventStormError(RuntimeError):
+    """Delivery did not settle: more deliveries than ``max_deliveries`` in one drain."""
+
+
+class Delivery(OutboxRelay):
+    """Drains the subscription queues (and the outboxes) until quiet."""
+
+    def _receive_all(self, sqs: Any, url: str) -> list[dict[str, Any]]:
+        msgs: list[dict[str, Any]] = []
+        while True:
+            got = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not got:
+                return msgs
+            msgs += got
+
+    @staticmethod
+    def _record(msg: dict[str, Any], queue_arn: str, receive_count: int) -> dict[str, Any]:
+        body = json.loads(msg["Body"])
+        body.setdefault("account", ACCOUNT)  # moto omits it (DESIGN.md §5)
+        attrs = msg.get("Attributes", {})
+        now = str(int(time.time() * 1000))
+        return {
+            "messageId": msg["MessageId"],
+            "receiptHandle": msg["ReceiptHandle"],
+            "body": json.dumps(body, ensure_ascii=False),
+            "attributes": {
+                "ApproximateReceiveCount": str(receive_count),
+                "SentTimestamp": attrs.get("SentTimestamp", now),
+                "SenderId": attrs.get("SenderId", ACCOUNT),
+                "ApproximateFirstReceiveTimestamp": attrs.get("ApproximateFirstReceiveTimestamp", now),
+            },
+            "messageAttributes": {},
+            "md5OfBody": msg["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": REGION,
+        }
+
+    def pending(self) -> int:
+        sqs = boto3.client("sqs")
+        with self.lock:
+            n = sum(len(v) for v in self._replay.values())
+            for q, _ in self._queues.values():
+                a = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["ApproximateNumberOfMessages"])
+                n += int(a["Attributes"]["ApproximateNumberOfMessages"])
+            return n
+
+    def drain(self) -> DeliveryStats:
+        """Deliver until every queue is empty (and, with ``duplicate``, every replay done)."""
+        with self.lock:
+            sqs = boto3.client("sqs")
+            start = self.stats.deliveries
+            attempts: Counter[str] = Counter()
+            while True:
+                progressed = self.pump_outboxes() > 0
+                for name, sub in SUBSCRIPTIONS.items():
+                    progressed |= self._deliver_subscription(sqs, name, sub, attempts)
+                if not progressed:
+                    return self.stats
+                if self.stats.deliveries - start > self.max_deliveries:
+                    raise EventStormError(f"more than {self.max_deliveries} deliveries in one drain")
+
+    def _deliver_subscription(self, sqs: Any, name: str, sub: Subscription, attempts: Counter[str]) -> bool:  # noqa: C901
+        url, dlq = self._queues[name]
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.physical(name)}"
+        msgs = self._receive_all(sqs, url)
+        replays, self._replay[name] = self._replay[name], []
+        if not msgs and not replays:
+            return False
+        items: list[tuple[dict[str, Any] | None, dict[str, Any]]] = []
+        for m in msgs:
+            attempts[m["MessageId"]] += 1
+            items.append((m, self._record(m, arn, attempts[m["MessageId"]])))
+        items += [(None, r) for r in replays]
+        if self.shuffle:
+            self.random.shuffle(items)
+        for i in range(0, len(items), sub.batch_size):
+            batch = items[i : i + sub.batch_size]
+            try:
+                result = self.invoke(sub.consumer, {"Records": [r for _, r in batch]}) or {}
+                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            except Exception:
+                failed = {r["messageId"] for _, r in batch}
+            self.stats.batches += 1
+            for msg, rec in batch:
+                self.stats.deliveries += 1
+                self.stats.by_detail_type[json.loads(rec["body"]).get("detail-type", "?")] += 1
+                if msg is None:
+                    continue  # a replayed duplicate: its original was already settled
+                if rec["messageId"] in failed:
+                    self.stats.failures += 1
+                    if attempts[msg["MessageId"]] >= sub.max_receive_count:
+                        sqs.send_message(QueueUrl=dlq, MessageBody=msg["Body"])
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+                        self.dead_letters.append(
+                            DeadLetter(name, json.loads(msg["Body"]), attempts[msg["MessageId"]])
+                        )
+                    else:
+                        sqs.change_message_visibility(
+                            QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=0
+                        )
+                else:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+                    if self.duplicate:
+                        self._replay[name].append(rec)
+        return True
+
+    def ops_target(self) -> OpsTarget:
+        """The operations view (DLQs, archive) of this runtime; use under ``self.lock``."""
+        sqs = boto3.client("sqs")
+        queues, dlqs = resolve_queues(sqs, [q for q, _ in self._queues.values()] + list(self._dlqs.values()))
+        return OpsTarget(
+            queues=queues,
+            dead_letter_queues=dlqs,
+            bus_arn=self.bus_arn,
+            archive_arn=self.archive_arn,
+            tables=dict(self.names),
+            local=True,
+            sqs=sqs,
+            invoke=self.invoke,
+        )

@@ -1,0 +1,142 @@
+"""Resources of the local runtime, created on moto from the topology: bus and archive, tables (with
+streams and TTL), buckets, subscription queues with their rules and DLQs, SES identities.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import boto3
+
+from avdual.auth import LocalCognito
+from avdual.runtime.base import REGION
+from avdual.runtime.relay import OutboxRelay
+from common import settings
+from contracts.operations import (
+    TAG_DLQ_KIND,
+    TAG_DLQ_OF,
+    TAG_QUEUE_OF,
+    DeadLetterKind,
+    dead_letter_queue_name,
+)
+from contracts.outbox import outbox_tables
+from contracts.topology import (
+    BUCKETS,
+    EVENT_BUS_ENV,
+    FUNCTIONS,
+    MAIL_IDENTITIES,
+    SUBSCRIPTIONS,
+    TABLES,
+    Table,
+)
+
+
+class Resources(OutboxRelay):
+    """Creates the topology's resources on moto (:meth:`_create_resources`, called by ``start``)."""
+
+    def _create_resources(self) -> None:
+        ddb, events, sqs, s3 = (
+            boto3.client("dynamodb"),
+            boto3.client("events"),
+            boto3.client("sqs"),
+            boto3.client("s3"),
+        )
+        bus = self.physical("bus")
+        bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+        self.archive_arn = events.create_archive(
+            ArchiveName=self.physical("events"),
+            EventSourceArn=bus_arn,
+            Description="All platform events, for replay",
+        )["ArchiveArn"]
+        self.bus_arn = bus_arn
+        os.environ[EVENT_BUS_ENV] = bus
+        self.names["bus"] = bus
+        for t in TABLES.values():
+            self._create_table(ddb, t)
+        for b in BUCKETS.values():
+            name = self.physical(b.name)
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+            os.environ[b.env_var] = name
+            self.names[b.name] = name
+        for sub in SUBSCRIPTIONS.values():
+            dlq = self._dead_letter_queue(sqs, "subscription", sub.name)
+            q = sqs.create_queue(QueueName=self.physical(sub.name), tags={TAG_QUEUE_OF: sub.name})["QueueUrl"]
+            rule_dlq = self._dead_letter_queue(sqs, "rule", sub.name)
+            self._queues[sub.name] = (q, dlq)
+            self._replay[sub.name] = []
+            events.put_rule(
+                Name=self.physical(sub.name), EventBusName=bus, EventPattern=json.dumps(sub.pattern())
+            )
+            events.put_targets(
+                Rule=self.physical(sub.name),
+                EventBusName=bus,
+                Targets=[
+                    {
+                        "Id": "queue",
+                        "Arn": self._queue_arn(sqs, q),
+                        "DeadLetterConfig": {"Arn": self._queue_arn(sqs, rule_dlq)},
+                    }
+                ],
+            )
+        for t in outbox_tables():  # the pipe emulation (pump_outboxes) reports failed records here
+            self._dead_letter_queue(sqs, "pipe", t.name)
+        for f in FUNCTIONS.values():  # asynchronous invocations / Scheduler targets (CDK: Lambda DLQ)
+            if f.schedules:
+                self._dead_letter_queue(sqs, "async", f.name)
+        self.cognito = LocalCognito(self.stage, REGION)  # created on first use (login, token check, web form)
+        ses = boto3.client("ses")
+        for m in MAIL_IDENTITIES.values():  # CDK: an SES email identity (verified by DNS / the mailbox owner)
+            ses.verify_email_identity(EmailAddress=m.sender)
+        settings.reset()
+
+    @staticmethod
+    def _queue_arn(sqs: Any, url: str) -> str:
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        return str(attrs["QueueArn"])
+
+    def _dead_letter_queue(self, sqs: Any, kind: DeadLetterKind, of: str) -> str:
+        """A DLQ tagged like the CDK one (``contracts.operations``), so ``avdual ops`` finds it the same
+        way."""
+        name = self.physical(f"{dead_letter_queue_name(kind, of)}-dlq")
+        url: str = sqs.create_queue(QueueName=name, tags={TAG_DLQ_KIND: kind, TAG_DLQ_OF: of})["QueueUrl"]
+        self._dlqs[(kind, of)] = url
+        return url
+
+    def _create_table(self, ddb: Any, t: Table) -> None:
+        name = self.physical(t.name)
+        attrs = {t.pk} | ({t.sk} if t.sk else set())
+        keys = [{"AttributeName": t.pk, "KeyType": "HASH"}] + (
+            [{"AttributeName": t.sk, "KeyType": "RANGE"}] if t.sk else []
+        )
+        gsis = []
+        for ix in t.indexes:
+            attrs |= {ix.pk} | ({ix.sk} if ix.sk else set())
+            gsis.append(
+                {
+                    "IndexName": ix.name,
+                    "Projection": {"ProjectionType": "ALL"},
+                    "KeySchema": [{"AttributeName": ix.pk, "KeyType": "HASH"}]
+                    + ([{"AttributeName": ix.sk, "KeyType": "RANGE"}] if ix.sk else []),
+                }
+            )
+        kwargs: dict[str, Any] = {
+            "TableName": name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": keys,
+            "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
+        }
+        if gsis:
+            kwargs["GlobalSecondaryIndexes"] = gsis
+        if t.stream:
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        ddb.create_table(**kwargs)
+        if t.ttl_attribute:
+            ddb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": t.ttl_attribute}
+            )
+        os.environ[t.env_var] = name
+        self.names[t.name] = name
+        if t.stream:
+            self._open_stream(ddb, t)
