@@ -233,3 +233,49 @@ def test_wrong_content_types(rt: LocalRuntime) -> None:
     assert r.status == 415
     r = rt.api("POST", "/intakes/batch", body={"school_year": "2026/27"}, claims=SCHOOL)
     assert r.status == 422 and "file" in {e["field"] for e in r.json()["errors"]}
+
+
+def test_blank_line_after_each_of_251_students_stores_all_251(rt: LocalRuntime) -> None:
+    """The issue's example: an empty line after every student neither counts toward the row limit nor
+    hides the students after it."""
+    lines = csv_bytes(rows(251)).decode("utf-8-sig").splitlines()
+    content = "\r\n\r\n".join(lines).encode("utf-8-sig")
+    r = upload(rt, content, consent_text_version="EV-2026-08")
+    assert r.status == 200, r.body
+    assert (r.json()["stored"], r.json()["invalid"]) == (251, 0)
+    assert len(intakes(rt)) == 251
+
+
+def test_excel_unicode_text_upload_is_read(rt: LocalRuntime) -> None:
+    """Excel's "Unicode-Text" (UTF-16 LE with BOM, tab-separated)."""
+    text = csv_bytes(rows(3), sep="\t").decode("utf-8-sig")
+    r = upload(rt, text.encode("utf-16"), "klasse.txt", consent_text_version="EV-2026-08")
+    assert r.status == 200 and r.json()["stored"] == 3, r.body
+    assert {i["student"]["given_name"] for i in intakes(rt)} == set(NAMES[:3])
+
+
+def test_generated_class_lists_store_or_report_every_row() -> None:
+    """Property: for generated class lists (encodings, BOMs, separators, blank rows; small sizes – the
+    sizes around the limit are swept on the parser), ``stored + invalid`` equals the number of non-blank
+    data rows and exactly ``stored`` new intakes exist – or the file is refused (422, field ``file``)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.classlists import GeneratedList, class_lists
+
+    with LocalRuntime(stage="test", log_level="ERROR") as runtime:
+
+        @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(generated=class_lists(st.integers(0, 6)))
+        def run(generated: GeneratedList) -> None:
+            before = len(intakes(runtime))
+            r = upload(runtime, generated.content, "klasse", consent_text_version="EV-2026-08")
+            if generated.students == 0:
+                assert r.status == 422 and r.json()["errors"][0]["field"] == "file", r.body
+                return
+            assert r.status == 200, (generated.description, r.body)
+            body = r.json()
+            assert body["stored"] + body["invalid"] == generated.students == len(body["rows"])
+            assert len(intakes(runtime)) - before == body["stored"] == generated.students
+
+        run()

@@ -2,10 +2,14 @@
 
 The first non-empty row is the header; German column names as schools write them are recognised
 (case, umlauts, spaces and punctuation do not matter, see :data:`COLUMNS`). CSV may use ``;``
-(German Excel), ``,`` or tabs and UTF-8 or Windows-1252. Cells are converted leniently (``ja``/``x``,
+(German Excel), ``,`` or tabs and UTF-8 (with or without BOM), Windows-1252 or UTF-16 (Excel's
+"Unicode-Text": tab-separated, with or without BOM). Cells are converted leniently (``ja``/``x``,
 ``17.05.2010``, ``w``/``m``/``d``, ``Türkisch``/``tr``); anything not understood is passed on
 unchanged so the form validation reports it for that row and column.
 
+Every non-blank data row is returned (and so stored or reported invalid), or the whole file is refused:
+blank rows (also rows of separators only) are skipped and never count toward :data:`MAX_ROWS`; a file
+with more non-blank data rows than that, or an Excel file with content on a second sheet, is refused.
 File-level problems (unreadable, missing required columns, too many rows) raise
 ``DomainValidationError`` with field ``file``; messages never quote file content.
 """
@@ -16,7 +20,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -269,29 +273,72 @@ class ClassList:
 
 
 # --------------------------------------------------------------------------- readers
-def _csv_rows(content: bytes) -> list[tuple[int, list[Any]]]:
-    for encoding in ("utf-8-sig", "cp1252"):
+Row = tuple[int, list[Any]]
+"""(line or row number in the file, cells)."""
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _utf16_without_bom(content: bytes) -> str | None:
+    """``utf-16-le``/``utf-16-be`` when the start of ``content`` looks like UTF-16 without a BOM (mostly
+    ASCII text: every other byte is NUL), else None."""
+    sample = content[:4096]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    odd_nuls = sample[1::2].count(0)
+    even_nuls = sample[0::2].count(0)
+    if odd_nuls >= pairs * 0.3 and even_nuls == 0:
+        return "utf-16-le"
+    if even_nuls >= pairs * 0.3 and odd_nuls == 0:
+        return "utf-16-be"
+    return None
+
+
+def _decode(content: bytes) -> str:
+    """The text of a CSV file: UTF-16 (BOM or NUL pattern), else UTF-8 (BOM optional), else Windows-1252."""
+    if content.startswith(_UTF16_BOMS):
+        encodings: tuple[str, ...] = ("utf-16",)
+    elif utf16 := _utf16_without_bom(content):
+        encodings = (utf16,)
+    else:
+        encodings = ("utf-8-sig", "cp1252")
+    for encoding in encodings:
         try:
-            text = content.decode(encoding)
-            break
+            return content.decode(encoding)
         except UnicodeDecodeError:
             continue
-    else:
-        raise _fail("Die Zeichenkodierung der Datei wurde nicht erkannt (bitte als CSV UTF-8 speichern).")
-    first = text.split("\n", 1)[0]
-    delimiter = max((";", ",", "\t"), key=first.count)
+    raise _fail("Die Zeichenkodierung der Datei wurde nicht erkannt (bitte als CSV UTF-8 speichern).")
+
+
+def _blank(cells: list[Any]) -> bool:
+    return not any(str(c).strip() for c in cells)
+
+
+def _non_blank(rows: Iterator[Row]) -> list[Row]:
+    """The non-blank rows, read up to one more than a file may have (header + :data:`MAX_ROWS` + 1), so a
+    longer file is refused in :func:`parse` instead of being cut short."""
+    out: list[Row] = []
+    for n, cells in rows:
+        if _blank(cells):
+            continue
+        out.append((n, cells))
+        if len(out) > MAX_ROWS + 1:
+            break
+    return out
+
+
+def _csv_rows(content: bytes) -> list[Row]:
+    text = _decode(content)
+    first = next((line for line in text.splitlines() if line.strip(" ;,\t")), "")
+    delimiter = max((";", "\t", ","), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    rows = []
     try:
-        for row in reader:
-            rows.append((reader.line_num, row))
-            if len(rows) > MAX_ROWS + 1:
-                break
+        return _non_blank((reader.line_num, row) for row in reader)
     except csv.Error:
         raise _fail(
             "Die CSV-Datei ist fehlerhaft (z. B. ein nicht geschlossenes Anführungszeichen)."
         ) from None
-    return rows
 
 
 def _cell(value: Any) -> Any:
@@ -304,20 +351,22 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
-def _xlsx_rows(content: bytes) -> list[tuple[int, list[Any]]]:
+def _xlsx_rows(content: bytes) -> list[Row]:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as z:
             if sum(i.file_size for i in z.infolist()) > MAX_UNZIPPED_BYTES:
                 raise _fail("Die Excel-Datei ist zu groß.")
         wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         try:
-            ws = wb.worksheets[0]
-            rows = []
-            for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
-                rows.append((n, [_cell(v) for v in row[: MAX_COLUMNS + 1]]))
-                if len(rows) > MAX_ROWS + 1:
-                    break
-            return rows
+            first, *others = wb.worksheets
+            for ws in others:
+                if any(not _blank(list(row)) for row in ws.iter_rows(values_only=True)):
+                    raise _fail(
+                        "Die Excel-Datei hat Inhalt auf mehr als einem Tabellenblatt. Bitte nur ein "
+                        "Tabellenblatt mit der Klassenliste hochladen."
+                    )
+            rows = enumerate(first.iter_rows(values_only=True), start=1)
+            return _non_blank((n, [_cell(v) for v in row[: MAX_COLUMNS + 1]]) for n, row in rows)
         finally:
             wb.close()
     except DomainValidationError:
@@ -336,7 +385,6 @@ def parse(content: bytes, defaults: dict[str, str | None] | None = None) -> Clas
             "Das alte Excel-Format (.xls) wird nicht unterstützt. Bitte als .xlsx oder .csv speichern."
         )
     raw = _xlsx_rows(content) if content.startswith(XLSX_MAGIC) else _csv_rows(content)
-    raw = [(n, row) for n, row in raw if any(str(c).strip() for c in row)]
     if not raw:
         raise _fail("Die Datei ist leer.")
     (_, header), data = raw[0], raw[1:]
@@ -363,7 +411,10 @@ def parse(content: bytes, defaults: dict[str, str | None] | None = None) -> Clas
     if not data:
         raise _fail("Die Datei enthält keine Schülerzeilen.")
     if len(data) > MAX_ROWS:
-        raise _fail(f"Höchstens {MAX_ROWS} Schülerzeilen pro Datei.")
+        raise _fail(
+            f"Die Datei enthält mehr als {MAX_ROWS} Schülerzeilen. Höchstens {MAX_ROWS} Schülerzeilen pro "
+            "Datei (leere Zeilen zählen nicht mit); bitte die Liste auf mehrere Dateien aufteilen."
+        )
     rows = []
     for line, cells in data:
         values: dict[str, Any] = {}
