@@ -18,6 +18,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from common import spreadsheet
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
 from services.reporting.logic.figures import ref_of
 from services.reporting.logic.report import render_pdf
@@ -51,9 +52,7 @@ def redact_xlsx(data: bytes, intake_id: str) -> tuple[bytes, int]:
         ws.delete_rows(row)
     if not rows:
         return data, 0
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue(), len(rows)
+    return spreadsheet.save(wb), len(rows)
 
 
 def redact_files(

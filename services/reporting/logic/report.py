@@ -1,12 +1,12 @@
 """Render report contexts (``logic.figures``) as HTML (Jinja2), PDF (WeasyPrint) and XLSX (openpyxl).
 
 XLSX: one sheet per table, counts as numbers, withheld values as the text "<3" / "x" (the same display
-values as in HTML/PDF), a legend under every statistical sheet.
+values as in HTML/PDF), a legend under every statistical sheet. Every cell is written through
+``common.spreadsheet`` (text never becomes a formula).
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from common import spreadsheet
 from services.reporting.logic.pdf import html_to_pdf
 from services.reporting.logic.suppression import SECONDARY, SMALL, SuppressedTable
 
@@ -52,7 +53,7 @@ def render_pdf(html: str) -> bytes:
 
 # ---------------------------------------------------------------------------------------------- XLSX
 def _header(ws: Worksheet, row: Sequence[str]) -> None:
-    ws.append(list(row))
+    spreadsheet.append(ws, list(row))
     for cell in ws[ws.max_row]:
         cell.font = _BOLD
         cell.fill = _HEADER_FILL
@@ -73,8 +74,8 @@ def _widths(ws: Worksheet, first: int = 34, rest: int = 14) -> None:
 
 def _legend(ws: Worksheet, values: Sequence[Any]) -> None:
     if any(v in (SMALL, SECONDARY) for v in values):
-        ws.append([])
-        ws.append([LEGEND])
+        spreadsheet.append(ws, [])
+        spreadsheet.append(ws, [LEGEND])
 
 
 def _table_sheet(
@@ -82,16 +83,19 @@ def _table_sheet(
 ) -> None:
     ws = wb.create_sheet(title)
     if t is None:
-        ws.append(["Keine Daten vorhanden."])
+        spreadsheet.append(ws, ["Keine Daten vorhanden."])
         return
     cols = [row_header, *t.col_labels] + ([total_label] if t.row_totals is not None else [])
     _header(ws, cols)
     for label, cells, total in t.rows():
-        ws.append([label, *map(_value, cells)] + ([_value(total)] if t.row_totals is not None else []))
+        spreadsheet.append(
+            ws, [label, *map(_value, cells)] + ([_value(total)] if t.row_totals is not None else [])
+        )
     if t.col_totals is not None:
-        ws.append(
+        spreadsheet.append(
+            ws,
             [total_label, *map(_value, t.col_totals)]
-            + ([_value(t.grand_total)] if t.row_totals is not None else [])
+            + ([_value(t.grand_total)] if t.row_totals is not None else []),
         )
         for cell in ws[ws.max_row]:
             cell.font = _BOLD
@@ -112,9 +116,9 @@ def _rows_sheet(
     ws = wb.create_sheet(title)
     _header(ws, header)
     if not rows:
-        ws.append([empty])
+        spreadsheet.append(ws, [empty])
     for i, r in enumerate(rows, start=2):
-        ws.append([_value(v) for v in r])
+        spreadsheet.append(ws, [_value(v) for v in r])
         for col, fmt in (formats or {}).items():
             ws.cell(row=i, column=col).number_format = fmt
     _widths(ws, first=22)
@@ -142,7 +146,7 @@ def weekly_xlsx(ctx: Mapping[str, Any]) -> bytes:
         ["Herausgeber", ctx.get("issuer", "")],
         ["Hinweis", "Intern – nur für den Dienstgebrauch. Keine Namen von Schülerinnen und Schülern."],
     ):
-        info.append(row)
+        spreadsheet.append(info, row)
     info["A1"].font = Font(bold=True, size=13)
     _widths(info, first=20, rest=90)
     _kpi_sheet(wb, ctx)
@@ -215,9 +219,9 @@ def school_year_xlsx(ctx: Mapping[str, Any]) -> bytes:
         ["Bericht-Nr.", ctx["report_id"]],
         ["Herausgeber", ctx.get("issuer", "")],
     ):
-        info.append(row)
+        spreadsheet.append(info, row)
     for n in ctx.get("notes", []):
-        info.append(["Hinweis", n])
+        spreadsheet.append(info, ["Hinweis", n])
     info["A1"].font = Font(bold=True, size=13)
     _widths(info, first=20, rest=90)
     _rows_sheet(
@@ -254,9 +258,7 @@ def render_xlsx(report_type: str, ctx: Mapping[str, Any]) -> bytes:
 
 def _save(wb: Workbook) -> bytes:
     wb.properties.creator = "AV dual-Plattform"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return spreadsheet.save(wb)
 
 
 def _d(d: date) -> str:
