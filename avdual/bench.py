@@ -33,7 +33,7 @@ def bench_pipeline() -> dict[str, Any]:
         submit_all(rt, forms)
         t2 = time.perf_counter()
         calls = dict(rt.api_calls)
-        rt.invoke("reporting-renderer", {"report_type": "weekly", "school_year": scenario["school_year"]})
+        rt.run_schedule("reporting-renderer", "weekly-report")
         t3 = time.perf_counter()
     n = len(forms)
     total_calls = sum(calls.values())

@@ -1,7 +1,8 @@
-"""Powertools idempotency persistence on the topology's ``idempotency`` table.
+"""Powertools idempotency persistence on the topology's ``idempotency`` table, for every service.
 
-One persistence layer per table and client (Powertools configures a layer once, for one config:
-DESIGN.md §5). Created lazily: nothing is read from the environment at import time.
+Powertools configures a persistence layer once, for the first config it is used with (DESIGN.md §5), so
+there is one layer per *use* (``"intake-api"``, ``"scheduled-runs"``) and table and client. Created
+lazily: nothing is read from the environment at import time.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contracts.topology import IDEMPOTENCY
 
 
 @cache
-def _store(table_name: str, client: Any) -> DynamoDBPersistenceLayer:
+def _store(use: str, table_name: str, client: Any) -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(
         table_name=table_name,
         key_attr=IDEMPOTENCY.pk,
@@ -25,6 +26,7 @@ def _store(table_name: str, client: Any) -> DynamoDBPersistenceLayer:
     )
 
 
-def persistence_store() -> DynamoDBPersistenceLayer:
-    """The persistence layer for the current environment (table name from ``IDEMPOTENCY_TABLE``)."""
-    return _store(settings.table_name(IDEMPOTENCY.name), settings.client("dynamodb"))
+def persistence_store(use: str) -> DynamoDBPersistenceLayer:
+    """The persistence layer of ``use`` (one per ``IdempotencyConfig``) for the current environment (table
+    name from ``IDEMPOTENCY_TABLE``)."""
+    return _store(use, settings.table_name(IDEMPOTENCY.name), settings.client("dynamodb"))

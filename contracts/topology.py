@@ -78,8 +78,9 @@ SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 
 @dataclass(frozen=True)
 class Schedule:
-    """An EventBridge Scheduler schedule invoking a function with a fixed JSON payload
-    (values may be :data:`SCHEDULED_TIME`)."""
+    """An EventBridge Scheduler schedule invoking a function with a fixed JSON payload; every payload has a
+    :data:`SCHEDULED_TIME` value (each occurrence runs once, keyed on schedule name + scheduled time), and
+    the handler accepts exactly these payloads (``common.scheduled``)."""
 
     name: str
     expression: str
@@ -256,7 +257,7 @@ IDEMPOTENCY = Table(
     pk="id",
     env_var="IDEMPOTENCY_TABLE",
     ttl_attribute="expiration",
-    description="Powertools idempotency records (API POST idempotency keys).",
+    description="Powertools idempotency records (API POST idempotency keys, scheduled runs).",
 )
 
 TABLES: dict[str, Table] = {
@@ -314,14 +315,14 @@ MATCHING_CONSUMER = Function(
     "matching-consumer",
     "matching",
     "services.matching.handlers.consumer.handler",
-    tables=("companions", "assignments", "matching-outbox"),
+    tables=("companions", "assignments", "matching-outbox", "idempotency"),
     publishes=(ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED),
     schedules=(
         Schedule(
             "waitlist-sweep",
             "cron(30 6 * * ? *)",
             "Europe/Berlin",
-            {"task": "waitlist_sweep"},
+            {"task": "waitlist_sweep", "scheduled_time": SCHEDULED_TIME},
             "Daily: assign waiting students to companions back from leave / newly in their active period",
         ),
     ),
@@ -342,7 +343,7 @@ REPORTING_RENDERER = Function(
     "reporting-renderer",
     "reporting",
     "services.reporting.handlers.renderer.handler",
-    tables=("aggregates",),
+    tables=("aggregates", "idempotency"),
     buckets=("reports",),
     publishes=(ev.REPORT_PUBLISHED,),
     schedules=(
@@ -371,7 +372,7 @@ REPORTING_CHECKS = Function(
     "reporting-checks",
     "reporting",
     "services.reporting.handlers.checks.handler",
-    tables=("aggregates",),
+    tables=("aggregates", "idempotency"),
     schedules=(
         Schedule(
             "waiting-check",

@@ -31,10 +31,10 @@ from pydantic import BaseModel
 
 from common.api import ErrorResponse, api_path, error_response, install_error_handlers, request_time
 from common.auth import Principal, authorize
+from common.idempotency import persistence_store
 from common.observability import logger, tracer
 from contracts.reference import SCHOOLS
 from contracts.topology import route
-from services.intake.dal.idempotency import persistence_store
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.handlers import guards, page
 from services.intake.logic import audit_query, read, submit, update
@@ -149,7 +149,7 @@ def _idempotent(
         return {"status": status, "body": body.model_dump(mode="json")}
 
     once = idempotent_function(
-        data_keyword_argument="request", persistence_store=persistence_store(), config=IDEMPOTENCY
+        data_keyword_argument="request", persistence_store=persistence_store("intake-api"), config=IDEMPOTENCY
     )(execute)
     result = once(
         request={"operation": operation, "caller": principal.subject, "key": key, "payload": payload}

@@ -1,5 +1,6 @@
 """Matching consumer: SQS batch of EventBridge events → use cases (partial batch responses);
-also the daily waitlist sweep (EventBridge Scheduler payload ``{"task": "waitlist_sweep"}``)."""
+also the daily waitlist sweep (exactly the payload of the topology schedule ``waitlist-sweep``, once per
+occurrence: ``common.scheduled``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from common import scheduled
 from common.consumer import process_events
 from common.observability import logger, tracer
 from contracts import events as ev
+from contracts.topology import MATCHING_CONSUMER
 from services.matching.dal.store import MatchingStore
 from services.matching.logic import assign, reactions
 
@@ -22,9 +25,13 @@ trace = tracer("matching")
 @trace.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     store = MatchingStore()
-    if event.get("task") == "waitlist_sweep":
-        done = assign.sweep(store=store, correlation_id=context.aws_request_id)
-        return {"assigned": len(done)}
+    if "Records" not in event:
+        occ = scheduled.occurrence(MATCHING_CONSUMER, event)
+
+        def sweep() -> dict[str, Any]:
+            return {"assigned": len(assign.sweep(store=store, correlation_id=context.aws_request_id))}
+
+        return scheduled.run_once(occ, context, sweep)
     return process_events(
         event,
         context,

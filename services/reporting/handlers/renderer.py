@@ -1,23 +1,26 @@
-"""Report renderer, invoked by EventBridge Scheduler (payloads in ``contracts.topology``) or directly.
+"""Report renderer, invoked by EventBridge Scheduler with exactly the payloads of its topology schedules
+(``weekly-report``, ``school-year-report``; ``common.scheduled`` refuses anything else).
 
-The schedule passes its scheduled instant (``<aws.scheduler.scheduled-time>``): the report is "as of"
-that instant, and a retried invocation of the same instant finishes the same report (no second email).
+The report is "as of" the scheduled instant. Each occurrence runs once (``common.scheduled.run_once``); a
+retried invocation of an occurrence that failed half-way finishes the same report (``run_key``) and sends
+no second email.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from common import scheduled
 from common.events import EventBridgePublisher
 from common.observability import logger, tracer
 from contracts.reference import school_year_of
+from contracts.topology import REPORTING_RENDERER
 from services.reporting.dal.aggregates import AggregateStore, Mailer, ReportStore
-from services.reporting.logic.periods import local, parse_instant
+from services.reporting.logic.periods import local
 from services.reporting.logic.publish import publish_report
 
 log = logger("reporting")
@@ -25,33 +28,38 @@ trace = tracer("reporting")
 
 
 class RenderRequest(BaseModel):
-    report_type: Literal["weekly", "school_year"] = "weekly"
-    school_year: str | None = Field(default=None, pattern=r"^\d{4}/\d{2}$")
-    period: Literal["last_week", "this_week"] = "last_week"
-    scheduled_time: str | None = None
-    email: bool = True
+    """The fields of the renderer's schedule payloads (which payloads are valid: ``common.scheduled``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    report_type: Literal["weekly", "school_year"]
+    period: Literal["last_week"] = "last_week"
+    scheduled_time: AwareDatetime
 
 
 @log.inject_lambda_context
 @trace.capture_lambda_handler
-@event_parser(model=RenderRequest)
-def handler(event: RenderRequest, context: LambdaContext) -> dict[str, Any]:
-    scheduled = parse_instant(event.scheduled_time)
-    as_of = scheduled or datetime.now(UTC)
-    school_year = event.school_year or school_year_of(local(as_of).date())
-    run_key = f"{event.report_type}#{school_year}#{scheduled.isoformat()}" if scheduled else None
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    occ = scheduled.occurrence(REPORTING_RENDERER, event)
+    request = RenderRequest.model_validate(occ.payload)
+    return scheduled.run_once(occ, context, lambda: _render(request, context.aws_request_id))
+
+
+def _render(request: RenderRequest, correlation_id: str) -> dict[str, Any]:
+    as_of = request.scheduled_time.astimezone(UTC)  # one instant, one run key, whatever the offset
+    school_year = school_year_of(local(as_of).date())
     done = publish_report(
-        report_type=event.report_type,
+        report_type=request.report_type,
         school_year=school_year,
         as_of=as_of,
-        period=event.period,
+        period=request.period,
         store=AggregateStore(),
         reports=ReportStore(),
         publisher=EventBridgePublisher(),
         mailer=Mailer(),
-        correlation_id=context.aws_request_id,
-        run_key=run_key,
-        email=event.email,
+        correlation_id=correlation_id,
+        run_key=f"{request.report_type}#{school_year}#{as_of.isoformat()}",
     )
-    log.info("report published", extra={"report_id": done.record.report_id, "report_type": event.report_type})
+    log.info(
+        "report published", extra={"report_id": done.record.report_id, "report_type": request.report_type}
+    )
     return {"report_id": done.record.report_id, "object_keys": done.record.object_keys}

@@ -106,11 +106,3 @@ def week_mondays(first: date, last: date) -> list[date]:
         out.append(d)
         d += timedelta(days=7)
     return out
-
-
-def parse_instant(value: str | None) -> datetime | None:
-    """An ISO 8601 instant (``2026-12-07T06:00:00Z`` as EventBridge Scheduler sends it) or None."""
-    if not value or value.startswith("<"):
-        return None
-    t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return t if t.tzinfo else t.replace(tzinfo=UTC)

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from reporting_contexts import school_year_context, weekly_context
 
 from services.reporting.logic import mail
-from services.reporting.logic.periods import ReportWeek, monday, parse_instant, waiting_days, week_key
+from services.reporting.logic.periods import ReportWeek, monday, waiting_days, week_key
 from services.reporting.logic.report import render_html, render_xlsx
 
 
@@ -33,9 +33,7 @@ def test_report_weeks_are_calendar_weeks_in_local_time() -> None:
     assert ReportWeek.of(datetime(2027, 1, 4, 6, tzinfo=UTC), "last_week").label == "KW 53/2026"
 
 
-def test_scheduler_instants_and_waiting_days() -> None:
-    assert parse_instant("2026-12-07T06:00:00Z") == datetime(2026, 12, 7, 6, tzinfo=UTC)
-    assert parse_instant("<aws.scheduler.scheduled-time>") is None and parse_instant(None) is None
+def test_waiting_days() -> None:
     assert waiting_days(datetime(2026, 9, 1, 12, tzinfo=UTC), datetime(2026, 9, 16, 11, tzinfo=UTC)) == 14
 
 
