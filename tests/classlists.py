@@ -17,20 +17,10 @@ from datetime import date
 import openpyxl
 from hypothesis import strategies as st
 
-from services.intake.logic.classlist import MAX_ROWS
+from services.intake.logic.classlist import BY_FIELD, MAX_ROWS, REQUIRED
 
-HEADER = [
-    "Vorname",
-    "Nachname",
-    "Geburtsdatum",
-    "Geschlecht",
-    "Klasse",
-    "Einwilligung",
-    "Einwilligung am",
-    "Version Einwilligung",
-    "Einwilligung Eltern",
-    "Bemerkung",
-]
+#: The required columns (as the parser names them) and two more.
+HEADER = [*(BY_FIELD[f].header for f in REQUIRED), "Einwilligung Eltern", "Bemerkung"]
 #: Given names that Windows-1252 can encode (the cp1252 files), with umlauts and accents.
 GIVEN = ["Zeynep", "Jürgen", "Chloé", "Ölçay", "Maël", "Björn", "Ana Sofía", "Jean-Luc", "D'Angelo", "Ruß"]
 #: (codec, BOM written in front): what Excel, LibreOffice and text editors write.
@@ -53,9 +43,9 @@ def student(i: int) -> list[str]:
         f"Muster-{i}",
         f"{i % 28 + 1:02d}.03.2010",
         "wmd"[i % 3],
-        "AVd1a",
         "ja",
         "15.09.2026",
+        "AVd1a",
         "EV-1",
         "ja",
         f"Praktikum {i}; Kontakt, gern\tja",  # separators inside a quoted cell

@@ -185,16 +185,8 @@ def inputs(students: list[list[Fact]], companions: list[CompanionUpdatedData]) -
         total.update({k: v for (_, k), v in counters(s).items()})
         if (w := waitlist_item(s)) is not None:
             waiting.append(w)
-    comps = {
-        c.companion_id: CompanionInfo(
-            companion_id=c.companion_id,
-            school_ids=c.school_ids,
-            capacity=c.capacity,
-            active=c.active,
-            fte=c.fte,
-        )
-        for c in companions
-    }
+    fields = set(CompanionInfo.model_fields)
+    comps = {c.companion_id: CompanionInfo.model_validate(c.model_dump(include=fields)) for c in companions}
     comps["B01"] = CompanionInfo(companion_id="B01", school_ids=list(SCHOOLS), capacity=90, fte=1.0)
     return Inputs("2026/27", dict(total), comps, waiting)
 
