@@ -122,7 +122,7 @@ def online_run() -> dict[str, Any]:
         calls = dict(rt.api_calls)
         with rt.lock:
             store = MatchingStore()
-            companions, records = store.list_companions(), store.all_assignments()
+            companions, records = store.list_companions(), store.all_assignments(now=rt.clock.now())
     return {
         "seconds": seconds,
         "calls": calls,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from datetime import time as daytime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from rich.table import Table
 
 from avdual.runtime import LocalRuntime
 from avdual.scenario import load_intakes, load_scenario
+from contracts.calendar import local_date
 from contracts.reference import SCHOOLS
 from services.matching.logic.cost import CRITERIA_LABELS
 
@@ -83,7 +84,7 @@ def simulate_exit(rt: LocalRuntime, school_id: str = "RFS") -> ExitStep:
         return step
     step.first_waiting, leaving = waiting[0], assigned[0]
     body = {
-        "exit_date": date.today().isoformat(),
+        "exit_date": local_date(rt.clock.now()).isoformat(),
         "reason": "completed",
         "destination": "dual_training",
         "with_former_internship_company": True,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError as Rout
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
+from common import clock
 from common.auth import ForbiddenError, UnauthenticatedError
 from common.errors import ConflictError, DomainValidationError, FieldError, NotFoundError
 from common.observability import logger
@@ -75,9 +76,9 @@ def api_path(route: Route) -> str:
 
 def request_time(event: Mapping[str, Any]) -> datetime:
     """The time API Gateway received the request (``requestContext.requestTimeEpoch``, milliseconds; the local
-    runtime sets it from its simulated clock), or now (UTC) without one."""
-    epoch = (event.get("requestContext") or {}).get("requestTimeEpoch")
-    return datetime.fromtimestamp(int(epoch) / 1000, UTC) if epoch else datetime.now(UTC)
+    runtime sets it from its simulated clock): the "now" of everything the request does (:mod:`common.clock`).
+    """
+    return clock.from_epoch_ms((event.get("requestContext") or {}).get("requestTimeEpoch"))
 
 
 def german_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -38,7 +38,7 @@ class OutgoingEvent:
     data: BaseModel
     idempotency_key: str
     correlation_id: str
-    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    occurred_at: datetime
 
     def detail(self) -> dict[str, Any]:
         """The envelope ``{"metadata", "data"}`` as JSON-compatible dict; validates ``data`` type."""

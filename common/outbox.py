@@ -8,7 +8,6 @@ Format: :mod:`contracts.outbox`. Usage in a dal::
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,8 +21,9 @@ from contracts.topology import TABLES
 _ser = TypeSerializer()
 
 
-def outbox_item(table_logical: str, event: OutgoingEvent, *, now: float | None = None) -> dict[str, Any]:
-    """The outbox item (plain Python values) for ``event`` in table ``table_logical``."""
+def outbox_item(table_logical: str, event: OutgoingEvent) -> dict[str, Any]:
+    """The outbox item (plain Python values) for ``event`` in table ``table_logical``; it expires
+    :data:`contracts.outbox.OUTBOX_TTL_DAYS` after the event occurred."""
     table = TABLES[table_logical]
     if table.ttl_attribute is None or not table.stream:
         raise ValueError(f"table {table_logical} has no stream/TTL: it cannot carry an outbox")
@@ -36,7 +36,7 @@ def outbox_item(table_logical: str, event: OutgoingEvent, *, now: float | None =
             detail["metadata"], ensure_ascii=False, separators=(",", ":")
         ),
         ob.OUTBOX_DATA_ATTRIBUTE: json.dumps(detail["data"], ensure_ascii=False, separators=(",", ":")),
-        table.ttl_attribute: int((now or time.time()) + ob.OUTBOX_TTL_DAYS * 86400),
+        table.ttl_attribute: int(event.occurred_at.timestamp()) + ob.OUTBOX_TTL_DAYS * 86400,
     }
     if table.sk:
         item[table.sk] = ob.OUTBOX_SORT_KEY

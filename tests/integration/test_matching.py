@@ -29,6 +29,8 @@ from services.matching.dal.store import OUTBOX
 from tests.conftest import OFFICE, companion
 
 T0 = datetime(2026, 9, 1, 8, tzinfo=UTC)
+EVENT_DAY = T0.date()
+"""The day the intake events of these tests happen: matching decides as of the event's time."""
 TODAY = date.today()
 
 
@@ -374,14 +376,17 @@ def test_exit_validation(rt: LocalRuntime) -> None:
 # ------------------------------------------------------------------------------------- leave, active period
 def test_companion_on_leave_today_takes_nobody_and_is_worked_off_when_back(rt: LocalRuntime) -> None:
     leave = [
-        {"start": (TODAY - timedelta(days=3)).isoformat(), "end": (TODAY + timedelta(days=10)).isoformat()}
+        {
+            "start": (EVENT_DAY - timedelta(days=3)).isoformat(),
+            "end": (EVENT_DAY + timedelta(days=10)).isoformat(),
+        }
     ]
     seed(rt, companion("A", ["RFS"], 5, leave_periods=leave))
     (i,) = submit(rt, [0])
     assert state(rt)[i] == ("waitlisted", None)
     assert outbox(rt, "StudentWaitlisted")[0]["reason"] == "no_active_companion"
     # a start date after the leave makes the companion eligible
-    (j,) = submit(rt, [1], start_date=(TODAY + timedelta(days=11)).isoformat())
+    (j,) = submit(rt, [1], start_date=(EVENT_DAY + timedelta(days=11)).isoformat())
     assert state(rt)[j] == ("assigned", "A")
     # back from leave (the office removes the leave): the waiting student is assigned
     assert rt.api("PATCH", "/companions/A", body={"leave_periods": []}, claims=OFFICE).status == 200

@@ -88,7 +88,7 @@ def snapshot(store: MatchingStore, ns: str) -> list[Companion]:
 def check(store: MatchingStore, ns: str, order: tuple[str, ...]) -> dict[str, int]:
     comps = {c.companion_id: c for c in snapshot(store, ns)}
     per: Counter[str] = Counter()
-    for a in store.all_assignments():
+    for a in store.all_assignments(now=NOW):
         if a.intake_id.startswith(f"01J{ns}") and a.status == "assigned":
             per[a.companion_id or "?"] += 1
     for cid, c in comps.items():
@@ -158,7 +158,7 @@ def test_duplicate_deliveries_of_one_student_claim_only_one_slot(rt: LocalRuntim
         add_companion(store, f"{ns}A", 1)
         add_companion(store, f"{ns}B", 1)
         store.put_waitlisted(waiting(ns, 0))
-        w = store.get_assignment(sid(ns, 0))
+        w = store.get_assignment(sid(ns, 0), now=NOW)
         assert w is not None
         to_a = w.model_copy(update={"status": "assigned", "companion_id": f"{ns}A", "cost": 0.0})
         to_b = w.model_copy(update={"status": "assigned", "companion_id": f"{ns}B", "cost": 0.0})

@@ -141,7 +141,11 @@ def _outbox_event(n: int) -> OutgoingEvent:
         submitted_at=datetime.now(UTC),
     )
     return OutgoingEvent(
-        INTAKE_SUBMITTED, data, idempotency_key=f"IntakeSubmitted:{n}", correlation_id="test"
+        INTAKE_SUBMITTED,
+        data,
+        idempotency_key=f"IntakeSubmitted:{n}",
+        correlation_id="test",
+        occurred_at=data.submitted_at,
     )
 
 

@@ -29,7 +29,11 @@ def _event() -> OutgoingEvent:
         submitted_at=datetime.now(UTC),
     )
     return OutgoingEvent(
-        INTAKE_SUBMITTED, data, idempotency_key=f"IntakeSubmitted:{INTAKE_ID}", correlation_id="test"
+        INTAKE_SUBMITTED,
+        data,
+        idempotency_key=f"IntakeSubmitted:{INTAKE_ID}",
+        correlation_id="test",
+        occurred_at=data.submitted_at,
     )
 
 

@@ -182,7 +182,11 @@ def create_intake(form: IntakeForm, idempotency_key: IdempotencyKey = None) -> R
         lambda: (
             201,
             submit.submit_intake(
-                form, principal=principal, correlation_id=_correlation_id(), repo=IntakeRepository()
+                form,
+                principal=principal,
+                correlation_id=_correlation_id(),
+                repo=IntakeRepository(),
+                now=_now(),
             ),
         ),
     )
@@ -269,6 +273,7 @@ def upload_class_list(
                 principal=principal,
                 correlation_id=_correlation_id(),
                 repo=IntakeRepository(),
+                now=_now(),
             ),
         ),
     )
@@ -305,6 +310,7 @@ def patch_intake(intake_id: IntakeId, patch: IntakePatch) -> Response[IntakeView
             principal=principal,
             correlation_id=_correlation_id(),
             repo=IntakeRepository(),
+            now=_now(),
         ),
     )
 
@@ -338,6 +344,7 @@ def withdraw_intake(
                 principal=principal,
                 correlation_id=_correlation_id(),
                 repo=IntakeRepository(),
+                now=_now(),
             ),
         ),
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from common.auth import ForbiddenError, Principal
 from common.errors import DomainValidationError, FieldError
+from contracts.calendar import local_date
 from contracts.reference import school_year_of
 from services.intake.dal.intakes import IntakeRepository, index_key_names
 from services.intake.dal.paging import InvalidCursorError
@@ -77,7 +78,7 @@ def list_intakes(
     repo: IntakeRepository,
     now: datetime,
 ) -> IntakePage:
-    year = school_year or school_year_of(now.date())
+    year = school_year or school_year_of(local_date(now))
     index, pk, pk_value = _scope(principal, school_id)
     filters: dict[str, str] = {}
     sk_prefix = None

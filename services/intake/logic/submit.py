@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 from ulid import ULID
@@ -10,6 +10,7 @@ from ulid import ULID
 from common.api import german_errors
 from common.auth import ForbiddenError, Principal
 from common.errors import DomainValidationError, FieldError
+from contracts.calendar import local_date
 from contracts.events import AgeBand
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.logic import access, classlist, events, rules
@@ -46,16 +47,15 @@ def submit_intake(
     principal: Principal,
     correlation_id: str,
     repo: IntakeRepository,
-    now: datetime | None = None,
+    now: datetime,
 ) -> IntakeCreated:
     """Validate business rules, store the intake with its ``IntakeSubmitted`` (outbox, one transaction).
 
     Raises ``ForbiddenError`` (another school) or ``DomainValidationError`` (→ 422) before writing.
     """
-    now = now or datetime.now(UTC)
     _check_school(principal, form.school_id)
     form = form.normalised()
-    band = rules.check_form(form, today=now.date(), submitted_on=now.date())
+    band = rules.check_form(form, today=local_date(now), submitted_on=local_date(now))
     record = new_record(form, submitted_by=principal.username, now=now)
     repo.put_new(record, [events.submitted(record, band, correlation_id)])
     access.audit("create", principal, [record.intake_id], now)
@@ -67,7 +67,7 @@ def _validate_row(raw: dict[str, object], today: datetime) -> tuple[IntakeForm, 
         form = IntakeForm.model_validate(raw).normalised()
     except ValidationError as e:
         raise DomainValidationError(german_errors(e.errors(include_input=False))) from None
-    return form, rules.check_form(form, today=today.date(), submitted_on=today.date())
+    return form, rules.check_form(form, today=local_date(today), submitted_on=local_date(today))
 
 
 def submit_class_list(
@@ -80,12 +80,11 @@ def submit_class_list(
     principal: Principal,
     correlation_id: str,
     repo: IntakeRepository,
-    now: datetime | None = None,
+    now: datetime,
 ) -> BatchResult:
     """Every row validated like a single intake; valid rows are stored (each with its event, in one
     transaction per row) even when others fail. File-level problems (unreadable, missing columns,
     too many rows) raise ``DomainValidationError``."""
-    now = now or datetime.now(UTC)
     if school_id is None:
         if len(principal.school_ids) != 1:
             raise DomainValidationError(

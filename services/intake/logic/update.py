@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from common.api import german_errors
 from common.auth import Principal
 from common.errors import DomainValidationError, FieldError
+from contracts.calendar import local_date
 from services.intake.dal.intakes import ConditionFailedError, IntakeRepository
 from services.intake.logic import access, events, rules
 from services.intake.logic.errors import STALE, WITHDRAWN, IntakeConflictError
@@ -23,13 +24,12 @@ def patch_intake(
     principal: Principal,
     correlation_id: str,
     repo: IntakeRepository,
-    now: datetime | None = None,
+    now: datetime,
 ) -> IntakeView:
     """Apply ``patch`` to the stored form, validate the result like a new intake (guardian consent is judged
     on the original submission date), store it with ``IntakeUpdated`` (changed field names only) in
     its outbox.
     No change → no write, no event."""
-    now = now or datetime.now(UTC)
     record = access.load_changeable(intake_id, principal, repo, now)
     if record.status == "withdrawn":
         raise IntakeConflictError(WITHDRAWN)
@@ -47,7 +47,7 @@ def patch_intake(
                 )
             ]
         )
-    band = rules.check_form(form, today=now.date(), submitted_on=record.submitted_at.date())
+    band = rules.check_form(form, today=local_date(now), submitted_on=local_date(record.submitted_at))
     changed = rules.changed_fields(before, form.model_dump(mode="json", exclude_none=True))
     if not changed:
         return access.view(record, principal)
@@ -87,7 +87,7 @@ def withdraw_intake(
     principal: Principal,
     correlation_id: str,
     repo: IntakeRepository,
-    now: datetime | None = None,
+    now: datetime,
 ) -> IntakeView:
     """Withdraw the intake: mark it withdrawn, erase its personal data (everything of the form except school,
     school year and class; DESIGN.md §6 "consent withdrawal triggers erasure in every service") and
@@ -96,7 +96,6 @@ def withdraw_intake(
     Idempotent: withdrawing again publishes nothing and returns the erased intake; an intake withdrawn
     before erasure existed is erased then. Raises ``NotFoundError`` (unknown, expired, other school).
     """
-    now = now or datetime.now(UTC)
     record = access.load_changeable(intake_id, principal, repo, now)
     if record.status != "withdrawn":
         try:

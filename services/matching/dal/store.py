@@ -14,8 +14,8 @@ pipe emulation), so a crash between the write and the publish cannot lose an eve
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -91,10 +91,10 @@ def _assignment(item: dict[str, Any]) -> Assignment:
     return Assignment.model_validate(_from_dynamo(item))
 
 
-def _expired(item: dict[str, Any]) -> bool:
-    """TTL deletes lazily: an item past ``expires_at`` is treated as gone (read-time filtering)."""
+def _expired(item: dict[str, Any], now: datetime) -> bool:
+    """TTL deletes lazily: an item past ``expires_at`` at ``now`` is treated as gone (read-time filtering)."""
     exp = item.get("expires_at")
-    return exp is not None and int(exp) < time.time()
+    return exp is not None and int(exp) < now.timestamp()
 
 
 class MatchingStore:
@@ -366,9 +366,10 @@ class MatchingStore:
         )
 
     # ------------------------------------------------------------------ assignments: reads
-    def get_assignment(self, intake_id: str) -> Assignment | None:
+    def get_assignment(self, intake_id: str, *, now: datetime) -> Assignment | None:
+        """The student's record, unless it expired at ``now``."""
         item = self.assignments.get_item(Key={"intake_id": intake_id}, ConsistentRead=True).get("Item")
-        return _assignment(item) if item and not _expired(item) else None
+        return _assignment(item) if item and not _expired(item, now) else None
 
     def classmates(
         self, school_id: str, class_name: str, *, exclude: str | None = None
@@ -390,8 +391,9 @@ class MatchingStore:
                 return out
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
-    def students_of_school(self, school_id: str) -> list[Assignment]:
-        """Every student of a school known to matching with a profile (GSI ``by_school``)."""
+    def students_of_school(self, school_id: str, *, now: datetime) -> list[Assignment]:
+        """Every student of a school known to matching with a profile (GSI ``by_school``), unexpired at
+        ``now``."""
         out: list[Assignment] = []
         kwargs: dict[str, Any] = {
             "IndexName": BY_SCHOOL,
@@ -399,7 +401,7 @@ class MatchingStore:
         }
         while True:
             resp = self.assignments.query(**kwargs)
-            out += [_assignment(i) for i in resp["Items"] if not _expired(i)]
+            out += [_assignment(i) for i in resp["Items"] if not _expired(i, now)]
             if "LastEvaluatedKey" not in resp:
                 return out
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
@@ -423,7 +425,8 @@ class MatchingStore:
                 return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
-    def all_assignments(self) -> list[Assignment]:
+    def all_assignments(self, *, now: datetime) -> list[Assignment]:
+        """Every student record unexpired at ``now``."""
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"FilterExpression": Attr("status").exists()}
         while True:
@@ -432,4 +435,4 @@ class MatchingStore:
             if "LastEvaluatedKey" not in resp:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        return [_assignment(i) for i in items if not _expired(i)]
+        return [_assignment(i) for i in items if not _expired(i, now)]

@@ -7,6 +7,7 @@ school staff only their own school's waitlist.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -112,7 +113,9 @@ def _json(body: BaseModel | list[Any]) -> Response:
 )
 def post_companion(body: CompanionIn) -> Response[Companion]:
     _principal("POST", "/companions")
-    return _json(registry.save_companion(body, store=MatchingStore(), correlation_id=_correlation_id()))
+    return _json(
+        registry.save_companion(body, store=MatchingStore(), correlation_id=_correlation_id(), at=_now())
+    )
 
 
 @app.get(
@@ -139,7 +142,9 @@ def get_companion(companion_id: str) -> Response[Companion]:
 def patch_companion(companion_id: str, body: CompanionPatch) -> Response[Companion]:
     _principal("PATCH", "/companions/{companion_id}")
     return _json(
-        registry.patch_companion(companion_id, body, store=MatchingStore(), correlation_id=_correlation_id())
+        registry.patch_companion(
+            companion_id, body, store=MatchingStore(), correlation_id=_correlation_id(), at=_now()
+        )
     )
 
 
@@ -152,7 +157,9 @@ def rebalance(
     dry_run: Annotated[bool, Query(description="true: only list the moves (default)")] = True,
 ) -> Response[RebalanceResult]:
     _principal("POST", "/assignments/rebalance")
-    return _json(run_rebalance(dry_run=dry_run, store=MatchingStore(), correlation_id=_correlation_id()))
+    return _json(
+        run_rebalance(dry_run=dry_run, store=MatchingStore(), correlation_id=_correlation_id(), at=_now())
+    )
 
 
 @app.get(
@@ -162,7 +169,11 @@ def rebalance(
 def get_assignment(intake_id: str) -> Response[Assignment]:
     p = _principal("GET", "/assignments/{intake_id}")
     scope = _companion_scope(p)
-    return _json(access.read_assignment(intake_id, principal=p, companion_scope=scope, store=MatchingStore()))
+    return _json(
+        access.read_assignment(
+            intake_id, principal=p, companion_scope=scope, store=MatchingStore(), now=_now()
+        )
+    )
 
 
 @app.post(
@@ -179,6 +190,7 @@ def post_exit(intake_id: str, body: ExitIn) -> Response[Assignment]:
             companion_scope=_companion_scope(p),
             store=MatchingStore(),
             correlation_id=_correlation_id(),
+            now=_now(),
         )
     )
 
@@ -192,9 +204,12 @@ def get_waitlist(
     schools = [school_id] if school_id else (sorted(SCHOOLS) if p.is_office else sorted(p.school_ids))
     if not all(p.may_access_school(s) for s in schools):
         raise ForbiddenError("school")
-    return _json(
-        access.read_waitlist(schools, principal=p, store=MatchingStore(), at=request_time(app.current_event))
-    )
+    return _json(access.read_waitlist(schools, principal=p, store=MatchingStore(), at=_now()))
+
+
+def _now() -> datetime:
+    """The request time: the "now" of everything this request does (:mod:`common.clock`)."""
+    return request_time(app.current_event)
 
 
 @log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -1,6 +1,6 @@
-"""Matching consumer: SQS batch of EventBridge events → use cases (partial batch responses);
+"""Matching consumer: SQS batch of EventBridge events → reactions (partial batch responses);
 also the daily waitlist sweep (exactly the payload of the topology schedule ``waitlist-sweep``, once per
-occurrence: ``common.scheduled``)."""
+occurrence: ``common.scheduled``), which runs as of its scheduled time."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         occ = scheduled.occurrence(MATCHING_CONSUMER, event)
 
         def sweep() -> dict[str, Any]:
-            return {"assigned": len(assign.sweep(store=store, correlation_id=context.aws_request_id))}
+            done = assign.sweep(store=store, correlation_id=context.aws_request_id, at=occ.scheduled_time)
+            return {"assigned": len(done)}
 
         return scheduled.run_once(occ, context, sweep)
     return process_events(

@@ -6,7 +6,7 @@ are pseudonymous personal data, so every read and every recorded exit writes an 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from common import audit_log
 from common.audit_log import ActorRole, AuditAction
@@ -27,26 +27,27 @@ PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
 }
 
 
-def _record(action: AuditAction, principal: Principal, intake_ids: Iterable[str]) -> None:
-    audit_log.record("matching", action, principal, intake_ids, datetime.now(UTC), PURPOSES)
+def _record(action: AuditAction, principal: Principal, intake_ids: Iterable[str], now: datetime) -> None:
+    audit_log.record("matching", action, principal, intake_ids, now, PURPOSES)
 
 
 def read_assignment(
-    intake_id: str, *, principal: Principal, companion_scope: str | None, store: MatchingStore
+    intake_id: str, *, principal: Principal, companion_scope: str | None, store: MatchingStore, now: datetime
 ) -> Assignment:
-    """:func:`exits.get_assignment`, audited. Raises ``NotFoundError`` (nothing audited then)."""
-    a = exits.get_assignment(intake_id, companion_scope=companion_scope, store=store)
-    _record("read", principal, [a.intake_id])
+    """:func:`exits.get_assignment` as of ``now`` (the request time), audited. Raises ``NotFoundError``
+    (nothing audited then)."""
+    a = exits.get_assignment(intake_id, companion_scope=companion_scope, store=store, now=now)
+    _record("read", principal, [a.intake_id], now)
     return a
 
 
 def read_waitlist(
-    school_ids: Iterable[str], *, principal: Principal, store: MatchingStore, at: datetime | None = None
+    school_ids: Iterable[str], *, principal: Principal, store: MatchingStore, at: datetime
 ) -> list[WaitlistEntry]:
     """:func:`waitlist` as of ``at`` (the request time; waiting days count to it), audited (one entry with
     every listed intake id)."""
     entries = waitlist(school_ids, store=store, at=at)
-    _record("list", principal, [e.intake_id for e in entries])
+    _record("list", principal, [e.intake_id for e in entries], at)
     return entries
 
 
@@ -58,8 +59,9 @@ def record_exit(
     companion_scope: str | None,
     store: MatchingStore,
     correlation_id: str,
+    now: datetime,
 ) -> Assignment:
-    """:func:`exits.record_exit`, audited."""
+    """:func:`exits.record_exit` at ``now`` (the request time), audited."""
     a = exits.record_exit(
         intake_id,
         body,
@@ -67,6 +69,7 @@ def record_exit(
         companion_scope=companion_scope,
         store=store,
         correlation_id=correlation_id,
+        now=now,
     )
-    _record("exit", principal, [a.intake_id])
+    _record("exit", principal, [a.intake_id], now)
     return a

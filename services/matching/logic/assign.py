@@ -13,7 +13,7 @@ import heapq
 from collections.abc import Sequence
 from datetime import datetime
 
-from common import clock
+from contracts.calendar import whole_days
 from contracts.events import (
     StudentProfile,
 )
@@ -69,7 +69,7 @@ def try_assign(
             submitted_at=submitted_at,
         )
         assert a is not None
-        waited = (at - a.submitted_at).days if from_waitlist and a.submitted_at else 0
+        waited = whole_days(a.submitted_at, at) if from_waitlist and a.submitted_at else 0
         try:
             store.claim(
                 a,
@@ -90,9 +90,10 @@ def admit(
     profile_updated_at: datetime | None,
     store: MatchingStore,
     correlation_id: str,
+    at: datetime,
 ) -> None:
-    """A student new to matching: assign at the best companion, else put on the school's waitlist."""
-    at = clock.now()
+    """A student new to matching, as of ``at``: assign at the best companion, else put on the school's
+    waitlist."""
     try:
         a, comps = try_assign(
             intake_id,
@@ -122,22 +123,22 @@ def admit(
     # A slot may have freed between the failed claim and the waitlist write (lost wake-up when the
     # school's events are not serialised): look once more. Otherwise: room at a connected school?
     if has_room(store.companions_for_school(profile.school_id)):
-        work_off_waitlist([profile.school_id], store=store, correlation_id=correlation_id)
+        work_off_waitlist([profile.school_id], store=store, correlation_id=correlation_id, at=at)
     else:
-        make_room([profile.school_id], store=store, correlation_id=correlation_id)
+        make_room([profile.school_id], store=store, correlation_id=correlation_id, at=at)
 
 
 def work_off_waitlist(
-    school_ids: Sequence[str], *, store: MatchingStore, correlation_id: str
+    school_ids: Sequence[str], *, store: MatchingStore, correlation_id: str, at: datetime
 ) -> list[Assignment]:
-    """Assign waiting students of ``school_ids`` while capacity lasts: **longest waiting first**
+    """As of ``at`` (the time of the event or schedule that freed capacity), assign waiting students of
+    ``school_ids`` while capacity lasts: **longest waiting first**
     across the given schools (submission time, ties by intake id). A student no companion with a
     free slot may take (e.g. consent missing, everyone on leave on the start date) is skipped,
     the next one gets the slot; a school whose companions are all full is done — unless a companion
     of a connected school has room: then :func:`rebalance.make_room` moves students to let the
     longest-waiting in."""
     done: list[Assignment] = []
-    at = clock.now()
     schools = sorted(set(school_ids))
     exhausted: set[str] = set()
     queue = heapq.merge(*(store.waiting(s) for s in schools), key=lambda a: a.waitlisted_at or "")
@@ -165,10 +166,11 @@ def work_off_waitlist(
             if exhausted >= set(schools):
                 break
     if exhausted:
-        make_room(sorted(exhausted), store=store, correlation_id=correlation_id)
+        make_room(sorted(exhausted), store=store, correlation_id=correlation_id, at=at)
     return done
 
 
-def sweep(*, store: MatchingStore, correlation_id: str) -> list[Assignment]:
-    """Daily schedule: every school's waitlist (catches leave that ended without a registry change)."""
-    return work_off_waitlist(sorted(SCHOOLS), store=store, correlation_id=correlation_id)
+def sweep(*, store: MatchingStore, correlation_id: str, at: datetime) -> list[Assignment]:
+    """Daily schedule, as of its scheduled instant ``at``: every school's waitlist (catches a leave or an
+    active period that ended or began without a registry change)."""
+    return work_off_waitlist(sorted(SCHOOLS), store=store, correlation_id=correlation_id, at=at)

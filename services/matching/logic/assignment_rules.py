@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 from ulid import ULID
 
-from common import clock
+from contracts.calendar import local_date
 from contracts.events import IntakeSubmittedData, IntakeUpdatedData, StudentProfile
 from contracts.reference import school_year_bounds
 from services.matching.logic import choose
@@ -21,25 +21,27 @@ MAX_RACE_RETRIES = 5
 
 # ----------------------------------------------------------------------------------------- pure helpers
 def reference_day(profile: StudentProfile, at: datetime) -> date:
-    """Day the leave / active-period rule is checked on when the intake has no start date: the
-    assignment day, but not before the school year starts (1 August)."""
-    if profile.start_date is not None:
-        return profile.start_date
-    return max(at.date(), school_year_bounds(profile.school_year)[0])
+    """The day the leave / active-period rule is checked on: the student's start date (without one: 1 August
+    of the school year), but never a day already past at ``at`` — a companion back from leave takes a student
+    whose start date fell into the leave from the day of ``at`` in the county on."""
+    first = profile.start_date or school_year_bounds(profile.school_year)[0]
+    return max(first, local_date(at))
 
 
-def waitlist_key(submitted_at: datetime | None, intake_id: str) -> str:
-    """Sort key of the waitlist: submission time (UTC, ISO 8601), ties by intake id."""
-    when = (submitted_at or submitted_at_of(intake_id)).astimezone(UTC)
+def waitlist_key(submitted_at: datetime | None, intake_id: str, *, at: datetime) -> str:
+    """Sort key of the waitlist: submission time (UTC, ISO 8601), ties by intake id; without a submission
+    time the one in the intake's ULID (else ``at``)."""
+    when = (submitted_at or submitted_at_of(intake_id, fallback=at)).astimezone(UTC)
     return f"{when.isoformat()}#{intake_id}"
 
 
-def submitted_at_of(intake_id: str) -> datetime:
-    """The submission time encoded in the intake's ULID (for an update that overtook its submission)."""
+def submitted_at_of(intake_id: str, *, fallback: datetime) -> datetime:
+    """The submission time encoded in the intake's ULID (for an update that overtook its submission);
+    ``fallback`` for an id that is no ULID."""
     try:
         return ULID.from_str(intake_id).datetime
     except ValueError:
-        return clock.now()
+        return fallback
 
 
 def profile_of(data: IntakeSubmittedData | IntakeUpdatedData) -> StudentProfile:
@@ -96,7 +98,7 @@ def waiting_state(
         status="waitlisted",
         profile=profile,
         submitted_at=submitted_at,
-        waitlisted_at=waitlist_key(submitted_at, intake_id),
+        waitlisted_at=waitlist_key(submitted_at, intake_id, at=at),
         waitlist_school=profile.school_id,
         waitlist_reason=reason,
         profile_updated_at=profile_updated_at,

@@ -197,14 +197,14 @@ def violations(
     """Hard rules the pair violates (empty = feasible).
 
     Names: ``consent``, ``school``, ``inactive`` (inactive, on leave or outside the active period on
-    the reference day ``profile.start_date or day``), ``capacity``.
+    the reference day ``day``, without one on ``profile.start_date``), ``capacity``.
     """
     out = []
     if not profile.consent_present:
         out.append("consent")
     if profile.school_id not in companion.school_ids:
         out.append("school")
-    if not companion.active or on_leave(companion, profile.start_date or day):
+    if not companion.active or on_leave(companion, day if day is not None else profile.start_date):
         out.append("inactive")
     if check_capacity and companion.used >= companion.capacity:
         out.append("capacity")

@@ -7,8 +7,10 @@ matching consumer then assigns the longest-waiting eligible student of the compa
 
 from __future__ import annotations
 
-from common import clock
+from datetime import datetime
+
 from common.errors import ConflictError, DomainValidationError, FieldError, NotFoundError
+from contracts.calendar import local_date
 from services.matching.dal.store import MatchingStore
 from services.matching.logic import events
 from services.matching.logic.assignment_rules import MAX_RACE_RETRIES
@@ -24,8 +26,10 @@ def visible(a: Assignment | None, companion_scope: str | None) -> Assignment:
     return a
 
 
-def get_assignment(intake_id: str, *, companion_scope: str | None, store: MatchingStore) -> Assignment:
-    return visible(store.get_assignment(intake_id), companion_scope)
+def get_assignment(
+    intake_id: str, *, companion_scope: str | None, store: MatchingStore, now: datetime
+) -> Assignment:
+    return visible(store.get_assignment(intake_id, now=now), companion_scope)
 
 
 def record_exit(
@@ -36,22 +40,24 @@ def record_exit(
     companion_scope: str | None,
     store: MatchingStore,
     correlation_id: str,
+    now: datetime,
 ) -> Assignment:
-    """End the assignment with exit date, reason and destination; repeat calls with the same
-    data return the stored exit (idempotent), different data → ``ConflictError``."""
+    """End the assignment with exit date, reason and destination, recorded at ``now`` (the request time);
+    repeat calls with the same data return the stored exit (idempotent), different data →
+    ``ConflictError``."""
     for _ in range(MAX_RACE_RETRIES):
-        a = visible(store.get_assignment(intake_id), companion_scope)
+        a = visible(store.get_assignment(intake_id, now=now), companion_scope)
         if a.status == "ended" and a.exit is not None:
             if ExitIn.model_validate(a.exit.model_dump(include=set(ExitIn.model_fields))) == body:
                 return a
             raise ConflictError("Der Austritt ist bereits mit anderen Angaben erfasst.")
         if a.status != "assigned" or a.companion_id is None or a.profile is None:
             raise ConflictError("Die Schülerin / der Schüler ist keiner Begleitung zugeordnet.")
-        if a.assigned_at is not None and body.exit_date < a.assigned_at.date():
+        if a.assigned_at is not None and body.exit_date < local_date(a.assigned_at):
             raise DomainValidationError(
                 [FieldError(field="exit_date", message="Das Austrittsdatum liegt vor der Zuordnung.")]
             )
-        at = clock.now()
+        at = now
         new = a.model_copy(
             update={
                 "status": "ended",

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from common import clock
 from contracts.events import (
     AssignmentEndedData,
     CompanionUpdatedData,
@@ -65,22 +64,24 @@ def on_intake_submitted(meta: Metadata, data: IntakeSubmittedData, *, store: Mat
         profile_updated_at=None,
         store=store,
         correlation_id=meta.correlation_id,
+        at=meta.occurred_at,
     )
 
 
 def on_intake_updated(meta: Metadata, data: IntakeUpdatedData, *, store: MatchingStore) -> None:
     """Re-evaluate a student whose matching inputs changed (rules: module docstring)."""
-    profile = profile_of(data)
+    profile, at = profile_of(data), meta.occurred_at
     for _ in range(MAX_RACE_RETRIES):
-        current = store.get_assignment(data.intake_id)
+        current = store.get_assignment(data.intake_id, now=at)
         if current is None:  # the update overtook the submission: admit with the newer profile
             admit(
                 data.intake_id,
                 profile,
-                submitted_at=submitted_at_of(data.intake_id),
+                submitted_at=submitted_at_of(data.intake_id, fallback=data.updated_at),
                 profile_updated_at=data.updated_at,
                 store=store,
                 correlation_id=meta.correlation_id,
+                at=at,
             )
             return
         if current.status in ("withdrawn", "ended") or not data.matching_relevant:
@@ -90,11 +91,11 @@ def on_intake_updated(meta: Metadata, data: IntakeUpdatedData, *, store: Matchin
         try:
             if current.status == "waitlisted":
                 _update_waiting(
-                    current, profile, data.updated_at, store=store, correlation_id=meta.correlation_id
+                    current, profile, data.updated_at, store=store, correlation_id=meta.correlation_id, at=at
                 )
             else:
                 _update_assigned(
-                    current, profile, data.updated_at, store=store, correlation_id=meta.correlation_id
+                    current, profile, data.updated_at, store=store, correlation_id=meta.correlation_id, at=at
                 )
             return
         except AlreadyDecidedError:
@@ -109,8 +110,8 @@ def _update_waiting(
     *,
     store: MatchingStore,
     correlation_id: str,
+    at: datetime,
 ) -> None:
-    at = clock.now()
     assert current.profile is not None
     school_changed = current.profile.school_id != profile.school_id
     reason = choose.waitlist_reason(
@@ -127,7 +128,7 @@ def _update_waiting(
     )
     outgoing = [events.waitlisted(new, correlation_id, reason=reason, at=at)] if school_changed else []
     store.replace_waitlisted(new, events=outgoing)
-    work_off_waitlist([profile.school_id], store=store, correlation_id=correlation_id)
+    work_off_waitlist([profile.school_id], store=store, correlation_id=correlation_id, at=at)
 
 
 def _update_assigned(
@@ -137,8 +138,8 @@ def _update_assigned(
     *,
     store: MatchingStore,
     correlation_id: str,
+    at: datetime,
 ) -> None:
-    at = clock.now()
     old_cid = current.companion_id
     assert old_cid is not None
     old = store.get_companion(old_cid)
@@ -191,6 +192,7 @@ def _update_assigned(
         old.school_ids if old else [current.profile.school_id if current.profile else profile.school_id],
         store=store,
         correlation_id=correlation_id,
+        at=at,
     )
 
 
@@ -199,7 +201,7 @@ def on_intake_withdrawn(meta: Metadata, data: IntakeWithdrawnData, *, store: Mat
     a tombstone (also if matching never saw the intake); then work off the school's waitlist."""
     at = data.withdrawn_at.isoformat()
     for _ in range(MAX_RACE_RETRIES):
-        current = store.get_assignment(data.intake_id)
+        current = store.get_assignment(data.intake_id, now=meta.occurred_at)
         try:
             if current is None or current.status in ("waitlisted", "withdrawn"):
                 store.mark_withdrawn(data.intake_id, at, expiry(data.school_year))
@@ -221,7 +223,10 @@ def on_intake_withdrawn(meta: Metadata, data: IntakeWithdrawnData, *, store: Mat
         if store.release(tomb, cid):
             comp = store.get_companion(cid)
             work_off_waitlist(
-                comp.school_ids if comp else [data.school_id], store=store, correlation_id=meta.correlation_id
+                comp.school_ids if comp else [data.school_id],
+                store=store,
+                correlation_id=meta.correlation_id,
+                at=meta.occurred_at,
             )
             return
     raise ConcurrentChangeError(data.intake_id)
@@ -231,11 +236,16 @@ def on_assignment_ended(meta: Metadata, data: AssignmentEndedData, *, store: Mat
     """A slot freed: the longest-waiting eligible student of the companion's schools gets it."""
     comp = store.get_companion(data.companion_id)
     work_off_waitlist(
-        comp.school_ids if comp else [data.school_id], store=store, correlation_id=meta.correlation_id
+        comp.school_ids if comp else [data.school_id],
+        store=store,
+        correlation_id=meta.correlation_id,
+        at=meta.occurred_at,
     )
 
 
 def on_companion_updated(meta: Metadata, data: CompanionUpdatedData, *, store: MatchingStore) -> None:
     """Companion added, capacity raised, back from leave, new school: work off those waitlists."""
     if data.active:
-        work_off_waitlist(data.school_ids, store=store, correlation_id=meta.correlation_id)
+        work_off_waitlist(
+            data.school_ids, store=store, correlation_id=meta.correlation_id, at=meta.occurred_at
+        )

@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from common import clock
 from common.events import OutgoingEvent
+from contracts.calendar import local_date, whole_days
 from services.matching.dal.store import AlreadyDecidedError, CompanionFullError, MatchingStore
 from services.matching.logic import choose, events, flow_solver
 from services.matching.logic.assignment_rules import reference_day, waiting_state
@@ -115,18 +116,23 @@ def schedule(
 
 
 def run_rebalance(
-    *, dry_run: bool, store: MatchingStore, correlation_id: str, weights: Weights | None = None
+    *,
+    dry_run: bool,
+    store: MatchingStore,
+    correlation_id: str,
+    at: datetime,
+    weights: Weights | None = None,
 ) -> RebalanceResult:
-    """Optimise the whole pool; with ``dry_run`` only list the moves, else apply them."""
-    at = clock.now()
+    """Optimise the whole pool as of ``at`` (the request time); with ``dry_run`` only list the moves, else
+    apply them."""
     companions = store.list_companions()
     records = {
         a.intake_id: a
-        for a in store.all_assignments()
+        for a in store.all_assignments(now=at)
         if a.status in ("assigned", "waitlisted") and a.profile is not None
     }
     students = _students(records)
-    plan = flow_solver.plan(students, companions, weights, day=at.date())
+    plan = flow_solver.plan(students, companions, weights, day=local_date(at))
     outs = {
         m.intake_id: MoveOut(
             intake_id=m.intake_id,
@@ -140,7 +146,7 @@ def run_rebalance(
         for m in plan.moves
     }
     if not dry_run and plan.moves:
-        _apply(plan, plan.moves, records, companions, outs, store=store, correlation_id=correlation_id)
+        _apply(plan, plan.moves, records, companions, outs, store=store, correlation_id=correlation_id, at=at)
     moves = [outs[m.intake_id] for m in plan.moves]
     return RebalanceResult(
         dry_run=dry_run,
@@ -181,11 +187,10 @@ def component(school_ids: set[str], companions: Sequence[Companion]) -> tuple[se
     return schools, sorted(comps, key=lambda c: c.companion_id)
 
 
-def make_room(school_ids: Sequence[str], *, store: MatchingStore, correlation_id: str) -> int:
-    """Let waiting students of ``school_ids`` in by moving students within their connected schools
-    (see module docstring); returns how many moves were applied. Does nothing unless a companion of
-    the component has a free slot and someone there waits."""
-    at = clock.now()
+def make_room(school_ids: Sequence[str], *, store: MatchingStore, correlation_id: str, at: datetime) -> int:
+    """As of ``at``, let waiting students of ``school_ids`` in by moving students within their connected
+    schools (see module docstring); returns how many moves were applied. Does nothing unless a companion
+    of the component has a free slot and someone there waits."""
     companions = store.list_companions()
     done, seen = 0, set()
     for school in sorted(set(school_ids)):
@@ -198,13 +203,13 @@ def make_room(school_ids: Sequence[str], *, store: MatchingStore, correlation_id
         records = {
             a.intake_id: a
             for s in sorted(schools)
-            for a in store.students_of_school(s)
+            for a in store.students_of_school(s, now=at)
             if a.status in ("assigned", "waitlisted") and a.profile is not None
         }
         if not any(a.status == "waitlisted" for a in records.values()):
             continue
         students = _students(records)
-        plan = flow_solver.plan(students, comps, MAKE_ROOM_WEIGHTS, day=at.date())
+        plan = flow_solver.plan(students, comps, MAKE_ROOM_WEIGHTS, day=local_date(at))
         if len(students) - len(plan.unassigned) <= sum(1 for x in students if x.companion_id is not None):
             continue  # no waiting student can get in
         moves = [m for m in plan.moves if m.to_companion_id is not None]
@@ -220,7 +225,7 @@ def make_room(school_ids: Sequence[str], *, store: MatchingStore, correlation_id
             )
             for m in moves
         }
-        _apply(plan, moves, records, comps, outs, store=store, correlation_id=correlation_id)
+        _apply(plan, moves, records, comps, outs, store=store, correlation_id=correlation_id, at=at)
         done += sum(1 for o in outs.values() if o.applied)
     return done
 
@@ -234,13 +239,13 @@ def _apply(  # noqa: C901
     *,
     store: MatchingStore,
     correlation_id: str,
+    at: datetime,
 ) -> None:
     fresh = {c.companion_id: c for c in store.list_companions()}
     free = {cid: c.free for cid, c in fresh.items()}
     steps, unordered = schedule(moves, free)
     for m in unordered:
         outs[m.intake_id].skipped_reason = "Kein freier Platz bei der Ziel-Begleitung."
-    at = clock.now()
     by_school: dict[str, list[Companion]] = defaultdict(list)
     for c in companions:
         for s in c.school_ids:
@@ -279,7 +284,7 @@ def _apply(  # noqa: C901
                     }
                 )
                 if m.from_companion_id is None:
-                    waited = (at - cur.submitted_at).days if cur.submitted_at else 0
+                    waited = whole_days(cur.submitted_at, at) if cur.submitted_at else 0
                     outgoing.append(
                         events.assigned(new, correlation_id, from_waitlist=True, waited_days=waited)
                     )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from common import clock
 from common.errors import DomainValidationError, FieldError, NotFoundError
 from services.matching.dal.store import CapacityBelowUseError, MatchingStore
 from services.matching.logic import events
@@ -36,8 +36,8 @@ def _save(
     *,
     store: MatchingStore,
     correlation_id: str,
+    at: datetime,
 ) -> Companion:
-    at = clock.now()
     increased = before is None or after.capacity > before.capacity
     event = events.companion_updated(after, correlation_id, capacity_increased=increased, at=at)
     try:
@@ -49,19 +49,21 @@ def _save(
     return saved
 
 
-def save_companion(body: CompanionIn, *, store: MatchingStore, correlation_id: str) -> Companion:
-    """Create or replace a companion (the live ``used`` counter is kept)."""
+def save_companion(
+    body: CompanionIn, *, store: MatchingStore, correlation_id: str, at: datetime
+) -> Companion:
+    """Create or replace a companion (the live ``used`` counter is kept), as of ``at`` (the request time)."""
     before = store.get_companion(body.companion_id)
     used = before.used if before else 0
     if body.capacity < used:
         raise _capacity_error(used)
     fields = body.model_dump(mode="json", exclude={"companion_id"})
     after = Companion(**body.model_dump(), used=used)
-    return _save(body.companion_id, fields, after, before, store=store, correlation_id=correlation_id)
+    return _save(body.companion_id, fields, after, before, store=store, correlation_id=correlation_id, at=at)
 
 
 def patch_companion(
-    companion_id: str, patch: CompanionPatch, *, store: MatchingStore, correlation_id: str
+    companion_id: str, patch: CompanionPatch, *, store: MatchingStore, correlation_id: str, at: datetime
 ) -> Companion:
     """Change only the given fields; ``NotFoundError`` for an unknown companion."""
     before = store.get_companion(companion_id)
@@ -88,7 +90,7 @@ def patch_companion(
     if merged.capacity < before.used:
         raise _capacity_error(before.used)
     after = Companion(**merged.model_dump(), used=before.used)
-    return _save(companion_id, changes, after, before, store=store, correlation_id=correlation_id)
+    return _save(companion_id, changes, after, before, store=store, correlation_id=correlation_id, at=at)
 
 
 def get_companion(companion_id: str, *, store: MatchingStore) -> Companion:

@@ -21,12 +21,12 @@ from common.api import ErrorResponse, api_path, install_error_handlers, request_
 from common.auth import Principal, authorize
 from common.events import EventBridgePublisher
 from common.observability import logger, tracer
+from contracts.calendar import local_date
 from contracts.reference import school_year_of
 from contracts.topology import route
 from services.reporting.dal.aggregates import AggregateStore, Mailer, ReportStore
 from services.reporting.handlers import page
 from services.reporting.logic import queries
-from services.reporting.logic.periods import local
 from services.reporting.logic.publish import LINK_VALIDITY, publish_report
 from services.reporting.models.api import DashboardSummary, ReportListItem, ReportOut, ReportRequest
 
@@ -110,7 +110,7 @@ def _json(body: BaseModel | Sequence[BaseModel], status: int = 200) -> Response:
 def post_report(body: ReportRequest) -> Response[ReportOut]:
     _principal("POST", "/reports")
     now = _now()
-    school_year = body.school_year or school_year_of(local(now).date())
+    school_year = body.school_year or school_year_of(local_date(now))
     done = publish_report(
         report_type=body.report_type,
         school_year=school_year,
@@ -173,7 +173,7 @@ def get_report(report_id: str) -> Response[ReportOut]:
 def dashboard_summary(school_year: SchoolYear = None) -> Response[DashboardSummary]:
     p = _principal("GET", "/dashboard/summary")
     now = _now()
-    year = school_year or school_year_of(local(now).date())
+    year = school_year or school_year_of(local_date(now))
     return _json(queries.dashboard(year, now=now, store=AggregateStore(), principal=p))
 
 

@@ -17,10 +17,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from common import scheduled
 from common.events import EventBridgePublisher
 from common.observability import logger, tracer
+from contracts.calendar import local_date
 from contracts.reference import school_year_of
 from contracts.topology import REPORTING_RENDERER
 from services.reporting.dal.aggregates import AggregateStore, Mailer, ReportStore
-from services.reporting.logic.periods import local
 from services.reporting.logic.publish import publish_report
 
 log = logger("reporting")
@@ -46,7 +46,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 def _render(request: RenderRequest, correlation_id: str) -> dict[str, Any]:
     as_of = request.scheduled_time.astimezone(UTC)  # one instant, one run key, whatever the offset
-    school_year = school_year_of(local(as_of).date())
+    school_year = school_year_of(local_date(as_of))
     done = publish_report(
         report_type=request.report_type,
         school_year=school_year,
@@ -58,6 +58,7 @@ def _render(request: RenderRequest, correlation_id: str) -> dict[str, Any]:
         mailer=Mailer(),
         correlation_id=correlation_id,
         run_key=f"{request.report_type}#{school_year}#{as_of.isoformat()}",
+        now=as_of,
     )
     log.info(
         "report published", extra={"report_id": done.record.report_id, "report_type": request.report_type}

@@ -9,10 +9,11 @@ its capacity (full; re-armed when the caseload drops below 90 % of the capacity 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from common.observability import logger
+from contracts.calendar import local_date
 from contracts.reference import school_year_of
 from services.reporting.dal.aggregates import AggregateStore, office_address, sender_address
 from services.reporting.logic import mail
@@ -37,14 +38,14 @@ def send_mail(mailer: MailSender, m: mail.Mail, at: datetime) -> str:
 
 
 def student_waitlisted(
-    state: StudentState, *, store: AggregateStore, mailer: MailSender, now: datetime | None = None
+    state: StudentState, *, store: AggregateStore, mailer: MailSender, now: datetime
 ) -> bool:
-    """Tell the office about a student waiting for a companion (unless placed meanwhile). True if sent."""
+    """Tell the office about a student waiting for a companion (unless placed meanwhile), at ``now`` (the
+    event's time). True if sent."""
     if status(state) != "waitlisted":
         return False
     since = waiting_periods(state)[-1][0]
     key = f"{state.intake_id}#{since.isoformat()}"
-    now = now or datetime.now(UTC)
     if not store.claim_alert("waitlisted", key, now):
         return False
     try:
@@ -72,7 +73,7 @@ def companion_capacity(
     *,
     store: AggregateStore,
     mailer: MailSender,
-    now: datetime | None = None,
+    now: datetime,
 ) -> bool:
     """Tell the office when a companion's caseload reaches the capacity. Once per capacity: the alert is
     re-armed when the capacity changes or the caseload drops below :data:`REARM_SHARE` of it (one exit
@@ -87,7 +88,6 @@ def companion_capacity(
         return False
     if alerted_at == info.capacity or not store.mark_full_alerted(companion_id, info.capacity):
         return False
-    now = now or datetime.now(UTC)
     try:
         send_mail(
             mailer,
@@ -134,6 +134,6 @@ def long_waits(
 
 
 def _current_and_next(at: datetime) -> list[str]:
-    sy = school_year_of(at.date())
+    sy = school_year_of(local_date(at))
     start = int(sy[:4]) + 1
     return [sy, f"{start}/{(start + 1) % 100:02d}"]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from contracts.calendar import whole_days
 from services.reporting.logic import charts
 from services.reporting.logic.labels import (
     AGE_BAND_LABELS,
@@ -36,7 +37,7 @@ from services.reporting.logic.labels import (
     WAITLIST_REASONS,
     WITH_COMPANY_COLUMNS,
 )
-from services.reporting.logic.periods import LONG_WAIT_DAYS, ReportWeek, local, monday, waiting_days
+from services.reporting.logic.periods import LONG_WAIT_DAYS, ReportWeek, local, monday
 from services.reporting.logic.projection import TRAINING_DESTINATIONS, WAIT_BUCKETS
 from services.reporting.logic.suppression import (
     Display,
@@ -288,7 +289,7 @@ def waitlist_rows(items: Sequence[WaitlistItem], as_of: datetime) -> list[dict[s
                 "school_name": SCHOOLS.get(w.school_id, w.school_id),
                 "class_name": w.class_name or "–",
                 "since": local(since).date(),
-                "days": waiting_days(since, as_of),
+                "days": whole_days(since, as_of),
                 "reason": WAITLIST_REASONS.get(w.reason or "", "–"),
             }
         )

@@ -1,4 +1,4 @@
-"""Calendar of the reports: local time Europe/Berlin, calendar weeks (Mon–Sun), waiting days.
+"""Calendar of the reports: calendar weeks (Mon–Sun) in local time (:mod:`contracts.calendar`).
 
 Weekly counters are keyed by the Monday (local date) of the week in which a fact happened, so a
 report can sum "this week", "up to the end of last week" or a whole trend without reading students.
@@ -7,28 +7,15 @@ report can sum "this week", "up to the end of last week" or a whole trend withou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from datetime import date, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-import tzdata  # noqa: F401  - zone data for runtimes without /usr/share/zoneinfo (Lambda) and for the bundler
+from contracts.calendar import day_start, local
 
-TZ_NAME = "Europe/Berlin"
 LONG_WAIT_DAYS = 14
 """A student waiting *longer* than this many days is reported and alerted."""
 
 Period = Literal["last_week", "this_week"]
-
-
-@cache
-def tz() -> ZoneInfo:
-    return ZoneInfo(TZ_NAME)
-
-
-def local(t: datetime) -> datetime:
-    """``t`` in local time (naive datetimes are taken as UTC)."""
-    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(tz())
 
 
 def monday(t: datetime | date) -> date:
@@ -40,16 +27,6 @@ def monday(t: datetime | date) -> date:
 def week_key(t: datetime) -> str:
     """Counter key of the week containing ``t``: the Monday's ISO date, e.g. ``"2026-11-23"``."""
     return monday(t).isoformat()
-
-
-def local_midnight(d: date) -> datetime:
-    """00:00 local time on ``d`` as an aware datetime."""
-    return datetime.combine(d, time(0), tzinfo=tz())
-
-
-def waiting_days(since: datetime, at: datetime) -> int:
-    """Whole days between ``since`` and ``at`` (0 if ``at`` is earlier)."""
-    return max(0, (at - since).days)
 
 
 @dataclass(frozen=True)
@@ -88,7 +65,7 @@ class ReportWeek:
 
     @property
     def start_instant(self) -> datetime:
-        return local_midnight(self.start)
+        return day_start(self.start)
 
     @property
     def label(self) -> str:

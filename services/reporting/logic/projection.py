@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from contracts.calendar import whole_days
 from contracts.events import (
     AssignmentEndedData,
     CompanionAssignedData,
@@ -238,7 +239,7 @@ def waited_days_until_assignment(s: StudentState) -> int | None:
     if assigned is None:
         return None
     waited = first_at(s, "waitlisted")
-    return max(0, (assigned - waited).days) if waited is not None and waited < assigned else 0
+    return whole_days(waited, assigned) if waited is not None else 0
 
 
 def wait_bucket(days: int) -> str:

@@ -8,7 +8,7 @@ same report instead of producing a second one, and sends no second email.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from ulid import ULID
@@ -112,10 +112,10 @@ def publish_report(
     period: Period = "this_week",
     run_key: str | None = None,
     email: bool = True,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Published:
-    """Render, store, announce and email one report. Returns its index record and download links."""
-    now = now or datetime.now(UTC)
+    """Render, store, announce and email one report at ``now`` (the request's or the schedule's time).
+    Returns its index record and download links."""
     report_id = str(ULID.from_datetime(as_of))
     if run_key is not None:
         report_id = store.claim_run(run_key, report_id)

@@ -8,8 +8,9 @@ whose information is already there) writes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from contracts.calendar import local_date
 from contracts.events import (
     CompanionUpdatedData,
     IntakeWithdrawnData,
@@ -63,28 +64,30 @@ class Consumer:
     mailer: MailSender
     reports: ReportStore | None = None
 
-    def _apply(self, fact: Fact) -> Change:
+    def _apply(self, fact: Fact, at: datetime) -> Change:
         change = apply_fact(fact, store=self.store)
         # also the companions the fact names: a retry after a failed alert must check them again
         named = {getattr(fact, f, None) for f in ("companion_id", "from_companion_id", "to_companion_id")}
         for cid in sorted(change.companions | {c for c in named if c}):
-            alerts.companion_capacity(cid, change.new.school_year, store=self.store, mailer=self.mailer)
+            alerts.companion_capacity(
+                cid, change.new.school_year, store=self.store, mailer=self.mailer, now=at
+            )
         return change
 
     def on_fact(self, meta: Metadata, fact: Fact) -> None:
-        self._apply(fact)
+        self._apply(fact, meta.occurred_at)
 
     def on_withdrawn(self, meta: Metadata, fact: IntakeWithdrawnData) -> None:
         """Erase the student's profile (the counts stay) and its rows in stored reports."""
-        self._apply(fact)
+        self._apply(fact, meta.occurred_at)
         if self.reports is not None:
             redact.erase_from_reports(
-                fact.intake_id, store=self.store, reports=self.reports, now=datetime.now(UTC)
+                fact.intake_id, store=self.store, reports=self.reports, now=meta.occurred_at
             )
 
     def on_waitlisted(self, meta: Metadata, fact: StudentWaitlistedData) -> None:
-        change = self._apply(fact)
-        alerts.student_waitlisted(change.new, store=self.store, mailer=self.mailer)
+        change = self._apply(fact, meta.occurred_at)
+        alerts.student_waitlisted(change.new, store=self.store, mailer=self.mailer, now=meta.occurred_at)
 
     def on_companion_updated(self, meta: Metadata, d: CompanionUpdatedData) -> None:
         stored = self.store.put_companion(
@@ -99,5 +102,9 @@ class Consumer:
         )
         if stored:
             alerts.companion_capacity(
-                d.companion_id, school_year_of(d.updated_at.date()), store=self.store, mailer=self.mailer
+                d.companion_id,
+                school_year_of(local_date(d.updated_at)),
+                store=self.store,
+                mailer=self.mailer,
+                now=meta.occurred_at,
             )

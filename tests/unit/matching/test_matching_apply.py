@@ -82,24 +82,33 @@ def test_unorderable_moves_are_returned_not_forced() -> None:
 
 
 # ------------------------------------------------------------------------------------- online helpers
-def test_reference_day_is_the_start_date_else_today_but_not_before_the_school_year() -> None:
+def test_reference_day_is_the_start_date_else_the_school_year_start_but_never_a_past_day() -> None:
     at = datetime(2026, 6, 1, tzinfo=UTC)
     assert assignment_rules.reference_day(profile(), at) == date(2026, 8, 1)
     assert assignment_rules.reference_day(profile(), datetime(2026, 11, 2, tzinfo=UTC)) == date(2026, 11, 2)
     assert assignment_rules.reference_day(profile(start_date=date(2026, 9, 14)), at) == date(2026, 9, 14)
+    # a start date already past: from today on (a leave that covered the start date has ended)
+    later = datetime(2026, 10, 1, 8, tzinfo=UTC)
+    assert assignment_rules.reference_day(profile(start_date=date(2026, 9, 14)), later) == date(2026, 10, 1)
+    # the day in the county: 31 October 23:30 UTC is 1 November in Ludwigsburg
+    assert assignment_rules.reference_day(profile(), datetime(2026, 10, 31, 23, 30, tzinfo=UTC)) == date(
+        2026, 11, 1
+    )
 
 
 def test_waitlist_key_sorts_by_submission_time_then_id() -> None:
     t = datetime(2026, 9, 1, 8, tzinfo=UTC)
     keys = [
-        assignment_rules.waitlist_key(t + timedelta(seconds=s), i)
+        assignment_rules.waitlist_key(t + timedelta(seconds=s), i, at=t)
         for s, i in [(5, "A"), (0, "Z"), (0, "B"), (60, "0")]
     ]
     assert sorted(keys) == [keys[2], keys[1], keys[0], keys[3]]
 
 
 def test_submission_time_from_the_ulid_and_retention() -> None:
-    assert assignment_rules.submitted_at_of("01JAAAAAAAAAAAAAAAAAAAAAAA").year == 2024
+    fallback = datetime(2026, 9, 1, tzinfo=UTC)
+    assert assignment_rules.submitted_at_of("01JAAAAAAAAAAAAAAAAAAAAAAA", fallback=fallback).year == 2024
+    assert assignment_rules.submitted_at_of("not-a-ulid", fallback=fallback) == fallback
     assert retention.expiry("2026/27") == int(datetime(2028, 8, 1, tzinfo=UTC).timestamp())
     assert retention.exit_expiry(date(2027, 3, 1)) == retention.expiry("2026/27")
     assert retention.exit_expiry(date(2027, 8, 1)) == retention.expiry("2027/28")

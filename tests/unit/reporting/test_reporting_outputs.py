@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime
 from openpyxl import load_workbook
 from reporting_contexts import school_year_context, weekly_context
 
+from contracts.calendar import whole_days
 from services.reporting.logic import mail
-from services.reporting.logic.periods import ReportWeek, monday, waiting_days, week_key
+from services.reporting.logic.periods import ReportWeek, monday, week_key
 from services.reporting.logic.report import render_html, render_xlsx
 
 
@@ -34,7 +35,7 @@ def test_report_weeks_are_calendar_weeks_in_local_time() -> None:
 
 
 def test_waiting_days() -> None:
-    assert waiting_days(datetime(2026, 9, 1, 12, tzinfo=UTC), datetime(2026, 9, 16, 11, tzinfo=UTC)) == 14
+    assert whole_days(datetime(2026, 9, 1, 12, tzinfo=UTC), datetime(2026, 9, 16, 11, tzinfo=UTC)) == 14
 
 
 # ------------------------------------------------------------------------------------------ XLSX
