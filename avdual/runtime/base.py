@@ -9,6 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -53,10 +54,13 @@ class RuntimeState:
         max_deliveries: int = 200_000,
         log_level: str | None = None,
         out_dir: Path | None = None,
+        clock_start: datetime | None = None,
     ):
+        """``clock_start``: the instant the simulated clock starts at (default: now); schedules fall due after
+        it."""
         self.stage = stage
         self.out_dir = out_dir
-        self.clock = SimClock()
+        self.clock = SimClock(clock_start)
         self._ticked = self.clock.now()  # schedules are due after this instant
         self._mail_exported = 0
         self._mirrored: dict[tuple[str, str], str] = {}  # (bucket, key) -> ETag exported

@@ -62,10 +62,11 @@ def schedule_times(sched: Schedule, after: datetime, until: datetime) -> list[da
 
 
 class SimClock:
-    """Real time plus an offset that only grows (:meth:`LocalRuntime.advance`)."""
+    """Real time plus an offset that only grows (:meth:`LocalRuntime.advance`); ``start``: the instant the
+    clock shows now (default: the real time)."""
 
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
+    def __init__(self, start: datetime | None = None) -> None:
+        self.offset = start - datetime.now(UTC) if start is not None else timedelta(0)
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset

@@ -75,12 +75,6 @@ def _class_list() -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def _start_at(rt: LocalRuntime, instant: datetime) -> None:
-    """Set the simulated clock to ``instant`` (no schedule fires for the years skipped)."""
-    rt.clock.offset += instant - rt.clock.now()
-    rt._ticked = rt.clock.now()
-
-
 def _life_of_a_few_students(rt: LocalRuntime) -> dict[str, str]:
     a = companion("A", ["RFS"], 3, leave_periods=[LEAVE])
     assert rt.api("POST", "/companions", body=a, claims=OFFICE).status == 200
@@ -174,8 +168,7 @@ def _stored_instants(rt: LocalRuntime) -> Iterator[tuple[str, str | None, dateti
 
 
 def test_every_stored_timestamp_comes_from_the_simulated_clock() -> None:
-    with LocalRuntime(stage="clock", log_level="ERROR") as rt:
-        _start_at(rt, T0)
+    with LocalRuntime(stage="clock", log_level="ERROR", clock_start=T0) as rt:
         _life_of_a_few_students(rt)
         end = rt.clock.now()
         seen: Counter[str] = Counter()
