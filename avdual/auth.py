@@ -4,10 +4,11 @@ as API Gateway's Cognito authorizer does it (DESIGN.md §4).
 - The pool and its app client get **deterministic ids** (moto's HASH id strategy over the same
   name and configuration), and moto signs every pool's tokens with the same key pair. So a token
   that ``avdual token`` issues in its own process is valid for a ``make serve`` of the same stage.
-- :meth:`LocalCognito.verify` checks a bearer token against the pool's JWKS (fetched from moto's
-  ``/.well-known/jwks.json`` endpoint), its issuer, audience (the app client), ``token_use`` = ``id``
-  and expiry, and returns the claims the way the REST API authorizer hands them to the Lambda:
-  every value a string, ``cognito:groups`` comma-separated.
+- :meth:`LocalCognito.verify` checks what API Gateway's Cognito authorizer checks: a bearer token against
+  the pool's JWKS (fetched from moto's ``/.well-known/jwks.json`` endpoint), its issuer and expiry, and
+  returns the claims the way the REST API authorizer hands them to the Lambda: every value a string,
+  ``cognito:groups`` comma-separated. Like the authorizer it accepts a token of *any* app client of the pool
+  (and access tokens): the API functions refuse those themselves (``aud`` and ``token_use``, common.auth).
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ FORWARDED_OPERATIONS = {
     "InitiateAuth": "initiate_auth",
     "RespondToAuthChallenge": "respond_to_auth_challenge",
 }
+
+
+#: The app client of claims the local runtime passes on without a token (tests and the demo call the API with
+#: claims) while the local pool does not exist yet (creating it costs about a second).
+LOCAL_CLAIMS_AUDIENCE = "local-claims"
 
 
 class InvalidTokenError(Exception):
@@ -103,6 +109,15 @@ class LocalCognito:
     @property
     def created(self) -> bool:
         return bool(self.pool_id)
+
+    @property
+    def audience(self) -> str:
+        """The app client id the API functions accept (their ``USER_POOL_CLIENT_ID``; CDK: the web client)."""
+        return self.client_id or LOCAL_CLAIMS_AUDIENCE
+
+    def as_verified(self, claims: dict[str, str]) -> dict[str, str]:
+        """Claims passed on without a token (tests, demo), as an ID token of the app client carries them."""
+        return {"token_use": "id", "aud": self.audience, **claims}
 
     def ensure(self) -> LocalCognito:
         """Create the pool on first use (most local runs never log in: they pass claims)."""
@@ -197,8 +212,6 @@ class LocalCognito:
         now = time.time() if now is None else now
         if claims.get("iss") != self.issuer:
             raise InvalidTokenError("issuer")
-        if claims.get("token_use") != "id" or claims.get("aud") != self.client_id:
-            raise InvalidTokenError("audience")
         exp = claims.get("exp")
         if not isinstance(exp, int) or exp <= now:
             raise InvalidTokenError("expired")

@@ -1,6 +1,7 @@
-"""Shared REST API helpers: topology paths → Powertools paths, German per-field validation errors.
+"""Shared REST API answers: JSON responses, German per-field validation errors, every API's error answers.
 
-Error body schema (stable, documented in the OpenAPI spec as ``ErrorResponse``)::
+Error body schema (stable, documented in the OpenAPI spec as ``ErrorResponse``; built by
+:func:`common.errors.error_body` only)::
 
     {"message": "<German summary>", "errors": [{"field": "student.date_of_birth", "message": "<German>"}]}
 
@@ -10,26 +11,38 @@ No error body echoes input values, stack traces or module names.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 from pydantic import BaseModel
 
 from common import clock
 from common.auth import ForbiddenError, UnauthenticatedError
-from common.errors import ConflictError, DomainValidationError, FieldError, NotFoundError
+from common.errors import (
+    FORBIDDEN,
+    NOT_FOUND,
+    UNAUTHENTICATED,
+    ConflictError,
+    DomainValidationError,
+    ErrorResponse,
+    FieldError,
+    NotFoundError,
+    error_body,
+)
+from common.guards import UNSUPPORTED_MEDIA_TYPE
 from common.observability import logger
 from contracts.topology import Route
-
-
-class ErrorResponse(BaseModel):
-    message: str
-    errors: list[FieldError] = []
-
 
 _MESSAGES: dict[str, str] = {
     "missing": "Pflichtfeld fehlt.",
@@ -114,18 +127,66 @@ def german_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
 
 
 def error_response(status: int, message: str, errors: list[FieldError] | None = None) -> Response:
-    body = ErrorResponse(message=message, errors=errors or [])
+    """A Powertools response with the platform's error body."""
     return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json()
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=error_body(message, errors)
     )
+
+
+def json_response(
+    body: BaseModel | Sequence[BaseModel] | Mapping[str, Any],
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A JSON answer that no cache keeps (``Cache-Control: no-store``): a model, a list of models, or JSON."""
+    if isinstance(body, BaseModel):
+        data: Any = body.model_dump(mode="json")
+    elif isinstance(body, Mapping):
+        data = dict(body)
+    else:
+        data = [b.model_dump(mode="json") for b in body]
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=data,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+def _answer(status: int, message: str) -> Callable[[Exception], Response]:
+    return lambda ex: error_response(status, message)
+
+
+#: Exceptions answered with a fixed German text.
+_FIXED_ANSWERS: tuple[tuple[type[Exception], int, str], ...] = (
+    (NotFoundError, 404, NOT_FOUND),
+    (RouteNotFoundError, 404, NOT_FOUND),
+    (UnauthenticatedError, 401, UNAUTHENTICATED),
+    (ForbiddenError, 403, FORBIDDEN),
+    (RequestUnsupportedContentType, 415, UNSUPPORTED_MEDIA_TYPE),
+    (
+        IdempotencyValidationError,
+        409,
+        "Dieser Idempotency-Key wurde bereits für eine andere Anfrage verwendet.",
+    ),
+    (
+        IdempotencyAlreadyInProgressError,
+        409,
+        "Eine Anfrage mit diesem Idempotency-Key wird gerade bearbeitet. Bitte kurz warten.",
+    ),
+    (ValueError, 400, "Ungültige Anfrage."),
+)
 
 
 def install_error_handlers(app: APIGatewayRestResolver, service: str) -> None:
     """The error answers every API shares, German and without echoing input: 422 with per-field errors
-    (instead of Powertools' default body), 404, 401, 403, 409 (a :class:`ConflictError`'s own text when it
-    is written for people), 400 for other ``ValueError``s, 500 for anything else (logged with its type
-    only: messages of library exceptions may quote personal data). Register service-specific handlers
-    after this call (a later registration for the same type wins)."""
+    (instead of Powertools' default body), 409 (a :class:`ConflictError`'s own text when it is written for
+    people), the fixed answers of :data:`_FIXED_ANSWERS` (404, 401, 403, 415, 409 for an ``Idempotency-Key``
+    reused or in progress, 400 for other ``ValueError``s), 500 for anything else (logged with its type only:
+    messages of library exceptions may quote personal data). Register service-specific handlers after this
+    call (a later registration for the same type wins)."""
+    for exc, status, message in _FIXED_ANSWERS:
+        app.exception_handler(exc)(_answer(status, message))
 
     @app.exception_handler(RequestValidationError)
     def _validation(ex: RequestValidationError) -> Response:
@@ -142,32 +203,26 @@ def install_error_handlers(app: APIGatewayRestResolver, service: str) -> None:
     def _domain(ex: DomainValidationError) -> Response:
         return error_response(422, "Die Eingabe ist ungültig. Bitte die markierten Felder prüfen.", ex.errors)
 
-    @app.exception_handler(NotFoundError)
-    def _not_found(ex: NotFoundError) -> Response:
-        return error_response(404, "Nicht gefunden.")
-
-    @app.exception_handler(RouteNotFoundError)
-    def _no_route(ex: RouteNotFoundError) -> Response:
-        return error_response(404, "Nicht gefunden.")
-
-    @app.exception_handler(UnauthenticatedError)
-    def _unauthenticated(ex: UnauthenticatedError) -> Response:
-        return error_response(401, "Bitte anmelden.")
-
-    @app.exception_handler(ForbiddenError)
-    def _forbidden(ex: ForbiddenError) -> Response:
-        return error_response(403, "Keine Berechtigung für diese Aktion.")
-
     @app.exception_handler(ConflictError)
     def _conflict(ex: ConflictError) -> Response:
         text = str(ex) if ex.for_people else ""
         return error_response(409, text or "Konflikt mit dem aktuellen Stand.")
 
-    @app.exception_handler(ValueError)
-    def _bad_request(ex: ValueError) -> Response:
-        return error_response(400, "Ungültige Anfrage.")
-
     @app.exception_handler(Exception)
     def _unexpected(ex: Exception) -> Response:
         logger(service).error("unhandled error", extra={"error_type": type(ex).__name__})
         return error_response(500, "Interner Fehler. Bitte später erneut versuchen.")
+
+
+__all__ = [
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "UNAUTHENTICATED",
+    "ErrorResponse",
+    "api_path",
+    "error_response",
+    "german_errors",
+    "install_error_handlers",
+    "json_response",
+    "request_time",
+]

@@ -92,10 +92,14 @@ class Principal:
         return {"sub": self.subject, "roles": ",".join(sorted(self.roles))}
 
 
-def principal_from_claims(claims: Mapping[str, Any] | None) -> Principal:
-    """Build the caller from verified claims; raises :class:`UnauthenticatedError` without a subject."""
+def principal_from_claims(claims: Mapping[str, Any] | None, *, audience: str | None = None) -> Principal:
+    """Build the caller from verified claims; raises :class:`UnauthenticatedError` without a subject or,
+    with ``audience``, for an ID token issued to another app client of the pool (API Gateway's Cognito
+    authorizer checks the pool, not the client)."""
     if not claims or not str(claims.get("sub") or "").strip():
         raise UnauthenticatedError("no verified identity")
+    if audience is not None and (claims.get("token_use") != "id" or claims.get("aud") != audience):
+        raise UnauthenticatedError("token of another app client")
     groups = parse_groups(claims.get("cognito:groups"))
     schools = frozenset(
         g[len(SCHOOL_GROUP_PREFIX) :]
@@ -112,9 +116,11 @@ def principal_from_claims(claims: Mapping[str, Any] | None) -> Principal:
     )
 
 
-def authorize(claims: Mapping[str, Any] | None, allowed: Iterable[Role]) -> Principal:
+def authorize(
+    claims: Mapping[str, Any] | None, allowed: Iterable[Role], *, audience: str | None = None
+) -> Principal:
     """The caller if one of its roles is in ``allowed``; 401/403 errors otherwise."""
-    principal = principal_from_claims(claims)
+    principal = principal_from_claims(claims, audience=audience)
     if not principal.may_use(allowed):
         raise ForbiddenError("role not allowed")
     return principal

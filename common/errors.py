@@ -4,12 +4,31 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+#: German answers every API, the local gateway and API Gateway's own responses share.
+UNAUTHENTICATED = "Bitte anmelden."
+FORBIDDEN = "Keine Berechtigung für diese Aktion."
+NOT_FOUND = "Nicht gefunden."
+
 
 class FieldError(BaseModel):
     """One invalid field: dotted path into the request body and a German message for people."""
 
     field: str
     message: str
+
+
+class ErrorResponse(BaseModel):
+    """The one error body of the platform (every API answer ≥ 400, the local gateway's and API Gateway's
+    own answers): a German summary and the invalid fields. It never echoes input values, stack traces
+    or module names."""
+
+    message: str
+    errors: list[FieldError] = []
+
+
+def error_body(message: str, errors: list[FieldError] | None = None) -> str:
+    """The JSON text of an :class:`ErrorResponse` (German, not ASCII-escaped)."""
+    return ErrorResponse(message=message, errors=errors or []).model_dump_json()
 
 
 class DomainValidationError(ValueError):

@@ -1,19 +1,47 @@
-"""Powertools idempotency persistence on the topology's ``idempotency`` table, for every service.
+"""Powertools idempotency on the topology's ``idempotency`` table, for every service; and ``Idempotency-Key``
+on API POSTs.
 
-Powertools configures a persistence layer once, for the first config it is used with (DESIGN.md §5), so
-there is one layer per *use* (``"intake-api"``, ``"scheduled-runs"``) and table and client. Created
-lazily: nothing is read from the environment at import time.
+Powertools configures a persistence layer once, for the first config it is used with, so there is one layer
+per *use* (``"api"``, ``"scheduled-runs"``) and table and client. Created lazily: nothing is read from the
+environment at import time.
+
+API requests are keyed on (operation, caller, key) and validated on the *parsed* request, so the same key
+with another body is a 409 while whitespace or key order do not matter.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from pydantic import BaseModel
 
 from common import settings
 from contracts.topology import IDEMPOTENCY
+
+#: API requests with an ``Idempotency-Key`` (:func:`once`).
+CONFIG = IdempotencyConfig(
+    event_key_jmespath="[operation, caller, key]",
+    payload_validation_jmespath="payload",
+    expires_after_seconds=24 * 3600,
+)
+#: The request header (``None`` when absent: the request then simply runs).
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
+        description="Client-generated key (e.g. a UUID): the same key with the same request returns the "
+        "first response again; with another request 409.",
+    ),
+]
 
 
 @cache
@@ -30,3 +58,22 @@ def persistence_store(use: str) -> DynamoDBPersistenceLayer:
     """The persistence layer of ``use`` (one per ``IdempotencyConfig``) for the current environment (table
     name from ``IDEMPOTENCY_TABLE``)."""
     return _store(use, settings.table_name(IDEMPOTENCY.name), settings.client("dynamodb"))
+
+
+def once(
+    operation: str, caller: str, key: str, payload: dict[str, Any], run: Callable[[], tuple[int, BaseModel]]
+) -> tuple[int, Any, bool]:
+    """Run ``run`` once per (operation, caller, key): (status, JSON body, replayed?). A replay returns the
+    stored response; the same key with another ``payload`` raises ``IdempotencyValidationError``."""
+    executed: list[bool] = []
+
+    def execute(request: dict[str, Any]) -> dict[str, Any]:
+        executed.append(True)
+        status, body = run()
+        return {"status": status, "body": body.model_dump(mode="json")}
+
+    guarded = idempotent_function(
+        data_keyword_argument="request", persistence_store=persistence_store("api"), config=CONFIG
+    )(execute)
+    result = guarded(request={"operation": operation, "caller": caller, "key": key, "payload": payload})
+    return int(result["status"]), result["body"], not executed

@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from contracts.topology import BUCKETS, EVENT_BUS_ENV, STAGE_ENV, TABLES
+from contracts.topology import BUCKETS, COGNITO, EVENT_BUS_ENV, STAGE_ENV, TABLES
 
 
 class SettingMissingError(RuntimeError):
@@ -41,6 +41,12 @@ def bucket_name(logical: str) -> str:
 @cache
 def event_bus_name() -> str:
     return _env(EVENT_BUS_ENV)
+
+
+def user_pool_client_id() -> str:
+    """The app client id the API's ID tokens must be issued to (read per request: the local runtime sets it
+    when it creates its user pool)."""
+    return _env(COGNITO.client_id_env)
 
 
 def stage() -> str:

@@ -10,6 +10,7 @@ through the environment variable each resource declares (``env_var``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -130,6 +131,33 @@ class Subscription:
 
 Role = Literal["office", "companion", "school"]
 
+#: A ULID in its canonical form (Crockford base 32, upper case, 26 characters, at most ``7ZZ…``).
+ULID_PATTERN = r"[0-7][0-9A-HJKMNP-TV-Z]{25}"
+
+
+@dataclass(frozen=True)
+class PathParameter:
+    """A path parameter of the API (``{intake_id}``): the *whole* value must match ``pattern`` (ASCII only),
+    or the request is 404 before anything else looks at it. Declared once; routes name it in their path."""
+
+    name: str
+    pattern: str
+    description: str
+
+    @property
+    def regex(self) -> str:
+        """Anchored form for JSON Schema / OpenAPI (``^…$``)."""
+        return f"^{self.pattern}$"
+
+    def matches(self, value: str) -> bool:
+        return re.fullmatch(self.pattern, value, re.ASCII) is not None
+
+
+INTAKE_ID = PathParameter("intake_id", ULID_PATTERN, "ULID der Anmeldung")
+COMPANION_ID = PathParameter("companion_id", r"[A-Za-z0-9_-]{1,32}", "Kürzel der Begleitung (z. B. B01)")
+REPORT_ID = PathParameter("report_id", ULID_PATTERN, "ULID des Berichts")
+PATH_PARAMETERS: dict[str, PathParameter] = {p.name: p for p in (INTAKE_ID, COMPANION_ID, REPORT_ID)}
+
 
 @dataclass(frozen=True)
 class Route:
@@ -145,7 +173,13 @@ class Route:
     function: str
     roles: tuple[Role, ...] = ("office",)
     summary: str = ""
+    """German one-liner for the OpenAPI document."""
     public: bool = False
+
+    @property
+    def parameters(self) -> tuple[PathParameter, ...]:
+        """The declared path parameters of ``path``, in order."""
+        return tuple(PATH_PARAMETERS[n] for n in re.findall(r"\{(\w+)\}", self.path))
 
 
 @dataclass(frozen=True)
@@ -159,6 +193,9 @@ class UserPool:
     groups: tuple[str, ...]
     custom_attributes: tuple[str, ...] = ()
     client_name: str = "web"
+    client_id_env: str = "USER_POOL_CLIENT_ID"
+    """Environment variable of every API function with the app client id its tokens must be issued to
+    (``aud``): API Gateway's Cognito authorizer accepts any client of the pool, the function does not."""
     description: str = ""
 
 
@@ -456,88 +493,96 @@ SUBSCRIPTIONS: dict[str, Subscription] = {
 
 # --------------------------------------------------------------------------- API routes
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/", "intake-api", (), "The intake web form (static page, no data)", public=True),
-    Route("POST", "/intakes", "intake-api", ("office", "school"), "Submit an intake form"),
-    Route("GET", "/intakes", "intake-api", ("office", "school", "companion"), "List intakes"),
-    Route("POST", "/intakes/batch", "intake-api", ("office", "school"), "Upload a class list (CSV or XLSX)"),
-    Route("GET", "/intakes/{intake_id}", "intake-api", ("office", "school", "companion"), "Read an intake"),
-    Route("PATCH", "/intakes/{intake_id}", "intake-api", ("office", "school"), "Correct an intake"),
+    Route("GET", "/", "intake-api", (), "Das Anmeldeformular (statische Seite, ohne Daten)", public=True),
+    Route("POST", "/intakes", "intake-api", ("office", "school"), "Anmeldung einreichen"),
+    Route("GET", "/intakes", "intake-api", ("office", "school", "companion"), "Anmeldungen auflisten"),
+    Route(
+        "POST", "/intakes/batch", "intake-api", ("office", "school"), "Klassenliste hochladen (CSV oder XLSX)"
+    ),
+    Route("GET", "/intakes/{intake_id}", "intake-api", ("office", "school", "companion"), "Anmeldung lesen"),
+    Route("PATCH", "/intakes/{intake_id}", "intake-api", ("office", "school"), "Anmeldung berichtigen"),
     Route(
         "POST",
         "/intakes/{intake_id}/withdraw",
         "intake-api",
         ("office", "school"),
-        "Withdraw an intake (consent withdrawn): the personal data are erased",
+        "Anmeldung zurückziehen (Einwilligung widerrufen): die personenbezogenen Daten werden gelöscht",
     ),
     Route(
         "GET",
         "/audit",
         "intake-api",
         ("office",),
-        "Audit log of accesses to personal data (who, what, when, why)",
+        "Protokoll der Zugriffe auf personenbezogene Daten (wer, was, wann, wozu)",
     ),
-    Route("POST", "/companions", "matching-api", ("office",), "Create or replace a companion"),
-    Route("GET", "/companions", "matching-api", ("office",), "List companions"),
-    Route("GET", "/companions/{companion_id}", "matching-api", ("office",), "Read a companion"),
+    Route("POST", "/companions", "matching-api", ("office",), "Begleitung anlegen oder ersetzen"),
+    Route("GET", "/companions", "matching-api", ("office",), "Begleitungen auflisten"),
+    Route("GET", "/companions/{companion_id}", "matching-api", ("office",), "Begleitung lesen"),
     Route(
         "PATCH",
         "/companions/{companion_id}",
         "matching-api",
         ("office",),
-        "Change a companion (capacity, schools, languages, leave, …)",
+        "Begleitung ändern (Kapazität, Schulen, Sprachen, Abwesenheit, …)",
     ),
     Route(
         "GET",
         "/assignments/{intake_id}",
         "matching-api",
         ("office", "companion"),
-        "Read an assignment with its explanation",
+        "Zuordnung mit Begründung lesen",
     ),
     Route(
         "POST",
         "/assignments/{intake_id}/exit",
         "matching-api",
         ("office", "companion"),
-        "Record a student's exit and destination (Verbleib); frees the slot",
+        "Austritt und Verbleib erfassen; der Platz wird frei",
     ),
     Route(
         "POST",
         "/assignments/rebalance",
         "matching-api",
         ("office",),
-        "Whole-pool rebalance (min-cost flow); dry run lists the proposed moves",
+        "Neuverteilung über alle Begleitungen (Min-Cost-Flow); Probelauf listet die vorgeschlagenen Wechsel",
     ),
     Route(
         "GET",
         "/waitlist",
         "matching-api",
         ("office", "school"),
-        "The waitlist per school, longest waiting first",
+        "Warteliste je Schule, längste Wartezeit zuerst",
     ),
     Route(
         "POST",
         "/reports",
         "reporting-api",
         ("office",),
-        "Render a report now (Wochenbericht / Schuljahresbericht), store it and email the office",
+        "Bericht jetzt erstellen (Wochenbericht / Schuljahresbericht), ablegen und ans Bildungsbüro mailen",
     ),
-    Route("GET", "/reports", "reporting-api", ("office",), "List rendered reports"),
+    Route("GET", "/reports", "reporting-api", ("office",), "Erstellte Berichte auflisten"),
     Route(
         "GET",
         "/reports/{report_id}",
         "reporting-api",
         ("office",),
-        "A rendered report with time-limited download links",
+        "Ein erstellter Bericht mit zeitlich begrenzten Download-Links",
     ),
     Route(
         "GET",
         "/dashboard/summary",
         "reporting-api",
         ("office",),
-        "Current figures for the office dashboard (statistics suppressed) with charts",
+        "Aktuelle Zahlen für das Dashboard des Bildungsbüros (Statistik mit Sperrung kleiner Zellen), "
+        "mit Diagrammen",
     ),
     Route(
-        "GET", "/dashboard", "reporting-api", (), "The office dashboard (static page, no data)", public=True
+        "GET",
+        "/dashboard",
+        "reporting-api",
+        (),
+        "Das Dashboard des Bildungsbüros (statische Seite, ohne Daten)",
+        public=True,
     ),
 )
 
@@ -601,6 +646,8 @@ def validate() -> None:
             assert m in MAIL_IDENTITIES, (f.name, m)
     for r in ROUTES:
         assert r.function in FUNCTIONS, r
+        for name in re.findall(r"\{(\w+)\}", r.path):
+            assert name in PATH_PARAMETERS, f"{r.method} {r.path}: path parameter {name} not declared"
     envs = [t.env_var for t in TABLES.values()] + [b.env_var for b in BUCKETS.values()]
     envs += [v for m in MAIL_IDENTITIES.values() for v in (m.sender_env, m.recipient_env)]
     assert len(envs) == len(set(envs)), "env var declared twice"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import urllib.parse
 import uuid
@@ -16,12 +17,13 @@ from typing import Any
 from avdual.auth import InvalidTokenError, bearer
 from avdual.runtime.base import ACCOUNT, REGION
 from avdual.runtime.lambda_service import LambdaService
-from contracts.topology import ROUTES, Route
+from common.errors import NOT_FOUND, UNAUTHENTICATED, error_body
+from contracts.topology import COGNITO, ROUTES, Route
 
 #: Where the local gateway accepts the web form's Cognito calls (``avdual.server``).
 LOCAL_AUTH_PATH = "/_local/cognito"
 #: API Gateway's answer without a valid token (the CDK stack sets the same German gateway response).
-UNAUTHORIZED_BODY = json.dumps({"message": "Bitte anmelden.", "errors": []}, ensure_ascii=False)
+UNAUTHORIZED_BODY = error_body(UNAUTHENTICATED)
 
 
 @dataclass
@@ -82,15 +84,14 @@ class Gateway(LambdaService):
         if found is None:
             allowed = sorted({r.method for r, rx in _ROUTES if rx.match(path)})
             allow = {"Allow": ", ".join(allowed)} if allowed else {}
-            message = "Methode nicht erlaubt" if allowed else "Nicht gefunden"
+            message = "Methode nicht erlaubt." if allowed else NOT_FOUND
             return ApiResponse(
-                405 if allowed else 404,
-                {"Content-Type": "application/json", **allow},
-                json.dumps({"message": message, "errors": []}),
+                405 if allowed else 404, {"Content-Type": "application/json", **allow}, error_body(message)
             )
         r, params = found
-        params = {k: urllib.parse.unquote(v) for k, v in params.items()}  # routed on the raw path (API GW)
-        path = urllib.parse.unquote(path)
+        # As API Gateway: routed on the raw path (``%2F`` is no separator), ``path`` stays percent-encoded,
+        # ``pathParameters`` are decoded.
+        params = {k: urllib.parse.unquote(v) for k, v in params.items()}
         if r.public:
             claims = None
             with self.lock:
@@ -101,6 +102,9 @@ class Gateway(LambdaService):
                     claims = self.cognito.verify(token or bearer(headers))
             except InvalidTokenError:
                 return ApiResponse(401, {"Content-Type": "application/json"}, UNAUTHORIZED_BODY)
+        else:
+            claims = self.cognito.as_verified(claims)
+        os.environ[COGNITO.client_id_env] = self.cognito.audience  # CDK: the web client's id
         hdrs = {"Content-Type": "application/json", **(headers or {})}
         if token and not bearer(hdrs):
             hdrs["Authorization"] = f"Bearer {token}"

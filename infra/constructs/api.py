@@ -9,7 +9,6 @@ API's error body shape.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from aws_cdk import Aws, RemovalPolicy
@@ -19,6 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from common.errors import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, error_body
 from contracts import topology as topo
 from infra.constructs.auth import Auth
 
@@ -30,9 +30,9 @@ THROTTLING_BURST_LIMIT = 100
 BINARY_MEDIA_TYPES = ["multipart/form-data"]
 #: German gateway responses in the API's error body shape ``{"message", "errors"}``.
 GATEWAY_RESPONSES = {
-    apigw.ResponseType.UNAUTHORIZED: ("401", "Bitte anmelden."),
-    apigw.ResponseType.ACCESS_DENIED: ("403", "Keine Berechtigung für diese Aktion."),
-    apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN: ("404", "Nicht gefunden."),
+    apigw.ResponseType.UNAUTHORIZED: ("401", UNAUTHENTICATED),
+    apigw.ResponseType.ACCESS_DENIED: ("403", FORBIDDEN),
+    apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN: ("404", NOT_FOUND),
     apigw.ResponseType.REQUEST_TOO_LARGE: ("413", "Die Anfrage ist zu groß."),
     apigw.ResponseType.THROTTLED: ("429", "Zu viele Anfragen. Bitte kurz warten."),
     apigw.ResponseType.DEFAULT_5_XX: (None, "Interner Fehler. Bitte später erneut versuchen."),
@@ -48,7 +48,7 @@ class Api(Construct):
         construct_id: str,
         *,
         stage: str,
-        functions: Mapping[str, lambda_.IFunction],
+        functions: Mapping[str, lambda_.Function],
         log_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -113,6 +113,11 @@ class Api(Construct):
         }
         # under the RestApi: CDK attaches the authorizer to it (and cdk-nag's acknowledgments look there)
         self.authorizer = self.auth.authorizer(self.rest_api)
+        # the authorizer accepts tokens of any app client of the pool: the functions check ``aud`` with this
+        for name in sorted({r.function for r in topo.ROUTES}):
+            functions[name].add_environment(
+                topo.COGNITO.client_id_env, self.auth.web_client.user_pool_client_id
+            )
         for route in topo.ROUTES:
             resource = self.rest_api.root.resource_for_path(route.path)
             if route.public:
@@ -129,7 +134,5 @@ class Api(Construct):
                 f"Gateway{response_type.response_type}",
                 type=response_type,
                 status_code=status,
-                templates={
-                    "application/json": json.dumps({"message": message, "errors": []}, ensure_ascii=False)
-                },
+                templates={"application/json": error_body(message)},
             )

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from contracts.events import Destination, ExitReason, Gender, StudentProfile, WaitlistReason
 from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS
+from contracts.topology import COMPANION_ID
 
 
 def _schools(v: list[str]) -> list[str]:
@@ -32,7 +33,7 @@ def _fields(v: list[str]) -> list[str]:
 SchoolIds = Annotated[list[str], Field(min_length=1, max_length=6), AfterValidator(_schools)]
 Languages = Annotated[list[str], Field(max_length=20), AfterValidator(_languages)]
 CareerFields = Annotated[list[str], Field(max_length=13), AfterValidator(_fields)]
-CompanionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+CompanionId = Annotated[str, Field(pattern=COMPANION_ID.regex)]
 
 
 class LeavePeriod(BaseModel):

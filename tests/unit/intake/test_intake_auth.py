@@ -1,11 +1,11 @@
-"""Claims → principal (common/auth.py) and the request guards of the intake API."""
+"""Claims → principal (common/auth.py) and the request guards of every API (common/guards.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from common.auth import ForbiddenError, UnauthenticatedError, authorize, parse_groups, principal_from_claims
-from services.intake.handlers.guards import json_depth, reject
+from common.guards import RequestRefusedError, check_body, json_depth, media_type
 
 
 @pytest.mark.parametrize(
@@ -48,10 +48,31 @@ def test_json_depth_ignores_brackets_in_strings() -> None:
     assert json_depth('"\\"[[["') == 0
 
 
+def _refused(event: dict) -> int | None:
+    try:
+        check_body(event)
+    except RequestRefusedError as e:
+        return e.status
+    return None
+
+
 def test_guards() -> None:
-    assert reject({"body": None}) is None
-    assert reject({"body": "x" * (100 * 1024 + 1)})["statusCode"] == 413
-    assert reject({"body": "[" * 17 + "]" * 17})["statusCode"] == 400
-    assert reject({"body": "!!!", "isBase64Encoded": True})["statusCode"] == 400
+    assert _refused({"body": None}) is None
+    assert _refused({"body": "x" * (100 * 1024 + 1)}) == 413
+    assert _refused({"body": "[" * 17 + "]" * 17}) == 400
+    assert _refused({"body": "!!!", "isBase64Encoded": True}) == 400
     upload = {"body": "x" * 200_000, "headers": {"Content-Type": "multipart/form-data; boundary=b"}}
-    assert reject(upload) is None  # uploads may be up to 1 MB
+    assert _refused(upload) is None  # uploads may be up to 1 MB
+    assert _refused({"body": "a=b", "headers": {"content-type": "text/plain"}}) == 415
+
+
+def test_media_types_are_case_insensitive() -> None:
+    """RFC 9110 §8.3.1: type, subtype and parameter names are case-insensitive; the boundary value is not."""
+    assert media_type("Application/JSON; Charset=UTF-8") == (
+        "application/json",
+        "application/json; charset=UTF-8",
+    )
+    event = {"body": "{}", "headers": {"content-TYPE": "Multipart/Form-Data; Boundary=AbC"}}
+    assert _refused(event) is None
+    assert event["headers"] == {"Content-Type": "multipart/form-data; boundary=AbC"}
+    assert event["multiValueHeaders"] == {"Content-Type": ["multipart/form-data; boundary=AbC"]}

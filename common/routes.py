@@ -1,0 +1,237 @@
+"""Declarative REST routes: the one set-up of every API function (resolver, OpenAPI security scheme, error
+answers, JSON responses, idempotency) and the one entry that authorises before anything is parsed.
+
+A handler module is its routes plus one call each; a route states its method and path once::
+
+    api = RestApi(INTAKE_API, tags=["Anmeldungen"])
+    app, handler = api.app, api.handler  # OpenAPI generation; the Lambda entry of the topology
+
+    @api.route("GET", "/intakes/{intake_id}", IntakeView, "Die Anmeldung")
+    def get_intake(intake_id: IntakeId, principal: Caller) -> Response[IntakeView]:
+        return json_response(read.get_intake(intake_id, principal=principal, ...))
+
+Summary, tags, security and the documented error answers come from the topology route and the function's
+parameters. :meth:`RestApi.handle` decides, in this order and before Powertools parses or validates a body,
+a query or a header (its validation middleware runs before any middleware of ours):
+
+1. the topology route, from API Gateway's ``resource`` + ``httpMethod`` (none → 404);
+2. the caller: verified claims of an ID token of the platform's app client (``aud``) → 401, a role the route
+   allows → 403, both with the generic body that says nothing about the route;
+3. path parameters from API Gateway's ``pathParameters``, each *exactly* its declared pattern (404 otherwise);
+   Powertools then routes the canonical path built from them;
+4. the body guards of :mod:`common.guards` (media type 415, size 413, depth 400);
+5. Powertools: validation (422 with German per-field messages), the route, German error answers.
+
+The caller reaches the route as the parameter annotated :data:`Caller` (a Powertools ``Depends``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.request import Request
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from common import idempotency, settings
+from common.api import api_path, install_error_handlers, json_response, request_time
+from common.auth import ForbiddenError, Principal, UnauthenticatedError, authorize
+from common.errors import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, ErrorResponse, error_body
+from common.guards import RequestRefusedError, check_body
+from common.observability import logger, tracer
+from contracts.topology import COMPANION_ID, INTAKE_ID, REPORT_ID, ROUTES, Function, PathParameter, Route
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The OpenAPI security scheme every protected route names.
+SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]
+SECURITY_SCHEME = HTTPBearer(
+    bearerFormat="JWT",
+    description="ID-Token des Cognito-Benutzerpools (lokal: `avdual token --role school --school RFS`). "
+    "Gruppen: office, companion, school-<school_id>; Begleitungen tragen custom:companion_id.",
+)
+#: Documented error answers (German descriptions in the OpenAPI document).
+ERROR_TEXT = {
+    400: "Ungültige Anfrage (Kodierung, Verschachtelung)",
+    401: "Nicht angemeldet",
+    403: "Keine Berechtigung",
+    404: "Nicht gefunden (oder nicht sichtbar)",
+    409: "Konflikt mit dem aktuellen Stand (oder Idempotency-Key)",
+    413: "Anfrage zu groß",
+    415: "Falscher Content-Type",
+    422: "Ungültige Eingabe (Feld + deutsche Meldung)",
+}
+_BODY_METHODS = ("POST", "PATCH", "PUT")
+
+
+def path_parameter(p: PathParameter) -> Any:
+    """The OpenAPI declaration of a path parameter (the entry has already checked the value)."""
+    return Path(pattern=p.regex, description=p.description)
+
+
+IntakeId = Annotated[str, path_parameter(INTAKE_ID)]
+CompanionId = Annotated[str, path_parameter(COMPANION_ID)]
+ReportId = Annotated[str, path_parameter(REPORT_ID)]
+
+
+def _caller(request: Request) -> Principal:
+    principal = request.context.get("principal")
+    if not isinstance(principal, Principal):  # a public route cannot ask for a caller
+        raise UnauthenticatedError("no caller on this route")
+    return principal
+
+
+#: A route parameter annotated ``Caller`` receives the authorised caller.
+Caller = Annotated[Principal, Depends(_caller)]
+
+
+def _refusal(status: int, message: str) -> dict[str, Any]:
+    """An API Gateway proxy response with the platform's error body."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
+        "body": error_body(message),
+        "isBase64Encoded": False,
+    }
+
+
+class RestApi:
+    """One API function: its Powertools resolver (``app``), routes and Lambda entry (``handler``)."""
+
+    def __init__(self, function: Function, *, tags: list[str]) -> None:
+        self.function = function
+        self.tags = tags
+        self.log = logger(function.service)
+        self.trace = tracer(function.service)
+        self.app = APIGatewayRestResolver(enable_validation=True)
+        self.app.configure_openapi(security_schemes={"cognito": SECURITY_SCHEME})
+        install_error_handlers(self.app, function.service)
+        self.routes = {(r.method, r.path): r for r in ROUTES if r.function == function.name}
+
+        @self.log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+        @self.trace.capture_lambda_handler
+        def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+            return self.handle(event, context)
+
+        self.handler = handler
+
+    # ------------------------------------------------------------------ declaration
+    def route(
+        self,
+        method: str,
+        path: str,
+        model: Any = None,
+        ok_text: str = "",
+        *,
+        status: int = 200,
+        errors: tuple[int, ...] = (),
+        description: str | None = None,
+        tags: list[str] | None = None,
+    ) -> Callable[[F], F]:
+        """Register the topology route ``method path``: ``model`` and ``ok_text`` document the answer
+        ``status``; ``errors`` adds answers beyond the ones the route's shape implies."""
+        r = self.routes[(method, path)]
+
+        def decorate(fn: F) -> F:
+            if r.public:
+                return self.app.route(api_path(r), r.method, include_in_schema=False)(fn)
+            codes = {401, 403, 422, *errors}  # 422: Powertools documents it on every route anyway
+            if r.parameters:
+                codes.add(404)
+            if r.method in _BODY_METHODS:
+                codes |= {400, 413, 415}
+            ok = {"description": ok_text, "content": {"application/json": {"model": model}}}
+            bad = {"content": {"application/json": {"model": ErrorResponse}}}
+            responses: dict[int, Any] = {status: ok}
+            responses.update({c: {"description": ERROR_TEXT[c], **bad} for c in sorted(codes)})
+            return self.app.route(
+                api_path(r),
+                r.method,
+                summary=r.summary,
+                description=description,
+                tags=tags or self.tags,
+                security=SECURITY,
+                responses=responses,
+            )(fn)
+
+        return decorate
+
+    # ------------------------------------------------------------------ the entry
+    def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """Authorise, check the path ids and the body, then let Powertools resolve (see module docs)."""
+        idempotency.CONFIG.register_lambda_context(context)
+        try:
+            route, principal = self._admit(event)
+        except UnauthenticatedError:
+            return self._refused(event, 401, UNAUTHENTICATED)
+        except ForbiddenError:
+            return self._refused(event, 403, FORBIDDEN)
+        except RequestRefusedError as e:
+            return self._refused(event, e.status, e.message)
+        self.app.append_context(route=route, principal=principal)
+        return self.app.resolve(event, context)
+
+    def _admit(self, event: dict[str, Any]) -> tuple[Route, Principal | None]:
+        route = self.routes.get((str(event.get("httpMethod")), str(event.get("resource"))))
+        if route is None:
+            raise RequestRefusedError(404, NOT_FOUND)
+        principal = None
+        if not route.public:
+            claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims")
+            principal = authorize(claims, route.roles, audience=settings.user_pool_client_id())
+        event["path"] = canonical_path(route, event.get("pathParameters"))
+        check_body(event)
+        return route, principal
+
+    def _refused(self, event: Mapping[str, Any], status: int, message: str) -> dict[str, Any]:
+        self.log.info(
+            "request refused",
+            extra={"status": status, "resource": event.get("resource"), "method": event.get("httpMethod")},
+        )
+        return _refusal(status, message)
+
+    # ------------------------------------------------------------------ inside a route
+    def correlation_id(self) -> str:
+        return str((self.app.current_event.get("requestContext") or {}).get("requestId") or "local")
+
+    def now(self) -> datetime:
+        """The request time (API Gateway's ``requestTimeEpoch``; the simulated clock locally)."""
+        return request_time(self.app.current_event)
+
+    def idempotent(
+        self,
+        principal: Principal,
+        key: str | None,
+        payload: dict[str, Any],
+        run: Callable[[], tuple[int, BaseModel]],
+    ) -> Response:
+        """``run`` once per (route, caller, ``Idempotency-Key``); a replay answers the stored response with
+        ``Idempotent-Replayed: true``. Without a key the request simply runs."""
+        if key is None:
+            status, body = run()
+            return json_response(body, status)
+        route: Route = self.app.context["route"]
+        status, data, replayed = idempotency.once(
+            f"{route.method} {route.path}", principal.subject, key, payload, run
+        )
+        return json_response(data, status, {"Idempotent-Replayed": "true"} if replayed else None)
+
+
+def canonical_path(route: Route, path_parameters: Mapping[str, Any] | None) -> str:
+    """``route.path`` with API Gateway's ``pathParameters``, each exactly its declared pattern; raises
+    :class:`RequestRefusedError` (404) otherwise. (Ids are never taken from the raw path.)"""
+    given = dict(path_parameters or {})
+    declared = {p.name: p for p in route.parameters}
+    if set(given) != set(declared) or not all(
+        isinstance(given[n], str) and p.matches(given[n]) for n, p in declared.items()
+    ):
+        raise RequestRefusedError(404, NOT_FOUND)
+    return re.sub(r"\{(\w+)\}", lambda m: str(given[m.group(1)]), route.path)
