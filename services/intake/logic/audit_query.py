@@ -7,22 +7,16 @@ the service (a read whose entry cannot be written fails).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from common.audit_log import AuditAction, AuditEntry
+from common.cursor import decode_cursor, encode_cursor, invalid_cursor
 from common.errors import DomainValidationError, FieldError
 from services.intake.dal.audit_reader import AuditLogRepository, InvalidAuditCursorError
 from services.intake.models.audit_page import AuditPage
 
 #: Longest period ``GET /audit`` reads at once (days, both ends included).
 MAX_DAYS = 31
-
-
-_BAD_CURSOR = DomainValidationError([FieldError(field="cursor", message="Ungültiger Seitenzeiger.")])
 
 
 def _days(day_from: date, day_to: date) -> list[str]:
@@ -38,26 +32,12 @@ def _days(day_from: date, day_to: date) -> list[str]:
     return [(day_to - timedelta(days=i)).isoformat() for i in range((day_to - day_from).days + 1)]
 
 
-def _encode(day: str, key: dict[str, Any]) -> str:
-    raw = json.dumps({"d": day, "k": key}, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str, days: list[str]) -> tuple[str, dict[str, Any]]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError):
-        raise _BAD_CURSOR from None
-    if (
-        not isinstance(data, dict)
-        or data.get("d") not in days
-        or not isinstance(data.get("k"), dict)
-        or set(data["k"]) != {"day", "entry"}
-        or data["k"]["day"] != data["d"]
-        or not isinstance(data["k"]["entry"], str)
-    ):
-        raise _BAD_CURSOR
-    return data["d"], dict(data["k"])
+def _start(cursor: str, days: list[str]) -> tuple[str, dict[str, str]]:
+    """The day and start key in ``cursor``; the day must be one of ``days`` and the key of that day."""
+    day, key = decode_cursor(cursor, keys=("day", "entry"))
+    if day not in days or key["day"] != day:
+        raise invalid_cursor()
+    return day, key
 
 
 def list_entries(
@@ -81,7 +61,7 @@ def list_entries(
     day_to = day_to or (day_from if day_from and day_from > today else today)
     days = _days(day_from or day_to, day_to)
     filters = {k: v for k, v in (("actor", actor), ("action", action), ("intake_id", intake_id)) if v}
-    start_day, start_key = _decode(cursor, days) if cursor else (days[0], None)
+    start_day, start_key = _start(cursor, days) if cursor else (days[0], None)
     items: list[AuditEntry] = []
     for day in days[days.index(start_day) :]:
         try:
@@ -93,13 +73,15 @@ def list_entries(
                 start_key=start_key,
             )
         except InvalidAuditCursorError:
-            raise _BAD_CURSOR from None
+            raise invalid_cursor() from None
         start_key = None
         items += found
         if lek:
-            return AuditPage(items=items, next_cursor=_encode(day, lek))
+            return AuditPage(items=items, next_cursor=encode_cursor(day, lek))
         if len(items) >= limit:
             following = days[days.index(day) + 1 :]
-            next_cursor = _encode(following[0], {"day": following[0], "entry": "~"}) if following else None
+            next_cursor = (
+                encode_cursor(following[0], {"day": following[0], "entry": "~"}) if following else None
+            )
             return AuditPage(items=items, next_cursor=next_cursor)
     return AuditPage(items=items)

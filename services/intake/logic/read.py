@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
-from typing import Any
 
 from common.auth import ForbiddenError, Principal
+from common.cursor import decode_cursor, encode_cursor, invalid_cursor
 from common.errors import DomainValidationError, FieldError
 from contracts.calendar import local_date
 from contracts.reference import school_year_of
@@ -17,8 +14,6 @@ from services.intake.dal.paging import InvalidCursorError
 from services.intake.logic import access
 from services.intake.models.intake import IntakePage, IntakeStatus, IntakeSummary, IntakeView
 
-_BAD_CURSOR = DomainValidationError([FieldError(field="cursor", message="Ungültiger Seitenzeiger.")])
-
 
 def get_intake(intake_id: str, *, principal: Principal, repo: IntakeRepository, now: datetime) -> IntakeView:
     record = access.load_readable(intake_id, principal, repo, now)
@@ -26,28 +21,12 @@ def get_intake(intake_id: str, *, principal: Principal, repo: IntakeRepository, 
     return access.view(record, principal)
 
 
-def encode_cursor(index: str, key: dict[str, Any]) -> str:
-    raw = json.dumps({"i": index, "k": key}, separators=(",", ":"), sort_keys=True, default=str)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, index: str, pk: str, pk_value: str) -> dict[str, Any]:
+def _start_key(cursor: str, index: str, pk: str, pk_value: str) -> dict[str, str]:
     """The start key in ``cursor``; it must belong to the same index partition (no peeking elsewhere)."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError):
-        raise _BAD_CURSOR from None
-    names = index_key_names(index)
-    if (
-        not isinstance(data, dict)
-        or data.get("i") != index
-        or not isinstance(data.get("k"), dict)
-        or set(data["k"]) != set(names)
-        or not all(isinstance(v, str) for v in data["k"].values())
-        or data["k"][pk] != pk_value
-    ):
-        raise _BAD_CURSOR
-    return dict(data["k"])
+    scope, key = decode_cursor(cursor, keys=index_key_names(index))
+    if scope != index or key[pk] != pk_value:
+        raise invalid_cursor()
+    return key
 
 
 def _scope(principal: Principal, school_id: str | None) -> tuple[str, str, str]:
@@ -90,7 +69,7 @@ def list_intakes(
         filters["school_year"] = year
     if status:
         filters["status"] = status
-    start = decode_cursor(cursor, index, pk, pk_value) if cursor else None
+    start = _start_key(cursor, index, pk, pk_value) if cursor else None
     try:
         records, lek = repo.query(
             index,
@@ -102,7 +81,7 @@ def list_intakes(
             start_key=start,
         )
     except InvalidCursorError:
-        raise _BAD_CURSOR from None
+        raise invalid_cursor() from None
     items = [
         IntakeSummary(
             intake_id=r.intake_id,
@@ -118,5 +97,5 @@ def list_intakes(
         for r in records
     ]
     access.audit("list", principal, [i.intake_id for i in items], now)
-    next_cursor = encode_cursor(index, {k: str(v) for k, v in lek.items()}) if lek else None
+    next_cursor = encode_cursor(index, lek) if lek else None
     return IntakePage(items=items, next_cursor=next_cursor)

@@ -10,6 +10,7 @@ import pytest
 from common import audit_log
 from common.audit_log import AuditAction
 from common.auth import principal_from_claims
+from common.cursor import encode_cursor
 from common.errors import DomainValidationError
 from services.intake.logic import access as intake_access
 from services.intake.logic import audit_query
@@ -62,12 +63,15 @@ def test_reversed_or_too_long_periods_are_422_in_german(start: date, end: date) 
 
 
 def test_a_cursor_for_another_period_is_refused() -> None:
-    cursor = audit_query._encode("2026-11-03", {"day": "2026-11-03", "entry": "2026-11-03T10:00:00#X"})
-    assert audit_query._decode(cursor, ["2026-11-03"]) == (
+    cursor = encode_cursor("2026-11-03", {"day": "2026-11-03", "entry": "2026-11-03T10:00:00#X"})
+    assert audit_query._start(cursor, ["2026-11-03"]) == (
         "2026-11-03",
         {"day": "2026-11-03", "entry": "2026-11-03T10:00:00#X"},
     )
     with pytest.raises(DomainValidationError):
-        audit_query._decode(cursor, ["2026-11-04"])
+        audit_query._start(cursor, ["2026-11-04"])
     with pytest.raises(DomainValidationError):
-        audit_query._decode("not-base64!", ["2026-11-03"])
+        audit_query._start("not-base64!", ["2026-11-03"])
+    forged = encode_cursor("2026-11-03", {"day": "2026-11-02", "entry": "2026-11-02T10:00:00#X"})
+    with pytest.raises(DomainValidationError):
+        audit_query._start(forged, ["2026-11-02", "2026-11-03"])  # the key of another day than its scope
