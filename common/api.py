@@ -153,6 +153,14 @@ def json_response(
     )
 
 
+def html_response(page: tuple[str, Mapping[str, str]]) -> Response:
+    """A static page (``common.web.render_page``: the HTML and its security headers)."""
+    html, headers = page
+    return Response(
+        status_code=200, content_type="text/html; charset=utf-8", body=html, headers=dict(headers)
+    )
+
+
 def _answer(status: int, message: str) -> Callable[[Exception], Response]:
     return lambda ex: error_response(status, message)
 
@@ -222,6 +230,7 @@ __all__ = [
     "api_path",
     "error_response",
     "german_errors",
+    "html_response",
     "install_error_handlers",
     "json_response",
     "request_time",

@@ -30,12 +30,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -47,6 +47,7 @@ from common.auth import ForbiddenError, Principal, UnauthenticatedError, authori
 from common.errors import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, ErrorResponse, error_body
 from common.guards import RequestRefusedError, check_body
 from common.observability import logger, tracer
+from contracts.reference import SCHOOLS
 from contracts.topology import COMPANION_ID, INTAKE_ID, REPORT_ID, ROUTES, Function, PathParameter, Route
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,6 +71,7 @@ ERROR_TEXT = {
     422: "Ungültige Eingabe (Feld + deutsche Meldung)",
 }
 _BODY_METHODS = ("POST", "PATCH", "PUT")
+SCHOOL_YEAR_PATTERN = r"^\d{4}/\d{2}$"
 
 
 def path_parameter(p: PathParameter) -> Any:
@@ -80,6 +82,12 @@ def path_parameter(p: PathParameter) -> Any:
 IntakeId = Annotated[str, path_parameter(INTAKE_ID)]
 CompanionId = Annotated[str, path_parameter(COMPANION_ID)]
 ReportId = Annotated[str, path_parameter(REPORT_ID)]
+#: Query/form types several APIs share.
+SchoolCode = Literal[tuple(SCHOOLS)]  # type: ignore[valid-type]
+SchoolYearQuery = Annotated[
+    str | None,
+    Query(pattern=SCHOOL_YEAR_PATTERN, description="z. B. 2026/27; Standard: das laufende Schuljahr"),
+]
 
 
 def _caller(request: Request) -> Principal:

@@ -85,3 +85,21 @@ def test_gateway_answers_are_german(template: dict[str, Any]) -> None:
         and responses["UNAUTHORIZED"]["StatusCode"] == "401"
     )
     assert "Keine Berechtigung" in responses["ACCESS_DENIED"]["ResponseTemplates"]["application/json"]
+
+
+def test_every_api_function_knows_the_app_client_its_tokens_must_be_issued_to(
+    template: dict[str, Any],
+) -> None:
+    """The Cognito authorizer accepts ID tokens of *any* app client of the pool (it checks signature, issuer
+    and expiry; "Use Amazon Cognito user pools as authorizer for a REST API", API Gateway developer guide):
+    each API function gets the web client's id and refuses other audiences itself."""
+    (client_id,) = of_type(template, "AWS::Cognito::UserPoolClient")
+    api_handlers = {topo.FUNCTIONS[r.function].handler for r in topo.ROUTES}
+    functions = of_type(template, "AWS::Lambda::Function").values()
+    with_client = {
+        f["Properties"]["Handler"]
+        for f in functions
+        if f["Properties"].get("Environment", {}).get("Variables", {}).get(topo.COGNITO.client_id_env)
+        == {"Ref": client_id}
+    }
+    assert with_client == api_handlers and len(api_handlers) == 3

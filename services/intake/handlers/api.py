@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, File, Form, Query, UploadFile
 
-from common.api import json_response
+from common.api import html_response, json_response
 from common.idempotency import IdempotencyKey
-from common.routes import Caller, IntakeId, RestApi
-from contracts.reference import SCHOOLS
+from common.routes import SCHOOL_YEAR_PATTERN, Caller, IntakeId, RestApi, SchoolCode, SchoolYearQuery
 from contracts.topology import INTAKE_API
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.handlers import page
@@ -32,16 +31,11 @@ from services.intake.models.intake import (
 
 api = RestApi(INTAKE_API, tags=["Anmeldungen"])
 app, handler = api.app, api.handler
-SchoolCode = Literal[tuple(SCHOOLS)]  # type: ignore[valid-type]
-SchoolYearQuery = Annotated[
-    str | None, Query(pattern=r"^\d{4}/\d{2}$", description="Default: current school year")
-]
 
 
 @api.route("GET", "/")
 def web_form():  # type: ignore[no-untyped-def]  # no return annotation: HTML, not validated
-    html, headers = page.render(app.current_event.get("stageVariables"))
-    return Response(status_code=200, content_type="text/html; charset=utf-8", body=html, headers=headers)
+    return html_response(page.render(app.current_event.get("stageVariables")))
 
 
 @api.route("POST", "/intakes", IntakeCreated, "Angelegt", status=201, errors=(409,))
@@ -99,7 +93,7 @@ def upload_class_list(
             "oder .xlsx; erste Zeile = Spaltennamen"
         ),
     ],
-    school_year: Annotated[str, Form(pattern=r"^\d{4}/\d{2}$")],
+    school_year: Annotated[str, Form(pattern=SCHOOL_YEAR_PATTERN)],
     principal: Caller,
     school_id: Annotated[SchoolCode | None, Form(description="Default: the caller's school")] = None,  # type: ignore[valid-type]
     class_name: Annotated[str | None, Form(max_length=32, description="For rows without 'Klasse'")] = None,

@@ -7,14 +7,14 @@ only their own school's waitlist.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from common.api import json_response
 from common.auth import ForbiddenError, Principal
-from common.routes import Caller, CompanionId, IntakeId, RestApi
+from common.routes import Caller, CompanionId, IntakeId, RestApi, SchoolCode
 from contracts.reference import SCHOOLS
 from contracts.topology import MATCHING_API
 from services.matching.dal.store import MatchingStore
@@ -32,7 +32,6 @@ from services.matching.models.matching import (
 
 api = RestApi(MATCHING_API, tags=["Zuordnung"])
 app, handler = api.app, api.handler
-SchoolCode = Literal[tuple(SCHOOLS)]  # type: ignore[valid-type]
 
 
 def _companion_scope(p: Principal) -> str | None:

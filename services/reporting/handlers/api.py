@@ -6,14 +6,12 @@ request time API Gateway reports (``requestContext.requestTimeEpoch``).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from common.api import json_response
+from common.api import html_response, json_response
 from common.events import EventBridgePublisher
-from common.routes import Caller, ReportId, RestApi
+from common.routes import Caller, ReportId, RestApi, SchoolYearQuery
 from contracts.calendar import local_date
 from contracts.reference import school_year_of
 from contracts.topology import REPORTING_API
@@ -25,9 +23,6 @@ from services.reporting.models.api import DashboardSummary, ReportListItem, Repo
 
 api = RestApi(REPORTING_API, tags=["Berichte"])
 app, handler, log = api.app, api.handler, api.log
-SchoolYear = Annotated[
-    str | None, Query(pattern=r"^\d{4}/\d{2}$", description="e.g. 2026/27; default: today's")
-]
 DOWNLOAD_VALIDITY = timedelta(minutes=15)
 
 
@@ -67,7 +62,7 @@ def post_report(body: ReportRequest) -> Response[ReportOut]:
 
 
 @api.route("GET", "/reports", list[ReportListItem], "Berichte")
-def list_reports(school_year: SchoolYear = None) -> Response[list[ReportListItem]]:
+def list_reports(school_year: SchoolYearQuery = None) -> Response[list[ReportListItem]]:
     return json_response(queries.list_reports(school_year, store=AggregateStore()))
 
 
@@ -86,13 +81,12 @@ def get_report(report_id: ReportId, p: Caller) -> Response[ReportOut]:
 
 
 @api.route("GET", "/dashboard/summary", DashboardSummary, "Aktuelle Zahlen")
-def dashboard_summary(p: Caller, school_year: SchoolYear = None) -> Response[DashboardSummary]:
+def dashboard_summary(p: Caller, school_year: SchoolYearQuery = None) -> Response[DashboardSummary]:
     now = api.now()
     year = school_year or school_year_of(local_date(now))
     return json_response(queries.dashboard(year, now=now, store=AggregateStore(), principal=p))
 
 
 @api.route("GET", "/dashboard")
-def dashboard_page():  # type: ignore[no-untyped-def]  # HTML, not validated
-    html, headers = page.render(app.current_event.get("stageVariables"))
-    return Response(status_code=200, content_type="text/html; charset=utf-8", body=html, headers=headers)
+def dashboard_page():  # type: ignore[no-untyped-def]  # no return annotation: HTML, not validated
+    return html_response(page.render(app.current_event.get("stageVariables")))
