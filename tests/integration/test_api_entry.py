@@ -215,6 +215,23 @@ def test_own_intake_with_an_encoded_suffix_is_not_found(runtime: LocalRuntime, s
     assert runtime.api("GET", f"/intakes/{created}", claims=SCHOOL).json()["class_name"] == "AVd1a"
 
 
+@pytest.mark.parametrize("suffix", [*SUFFIXES, "%2F", "%2Fwithdraw"])
+def test_the_local_http_gateway_routes_on_the_encoded_path(runtime: LocalRuntime, suffix: str) -> None:
+    """``make serve``: ``%2F`` is no path separator (API Gateway routes on the raw path as well)."""
+    from werkzeug.test import Client
+
+    from avdual.server import Gateway
+
+    client = Client(Gateway(runtime, claims_for=lambda headers: SCHOOL))
+    created = runtime.api("POST", "/intakes", body=VALID_FORM, claims=SCHOOL).json()["intake_id"]
+    assert client.get(f"/intakes/{created}").status_code == 200
+    assert client.get(f"/intakes/{created}{suffix}").status_code == 404
+    assert client.post(f"/intakes/{created}{suffix}", json={}).status_code in (404, 405)
+    assert client.patch(f"/intakes/{created}{suffix}", json={"class_name": "X1"}).status_code in (404, 405)
+    stored = runtime.api("GET", f"/intakes/{created}", claims=SCHOOL).json()
+    assert stored["class_name"] == "AVd1a" and stored["status"] != "withdrawn"
+
+
 # --------------------------------------------------------------------------- media types, app client
 def test_media_type_names_are_case_insensitive(runtime: LocalRuntime) -> None:
     headers = {"Content-Type": "Application/JSON; Charset=UTF-8"}
