@@ -299,7 +299,8 @@ def test_function_environment(synth: Synth) -> None:
         tables.update(svc.tables)
     for spec in topo.FUNCTIONS.values():
         env = by_handler[spec.handler][1]["Properties"]["Environment"]["Variables"]
-        assert set(env) == set(topo.env_for(spec)) | PLATFORM_ENV | set(topo.constant_env(spec))
+        api = {topo.COGNITO.client_id_env} if any(r.function == spec.name for r in topo.ROUTES) else set()
+        assert set(env) == set(topo.env_for(spec)) | PLATFORM_ENV | set(topo.constant_env(spec)) | api
         assert env[topo.SERVICE_NAME_ENV] == spec.service
         assert env[topo.STAGE_ENV] == STAGE
         for var, logical in topo.env_for(spec).items():

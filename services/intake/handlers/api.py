@@ -89,8 +89,9 @@ def upload_class_list(
     file: Annotated[
         UploadFile,
         File(
-            description="Klassenliste als .csv (UTF-8 oder Windows-1252, ; oder ,) "
-            "oder .xlsx; erste Zeile = Spaltennamen"
+            description="Klassenliste als .csv/.txt (UTF-8, Windows-1252 oder UTF-16 wie Excels "
+            "„Unicode-Text“; ; , oder Tabulator) oder .xlsx (ein Tabellenblatt); erste Zeile = Spaltennamen; "
+            "höchstens 500 Schülerzeilen (leere Zeilen zählen nicht)"
         ),
     ],
     school_year: Annotated[str, Form(pattern=SCHOOL_YEAR_PATTERN)],
