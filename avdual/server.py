@@ -25,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 from avdual.auth import FORWARDED_OPERATIONS, LOCAL_PASSWORD, user_for
 from avdual.openapi import openapi_json
 from avdual.runtime import LOCAL_AUTH_PATH, LocalRuntime
+from common.errors import NOT_FOUND, error_body
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 #: Where ``make serve`` writes every email (``mail/*.eml``) and report file (``reports/``).
@@ -155,11 +156,9 @@ class Gateway:
                         datetime.fromisoformat(req.args["end"]),
                     )
                 else:
-                    return Response(
-                        json.dumps({"message": "Nicht gefunden"}), status=404, content_type="application/json"
-                    )
+                    return _error(404, NOT_FOUND)
             except ValueError as e:  # unknown DLQ name or kind
-                return Response(json.dumps({"message": str(e)}), status=400, content_type="application/json")
+                return _error(400, str(e))
         return Response(json.dumps(result, default=str), content_type="application/json")
 
     def _clock(self, req: Request) -> Response:
@@ -172,11 +171,7 @@ class Gateway:
             body = json.loads(req.get_data(as_text=True) or "{}")
             delta = timedelta(days=float(body.get("days", 0)), hours=float(body.get("hours", 0)))
             if delta < timedelta(0):
-                return Response(
-                    json.dumps({"message": "Die Uhr läuft nur vorwärts."}),
-                    status=400,
-                    content_type="application/json",
-                )
+                return _error(400, "Die Uhr läuft nur vorwärts.")
             fired = self.rt.advance(delta)
         result = {
             "now": self.rt.clock.now().isoformat(),
@@ -194,6 +189,11 @@ class Gateway:
             )
             return Response(target.read_bytes(), content_type=ctype)
         return None
+
+
+def _error(status: int, message: str) -> Response:
+    """The platform's error body (local tools: ops, clock, Swagger assets)."""
+    return Response(error_body(message), status=status, content_type="application/json")
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -259,9 +259,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: bool = True) -> No
 def _swagger_asset(name: str) -> Response:
     """One Swagger UI file (only the three the page uses)."""
     if name not in SWAGGER_FILES:
-        return Response(
-            json.dumps({"message": "Nicht gefunden"}), status=404, content_type="application/json"
-        )
+        return _error(404, NOT_FOUND)
     ctype = "text/css" if name.endswith(".css") else "text/javascript"
     if name == "swagger-initializer-avdual.js":
         return Response(SWAGGER_INIT, content_type=ctype)
