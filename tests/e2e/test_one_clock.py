@@ -24,6 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import boto3
+import pytest
 from moto.ses.models import ses_backends
 from ulid import ULID
 
@@ -106,7 +107,8 @@ def _life_of_a_few_students(rt: LocalRuntime) -> dict[str, str]:
         assert (a["status"], a["companion_id"]) == ("assigned", "A"), n
         assert datetime.fromisoformat(a["assigned_at"]) == SWEEP_AFTER_LEAVE  # the sweep's scheduled time
 
-    exit_body = {"exit_date": "2031-09-08", "reason": "completed", "destination": "dual_training"}
+    # an exit dated in the next school year: Ada's data follow that school year (one retention rule)
+    exit_body = {"exit_date": "2032-08-03", "reason": "completed", "destination": "dual_training"}
     r = rt.api("POST", f"/assignments/{ids['Ada']}/exit", body=exit_body, claims=OFFICE)
     assert r.status == 200, r.body
     r = rt.api("POST", f"/intakes/{ids['Cem']}/withdraw", body={"reason": "consent_withdrawn"}, claims=SCHOOL)
@@ -167,25 +169,67 @@ def _stored_instants(rt: LocalRuntime) -> Iterator[tuple[str, str | None, dateti
                 yield f"s3.{bucket}.day", None, datetime.combine(date.fromisoformat(day), time(12), UTC)
 
 
-def test_every_stored_timestamp_comes_from_the_simulated_clock() -> None:
+@pytest.fixture(scope="module")
+def world() -> Iterator[tuple[LocalRuntime, dict[str, str], datetime]]:
+    """The runtime after the students' life, their intake ids, and the simulated time at the end."""
     with LocalRuntime(stage="clock", log_level="ERROR", clock_start=T0) as rt:
-        _life_of_a_few_students(rt)
-        end = rt.clock.now()
-        seen: Counter[str] = Counter()
-        wrong = []
-        for path, ttl, t in _stored_instants(rt):
-            place, attribute = path.split(".")[0], path.split(".")[1].split("<")[0].split("[")[0]
-            seen[place] += 1
-            # an expiry lies after everything that happened; what happened lies in the simulated period (a
-            # lease may reach a little ahead)
-            ok = t > end if attribute == ttl else T0 <= t <= end + timedelta(days=1)
-            if not ok:
-                wrong.append(f"{path} = {t.isoformat()}")
-        assert not wrong, "\n".join(wrong)
-        # the search found the timestamps of every store (it cannot pass by finding nothing)
-        stores = ("intakes", "intake-outbox", "audit-log", "assignments", "matching-outbox", "aggregates")
-        assert all(seen[s] > 0 for s in (*stores, "ses", "s3")), seen
+        ids = _life_of_a_few_students(rt)
+        yield rt, ids, rt.clock.now()
 
-        # time to assignment comes from the same clock: Ben and Lio waited 2 days (Cem withdrew), Ada none
-        counters = {i["sk"]: int(i["n"]) for i in rt.scan("aggregates") if i["pk"] == f"year#{SCHOOL_YEAR}"}
-        assert (counters.get("wait#0"), counters.get("wait#1-7")) == (1, 2), counters
+
+def test_every_stored_timestamp_comes_from_the_simulated_clock(
+    world: tuple[LocalRuntime, dict[str, str], datetime],
+) -> None:
+    rt, _, end = world
+    seen: Counter[str] = Counter()
+    wrong = []
+    for path, ttl, t in _stored_instants(rt):
+        place, attribute = path.split(".")[0], path.split(".")[1].split("<")[0].split("[")[0]
+        seen[place] += 1
+        # an expiry lies after everything that happened; what happened lies in the simulated period (a
+        # lease may reach a little ahead)
+        ok = t > end if attribute == ttl else T0 <= t <= end + timedelta(days=1)
+        if not ok:
+            wrong.append(f"{path} = {t.isoformat()}")
+    assert not wrong, "\n".join(wrong)
+    # the search found the timestamps of every store (it cannot pass by finding nothing)
+    stores = ("intakes", "intake-outbox", "audit-log", "assignments", "matching-outbox", "aggregates")
+    assert all(seen[s] > 0 for s in (*stores, "ses", "s3")), seen
+
+    # time to assignment comes from the same clock: Ben and Lio waited 2 days (Cem withdrew), Ada none
+    counters = {i["sk"]: int(i["n"]) for i in rt.scan("aggregates") if i["pk"] == f"year#{SCHOOL_YEAR}"}
+    assert (counters.get("wait#0"), counters.get("wait#1-7")) == (1, 2), counters
+
+
+def test_every_store_writes_the_same_expiry_for_a_student(
+    world: tuple[LocalRuntime, dict[str, str], datetime],
+) -> None:
+    """One retention rule (contracts/retention.py): intake, matching and reporting expire a student's data at
+    the same instant — the end of 31 July a year after the school year the student left in."""
+    rt, ids, _ = world
+    this_year = datetime(2033, 7, 31, 22, 0, tzinfo=UTC)  # 2031/32: 1 August 2033 00:00 in Ludwigsburg
+    next_year = datetime(2034, 7, 31, 22, 0, tzinfo=UTC)  # Ada's exit is dated in 2032/33
+    expected = {"Ada": next_year, "Ben": this_year, "Cem": this_year, "Lio": this_year}
+    by_id = {v: k for k, v in ids.items()}
+    found: dict[str, dict[str, datetime]] = {name: {} for name in ids}
+
+    def note(place: str, intake_id: str, item: dict[str, Any]) -> None:
+        if intake_id in by_id:
+            found[by_id[intake_id]][place] = datetime.fromtimestamp(int(item["expires_at"]), UTC)
+
+    for item in rt.scan("intakes"):
+        note("intakes", item["intake_id"], item)
+    for item in rt.scan("assignments"):
+        note("assignments", item["intake_id"], item)
+    for item in rt.scan("aggregates"):
+        pk, sk = item["pk"], item["sk"]
+        if pk.startswith("student#"):
+            note("reporting state", pk.removeprefix("student#"), item)
+        elif pk.startswith("waitlist#"):
+            note("reporting waitlist", sk, item)
+        elif pk == "alert#waitlisted":
+            note("reporting alert", sk.split("#")[0], item)
+    for name, places in found.items():
+        assert {"intakes", "assignments", "reporting state"} <= set(places), (name, places)
+        assert set(places.values()) == {expected[name]}, (name, places)
+    assert {"reporting waitlist", "reporting alert"} <= set(found["Ben"])  # the waiting students' too

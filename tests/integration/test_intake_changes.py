@@ -279,7 +279,8 @@ def test_assignment_end_sets_status_and_retention_through_the_bus(rt: LocalRunti
     rt.drain()
     [item] = intakes(rt)
     assert item["status"] == "ended"
-    assert int(item["expires_at"]) == int(datetime(2028, 7, 31, 23, 59, 59, tzinfo=UTC).timestamp())
+    # the one retention rule: 1 August 2028 00:00 in Ludwigsburg (contracts/retention.py)
+    assert int(item["expires_at"]) == int(datetime(2028, 7, 31, 22, 0, tzinfo=UTC).timestamp())
     assert rt.dead_letters == []
 
 

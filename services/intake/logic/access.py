@@ -17,8 +17,8 @@ from common import audit_log
 from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
 from common.errors import NotFoundError
+from contracts import retention
 from services.intake.dal.intakes import IntakeRepository
-from services.intake.logic import rules
 from services.intake.models.intake import IntakeRecord, IntakeView
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -48,7 +48,7 @@ def audit(action: AuditAction, principal: Principal, intake_ids: Iterable[str], 
 def load(intake_id: str, repo: IntakeRepository, now: datetime) -> IntakeRecord:
     """The live (not expired) intake or :class:`NotFoundError`."""
     record = repo.get(intake_id) if ULID.match(intake_id) else None
-    if record is None or rules.is_expired(record.expires_at, now):
+    if record is None or retention.is_expired(record.expires_at, now):
         raise NotFoundError(intake_id)
     return record
 

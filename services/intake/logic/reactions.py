@@ -7,6 +7,7 @@ creating an intake that does not exist (e.g. already erased).
 
 from __future__ import annotations
 
+from contracts import retention
 from contracts.events import (
     AssignmentEndedData,
     CompanionAssignedData,
@@ -15,7 +16,6 @@ from contracts.events import (
     StudentWaitlistedData,
 )
 from services.intake.dal.intakes import IntakeRepository
-from services.intake.logic import rules
 
 
 def on_companion_assigned(meta: Metadata, data: CompanionAssignedData, *, repo: IntakeRepository) -> None:
@@ -41,5 +41,5 @@ def on_assignment_ended(meta: Metadata, data: AssignmentEndedData, *, repo: Inta
         status="ended",
         companion_id=data.companion_id,
         at=data.ended_at,
-        expires_at=rules.retention_after_exit(data.exit_date),
+        expires_at=retention.expires_at(data.school_year, data.exit_date),
     )

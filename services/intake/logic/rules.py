@@ -1,4 +1,4 @@
-"""Pure intake rules: school-year dates, ages, consent, retention, status, changed fields.
+"""Pure intake rules: school-year dates, ages, consent, status, changed fields (retention: contracts).
 
 Sources:
 - School year in Baden-Württemberg runs 1 August – 31 July (Schulgesetz BW § 26).
@@ -6,18 +6,17 @@ Sources:
 - Plausible AV dual age: 14–21 at school-year start (issue 3; AV dual targets 15–20-year-olds).
 - Guardian consent required when the student is under 18 on the submission date (Art. 8 GDPR
   practice for minors in BW schools; DESIGN.md §6).
-- Retention: one year after the end of the school year in which the student left (DESIGN.md §6).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 from common.errors import DomainValidationError, FieldError
 from contracts.events import AgeBand
-from contracts.reference import school_year_bounds, school_year_of
+from contracts.reference import school_year_bounds
 from services.intake.models.intake import IntakeForm
 
 MIN_AGE, MAX_AGE = 14, 21
@@ -53,22 +52,6 @@ def age_band(age: int) -> AgeBand:
     if age >= 19:
         return "19_plus"
     return str(age)  # type: ignore[return-value]
-
-
-def retention_expiry(school_year: str) -> int:
-    """Epoch seconds one year after the end of ``school_year`` (TTL for personal data)."""
-    _, end = school_year_bounds(school_year)
-    return int(datetime.combine(date(end.year + 1, end.month, end.day), time(23, 59, 59), UTC).timestamp())
-
-
-def retention_after_exit(exit_date: date) -> int:
-    """TTL when the student left on ``exit_date``: one year after the end of that school year."""
-    return retention_expiry(school_year_of(exit_date))
-
-
-def is_expired(expires_at: int | None, now: datetime) -> bool:
-    """Read-time retention filter (DynamoDB deletes expired items lazily, up to days later)."""
-    return expires_at is not None and expires_at < now.timestamp()
 
 
 def _school_year_start(school_year: str, today: date) -> date:

@@ -10,6 +10,7 @@ from ulid import ULID
 from common.api import german_errors
 from common.auth import ForbiddenError, Principal
 from common.errors import DomainValidationError, FieldError
+from contracts import retention
 from contracts.calendar import local_date
 from contracts.events import AgeBand
 from services.intake.dal.intakes import IntakeRepository
@@ -32,7 +33,7 @@ def new_record(form: IntakeForm, *, submitted_by: str, now: datetime) -> IntakeR
         submitted_at=now,
         submitted_by=submitted_by,
         year_submitted=f"{form.school_year}#{iso(now)}",
-        expires_at=rules.retention_expiry(form.school_year),
+        expires_at=retention.expires_at(form.school_year),
     )
 
 

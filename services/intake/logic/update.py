@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from common.api import german_errors
 from common.auth import Principal
 from common.errors import DomainValidationError, FieldError
+from contracts import retention
 from contracts.calendar import local_date
 from services.intake.dal.intakes import ConditionFailedError, IntakeRepository
 from services.intake.logic import access, events, rules
@@ -60,7 +61,7 @@ def patch_intake(
             "updated_by": principal.username,
             "year_submitted": f"{form.school_year}#{iso(record.submitted_at)}",
             "expires_at": (
-                rules.retention_expiry(form.school_year)
+                retention.expires_at(form.school_year)
                 if form.school_year != record.school_year
                 else record.expires_at
             ),

@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from common import settings
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
+from contracts import retention
 from contracts.events import StudentProfile
 from services.matching.models.matching import Assignment, Companion
 
@@ -93,8 +94,7 @@ def _assignment(item: dict[str, Any]) -> Assignment:
 
 def _expired(item: dict[str, Any], now: datetime) -> bool:
     """TTL deletes lazily: an item past ``expires_at`` at ``now`` is treated as gone (read-time filtering)."""
-    exp = item.get("expires_at")
-    return exp is not None and int(exp) < now.timestamp()
+    return retention.is_expired(item.get("expires_at"), now)
 
 
 class MatchingStore:

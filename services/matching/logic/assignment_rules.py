@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from ulid import ULID
 
+from contracts import retention
 from contracts.calendar import local_date
 from contracts.events import IntakeSubmittedData, IntakeUpdatedData, StudentProfile
 from contracts.reference import school_year_bounds
@@ -76,6 +77,7 @@ def prepare_claim(
         explanation=best.explanation,
         assigned_at=at,
         updated_at=at,
+        expires_at=retention.expires_at(profile.school_year),
         **keep,
     )
 
@@ -103,4 +105,5 @@ def waiting_state(
         waitlist_reason=reason,
         profile_updated_at=profile_updated_at,
         updated_at=at,
+        expires_at=retention.expires_at(profile.school_year),
     )  # type: ignore[arg-type]

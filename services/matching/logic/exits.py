@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from common.errors import ConflictError, DomainValidationError, FieldError, NotFoundError
+from contracts import retention
 from contracts.calendar import local_date
 from services.matching.dal.store import MatchingStore
 from services.matching.logic import events
 from services.matching.logic.assignment_rules import MAX_RACE_RETRIES
-from services.matching.logic.retention import exit_expiry
 from services.matching.models.matching import Assignment, ExitIn, ExitRecord
 
 
@@ -62,7 +62,7 @@ def record_exit(
             update={
                 "status": "ended",
                 "updated_at": at,
-                "expires_at": exit_expiry(body.exit_date),
+                "expires_at": retention.expires_at(a.profile.school_year, body.exit_date),
                 "exit": ExitRecord(**body.model_dump(), recorded_at=at, recorded_by=recorded_by),
             }
         )

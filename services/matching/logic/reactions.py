@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from contracts import retention
 from contracts.events import (
     AssignmentEndedData,
     CompanionUpdatedData,
@@ -50,7 +51,6 @@ from services.matching.logic.assignment_rules import (
     submitted_at_of,
     waiting_state,
 )
-from services.matching.logic.retention import expiry
 from services.matching.models.matching import Assignment
 
 
@@ -124,6 +124,7 @@ def _update_waiting(
             "waitlist_reason": reason,
             "profile_updated_at": updated_at,
             "updated_at": at,
+            "expires_at": retention.expires_at(profile.school_year),
         }
     )
     outgoing = [events.waitlisted(new, correlation_id, reason=reason, at=at)] if school_changed else []
@@ -146,7 +147,12 @@ def _update_assigned(
     if old is not None and cm.feasible(profile, old, check_capacity=False):
         store.replace_assigned(
             current.model_copy(
-                update={"profile": profile, "profile_updated_at": updated_at, "updated_at": at}
+                update={
+                    "profile": profile,
+                    "profile_updated_at": updated_at,
+                    "updated_at": at,
+                    "expires_at": retention.expires_at(profile.school_year),
+                }
             )
         )
         return
@@ -204,7 +210,7 @@ def on_intake_withdrawn(meta: Metadata, data: IntakeWithdrawnData, *, store: Mat
         current = store.get_assignment(data.intake_id, now=meta.occurred_at)
         try:
             if current is None or current.status in ("waitlisted", "withdrawn"):
-                store.mark_withdrawn(data.intake_id, at, expiry(data.school_year))
+                store.mark_withdrawn(data.intake_id, at, retention.expires_at(data.school_year))
                 return
             if current.status == "ended":
                 store.erase_profile(data.intake_id, at)
@@ -218,7 +224,7 @@ def on_intake_withdrawn(meta: Metadata, data: IntakeWithdrawnData, *, store: Mat
             status="withdrawn",
             updated_at=data.withdrawn_at,
             submitted_at=current.submitted_at,
-            expires_at=expiry(data.school_year),
+            expires_at=retention.expires_at(data.school_year),
         )
         if store.release(tomb, cid):
             comp = store.get_companion(cid)

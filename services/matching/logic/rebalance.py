@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from common.events import OutgoingEvent
+from contracts import retention
 from contracts.calendar import local_date, whole_days
 from services.matching.dal.store import AlreadyDecidedError, CompanionFullError, MatchingStore
 from services.matching.logic import choose, events, flow_solver
@@ -279,6 +280,7 @@ def _apply(  # noqa: C901
                         "explanation": dict(expl.components),
                         "assigned_at": at,
                         "updated_at": at,
+                        "expires_at": retention.expires_at(cur.profile.school_year),
                         "waitlist_school": None,
                         "waitlist_reason": None,
                     }

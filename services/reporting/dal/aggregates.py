@@ -3,11 +3,13 @@
 Items of the ``aggregates`` table (pk / sk):
 
 * ``student#<intake_id>`` / ``state`` – the merged :class:`StudentState` (JSON) with a ``version`` for
-  optimistic concurrency; TTL ``expires_at`` one year after the end of its school year
+  optimistic concurrency; TTL ``expires_at`` by the one retention rule (``contracts.retention``: the school
+  year the student left in — of the exit date once recorded — plus one year)
 * ``year#<school year>`` / ``<counter>`` – a counter ``n`` (see ``logic.projection.counters``)
 * ``waitlist#<school year>`` / ``<intake_id>`` – a student's waiting periods (TTL like the state)
 * ``companions`` / ``<companion_id>`` – capacity, schools, FTE from ``CompanionUpdated`` (last writer wins)
-* ``alert#<kind>`` / ``<key>`` – alerts sent (claimed before sending, so duplicates send nothing)
+* ``alert#<kind>`` / ``<key>`` – alerts sent (claimed before sending, so duplicates send nothing); a
+  student's alert expires with the student's data
 * ``reports`` / ``<report_id>`` – the report index; ``reportrun`` / ``<run key>`` – scheduled runs
 """
 
@@ -17,7 +19,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,12 +28,11 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from common import settings
-from contracts.reference import school_year_bounds
+from contracts import retention
 from contracts.topology import OFFICE_MAIL
 from services.reporting.models.aggregates import CompanionInfo, ReportRecord, StudentState, WaitlistItem
 
 AGGREGATES, REPORTS = "aggregates", "reports"
-RETENTION = timedelta(days=365)
 _ser = TypeSerializer()
 
 CounterKey = tuple[str, str]
@@ -43,12 +44,6 @@ class StaleStateError(RuntimeError):
 
 def year_pk(school_year: str) -> str:
     return f"year#{school_year}"
-
-
-def expires_at(school_year: str) -> int:
-    """Epoch seconds one year after the end of the school year (TTL of per-student items)."""
-    end = school_year_bounds(school_year)[1]
-    return int((datetime.combine(end, time(0), tzinfo=UTC) + RETENTION).timestamp())
 
 
 def _is_condition_failure(e: ClientError) -> bool:
@@ -98,7 +93,7 @@ class AggregateStore:
             "sk": "state",
             "version": version,
             "school_year": new.school_year,
-            "expires_at": expires_at(new.school_year),
+            "expires_at": retention.expires_at(new.school_year, new.exit_date),
             "state": json.dumps(new.content(), ensure_ascii=False, separators=(",", ":")),
         }
         put: dict[str, Any] = {"TableName": name, "Item": _item(state)}
@@ -117,7 +112,7 @@ class AggregateStore:
                             {
                                 "pk": f"waitlist#{waitlist.school_year}",
                                 "sk": waitlist.intake_id,
-                                "expires_at": expires_at(waitlist.school_year),
+                                "expires_at": retention.expires_at(new.school_year, new.exit_date),
                                 "item": waitlist.model_dump_json(),
                             }
                         ),
@@ -185,7 +180,7 @@ class AggregateStore:
                     Item={
                         "pk": f"waitlist#{w.school_year}",
                         "sk": w.intake_id,
-                        "expires_at": expires_at(w.school_year),
+                        "expires_at": retention.expires_at(w.school_year),
                         "item": w.model_dump_json(),
                     }
                 )
@@ -282,13 +277,26 @@ class AggregateStore:
 
     # ------------------------------------------------------------------ alerts sent
     def claim_alert(
-        self, kind: str, key: str, at: datetime, *, stale_after: timedelta = timedelta(minutes=15)
+        self,
+        kind: str,
+        key: str,
+        at: datetime,
+        *,
+        expires_at: int,
+        stale_after: timedelta = timedelta(minutes=15),
     ) -> bool:
         """Claim an alert before sending it. False if it was sent already or another delivery is sending it
-        (a claim older than ``stale_after`` that never got sent is taken over: a crash must not lose it)."""
+        (a claim older than ``stale_after`` that never got sent is taken over: a crash must not lose it).
+        ``expires_at``: the TTL of the record (a student's alert expires with the student's data)."""
         try:
             self.table.put_item(
-                Item={"pk": f"alert#{kind}", "sk": key, "state": "sending", "claimed_at": at.isoformat()},
+                Item={
+                    "pk": f"alert#{kind}",
+                    "sk": key,
+                    "state": "sending",
+                    "claimed_at": at.isoformat(),
+                    "expires_at": expires_at,
+                },
                 ConditionExpression="attribute_not_exists(pk) OR (#s = :sending AND claimed_at < :stale)",
                 ExpressionAttributeNames={"#s": "state"},
                 ExpressionAttributeValues={":sending": "sending", ":stale": (at - stale_after).isoformat()},

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from common.observability import logger
+from contracts import retention
 from contracts.calendar import local_date
 from contracts.reference import school_year_of
 from services.reporting.dal.aggregates import AggregateStore, office_address, sender_address
@@ -46,7 +47,9 @@ def student_waitlisted(
         return False
     since = waiting_periods(state)[-1][0]
     key = f"{state.intake_id}#{since.isoformat()}"
-    if not store.claim_alert("waitlisted", key, now):
+    if not store.claim_alert(
+        "waitlisted", key, now, expires_at=retention.expires_at(state.school_year, state.exit_date)
+    ):
         return False
     try:
         waiting = store.counter(state.school_year, f"school#{state.school_id}#waitlisted")
@@ -112,11 +115,16 @@ def long_waits(
     """Daily check: one email listing the students whose wait passed 14 days since the last check.
     Returns their intake ids (empty: nothing sent)."""
     years = list(school_years or _current_and_next(as_of))
-    rows = [r for sy in years for r in waitlist_rows(store.waitlist(sy), as_of) if r["days"] > LONG_WAIT_DAYS]
+    rows = [
+        {**r, "school_year": sy}
+        for sy in years
+        for r in waitlist_rows(store.waitlist(sy), as_of)
+        if r["days"] > LONG_WAIT_DAYS
+    ]
     fresh, claimed = [], []
     for r in rows:
         key = f"{r['intake_id']}#{r['since'].isoformat()}"
-        if store.claim_alert("long_wait", key, as_of):
+        if store.claim_alert("long_wait", key, as_of, expires_at=retention.expires_at(r["school_year"])):
             fresh.append(r)
             claimed.append(key)
     if not fresh:

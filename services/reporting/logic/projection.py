@@ -170,12 +170,12 @@ def merge(state: StudentState | None, fact: Fact) -> StudentState:
     ):
         s.waitlist_reason, s.waitlist_reason_at = fact.reason, fact.waitlisted_at
     if isinstance(fact, AssignmentEndedData):
-        exit_value = [fact.reason, fact.destination, fact.with_former_internship_company]
-        if _newer(
-            fact.ended_at, exit_value, s.exit_at, [s.exit_reason, s.destination, s.with_former_company]
-        ):
+        exit_value = [fact.reason, fact.destination, fact.with_former_internship_company, str(fact.exit_date)]
+        stored = [s.exit_reason, s.destination, s.with_former_company, str(s.exit_date)]
+        if _newer(fact.ended_at, exit_value, s.exit_at, stored):
             s.exit_reason, s.destination = fact.reason, fact.destination
             s.with_former_company, s.exit_at = fact.with_former_internship_company, fact.ended_at
+            s.exit_date = fact.exit_date
     if withdrawn:  # erasure: only the school placement and the timeline stay
         s.class_name = s.gender = s.age_band = s.german_support = None
         s.career_fields = []

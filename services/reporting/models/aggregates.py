@@ -7,7 +7,7 @@ band, German support, career fields) and the timeline of what happened when.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,6 +63,7 @@ class StudentState(BaseModel):
     exit_reason: str | None = None
     destination: str | None = None
     with_former_company: bool | None = None
+    exit_date: date | None = Field(default=None, description="Decides the school year the student left in")
     exit_at: datetime | None = None
     # optimistic concurrency of the stored item (not part of the merged value)
     version: int = 0

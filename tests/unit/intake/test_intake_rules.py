@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from pydantic import ValidationError
@@ -76,12 +76,6 @@ def test_school_year_window() -> None:
     assert "school_year" in errors(form(school_year="2028/29"))
     next_year = form(school_year="2027/28", student={**VALID_FORM["student"], "date_of_birth": "2011-05-17"})
     assert errors(next_year, today=date(2027, 3, 1)) == {}  # registering for the next school year
-
-
-def test_retention() -> None:
-    assert rules.retention_expiry("2026/27") == datetime(2028, 7, 31, 23, 59, 59, tzinfo=UTC).timestamp()
-    assert rules.retention_after_exit(date(2027, 2, 1)) == rules.retention_expiry("2026/27")
-    assert rules.retention_after_exit(date(2027, 9, 1)) == rules.retention_expiry("2027/28")
 
 
 def test_changed_fields_are_dotted_names() -> None:

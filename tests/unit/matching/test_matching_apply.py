@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from avdual.random_pool import random_pool
-from services.matching.logic import assignment_rules, flow_solver, retention
+from services.matching.logic import assignment_rules, flow_solver
 from services.matching.logic import cost as cm
 from services.matching.logic.cost import Weights
 from services.matching.logic.rebalance import MAX_CYCLE, schedule
@@ -105,13 +105,10 @@ def test_waitlist_key_sorts_by_submission_time_then_id() -> None:
     assert sorted(keys) == [keys[2], keys[1], keys[0], keys[3]]
 
 
-def test_submission_time_from_the_ulid_and_retention() -> None:
+def test_submission_time_from_the_ulid() -> None:
     fallback = datetime(2026, 9, 1, tzinfo=UTC)
     assert assignment_rules.submitted_at_of("01JAAAAAAAAAAAAAAAAAAAAAAA", fallback=fallback).year == 2024
     assert assignment_rules.submitted_at_of("not-a-ulid", fallback=fallback) == fallback
-    assert retention.expiry("2026/27") == int(datetime(2028, 8, 1, tzinfo=UTC).timestamp())
-    assert retention.exit_expiry(date(2027, 3, 1)) == retention.expiry("2026/27")
-    assert retention.exit_expiry(date(2027, 8, 1)) == retention.expiry("2027/28")
 
 
 def test_prepare_claim_uses_class_cohesion_and_the_leave_rule() -> None:
