@@ -11,8 +11,9 @@ DLQ kinds (``contracts.operations.DEAD_LETTER_KINDS``), each found by the tags i
   redrive: back to the subscription queue.
 * ``rule`` – the DLQ of an EventBridge rule target (EventBridge could not deliver to the queue);
   the message body is the event, as the rule delivers it; redrive: into the subscription queue.
-* ``pipe`` – the DLQ of an outbox pipe (DynamoDB stream → bus). Its messages hold batch metadata
-  (shard id, sequence numbers), not the records; there is nothing to redrive (see :data:`PIPE_NOTE`).
+* ``relay`` – the on-failure destination of an outbox relay (the Lambda function on the outbox table's
+  DynamoDB stream). Its messages are Lambda's invocation records: batch metadata (shard id, sequence
+  numbers), not the records; there is nothing to redrive (see :data:`RELAY_NOTE`).
 * ``async`` – the DLQ of asynchronous invocations of a scheduled function (also the Scheduler
   target DLQ); the body is the invocation payload. Redrive against AWS: ``lambda:Invoke`` with
   ``InvocationType=Event``; the local runtime cannot re-invoke through the DLQ (:func:`async_note`).
@@ -48,17 +49,16 @@ from contracts.outbox import (
     OUTBOX_RECORD_TYPE,
     OUTBOX_RECORD_TYPE_ATTRIBUTE,
     OUTBOX_TTL_DAYS,
-    outbox_tables,
     render_entry,
 )
-from contracts.topology import FUNCTIONS, SCHEDULED_TIME, SUBSCRIPTIONS
+from contracts.topology import FUNCTIONS, SCHEDULED_TIME, SUBSCRIPTIONS, outbox_relay, outbox_tables
 
-#: Why a pipe DLQ message is not redriven, and what to do instead.
-PIPE_NOTE = (
-    "Kein Redrive: Die Pipe hat die Stream-Records dieses Batches nicht auf den Bus gelegt, die "
-    "DLQ-Nachricht enthält nur Shard und Sequenznummern. Die Events sind deshalb auch nicht im "
-    "Event-Archiv – `ops replay` hilft nur für Events, die den Bus erreicht haben. Die Outbox-Items "
-    "liegen weiter in der Tabelle "
+#: Why a relay DLQ message is not redriven, and what to do instead.
+RELAY_NOTE = (
+    "Kein Redrive: Der Outbox-Relay hat die Stream-Records dieses Batches nach allen Wiederholungen nicht "
+    "auf den Bus gelegt, die DLQ-Nachricht enthält nur Shard und Sequenznummern. Die Events sind deshalb "
+    "auch nicht im Event-Archiv – `ops replay` hilft nur für Events, die den Bus erreicht haben. "
+    "Die Outbox-Items liegen weiter in der Tabelle "
     f"{{table}} (Schlüssel `{OUTBOX_KEY_PREFIX}<idempotency_key>`, TTL {OUTBOX_TTL_DAYS} Tage), die "
     "Stream-Records 24 h. Ursache beheben, dann `avdual ops republish --table {table} --hours N` (legt die "
     "Outbox-Items des Zeitraums erneut auf den Bus; Konsumenten erkennen Dubletten), dann die DLQ-Nachricht "
@@ -208,11 +208,13 @@ def _attribute(msg: dict[str, Any], *names: str) -> str | None:
 
 
 def _batch_info(body: Any) -> dict[str, Any]:
-    """Batch metadata of a stream-source DLQ record (``DDBStreamBatchInfo``): positions, never records."""
+    """Batch metadata of Lambda's on-failure record for a stream source (``requestContext``,
+    ``responseContext``, ``DDBStreamBatchInfo``): positions and conditions, never records."""
     if not isinstance(body, dict):
         return {}
     info = next((v for k, v in body.items() if k.endswith("BatchInfo") and isinstance(v, dict)), {})
-    ctx = body.get("context") or body.get("requestContext") or {}
+    ctx = body.get("requestContext") or {}
+    response = body.get("responseContext") or {}
     keys = (
         "shardId",
         "startSequenceNumber",
@@ -224,7 +226,9 @@ def _batch_info(body: Any) -> dict[str, Any]:
     )
     out = {k: info.get(k) for k in keys if k in info}
     if isinstance(ctx, dict):
-        out.update({k: ctx[k] for k in ("condition", "errorCode") if k in ctx})
+        out.update({k: ctx[k] for k in ("condition", "approximateInvokeCount") if k in ctx})
+    if isinstance(response, dict) and "functionError" in response:
+        out["functionError"] = response["functionError"]
     return out
 
 
@@ -251,7 +255,7 @@ def _summary(d: DeadLetterQueue, msg: dict[str, Any]) -> dict[str, Any]:
         "message_id": msg["MessageId"],
         "receive_count": int(msg.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
     }
-    if d.kind == "pipe":
+    if d.kind == "relay":
         row.update(_batch_info(body))
     elif _is_event(body):
         row.update(_event_summary(body))
@@ -360,8 +364,8 @@ def redrive(t: OpsTarget, name: str | None = None, kind: str | None = None) -> d
             )
         elif d.kind == "async":
             r["note"] = async_note(d.of, local=True, can_invoke=False)
-        elif d.kind == "pipe":
-            r["note"] = PIPE_NOTE.format(table=d.of)
+        elif d.kind == "relay":
+            r["note"] = RELAY_NOTE.format(table=d.of)
         else:
             r["note"] = ALARM_NOTE.format(of=d.of)
         r["remaining"] = _depth(t.sqs, d.url)
@@ -388,7 +392,7 @@ def replay(t: OpsTarget, start: datetime, end: datetime, name: str | None = None
 
 def republish(t: OpsTarget, table: str, start: datetime, end: datetime) -> dict[str, Any]:
     """Put the outbox items of ``table`` written in ``[start, end]`` on the bus again, rendered exactly as the
-    outbox pipe renders them (:func:`contracts.outbox.render_entry`). The way back after a pipe DLQ message:
+    outbox relay renders them (:func:`contracts.outbox.render_entry`). The way back after a relay DLQ message:
     those events never reached the bus, so the archive cannot replay them; the outbox items stay in their
     table for :data:`OUTBOX_TTL_DAYS` days. Consumers dedupe on the idempotency key, so events that did
     arrive are harmless duplicates.
@@ -414,7 +418,10 @@ def republish(t: OpsTarget, table: str, start: datetime, end: datetime) -> dict[
             ":hi": {"N": str(int(hi) + 1)},
         },
     ):
-        entries += [render_entry(spec, {"dynamodb": {"NewImage": item}}, bus_name) for item in page["Items"]]
+        entries += [
+            render_entry({"dynamodb": {"NewImage": item}}, outbox_relay(spec).publishes, bus_name)
+            for item in page["Items"]
+        ]
     EventBridgePublisher(client=t.events, bus_name=bus_name).publish_entries(entries)
     by_type = Counter(e["DetailType"] for e in entries)
     return {"table": table, "republished": len(entries), "by_detail_type": dict(sorted(by_type.items()))}

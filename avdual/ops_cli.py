@@ -2,7 +2,7 @@
 (``--stage``).
 
 DLQ kinds: ``subscription`` (consumer failed), ``rule`` (EventBridge could not deliver to the queue),
-``pipe`` (outbox relay), ``async`` (scheduled functions), ``alarm`` (alarm e-mails); see ``avdual.ops``.
+``relay`` (outbox relay), ``async`` (scheduled functions), ``alarm`` (alarm e-mails); see ``avdual.ops``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ STAGE = typer.Option(None, "--stage", help="Deployed stage (AWS credentials from
 NAME = typer.Option(
     None, "--name", "--subscription", help="One DLQ by name (e.g. matching-intake-events-rule)"
 )
-KIND = typer.Option(None, "--kind", help="DLQs of one kind: subscription, rule, pipe, async, alarm")
+KIND = typer.Option(None, "--kind", help="DLQs of one kind: subscription, rule, relay, async, alarm")
 #: Columns of the listing: metadata only (never event data or payloads).
 DETAIL_COLUMNS = (
     "detail_type",
@@ -43,7 +43,7 @@ DETAIL_COLUMNS = (
     "endSequenceNumber",
     "batchSize",
     "condition",
-    "errorCode",
+    "functionError",
     "error_code",
 )
 
@@ -114,7 +114,7 @@ def redrive(
     name: str | None = NAME, kind: str | None = KIND, local: str = LOCAL, stage: str | None = STAGE
 ) -> None:
     """Redrive per kind: subscription/rule DLQ → subscription queue; async DLQ → the function runs again with
-    the original payload (AWS: asynchronous invoke; locally: the runtime runs the handler); pipe DLQ → use
+    the original payload (AWS: asynchronous invoke; locally: the runtime runs the handler); relay DLQ → use
     `republish`; alarm DLQ (deployed stages only): explains what to do (nothing is moved)."""
     result = _call(local, stage, "redrive", name=name, kind=kind)
     t = Table(title="Redrive")
@@ -160,5 +160,6 @@ def republish(
     local: str = LOCAL,
     stage: str | None = STAGE,
 ) -> None:
-    """Put the outbox items of a time window on the bus again (after a pipe DLQ message; consumers dedupe)."""
+    """Put the outbox items of a time window on the bus again, rendered as the outbox relay renders them
+    (after a relay DLQ message: its batch never reached the bus; consumers dedupe)."""
     console.print(_call(local, stage, "republish", table=table, **_window(hours, start, end)))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-DeadLetterKind = Literal["subscription", "rule", "pipe", "async", "alarm"]
-#: Every kind of DLQ in the stack, in the order ``avdual ops health`` shows them.
-DEAD_LETTER_KINDS: tuple[DeadLetterKind, ...] = ("subscription", "rule", "pipe", "async", "alarm")
+DeadLetterKind = Literal["subscription", "rule", "relay", "async", "alarm"]
+#: Every kind of DLQ in the stack, in the order ``avdual ops health`` shows them. ``relay``: the on-failure
+#: destination of an outbox relay's stream event source mapping (batch positions, not records).
+DEAD_LETTER_KINDS: tuple[DeadLetterKind, ...] = ("subscription", "rule", "relay", "async", "alarm")
 
 #: Tag on every DLQ: its kind (:data:`DEAD_LETTER_KINDS`).
 TAG_DLQ_KIND = "avdual:dlq-kind"
-#: Tag on every DLQ: the topology name it belongs to (subscription, table of the outbox pipe, function).
+#: Tag on every DLQ: the topology name it belongs to (subscription, outbox table of the relay, function).
 TAG_DLQ_OF = "avdual:dlq-of"
 #: Tag on a subscription's main queue: the subscription name.
 TAG_QUEUE_OF = "avdual:queue-of"
@@ -26,11 +27,6 @@ TAG_FUNCTION = "avdual:function"
 
 def dead_letter_queue_name(kind: DeadLetterKind, of: str) -> str:
     """Readable DLQ name (alarm names, dashboard, ``avdual ops``): ``matching-intake-events``,
-    ``matching-intake-events-rule``, ``matching-outbox-outbox-pipe``, ``reporting-renderer-async``."""
-    suffixes = {"subscription": "", "rule": "-rule", "pipe": "-outbox-pipe", "async": "-async", "alarm": ""}
+    ``matching-intake-events-rule``, ``matching-outbox-relay``, ``reporting-renderer-async``."""
+    suffixes = {"subscription": "", "rule": "-rule", "relay": "-relay", "async": "-async", "alarm": ""}
     return f"{of}{suffixes[kind]}"
-
-
-def pipe_name(stage: str, table: str) -> str:
-    """Physical name of the outbox pipe of ``table``."""
-    return f"avdual-{stage}-{table}-outbox"

@@ -1,11 +1,13 @@
-"""Transactional outbox format (DESIGN.md §2 "No lost events"), declared once.
+"""Transactional outbox format, declared once (docs/adr/0005-outbox-relay-lambda.md).
 
 A service that publishes after a DynamoDB write puts an **outbox item into the same table in the
-same** ``TransactWriteItems`` call as its business item. The table's stream feeds an EventBridge
-Pipe (CDK, ``infra/``) — or, locally, the runtime's pipe emulation (``avdual/runtime/relay.py``) — that
-turns every *inserted* outbox item into one event on the platform bus. A crash after the
-transaction cannot lose the event; a retried transaction cannot duplicate it (the put is
-conditional on the key not existing; consumers dedupe on ``metadata.idempotency_key`` anyway).
+same** ``TransactWriteItems`` call as its business item. The table's DynamoDB stream triggers the
+table's **outbox relay**, a Lambda function of the owning service (declared in
+:mod:`contracts.topology`, code in :mod:`common.outbox_relay`) that turns every *inserted* outbox
+item into one event on the platform bus. The same handler runs on AWS (DynamoDB event source
+mapping) and locally (``avdual/runtime/stream_mappings.py`` plays the event source mapping on moto).
+A crash after the transaction cannot lose the event; a retried transaction cannot duplicate it (the
+put is conditional on the key not existing; consumers dedupe on ``metadata.idempotency_key`` anyway).
 
 Outbox item (strings unless noted)::
 
@@ -17,17 +19,21 @@ Outbox item (strings unless noted)::
     data          = '{"intake_id": ...}'           JSON text of the envelope's data object
     <table ttl>   = epoch seconds (Number), now + OUTBOX_TTL_DAYS
 
-The pipe sets ``source`` itself (the owning service's ``Source``), so a table can only publish as
-its own service. Outbox items carry no personal data (events never do).
+The relay sets ``source`` itself (the one source of the events the table's service publishes), so a
+table can only publish as its own service. Outbox items carry no personal data (events never do).
+
+This module knows only the item format (no topology): the filter of the relay's event source mapping
+(:func:`filter_pattern`) and the one renderer from a stream record to a ``PutEvents`` entry
+(:func:`render_entry`), used by the relay and by ``avdual ops republish``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
-from contracts import topology as topo
-from contracts.events import Source
+from contracts.events import EventSpec
 
 OUTBOX_KEY_PREFIX = "outbox#"
 OUTBOX_SORT_KEY = "outbox"
@@ -36,77 +42,68 @@ OUTBOX_RECORD_TYPE = "outbox"
 OUTBOX_DETAIL_TYPE_ATTRIBUTE = "detail_type"
 OUTBOX_METADATA_ATTRIBUTE = "metadata"
 OUTBOX_DATA_ATTRIBUTE = "data"
-#: Outbox items expire after this many days (table TTL); the pipe relays them within seconds.
+#: Outbox items expire after this many days (table TTL); the relay publishes them within seconds.
 OUTBOX_TTL_DAYS = 7
 
 
-def outbox_tables() -> list[topo.Table]:
-    """Tables with a stream: each gets an outbox pipe."""
-    return [t for t in topo.TABLES.values() if t.stream]
+class OutboxItemError(ValueError):
+    """A stream record is not a publishable outbox item (missing attribute, bad JSON, foreign event)."""
 
 
-def pipe_source(table: topo.Table) -> Source:
-    """The ``source`` of events relayed from ``table``: the one source its owning service publishes with."""
-    sources = {
-        e.source
-        for f in topo.FUNCTIONS.values()
-        if f.service == table.service and table.name in f.tables
-        for e in f.publishes
-    }
-    if len(sources) != 1:
-        raise ValueError(
-            f"outbox table {table.name}: expected exactly one event source, got {sorted(sources)}"
-        )
-    return next(iter(sources))
+def filter_pattern(partition_key: str) -> dict[str, Any]:
+    """Lambda event filter (``FilterCriteria``) of the relay's event source mapping: inserted outbox items.
 
-
-def filter_pattern(table: topo.Table) -> dict[str, Any]:
-    """EventBridge Pipes filter on the DynamoDB stream record (DynamoDB JSON)."""
+    Lambda filters DynamoDB stream records on the ``dynamodb`` key only ("Using event filtering with a
+    DynamoDB event source"), so the event name cannot be named: an insert is a record with a new image and
+    without an old one (the outbox tables stream ``NEW_AND_OLD_IMAGES``), and the outbox item is recognised
+    by its key prefix and ``record_type``, all in DynamoDB JSON."""
     return {
-        "eventName": ["INSERT"],
         "dynamodb": {
-            "Keys": {table.pk: {"S": [{"prefix": OUTBOX_KEY_PREFIX}]}},
+            "Keys": {partition_key: {"S": [{"prefix": OUTBOX_KEY_PREFIX}]}},
             "NewImage": {OUTBOX_RECORD_TYPE_ATTRIBUTE: {"S": [OUTBOX_RECORD_TYPE]}},
+            "OldImage": {OUTBOX_RECORD_TYPE_ATTRIBUTE: {"S": [{"exists": False}]}},
         },
     }
 
 
-def _image_path(attribute: str) -> str:
-    return f"$.dynamodb.NewImage.{attribute}.S"
+def _string(image: dict[str, Any], attribute: str) -> str:
+    value = image.get(attribute, {}).get("S")
+    if not isinstance(value, str):
+        raise OutboxItemError(f"outbox item without string attribute {attribute!r}")
+    return value
 
 
-#: JSON path of the detail-type (a dynamic EventBridge-target parameter of the pipe).
-DETAIL_TYPE_PATH = _image_path(OUTBOX_DETAIL_TYPE_ATTRIBUTE)
+def _json_object(image: dict[str, Any], attribute: str) -> dict[str, Any]:
+    try:
+        value = json.loads(_string(image, attribute))
+    except json.JSONDecodeError as e:
+        raise OutboxItemError(f"outbox attribute {attribute!r} is not JSON: {e.msg}") from None
+    if not isinstance(value, dict):
+        raise OutboxItemError(f"outbox attribute {attribute!r} is not a JSON object")
+    return value
 
 
-def input_template() -> str:
-    """The event ``detail``: the envelope, its halves inserted unquoted so the JSON text becomes JSON."""
-    return (
-        f'{{"metadata": <{_image_path(OUTBOX_METADATA_ATTRIBUTE)}>, '
-        f'"data": <{_image_path(OUTBOX_DATA_ATTRIBUTE)}>}}'
-    )
+def render_entry(record: dict[str, Any], publishes: Collection[EventSpec], bus_name: str) -> dict[str, Any]:
+    """The ``PutEvents`` entry for an outbox item's stream record (``dynamodb.NewImage`` in DynamoDB JSON).
 
-
-def matches_filter(table: topo.Table, record: dict[str, Any]) -> bool:
-    """The :func:`filter_pattern` semantics, for the local pipe emulation (moto has no Pipes)."""
-    if record.get("eventName") != "INSERT":
-        return False
-    ddb = record.get("dynamodb", {})
-    key = ddb.get("Keys", {}).get(table.pk, {}).get("S", "")
-    rtype = ddb.get("NewImage", {}).get(OUTBOX_RECORD_TYPE_ATTRIBUTE, {}).get("S")
-    return key.startswith(OUTBOX_KEY_PREFIX) and rtype == OUTBOX_RECORD_TYPE
-
-
-def render_entry(table: topo.Table, record: dict[str, Any], bus_name: str) -> dict[str, Any]:
-    """The ``PutEvents`` entry the pipe produces for a matching stream record (local emulation)."""
-    image = record["dynamodb"]["NewImage"]
+    ``publishes``: the events the table's service may publish through it (one ``source``); the item's
+    detail-type must be one of them. ``detail`` is the envelope with ``metadata`` and ``data`` as JSON
+    objects (the item holds them as JSON text). Raises :class:`OutboxItemError` for anything else.
+    """
+    sources = {spec.source for spec in publishes}
+    if len(sources) != 1:
+        raise ValueError(f"an outbox publishes as exactly one source, got {sorted(sources)}")
+    image = record.get("dynamodb", {}).get("NewImage") or {}
+    detail_type = _string(image, OUTBOX_DETAIL_TYPE_ATTRIBUTE)
+    if detail_type not in {spec.detail_type for spec in publishes}:
+        raise OutboxItemError(f"{detail_type!r} is not an event of {next(iter(sources)).value}")
     detail = {
-        "metadata": json.loads(image[OUTBOX_METADATA_ATTRIBUTE]["S"]),
-        "data": json.loads(image[OUTBOX_DATA_ATTRIBUTE]["S"]),
+        "metadata": _json_object(image, OUTBOX_METADATA_ATTRIBUTE),
+        "data": _json_object(image, OUTBOX_DATA_ATTRIBUTE),
     }
     return {
-        "Source": pipe_source(table).value,
-        "DetailType": image[OUTBOX_DETAIL_TYPE_ATTRIBUTE]["S"],
+        "Source": next(iter(sources)).value,
+        "DetailType": detail_type,
         "Detail": json.dumps(detail, ensure_ascii=False, separators=(",", ":")),
         "EventBusName": bus_name,
     }

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from contracts import events as ev
+from contracts import outbox
 from contracts.events import EventSpec, Source
 from contracts.reference import SCHOOLS
 
@@ -91,6 +92,29 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class StreamSource:
+    """A DynamoDB stream → Lambda event source mapping (the trigger of an outbox relay).
+
+    The Lambda service reads ``table``'s stream from ``starting_position``, passes only records matching one
+    of ``filter_patterns`` (Lambda event filtering, DynamoDB JSON), invokes the function with up to
+    ``batch_size`` records and honours its partial batch response (``ReportBatchItemFailures``). A failed
+    invocation is bisected (``bisect_batch_on_error``); after ``max_retry_attempts`` retries, or for records
+    older than ``max_record_age_seconds``, the batch's position goes to the on-failure destination (an SQS
+    DLQ, kind ``relay`` in ``contracts.operations``). Deployed by CDK, played by the local runtime.
+    """
+
+    table: str
+    filter_patterns: tuple[dict[str, Any], ...]
+    batch_size: int = 10
+    max_retry_attempts: int = 10
+    #: DynamoDB streams keep records 24 h; a relay that is this far behind sends positions to its DLQ.
+    max_record_age_seconds: int = 6 * 3600
+    bisect_batch_on_error: bool = True
+    #: TRIM_HORIZON: items written before the mapping existed (first deploy) are relayed too.
+    starting_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
+
+
+@dataclass(frozen=True)
 class Function:
     """A Lambda function: ``handler`` is the dotted path used by CDK *and* the local runtime."""
 
@@ -106,6 +130,8 @@ class Function:
     extra_env: tuple[tuple[str, str], ...] = ()
     mail: tuple[str, ...] = ()
     """Names of :data:`MAIL_IDENTITIES` the function sends e-mail from (env + ``ses:SendRawEmail``)."""
+    stream: StreamSource | None = None
+    """The DynamoDB stream that triggers the function (its table's env var is set; no item access)."""
     description: str = ""
 
 
@@ -235,7 +261,7 @@ INTAKE_OUTBOX = Table(
     ttl_attribute="expires_at",
     stream=True,
     description="Transactional outbox of intake (contracts/outbox.py): written in the same transaction as "
-    "the intake, relayed to the bus by a pipe. Events only: no personal data.",
+    "the intake, published by its relay (intake-outbox-relay). Events only: no personal data.",
 )
 AUDIT_LOG = Table(
     "audit-log",
@@ -276,7 +302,7 @@ MATCHING_OUTBOX = Table(
     ttl_attribute="expires_at",
     stream=True,
     description="Transactional outbox of matching (contracts/outbox.py): written in the same transaction "
-    "as companions/assignments, relayed to the bus by a pipe.",
+    "as companions/assignments, published by its relay (matching-outbox-relay).",
 )
 AGGREGATES = Table(
     "aggregates",
@@ -443,19 +469,72 @@ INTAKE_CONSUMER = Function(
     description="Projects assignment events onto the intakes (status, assigned companion, retention)",
 )
 
-FUNCTIONS: dict[str, Function] = {
-    f.name: f
-    for f in (
-        INTAKE_API,
-        INTAKE_CONSUMER,
-        MATCHING_API,
-        MATCHING_CONSUMER,
-        REPORTING_CONSUMER,
-        REPORTING_RENDERER,
-        REPORTING_CHECKS,
-        REPORTING_API,
+_SERVICE_FUNCTIONS: tuple[Function, ...] = (
+    INTAKE_API,
+    INTAKE_CONSUMER,
+    MATCHING_API,
+    MATCHING_CONSUMER,
+    REPORTING_CONSUMER,
+    REPORTING_RENDERER,
+    REPORTING_CHECKS,
+    REPORTING_API,
+)
+
+# --------------------------------------------------------------------------- outbox relays
+#: Handler of every outbox relay (our code, in ``common``: bundled with every service).
+OUTBOX_RELAY_HANDLER = "common.outbox_relay.handler"
+
+
+def outbox_tables() -> list[Table]:
+    """Tables with a stream: each is a transactional outbox (``contracts.outbox``) with its own relay."""
+    return [t for t in TABLES.values() if t.stream]
+
+
+def outbox_relay_name(table: Table) -> str:
+    """``intake-outbox`` → ``intake-outbox-relay``."""
+    return f"{table.name}-relay"
+
+
+def _outbox_relay(table: Table) -> Function:
+    """The relay of ``table``: a function of the table's service, triggered by the table's stream, that
+    publishes exactly the events the service's functions write into this outbox (so with their source)."""
+    publishes = tuple(
+        dict.fromkeys(
+            e
+            for f in _SERVICE_FUNCTIONS
+            if f.service == table.service and table.name in f.tables
+            for e in f.publishes
+        )
     )
+    sources = sorted({e.source.value for e in publishes})
+    if len(sources) != 1:
+        raise ValueError(f"outbox table {table.name}: expected exactly one event source, got {sources}")
+    return Function(
+        outbox_relay_name(table),
+        table.service,
+        OUTBOX_RELAY_HANDLER,
+        publishes=publishes,
+        stream=StreamSource(table.name, filter_patterns=(outbox.filter_pattern(table.pk),)),
+        timeout_seconds=30,
+        memory_mb=256,
+        description=f"Outbox relay: inserted outbox items of {table.name} → events on the bus ({sources[0]})",
+    )
+
+
+FUNCTIONS: dict[str, Function] = {
+    f.name: f for f in (*_SERVICE_FUNCTIONS, *(_outbox_relay(t) for t in outbox_tables()))
 }
+
+
+def outbox_relay(table: Table) -> Function:
+    """The relay function of the outbox ``table``."""
+    return FUNCTIONS[outbox_relay_name(table)]
+
+
+def outbox_source(table: Table) -> Source:
+    """The ``source`` of events relayed from ``table``: the one source its owning service publishes with."""
+    return next(iter({e.source for e in outbox_relay(table).publishes}))
+
 
 # --------------------------------------------------------------------------- subscriptions
 SUBSCRIPTIONS: dict[str, Subscription] = {
@@ -617,6 +696,8 @@ def env_for(function: Function) -> dict[str, str]:
         env[TABLES[t].env_var] = t
     for b in function.buckets:
         env[BUCKETS[b].env_var] = b
+    if function.stream:  # the relay recognises its table by the physical name (``eventSourceARN``)
+        env[TABLES[function.stream.table].env_var] = function.stream.table
     if function.publishes:
         env[EVENT_BUS_ENV] = "bus"
     return env
@@ -644,6 +725,13 @@ def validate() -> None:
             assert b in BUCKETS, (f.name, b)
         for m in f.mail:
             assert m in MAIL_IDENTITIES, (f.name, m)
+        if f.stream:
+            assert TABLES[f.stream.table].stream, (f.name, f.stream.table)
+            assert 1 <= len(f.stream.filter_patterns) <= 5, f.name  # Lambda: up to five filters by default
+            assert len({e.source for e in f.publishes}) == 1, f.name
+    for outbox_table in outbox_tables():  # one relay per outbox table
+        relays = [f.name for f in FUNCTIONS.values() if f.stream and f.stream.table == outbox_table.name]
+        assert relays == [outbox_relay_name(outbox_table)], outbox_table.name
     for r in ROUTES:
         assert r.function in FUNCTIONS, r
         for name in re.findall(r"\{(\w+)\}", r.path):
@@ -670,6 +758,7 @@ __all__ = [
     "Route",
     "Schedule",
     "Source",
+    "StreamSource",
     "Subscription",
     "Table",
     "UserPool",

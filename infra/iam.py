@@ -35,7 +35,9 @@ KMS_DATA_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:Genera
 #: Producer of an SQS queue (or SNS topic) encrypted with a customer-managed key.
 KMS_SEND_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 S3_OBJECT_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
-#: Stream reader (EventBridge Pipes), per the Pipes documentation.
+#: Execution role of a function with a DynamoDB stream event source mapping (Lambda developer guide, "Using
+#: AWS Lambda with Amazon DynamoDB"; DynamoDB developer guide, "IAM policy to allow an AWS Lambda function to
+#: access DynamoDB stream records"), on the stream; ``dynamodb:ListStreams`` in addition, on ``*``.
 DYNAMODB_STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
 
 
@@ -68,6 +70,20 @@ def grant_bucket_objects(grantee: iam.IGrantable, bucket: s3.IBucket) -> None:
     principal.add_to_principal_policy(
         iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
     )
+
+
+def grant_stream_read(grantee: iam.IGrantable, table: dynamodb.ITable, key: kms.IKey) -> None:
+    """Read ``table``'s DynamoDB stream as a Lambda event source mapping does, with ``kms:Decrypt`` on the
+    table's customer-managed key (stream records are encrypted with it). ``dynamodb:ListStreams`` has no
+    resource-level permissions: it is granted on ``*``."""
+    if table.table_stream_arn is None:
+        raise ValueError("table has no stream")
+    principal = grantee.grant_principal
+    principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(DYNAMODB_STREAM_ACTIONS), resources=[table.table_stream_arn])
+    )
+    principal.add_to_principal_policy(iam.PolicyStatement(actions=["dynamodb:ListStreams"], resources=["*"]))
+    grant_key(grantee, key, ("kms:Decrypt",))
 
 
 def grant_send(grantee: iam.IGrantable, queue_arn: str, key: kms.IKey) -> None:

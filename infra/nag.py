@@ -50,6 +50,11 @@ REASON_SYNC_INVOKE = (
     "Invoked synchronously only ({how}): a Lambda dead-letter queue applies to asynchronous invocations "
     "and would never receive a message; failures are {where}."
 )
+REASON_XRAY_AND_LIST_STREAMS = (
+    REASON_XRAY
+    + " dynamodb:ListStreams (read by the DynamoDB stream event source mapping) has no resource-level "
+    "permissions either; every other statement of this role names one stream, key, queue, bus or log group."
+)
 REASON_SQS_ESM_DESTINATION = (
     "SQS event source: Lambda on-failure destinations exist for stream/Kafka sources only; a message that "
     "fails maxReceiveCount times is moved by the queue's redrive policy to its DLQ (alarmed)."

@@ -17,7 +17,6 @@ from contracts.operations import (
     TAG_TABLE,
     DeadLetterKind,
     dead_letter_queue_name,
-    pipe_name,
 )
 
 __all__ = [
@@ -30,7 +29,6 @@ __all__ = [
     "DeadLetterKind",
     "construct_id",
     "dead_letter_queue_name",
-    "pipe_name",
 ]
 
 

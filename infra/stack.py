@@ -14,7 +14,6 @@ from contracts import topology as topo
 from infra.bundling import REPO_ROOT
 from infra.constructs import Api, LambdaRuntime, Platform, Resources, ServiceConstruct
 from infra.constructs.monitoring import Monitoring
-from infra.constructs.outbox import OutboxPipe
 from infra.constructs.service import RESERVED_CONCURRENCY
 from infra.nag import acknowledge_api
 from infra.naming import construct_id
@@ -82,10 +81,10 @@ class AvDualStack(Stack):
         acknowledge_api(self.api.rest_api)
 
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
-        self.pipes: dict[str, OutboxPipe] = {}
         for svc in self.services.values():
             self.dead_letter_queues.update(svc.dead_letter_queues)
-            self.pipes.update(svc.pipes)
+        #: outbox table → its relay function
+        self.relays = {t.name: self.functions[topo.outbox_relay_name(t)] for t in topo.outbox_tables()}
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -95,6 +94,6 @@ class AvDualStack(Stack):
             reserved=RESERVED_CONCURRENCY,
             dead_letter_queues=self.dead_letter_queues,
             api_stage=self.api.rest_api.deployment_stage,
-            pipes=self.pipes,
+            relays=self.relays,
             alarm_email=alarm_email,
         )

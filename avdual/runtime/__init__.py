@@ -28,7 +28,8 @@ bucket to ``<out_dir>/<bucket>/``, so a person can open them.
 moto is not thread-safe (DESIGN.md §5): every entry point takes ``self.lock``.
 
 The package, by job: ``clock`` (simulated clock, cron), ``moto_patches``, ``resources`` (from the topology),
-``relay`` (outbox), ``lambda_service`` (invoking handlers), ``gateway`` (API Gateway), ``delivery`` (SQS to
+``stream_mappings`` (DynamoDB streams → the outbox relays), ``filtering`` (Lambda event filters),
+``lambda_service`` (invoking handlers), ``gateway`` (API Gateway), ``delivery`` (SQS to
 consumers), ``scheduler`` (EventBridge Scheduler); :class:`LocalRuntime` puts them together.
 """
 

@@ -15,7 +15,6 @@ from typing import Any, Final
 
 from avdual.auth import LocalCognito
 from avdual.runtime.clock import SimClock
-from common.events import EventBridgePublisher
 
 REGION: Final = "eu-central-1"
 ACCOUNT = "123456789012"
@@ -81,8 +80,8 @@ class RuntimeState:
         self._dlqs: dict[tuple[str, str], str] = {}
         self._stream_shards: dict[str, tuple[str, list[str]]] = {}  # table -> (stream arn, shard ids)
         self._replay: dict[str, list[dict[str, Any]]] = {}
+        # stream-triggered function -> its event source mapping's position (shard iterator) per shard
         self._stream_iterators: dict[str, list[str | None]] = {}
-        self.pipe_publisher = EventBridgePublisher()
         self.names: dict[str, str] = {}
         self.cognito = LocalCognito(stage, REGION)
 

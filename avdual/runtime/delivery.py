@@ -18,7 +18,7 @@ import boto3
 
 from avdual.ops import OpsTarget, resolve_queues
 from avdual.runtime.base import ACCOUNT, REGION, DeadLetter, DeliveryStats
-from avdual.runtime.relay import OutboxRelay
+from avdual.runtime.stream_mappings import StreamMappings
 from contracts.topology import SUBSCRIPTIONS, Subscription
 
 
@@ -26,8 +26,8 @@ class EventStormError(RuntimeError):
     """Delivery did not settle: more deliveries than ``max_deliveries`` in one drain."""
 
 
-class Delivery(OutboxRelay):
-    """Drains the subscription queues (and the outboxes) until quiet."""
+class Delivery(StreamMappings):
+    """Drains the subscription queues (and polls the stream event source mappings) until quiet."""
 
     def _receive_all(self, sqs: Any, url: str) -> list[dict[str, Any]]:
         msgs: list[dict[str, Any]] = []
@@ -78,7 +78,7 @@ class Delivery(OutboxRelay):
             start = self.stats.deliveries
             attempts: Counter[str] = Counter()
             while True:
-                progressed = self.pump_outboxes() > 0
+                progressed = self.poll_streams() > 0
                 for name, sub in SUBSCRIPTIONS.items():
                     progressed |= self._deliver_subscription(sqs, name, sub, attempts)
                 if not progressed:

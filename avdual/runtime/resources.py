@@ -12,7 +12,7 @@ import boto3
 
 from avdual.auth import LocalCognito
 from avdual.runtime.base import REGION
-from avdual.runtime.relay import OutboxRelay
+from avdual.runtime.stream_mappings import StreamMappings
 from common import settings
 from contracts.operations import (
     TAG_DLQ_KIND,
@@ -21,7 +21,6 @@ from contracts.operations import (
     DeadLetterKind,
     dead_letter_queue_name,
 )
-from contracts.outbox import outbox_tables
 from contracts.topology import (
     BUCKETS,
     EVENT_BUS_ENV,
@@ -33,7 +32,7 @@ from contracts.topology import (
 )
 
 
-class Resources(OutboxRelay):
+class Resources(StreamMappings):
     """Creates the topology's resources on moto (:meth:`_create_resources`, called by ``start``)."""
 
     def _create_resources(self) -> None:
@@ -80,8 +79,9 @@ class Resources(OutboxRelay):
                     }
                 ],
             )
-        for t in outbox_tables():  # the pipe emulation (pump_outboxes) reports failed records here
-            self._dead_letter_queue(sqs, "pipe", t.name)
+        for f in FUNCTIONS.values():  # on-failure destinations of the stream event source mappings
+            if f.stream:
+                self._dead_letter_queue(sqs, "relay", f.stream.table)
         for f in FUNCTIONS.values():  # asynchronous invocations / Scheduler targets (CDK: Lambda DLQ)
             if f.schedules:
                 self._dead_letter_queue(sqs, "async", f.name)

@@ -2,8 +2,8 @@
 
 * one KMS-encrypted SNS topic ``avdual-<stage>-alarms`` is the action of every alarm; an e-mail
   subscription is added when context ``alarmEmail`` is set (``cdk deploy -c alarmEmail=…``);
-* alarms: depth > 0 of every DLQ, errors and throttles of every function, 5xx of the API stage,
-  failed executions of every outbox pipe;
+* alarms: depth > 0 of every DLQ, errors and throttles of every function, 5xx of the API stage, the
+  iterator age of every outbox relay (its stream event source mapping falls behind);
 * dashboard ``avdual-<stage>``: the same metrics plus invocations, durations and API latency.
 """
 
@@ -22,7 +22,6 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.keys import Keys
-from infra.constructs.outbox import OutboxPipe
 from infra.nag import REASON_IS_DLQ, REASON_NOT_REDRIVE_SOURCE, acknowledge
 from infra.naming import construct_id
 from infra.queues import dead_letter_queue
@@ -32,6 +31,8 @@ DLQ_PERIOD = Duration.minutes(1)
 #: Functions with reserved concurrency are throttled by design during bursts (the event source
 #: retries); only sustained throttling (this many consecutive periods) is an alarm for them.
 SUSTAINED_THROTTLE_PERIODS = 3
+#: An outbox relay whose oldest unprocessed stream record is older than this is behind (its events are late).
+RELAY_ITERATOR_AGE_ALARM = Duration.minutes(5)
 
 
 def topic_name(stage: str) -> str:
@@ -50,7 +51,7 @@ class Monitoring(Construct):
         reserved: Mapping[str, int],
         dead_letter_queues: Mapping[str, sqs.IQueue],
         api_stage: apigw.Stage,
-        pipes: Mapping[str, OutboxPipe],
+        relays: Mapping[str, lambda_.IFunction],
         alarm_email: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id_)
@@ -76,14 +77,16 @@ class Monitoring(Construct):
         action = cw_actions.SnsAction(self.topic)
         self.alarms: dict[str, cw.Alarm] = {}
 
-        def alarm(name: str, metric: cw.IMetric, description: str, periods: int = 1) -> cw.Alarm:
+        def alarm(
+            name: str, metric: cw.IMetric, description: str, periods: int = 1, threshold: float = 0
+        ) -> cw.Alarm:
             a = cw.Alarm(
                 self,
                 construct_id(name) + "Alarm",
                 alarm_name=f"avdual-{stage}-{name}",
                 alarm_description=description,
                 metric=metric,
-                threshold=0,
+                threshold=threshold,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=periods,
                 datapoints_to_alarm=periods,
@@ -118,20 +121,17 @@ class Monitoring(Construct):
         alarm("api-5xx", api_5xx, "API: Serverfehler (5XXError > 0).")
         api_5xx = api_5xx.with_(label="5xx")
 
-        pipe_failed = {}
-        for name, pipe in sorted(pipes.items()):
-            metric = cw.Metric(
-                namespace="AWS/EventBridge/Pipes",
-                metric_name="ExecutionFailed",
-                dimensions_map={"PipeName": pipe.pipe_name},
-                period=PERIOD,
-                statistic="Sum",
-            )
-            pipe_failed[name] = metric.with_(label=pipe.pipe_name)
+        relay_age = {}
+        for table, relay in sorted(relays.items()):
+            # IteratorAge: age of the last record of each batch the stream event source mapping hands over
+            metric = relay.metric("IteratorAge", period=PERIOD, statistic="Maximum")
+            relay_age[table] = metric.with_(label=table)
+            minutes = int(RELAY_ITERATOR_AGE_ALARM.to_minutes())
             alarm(
-                f"{name}-outbox-pipe-failed",
+                f"{table}-relay-behind",
                 metric,
-                f"Outbox-Pipe {pipe.pipe_name}: Ausführung fehlgeschlagen.",
+                f"Outbox-Relay {table}: Events verspätet (Iterator-Alter über {minutes} Minuten).",
+                threshold=RELAY_ITERATOR_AGE_ALARM.to_milliseconds(),
             )
 
         self.dashboard = cw.Dashboard(
@@ -165,5 +165,5 @@ class Monitoring(Construct):
             cw.GraphWidget(
                 title="Lambda Dauer p95", left=[m["duration"] for m in fn_metrics.values()], width=12
             ),
-            cw.GraphWidget(title="Outbox-Pipes: fehlgeschlagen", left=list(pipe_failed.values()), width=12),
+            cw.GraphWidget(title="Outbox-Relays: Iterator-Alter", left=list(relay_age.values()), width=12),
         )

@@ -1,4 +1,4 @@
-"""One construct per service: its tables/buckets, functions, subscriptions, schedules and outbox pipes.
+"""One construct per service: its tables/buckets, functions, subscriptions, schedules and outbox relays.
 
 Reliability settings (DESIGN.md §2, issue 6):
 
@@ -7,6 +7,9 @@ Reliability settings (DESIGN.md §2, issue 6):
   retry policy; queue visibility timeout = 6 × the consumer's timeout;
 * functions with schedules (asynchronous invocations) get a Lambda DLQ, which is also the DLQ of the
   EventBridge Scheduler targets;
+* functions with a ``StreamSource`` (the outbox relays) get a DynamoDB stream event source mapping with the
+  topology's filter, batch size, bisection, retries and record age, partial batch responses, and an SQS
+  on-failure destination (DLQ kind ``relay``);
 * concurrency: see :data:`RESERVED_CONCURRENCY` and :data:`EVENT_SOURCE_MAX_CONCURRENCY`.
 """
 
@@ -22,6 +25,7 @@ from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -34,7 +38,6 @@ from constructs import Construct
 from contracts import topology as topo
 from infra import iam as grants
 from infra.constructs.keys import Keys
-from infra.constructs.outbox import OutboxPipe
 from infra.constructs.runtime import ARCHITECTURE, RUNTIME, LambdaRuntime
 from infra.constructs.storage import bucket_from_topology, table_from_topology
 from infra.nag import (
@@ -44,6 +47,7 @@ from infra.nag import (
     REASON_SQS_ESM_DESTINATION,
     REASON_SYNC_INVOKE,
     REASON_XRAY,
+    REASON_XRAY_AND_LIST_STREAMS,
     acknowledge,
 )
 from infra.naming import TAG_FUNCTION, TAG_QUEUE_OF, construct_id, dead_letter_queue_name
@@ -110,6 +114,11 @@ class Resources:
         return env
 
 
+def filter_pattern_json(pattern: dict[str, Any]) -> str:
+    """A Lambda event filter pattern as the ``FilterCriteria.Filters[].Pattern`` string."""
+    return json.dumps(pattern, sort_keys=True, separators=(",", ":"))
+
+
 def event_pattern(sub: topo.Subscription) -> events.EventPattern:
     """``sub.pattern()`` as an ``EventPattern`` (fails on keys this mapping does not know)."""
     pattern = sub.pattern()
@@ -154,12 +163,41 @@ class QueueTarget:
         )
 
 
+@jsii.implements(lambda_.IEventSourceDlq)
+class QueueDestination:
+    """On-failure destination of a stream event source mapping: an SQS queue encrypted with ``key``.
+
+    Unlike ``aws_lambda_event_sources.SqsDlq`` this grants exactly ``sqs:SendMessage`` and the two KMS
+    actions a producer of an encrypted queue needs (``infra.iam.grant_send``), no ``kms:ReEncrypt*``."""
+
+    def __init__(self, queue: sqs.IQueue, key: kms.IKey) -> None:
+        self.queue = queue
+        self.key = key
+
+    def bind(
+        self, target: lambda_.IEventSourceMapping, target_handler: lambda_.IFunction
+    ) -> lambda_.DlqDestinationConfig:
+        grants.grant_send(target_handler, self.queue.queue_arn, self.key)
+        return lambda_.DlqDestinationConfig(destination=self.queue.queue_arn)
+
+
+#: How each trigger invokes a function, and where its failures end up (``Serverless-LambdaDLQ`` reason).
+_INVOCATION_FAILURES = {
+    "API Gateway Lambda proxy integration": "returned to the caller as HTTP 5xx (alarmed)",
+    "SQS event source mapping": "retried by SQS and moved to the subscription DLQ (alarmed)",
+    "DynamoDB stream event source mapping": "retried and bisected by the event source mapping, then "
+    "described in its on-failure destination, the relay DLQ (alarmed)",
+}
+
+
 def _invocation_kinds(spec: topo.Function) -> list[str]:
     kinds = []
     if any(r.function == spec.name for r in topo.ROUTES):
         kinds.append("API Gateway Lambda proxy integration")
     if any(s.consumer == spec.name for s in topo.SUBSCRIPTIONS.values()):
         kinds.append("SQS event source mapping")
+    if spec.stream:
+        kinds.append("DynamoDB stream event source mapping")
     return kinds
 
 
@@ -206,10 +244,13 @@ class ServiceConstruct(Construct):
         #: every DLQ of this service, by a readable name (alarms, dashboard)
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         self.event_source_mappings: dict[str, lambda_.EventSourceMapping] = {}
-        self.pipes: dict[str, OutboxPipe] = {}
+        #: outbox table → its relay's stream event source mapping and on-failure destination
+        self.stream_mappings: dict[str, lambda_.EventSourceMapping] = {}
+        self.relay_dead_letter_queues: dict[str, sqs.Queue] = {}
 
     def add_functions(self, resources: Resources, runtime: LambdaRuntime) -> dict[str, lambda_.Function]:
-        """Functions of this service, the subscriptions they consume, their schedules, the outbox pipes."""
+        """Functions of this service, the subscriptions they consume, their schedules, their stream sources
+        (the outbox relays)."""
         for spec in topo.FUNCTIONS.values():
             if spec.service != self.service:
                 continue
@@ -217,22 +258,11 @@ class ServiceConstruct(Construct):
             self.functions[spec.name] = fn
             if spec.schedules:
                 self._schedules(spec, fn)
+            if spec.stream:
+                self._stream_source(spec, fn, resources.tables[spec.stream.table])
         for sub in topo.SUBSCRIPTIONS.values():
             if sub.consumer in self.functions:
                 self._subscription(sub, resources.bus)
-        for name, table in self.tables.items():
-            spec_table = topo.TABLES[name]
-            if spec_table.stream:
-                self.pipes[name] = OutboxPipe(
-                    self,
-                    construct_id(name) + "Outbox",
-                    stage=self.stage,
-                    spec=spec_table,
-                    table=table,
-                    bus=resources.bus,
-                    keys=self.keys,
-                )
-                self.dead_letter_queues[dead_letter_queue_name("pipe", name)] = self.pipes[name].dlq
         return self.functions
 
     def _function(self, spec: topo.Function, res: Resources, runtime: LambdaRuntime) -> lambda_.Function:
@@ -290,6 +320,8 @@ class ServiceConstruct(Construct):
             grants.grant_bucket_objects(role, res.buckets[name])
         if spec.tables or spec.buckets:
             grants.grant_key(role, self.keys.data)
+        if spec.stream:
+            grants.grant_stream_read(role, res.tables[spec.stream.table], self.keys.data)
         if spec.publishes:
             role.add_to_policy(
                 iam.PolicyStatement(actions=["events:PutEvents"], resources=[res.bus.event_bus_arn])
@@ -299,18 +331,16 @@ class ServiceConstruct(Construct):
 
         acknowledge(fn, "AwsSolutions-L1", REASON_RUNTIME)
         acknowledge(fn, "Serverless-LambdaLatestVersion", REASON_RUNTIME)
-        acknowledge(role, "AwsSolutions-IAM5", REASON_XRAY, finding="Resource::*")
+        reason = REASON_XRAY_AND_LIST_STREAMS if spec.stream else REASON_XRAY
+        acknowledge(role, "AwsSolutions-IAM5", reason, finding="Resource::*")
         if async_dlq is None:
             kinds = _invocation_kinds(spec)
-            where = {
-                "API Gateway Lambda proxy integration": "returned to the caller as HTTP 5xx (alarmed)",
-                "SQS event source mapping": "retried by SQS and moved to the subscription DLQ (alarmed)",
-            }
             acknowledge(
                 fn,
                 "Serverless-LambdaDLQ",
                 REASON_SYNC_INVOKE.format(
-                    how=" / ".join(kinds) or "no trigger", where="; ".join(where[k] for k in kinds) or "n/a"
+                    how=" / ".join(kinds) or "no trigger",
+                    where="; ".join(_INVOCATION_FAILURES[k] for k in kinds) or "n/a",
                 ),
             )
         for name in spec.buckets:
@@ -370,6 +400,36 @@ class ServiceConstruct(Construct):
         self.event_source_mappings[sub.name] = esm
         self.dead_letter_queues[dead_letter_queue_name("subscription", sub.name)] = dlq
         self.dead_letter_queues[dead_letter_queue_name("rule", sub.name)] = rule_dlq
+
+    def _stream_source(self, spec: topo.Function, fn: lambda_.Function, table: dynamodb.ITable) -> None:
+        """The DynamoDB stream event source mapping of ``spec`` (an outbox relay) and its on-failure DLQ."""
+        src = spec.stream
+        assert src is not None and table.table_stream_arn is not None
+        dlq = dead_letter_queue(
+            self, construct_id(spec.name) + "Dlq", self.keys.messaging, kind="relay", of=src.table
+        )
+        what = f"the {spec.name} stream event source mapping (on-failure destination)"
+        acknowledge(dlq, "Serverless-SQSRedrivePolicy", REASON_IS_DLQ.format(of=what))
+        acknowledge(dlq, "AwsSolutions-SQS3", REASON_NOT_REDRIVE_SOURCE.format(of=what))
+        esm = fn.add_event_source_mapping(
+            construct_id(spec.name) + "StreamSource",
+            event_source_arn=table.table_stream_arn,
+            starting_position=lambda_.StartingPosition(src.starting_position),
+            batch_size=src.batch_size,
+            bisect_batch_on_error=src.bisect_batch_on_error,
+            retry_attempts=src.max_retry_attempts,
+            max_record_age=Duration.seconds(src.max_record_age_seconds),
+            report_batch_item_failures=True,
+            on_failure=QueueDestination(dlq, self.keys.messaging),
+            filters=[
+                {"pattern": json.dumps(p, sort_keys=True, separators=(",", ":"))} for p in src.filter_patterns
+            ],
+        )
+        # the role may read the stream and send to the DLQ before Lambda validates the mapping
+        esm.node.add_dependency(fn.role)  # type: ignore[arg-type]
+        self.stream_mappings[src.table] = esm
+        self.relay_dead_letter_queues[src.table] = dlq
+        self.dead_letter_queues[dead_letter_queue_name("relay", src.table)] = dlq
 
     def _schedules(self, spec: topo.Function, fn: lambda_.Function) -> None:
         cid = construct_id(spec.name)

@@ -68,3 +68,28 @@ def test_events_carry_no_direct_identifiers() -> None:
     forbidden = {"given_name", "family_name", "date_of_birth", "name", "email", "phone", "remark", "address"}
     for spec in EVENTS.values():
         assert not forbidden & set(spec.data_model.model_fields), spec.detail_type
+
+
+def test_every_outbox_table_has_one_relay_function_of_its_service() -> None:
+    """The relay is a topology function (CDK deploys it, the runtime invokes it): of the table's service,
+    triggered by the table's stream, publishing with the service's one source every event the service's
+    functions write into that outbox, with no access to any table's items."""
+    tables = topology.outbox_tables()
+    assert tables and tables == [t for t in TABLES.values() if t.stream]
+    for t in tables:
+        relay = topology.outbox_relay(t)
+        assert relay.name == f"{t.name}-relay" and relay.service == t.service
+        assert relay.handler == topology.OUTBOX_RELAY_HANDLER
+        assert relay.stream is not None and relay.stream.table == t.name and not relay.tables
+        assert {e.source for e in relay.publishes} == {topology.outbox_source(t)}
+        written = {e for f in FUNCTIONS.values() if t.name in f.tables for e in f.publishes}
+        assert written and written <= set(relay.publishes)
+        assert topology.env_for(relay) == {t.env_var: t.name, topology.EVENT_BUS_ENV: "bus"}
+
+
+def test_stream_filters_name_only_the_dynamodb_key() -> None:
+    """AWS docs, "Using event filtering with a DynamoDB event source": DynamoDB event source mappings only
+    support filtering on the ``dynamodb`` key (the event name cannot be filtered on)."""
+    for f in FUNCTIONS.values():
+        for pattern in f.stream.filter_patterns if f.stream else ():
+            assert set(pattern) == {"dynamodb"}, f.name

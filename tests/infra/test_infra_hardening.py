@@ -1,5 +1,5 @@
-"""Security and reliability of the synthesized stack (issue 6): cdk-nag, cfn-lint, IAM, KMS, DLQs,
-alarms, dashboard, concurrency, the outbox pipe. One synth (with cdk-nag) for the whole module."""
+"""Security and reliability of the synthesized stack: cdk-nag, cfn-lint, IAM, KMS, DLQs, alarms, dashboard,
+concurrency, the outbox relays' stream event source mappings. One synth (with cdk-nag) for the module."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from contracts import outbox
 from contracts import topology as topo
 
 pytestmark = pytest.mark.infra
@@ -26,13 +25,13 @@ PACKS = ("AwsSolutions", "Serverless")
 EXPECTED_ACKNOWLEDGED_RULES = {
     "AwsSolutions-L1",  # python3.13 pinned with the Powertools layer (DESIGN.md §3)
     "Serverless-LambdaLatestVersion",  # same
-    "AwsSolutions-IAM5[Resource::*]",  # X-Ray (no resource-level permissions); Pipes' dynamodb:ListStreams
+    "AwsSolutions-IAM5[Resource::*]",  # X-Ray (no resource-level permissions); relays' dynamodb:ListStreams
     "AwsSolutions-IAM5[Resource::<bucket>/*]",  # object actions need object ARNs (report bucket only)
     "AwsSolutions-IAM4[AmazonAPIGatewayPushToCloudWatchLogs]",  # account-level API Gateway logging role
-    "Serverless-LambdaDLQ",  # synchronously invoked functions (API, SQS event source)
+    "Serverless-LambdaDLQ",  # synchronously invoked functions (API, SQS and DynamoDB stream event sources)
     "Serverless-LambdaEventSourceMappingDestination",  # SQS sources: the queue's redrive policy
     "Serverless-SQSRedrivePolicy",  # a DLQ has no DLQ
-    "AwsSolutions-SQS3",  # DLQs of rules/pipes/functions/subscriptions are not redrive targets
+    "AwsSolutions-SQS3",  # DLQs of rules/relays/functions/subscriptions are not redrive targets
     "AwsSolutions-S1",  # the access-log bucket itself
     "AwsSolutions-APIG2",  # validation by the handlers' pydantic models
     "AwsSolutions-APIG3",  # WAF: operations decision (managed rules block class-list uploads)
@@ -403,9 +402,13 @@ def test_rule_targets_have_dlq_and_retry_policy(hard: Hardened) -> None:
 def test_visibility_timeout_is_six_times_the_consumer_timeout(hard: Hardened) -> None:
     queues = hard.of_type("AWS::SQS::Queue")
     functions = hard.of_type("AWS::Lambda::Function")
-    mappings = hard.of_type("AWS::Lambda::EventSourceMapping")
-    assert mappings
-    for m in mappings.values():
+    mappings = [  # the SQS sources (the stream sources read DynamoDB streams)
+        m
+        for m in hard.of_type("AWS::Lambda::EventSourceMapping").values()
+        if _ref(m["Properties"]["EventSourceArn"]) in queues
+    ]
+    assert len(mappings) == len(topo.SUBSCRIPTIONS)
+    for m in mappings:
         queue = queues[_ref(m["Properties"]["EventSourceArn"])]["Properties"]
         timeout = functions[_ref(m["Properties"]["FunctionName"])]["Properties"]["Timeout"]
         assert queue["VisibilityTimeout"] >= 6 * timeout
@@ -426,8 +429,12 @@ def test_every_dlq_has_a_depth_alarm_to_the_topic(hard: Hardened) -> None:
     alarmed = Counter()
     for a in _alarms(hard):
         assert [_ref(x) for x in a["AlarmActions"]] == [topic]
-        assert a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold"
+        assert a["ComparisonOperator"] == "GreaterThanThreshold"
         assert a["TreatMissingData"] == "notBreaching"
+        if a["MetricName"] == "IteratorAge":  # a relay behind: milliseconds of its oldest unprocessed record
+            assert a["Threshold"] == 5 * 60 * 1000 and a["Statistic"] == "Maximum"
+        else:  # counts: any is one too many
+            assert a["Threshold"] == 0
         if a["MetricName"] == "ApproximateNumberOfMessagesVisible":
             assert a["Namespace"] == "AWS/SQS" and a["Statistic"] == "Maximum"
             (dim,) = a["Dimensions"]
@@ -443,12 +450,11 @@ def test_function_errors_throttles_and_api_5xx_alarms(hard: Hardened) -> None:
         if a["Namespace"] == "AWS/Lambda":
             (dim,) = a["Dimensions"]
             by_metric.setdefault(a["MetricName"], set()).add(_ref(dim["Value"]))
-    assert by_metric == {"Errors": functions, "Throttles": functions}
+    relays = {hard.logical_id(hard.stack.relays[t.name]) for t in topo.outbox_tables()}
+    assert by_metric == {"Errors": functions, "Throttles": functions, "IteratorAge": relays}
     api = [a for a in _alarms(hard) if a["Namespace"] == "AWS/ApiGateway"]
     assert [a["MetricName"] for a in api] == ["5XXError"]
     assert {d["Name"] for d in api[0]["Dimensions"]} == {"ApiName", "Stage"}
-    pipes = [a for a in _alarms(hard) if a["Namespace"] == "AWS/EventBridge/Pipes"]
-    assert len(pipes) == len(outbox.outbox_tables())
 
 
 def test_alarm_topic_is_encrypted_tls_only_with_email(hard: Hardened) -> None:
@@ -470,7 +476,7 @@ def test_dashboard_shows_dlqs_functions_api_and_alarms(hard: Hardened) -> None:
         "Throttles",
         "Invocations",
         "5XXError",
-        "ExecutionFailed",
+        "IteratorAge",
         "alarms",
     ):
         assert metric in body, metric
@@ -520,107 +526,125 @@ def test_reserved_concurrency_serialises_matching(hard: Hardened) -> None:
     assert "matching-consumer" in {s.consumer for s in topo.SUBSCRIPTIONS.values()}
 
 
-# --------------------------------------------------------------------------- 6. outbox pipe
-def test_one_outbox_pipe_per_stream_table(hard: Hardened) -> None:
-    pipes = hard.of_type("AWS::Pipes::Pipe")
-    tables = outbox.outbox_tables()
-    assert len(pipes) == len(tables) >= 1
-    bus = next(iter(hard.of_type("AWS::Events::EventBus")))
+# --------------------------------------------------------------------------- 6. outbox relays
+def _stream_mapping(hard: Hardened, table: topo.Table) -> dict[str, Any]:
+    svc = hard.stack.services[table.service]
+    return dict(hard.resources[hard.logical_id(svc.stream_mappings[table.name])]["Properties"])
+
+
+def test_each_outbox_relay_is_triggered_by_its_tables_stream(hard: Hardened) -> None:
+    """The relay's DynamoDB event source mapping, as the topology declares it. AWS docs: "Lambda parameters
+    for Amazon DynamoDB event source mappings" (StartingPosition TRIM_HORIZON | LATEST; MaximumRetryAttempts
+    -1 = infinite, 0..10,000; MaximumRecordAgeInSeconds -1 or up to 604,800, stream retention 24 h),
+    "Configuring partial batch response with DynamoDB and Lambda" (FunctionResponseTypes
+    ReportBatchItemFailures), "Retain discarded records for a DynamoDB event source in Lambda" (SQS on-failure
+    destination: a standard queue)."""
+    tables = topo.outbox_tables()
+    assert len(tables) >= 1
     queues = hard.of_type("AWS::SQS::Queue")
     for table in tables:
-        table_lid = hard.logical_id(hard.stack.services[table.service].tables[table.name])
-        (pipe,) = [
-            p["Properties"] for p in pipes.values() if p["Properties"]["Source"]["Fn::GetAtt"][0] == table_lid
+        svc = hard.stack.services[table.service]
+        relay = topo.outbox_relay(table)
+        src = relay.stream
+        assert src is not None and src.table == table.name
+        m = _stream_mapping(hard, table)
+        assert m["EventSourceArn"] == {"Fn::GetAtt": [hard.logical_id(svc.tables[table.name]), "StreamArn"]}
+        assert _ref(m["FunctionName"]) == hard.logical_id(hard.stack.functions[relay.name])
+        assert m["StartingPosition"] == "TRIM_HORIZON"  # outbox items written before the mapping existed too
+        assert m["BatchSize"] == src.batch_size
+        assert m["BisectBatchOnFunctionError"] is True
+        assert 0 <= m["MaximumRetryAttempts"] == src.max_retry_attempts <= 10_000  # finite: never blocks
+        assert 60 <= m["MaximumRecordAgeInSeconds"] == src.max_record_age_seconds < 24 * 3600
+        assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        dlq = _ref(m["DestinationConfig"]["OnFailure"]["Destination"])
+        assert dlq == hard.logical_id(svc.relay_dead_letter_queues[table.name])
+        assert "FifoQueue" not in queues[dlq]["Properties"]
+        table_props = hard.resources[hard.logical_id(svc.tables[table.name])]["Properties"]
+        # the filter tells an insert by the missing old image: the stream must carry both images
+        assert table_props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+
+def test_relay_filters_are_the_topologys_and_name_only_the_dynamodb_key(hard: Hardened) -> None:
+    """AWS docs: "Using event filtering with a DynamoDB event source" — DynamoDB event source mappings only
+    support filtering on the ``dynamodb`` key; "Control which events Lambda sends to your function" — up to
+    five filters per mapping, each pattern at most 4,096 characters (AWS::Lambda::EventSourceMapping
+    Filter)."""
+    for table in topo.outbox_tables():
+        src = topo.outbox_relay(table).stream
+        assert src is not None
+        patterns = [f["Pattern"] for f in _stream_mapping(hard, table)["FilterCriteria"]["Filters"]]
+        assert [json.loads(p) for p in patterns] == list(src.filter_patterns)
+        assert 1 <= len(patterns) <= 5
+        for p in patterns:
+            assert set(json.loads(p)) == {"dynamodb"}, p
+            assert len(p) <= 4096
+
+
+def _role_statements(hard: Hardened, function: Any) -> list[dict[str, Any]]:
+    role = _ref(hard.resources[hard.logical_id(function)]["Properties"]["Role"])
+    return [
+        s
+        for p in hard.of_type("AWS::IAM::Policy").values()
+        if role in [_ref(r) for r in p["Properties"]["Roles"]]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_relay_role_reads_its_stream_sends_to_its_dlq_and_puts_events_only(hard: Hardened) -> None:
+    """AWS docs: "Using AWS Lambda with Amazon DynamoDB" / DynamoDB developer guide "IAM policy to allow an
+    AWS Lambda function to access DynamoDB stream records" (DescribeStream, GetRecords, GetShardIterator,
+    ListStreams); "Retain discarded records for a DynamoDB event source in Lambda" (sqs:SendMessage for an
+    SQS destination); an encrypted queue needs kms:GenerateDataKey and kms:Decrypt from its producer; stream
+    records of a table with a customer-managed key need kms:Decrypt."""
+    keys = hard.stack.platform.keys
+    for table in topo.outbox_tables():
+        svc = hard.stack.services[table.service]
+        statements = _role_statements(hard, hard.stack.functions[topo.outbox_relay_name(table)])
+        by_action: dict[str, list[Any]] = {}
+        for st in statements:
+            assert st["Effect"] == "Allow"
+            for action in _as_list(st["Action"]):
+                by_action.setdefault(action, []).extend(_as_list(st["Resource"]))
+        stream = {"Fn::GetAtt": [hard.logical_id(svc.tables[table.name]), "StreamArn"]}
+        for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"):
+            assert by_action.pop(action) == [stream], action
+        assert by_action.pop("dynamodb:ListStreams") == ["*"]
+        dlq = hard.logical_id(svc.relay_dead_letter_queues[table.name])
+        assert [_ref(r) for r in by_action.pop("sqs:SendMessage")] == [dlq]
+        assert [_ref(r) for r in by_action.pop("kms:GenerateDataKey")] == [hard.logical_id(keys.messaging)]
+        assert sorted(_ref(r) for r in by_action.pop("kms:Decrypt")) == sorted(
+            [hard.logical_id(keys.data), hard.logical_id(keys.messaging)]
+        )
+        assert [_ref(r) for r in by_action.pop("events:PutEvents")] == [
+            hard.logical_id(hard.stack.platform.bus)
         ]
-        assert pipe["Source"] == {"Fn::GetAtt": [table_lid, "StreamArn"]}
-        assert _ref(pipe["Target"]) == bus
-        src = pipe["SourceParameters"]
-        (flt,) = src["FilterCriteria"]["Filters"]
-        assert json.loads(flt["Pattern"]) == outbox.filter_pattern(table)
-        ddb = src["DynamoDBStreamParameters"]
-        assert ddb["StartingPosition"] == "TRIM_HORIZON"
-        assert ddb["MaximumRetryAttempts"] > 0 and ddb["OnPartialBatchItemFailure"] == "AUTOMATIC_BISECT"
-        assert _ref(ddb["DeadLetterConfig"]["Arn"]) in queues
-        target = pipe["TargetParameters"]
-        assert target["EventBridgeEventBusParameters"] == {
-            "Source": outbox.pipe_source(table).value,
-            "DetailType": outbox.DETAIL_TYPE_PATH,
+        assert set(by_action) == {
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "xray:PutTraceSegments",
+            "xray:PutTelemetryRecords",
+        }  # no item access to any table
+
+
+def test_stream_mapping_is_created_after_the_relay_role_policy(hard: Hardened) -> None:
+    """Lambda checks the execution role's stream permissions when the event source mapping is created
+    (``InvalidParameterValueException: Cannot access stream … Please ensure the role can perform the
+    GetRecords, GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM``, as reported
+    in aws-samples/lambda-refarch-webapp#7): the mapping depends on the role's policy."""
+    for table in topo.outbox_tables():
+        svc = hard.stack.services[table.service]
+        mapping = hard.resources[hard.logical_id(svc.stream_mappings[table.name])]
+        role = _ref(
+            hard.resources[hard.logical_id(hard.stack.functions[topo.outbox_relay_name(table)])][
+                "Properties"
+            ]["Role"]
+        )
+        policies = {
+            k
+            for k, p in hard.of_type("AWS::IAM::Policy").items()
+            if role in [_ref(r) for r in p["Properties"]["Roles"]]
         }
-        assert target["InputTemplate"] == outbox.input_template()
-        assert pipe["LogConfiguration"]["Level"] == "ERROR"
-        assert "IncludeExecutionData" not in pipe["LogConfiguration"]  # no event data in logs
-
-
-def test_pipe_role_reads_only_its_stream_and_writes_only_the_bus(hard: Hardened) -> None:
-    for svc in hard.stack.services.values():
-        for pipe in svc.pipes.values():
-            role = hard.logical_id(pipe.role)
-            statements = [
-                s
-                for p in hard.of_type("AWS::IAM::Policy").values()
-                if role in [_ref(r) for r in p["Properties"]["Roles"]]
-                for s in p["Properties"]["PolicyDocument"]["Statement"]
-            ]
-            actions = {a for s in statements for a in _as_list(s["Action"])}
-            assert actions == {
-                "dynamodb:DescribeStream",
-                "dynamodb:GetRecords",
-                "dynamodb:GetShardIterator",
-                "dynamodb:ListStreams",
-                "kms:Decrypt",
-                "kms:GenerateDataKey",
-                "sqs:SendMessage",
-                "events:PutEvents",
-                "logs:CreateLogStream",
-                "logs:PutLogEvents",
-            }
-
-
-def _render_template(template: str, record: dict[str, Any]) -> str:
-    """What the pipe does with the input template: each ``<$.path>`` is replaced by the value at that
-    path (a string value inserted as-is, without quotes: here JSON text)."""
-
-    def value(match: re.Match[str]) -> str:
-        node: Any = record
-        for part in match.group(1).split(".")[1:]:
-            node = node[part]
-        assert isinstance(node, str)
-        return node
-
-    return re.sub(r"<(\$[^>]+)>", value, template)
-
-
-def test_input_template_turns_an_outbox_item_into_the_envelope() -> None:
-    """The CDK template and the writer's item format agree (contracts.outbox is the single source)."""
-    from contracts import events as ev
-
-    table = outbox.outbox_tables()[0]
-    metadata = {
-        "version": 1,
-        "correlation_id": "c-1",
-        "idempotency_key": "k-1",
-        "occurred_at": "2026-09-01T08:00:00Z",
-    }
-    data = {"intake_id": "01JABCDEFGHJKMNPQRSTVWXYZ0", "school_id": "rfs", "languages": ["de", "tr"]}
-    record = {
-        "eventName": "INSERT",
-        "dynamodb": {
-            "Keys": {table.pk: {"S": f"{outbox.OUTBOX_KEY_PREFIX}k-1"}},
-            "NewImage": {
-                table.pk: {"S": f"{outbox.OUTBOX_KEY_PREFIX}k-1"},
-                outbox.OUTBOX_RECORD_TYPE_ATTRIBUTE: {"S": outbox.OUTBOX_RECORD_TYPE},
-                outbox.OUTBOX_DETAIL_TYPE_ATTRIBUTE: {"S": ev.INTAKE_SUBMITTED.detail_type},
-                outbox.OUTBOX_METADATA_ATTRIBUTE: {"S": json.dumps(metadata)},
-                outbox.OUTBOX_DATA_ATTRIBUTE: {"S": json.dumps(data)},
-            },
-        },
-    }
-    assert outbox.matches_filter(table, record)
-    detail = json.loads(_render_template(outbox.input_template(), record))
-    assert detail == {"metadata": metadata, "data": data}
-    entry = outbox.render_entry(table, record, "bus")
-    assert json.loads(entry["Detail"]) == detail
-    assert entry["DetailType"] == _render_template("<" + outbox.DETAIL_TYPE_PATH + ">", record)
+        assert policies and policies <= set(mapping.get("DependsOn", []))
 
 
 def test_synth_needs_no_lookups(hard: Hardened) -> None:

@@ -41,11 +41,14 @@ class Synth:
     def logical_id(self, construct: Any) -> str:
         return self.stack.resolve(construct.node.default_child.logical_id)
 
-    def functions_by_handler(self) -> dict[str, tuple[str, dict[str, Any]]]:
+    def topology_functions(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Topology function name → (logical id, resource), by the ``avdual:function`` tag."""
+        from contracts.operations import TAG_FUNCTION
+
         return {
-            r["Properties"]["Handler"]: (k, r)
+            _tags(r)[TAG_FUNCTION]: (k, r)
             for k, r in self.of_type("AWS::Lambda::Function").items()
-            if r["Properties"].get("Handler", "").startswith("services.")
+            if TAG_FUNCTION in _tags(r)
         }
 
     def powertools_parameter(self) -> str:
@@ -58,7 +61,7 @@ class Synth:
         return name
 
     def function_id(self, name: str) -> str:
-        return self.functions_by_handler()[topo.FUNCTIONS[name].handler][0]
+        return self.topology_functions()[name][0]
 
 
 def _ref_id(value: Any) -> str:
@@ -140,15 +143,18 @@ def test_rule_queue_and_event_source_lead_to_the_consumer(synth: Synth) -> None:
 
 
 def test_event_source_mappings_report_batch_item_failures(synth: Synth) -> None:
+    """One mapping per subscription (SQS) and per stream-triggered function (the outbox relays)."""
     mappings = synth.of_type("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == len(topo.SUBSCRIPTIONS)
+    streams = [f for f in topo.FUNCTIONS.values() if f.stream]
+    assert len(mappings) == len(topo.SUBSCRIPTIONS) + len(streams)
     for m in mappings.values():
         assert m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 def test_every_queue_has_a_redrive_policy_or_is_a_dlq(synth: Synth) -> None:
     """Subscription queues redrive to a DLQ; every other queue is the DLQ of a rule target, a function
-    (asynchronous invocations), a schedule or a pipe. All are KMS-encrypted and TLS-only."""
+    (asynchronous invocations), a schedule or a stream event source mapping (on-failure destination of an
+    outbox relay). All are KMS-encrypted and TLS-only."""
     queues = synth.of_type("AWS::SQS::Queue")
     with_redrive = {k for k, q in queues.items() if "RedrivePolicy" in q["Properties"]}
     assert len(with_redrive) == len(topo.SUBSCRIPTIONS)
@@ -166,16 +172,17 @@ def test_every_queue_has_a_redrive_policy_or_is_a_dlq(synth: Synth) -> None:
         _ref_id(s["Properties"]["Target"]["DeadLetterConfig"]["Arn"])
         for s in synth.of_type("AWS::Scheduler::Schedule").values()
     }
-    pipe_dlqs = {
-        _ref_id(p["Properties"]["SourceParameters"]["DynamoDBStreamParameters"]["DeadLetterConfig"]["Arn"])
-        for p in synth.of_type("AWS::Pipes::Pipe").values()
+    relay_dlqs = {
+        _ref_id(m["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if "DestinationConfig" in m["Properties"]
     }
     subscription_dlqs = {
         _ref_id(s["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
         for s in synth.of_type("AWS::SNS::Subscription").values()
         if "RedrivePolicy" in s["Properties"]
     }
-    others = rule_dlqs | function_dlqs | schedule_dlqs | pipe_dlqs | subscription_dlqs
+    others = rule_dlqs | function_dlqs | schedule_dlqs | relay_dlqs | subscription_dlqs
     assert with_redrive | dlqs | others == set(queues)
     assert not with_redrive & (dlqs | others)
     for q in queues.values():
@@ -211,7 +218,7 @@ def test_operations_tags_find_every_queue_table_and_function(synth: Synth) -> No
     assert len(dlqs) + len(main) == len(queues)  # every queue is found
     assert {k for k, _ in dlqs} <= set(DEAD_LETTER_KINDS)
     assert {o for k, o in dlqs if k == "subscription"} == {o for k, o in dlqs if k == "rule"} == main
-    assert {o for k, o in dlqs if k == "pipe"} == {t.name for t in topo.TABLES.values() if t.stream}
+    assert {o for k, o in dlqs if k == "relay"} == {t.name for t in topo.TABLES.values() if t.stream}
     assert {o for k, o in dlqs if k == "async"} == {f.name for f in topo.FUNCTIONS.values() if f.schedules}
     tables = {_tags(t).get(TAG_TABLE) for t in synth.of_type("AWS::DynamoDB::Table").values()}
     assert tables == set(topo.TABLES)
@@ -273,12 +280,14 @@ def test_report_bucket(synth: Synth) -> None:
 
 
 def test_functions_match_topology(synth: Synth) -> None:
-    by_handler = synth.functions_by_handler()
-    assert set(by_handler) == {f.handler for f in topo.FUNCTIONS.values()}
-    assert len(by_handler) == len(topo.FUNCTIONS)
+    """Every topology function, the outbox relays included, and nothing else of ours."""
+    functions = synth.topology_functions()
+    assert set(functions) == set(topo.FUNCTIONS)
+    assert {t.name + "-relay" for t in topo.TABLES.values() if t.stream} <= set(functions)
     log_groups = synth.of_type("AWS::Logs::LogGroup")
     for spec in topo.FUNCTIONS.values():
-        props = by_handler[spec.handler][1]["Properties"]
+        props = functions[spec.name][1]["Properties"]
+        assert props["Handler"] == spec.handler
         assert props["Runtime"] == "python3.13"
         assert props["Architectures"] == ["arm64"]
         assert props["TracingConfig"] == {"Mode": "Active"}
@@ -292,13 +301,13 @@ def test_functions_match_topology(synth: Synth) -> None:
 
 
 def test_function_environment(synth: Synth) -> None:
-    by_handler = synth.functions_by_handler()
+    functions = synth.topology_functions()
     bus_id = next(iter(synth.of_type("AWS::Events::EventBus")))
     tables = dict(synth.stack.platform.tables)
     for svc in synth.stack.services.values():
         tables.update(svc.tables)
     for spec in topo.FUNCTIONS.values():
-        env = by_handler[spec.handler][1]["Properties"]["Environment"]["Variables"]
+        env = functions[spec.name][1]["Properties"]["Environment"]["Variables"]
         api = {topo.COGNITO.client_id_env} if any(r.function == spec.name for r in topo.ROUTES) else set()
         assert set(env) == set(topo.env_for(spec)) | PLATFORM_ENV | set(topo.constant_env(spec)) | api
         assert env[topo.SERVICE_NAME_ENV] == spec.service

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from avdual import ops
 from avdual.runtime import LocalRuntime
-from common.events import EventBridgePublisher, OutgoingEvent
+from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts.events import INTAKE_SUBMITTED, IntakeSubmittedData
 from contracts.operations import (
@@ -25,9 +25,9 @@ from contracts.operations import (
     TAG_TABLE,
     dead_letter_queue_name,
 )
-from contracts.outbox import outbox_tables
-from contracts.topology import FUNCTIONS, SUBSCRIPTIONS
+from contracts.topology import FUNCTIONS, SUBSCRIPTIONS, outbox_tables
 from tests.conftest import OFFICE, companion
+from tests.relays import relay_of, relay_publishing_through
 
 SECRET = "Zeynep-Secret"  # noqa: S105 - stands for personal data: must never appear in a listing
 
@@ -50,7 +50,7 @@ def test_every_dlq_of_the_topology_is_known_locally(rt: LocalRuntime) -> None:
         t = rt.ops_target()
         h = ops.health(t)
     expected = {("subscription", s) for s in SUBSCRIPTIONS} | {("rule", s) for s in SUBSCRIPTIONS}
-    expected |= {("pipe", tb.name) for tb in outbox_tables()}
+    expected |= {("relay", tb.name) for tb in outbox_tables()}
     expected |= {("async", f.name) for f in FUNCTIONS.values() if f.schedules}
     assert {(d.kind, d.of) for d in t.dead_letter_queues} == expected
     assert h["healthy"] and h["dead_letters"] == 0
@@ -85,7 +85,7 @@ def test_rule_dead_letter_is_redriven_into_the_subscription_queue(rt: LocalRunti
     """EventBridge could not deliver an event to the reporting queue: its DLQ holds the event as the rule
     delivers it; redrive puts it into the subscription queue and the consumer gets it."""
     assert rt.api("POST", "/companions", body=companion("A", ["RFS"], 3), claims=OFFICE).status == 200
-    rt.pump_outboxes()  # the event is on the bus and in every subscribed queue, not delivered yet
+    rt.poll_streams()  # the event is on the bus and in every subscribed queue, not delivered yet
     with rt.lock:
         t = rt.ops_target()
         sqs = boto3.client("sqs")
@@ -149,31 +149,32 @@ def _outbox_event(n: int) -> OutgoingEvent:
     )
 
 
-def test_unrenderable_outbox_record_goes_to_the_pipe_dlq_as_batch_metadata(rt: LocalRuntime) -> None:
-    (put,) = outbox_puts("matching-outbox", [_outbox_event(1)])
-    put["Put"]["Item"]["metadata"] = {"S": '{"broken": '}  # not JSON: the pipe's input template fails
+def test_unrenderable_outbox_record_goes_to_the_relay_dlq_as_batch_metadata(rt: LocalRuntime) -> None:
+    (put,) = outbox_puts("intake-outbox", [_outbox_event(1)])
+    put["Put"]["Item"]["metadata"] = {"S": '{"broken": '}  # not JSON: the relay cannot render it
     put["Put"]["Item"]["data"] = {"S": json.dumps({"name": SECRET})}
     with rt.lock:
         boto3.client("dynamodb").transact_write_items(TransactItems=[put])
         t = rt.ops_target()
-        pipe_dlq = _dlq(t, "matching-outbox-outbox-pipe")
-        assert _depth(pipe_dlq.url) == 0
+        relay_dlq = _dlq(t, "intake-outbox-relay")
+        assert _depth(relay_dlq.url) == 0
     rt.drain()  # the relay does not get stuck on the poison record
     rt.drain()
     with rt.lock:
-        assert _depth(pipe_dlq.url) == 1  # reported once, the stream position moved on
+        assert _depth(relay_dlq.url) == 1  # described once, the stream position moved on
         h = ops.health(t)
         assert not h["healthy"] and h["dead_letters"] == 1
-        assert h["dead_letter_queues"]["pipe"]["matching-outbox-outbox-pipe"] == 1
-        (row,) = ops.list_dead_letters(t, kind="pipe")
+        assert h["dead_letter_queues"]["relay"]["intake-outbox-relay"] == 1
+        (row,) = ops.list_dead_letters(t, kind="relay")
         assert row["shardId"] and row["startSequenceNumber"] == row["endSequenceNumber"]
-        assert row["batchSize"] == 1 and row["errorCode"] == "JSONDecodeError"
-        assert f"table/{rt.names['matching-outbox']}/stream/" in row["streamArn"]
+        assert row["batchSize"] == 1 and row["condition"] == "RetryAttemptsExhausted"
+        assert row["approximateInvokeCount"] == 1 + relay_of("intake-outbox").stream.max_retry_attempts  # type: ignore[union-attr]
+        assert f"table/{rt.names['intake-outbox']}/stream/" in row["streamArn"]
         assert SECRET not in json.dumps(row)
-        result = ops.redrive(t, "matching-outbox-outbox-pipe")["matching-outbox-outbox-pipe"]
+        result = ops.redrive(t, "intake-outbox-relay")["intake-outbox-relay"]
         assert result["moved"] == 0 and result["remaining"] == 1  # nothing pretended
-        assert "matching-outbox" in result["note"] and "ops republish" in result["note"]
-        assert _depth(pipe_dlq.url) == 1
+        assert "intake-outbox" in result["note"] and "ops republish" in result["note"]
+        assert _depth(relay_dlq.url) == 1
 
 
 class _RejectingEvents:
@@ -190,43 +191,43 @@ class _RejectingEvents:
         }
 
 
-def test_records_put_events_keeps_rejecting_go_to_the_pipe_dlq(rt: LocalRuntime) -> None:
+def test_records_put_events_keeps_rejecting_go_to_the_relay_dlq(rt: LocalRuntime) -> None:
     rejecting = _RejectingEvents()
-    rt.pipe_publisher = EventBridgePublisher(client=rejecting, bus_name=rt.names["bus"], attempts=2)
-    with rt.lock:
+    retries = relay_of("intake-outbox").stream.max_retry_attempts  # type: ignore[union-attr]
+    with relay_publishing_through(rt, "intake-outbox", rejecting, attempts=2), rt.lock:
         boto3.client("dynamodb").transact_write_items(
-            TransactItems=outbox_puts("matching-outbox", [_outbox_event(2), _outbox_event(3)])
+            TransactItems=outbox_puts("intake-outbox", [_outbox_event(2), _outbox_event(3)])
         )
         t = rt.ops_target()
-        assert rt.pump_outboxes() == 2
-        assert rejecting.calls == 2 + 2 * 2  # the batch (2 attempts), then each record alone (bisected)
-        assert rt.pump_outboxes() == 0  # reported, not read again
-        rows = ops.list_dead_letters(t, "matching-outbox-outbox-pipe")
-        assert len(rows) == 2 and {r["errorCode"] for r in rows} == {"PublishError"}
+        assert rt.poll_streams() == 2
+        # the batch fails on its first record (2 attempts, the second record is not tried): bisected; then
+        # each record alone, first try and every retry with 2 attempts each
+        assert rejecting.calls == 2 + 2 * (1 + retries) * 2
+        assert rt.poll_streams() == 0  # described in the DLQ, not read again
+        rows = ops.list_dead_letters(t, "intake-outbox-relay")
+        assert len(rows) == 2 and {r["condition"] for r in rows} == {"RetryAttemptsExhausted"}
         assert len({r["startSequenceNumber"] for r in rows}) == 2
-        assert ops.health(t)["dead_letter_queues"]["pipe"]["matching-outbox-outbox-pipe"] == 2
+        assert ops.health(t)["dead_letter_queues"]["relay"]["intake-outbox-relay"] == 2
 
 
-def test_republish_puts_events_the_pipe_dead_lettered_on_the_bus(rt: LocalRuntime, form: dict) -> None:
-    """The way back from a pipe DLQ: the outbox items of the window, rendered as the pipe renders them."""
+def test_republish_puts_events_the_relay_dead_lettered_on_the_bus(rt: LocalRuntime, form: dict) -> None:
+    """The way back from a relay DLQ: the outbox items of the window, rendered as the relay renders them."""
     assert rt.api("POST", "/companions", body=companion("A", ["RFS"], 3), claims=OFFICE).status == 200
     rt.drain()
-    rejecting = _RejectingEvents()
-    healthy_publisher = rt.pipe_publisher
-    rt.pipe_publisher = EventBridgePublisher(client=rejecting, bus_name=rt.names["bus"], attempts=1)
     start = datetime.now(UTC) - timedelta(minutes=1)
-    r = rt.api("POST", "/intakes", body=form, claims=OFFICE)
-    assert r.status == 201
-    intake_id = r.json()["intake_id"]
-    rt.drain()
-    assert rt.scan("assignments") == []  # IntakeSubmitted never reached the bus: the pipe dead-lettered it
+    with relay_publishing_through(rt, "intake-outbox", _RejectingEvents(), attempts=1):
+        r = rt.api("POST", "/intakes", body=form, claims=OFFICE)
+        assert r.status == 201
+        intake_id = r.json()["intake_id"]
+        rt.drain()
+    assert rt.scan("assignments") == []  # IntakeSubmitted never reached the bus: the relay gave up on it
     with rt.lock:
         t = rt.ops_target()
-        pipe_dlq = dead_letter_queue_name("pipe", "intake-outbox")
-        assert ops.health(t)["dead_letter_queues"]["pipe"][pipe_dlq] == 1
+        relay_dlq = dead_letter_queue_name("relay", "intake-outbox")
+        assert ops.health(t)["dead_letter_queues"]["relay"][relay_dlq] == 1
         with pytest.raises(ValueError, match="no outbox"):
             ops.republish(t, "intakes", start, datetime.now(UTC))
-    rt.pipe_publisher = healthy_publisher  # the cause is fixed
+    # the cause is fixed (the relay publishes with the real client again)
     with rt.lock:
         done = ops.republish(t, "intake-outbox", start, datetime.now(UTC))
         assert done == {"table": "intake-outbox", "republished": 1, "by_detail_type": {"IntakeSubmitted": 1}}
@@ -343,7 +344,7 @@ def stage() -> Iterator[dict[str, Any]]:
             queue(f"{s}Dlq", {TAG_DLQ_KIND: "subscription", TAG_DLQ_OF: s})
             queue(f"{s}RuleDlq", {TAG_DLQ_KIND: "rule", TAG_DLQ_OF: s})
         for tb in outbox_tables():
-            queue(f"{tb.name}OutboxDlq", {TAG_DLQ_KIND: "pipe", TAG_DLQ_OF: tb.name})
+            queue(f"{tb.name}RelayDlq", {TAG_DLQ_KIND: "relay", TAG_DLQ_OF: tb.name})
         functions = {}
         for f in FUNCTIONS.values():
             if f.schedules:

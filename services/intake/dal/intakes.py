@@ -85,7 +85,7 @@ class IntakeRepository:
 
     # ---------------------------------------------------------------- writes
     # Every write that states a fact carries its events as outbox items in the same transaction
-    # (DESIGN.md §2 "No lost events": the table stream → pipe relays them to the bus).
+    # (DESIGN.md §2 "No lost events": the table's stream → the outbox relay puts them on the bus).
     def put_new(self, record: IntakeRecord, events: Sequence[OutgoingEvent] = ()) -> None:
         """Insert with its events; raises ``ConditionFailedError`` if the intake id exists already."""
         self._transact(

@@ -8,8 +8,8 @@ everything is written or nothing.
 
 Events are never published directly: every state change puts its events into the matching
 outbox table **in the same transaction** (``common.outbox``; transactional outbox, DESIGN.md §2).
-The outbox table's stream is relayed to the bus by an EventBridge Pipe (locally: the runtime's
-pipe emulation), so a crash between the write and the publish cannot lose an event.
+The outbox table's stream triggers the outbox relay (``common.outbox_relay``, the same Lambda handler on AWS
+and locally), which puts the events on the bus, so a crash between the write and the publish cannot lose one.
 """
 
 from __future__ import annotations
