@@ -50,3 +50,7 @@ class ConflictError(RuntimeError):
     conflicts, answered with a generic German text)."""
 
     for_people = True
+
+
+class InvalidCursorError(ValueError):
+    """A pagination start key the database refused (``common.dynamodb.query_page``)."""

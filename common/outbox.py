@@ -11,14 +11,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
-
 from common import settings
+from common.dynamodb import serialize
 from common.events import OutgoingEvent
 from contracts import outbox as ob
 from contracts.topology import TABLES
-
-_ser = TypeSerializer()
 
 
 def outbox_item(table_logical: str, event: OutgoingEvent) -> dict[str, Any]:
@@ -54,7 +51,7 @@ def outbox_puts(table_logical: str, events: Iterable[OutgoingEvent]) -> list[dic
         {
             "Put": {
                 "TableName": settings.table_name(table_logical),
-                "Item": {k: _ser.serialize(v) for k, v in outbox_item(table_logical, e).items()},
+                "Item": serialize(outbox_item(table_logical, e)),
                 "ConditionExpression": "attribute_not_exists(#pk)",
                 "ExpressionAttributeNames": {"#pk": table.pk},
             }

@@ -51,6 +51,7 @@ from avdual.runtime.moto_patches import install_item_backup_for_transactions
 from avdual.runtime.resources import Resources
 from avdual.runtime.scheduler import ASYNC_ATTEMPTS, Scheduler
 from common import settings
+from common.dynamodb import all_items
 from contracts.topology import FUNCTIONS, STAGE_ENV, constant_env
 
 __all__ = [
@@ -113,15 +114,7 @@ class LocalRuntime(Gateway, Scheduler, Resources):
 
     def scan(self, logical_table: str) -> list[dict[str, Any]]:
         with self.lock:
-            t = boto3.resource("dynamodb").Table(self.names[logical_table])
-            items: list[dict[str, Any]] = []
-            kwargs: dict[str, Any] = {}
-            while True:
-                resp = t.scan(**kwargs)
-                items += resp["Items"]
-                if "LastEvaluatedKey" not in resp:
-                    return items
-                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+            return list(all_items(boto3.resource("dynamodb").Table(self.names[logical_table]).scan))
 
     def put_event_raw(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
         with self.lock:

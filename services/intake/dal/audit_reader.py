@@ -10,8 +10,8 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from common import settings
 from common.audit_log import TTL, AuditEntry
+from common.dynamodb import InvalidCursorError, from_dynamo, query_page
 from contracts.topology import AUDIT_LOG
-from services.intake.dal.paging import InvalidCursorError, query_page
 
 
 class InvalidAuditCursorError(ValueError):
@@ -49,8 +49,4 @@ class AuditLogRepository:
             )
         except InvalidCursorError:
             raise InvalidAuditCursorError("start key refused") from None
-        return [AuditEntry.model_validate(_plain(i)) for i in items], lek
-
-
-def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (int(v) if k == "count" else v) for k, v in item.items()}
+        return [AuditEntry.model_validate(from_dynamo(i)) for i in items], lek

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from common import settings
+from common.dynamodb import condition_failed, from_dynamo, query_page, serialize
 from common.errors import ConflictError
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts.topology import INTAKE_OUTBOX, INTAKES
-from services.intake.dal.paging import query_page
 from services.intake.models.intake import ERASED_FIELDS, FORM_FIELDS, IntakeRecord, IntakeStatus, iso
 
 TABLE = INTAKES.name
@@ -31,7 +29,6 @@ OUTBOX = INTAKE_OUTBOX.name
 #: Removed on withdrawal besides the erased form fields: the assignment projection (the assignment ended).
 _ERASED_PROJECTION = ("companion_id",)
 INDEXES = {ix.name: ix for ix in INTAKES.indexes}
-_SERIALIZER = TypeSerializer()
 
 
 class ConditionFailedError(ConflictError):
@@ -44,28 +41,12 @@ def _item(record: IntakeRecord) -> dict[str, Any]:
     return record.model_dump(mode="json", exclude_none=True)
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers (``Decimal``) back to ``int`` (the record has no fractional numbers)."""
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _record(item: Mapping[str, Any]) -> IntakeRecord:
-    return IntakeRecord.model_validate(_plain(dict(item)))
+    return IntakeRecord.model_validate(from_dynamo(dict(item)))
 
 
 def _names(*names: str) -> dict[str, str]:
     return {f"#{n}": n for n in names}
-
-
-def _ser(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Plain values → DynamoDB JSON (the low-level format ``TransactWriteItems`` takes)."""
-    return {k: _SERIALIZER.serialize(v) for k, v in values.items()}
 
 
 class IntakeRepository:
@@ -92,7 +73,7 @@ class IntakeRepository:
             {
                 "Put": {
                     "TableName": self.table_name,
-                    "Item": _ser(_item(record)),
+                    "Item": serialize(_item(record)),
                     "ConditionExpression": "attribute_not_exists(intake_id)",
                 }
             },
@@ -122,12 +103,12 @@ class IntakeRepository:
             {
                 "Update": {
                     "TableName": self.table_name,
-                    "Key": _ser({"intake_id": record.intake_id}),
+                    "Key": serialize({"intake_id": record.intake_id}),
                     "UpdateExpression": expr,
                     "ConditionExpression": "attribute_exists(intake_id) AND #version = :expected "
                     "AND #status <> :withdrawn",
                     "ExpressionAttributeNames": _names(*sets, *removes, "status"),
-                    "ExpressionAttributeValues": _ser(
+                    "ExpressionAttributeValues": serialize(
                         {
                             **{f":{k}": item[k] for k in sets},
                             ":expected": expected_version,
@@ -149,7 +130,7 @@ class IntakeRepository:
             {
                 "Update": {
                     "TableName": self.table_name,
-                    "Key": _ser({"intake_id": intake_id}),
+                    "Key": serialize({"intake_id": intake_id}),
                     "UpdateExpression": "SET #status = :withdrawn, withdrawn_at = :at, withdrawn_by = :by, "
                     "withdrawn_reason = :reason, erased_at = :at ADD #version :one REMOVE "
                     + ", ".join(f"#{k}" for k in (*ERASED_FIELDS, *_ERASED_PROJECTION)),
@@ -157,7 +138,7 @@ class IntakeRepository:
                     "ExpressionAttributeNames": _names(
                         "status", "version", *ERASED_FIELDS, *_ERASED_PROJECTION
                     ),
-                    "ExpressionAttributeValues": _ser(
+                    "ExpressionAttributeValues": serialize(
                         {":withdrawn": "withdrawn", ":at": iso(at), ":by": by, ":reason": reason, ":one": 1}
                     ),
                 }
@@ -178,7 +159,7 @@ class IntakeRepository:
                 ExpressionAttributeValues={":at": iso(at), ":withdrawn": "withdrawn"},
             )
         except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(e):
                 return False
             raise
         return True
@@ -215,7 +196,7 @@ class IntakeRepository:
                 },
             )
         except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(e):
                 return False
             raise
         return True
@@ -224,12 +205,7 @@ class IntakeRepository:
         try:
             self.client.transact_write_items(TransactItems=[business, *outbox_puts(OUTBOX, events)])
         except ClientError as e:
-            reasons = e.response.get("CancellationReasons") or []
-            if (
-                e.response["Error"]["Code"] == "TransactionCanceledException"
-                and reasons
-                and reasons[0].get("Code") == "ConditionalCheckFailed"
-            ):
+            if condition_failed(e, item=0):  # the intake's own condition (not its outbox item's)
                 raise ConditionFailedError("condition failed") from None
             raise
 

@@ -6,11 +6,10 @@ from datetime import datetime
 
 from common.auth import ForbiddenError, Principal
 from common.cursor import decode_cursor, encode_cursor, invalid_cursor
-from common.errors import DomainValidationError, FieldError
+from common.errors import DomainValidationError, FieldError, InvalidCursorError
 from contracts.calendar import local_date
 from contracts.reference import school_year_of
 from services.intake.dal.intakes import IntakeRepository, index_key_names
-from services.intake.dal.paging import InvalidCursorError
 from services.intake.logic import access
 from services.intake.models.intake import IntakePage, IntakeStatus, IntakeSummary, IntakeView
 

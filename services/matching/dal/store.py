@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from common import settings
+from common.dynamodb import all_items, cancellation_codes, condition_failed, from_dynamo, serialize
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts import retention
@@ -32,7 +31,6 @@ from services.matching.models.matching import Assignment, Companion
 
 COMPANIONS, ASSIGNMENTS, OUTBOX = "companions", "assignments", "matching-outbox"
 BY_SCHOOL, WAITLIST = "by_school", "waitlist"
-_ser = TypeSerializer()
 
 
 class CompanionFullError(RuntimeError):
@@ -52,33 +50,6 @@ class CapacityBelowUseError(RuntimeError):
         self.used = used
 
 
-def _to_dynamo(obj: dict[str, Any]) -> dict[str, Any]:
-    def conv(v: Any) -> Any:
-        if isinstance(v, float):
-            return Decimal(str(v))
-        if isinstance(v, dict):
-            return {k: conv(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [conv(x) for x in v]
-        return v
-
-    return {k: conv(v) for k, v in obj.items() if v is not None}
-
-
-def _from_dynamo(obj: Any) -> Any:
-    if isinstance(obj, Decimal):
-        return int(obj) if obj == obj.to_integral_value() else float(obj)
-    if isinstance(obj, dict):
-        return {k: _from_dynamo(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_from_dynamo(v) for v in obj]
-    return obj
-
-
-def _av(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _ser.serialize(v) for k, v in _to_dynamo(item).items()}
-
-
 def assignment_item(a: Assignment) -> dict[str, Any]:
     """The stored item: the model plus top-level ``school_id``/``class_name`` for the ``by_school`` index
     (absent without a profile, e.g. on a withdrawal tombstone)."""
@@ -89,7 +60,7 @@ def assignment_item(a: Assignment) -> dict[str, Any]:
 
 
 def _assignment(item: dict[str, Any]) -> Assignment:
-    return Assignment.model_validate(_from_dynamo(item))
+    return Assignment.model_validate(from_dynamo(item))
 
 
 def _expired(item: dict[str, Any], now: datetime) -> bool:
@@ -124,7 +95,7 @@ class MatchingStore:
         except ClientError as e:
             if e.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            reasons = [str(r.get("Code", "None")) for r in e.response.get("CancellationReasons", [])]
+            reasons = cancellation_codes(e)
             if any(r not in ("None", "ConditionalCheckFailed") for r in reasons):
                 raise  # throttling / conflict with another transaction: let the caller's retry handle it
             return (reasons + ["None"] * len(items))[: len(items)] if reasons else ["Unknown"] * len(items)
@@ -162,13 +133,13 @@ class MatchingStore:
     def _put(a: Assignment, condition: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
         put: dict[str, Any] = {
             "TableName": settings.table_name(ASSIGNMENTS),
-            "Item": _av(assignment_item(a)),
+            "Item": serialize(assignment_item(a)),
             "ConditionExpression": condition,
         }
         if "#s" in condition:
             put["ExpressionAttributeNames"] = {"#s": "status"}
         if values:
-            put["ExpressionAttributeValues"] = {k: _ser.serialize(v) for k, v in values.items()}
+            put["ExpressionAttributeValues"] = serialize(values)
         return {"Put": put}
 
     @classmethod
@@ -200,7 +171,7 @@ class MatchingStore:
             "Key": {"companion_id": {"S": companion_id}},
             "UpdateExpression": expr,
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": {k: _ser.serialize(v) for k, v in _to_dynamo(values).items()},
+            "ExpressionAttributeValues": serialize(values),
         }
         if "capacity" in fields:
             update["ConditionExpression"] = "attribute_not_exists(companion_id) OR #used <= :cap"
@@ -211,20 +182,11 @@ class MatchingStore:
 
     def get_companion(self, companion_id: str) -> Companion | None:
         item = self.companions.get_item(Key={"companion_id": companion_id}, ConsistentRead=True).get("Item")
-        return Companion.model_validate(_from_dynamo(item)) if item else None
+        return Companion.model_validate(from_dynamo(item)) if item else None
 
     def list_companions(self) -> list[Companion]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"ConsistentRead": True}
-        while True:
-            resp = self.companions.scan(**kwargs)
-            items += resp["Items"]
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        return sorted(
-            (Companion.model_validate(_from_dynamo(i)) for i in items), key=lambda c: c.companion_id
-        )
+        items = all_items(self.companions.scan, ConsistentRead=True)
+        return sorted((Companion.model_validate(from_dynamo(i)) for i in items), key=lambda c: c.companion_id)
 
     def companions_for_school(self, school_id: str) -> list[Companion]:
         return [c for c in self.list_companions() if school_id in c.school_ids]
@@ -347,7 +309,7 @@ class MatchingStore:
                 ExpressionAttributeValues=values,
             )
         except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(e):
                 raise AlreadyDecidedError(intake_id) from None
             raise
 
@@ -375,64 +337,40 @@ class MatchingStore:
         self, school_id: str, class_name: str, *, exclude: str | None = None
     ) -> list[tuple[StudentProfile, str]]:
         """``(profile, companion_id)`` of the currently assigned students of one class (GSI ``by_school``)."""
+        items = all_items(
+            self.assignments.query,
+            IndexName=BY_SCHOOL,
+            KeyConditionExpression=Key("school_id").eq(school_id) & Key("class_name").eq(class_name),
+            FilterExpression=Attr("status").eq("assigned"),
+        )
         out: list[tuple[StudentProfile, str]] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": BY_SCHOOL,
-            "KeyConditionExpression": Key("school_id").eq(school_id) & Key("class_name").eq(class_name),
-            "FilterExpression": Attr("status").eq("assigned"),
-        }
-        while True:
-            resp = self.assignments.query(**kwargs)
-            for item in resp["Items"]:
-                a = _assignment(item)
-                if a.intake_id != exclude and a.profile is not None and a.companion_id is not None:
-                    out.append((a.profile, a.companion_id))
-            if "LastEvaluatedKey" not in resp:
-                return out
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        for a in map(_assignment, items):
+            if a.intake_id != exclude and a.profile is not None and a.companion_id is not None:
+                out.append((a.profile, a.companion_id))
+        return out
 
     def students_of_school(self, school_id: str, *, now: datetime) -> list[Assignment]:
         """Every student of a school known to matching with a profile (GSI ``by_school``), unexpired at
         ``now``."""
-        out: list[Assignment] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": BY_SCHOOL,
-            "KeyConditionExpression": Key("school_id").eq(school_id),
-        }
-        while True:
-            resp = self.assignments.query(**kwargs)
-            out += [_assignment(i) for i in resp["Items"] if not _expired(i, now)]
-            if "LastEvaluatedKey" not in resp:
-                return out
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        items = all_items(
+            self.assignments.query, IndexName=BY_SCHOOL, KeyConditionExpression=Key("school_id").eq(school_id)
+        )
+        return [_assignment(i) for i in items if not _expired(i, now)]
 
     def waiting(self, school_id: str) -> Iterator[Assignment]:
         """Waitlisted students of ``school_id``, longest waiting first (sparse GSI ``waitlist``).
 
         The index is eventually consistent: callers re-check with conditional writes.
         """
-        kwargs: dict[str, Any] = {
-            "IndexName": WAITLIST,
-            "KeyConditionExpression": Key("waitlist_school").eq(school_id),
-            "ScanIndexForward": True,
-        }
-        while True:
-            resp = self.assignments.query(**kwargs)
-            for item in resp["Items"]:
-                if item.get("status") == "waitlisted":
-                    yield _assignment(item)
-            if "LastEvaluatedKey" not in resp:
-                return
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        items = all_items(
+            self.assignments.query,
+            IndexName=WAITLIST,
+            KeyConditionExpression=Key("waitlist_school").eq(school_id),
+            ScanIndexForward=True,
+        )
+        return (_assignment(i) for i in items if i.get("status") == "waitlisted")
 
     def all_assignments(self, *, now: datetime) -> list[Assignment]:
         """Every student record unexpired at ``now``."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"FilterExpression": Attr("status").exists()}
-        while True:
-            resp = self.assignments.scan(**kwargs)
-            items += resp["Items"]
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        items = all_items(self.assignments.scan, FilterExpression=Attr("status").exists())
         return [_assignment(i) for i in items if not _expired(i, now)]

@@ -20,20 +20,18 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from common import settings
+from common.dynamodb import all_items, condition_failed, serialize, to_dynamo
 from contracts import retention
 from contracts.topology import OFFICE_MAIL
 from services.reporting.models.aggregates import CompanionInfo, ReportRecord, StudentState, WaitlistItem
 
 AGGREGATES, REPORTS = "aggregates", "reports"
-_ser = TypeSerializer()
 
 CounterKey = tuple[str, str]
 
@@ -44,14 +42,6 @@ class StaleStateError(RuntimeError):
 
 def year_pk(school_year: str) -> str:
     return f"year#{school_year}"
-
-
-def _is_condition_failure(e: ClientError) -> bool:
-    return e.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
-
-
-def _item(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: _ser.serialize(v) for k, v in d.items() if v is not None}
 
 
 class AggregateStore:
@@ -96,7 +86,7 @@ class AggregateStore:
             "expires_at": retention.expires_at(new.school_year, new.exit_date),
             "state": json.dumps(new.content(), ensure_ascii=False, separators=(",", ":")),
         }
-        put: dict[str, Any] = {"TableName": name, "Item": _item(state)}
+        put: dict[str, Any] = {"TableName": name, "Item": serialize(state)}
         if old is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
@@ -108,7 +98,7 @@ class AggregateStore:
                 {
                     "Put": {
                         "TableName": name,
-                        "Item": _item(
+                        "Item": serialize(
                             {
                                 "pk": f"waitlist#{waitlist.school_year}",
                                 "sk": waitlist.intake_id,
@@ -134,14 +124,14 @@ class AggregateStore:
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as e:
-            if _is_condition_failure(e):
+            if condition_failed(e):
                 raise StaleStateError(new.intake_id) from None
             raise
 
     # ------------------------------------------------------------------ counters
     def counters(self, school_year: str) -> dict[str, int]:
         """All counters of a school year (one query of the year's partition, never a scan of students)."""
-        return {i["sk"]: int(i.get("n", Decimal(0))) for i in self._query(year_pk(school_year))}
+        return {i["sk"]: int(i.get("n", 0)) for i in self._query(year_pk(school_year))}
 
     def counter(self, school_year: str, key: str) -> int:
         item = self.table.get_item(Key={"pk": year_pk(school_year), "sk": key}, ConsistentRead=True).get(
@@ -160,13 +150,10 @@ class AggregateStore:
             )
 
     def _query(self, pk: str, **extra: Any) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk), "ConsistentRead": True, **extra}
-        while True:
-            resp = self.table.query(**kwargs)
-            yield from resp["Items"]
-            if "LastEvaluatedKey" not in resp:
-                return
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        """Every item of the partition ``pk`` (all pages, consistent)."""
+        return all_items(
+            self.table.query, KeyConditionExpression=Key("pk").eq(pk), ConsistentRead=True, **extra
+        )
 
     # ------------------------------------------------------------------ waitlist periods
     def waitlist(self, school_year: str) -> list[WaitlistItem]:
@@ -199,7 +186,7 @@ class AggregateStore:
         expr = "SET #s = :s, #c = :c, #a = :a, #u = :u"
         if c.fte is not None:
             expr += ", #f = :f"
-            values[":f"] = Decimal(str(c.fte))
+            values[":f"] = to_dynamo(c.fte)
         else:
             expr += " REMOVE #f"
         try:
@@ -212,7 +199,7 @@ class AggregateStore:
             )
             return True
         except ClientError as e:
-            if _is_condition_failure(e):
+            if condition_failed(e):
                 return False
             raise
 
@@ -259,7 +246,7 @@ class AggregateStore:
             )
             return True
         except ClientError as e:
-            if _is_condition_failure(e):
+            if condition_failed(e):
                 return False
             raise
 
@@ -272,7 +259,7 @@ class AggregateStore:
                 ExpressionAttributeNames={"#f": "full_alerted_at"},
             )
         except ClientError as e:
-            if not _is_condition_failure(e):
+            if not condition_failed(e):
                 raise
 
     # ------------------------------------------------------------------ alerts sent
@@ -303,7 +290,7 @@ class AggregateStore:
             )
             return True
         except ClientError as e:
-            if _is_condition_failure(e):
+            if condition_failed(e):
                 return False
             raise
 
@@ -329,7 +316,7 @@ class AggregateStore:
             )
             return report_id
         except ClientError as e:
-            if not _is_condition_failure(e):
+            if not condition_failed(e):
                 raise
         item = self.table.get_item(Key={"pk": "reportrun", "sk": run_key}, ConsistentRead=True)["Item"]
         return str(item["report_id"])
@@ -347,18 +334,8 @@ class AggregateStore:
 
     def reports_listing(self, intake_id: str) -> list[ReportRecord]:
         """Index records whose ``subject_ids`` contain ``intake_id`` (every page of the index)."""
-        out: list[ReportRecord] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq("reports"),
-            "FilterExpression": Attr("subject_ids").contains(intake_id),
-            "ConsistentRead": True,
-        }
-        while True:
-            resp = self.table.query(**kwargs)
-            out += [ReportRecord.model_validate_json(i["record"]) for i in resp["Items"]]
-            if "LastEvaluatedKey" not in resp:
-                return out
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        items = self._query("reports", FilterExpression=Attr("subject_ids").contains(intake_id))
+        return [ReportRecord.model_validate_json(i["record"]) for i in items]
 
     def acquire(self, name: str, *, seconds: int, now: datetime) -> bool:
         """A lease ``name`` for ``seconds`` (conditional put; an expired lease may be taken over). False if
@@ -372,7 +349,7 @@ class AggregateStore:
                 ExpressionAttributeValues={":now": int(now.timestamp())},
             )
         except ClientError as e:
-            if _is_condition_failure(e):
+            if condition_failed(e):
                 return False
             raise
         return True
