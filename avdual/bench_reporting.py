@@ -113,7 +113,6 @@ def _load(n: int) -> tuple[Any, dict[str, Any]]:
 
 
 def _time_report(report_type: str, store: Any, runs: int = 2) -> dict[str, float]:
-    from common.events import InMemoryPublisher
     from services.reporting.dal.aggregates import Mailer, ReportStore
     from services.reporting.logic import publish
 
@@ -131,7 +130,6 @@ def _time_report(report_type: str, store: Any, runs: int = 2) -> dict[str, float
             period="last_week",
             store=store,
             reports=ReportStore(),
-            publisher=InMemoryPublisher(),
             mailer=Mailer(),
             correlation_id="bench",
             now=AS_OF,

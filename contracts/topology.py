@@ -314,6 +314,16 @@ AGGREGATES = Table(
     description="Anonymous counters, per-student status projections (no personal data; expire a year after "
     "the school year), waitlist periods, sent alerts and the report index.",
 )
+REPORTING_OUTBOX = Table(
+    "reporting-outbox",
+    "reporting",
+    pk="id",
+    env_var="REPORTING_OUTBOX_TABLE",
+    ttl_attribute="expires_at",
+    stream=True,
+    description="Transactional outbox of reporting (contracts/outbox.py): ReportPublished, written in the "
+    "same transaction as the report's index record, relayed to the bus like the other services' events.",
+)
 IDEMPOTENCY = Table(
     "idempotency",
     "platform",
@@ -333,6 +343,7 @@ TABLES: dict[str, Table] = {
         ASSIGNMENTS,
         MATCHING_OUTBOX,
         AGGREGATES,
+        REPORTING_OUTBOX,
         IDEMPOTENCY,
     )
 }
@@ -406,7 +417,7 @@ REPORTING_RENDERER = Function(
     "reporting-renderer",
     "reporting",
     "services.reporting.handlers.renderer.handler",
-    tables=("aggregates", "idempotency"),
+    tables=("aggregates", "reporting-outbox", "idempotency"),
     buckets=("reports",),
     publishes=(ev.REPORT_PUBLISHED,),
     schedules=(
@@ -452,7 +463,7 @@ REPORTING_API = Function(
     "reporting-api",
     "reporting",
     "services.reporting.handlers.api.handler",
-    tables=("aggregates", "audit-log"),
+    tables=("aggregates", "reporting-outbox", "audit-log"),
     buckets=("reports",),
     publishes=(ev.REPORT_PUBLISHED,),
     timeout_seconds=29,

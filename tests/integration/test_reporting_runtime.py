@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto.events.models import events_backends
 
-from avdual.runtime import LocalRuntime, schedule_times
+from avdual.runtime import ACCOUNT, REGION, LocalRuntime, schedule_times
 from contracts.topology import FUNCTIONS, SCHEDULED_TIME, Schedule
 
 
@@ -148,3 +150,79 @@ def test_a_cancelled_transaction_leaves_every_item_and_the_stream_as_before(
             ]
         )
         assert _items(table) == {**before, "0": 2, "new": 7} and len(shard.items) == records + 2
+
+
+def _published(report_id: str) -> list[dict[str, Any]]:
+    """The ``ReportPublished`` events of ``report_id`` that reached the bus (the platform's event archive)."""
+    return [
+        e
+        for archive in events_backends[ACCOUNT][REGION].archives.values()
+        for e in archive.events
+        if e.get("detail-type") == "ReportPublished" and e["detail"]["data"]["report_id"] == report_id
+    ]
+
+
+def test_reports_are_announced_through_the_reporting_outbox_once() -> None:
+    """Reporting publishes like intake and matching: ``ReportPublished`` goes into ``reporting-outbox`` in the
+    transaction that marks the report published, and the relay puts it on the bus — once, also when the
+    scheduled run is delivered again."""
+    office = {"sub": "o", "cognito:groups": "office"}
+    with LocalRuntime(stage="announce", log_level="ERROR") as rt:
+        r = rt.api("POST", "/reports", body={"report_type": "weekly", "period": "this_week"}, claims=office)
+        assert r.status == 201, r.body
+        report_id = r.json()["report_id"]
+        outbox = [i for i in rt.scan("reporting-outbox") if i.get("record_type") == "outbox"]
+        assert [(i["detail_type"], i["id"]) for i in outbox] == [
+            ("ReportPublished", f"outbox#ReportPublished:{report_id}")
+        ]
+        assert _published(report_id) == []  # not put on the bus directly: the relay does
+        rt.drain()
+        (event,) = _published(report_id)
+        assert event["source"] == "avdual.reporting" and event["detail"]["metadata"]["occurred_at"]
+
+        at = rt.clock.now()
+        first = rt.run_schedule("reporting-renderer", "weekly-report", at)
+        rt.drain()
+        # the same occurrence again (EventBridge Scheduler delivers at least once): no second announcement
+        assert rt.run_schedule("reporting-renderer", "weekly-report", at) == first
+        rt.drain()
+        assert len(_published(first["report_id"])) == 1
+
+
+class _MailDown:
+    """A mail sender that fails (SES unreachable) until ``up`` is set."""
+
+    up = False
+
+    def send(self, raw: bytes, *, to: str, sender: str) -> str:
+        if not self.up:
+            raise ConnectionError("SES unreachable (injected)")
+        return "message-id"
+
+
+def test_a_run_retried_after_its_announcement_mails_without_announcing_again() -> None:
+    from services.reporting.dal.aggregates import AggregateStore, ReportStore
+    from services.reporting.logic.publish import publish_report
+
+    with LocalRuntime(stage="announce-retry", log_level="ERROR") as rt:
+        rt.handler("reporting-renderer")  # the function's environment
+        at, mailer = rt.clock.now(), _MailDown()
+        run = {
+            "report_type": "weekly",
+            "school_year": "2026/27",
+            "as_of": at,
+            "period": "last_week",
+            "correlation_id": "retry",
+            "run_key": f"weekly#2026/27#{at.isoformat()}",
+            "now": at,
+        }
+        with rt.lock:
+            store, reports = AggregateStore(), ReportStore()
+            with pytest.raises(ConnectionError):
+                publish_report(store=store, reports=reports, mailer=mailer, **run)  # announced, not mailed
+            mailer.up = True
+            done = publish_report(store=store, reports=reports, mailer=mailer, **run)
+        assert done.mailed and done.record.state == "mailed"
+        rt.drain()
+        assert len(_published(done.record.report_id)) == 1
+        assert sum(1 for i in rt.scan("reporting-outbox") if i.get("detail_type") == "ReportPublished") == 1

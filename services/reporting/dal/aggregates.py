@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,11 +27,13 @@ from botocore.exceptions import ClientError
 
 from common import settings
 from common.dynamodb import all_items, condition_failed, serialize, to_dynamo
+from common.events import OutgoingEvent
+from common.outbox import outbox_puts
 from contracts import retention
-from contracts.topology import OFFICE_MAIL
+from contracts.topology import OFFICE_MAIL, REPORTING_OUTBOX
 from services.reporting.models.aggregates import CompanionInfo, ReportRecord, StudentState, WaitlistItem
 
-AGGREGATES, REPORTS = "aggregates", "reports"
+AGGREGATES, REPORTS, OUTBOX = "aggregates", "reports", REPORTING_OUTBOX.name
 
 CounterKey = tuple[str, str]
 
@@ -321,16 +323,21 @@ class AggregateStore:
         item = self.table.get_item(Key={"pk": "reportrun", "sk": run_key}, ConsistentRead=True)["Item"]
         return str(item["report_id"])
 
-    def put_report(self, r: ReportRecord) -> None:
-        """Store the index record; ``subject_ids`` also as a list attribute (for :meth:`reports_listing`)."""
-        self.table.put_item(
-            Item={
-                "pk": "reports",
-                "sk": r.report_id,
-                "record": r.model_dump_json(),
-                "subject_ids": r.subject_ids,
-            }
-        )
+    def put_report(self, r: ReportRecord, *, events: Sequence[OutgoingEvent] = ()) -> None:
+        """Store the index record; ``subject_ids`` also as a list attribute (for :meth:`reports_listing`).
+        With ``events``: in one transaction with their outbox items (``reporting-outbox``), as intake and
+        matching publish — the record and its announcement are written together or not at all."""
+        item = {
+            "pk": "reports",
+            "sk": r.report_id,
+            "record": r.model_dump_json(),
+            "subject_ids": r.subject_ids,
+        }
+        if not events:
+            self.table.put_item(Item=item)
+            return
+        put = {"Put": {"TableName": settings.table_name(AGGREGATES), "Item": serialize(item)}}
+        self.client.transact_write_items(TransactItems=[put, *outbox_puts(OUTBOX, events)])
 
     def reports_listing(self, intake_id: str) -> list[ReportRecord]:
         """Index records whose ``subject_ids`` contain ``intake_id`` (every page of the index)."""

@@ -10,7 +10,6 @@ from datetime import timedelta
 from aws_lambda_powertools.event_handler import Response
 
 from common.api import html_response, json_response
-from common.events import EventBridgePublisher
 from common.routes import Caller, ReportId, RestApi, SchoolYearQuery
 from contracts.calendar import local_date
 from contracts.reference import school_year_of
@@ -37,7 +36,6 @@ def post_report(body: ReportRequest) -> Response[ReportOut]:
         period=body.period,
         store=AggregateStore(),
         reports=ReportStore(),
-        publisher=EventBridgePublisher(),
         mailer=Mailer(),
         correlation_id=api.correlation_id(),
         email=body.email,

@@ -15,7 +15,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from common import scheduled
-from common.events import EventBridgePublisher
 from common.observability import logger, tracer
 from contracts.calendar import local_date
 from contracts.reference import school_year_of
@@ -54,7 +53,6 @@ def _render(request: RenderRequest, correlation_id: str) -> dict[str, Any]:
         period=request.period,
         store=AggregateStore(),
         reports=ReportStore(),
-        publisher=EventBridgePublisher(),
         mailer=Mailer(),
         correlation_id=correlation_id,
         run_key=f"{request.report_type}#{school_year}#{as_of.isoformat()}",

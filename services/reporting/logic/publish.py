@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from ulid import ULID
 
-from common.events import EventPublisher
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
 from services.reporting.logic import alerts, events, mail, redact
 from services.reporting.logic.alerts import MailSender
@@ -106,7 +105,6 @@ def publish_report(
     as_of: datetime,
     store: AggregateStore,
     reports: ReportStore,
-    publisher: EventPublisher,
     mailer: MailSender,
     correlation_id: str,
     period: Period = "this_week",
@@ -115,8 +113,13 @@ def publish_report(
     now: datetime,
 ) -> Published:
     """Render, store, announce and email one report at ``now`` (the request's or the schedule's time).
-    Returns its index record and download links."""
+    Returns its index record and download links.
+
+    ``ReportPublished`` goes into the reporting outbox in the same transaction that marks the index record
+    published (the relay puts it on the bus), so a report is announced exactly when its record says so; a
+    retried run whose report was announced already announces nothing again."""
     report_id = str(ULID.from_datetime(as_of))
+    done = None
     if run_key is not None:
         report_id = store.claim_run(run_key, report_id)
         done = store.get_report(report_id)
@@ -146,10 +149,13 @@ def publish_report(
         state="stored",
         subject_ids=redact.subject_ids(rendered.context),
     )
-    store.put_report(record)
-    publisher.publish([events.report_published(record, correlation_id, at=now)])
-    record.state = "published"
-    store.put_report(record)
+    if done is None or done.state == "stored":
+        store.put_report(record)  # indexed before announced: an erasure finds the files even after a crash
+        record.state = "published"
+        store.put_report(record, events=[events.report_published(record, correlation_id, at=now)])
+    else:  # announced by an earlier attempt of this run (which failed before mailing)
+        record.state = "published"
+        store.put_report(record)
     links = {ext: reports.link(key, LINK_VALIDITY) for ext, key in keys.items()}
     if email:
         valid_until = local(now + LINK_VALIDITY).strftime("%d.%m.%Y, %H:%M Uhr")
