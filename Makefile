@@ -6,8 +6,11 @@ STAGE ?= dev
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := .venv/bin/python
 CDK := node_modules/.bin/cdk
+BASE_URL ?= http://127.0.0.1:$(PORT)
+# `make smoke` checks a running `make serve` unless STAGE is given (then the deployed stage)
+SMOKE_TARGET = $(if $(filter command line environment,$(origin STAGE)),--stage $(STAGE),--base-url $(BASE_URL))
 
-.PHONY: help demo serve test test-fast fuzz lint synth deploy bench clean uv system-deps browser-deps
+.PHONY: help demo serve smoke test test-fast fuzz lint synth deploy bench clean uv system-deps browser-deps
 
 help: ## Show targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +38,9 @@ demo: .venv/.synced system-deps ## Run the whole scenario locally (embedded moto
 
 serve: .venv/.synced system-deps ## Serve API, /docs, web pages on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(PY) -m avdual.cli serve
+
+smoke: .venv/.synced ## Smoke suite of a running stage: BASE_URL (default: a running `make serve`) or STAGE=…
+	$(PY) -m avdual.cli smoke $(SMOKE_TARGET)
 
 test: .venv/.synced node_modules/.installed browser-deps ## Lint, then all tests (unit, contract, integration, e2e, infra, browser)
 	$(MAKE) --no-print-directory lint

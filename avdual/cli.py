@@ -74,6 +74,40 @@ def token(
 
 
 @app.command()
+def smoke(
+    base_url: str = typer.Option(
+        None, "--base-url", envvar="BASE_URL", help="A running stage's API (default http://127.0.0.1:8000)"
+    ),
+    stage: str = typer.Option(
+        None, "--stage", help="A deployed stage: API, user pool and app client from its stack outputs"
+    ),
+    timeout: float = typer.Option(60.0, help="Seconds to wait for matching to decide the intake"),
+    email: bool = typer.Option(True, help="Have the report e-mailed to the office mailbox"),
+) -> None:
+    """Smoke suite of a running stage through its public API: log in (school, office), submit an intake and
+    see it assigned or waitlisted, order a report and download PDF and XLSX, no dead letters, withdraw the
+    intake and see it erased. One line per step, then `N passed, N failed`; exit code 1 on any failure.
+
+    Users of a deployed stage: AVDUAL_SMOKE_SCHOOL_USER/_PASSWORD/_TOTP_SECRET and the same for OFFICE."""
+    import os
+
+    from avdual.smoke import Smoke
+
+    if stage and base_url:
+        console.print("[red]--stage oder --base-url, nicht beides.[/red]")
+        raise typer.Exit(2)
+    suite = Smoke(
+        base_url=None if stage else (base_url or "http://127.0.0.1:8000"),
+        stage=stage,
+        env=os.environ,
+        timeout=timeout,
+        email=email,
+        out=lambda line: print(line, flush=True),
+    )
+    raise typer.Exit(0 if suite.run().ok else 1)
+
+
+@app.command()
 def openapi(out: Path = typer.Option(Path("contracts/openapi.json"))) -> None:
     """Write the OpenAPI 3.1 document generated from the code."""
     from avdual.openapi import openapi_json

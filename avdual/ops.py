@@ -43,6 +43,7 @@ from contracts.operations import (
     TAG_QUEUE_OF,
     TAG_TABLE,
     dead_letter_queue_name,
+    stack_name,
 )
 from contracts.outbox import (
     OUTBOX_KEY_PREFIX,
@@ -435,7 +436,7 @@ def aws_target(stage: str, clients: dict[str, Any] | None = None) -> OpsTarget:
     c = dict(clients or {})
     for svc in ("cloudformation", "sqs", "events", "lambda", "dynamodb"):
         c.setdefault(svc, boto3.client(svc))
-    stack = f"AvDual-{stage}"
+    stack = stack_name(stage)
     resources: list[dict[str, Any]] = []
     for page in c["cloudformation"].get_paginator("list_stack_resources").paginate(StackName=stack):
         resources += page["StackResourceSummaries"]

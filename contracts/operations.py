@@ -30,3 +30,14 @@ def dead_letter_queue_name(kind: DeadLetterKind, of: str) -> str:
     ``matching-intake-events-rule``, ``matching-outbox-relay``, ``reporting-renderer-async``."""
     suffixes = {"subscription": "", "rule": "-rule", "relay": "-relay", "async": "-async", "alarm": ""}
     return f"{of}{suffixes[kind]}"
+
+
+def stack_name(stage: str) -> str:
+    """The CloudFormation stack of a stage (one per stage): ``AvDual-dev``."""
+    return f"AvDual-{stage}"
+
+
+#: Outputs of the stage's stack that operators and ``avdual smoke --stage`` read (docs/deploy.md).
+OUTPUT_API_URL = "ApiUrl"
+OUTPUT_USER_POOL_ID = "UserPoolId"
+OUTPUT_WEB_CLIENT_ID = "WebClientId"

@@ -6,6 +6,7 @@ import re
 
 import aws_cdk as cdk
 
+from contracts.operations import stack_name
 from contracts.topology import OFFICE_MAIL
 from infra.nag import add_checks
 from infra.stack import AvDualStack
@@ -39,7 +40,7 @@ def build(app: cdk.App) -> AvDualStack:
     }
     return AvDualStack(
         app,
-        f"AvDual-{stage}",
+        stack_name(stage),
         stage=stage,
         description=f"AV dual companion platform ({stage})",
         termination_protection=stage == "prod",
