@@ -1,5 +1,5 @@
 """Local Cognito: the topology's user pool on moto, tokens for local users, and token verification
-as API Gateway's Cognito authorizer does it (DESIGN.md §4).
+as API Gateway's Cognito authorizer does it (docs/architecture.md, "The local runtime").
 
 - The pool and its app client get **deterministic ids** (moto's HASH id strategy over the same
   name and configuration), and moto signs every pool's tokens with the same key pair. So a token

@@ -1,4 +1,4 @@
-"""Matching benchmarks for ``make bench`` (issue 4, item 9).
+"""Matching benchmarks for ``make bench`` (item 9).
 
 * ``matching_online``: online assignment per intake, in-process — the pure decision
   (``records.prepare_claim``: hard rules, cost model, class-cohesion context, ranking) and the whole

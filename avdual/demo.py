@@ -1,13 +1,13 @@
-"""``avdual demo``: the main job on the embedded runtime (DESIGN.md §4, issue 2).
+"""``avdual demo``: the main job on the embedded runtime (docs/architecture.md, "The local runtime").
 
 Seeds the companions through the office API, submits every scenario intake through the
 HTTP-shaped API path, drains the events, renders the weekly report, writes it to
 ``out/reports/`` and checks the invariants (assigned + waitlisted = intakes, no companion
 above capacity, every assignment within the companion's schools). Then it prints the waitlist,
 records one exit at the full school (RFS) through the exit API and shows that the longest-waiting
-student moved up to the freed place (issue 4).
+student moved up to the freed place.
 
-Reports and alerts (issue 5): the runtime's simulated clock is advanced to next Monday 07:00, so the
+Reports and alerts: the runtime's simulated clock is advanced to next Monday 07:00, so the
 scheduled Wochenbericht of this week is rendered (HTML, PDF, XLSX into ``out/reports/``) and emailed;
 the demo checks that the XLSX totals equal the totals printed here. At the end the clock runs on for
 16 days, so the daily check alerts the office about students waiting longer than 14 days. Every email

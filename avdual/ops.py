@@ -1,4 +1,4 @@
-"""Operations: dead-letter queues, event replay from the archive, pipeline health (issue 6).
+"""Operations: dead-letter queues, event replay from the archive, pipeline health.
 
 The same functions serve the embedded runtime (``make serve`` exposes them at ``/_ops/*`` on
 127.0.0.1, and tests call them in-process) and a deployed stage (resources resolved from the
@@ -34,7 +34,7 @@ from typing import Any
 
 import boto3
 
-from common.events import EventBridgePublisher
+from common.event_bus import EventBridgePublisher
 from contracts.operations import (
     DEAD_LETTER_KINDS,
     TAG_DLQ_KIND,

@@ -1,4 +1,4 @@
-"""The audit log of access to students' personal data (DESIGN.md §6; issue 6 "GDPR"): who, what, when, why.
+"""The audit log of access to students' personal data (docs/datenschutz.md): who, what, when, why.
 
 One platform table (topology ``AUDIT_LOG``) that every service writes to *before* personal data leave it
 (an access whose entry cannot be written fails); the office reads it with ``GET /audit`` (intake API).
@@ -16,13 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time
-from typing import Any, Literal
+from typing import Literal, Protocol
 
-from boto3.dynamodb.conditions import Attr
 from pydantic import BaseModel, Field
 from ulid import ULID
 
-from common import settings
 from common.auth import Principal
 from common.observability import logger
 from contracts.topology import AUDIT_LOG
@@ -76,17 +74,11 @@ def expiry(at: datetime) -> int:
     return int(datetime.combine(date(at.year + 1, 12, 31), time(23, 59, 59), UTC).timestamp())
 
 
-class AuditLog:
-    """Appends entries to the audit table (no update, no delete)."""
+class Journal(Protocol):
+    """Where entries are appended: :class:`common.audit_store.AuditLog` (the table), reached by each service
+    through its ``dal`` (logic stays free of boto3), or a test fake."""
 
-    @property
-    def table(self) -> Any:
-        return settings.table(AUDIT_LOG.name)
-
-    def append(self, entry: AuditEntry, *, expires_at: int) -> None:
-        """Store ``entry`` (never overwrites: the key holds a fresh ULID); ``expires_at`` in epoch seconds."""
-        item = {**entry.model_dump(mode="json"), **entry_key(entry), TTL: expires_at}
-        self.table.put_item(Item=item, ConditionExpression=Attr(AUDIT_LOG.pk).not_exists())
+    def append(self, entry: AuditEntry, *, expires_at: int) -> None: ...
 
 
 def record(
@@ -96,7 +88,7 @@ def record(
     intake_ids: Iterable[str],
     now: datetime,
     purposes: Purposes,
-    journal: AuditLog | None = None,
+    journal: Journal,
 ) -> AuditEntry:
     """Write one entry (and a structured log line without ids). The purpose is ``purposes[(action, role)]``
     (the office's when the role has none). Raises ``KeyError`` for an action without a purpose and what the
@@ -115,7 +107,7 @@ def record(
         intake_ids=ids,
         count=len(ids),
     )
-    (journal or AuditLog()).append(entry, expires_at=expiry(now))
+    journal.append(entry, expires_at=expiry(now))
     logger(service).info(
         "audit",
         extra={

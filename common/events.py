@@ -1,25 +1,18 @@
-"""Event publishing: a port (``EventPublisher``) with an EventBridge adapter and an in-memory fake.
-
-``PutEvents`` takes at most 10 entries per call; entries that fail (``FailedEntryCount > 0``)
-are retried with backoff and, if they still fail, :class:`PublishError` is raised —
-a partial failure is never ignored.
+"""Outgoing events: the envelope of a fact (:class:`OutgoingEvent`), the publishing port
+(``EventPublisher``) and an in-memory fake. Pure: the EventBridge adapter is :mod:`common.event_bus`.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from common import settings
 from contracts.events import EventSpec, Metadata
-
-MAX_ENTRIES_PER_CALL = 10
 
 
 class PublishError(RuntimeError):
@@ -65,39 +58,6 @@ class EventPublisher(Protocol):
     def publish(self, events: Sequence[OutgoingEvent]) -> None: ...
 
 
-class EventBridgePublisher:
-    """Publishes to the platform bus (name from ``EVENT_BUS_NAME``) with retries of failed entries."""
-
-    def __init__(self, client: Any | None = None, bus_name: str | None = None, attempts: int = 3):
-        self._client = client
-        self._bus = bus_name
-        self._attempts = attempts
-
-    def publish(self, events: Sequence[OutgoingEvent]) -> None:
-        if not events:
-            return
-        bus = self._bus or settings.event_bus_name()
-        self.publish_entries([e.entry(bus) for e in events])
-
-    def publish_entries(self, entries: list[dict[str, Any]]) -> None:
-        """Put ready ``PutEvents`` entries; retries failed entries, raises ``PublishError`` if any remain."""
-        client = self._client or settings.client("events")
-        for chunk in _chunks(entries, MAX_ENTRIES_PER_CALL):
-            pending = chunk
-            failed: list[dict[str, Any]] = []
-            for attempt in range(self._attempts):
-                resp = client.put_events(Entries=pending)
-                if not resp.get("FailedEntryCount"):
-                    failed = []
-                    break
-                results = resp["Entries"]
-                failed = [r for r in results if r.get("ErrorCode")]
-                pending = [e for e, r in zip(pending, results, strict=True) if r.get("ErrorCode")]
-                time.sleep(0.05 * (2**attempt))
-            if failed:
-                raise PublishError(failed)
-
-
 class InMemoryPublisher:
     """Test fake: records published events (as EventBridge-shaped dicts)."""
 
@@ -109,8 +69,3 @@ class InMemoryPublisher:
 
     def detail_types(self) -> list[str]:
         return [e.spec.detail_type for e in self.events]
-
-
-def _chunks(items: list[Any], n: int) -> Iterable[list[Any]]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]

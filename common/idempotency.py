@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from pydantic import BaseModel
 
-from common import settings
+from common import aws, settings
 from contracts.topology import IDEMPOTENCY
 
 #: API requests with an ``Idempotency-Key`` (:func:`once`).
@@ -57,7 +57,7 @@ def _store(use: str, table_name: str, client: Any) -> DynamoDBPersistenceLayer:
 def persistence_store(use: str) -> DynamoDBPersistenceLayer:
     """The persistence layer of ``use`` (one per ``IdempotencyConfig``) for the current environment (table
     name from ``IDEMPOTENCY_TABLE``)."""
-    return _store(use, settings.table_name(IDEMPOTENCY.name), settings.client("dynamodb"))
+    return _store(use, settings.table_name(IDEMPOTENCY.name), aws.client("dynamodb"))
 
 
 def once(

@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common import settings
-from common.events import EventBridgePublisher
+from common.event_bus import EventBridgePublisher
 from common.observability import logger, tracer
 from contracts.outbox import render_entry
 from contracts.topology import Table, outbox_relay, outbox_tables

@@ -1,5 +1,8 @@
 """Lazily-read settings. Nothing is read at import time, so three services share one process locally.
 
+Names only: the boto3 clients built from them are :mod:`common.aws` (logic never imports boto3, not even
+through ``common``; docs/adr, layers).
+
 Resource names come from the environment variables the topology declares
 (``contracts.topology``); call :func:`reset` after changing the environment.
 """
@@ -8,9 +11,6 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import Any
-
-import boto3
 
 from contracts.topology import BUCKETS, COGNITO, EVENT_BUS_ENV, STAGE_ENV, TABLES
 
@@ -53,24 +53,8 @@ def stage() -> str:
     return os.environ.get(STAGE_ENV, "local")
 
 
-@cache
-def client(service: str) -> Any:
-    """A cached boto3 client (``"dynamodb"``, ``"events"``, ``"s3"``, …)."""
-    return boto3.client(service)  # type: ignore[call-overload]
-
-
-@cache
-def resource(service: str) -> Any:
-    return boto3.resource(service)  # type: ignore[call-overload]
-
-
-@cache
-def table(logical: str) -> Any:
-    """A cached boto3 DynamoDB ``Table`` resource for the topology table ``logical``."""
-    return resource("dynamodb").Table(table_name(logical))
-
-
 def reset() -> None:
-    """Forget cached settings and clients (after the environment or the moto backend changed)."""
-    for f in (table_name, bucket_name, event_bus_name, client, resource, table):
+    """Forget cached settings after the environment changed (:func:`common.aws.reset` also forgets the
+    clients)."""
+    for f in (table_name, bucket_name, event_bus_name):
         f.cache_clear()

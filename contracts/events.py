@@ -1,10 +1,10 @@
 """Event contracts: detail models, the data/metadata envelope and the event registry.
 
 Every event on the platform bus is declared here exactly once as an :class:`EventSpec`.
-Detail-type strings are explicit constants (past-tense facts, see DESIGN.md glossary),
+Detail-type strings are explicit constants (past-tense facts, see the glossary in docs/architecture.md),
 never derived from class names. Sources follow ``avdual.<service>``.
 
-Events carry no direct identifiers (DESIGN.md §2): IDs (ULIDs) plus what consumers need.
+Events carry no direct identifiers (docs/architecture.md): IDs (ULIDs) plus what consumers need.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ D = TypeVar("D", bound=BaseModel)
 
 
 class Envelope(BaseModel, Generic[D]):
-    """The EventBridge ``detail``: ``{"metadata": {...}, "data": {...}}`` (DESIGN.md §2)."""
+    """The EventBridge ``detail``: ``{"metadata": {...}, "data": {...}}`` (docs/architecture.md)."""
 
     model_config = ConfigDict(extra="forbid")
     metadata: Metadata

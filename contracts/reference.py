@@ -1,7 +1,7 @@
 """Reference data shared by all services: schools, career fields, languages.
 
 Schools: the six vocational schools of Landkreis Ludwigsburg offering AV dual in 2026/27
-(DESIGN.md §1, public information of the Bildungsbüro).
+(docs/architecture.md, public information of the Bildungsbüro).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The platform topology, declared once (DESIGN.md §2).
+"""The platform topology, declared once (docs/architecture.md).
 
 CDK (``infra/``), the embedded local runtime (``avdual/``) and the tests all read these
 declarations. Nothing here imports boto3 or CDK: plain data next to the event models.

@@ -9,7 +9,7 @@ from typing import Any
 
 from avdual.runtime import LocalRuntime
 from common import outbox_relay
-from common.events import EventBridgePublisher
+from common.event_bus import EventBridgePublisher
 from contracts.topology import FUNCTIONS, TABLES, Function, outbox_relay_name
 
 

@@ -1,4 +1,4 @@
-"""The embedded local runtime (DESIGN.md §4): the whole platform in one process on moto.
+"""The embedded local runtime: the whole platform in one process on moto.
 
 It creates every resource **from the topology**, routes events through moto's EventBridge
 rules (same patterns as CDK) into SQS queues, and plays the Lambda service: it imports each
@@ -18,14 +18,14 @@ already authorised (tests, demo). Public routes (the web form page) need neither
 
 Time: ``self.clock`` is a simulated clock (real time plus an offset). :meth:`LocalRuntime.advance` moves it
 forward and fires every topology schedule that falls due on the way, in order, as EventBridge Scheduler
-would (moto's Scheduler never fires, DESIGN.md §5), with ``<aws.scheduler.scheduled-time>`` replaced by the
-scheduled instant; API Gateway's ``requestTimeEpoch`` follows the clock too.
+would (moto's Scheduler never fires; docs/architecture.md), with ``<aws.scheduler.scheduled-time>``
+replaced by the scheduled instant; API Gateway's ``requestTimeEpoch`` follows the clock too.
 
 Mail and files: the SES sender identities of the topology are created and verified; with ``out_dir`` every
 email sent through SES is also written to ``<out_dir>/mail/*.eml`` and every object stored in a topology
 bucket to ``<out_dir>/<bucket>/``, so a person can open them.
 
-moto is not thread-safe (DESIGN.md §5): every entry point takes ``self.lock``.
+moto is not thread-safe (docs/architecture.md, "The local runtime"): every entry point takes ``self.lock``.
 
 The package, by job: ``clock`` (simulated clock, cron), ``moto_patches``, ``resources`` (from the topology),
 ``stream_mappings`` (DynamoDB streams → the outbox relays), ``filtering`` (Lambda event filters),
@@ -50,7 +50,7 @@ from avdual.runtime.lambda_service import FakeLambdaContext
 from avdual.runtime.moto_patches import install_item_backup_for_transactions
 from avdual.runtime.resources import Resources
 from avdual.runtime.scheduler import ASYNC_ATTEMPTS, Scheduler
-from common import settings
+from common import aws
 from common.dynamodb import all_items
 from contracts.topology import FUNCTIONS, STAGE_ENV, constant_env
 
@@ -103,14 +103,14 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         self._mock.start()
         boto3.setup_default_session()
         boto3.DEFAULT_SESSION.events.register("before-call", self._count_call)  # type: ignore[union-attr]
-        settings.reset()
+        aws.reset()
         self._create_resources()
 
     def stop(self) -> None:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
-        settings.reset()
+        aws.reset()
 
     def scan(self, logical_table: str) -> list[dict[str, Any]]:
         with self.lock:

@@ -42,7 +42,7 @@ class Delivery(StreamMappings):
     @staticmethod
     def _record(msg: dict[str, Any], queue_arn: str, receive_count: int) -> dict[str, Any]:
         body = json.loads(msg["Body"])
-        body.setdefault("account", ACCOUNT)  # moto omits it (DESIGN.md §5)
+        body.setdefault("account", ACCOUNT)  # moto omits it (docs/architecture.md, "The local runtime")
         attrs = msg.get("Attributes", {})
         now = str(int(time.time() * 1000))
         return {

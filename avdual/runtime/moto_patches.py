@@ -8,10 +8,10 @@ from typing import Any
 def install_item_backup_for_transactions() -> None:  # noqa: C901
     """Make moto's ``TransactWriteItems`` back up only the items it writes, not whole tables.
 
-    moto deep-copies every table a transaction touches before each call, to roll back on failure
-    (DESIGN.md §5): about 0.4 ms per stored item per call, so a consumer writing one transaction per
-    event gets slower with every item stored. This keeps moto's all-or-nothing semantics with a
-    backup of the addressed items (and the stream position), restored when the transaction fails.
+     moto deep-copies every table a transaction touches before each call, to roll back on failure
+    : about 0.4 ms per stored item per call, so a consumer writing one transaction per
+     event gets slower with every item stored. This keeps moto's all-or-nothing semantics with a
+     backup of the addressed items (and the stream position), restored when the transaction fails.
     """
     import moto.dynamodb.models as ddb_models
     from moto.dynamodb.models import DynamoDBBackend

@@ -13,7 +13,7 @@ import boto3
 from avdual.auth import LocalCognito
 from avdual.runtime.base import REGION
 from avdual.runtime.stream_mappings import StreamMappings
-from common import settings
+from common import aws
 from contracts.operations import (
     TAG_DLQ_KIND,
     TAG_DLQ_OF,
@@ -89,7 +89,7 @@ class Resources(StreamMappings):
         ses = boto3.client("ses")
         for m in MAIL_IDENTITIES.values():  # CDK: an SES email identity (verified by DNS / the mailbox owner)
             ses.verify_email_identity(EmailAddress=m.sender)
-        settings.reset()
+        aws.reset()
 
     @staticmethod
     def _queue_arn(sqs: Any, url: str) -> str:

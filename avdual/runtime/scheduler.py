@@ -1,4 +1,4 @@
-"""EventBridge Scheduler of the local runtime: moto's Scheduler never fires (DESIGN.md §5), so the runtime
+"""EventBridge Scheduler of the local runtime: moto's Scheduler never fires, so the runtime
 fires the topology's schedules itself as the simulated clock moves on (:meth:`Scheduler.advance`),
 as asynchronous invocations with retries and a DLQ, as the Lambda service runs them.
 """
@@ -29,7 +29,7 @@ class Scheduler(Delivery):
         return {k: instant if v == SCHEDULED_TIME else v for k, v in sched.payload.items()}
 
     def run_schedule(self, function: str, schedule: str, at: datetime | None = None) -> Any:
-        """Trigger a topology schedule now (or as of ``at``); moto's Scheduler never fires (DESIGN.md §5).
+        """Trigger a topology schedule now (or as of ``at``); moto's Scheduler never fires.
         Raises what the handler raises (tests see it); :meth:`advance` dead-letters instead."""
         return self.invoke(function, self.schedule_payload(function, schedule, at))
 

@@ -1,5 +1,5 @@
 """The German office dashboard in a real browser: Playwright drives Debian's Chromium against the local
-gateway on a loopback port (issue 5 "Deliver" 5).
+gateway on a loopback port.
 
 Seeded state (companions, 36 intakes through the API, some on the waitlist) → log in as the office →
 the page shows the right totals, the suppressed table, the charts, makes a report on demand, and the

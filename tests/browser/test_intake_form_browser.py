@@ -1,5 +1,5 @@
 """The German intake web form in a real browser: Playwright drives Debian's Chromium (``/usr/bin/chromium``)
-against ``make serve``'s gateway on a loopback port (issue 3 "Deliver" 6).
+against ``make serve``'s gateway on a loopback port.
 
 Log in against the local Cognito → fill the form → submit → confirmation with the assignment status;
 a wrong date shows the API's German message at the field.

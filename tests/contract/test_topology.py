@@ -24,7 +24,7 @@ def test_topology_is_consistent() -> None:
 
 @pytest.mark.parametrize("sub", SUBSCRIPTIONS.values(), ids=lambda s: s.name)
 def test_patterns_are_valid_eventbridge_patterns(sub: topology.Subscription) -> None:
-    # moto accepts invalid patterns (DESIGN.md §5): check shape ourselves.
+    # moto accepts invalid patterns (docs/architecture.md, "The local runtime"): check shape ourselves.
     p = sub.pattern()
     assert set(p) == ALLOWED_PATTERN_KEYS
     for values in p.values():

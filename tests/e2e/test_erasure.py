@@ -1,4 +1,4 @@
-"""Withdrawal erases a student's personal data everywhere (issue 6 "GDPR", DESIGN.md §6).
+"""Withdrawal erases a student's personal data everywhere (docs/datenschutz.md).
 
 A student with distinctive name, birth date, contacts and remark is submitted with classmates, assigned,
 read by the office and the companion, counted in reports and alerts; then the school withdraws the intake

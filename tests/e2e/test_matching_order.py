@@ -1,4 +1,4 @@
-"""Local end-to-end (issue 4, item 8): matching is idempotent and order-tolerant.
+"""Local end-to-end (item 8): matching is idempotent and order-tolerant.
 
 Submissions, corrections and withdrawals are put on the bus — some withdrawals *before* their
 submission — and delivered once, twice (``duplicate``) and twice in shuffled order. Duplicates

@@ -1,4 +1,4 @@
-"""A withdrawal removes the student's row from every stored report that lists it (issue 6 "GDPR":
+"""A withdrawal removes the student's row from every stored report that lists it (docs/datenschutz.md:
 report-index references) – HTML, PDF and XLSX – and from the report index; the counts stay."""
 
 from __future__ import annotations

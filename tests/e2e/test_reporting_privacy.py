@@ -1,5 +1,5 @@
 """No student name or date of birth outside the intakes table: not in any event (archive, queues, outbox
-streams), other table, report, email, dashboard answer or log (DESIGN.md §2, §6).
+streams), other table, report, email, dashboard answer or log (docs/architecture.md; docs/datenschutz.md).
 
 Seeded intakes (Faker names) run through the whole pipeline with reports, alerts, the daily check and
 an exit; then every file in ``out/reports`` and ``out/mail`` (HTML, PDF text, XLSX cells, decoded MIME

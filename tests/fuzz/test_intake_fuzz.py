@@ -1,4 +1,4 @@
-"""Fuzzing the intake API with schemathesis on the generated OpenAPI spec, in process (issue 3).
+"""Fuzzing the intake API with schemathesis on the generated OpenAPI spec, in process.
 
 The local gateway (``avdual.server.Gateway``: token verification → API Gateway proxy event → handler)
 is called as a WSGI app: no server, no socket. Every intake operation gets schema-conforming

@@ -209,7 +209,7 @@ def test_every_access_to_personal_data_is_in_the_audit_log_table(
     assert bad.status == 422 and bad.json()["errors"][0]["field"] == "from"
 
     # no entry, no data: a read whose audit entry cannot be written fails without the data
-    from common.audit_log import AuditLog
+    from common.audit_store import AuditLog
 
     def broken(self: AuditLog, *args: object, **kwargs: object) -> None:
         raise RuntimeError("audit table unavailable")

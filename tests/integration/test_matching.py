@@ -16,7 +16,8 @@ import pytest
 from ulid import ULID
 
 from avdual.runtime import LocalRuntime
-from common.events import EventBridgePublisher, OutgoingEvent
+from common.event_bus import EventBridgePublisher
+from common.events import OutgoingEvent
 from contracts.events import (
     INTAKE_SUBMITTED,
     INTAKE_UPDATED,
@@ -412,9 +413,9 @@ def test_daily_sweep_assigns_when_capacity_appeared_without_an_event(rt: LocalRu
     (i,) = submit(rt, [0])
     with rt.lock:  # e.g. a lost event: the counter is right, nobody told the consumer
         rt.handler("matching-consumer")  # import
-        from common import settings
+        from common import aws
 
-        settings.table("companions").update_item(
+        aws.table("companions").update_item(
             Key={"companion_id": "A"},
             UpdateExpression="SET #c = :c",
             ExpressionAttributeNames={"#c": "capacity"},

@@ -1,4 +1,4 @@
-"""Race safety by deterministic interleavings (issue 4, item 7; DESIGN.md §5).
+"""Race safety by deterministic interleavings (docs/architecture.md, "The local runtime").
 
 moto is not thread-safe, so no threads: several writes are **prepared from the same stale read**
 (what concurrent Lambda invocations would do) and then written against moto in **every order**

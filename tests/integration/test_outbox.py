@@ -15,7 +15,8 @@ import pytest
 from avdual import ops
 from avdual.runtime import LocalRuntime
 from common import settings
-from common.events import EventBridgePublisher, OutgoingEvent, PublishError
+from common.event_bus import EventBridgePublisher
+from common.events import OutgoingEvent, PublishError
 from common.outbox import outbox_puts
 from contracts.events import INTAKE_SUBMITTED, IntakeSubmittedData
 from contracts.topology import SUBSCRIPTIONS, Subscription

@@ -8,7 +8,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
-from common import settings
+from common import aws
 from common.audit_log import TTL, AuditEntry
 from common.dynamodb import InvalidCursorError, from_dynamo, query_page
 from contracts.topology import AUDIT_LOG
@@ -23,7 +23,7 @@ class AuditLogRepository:
 
     @property
     def table(self) -> Any:
-        return settings.table(AUDIT_LOG.name)
+        return aws.table(AUDIT_LOG.name)
 
     def query_day(
         self,

@@ -16,7 +16,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
-from common import settings
+from common import aws, settings
 from common.dynamodb import condition_failed, from_dynamo, query_page, serialize
 from common.errors import ConflictError
 from common.events import OutgoingEvent
@@ -54,11 +54,11 @@ class IntakeRepository:
 
     @property
     def table(self) -> Any:
-        return settings.table(TABLE)
+        return aws.table(TABLE)
 
     @property
     def client(self) -> Any:
-        return settings.client("dynamodb")
+        return aws.client("dynamodb")
 
     @property
     def table_name(self) -> str:
@@ -66,7 +66,7 @@ class IntakeRepository:
 
     # ---------------------------------------------------------------- writes
     # Every write that states a fact carries its events as outbox items in the same transaction
-    # (DESIGN.md §2 "No lost events": the table's stream → the outbox relay puts them on the bus).
+    # (docs/architecture.md "No lost events": the table's stream → the outbox relay puts them on the bus).
     def put_new(self, record: IntakeRecord, events: Sequence[OutgoingEvent] = ()) -> None:
         """Insert with its events; raises ``ConditionFailedError`` if the intake id exists already."""
         self._transact(

@@ -3,7 +3,7 @@
 - office: every intake; a school: its own school's intakes; a companion: only assigned students
   (``companion_id`` projected from matching events). Anything else is "not found" (404), so an id
   of another school reveals nothing.
-- The free-text remark is visible only to the assigned companion (DESIGN.md §6).
+- The free-text remark is visible only to the assigned companion (docs/datenschutz.md).
 - Every access to personal data is audit-logged: who, what, when, why (no student data in the entry).
 """
 
@@ -18,6 +18,7 @@ from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
 from common.errors import NotFoundError
 from contracts import retention
+from services.intake.dal.audit_journal import AuditLog
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.models.intake import IntakeRecord, IntakeView
 
@@ -42,7 +43,7 @@ PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
 
 def audit(action: AuditAction, principal: Principal, intake_ids: Iterable[str], now: datetime) -> None:
     """Record the access in the audit log (:mod:`common.audit_log`, intake's purposes) before data leave."""
-    audit_log.record("intake", action, principal, intake_ids, now, PURPOSES)
+    audit_log.record("intake", action, principal, intake_ids, now, PURPOSES, journal=AuditLog())
 
 
 def load(intake_id: str, repo: IntakeRepository, now: datetime) -> IntakeRecord:

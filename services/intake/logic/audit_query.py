@@ -1,4 +1,4 @@
-"""The audit log in the intake service (issue 6 "GDPR", DESIGN.md §6): intake's purposes, its entries, and
+"""The audit log in the intake service (docs/datenschutz.md): intake's purposes, its entries, and
 the office's reading of the whole log (``GET /audit``; the writer and the entry are :mod:`common.audit_log`).
 
 Every read, list, creation, correction and withdrawal of intakes writes one entry *before* the data leave

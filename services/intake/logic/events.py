@@ -1,4 +1,4 @@
-"""The intake facts for the bus: IDs and matching attributes only, never personal data (DESIGN.md §2)."""
+"""The intake facts for the bus: IDs and matching attributes only, never personal data."""
 
 from __future__ import annotations
 

@@ -2,10 +2,10 @@
 
 Sources:
 - School year in Baden-Württemberg runs 1 August – 31 July (Schulgesetz BW § 26).
-- AV dual exists since 2017/18 (Robert-Franck-Schule, DESIGN.md §1): earlier school years are typos.
-- Plausible AV dual age: 14–21 at school-year start (issue 3; AV dual targets 15–20-year-olds).
+- AV dual exists since 2017/18 (first at the Robert-Franck-Schule): earlier school years are typos.
+- Plausible AV dual age: 14–21 at school-year start (AV dual targets 15–20-year-olds).
 - Guardian consent required when the student is under 18 on the submission date (Art. 8 GDPR
-  practice for minors in BW schools; DESIGN.md §6).
+  practice for minors in BW schools; docs/datenschutz.md).
 """
 
 from __future__ import annotations

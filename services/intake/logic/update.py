@@ -91,7 +91,7 @@ def withdraw_intake(
     now: datetime,
 ) -> IntakeView:
     """Withdraw the intake: mark it withdrawn, erase its personal data (everything of the form except school,
-    school year and class; DESIGN.md §6 "consent withdrawal triggers erasure in every service") and
+    school year and class; docs/datenschutz.md "consent withdrawal triggers erasure in every service") and
     publish ``IntakeWithdrawn`` (matching and reporting erase theirs), all in one transaction.
 
     Idempotent: withdrawing again publishes nothing and returns the erased intake; an intake withdrawn

@@ -237,7 +237,7 @@ class IntakeForm(_Form):
 
 FORM_FIELDS: tuple[str, ...] = tuple(IntakeForm.model_fields)
 #: Form fields kept after a withdrawal: the school's bookkeeping (which class had a withdrawn intake), no
-#: data about the student. Everything else of the form is erased (DESIGN.md §6, issue 6 "GDPR").
+#: data about the student. Everything else of the form is erased (docs/datenschutz.md).
 KEPT_AFTER_ERASURE: tuple[str, ...] = ("school_id", "school_year", "class_name")
 #: Form fields erased on withdrawal: names, birth date, contacts, languages, consent details, preferences,
 #: free text (remark, wished job) and the categories describing the student.

@@ -1,13 +1,13 @@
 """DynamoDB access for matching: companions (capacity counter), assignments (incl. waitlist), outbox.
 
-Capacity is guarded by conditional transactions (DESIGN.md §2, §5): a companion's ``used``
+Capacity is guarded by conditional transactions (docs/architecture.md): a companion's ``used``
 counter is incremented only if ``used < capacity`` and the companion is active, in the same
 ``TransactWriteItems`` call as the assignment item, which is itself conditional on the state the
 decision was based on (not yet known / still waiting / still at the same companion). Either
 everything is written or nothing.
 
 Events are never published directly: every state change puts its events into the matching
-outbox table **in the same transaction** (``common.outbox``; transactional outbox, DESIGN.md §2).
+outbox table **in the same transaction** (``common.outbox``; transactional outbox, docs/architecture.md).
 The outbox table's stream triggers the outbox relay (``common.outbox_relay``, the same Lambda handler on AWS
 and locally), which puts the events on the bus, so a crash between the write and the publish cannot lose one.
 """
@@ -21,7 +21,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from common import settings
+from common import aws, settings
 from common.dynamodb import all_items, cancellation_codes, condition_failed, from_dynamo, serialize
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
@@ -76,15 +76,15 @@ class MatchingStore:
 
     @property
     def companions(self) -> Any:
-        return self._c or settings.table(COMPANIONS)
+        return self._c or aws.table(COMPANIONS)
 
     @property
     def assignments(self) -> Any:
-        return self._a or settings.table(ASSIGNMENTS)
+        return self._a or aws.table(ASSIGNMENTS)
 
     @property
     def client(self) -> Any:
-        return self._client or settings.client("dynamodb")
+        return self._client or aws.client("dynamodb")
 
     # ------------------------------------------------------------------ transactions
     def _transact(self, items: list[dict[str, Any]], events: Sequence[OutgoingEvent]) -> list[str] | None:

@@ -1,4 +1,4 @@
-"""Audited access to students' data in matching (issue 6 "GDPR", DESIGN.md §6): an assignment (profile
+"""Audited access to students' data in matching (docs/datenschutz.md): an assignment (profile
 categories, class, explanation), the waitlist (ids, class, waiting time) and recorded exits (destination)
 are pseudonymous personal data, so every read and every recorded exit writes an audit entry
 (:mod:`common.audit_log`) before the data leave the service."""
@@ -11,6 +11,7 @@ from datetime import datetime
 from common import audit_log
 from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
+from services.matching.dal.audit_journal import AuditLog
 from services.matching.dal.store import MatchingStore
 from services.matching.logic import exits
 from services.matching.logic.waitlist import waitlist
@@ -28,7 +29,7 @@ PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
 
 
 def _record(action: AuditAction, principal: Principal, intake_ids: Iterable[str], now: datetime) -> None:
-    audit_log.record("matching", action, principal, intake_ids, now, PURPOSES)
+    audit_log.record("matching", action, principal, intake_ids, now, PURPOSES, journal=AuditLog())
 
 
 def read_assignment(

@@ -1,7 +1,7 @@
 """Matching's reactions to incoming events: intake submitted, changed or withdrawn, a slot freed, a
 companion changed (online assignment and waitlist work: :mod:`services.matching.logic.assign`).
 
-Every handler is idempotent and order-tolerant (issue 4, item 8):
+Every handler is idempotent and order-tolerant (item 8):
 
 * a student's record is written with conditions on the state the decision was based on, so a
   duplicate delivery or a concurrent decision makes the second write fail without effect

@@ -25,7 +25,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from common import settings
+from common import aws, settings
 from common.dynamodb import all_items, condition_failed, serialize, to_dynamo
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
@@ -54,11 +54,11 @@ class AggregateStore:
 
     @property
     def table(self) -> Any:
-        return self._t or settings.table(AGGREGATES)
+        return self._t or aws.table(AGGREGATES)
 
     @property
     def client(self) -> Any:
-        return self._client or settings.client("dynamodb")
+        return self._client or aws.client("dynamodb")
 
     # ------------------------------------------------------------------ per-student state
     def get_state(self, intake_id: str) -> StudentState | None:
@@ -383,7 +383,7 @@ class ReportStore:
 
     @property
     def client(self) -> Any:
-        return self._client or settings.client("s3")
+        return self._client or aws.client("s3")
 
     def put(self, key: str, body: bytes, content_type: str, *, filename: str | None = None) -> None:
         extra: dict[str, Any] = {}
@@ -440,7 +440,7 @@ class Mailer:
 
     @property
     def client(self) -> Any:
-        return self._client or settings.client("ses")
+        return self._client or aws.client("ses")
 
     def send(self, raw: bytes, *, to: str, sender: str) -> str:
         resp = self.client.send_raw_email(Source=sender, Destinations=[to], RawMessage={"Data": raw})

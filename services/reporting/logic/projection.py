@@ -5,7 +5,7 @@ Correct under duplicate and out-of-order delivery by construction:
 * **merge** (:func:`merge`) is commutative, associative and idempotent. The timeline is a *set* of
   entries (one per fact); the profile (class, gender, age band, German support, career fields), the
   waitlist reason and the exit are last-writer-wins by the time of their fact, ties broken by the
-  content. A withdrawal erases the profile for good (DESIGN.md §6: reporting keeps only counts).
+  content. A withdrawal erases the profile for good (docs/datenschutz.md: reporting keeps only counts).
 * **counters** (:func:`counters`) are a pure function of the merged state; the store applies
   ``counters(new) - counters(old)`` together with the new state in one transaction, conditional on
   the state it read. So every student is counted exactly once in every counter whatever the

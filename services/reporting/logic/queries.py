@@ -13,6 +13,7 @@ from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
 from common.errors import NotFoundError
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
+from services.reporting.dal.audit_journal import AuditLog
 from services.reporting.logic.figures import WAITLIST_LIST_LIMIT, dashboard_summary, waitlist_rows
 from services.reporting.logic.periods import ReportWeek
 from services.reporting.logic.publish import load_inputs
@@ -47,7 +48,7 @@ def report_with_links(
     if r is None or r.state == "rendering":
         raise NotFoundError(report_id)
     if r.subject_ids:
-        audit_log.record("reporting", "read", principal, r.subject_ids, now, PURPOSES)
+        audit_log.record("reporting", "read", principal, r.subject_ids, now, PURPOSES, journal=AuditLog())
     links = {fmt: reports.link(key, validity) for fmt, key in zip(r.formats, r.object_keys, strict=True)}
     return ReportOut(
         report_id=r.report_id,
@@ -71,5 +72,5 @@ def dashboard(
     summary = DashboardSummary.model_validate(dashboard_summary(inputs, week))
     listed = [w["intake_id"] for w in waitlist_rows(inputs.waitlist, week.as_of)[:WAITLIST_LIST_LIMIT]]
     if listed:
-        audit_log.record("reporting", "list", principal, listed, now, PURPOSES)
+        audit_log.record("reporting", "list", principal, listed, now, PURPOSES, journal=AuditLog())
     return summary

@@ -1,10 +1,11 @@
-"""Erasure in stored reports (issue 6 "GDPR": ``IntakeWithdrawn`` erases report-index references).
+"""Erasure in stored reports (docs/datenschutz.md: ``IntakeWithdrawn`` erases report-index references).
 
 A Wochenbericht lists the waiting students pseudonymously (Kennung = tail of the intake id, school, class,
 waiting since). The report index keeps which intakes a report lists (``ReportRecord.subject_ids``). When an
 intake is withdrawn, its row is removed from every stored file of those reports – HTML (the row marked
 ``data-ref``), PDF (rendered again from the redacted HTML), XLSX (the row of the sheet "Warteliste") – and
-the reference is removed from the index. The counts stay: reporting keeps anonymous counts (DESIGN.md §6).
+the reference is removed from the index. The counts stay: reporting keeps anonymous counts
+(docs/datenschutz.md).
 Idempotent: a file without the row is left as it is.
 """
 

@@ -1,6 +1,6 @@
 """Small-cell suppression (statistische Geheimhaltung) for the statistical tables of the reports.
 
-Rule (DESIGN.md §6, issue 5), following the practice of the Statistik der Bundesagentur für Arbeit
+Rule (docs/datenschutz.md), following the practice of the Statistik der Bundesagentur für Arbeit
 (BA, "Statistische Geheimhaltung – Rechtliche Grundlagen und fachliche Regeln",
 statistik.arbeitsagentur.de → Grundlagen → Rechtsgrundlagen → Statistische Geheimhaltung; legal basis
 § 16 BStatG with § 281 Abs. 3 SGB III): counts of 1 or 2, *and values from which such a count can be

@@ -1,6 +1,6 @@
 """Reporting models: the anonymous per-student projection, derived items and report figures.
 
-Nothing here holds a name, a date of birth or any other direct identifier (DESIGN.md §2, §6): the
+Nothing here holds a name, a date of birth or any other direct identifier (docs/datenschutz.md): the
 projection keeps the intake's ULID, the school, the categories the events carry (class, gender, age
 band, German support, career fields) and the timeline of what happened when.
 """

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from avdual.runtime import FakeLambdaContext
-from common import outbox_relay, settings
-from common.events import EventBridgePublisher
+from common import aws, outbox_relay
+from common.event_bus import EventBridgePublisher
 from contracts import events as ev
 from contracts import outbox
 from contracts.topology import TABLES
@@ -31,9 +31,9 @@ METADATA = {
 def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv(TABLE.env_var, PHYSICAL)
     monkeypatch.setenv("EVENT_BUS_NAME", "avdual-unit-bus")
-    settings.reset()
+    aws.reset()
     yield
-    settings.reset()
+    aws.reset()
 
 
 class Events:

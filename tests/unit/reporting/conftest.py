@@ -1,4 +1,4 @@
-"""Unit tier for the reporting renderers: no network (DESIGN.md §7)."""
+"""Unit tier for the reporting renderers: no network (CONTRIBUTING.md, "Tests")."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _no_network():
-    """Unit tier: no sockets (DESIGN.md §7)."""
+    """Unit tier: no sockets (CONTRIBUTING.md, "Tests")."""
     pytest_socket = pytest.importorskip("pytest_socket")
     pytest_socket.disable_socket(allow_unix_socket=True)
     yield
