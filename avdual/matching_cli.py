@@ -149,7 +149,7 @@ def import_companions(  # noqa: C901
     career_fields/Berufsfelder, gender/Geschlecht, active/aktiv, active_from/aktiv ab,
     active_until/aktiv bis, leave_periods/Abwesenheiten.
     """
-    from common.api import german_errors
+    from common.field_errors import german_errors, model_fields
     from services.matching.logic.importer import ImportFileError, parse_row, read_rows
     from services.matching.models.matching import CompanionIn
 
@@ -171,7 +171,9 @@ def import_companions(  # noqa: C901
                 except ValidationError as e:
                     unreadable = {p.field for p in problems}  # already reported: not again as "missing"
                     problems += [
-                        p for p in german_errors(e.errors()) if p.field.split(".")[0] not in unreadable
+                        p
+                        for p in german_errors(e.errors(), model_fields(CompanionIn))
+                        if p.field.split(".")[0] not in unreadable
                     ]
                     body = None
                 if problems:

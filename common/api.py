@@ -1,4 +1,5 @@
-"""Shared REST API answers: JSON responses, German per-field validation errors, every API's error answers.
+"""Shared REST API answers: JSON responses, German per-field validation errors (:mod:`common.field_errors`,
+with the labels of the route's fields), every API's error answers.
 
 Error body schema (stable, documented in the OpenAPI spec as ``ErrorResponse``; built by
 :func:`common.errors.error_body` only)::
@@ -11,9 +12,9 @@ No error body echoes input values, stack traces or module names.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
@@ -26,6 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from common import clock
 from common.auth import ForbiddenError, UnauthenticatedError
@@ -40,46 +42,10 @@ from common.errors import (
     NotFoundError,
     error_body,
 )
+from common.field_errors import FieldLookup, field_in, german_errors, inner_model
 from common.guards import UNSUPPORTED_MEDIA_TYPE
 from common.observability import logger
 from contracts.topology import Route
-
-_MESSAGES: dict[str, str] = {
-    "missing": "Pflichtfeld fehlt.",
-    "extra_forbidden": "Unbekanntes Feld.",
-    "string_too_short": "Eingabe ist zu kurz.",
-    "string_too_long": "Eingabe ist zu lang.",
-    "string_pattern_mismatch": "Eingabe hat nicht das erwartete Format.",
-    "string_type": "Text erwartet.",
-    "bool_type": "Ja/Nein-Wert erwartet.",
-    "bool_parsing": "Ja/Nein-Wert erwartet.",
-    "int_type": "Ganze Zahl erwartet.",
-    "int_parsing": "Ganze Zahl erwartet.",
-    "float_parsing": "Zahl erwartet.",
-    "list_type": "Liste erwartet.",
-    "dict_type": "Objekt erwartet.",
-    "model_type": "Objekt erwartet.",
-    "model_attributes_type": "Objekt erwartet.",
-    "too_long": "Zu viele Einträge.",
-    "too_short": "Zu wenige Einträge.",
-    "date_parsing": "Ungültiges Datum (erwartet JJJJ-MM-TT).",
-    "date_from_datetime_parsing": "Ungültiges Datum (erwartet JJJJ-MM-TT).",
-    "date_from_datetime_inexact": "Ungültiges Datum (erwartet JJJJ-MM-TT).",
-    "date_type": "Ungültiges Datum (erwartet JJJJ-MM-TT).",
-    "datetime_parsing": "Ungültiger Zeitpunkt.",
-    "datetime_from_date_parsing": "Ungültiger Zeitpunkt.",
-    "literal_error": "Ungültiger Wert.",
-    "enum": "Ungültiger Wert.",
-    "json_invalid": "Ungültiges JSON.",
-    "json_type": "Ungültiges JSON.",
-    "greater_than_equal": "Wert ist zu klein.",
-    "less_than_equal": "Wert ist zu groß.",
-    "greater_than": "Wert ist zu klein.",
-    "less_than": "Wert ist zu groß.",
-    "uuid_parsing": "Ungültige Kennung.",
-    "value_error": "Ungültiger Wert.",
-    "assertion_error": "Ungültiger Wert.",
-}
 
 
 def api_path(route: Route) -> str:
@@ -94,36 +60,36 @@ def request_time(event: Mapping[str, Any]) -> datetime:
     return clock.from_epoch_ms((event.get("requestContext") or {}).get("requestTimeEpoch"))
 
 
-def german_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
-    """Map pydantic/Powertools validation errors to German per-field messages.
+def route_fields(app: APIGatewayRestResolver) -> FieldLookup | None:
+    """Lookup of the declarations (labels, pattern rules) of the route being resolved, for the locations
+    of its validation errors: ``("body", …)`` in the body model or a form field, ``("query"|"header"|"path",
+    name)`` a parameter."""
+    dependant = getattr(app.context.get("_route"), "dependant", None)
+    if dependant is None:
+        return None
+    groups = {
+        "query": dependant.query_params,
+        "header": dependant.header_params,
+        "path": dependant.path_params,
+        "body": dependant.body_params,
+    }
 
-    ``loc`` prefixes ``body``/``query``/``path`` are dropped; list indices stay (``career_fields.3``).
-    Custom validators raise ``ValueError("<German text>")``; that text is shown as is.
-    """
-    out: list[FieldError] = []
-    for err in errors:
-        loc = [str(p) for p in err.get("loc", ())]
-        if loc and loc[0] in ("body", "query", "path", "header"):
-            where = loc[0]
-            loc = loc[1:]
+    def lookup(loc: Sequence[str | int]) -> FieldInfo | None:
+        if not loc or loc[0] not in groups:
+            return None
+        params, rest = groups[str(loc[0])], list(loc[1:])
+        if loc[0] == "body" and len(params) == 1 and not getattr(params[0].field_info, "embed", False):
+            param = params[0]  # the body is this one model: the location is inside it
         else:
-            where = "body"
-        etype = str(err.get("type", "value_error"))
-        field = where if etype in ("json_invalid", "json_type") else (".".join(loc) or where)
-        message = _MESSAGES.get(etype, "Ungültiger Wert.")
-        ctx = err.get("ctx") or {}
-        if etype == "value_error" and "error" in ctx:
-            message = str(ctx["error"])
-        elif etype == "literal_error" and "expected" in ctx:
-            message = f"Ungültiger Wert; erlaubt: {ctx['expected']}."
-        elif etype in ("too_long",) and "max_length" in ctx:
-            message = f"Höchstens {ctx['max_length']} Einträge."
-        elif etype == "string_too_long" and "max_length" in ctx:
-            message = f"Höchstens {ctx['max_length']} Zeichen."
-        elif etype == "string_too_short" and ctx.get("min_length") == 1:
-            message = "Darf nicht leer sein."
-        out.append(FieldError(field=field, message=message))
-    return out
+            name = str(rest.pop(0)).lower() if rest else ""
+            param = next((p for p in params if str(p.alias).lower() == name), None)
+            if param is None:
+                return None
+        if not rest:
+            return cast(FieldInfo, param.field_info)
+        return field_in(inner_model(param.field_info.annotation or param.type_), rest)
+
+    return lookup
 
 
 def error_response(status: int, message: str, errors: list[FieldError] | None = None) -> Response:
@@ -198,13 +164,10 @@ def install_error_handlers(app: APIGatewayRestResolver, service: str) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _validation(ex: RequestValidationError) -> Response:
-        # An unknown field is reported at its parent: the key itself is the client's text, never echoed.
-        errors = [
-            {**e, "loc": tuple(e.get("loc", ()))[:-1]} if e.get("type") == "extra_forbidden" else e
-            for e in ex.errors()
-        ]
         return error_response(
-            422, "Die Eingabe ist ungültig. Bitte die markierten Felder prüfen.", german_errors(errors)
+            422,
+            "Die Eingabe ist ungültig. Bitte die markierten Felder prüfen.",
+            german_errors(ex.errors(), route_fields(app)),
         )
 
     @app.exception_handler(DomainValidationError)

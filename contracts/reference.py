@@ -7,6 +7,21 @@ Schools: the six vocational schools of Landkreis Ludwigsburg offering AV dual in
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
+
+from pydantic import Field
+
+SCHOOL_YEAR_PATTERN = r"^\d{4}/\d{2}$"
+#: A school year as the APIs take it (``2026/27``), with its German label and rule (``common.field_errors``).
+SchoolYear = Annotated[
+    str,
+    Field(
+        pattern=SCHOOL_YEAR_PATTERN,
+        title="Schuljahr",
+        examples=["2026/27"],
+        json_schema_extra={"x-rule": "erwartet JJJJ/JJ, z. B. 2026/27"},
+    ),
+]
 
 SCHOOLS: dict[str, str] = {
     "RFS": "Robert-Franck-Schule Ludwigsburg",
@@ -71,6 +86,80 @@ AGE_BAND_LABELS: dict[str, str] = {
     "18": "18",
     "19_plus": "19 und älter",
 }
+
+
+# German labels of the codes the APIs take (Literal fields): error messages name the allowed values with
+# these labels (``common.field_errors``), reports and pages show them.
+STATUS_LABELS: dict[str, str] = {
+    "submitted": "in Bearbeitung",
+    "assigned": "zugeordnet",
+    "waitlisted": "Warteliste",
+    "ended": "beendet",
+    "withdrawn": "zurückgezogen",
+}
+TRACK_LABELS: dict[str, str] = {"av_dual": "AV dual", "av_dual_fsr": "AV dual mit Weg zur Fachschulreife"}
+CERTIFICATE_LABELS: dict[str, str] = {
+    "none": "kein Abschluss",
+    "hauptschulabschluss": "Hauptschulabschluss",
+    "other": "anderer Abschluss",
+}
+INTERNSHIP_MODEL_LABELS: dict[str, str] = {"weekly_days": "Tage pro Woche", "block": "Blockpraktikum"}
+WITHDRAW_REASON_LABELS: dict[str, str] = {
+    "consent_withdrawn": "Einwilligung widerrufen",
+    "left_before_start": "vor Beginn ausgeschieden",
+    "duplicate": "doppelte Anmeldung",
+    "other": "anderer Grund",
+}
+EXIT_REASON_LABELS: dict[str, str] = {
+    "completed": "regulär beendet",
+    "dropped_out": "abgebrochen",
+    "moved_away": "verzogen",
+    "withdrawn": "zurückgezogen",
+    "other": "sonstiges",
+}
+DESTINATION_LABELS: dict[str, str] = {
+    "dual_training": "Duale Ausbildung",
+    "school_based_training": "Schulische Ausbildung",
+    "einstiegsqualifizierung": "Einstiegsqualifizierung",
+    "bqdual": "BQdual",
+    "bfs": "Berufsfachschule",
+    "further_school": "Weiterführende Schule",
+    "repeat_year_vabo": "Wiederholung / VABO",
+    "agency_programme": "Maßnahme der Arbeitsagentur",
+    "job": "Arbeit",
+    "voluntary_service": "Freiwilligendienst",
+    "nothing": "Ohne Anschluss",
+    "moved_away": "Verzogen",
+    "unknown": "Unbekannt",
+}
+REPORT_TYPE_LABELS: dict[str, str] = {"weekly": "Wochenbericht", "school_year": "Schuljahresbericht"}
+REPORT_PERIOD_LABELS: dict[str, str] = {"this_week": "laufende Woche", "last_week": "letzte volle Woche"}
+AUDIT_ACTION_LABELS: dict[str, str] = {
+    "create": "angelegt",
+    "read": "gelesen",
+    "list": "aufgelistet",
+    "update": "berichtigt",
+    "withdraw": "zurückgezogen",
+    "exit": "Austritt erfasst",
+}
+#: Every code → label table; a set of allowed values is labelled by the table with exactly these codes.
+CHOICE_LABELS: tuple[dict[str, str], ...] = (
+    SCHOOLS,
+    CAREER_FIELDS,
+    LANGUAGES,
+    GENDER_LABELS,
+    AGE_BAND_LABELS,
+    STATUS_LABELS,
+    TRACK_LABELS,
+    CERTIFICATE_LABELS,
+    INTERNSHIP_MODEL_LABELS,
+    WITHDRAW_REASON_LABELS,
+    EXIT_REASON_LABELS,
+    DESTINATION_LABELS,
+    REPORT_TYPE_LABELS,
+    REPORT_PERIOD_LABELS,
+    AUDIT_ACTION_LABELS,
+)
 
 
 def school_year_bounds(school_year: str) -> tuple[date, date]:

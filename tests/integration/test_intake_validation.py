@@ -187,8 +187,10 @@ def test_error_messages_are_german(rt: LocalRuntime, form: dict) -> None:
     del form["class_name"]
     body = assert_clean_4xx(post(rt, form))
     messages = {e["field"]: e["message"] for e in body["errors"]}
-    assert messages["class_name"] == "Pflichtfeld fehlt."
-    assert messages["student.gender"].startswith("Ungültiger Wert")
+    assert messages["class_name"] == "Klasse: Pflichtfeld fehlt."
+    assert (
+        messages["student.gender"] == "Geschlecht: erlaubt sind weiblich, männlich, divers oder keine Angabe."
+    )
     assert body["message"].startswith("Die Eingabe ist ungültig")
 
 
@@ -248,3 +250,21 @@ def test_non_object_bodies_are_rejected(rt: LocalRuntime, raw: str) -> None:
     assert 400 <= r.status < 500, (raw, r.status, r.body)
     assert "Traceback" not in r.body and "services." not in r.body
     assert_nothing_left(rt, before)
+
+
+def test_the_issue_examples_say_the_right_thing(rt: LocalRuntime, form: dict) -> None:
+    """A 33-character class name is too long in characters, not entries; a formula is no class name."""
+    form["class_name"] = "A" * 33
+    body = assert_clean_4xx(post(rt, form))
+    assert {e["field"]: e["message"] for e in body["errors"]} == {
+        "class_name": "Klasse: höchstens 32 Zeichen."
+    }
+    form["class_name"] = '=HYPERLINK("http://e.vil","A")'
+    body = assert_clean_4xx(post(rt, form), "HYPERLINK", "e.vil")
+    assert body["errors"] == [
+        {
+            "field": "class_name",
+            "message": "Klasse: erlaubt sind Buchstaben, Ziffern, Leerzeichen und - . / _ ( ); am Anfang ein "
+            "Buchstabe oder eine Ziffer.",
+        }
+    ]

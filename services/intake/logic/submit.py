@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 from ulid import ULID
 
-from common.api import german_errors
 from common.auth import ForbiddenError, Principal
 from common.errors import DomainValidationError, FieldError
+from common.field_errors import german_errors, model_fields
 from contracts import retention
 from contracts.calendar import local_date
 from contracts.events import AgeBand
@@ -67,7 +67,9 @@ def _validate_row(raw: dict[str, object], today: datetime) -> tuple[IntakeForm, 
     try:
         form = IntakeForm.model_validate(raw).normalised()
     except ValidationError as e:
-        raise DomainValidationError(german_errors(e.errors(include_input=False))) from None
+        raise DomainValidationError(
+            german_errors(e.errors(include_input=False), model_fields(IntakeForm))
+        ) from None
     return form, rules.check_form(form, today=local_date(today), submitted_on=local_date(today))
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from common.api import german_errors
 from common.auth import Principal
 from common.errors import DomainValidationError, FieldError
+from common.field_errors import german_errors, model_fields
 from contracts import retention
 from contracts.calendar import local_date
 from services.intake.dal.intakes import ConditionFailedError, IntakeRepository
@@ -38,7 +38,9 @@ def patch_intake(
     try:
         form = IntakeForm.model_validate(rules.merge_patch(before, patch)).normalised()
     except ValidationError as e:
-        raise DomainValidationError(german_errors(e.errors(include_input=False))) from None
+        raise DomainValidationError(
+            german_errors(e.errors(include_input=False), model_fields(IntakeForm))
+        ) from None
     if form.school_id != record.school_id and not principal.may_access_school(form.school_id):
         raise DomainValidationError(
             [

@@ -2,7 +2,7 @@
 
 Every per-field rule lives in an ``Annotated`` type, so the partial models built for ``PATCH``
 (:func:`partial_model`) keep them. German messages are raised as ``ValueError`` text; see
-``common.api.german_errors``. Cross-field rules (ages, consent, dates) are in ``logic/rules.py``.
+``common.field_errors``. Cross-field rules (ages, consent, dates) are in ``logic/rules.py``.
 
 Names round-trip byte-exact: no Unicode normalisation, only surrounding whitespace is stripped.
 """
@@ -31,10 +31,18 @@ from pydantic import (
 )
 
 from common.errors import FieldError
+from common.field_errors import INVALID_DATE, unknown
 from contracts.events import Gender
-from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS
+from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS, SchoolYear
 
 # --------------------------------------------------------------------------- text types
+#: A class name as schools write them (``AVd1a``, ``AV 1/2``, ``2BFS-1``): letters, digits, space and
+#: ``- . / _ ( )``, beginning with a letter or a digit – never with a character that makes a spreadsheet
+#: read it as a formula (``= + - @``; every export writes it as text anyway, ``common.spreadsheet``).
+CLASS_NAME_PATTERN = r"^[0-9A-Za-zÄÖÜäöüß][0-9A-Za-zÄÖÜäöüß ()./_-]*$"
+CLASS_NAME_RULE = (
+    "erlaubt sind Buchstaben, Ziffern, Leerzeichen und - . / _ ( ); am Anfang ein Buchstabe oder eine Ziffer"
+)
 #: Unicode bidi embeddings/overrides/isolates (``Trojan source``), never needed in a name or a remark.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 #: Categories never allowed: control, surrogate, private use, unassigned, line/paragraph separator.
@@ -93,7 +101,7 @@ def _iso_date_only(value: Any) -> Any:
         return value
     if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         return value
-    raise ValueError("Ungültiges Datum (erwartet JJJJ-MM-TT).")
+    raise ValueError(INVALID_DATE)
 
 
 #: A calendar date as the JSON schema says (``format: date``), nothing else.
@@ -106,22 +114,39 @@ Remark = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)
 # strings restricted to the keys of the reference data (listed as ``enum`` in the JSON schema)
 SchoolId = Annotated[
     str,
-    AfterValidator(_known(SCHOOLS, "Unbekannte Schule.")),
-    Field(json_schema_extra={"enum": list(SCHOOLS)}),
+    AfterValidator(_known(SCHOOLS, unknown("unbekannte Schule", SCHOOLS))),
+    Field(title="Schule", json_schema_extra={"enum": list(SCHOOLS)}),
 ]
 LanguageCode = Annotated[
     str,
-    AfterValidator(_known(LANGUAGES, "Unbekannte Sprache (ISO-639-1-Code erwartet).")),
+    AfterValidator(_known(LANGUAGES, unknown("unbekannte Sprache", LANGUAGES))),
     Field(json_schema_extra={"enum": list(LANGUAGES)}),
 ]
 CareerField = Annotated[
     str,
-    AfterValidator(_known(CAREER_FIELDS, "Unbekanntes Berufsfeld.")),
+    AfterValidator(_known(CAREER_FIELDS, unknown("unbekanntes Berufsfeld", CAREER_FIELDS))),
     Field(json_schema_extra={"enum": list(CAREER_FIELDS)}),
 ]
-SchoolYear = Annotated[str, StringConstraints(pattern=r"^\d{4}/\d{2}$"), Field(examples=["2026/27"])]
-ClassName = Annotated[Text, Field(min_length=1, max_length=32, examples=["AVd1a"])]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()/-]{4,29}$")]
+ClassName = Annotated[
+    Text,
+    Field(
+        min_length=1,
+        max_length=32,
+        pattern=CLASS_NAME_PATTERN,
+        examples=["AVd1a"],
+        title="Klasse",
+        json_schema_extra={"x-rule": CLASS_NAME_RULE},
+    ),
+]
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()/-]{4,29}$"),
+    Field(
+        json_schema_extra={
+            "x-rule": "erlaubt sind Ziffern, Leerzeichen und + ( ) / - (5 bis 30 Zeichen), z. B. 07141 123456"
+        }
+    ),
+]
 Email = Annotated[
     str,
     StringConstraints(
@@ -129,8 +154,17 @@ Email = Annotated[
         max_length=254,
         pattern=r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,}$",
     ),
+    Field(json_schema_extra={"x-rule": "erwartet eine E-Mail-Adresse wie name@schule.de"}),
 ]
-CompanionRef = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+CompanionRef = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{1,32}$"),
+    Field(
+        json_schema_extra={
+            "x-rule": "erwartet ein Kürzel aus 1 bis 32 Buchstaben (ohne Umlaute), Ziffern, - oder _"
+        }
+    ),
+]
 ConsentVersion = Annotated[Text, Field(min_length=1, max_length=20, examples=["EV-2026-08"])]
 
 #: Version of the county's current consent form (pre-filled in the web form; each intake stores its own).
@@ -151,24 +185,37 @@ class _Form(BaseModel):
 
 
 class Student(_Form):
-    given_name: Name
-    family_name: Name
-    date_of_birth: IsoDate
-    gender: Gender
-    phone: Phone | None = Field(default=None, description="Contact phone of the student (optional)")
-    email: Email | None = Field(default=None, description="Contact e-mail of the student (optional)")
+    given_name: Name = Field(title="Vorname")
+    family_name: Name = Field(title="Nachname")
+    date_of_birth: IsoDate = Field(title="Geburtsdatum")
+    gender: Gender = Field(title="Geschlecht")
+    phone: Phone | None = Field(
+        title="Telefon", default=None, description="Contact phone of the student (optional)"
+    )
+    email: Email | None = Field(
+        title="E-Mail", default=None, description="Contact e-mail of the student (optional)"
+    )
     languages: list[LanguageCode] = Field(
-        default_factory=list, max_length=10, description="ISO 639-1 codes of languages the student speaks"
+        title="Sprachen",
+        default_factory=list,
+        max_length=10,
+        description="ISO 639-1 codes of languages the student speaks",
     )
     parent_contact_language: LanguageCode | None = Field(
-        default=None, description="Language for parent contact (ISO 639-1)"
+        title="Sprache für den Elternkontakt",
+        default=None,
+        description="Language for parent contact (ISO 639-1)",
     )
 
 
 class Preferences(_Form):
-    companion_gender: Gender | None = Field(default=None, description="Companion gender, only if it matters")
+    companion_gender: Gender | None = Field(
+        title="Gewünschtes Geschlecht der Begleitung",
+        default=None,
+        description="Companion gender, only if it matters",
+    )
     previous_companion_id: CompanionRef | None = Field(
-        default=None, description="Companion known from before"
+        title="Frühere Begleitung", default=None, description="Companion known from before"
     )
 
 
@@ -176,24 +223,40 @@ class Consent(_Form):
     """Consent of the student and, under 18 on the submission date, of a guardian (each with date and
     consent text version)."""
 
-    student: StrictBool = Field(description="The student consented to the processing")
-    given_on: IsoDate = Field(description="Date of the student's consent")
-    text_version: ConsentVersion = Field(description="Version of the consent text the student signed")
-    guardian: StrictBool | None = Field(default=None, description="Guardian consent; required under 18")
+    student: StrictBool = Field(
+        title="Einwilligung Schüler/in", description="The student consented to the processing"
+    )
+    given_on: IsoDate = Field(title="Datum der Einwilligung", description="Date of the student's consent")
+    text_version: ConsentVersion = Field(
+        title="Version des Einwilligungstexts", description="Version of the consent text the student signed"
+    )
+    guardian: StrictBool | None = Field(
+        title="Einwilligung Erziehungsberechtigte",
+        default=None,
+        description="Guardian consent; required under 18",
+    )
     guardian_given_on: IsoDate | None = Field(
-        default=None, description="Date of the guardian's consent (default: the student's date)"
+        title="Datum der Einwilligung Erziehungsberechtigte",
+        default=None,
+        description="Date of the guardian's consent (default: the student's date)",
     )
     guardian_text_version: ConsentVersion | None = Field(
-        default=None, description="Consent text version the guardian signed (default: the student's version)"
+        title="Version des Einwilligungstexts Erziehungsberechtigte",
+        default=None,
+        description="Consent text version the guardian signed (default: the student's version)",
     )
     data_transfer_county: StrictBool = Field(
-        default=False, description="Data may be passed to the county (Landratsamt, Bildungsbüro)"
+        title="Weitergabe an den Landkreis",
+        default=False,
+        description="Data may be passed to the county (Landratsamt, Bildungsbüro)",
     )
     company_contact: StrictBool = Field(
-        default=False, description="Companion may contact companies about the student"
+        title="Kontakt mit Betrieben",
+        default=False,
+        description="Companion may contact companies about the student",
     )
     anonymised_statistics: StrictBool = Field(
-        default=False, description="Data may be used for anonymised statistics"
+        title="Anonyme Statistik", default=False, description="Data may be used for anonymised statistics"
     )
 
 
@@ -203,22 +266,32 @@ class IntakeForm(_Form):
     school_id: SchoolId
     school_year: SchoolYear
     class_name: ClassName
-    student: Student
-    track: Track = "av_dual"
-    certificate_on_entry: Certificate | None = Field(default=None, description="Certificate on entry")
-    german_support: StrictBool = Field(default=False, description="Needs German language support")
+    student: Student = Field(title="Schüler/in")
+    track: Track = Field(default="av_dual", title="Bildungsgang")
+    certificate_on_entry: Certificate | None = Field(
+        title="Abschluss bei Eintritt", default=None, description="Certificate on entry"
+    )
+    german_support: StrictBool = Field(
+        title="Deutschförderung", default=False, description="Needs German language support"
+    )
     vabo_before: StrictBool = Field(
-        default=False, description="Attended VABO (preparation year for migrants) before"
+        title="VABO besucht",
+        default=False,
+        description="Attended VABO (preparation year for migrants) before",
     )
-    career_fields: list[CareerField] = Field(default_factory=list, max_length=3)
-    wished_job: Annotated[Text, Field(max_length=100)] | None = None
-    internship_model: InternshipModel | None = None
-    internship_days_per_week: StrictInt | None = Field(default=None, ge=1, le=3)
-    preferences: Preferences = Field(default_factory=Preferences)
+    career_fields: list[CareerField] = Field(title="Berufsfelder", default_factory=list, max_length=3)
+    wished_job: Annotated[Text, Field(max_length=100)] | None = Field(default=None, title="Wunschberuf")
+    internship_model: InternshipModel | None = Field(default=None, title="Praktikumsmodell")
+    internship_days_per_week: StrictInt | None = Field(
+        title="Praktikumstage pro Woche", default=None, ge=1, le=3
+    )
+    preferences: Preferences = Field(title="Wünsche zur Begleitung", default_factory=Preferences)
     remark: Remark | None = Field(
-        default=None, description="Short remark for the companion (only the assigned companion can read it)"
+        title="Bemerkung",
+        default=None,
+        description="Short remark for the companion (only the assigned companion can read it)",
     )
-    consent: Consent
+    consent: Consent = Field(title="Einwilligung")
 
     def normalised(self) -> IntakeForm:
         """Defaults that follow from other fields: a guardian consent without own date/version has the
@@ -247,7 +320,7 @@ ERASED_FIELDS: tuple[str, ...] = tuple(f for f in FORM_FIELDS if f not in KEPT_A
 class WithdrawRequest(_Form):
     """``POST /intakes/{id}/withdraw`` body (optional)."""
 
-    reason: WithdrawReason = "consent_withdrawn"
+    reason: WithdrawReason = Field(default="consent_withdrawn", title="Grund")
 
 
 # --------------------------------------------------------------------------- stored record
@@ -397,7 +470,9 @@ def partial_model(model: type[_Form]) -> type[BaseModel]:
         if info.metadata:
             inner = Annotated[(inner, *info.metadata)]  # type: ignore[valid-type]
         kwargs = {
-            k: getattr(info, k) for k in ("description", "examples", "json_schema_extra") if getattr(info, k)
+            k: getattr(info, k)
+            for k in ("title", "description", "examples", "json_schema_extra")
+            if getattr(info, k)
         }
         fields[name] = (Optional[inner], Field(default=None, **kwargs))  # noqa: UP045
     name = model.__name__.removesuffix("Form") + "Patch" if model.__name__ != "IntakeForm" else "IntakePatch"

@@ -395,7 +395,7 @@ async function onBatch(ev) {
     const ul = document.createElement("ul");
     for (const r of body.rows.filter((x) => x.status === "invalid")) {
       const li = document.createElement("li");
-      li.textContent = `Zeile ${r.row}: ` + r.errors.map((e) => `${e.column || e.field}: ${e.message}`).join("; ");
+      li.textContent = `Zeile ${r.row}: ` + r.errors.map((e) => e.message).join(" ");
       ul.append(li);
     }
     out.append(ul);

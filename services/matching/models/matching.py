@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from common.field_errors import unknown
 from contracts.events import Destination, ExitReason, Gender, StudentProfile, WaitlistReason
 from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS
 from contracts.topology import COMPANION_ID
@@ -14,32 +15,78 @@ from contracts.topology import COMPANION_ID
 
 def _schools(v: list[str]) -> list[str]:
     if any(s not in SCHOOLS for s in v):
-        raise ValueError("Unbekannte Schule.")
+        raise ValueError(unknown("unbekannte Schule", SCHOOLS))
     return list(dict.fromkeys(v))
 
 
 def _languages(v: list[str]) -> list[str]:
     if any(x not in LANGUAGES for x in v):
-        raise ValueError("Unbekannte Sprache (ISO-639-1-Code erwartet, z. B. de, tr, ar).")
+        raise ValueError(unknown("unbekannte Sprache", LANGUAGES))
     return list(dict.fromkeys(v))
 
 
 def _fields(v: list[str]) -> list[str]:
     if any(x not in CAREER_FIELDS for x in v):
-        raise ValueError("Unbekanntes Berufsfeld.")
+        raise ValueError(unknown("unbekanntes Berufsfeld", CAREER_FIELDS))
     return list(dict.fromkeys(v))
 
 
 SchoolIds = Annotated[list[str], Field(min_length=1, max_length=6), AfterValidator(_schools)]
 Languages = Annotated[list[str], Field(max_length=20), AfterValidator(_languages)]
 CareerFields = Annotated[list[str], Field(max_length=13), AfterValidator(_fields)]
-CompanionId = Annotated[str, Field(pattern=COMPANION_ID.regex)]
+CompanionId = Annotated[
+    str,
+    Field(
+        pattern=COMPANION_ID.regex,
+        json_schema_extra={
+            "x-rule": "erwartet ein Kürzel aus 1 bis 32 Buchstaben (ohne Umlaute), Ziffern, - oder _"
+        },
+    ),
+]
+Email = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=200,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        json_schema_extra={"x-rule": "erwartet eine E-Mail-Adresse wie name@landkreis-ludwigsburg.de"},
+    ),
+]
+#: German labels of the fields of the matching API's request models (``common.field_errors``).
+TITLES: dict[str, str] = {
+    "companion_id": "Kürzel",
+    "name": "Name",
+    "email": "E-Mail",
+    "school_ids": "Schulen",
+    "capacity": "Kapazität",
+    "fte": "Stellenanteil (VZÄ)",
+    "languages": "Sprachen",
+    "career_fields": "Berufsfelder",
+    "gender": "Geschlecht",
+    "active": "aktiv",
+    "active_from": "aktiv ab",
+    "active_until": "aktiv bis",
+    "leave_periods": "Abwesenheiten",
+    "start": "Beginn",
+    "end": "Ende",
+    "exit_date": "Austrittsdatum",
+    "reason": "Austrittsgrund",
+    "destination": "Verbleib",
+    "with_former_internship_company": "bei einem früheren Praktikumsbetrieb",
+}
+
+
+def _title(name: str, info: object) -> str:
+    return TITLES.get(name, name)  # stored-only fields (``used``) keep their name
+
+
+_REQUEST = ConfigDict(extra="forbid", field_title_generator=_title)
 
 
 class LeavePeriod(BaseModel):
     """An absence of a companion (leave, illness, parental leave); both days inclusive."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, field_title_generator=_title)
     start: date
     end: date
 
@@ -53,7 +100,7 @@ class LeavePeriod(BaseModel):
 class _CompanionFields(BaseModel):
     """Registry fields shared by create (all required) and patch (all optional)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, field_title_generator=_title)
 
     @model_validator(mode="after")
     def _period(self) -> _CompanionFields:
@@ -73,7 +120,7 @@ class CompanionIn(_CompanionFields):
 
     companion_id: CompanionId
     name: str = Field(min_length=1, max_length=100)
-    email: str = Field(min_length=3, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: Email
     school_ids: SchoolIds
     capacity: int = Field(ge=0, le=200, description="Maximum number of students (target about 40)")
     fte: float = Field(default=1.0, gt=0, le=1.0, description="Full-time equivalent share")
@@ -91,7 +138,7 @@ class CompanionPatch(_CompanionFields):
     optional dates)."""
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    email: str | None = Field(default=None, min_length=3, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: Email | None = None
     school_ids: SchoolIds | None = None
     capacity: int | None = Field(default=None, ge=0, le=200)
     fte: float | None = Field(default=None, gt=0, le=1.0)
@@ -120,7 +167,7 @@ AssignmentStatus = Literal["assigned", "waitlisted", "ended", "withdrawn"]
 class ExitIn(BaseModel):
     """``POST /assignments/{intake_id}/exit`` body: exit date, reason and destination (Verbleib)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _REQUEST
     exit_date: date
     reason: ExitReason
     destination: Destination

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contracts import reference
 from contracts.reference import AGE_BAND_LABELS, CAREER_FIELDS, GENDER_LABELS, SCHOOLS
 
 __all__ = [
@@ -17,35 +18,9 @@ __all__ = [
     "WAIT_BUCKET_LABELS",
 ]
 
-STATUS_LABELS: dict[str, str] = {
-    "submitted": "in Bearbeitung",
-    "assigned": "zugeordnet",
-    "waitlisted": "Warteliste",
-    "ended": "beendet",
-    "withdrawn": "zurückgezogen",
-}
-EXIT_REASONS: dict[str, str] = {
-    "completed": "regulär beendet",
-    "dropped_out": "abgebrochen",
-    "moved_away": "verzogen",
-    "withdrawn": "zurückgezogen",
-    "other": "sonstiges",
-}
-DESTINATIONS: dict[str, str] = {
-    "dual_training": "Duale Ausbildung",
-    "school_based_training": "Schulische Ausbildung",
-    "einstiegsqualifizierung": "Einstiegsqualifizierung",
-    "bqdual": "BQdual",
-    "bfs": "Berufsfachschule",
-    "further_school": "Weiterführende Schule",
-    "repeat_year_vabo": "Wiederholung / VABO",
-    "agency_programme": "Maßnahme der Arbeitsagentur",
-    "job": "Arbeit",
-    "voluntary_service": "Freiwilligendienst",
-    "nothing": "Ohne Anschluss",
-    "moved_away": "Verzogen",
-    "unknown": "Unbekannt",
-}
+STATUS_LABELS = reference.STATUS_LABELS
+EXIT_REASONS = reference.EXIT_REASON_LABELS
+DESTINATIONS = reference.DESTINATION_LABELS
 WITH_COMPANY_COLUMNS = ["im ehemaligen Praktikumsbetrieb", "anderer Betrieb / nicht zutreffend"]
 GERMAN_SUPPORT: dict[str, str] = {"yes": "mit Sprachförderbedarf", "no": "ohne Sprachförderbedarf"}
 WAITLIST_REASONS: dict[str, str] = {

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.reference import SchoolYear
+
 Display = int | str
 """A published count: a number, ``"<3"`` (1 or 2) or ``"x"`` (withheld so that no 1–2 can be computed)."""
 
@@ -16,18 +18,17 @@ class ReportRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     report_type: Literal["weekly", "school_year"] = Field(
-        description="weekly = Wochenbericht, school_year = Schuljahresbericht"
+        title="Berichtsart", description="weekly = Wochenbericht, school_year = Schuljahresbericht"
     )
-    school_year: str | None = Field(
-        default=None,
-        pattern=r"^\d{4}/\d{2}$",
-        examples=["2026/27"],
-        description="Default: the school year of today",
-    )
+    school_year: SchoolYear | None = Field(default=None, description="Default: the school year of today")
     period: Literal["this_week", "last_week"] = Field(
-        default="this_week", description="Weekly report: the running week so far, or the last complete week"
+        default="this_week",
+        title="Zeitraum",
+        description="Weekly report: the running week so far, or the last complete week",
     )
-    email: bool = Field(default=True, description="Also email the report to the office mailbox")
+    email: bool = Field(
+        default=True, title="per E-Mail senden", description="Also email the report to the office mailbox"
+    )
 
 
 class ReportOut(BaseModel):
