@@ -125,6 +125,12 @@ def title_of(info: FieldInfo | None) -> str | None:
     return None if info is None else info.title or _declared(info.annotation, "title")
 
 
+def declared_title(name: str, info: FieldInfo) -> str:
+    """A ``field_title_generator``: the label declared on the field's type (``SchoolYear | None`` keeps it
+    inside the union), so that the field and the OpenAPI document carry it."""
+    return str(title_of(info) or name)
+
+
 def rule_of(info: FieldInfo | None) -> str | None:
     """The pattern rule in words declared on a field or its type (``x-rule``), if any."""
     if info is None:
@@ -164,6 +170,8 @@ def rule(error: Mapping[str, Any], info: FieldInfo | None = None) -> str:  # noq
         unit = ("Zeichen", "Zeichen") if _is_text(info, ctx) else ("Eintrag", "Einträge")
         if etype == "too_long":
             return f"höchstens {_count(ctx.get('max_length'), *unit)}"
+        if unit[0] == "Zeichen" and ctx.get("min_length") == 1:
+            return "darf nicht leer sein"
         return f"mindestens {_count(ctx.get('min_length'), *unit)}"
     if etype in ("literal_error", "enum"):
         return _allowed(ctx)

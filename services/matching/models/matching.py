@@ -55,7 +55,7 @@ Email = Annotated[
 #: German labels of the fields of the matching API's request models (``common.field_errors``).
 TITLES: dict[str, str] = {
     "companion_id": "Kürzel",
-    "name": "Name",
+    "name": "Name der Begleitung",
     "email": "E-Mail",
     "school_ids": "Schulen",
     "capacity": "Kapazität",

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.field_errors import declared_title
 from contracts.reference import SchoolYear
 
 Display = int | str
@@ -16,7 +17,7 @@ Display = int | str
 class ReportRequest(BaseModel):
     """``POST /reports``: render a report now."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", field_title_generator=declared_title)
     report_type: Literal["weekly", "school_year"] = Field(
         title="Berichtsart", description="weekly = Wochenbericht, school_year = Schuljahresbericht"
     )
