@@ -1,6 +1,6 @@
 """The one writer of spreadsheet cells: every XLSX export appends its rows and saves its workbook here.
 
-User text never becomes a formula (OWASP "CSV Injection", ASVS 1.2.10; see ``docs/adr/``): spreadsheet
+User text never becomes a formula (OWASP "CSV Injection", ASVS 1.2.10; docs/adr/0004): spreadsheet
 programs read a cell whose text begins with ``= + - @``, a tab, CR or LF as a formula. Here
 
 * every text is written as a text cell (``t="inlineStr"``) – never a formula (openpyxl would make one of
