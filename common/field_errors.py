@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
+from pydantic.fields import ComputedFieldInfo, FieldInfo
 
 from common.errors import FieldError
 from contracts.reference import CHOICE_LABELS
@@ -126,10 +126,10 @@ def title_of(info: FieldInfo | None) -> str | None:
     return None if info is None else info.title or _declared(info.annotation, "title")
 
 
-def declared_title(name: str, info: FieldInfo) -> str:
+def declared_title(name: str, info: FieldInfo | ComputedFieldInfo) -> str:
     """A ``field_title_generator``: the label declared on the field's type (``SchoolYear | None`` keeps it
     inside the union), so that the field and the OpenAPI document carry it."""
-    return str(title_of(info) or name)
+    return str(title_of(info) or name) if isinstance(info, FieldInfo) else name
 
 
 def rule_of(info: FieldInfo | None) -> str | None:

@@ -38,6 +38,10 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
+        title="Idempotenzschlüssel (Idempotency-Key)",
+        json_schema_extra={
+            "x-rule": "erwartet 8 bis 128 Zeichen aus Buchstaben (ohne Umlaute), Ziffern und _ . : -"
+        },
         description="Client-generated key (e.g. a UUID): the same key with the same request returns the "
         "first response again; with another request 409.",
     ),

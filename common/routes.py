@@ -47,7 +47,7 @@ from common.auth import ForbiddenError, Principal, UnauthenticatedError, authori
 from common.errors import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, ErrorResponse, error_body
 from common.guards import RequestRefusedError, check_body
 from common.observability import logger, tracer
-from contracts.reference import SCHOOLS
+from contracts.reference import SCHOOL_YEAR, SCHOOLS
 from contracts.topology import COMPANION_ID, INTAKE_ID, REPORT_ID, ROUTES, Function, PathParameter, Route
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -71,7 +71,6 @@ ERROR_TEXT = {
     422: "Ungültige Eingabe (Feld + deutsche Meldung)",
 }
 _BODY_METHODS = ("POST", "PATCH", "PUT")
-SCHOOL_YEAR_PATTERN = r"^\d{4}/\d{2}$"
 
 
 def path_parameter(p: PathParameter) -> Any:
@@ -86,7 +85,7 @@ ReportId = Annotated[str, path_parameter(REPORT_ID)]
 SchoolCode = Literal[tuple(SCHOOLS)]  # type: ignore[valid-type]
 SchoolYearQuery = Annotated[
     str | None,
-    Query(pattern=SCHOOL_YEAR_PATTERN, description="z. B. 2026/27; Standard: das laufende Schuljahr"),
+    Query(**SCHOOL_YEAR, description="z. B. 2026/27; Standard: das laufende Schuljahr"),
 ]
 
 

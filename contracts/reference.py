@@ -7,21 +7,20 @@ Schools: the six vocational schools of Landkreis Ludwigsburg offering AV dual in
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
 SCHOOL_YEAR_PATTERN = r"^\d{4}/\d{2}$"
-#: A school year as the APIs take it (``2026/27``), with its German label and rule (``common.field_errors``).
-SchoolYear = Annotated[
-    str,
-    Field(
-        pattern=SCHOOL_YEAR_PATTERN,
-        title="Schuljahr",
-        examples=["2026/27"],
-        json_schema_extra={"x-rule": "erwartet JJJJ/JJ, z. B. 2026/27"},
-    ),
-]
+#: The declaration of a school year wherever the APIs take one (``Field``, ``Query``, ``Form``): pattern,
+#: German label and the rule in words (``common.field_errors``).
+SCHOOL_YEAR: dict[str, Any] = {
+    "pattern": SCHOOL_YEAR_PATTERN,
+    "title": "Schuljahr",
+    "examples": ["2026/27"],
+    "json_schema_extra": {"x-rule": "erwartet JJJJ/JJ, z. B. 2026/27"},
+}
+SchoolYear = Annotated[str, Field(**SCHOOL_YEAR)]
 
 SCHOOLS: dict[str, str] = {
     "RFS": "Robert-Franck-Schule Ludwigsburg",

@@ -12,13 +12,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, File, Form,
 
 from common.api import html_response, json_response
 from common.idempotency import IdempotencyKey
-from common.routes import SCHOOL_YEAR_PATTERN, Caller, IntakeId, RestApi, SchoolCode, SchoolYearQuery
+from common.routes import Caller, IntakeId, RestApi, SchoolCode, SchoolYearQuery
+from contracts.reference import SCHOOL_YEAR
 from contracts.topology import INTAKE_API
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.handlers import page
 from services.intake.logic import audit_query, read, submit, update
 from services.intake.models.audit_page import AuditAction, AuditPage
 from services.intake.models.intake import (
+    CLASS_NAME,
     BatchResult,
     IntakeCreated,
     IntakeForm,
@@ -63,10 +65,10 @@ def create_intake(
 def list_intakes(
     principal: Caller,
     school_year: SchoolYearQuery = None,
-    status: Annotated[IntakeStatus | None, Query()] = None,
-    school_id: Annotated[SchoolCode | None, Query(description="Office: any school")] = None,  # type: ignore[valid-type]
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    status: Annotated[IntakeStatus | None, Query(title="Stand")] = None,
+    school_id: Annotated[SchoolCode | None, Query(title="Schule", description="Office: any school")] = None,  # type: ignore[valid-type]
+    limit: Annotated[int, Query(ge=1, le=100, title="Anzahl je Seite")] = 25,
+    cursor: Annotated[str | None, Query(max_length=1024, title="Seitenmarke")] = None,
 ) -> Response[IntakePage]:
     return json_response(
         read.list_intakes(
@@ -89,17 +91,26 @@ def upload_class_list(
     file: Annotated[
         UploadFile,
         File(
+            title="Datei",
             description="Klassenliste als .csv/.txt (UTF-8, Windows-1252 oder UTF-16 wie Excels "
             "„Unicode-Text“; ; , oder Tabulator) oder .xlsx (ein Tabellenblatt); erste Zeile = Spaltennamen; "
-            "höchstens 500 Schülerzeilen (leere Zeilen zählen nicht)"
+            "höchstens 500 Schülerzeilen (leere Zeilen zählen nicht)",
         ),
     ],
-    school_year: Annotated[str, Form(pattern=SCHOOL_YEAR_PATTERN)],
+    school_year: Annotated[str, Form(**SCHOOL_YEAR)],
     principal: Caller,
-    school_id: Annotated[SchoolCode | None, Form(description="Default: the caller's school")] = None,  # type: ignore[valid-type]
-    class_name: Annotated[str | None, Form(max_length=32, description="For rows without 'Klasse'")] = None,
+    school_id: Annotated[
+        SchoolCode | None,  # type: ignore[valid-type]
+        Form(title="Schule", description="Default: the caller's school"),
+    ] = None,
+    class_name: Annotated[str | None, Form(**CLASS_NAME, description="For rows without 'Klasse'")] = None,
     consent_text_version: Annotated[
-        str | None, Form(max_length=20, description="For rows without 'Version Einwilligungstext'")
+        str | None,
+        Form(
+            max_length=20,
+            title="Version des Einwilligungstexts",
+            description="For rows without 'Version Einwilligungstext'",
+        ),
     ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[BatchResult]:
@@ -201,14 +212,20 @@ def withdraw_intake(
 )
 def list_audit_entries(
     day_from: Annotated[
-        date | None, Query(alias="from", description="First day (UTC), default: today")
+        date | None, Query(alias="from", title="von", description="First day (UTC), default: today")
     ] = None,
-    day_to: Annotated[date | None, Query(alias="to", description="Last day (UTC), default: today")] = None,
-    actor: Annotated[str | None, Query(max_length=128, description="Cognito subject of the caller")] = None,
-    action: Annotated[AuditAction | None, Query()] = None,
-    intake_id: Annotated[str | None, Query(max_length=64, description="Only entries of this intake")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    day_to: Annotated[
+        date | None, Query(alias="to", title="bis", description="Last day (UTC), default: today")
+    ] = None,
+    actor: Annotated[
+        str | None, Query(max_length=128, title="Konto", description="Cognito subject of the caller")
+    ] = None,
+    action: Annotated[AuditAction | None, Query(title="Aktion")] = None,
+    intake_id: Annotated[
+        str | None, Query(max_length=64, title="Anmeldung", description="Only entries of this intake")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, title="Anzahl je Seite")] = 100,
+    cursor: Annotated[str | None, Query(max_length=1024, title="Seitenmarke")] = None,
 ) -> Response[AuditPage]:
     return json_response(
         audit_query.list_entries(

@@ -127,17 +127,16 @@ CareerField = Annotated[
     AfterValidator(_known(CAREER_FIELDS, unknown("unbekanntes Berufsfeld", CAREER_FIELDS))),
     Field(json_schema_extra={"enum": list(CAREER_FIELDS)}),
 ]
-ClassName = Annotated[
-    Text,
-    Field(
-        min_length=1,
-        max_length=32,
-        pattern=CLASS_NAME_PATTERN,
-        examples=["AVd1a"],
-        title="Klasse",
-        json_schema_extra={"x-rule": CLASS_NAME_RULE},
-    ),
-]
+#: The declaration of a class name wherever the API takes one (the form's field, the class list's default).
+CLASS_NAME: dict[str, Any] = {
+    "min_length": 1,
+    "max_length": 32,
+    "pattern": CLASS_NAME_PATTERN,
+    "examples": ["AVd1a"],
+    "title": "Klasse",
+    "json_schema_extra": {"x-rule": CLASS_NAME_RULE},
+}
+ClassName = Annotated[Text, Field(**CLASS_NAME)]
 Phone = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()/-]{4,29}$"),

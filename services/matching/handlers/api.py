@@ -71,7 +71,9 @@ def patch_companion(companion_id: CompanionId, body: CompanionPatch) -> Response
 # --------------------------------------------------------------------------- assignments
 @api.route("POST", "/assignments/rebalance", RebalanceResult, "Vorschlag bzw. Ergebnis")
 def rebalance(
-    dry_run: Annotated[bool, Query(description="true: only list the moves (default)")] = True,
+    dry_run: Annotated[
+        bool, Query(title="nur Vorschau", description="true: only list the moves (default)")
+    ] = True,
 ) -> Response[RebalanceResult]:
     return json_response(
         run_rebalance(
@@ -109,7 +111,7 @@ def post_exit(intake_id: IntakeId, body: ExitIn, p: Caller) -> Response[Assignme
 @api.route("GET", "/waitlist", list[WaitlistEntry], "Warteliste")
 def get_waitlist(
     p: Caller,
-    school_id: Annotated[SchoolCode | None, Query(description="Only this school")] = None,  # type: ignore[valid-type]
+    school_id: Annotated[SchoolCode | None, Query(title="Schule", description="Only this school")] = None,  # type: ignore[valid-type]
 ) -> Response[list[WaitlistEntry]]:
     schools = [school_id] if school_id else (sorted(SCHOOLS) if p.is_office else sorted(p.school_ids))
     if not all(p.may_access_school(s) for s in schools):
