@@ -25,6 +25,7 @@ from avdual.runtime import LocalRuntime
 from common.field_errors import INVALID_DATE, choice_labels, german_list, number
 from contracts.topology import ROUTES
 from tests.conftest import OFFICE, VALID_FORM, companion
+from tests.integration.test_intake_batch import multipart
 
 SCHOOL = {"sub": "schule-rfs", "cognito:groups": "school-RFS"}
 PATH_VALUES = {
@@ -269,16 +270,7 @@ def _set(body: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 def _multipart(fields: dict[str, Any]) -> tuple[bytes, str]:
-    boundary = "----avdualfieldmessages"
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-        for k, v in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="k.csv"\r\n'
-        "Content-Type: text/csv\r\n\r\nVorname;Nachname\r\nA;B\r\n".encode()
-    )
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+    return multipart(b"Vorname;Nachname\r\nA;B\r\n", "k.csv", fields)
 
 
 def _claims(method: str, path: str) -> dict[str, str]:
