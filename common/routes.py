@@ -156,6 +156,8 @@ class RestApi:
             if r.method in _BODY_METHODS:
                 codes |= {400, 413, 415}
             ok = {"description": ok_text, "content": {"application/json": {"model": model}}}
+            if links := self.links(r, model):
+                ok["links"] = links
             bad = {"content": {"application/json": {"model": ErrorResponse}}}
             responses: dict[int, Any] = {status: ok}
             responses.update({c: {"description": ERROR_TEXT[c], **bad} for c in sorted(codes)})
@@ -170,6 +172,26 @@ class RestApi:
             )(fn)
 
         return decorate
+
+    def links(self, route: Route, model: Any) -> dict[str, Any]:
+        """OpenAPI links from the answer of ``route`` to every other route of the API whose path ids the
+        answer carries at its top level (create → read → correct → withdraw): clients and the stateful fuzz
+        test follow them with the real id."""
+        fields = getattr(model, "model_fields", None) if isinstance(model, type) else None
+        if not fields:
+            return {}
+        out: dict[str, Any] = {}
+        for other in self.routes.values():
+            names = [p.name for p in other.parameters]
+            if other is route or other.public or not names or not all(n in fields for n in names):
+                continue
+            pointer = other.path.replace("~", "~0").replace("/", "~1")
+            out[f"{other.method}{re.sub(r'[^A-Za-z0-9]+', '_', other.path)}"] = {
+                "operationRef": f"#/paths/{pointer}/{other.method.lower()}",
+                "parameters": {n: f"$response.body#/{n}" for n in names},
+                "description": other.summary,
+            }
+        return out
 
     # ------------------------------------------------------------------ the entry
     def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -5,13 +5,20 @@ is called as a WSGI app: no server, no socket. Every intake operation gets schem
 (positive) and schema-violating (negative) requests with a valid office token; checks: no 5xx,
 documented status codes, content types, headers and response schemas, negative data rejected.
 
-``AVDUAL_FUZZ_EXAMPLES`` sets the examples per operation and mode: the default keeps ``make test``
-short (~100 requests); ``make fuzz`` runs ≥ 1,000 and reports the count (``out/fuzz.json``).
+Stateful: schemathesis' state machine follows the OpenAPI links of the spec (``common.routes``: an answer
+links to the routes that take the id it carries) through create → read → correct → withdraw and back,
+with the real ids of the intakes it created, and checks every step (also that a created intake can be
+read). Part of the generated forms are made plausible (ages, consent dates) so that creations succeed
+and the chains reach stored intakes; the report counts the steps that followed a link to a stored intake.
+
+``AVDUAL_FUZZ_EXAMPLES`` sets the examples per operation and mode (and the stateful scenarios): the
+default keeps ``make test`` short; ``make fuzz`` runs ≥ 1,000 requests and reports them (``out/fuzz.json``).
 schemathesis' pytest plugin is not loaded (``-p no:schemathesis``): the strategies are used directly.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections import Counter
@@ -33,6 +40,7 @@ OPERATIONS = [
 ]
 STATS: Counter[str] = Counter()
 EXISTING: list[str] = []
+APPS: list[Any] = []
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +53,8 @@ def fuzz() -> Iterator[tuple[Any, str]]:
 
     with LocalRuntime(stage="fuzz", log_level="CRITICAL") as rt:
         token = rt.cognito.token("office")
-        schema = schemathesis.openapi.from_wsgi("/openapi.json", Gateway(rt))
+        APPS.append(Gateway(rt))
+        schema = schemathesis.openapi.from_wsgi("/openapi.json", APPS[0])
         # real intakes, so that reads, corrections and withdrawals also reach stored records
         for _ in range(3):
             r = rt.api("POST", "/intakes", body=VALID_FORM, token=token)
@@ -57,6 +66,13 @@ def fuzz() -> Iterator[tuple[Any, str]]:
         "requests": total,
         "failures": STATS["failures"],
         "examples_per_operation_and_mode": EXAMPLES,
+        "stateful": {
+            "scenarios": STATS["stateful:scenarios"],
+            "steps": STATS["stateful:steps"],
+            "linked_steps_on_stored_intakes": {
+                k.removeprefix("linked:"): v for k, v in sorted(STATS.items()) if k.startswith("linked:")
+            },
+        },
         "by_operation": {
             k.removeprefix("requests:"): v for k, v in sorted(STATS.items()) if k.startswith("requests:")
         },
@@ -131,3 +147,122 @@ def test_intake_operation_survives_fuzzing(fuzz: tuple[Any, str], method: str, p
         if mode == "positive":
             raise
         pytest.skip("no schema-violating input exists for this operation")
+
+
+# ------------------------------------------------------------------------------------------- stateful
+#: Generated values kept in a plausible form: the coded fields (free texts and dates are the valid form's,
+#: the cross-field rules and the name/text checks beyond the schema would refuse most generated ones).
+CODED = ("school_id", "track", "certificate_on_entry", "german_support", "vabo_before", "internship_model")
+
+
+def plausible(form: dict[str, Any]) -> dict[str, Any]:
+    """The valid form with the coded fields of the generated ``form``: a creation that is stored, from
+    which a chain of linked requests starts."""
+    from tests.conftest import VALID_FORM
+
+    out = copy.deepcopy(VALID_FORM)
+    out.update({k: form[k] for k in CODED if k in form})
+    student = form.get("student") if isinstance(form.get("student"), dict) else {}
+    out["student"].update({k: student[k] for k in ("gender", "languages") if k in student})
+    out["career_fields"] = list(dict.fromkeys(form.get("career_fields") or []))
+    if out.get("internship_model") == "weekly_days":
+        out["internship_days_per_week"] = 2
+    return out
+
+
+def workflow_machine(schema: Any, token: str) -> Any:
+    """schemathesis' state machine of the intake routes, with a root rule that creates intakes, the office
+    token on every call, the checks, and the counts of the report."""
+    from hypothesis import strategies as st
+    from hypothesis.stateful import Bundle
+    from schemathesis import GenerationMode
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.generation.stateful.state_machine import StepInput
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        ensure_resource_availability,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+    from schemathesis.specs.openapi.stateful import transition
+
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+        ensure_resource_availability,
+    ]
+    # schemathesis starts scenarios only from operations it deems likely roots (not POST /intakes, whose
+    # school_id it takes for a reference to a resource nobody creates): one more root rule, built as
+    # schemathesis builds its own, creates intakes (half of them plausible, so they are stored); the
+    # machine routes the answers into its bundles, and the links lead on from there.
+    create = schema["/intakes"]["POST"].as_strategy(generation_mode=GenerationMode.POSITIVE)
+    creations = st.tuples(create, st.booleans()).map(lambda t: made_plausible(*t))
+
+    class Workflows(schema.as_state_machine()):  # type: ignore[misc]
+        create_intake = transition(
+            name="create_intake",
+            target=Bundle("catch_all"),
+            input=creations.map(StepInput.initial),
+            precondition=lambda machine: True,
+        )
+
+        def setup(self) -> None:
+            STATS["stateful:scenarios"] += 1
+
+        def before_call(self, case: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+
+        def step(self, input: Any) -> Any:
+            output = super().step(input)
+            status = output.response.status_code
+            STATS["stateful:steps"] += 1
+            STATS[f"requests:{input.case.method} {input.case.path}"] += 1
+            STATS[f"status:{status}"] += 1
+            if input.transition is not None and input.is_applied and status < 300:
+                STATS[f"linked:{input.case.method} {input.case.path}"] += 1
+            return output
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            try:
+                case.validate_response(response, checks=checks, recorder=self.recorder)
+            except Exception:
+                STATS["failures"] += 1
+                raise
+
+    return Workflows
+
+
+def made_plausible(case: Any, make: bool) -> Any:
+    if make and isinstance(case.body, dict):
+        case.body = plausible(case.body)
+    return case
+
+
+@pytest.mark.enable_socket
+def test_intake_workflows_survive_stateful_fuzzing(fuzz: tuple[Any, str]) -> None:
+    """create → read → correct → withdraw (and every other linked order) on the intakes created."""
+    import schemathesis
+    from hypothesis import HealthCheck, settings
+    from schemathesis import GenerationMode
+
+    _, token = fuzz
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", APPS[0]).include(path_regex=r"^/intakes")
+    schema.config.generation.update(modes=[GenerationMode.POSITIVE])
+    workflow_machine(schema, token).run(
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=8,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    linked = {k.removeprefix("linked:") for k, v in STATS.items() if k.startswith("linked:") and v}
+    assert linked, "no step followed a link to a stored intake"
+    if EXAMPLES >= 50:  # make fuzz: every link kind reached a stored intake
+        assert {f"{m} {p}" for m, p in OPERATIONS if "{intake_id}" in p} <= linked, linked
