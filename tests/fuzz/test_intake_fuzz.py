@@ -85,6 +85,26 @@ def fuzz() -> Iterator[tuple[Any, str]]:
     print(f"\nschemathesis: {total} requests, {STATS['failures']} failures → {REPORT}")
 
 
+def conformance_checks() -> list[Any]:
+    """What every fuzzed answer must satisfy: no 5xx; status code, content type, headers and body as
+    documented."""
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    return [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+    ]
+
+
 @pytest.mark.enable_socket  # hypothesis/schemathesis never open one (WSGI in process); belt and braces
 @pytest.mark.parametrize("mode", ["positive", "negative"])
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
@@ -92,25 +112,11 @@ def test_intake_operation_survives_fuzzing(fuzz: tuple[Any, str], method: str, p
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis.errors import Unsatisfiable
     from schemathesis import GenerationMode
-    from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import (
-        content_type_conformance,
-        negative_data_rejection,
-        response_headers_conformance,
-        response_schema_conformance,
-        status_code_conformance,
-    )
+    from schemathesis.specs.openapi.checks import negative_data_rejection
 
     schema, token = fuzz
     operation = schema[path][method]
-    checks = [
-        not_a_server_error,
-        status_code_conformance,
-        content_type_conformance,
-        response_headers_conformance,
-        response_schema_conformance,
-        negative_data_rejection,
-    ]
+    checks = [*conformance_checks(), negative_data_rejection]
     auth = {"Authorization": f"Bearer {token}"}
     strategy = operation.as_strategy(generation_mode=GenerationMode(mode), headers=auth)
     if "{intake_id}" in path and mode == "positive":  # half of the cases on stored intakes
@@ -176,25 +182,11 @@ def workflow_machine(schema: Any, token: str) -> Any:
     from hypothesis import strategies as st
     from hypothesis.stateful import Bundle
     from schemathesis import GenerationMode
-    from schemathesis.checks import not_a_server_error
     from schemathesis.generation.stateful.state_machine import StepInput
-    from schemathesis.specs.openapi.checks import (
-        content_type_conformance,
-        ensure_resource_availability,
-        response_headers_conformance,
-        response_schema_conformance,
-        status_code_conformance,
-    )
+    from schemathesis.specs.openapi.checks import ensure_resource_availability
     from schemathesis.specs.openapi.stateful import transition
 
-    checks = [
-        not_a_server_error,
-        status_code_conformance,
-        content_type_conformance,
-        response_headers_conformance,
-        response_schema_conformance,
-        ensure_resource_availability,
-    ]
+    checks = [*conformance_checks(), ensure_resource_availability]
     # schemathesis starts scenarios only from operations it deems likely roots (not POST /intakes, whose
     # school_id it takes for a reference to a resource nobody creates): one more root rule, built as
     # schemathesis builds its own, creates intakes (half of them plausible, so they are stored); the
