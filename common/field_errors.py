@@ -1,6 +1,6 @@
 """German per-field validation messages: every pydantic/Powertools validation error becomes a
 :class:`~common.errors.FieldError` whose message names the field and the rule, with its limit
-(docs/adr/0008-german-field-messages.md).
+(docs/adr/0015-german-field-messages.md).
 
 What a message says is declared once, where the field is declared:
 

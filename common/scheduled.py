@@ -1,5 +1,5 @@
 """Scheduled invocations (EventBridge Scheduler → Lambda): exactly the payloads the topology's schedules
-send, and one run per schedule occurrence (docs/adr/0006-scheduled-runs.md).
+send, and one run per schedule occurrence (docs/adr/0013-scheduled-runs.md).
 
 A scheduled handler accepts an event only if it *is* the payload of one of its function's schedules
 (``contracts.topology.Schedule.payload``): the same keys, the same fixed values, and every

@@ -1,7 +1,7 @@
 """The one writer of spreadsheet cells: every XLSX export appends its rows and saves its workbook here.
 
 User text never becomes a formula (OWASP "CSV Injection", ASVS 1.2.10;
-docs/adr/0005-exports-write-text-as-text.md): spreadsheet programs read a cell whose text begins with
+docs/adr/0012-exports-write-text-as-text.md): spreadsheet programs read a cell whose text begins with
 ``= + - @``, a tab, CR or LF as a formula. Here
 
 * every text is written as a text cell (``t="inlineStr"``) – never a formula (openpyxl would make one of

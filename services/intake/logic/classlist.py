@@ -10,7 +10,7 @@ unchanged so the form validation reports it for that row and column.
 Every non-blank data row is returned (and so stored or reported invalid), or the whole file is refused:
 blank rows (also rows of separators only) are skipped and never count toward :data:`MAX_ROWS`; a file
 with more non-blank data rows than that, or an Excel file with content on a second sheet, is refused
-(docs/adr/0007-class-lists-never-lose-a-student.md).
+(docs/adr/0014-class-lists-never-lose-a-student.md).
 File-level problems (unreadable, missing required columns, too many rows) raise
 ``DomainValidationError`` with field ``file``; messages never quote file content.
 """
