@@ -2,10 +2,17 @@
 the dashboard summary.
 
 Inputs are the counters of a school year (``logic.projection.counters``), the companions and the
-waitlist periods, never student data. Every statistical table goes through ``logic.suppression``; every
-figure printed outside a table is derived from *displayed* values (``share``, ``sum_display``, ``delta``)
-or is a stand-alone count passed through ``suppress_value``. Office-internal working lists (waitlist,
-caseload per companion) are not statistics and are not suppressed, but hold no names.
+waitlist periods, never student data. Two audiences (docs/adr/0016-exact-figures-inside-the-office.md):
+
+* **inside the office** – the Wochenbericht and the dashboard show exact counts (``exact_table``): they
+  do not leave the office, and a figure shown as "x" on the office's own dashboard helps nobody. Each
+  week is a set of stocks and flows (``movement_rows``): Wochenbeginn + Zugänge − Abgänge = Stand, and a
+  week's Stand is the next week's Wochenbeginn;
+* **leaving the office** – the Schuljahresbericht for the steering group: every statistical table goes
+  through ``logic.suppression``; every figure printed outside a table is derived from *displayed* values
+  (``ratio``, ``sum_display``, ``change``) or is a stand-alone count passed through ``suppress_value``.
+
+Working lists (waitlist, caseload per companion) hold no student names.
 
 Small schools: the three tables of participants (by gender, age band, German support) share their rows,
 so a school with 1–2 participants would be broken down three ways and could not be protected
@@ -15,7 +22,7 @@ row still has 1–2 participants, the next smallest school joins it), and the re
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -38,17 +45,20 @@ from services.reporting.logic.labels import (
     WITH_COMPANY_COLUMNS,
 )
 from services.reporting.logic.periods import LONG_WAIT_DAYS, ReportWeek, local, monday
-from services.reporting.logic.projection import TRAINING_DESTINATIONS, WAIT_BUCKETS
+from services.reporting.logic.projection import NO_STATUS, TRAINING_DESTINATIONS, WAIT_BUCKETS
 from services.reporting.logic.suppression import (
+    Derived,
     Display,
     SuppressedTable,
     SuppressionError,
-    delta,
-    share,
+    change,
+    exact_table,
+    points,
+    ratio,
+    signed_text,
     sum_display,
     suppress_column,
     suppress_linked,
-    suppress_table,
     suppress_value,
 )
 from services.reporting.models.aggregates import CompanionInfo, WaitlistItem
@@ -56,8 +66,37 @@ from services.reporting.models.aggregates import CompanionInfo, WaitlistItem
 TARGET_PER_FTE = 40
 STATUS_ORDER = ("submitted", "assigned", "waitlisted", "ended", "withdrawn")
 STATUS_COLUMNS = [STATUS_LABELS[s] for s in STATUS_ORDER]
-NEW_COLUMNS = ["Anmeldungen", "Zuordnungen", "auf Warteliste"]
-NEW_KINDS = ("intakes", "assigned", "waitlisted")
+NEW_COLUMNS = [
+    "neu angemeldet",
+    "zugeordnet",
+    "davon von der Warteliste",
+    "auf die Warteliste",
+    "beendet",
+    "zurückgezogen",
+]
+"""Columns of "Neu in KW …": what happened in the week (students entering each status), not who is where."""
+MOVEMENT_LABELS = {
+    "assigned": "zugeordnet",
+    "waitlisted": "auf der Warteliste",
+    "submitted": "in Bearbeitung",
+    "ended": "beendet (Austritt)",
+    "withdrawn": "zurückgezogen",
+}
+FROM_LABELS = {
+    NO_STATUS: "neu angemeldet",
+    "submitted": "aus der Bearbeitung",
+    "assigned": "aus einer Zuordnung",
+    "waitlisted": "von der Warteliste",
+    "ended": "nach Austritt",
+    "withdrawn": "nach Rücknahme",
+}
+TO_LABELS = {
+    "submitted": "in Bearbeitung",
+    "assigned": "zugeordnet",
+    "waitlisted": "auf die Warteliste",
+    "ended": "ausgetreten",
+    "withdrawn": "zurückgezogen",
+}
 WAITLIST_LIST_LIMIT = 60
 """At most this many waiting students are listed in HTML/PDF (all of them in the XLSX)."""
 COMPANION_LIST_LIMIT = 60
@@ -81,23 +120,26 @@ def _most_loaded(companions: Sequence[dict[str, Any]], limit: int) -> list[dict[
 
 
 # ------------------------------------------------------------------------------------------ counters
+def _nested(depth: int) -> Any:
+    return defaultdict(int) if depth == 1 else defaultdict(lambda: _nested(depth - 1))
+
+
 @dataclass
 class Counts:
     """The counters of one school year, parsed by kind."""
 
-    status: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
-    new: dict[str, dict[str, dict[str, int]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-    )
-    lvl: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
-    people: dict[str, dict[str, dict[str, int]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-    )
-    career: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    exits: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
-    dest: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
-    wait: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    companion: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    status: dict[str, dict[str, int]] = field(default_factory=lambda: _nested(2))
+    new: dict[str, dict[str, dict[str, int]]] = field(default_factory=lambda: _nested(3))
+    lvl: dict[str, dict[str, dict[str, int]]] = field(default_factory=lambda: _nested(3))
+    """week → school → status → net change in that week"""
+    move: dict[str, dict[str, dict[tuple[str, str], int]]] = field(default_factory=lambda: _nested(3))
+    """week → school → (from, to) → changes of status in that week"""
+    people: dict[str, dict[str, dict[str, int]]] = field(default_factory=lambda: _nested(3))
+    career: dict[str, int] = field(default_factory=lambda: _nested(1))
+    exits: dict[str, dict[str, int]] = field(default_factory=lambda: _nested(2))
+    dest: dict[tuple[str, int], int] = field(default_factory=lambda: _nested(1))
+    wait: dict[str, int] = field(default_factory=lambda: _nested(1))
+    companion: dict[str, int] = field(default_factory=lambda: _nested(1))
 
     @classmethod
     def parse(cls, counters: Mapping[str, int]) -> Counts:  # noqa: C901
@@ -110,7 +152,9 @@ class Counts:
             elif kind == "new" and len(parts) == 4:
                 c.new[parts[1]][parts[2]][parts[3]] += n
             elif kind == "lvl" and len(parts) == 4:
-                c.lvl[parts[1]][parts[3]] += n
+                c.lvl[parts[1]][parts[2]][parts[3]] += n
+            elif kind == "move" and len(parts) == 5:
+                c.move[parts[1]][parts[2]][(parts[3], parts[4])] += n
             elif kind in ("gender", "age", "german", "class") and len(parts) == 3:
                 c.people[kind][parts[1]][parts[2]] += n
             elif kind == "career" and len(parts) == 2:
@@ -125,16 +169,35 @@ class Counts:
                 c.companion[parts[1]] += n
         return c
 
-    def level(self, status: str, before_week: str) -> int:
-        """How many students had ``status`` at the start of the week ``before_week`` (a Monday, ISO)."""
-        return sum(v.get(status, 0) for w, v in self.lvl.items() if w < before_week)
+    def level(self, status: str, before_week: str, school: str | None = None) -> int:
+        """How many students had ``status`` at the start of the week ``before_week`` (a Monday, ISO),
+        at ``school`` or at every school."""
+        return sum(
+            v.get(status, 0)
+            for w, per_school in self.lvl.items()
+            if w < before_week
+            for sid, v in per_school.items()
+            if school is None or sid == school
+        )
+
+    def moves(self, week: str, school: str | None = None) -> Counter[tuple[str, str]]:
+        """Changes of status ``(from, to)`` in ``week`` (``from`` = ``NO_STATUS`` for new students)."""
+        out: Counter[tuple[str, str]] = Counter()
+        for sid, m in self.move.get(week, {}).items():
+            if school is None or sid == school:
+                out.update(m)
+        return out
+
+    def inflow(self, week: str, status: str, school: str | None = None, *, source: str | None = None) -> int:
+        return sum(n for (f, t), n in self.moves(week, school).items() if t == status and source in (None, f))
+
+    def outflow(self, week: str, status: str, school: str | None = None) -> int:
+        """Students leaving ``status`` in ``week``; ``outflow(week, NO_STATUS)``: new students."""
+        return sum(n for (f, _), n in self.moves(week, school).items() if f == status)
 
     def new_in(self, week: str, kind: str, school: str | None = None) -> int:
         per_school = self.new.get(week, {})
         return sum(v.get(kind, 0) for s, v in per_school.items() if school is None or s == school)
-
-    def new_before(self, week: str, kind: str) -> int:
-        return sum(self.new_in(w, kind) for w in self.new if w < week)
 
     def participants(self) -> int:
         return sum(sum(v.values()) for v in self.people["gender"].values())
@@ -316,48 +379,108 @@ def waitlist_trend(counts: Counts, week: ReportWeek) -> list[tuple[date, int]]:
     return points
 
 
+def movement_rows(counts: Counts, inputs: Inputs, week: ReportWeek) -> list[dict[str, Any]]:
+    """The key figures of a week as stocks and flows: ``start`` (Monday 0:00), ``inflow``, ``outflow``,
+    ``end`` (:attr:`ReportWeek.end_instant`) and ``change`` = ``end - start`` = ``inflow - outflow`` – so
+    week N's ``start`` is week N−1's ``end``. Exact counts (office-internal)."""
+    key, nxt = week.key, week.next_key
+    rows: list[dict[str, Any]] = [
+        {
+            "key": "intakes",
+            "label": "Anmeldungen insgesamt",
+            "start": sum(counts.level(s, key) for s in STATUS_ORDER),
+            "inflow": counts.outflow(key, NO_STATUS),
+            "outflow": 0,
+            "end": sum(counts.level(s, nxt) for s in STATUS_ORDER),
+        }
+    ]
+    for st in ("assigned", "waitlisted", "submitted", "ended", "withdrawn"):
+        rows.append(
+            {
+                "key": st,
+                "label": MOVEMENT_LABELS[st],
+                "start": counts.level(st, key),
+                "inflow": counts.inflow(key, st),
+                "outflow": counts.outflow(key, st),
+                "end": counts.level(st, nxt),
+            }
+        )
+    rows.append(
+        {
+            "key": "long_waits",
+            "label": f"länger als {LONG_WAIT_DAYS} Tage wartend",
+            "start": long_waits(inputs.waitlist, week.start_instant),
+            "inflow": None,
+            "outflow": None,
+            "end": long_waits(inputs.waitlist, week.end_instant),
+        }
+    )
+    for r in rows:
+        r["change"] = r["end"] - r["start"]
+    return rows
+
+
+def _flow_text(moves: Counter[tuple[str, str]], status: str, *, into: bool) -> str:
+    parts = sorted(
+        ((n, (f if into else t)) for (f, t), n in moves.items() if (t if into else f) == status and n),
+        key=lambda x: (-x[0], x[1]),
+    )
+    if not parts:
+        return ""
+    names = FROM_LABELS if into else TO_LABELS
+    return " (" + ", ".join(f"{names[other]} {n}" for n, other in parts) + ")"
+
+
+def movement_notes(rows: Sequence[Mapping[str, Any]], counts: Counts, week: ReportWeek) -> list[str]:
+    """Each stock as an equation (start + inflow − outflow = end), with where students came from and went
+    to – so the "Neu in …" table and the status table can be read against each other."""
+    moves = counts.moves(week.key)
+    by = {r["key"]: r for r in rows}
+    t = by["intakes"]
+    notes = [
+        f"Anmeldungen insgesamt: {t['start']} zu Wochenbeginn + {t['inflow']} neu = {t['end']} "
+        "(Tabelle „Stand nach Schule“, Spalte „Anmeldungen insgesamt“; zurückgezogene Anmeldungen "
+        "zählen mit)."
+    ]
+    for st in ("assigned", "waitlisted", "ended", "withdrawn"):
+        r = by[st]
+        if not (r["start"] or r["inflow"] or r["outflow"] or r["end"]):
+            continue
+        notes.append(
+            f"{r['label']}: {r['start']} zu Wochenbeginn + {r['inflow']} Zugänge"
+            f"{_flow_text(moves, st, into=True)} − {r['outflow']} Abgänge"
+            f"{_flow_text(moves, st, into=False)} = {r['end']}."
+        )
+    return notes
+
+
 def weekly_figures(inputs: Inputs, week: ReportWeek) -> dict[str, Any]:
-    """Everything the Wochenbericht and the dashboard show (without charts and ids)."""
+    """Everything the Wochenbericht and the dashboard show (without charts and ids). Office-internal:
+    exact counts, nothing withheld. Every figure is as of the end of the week (``end_instant``)."""
     counts = inputs.counts()
-    names, matrix = _school_rows(lambda sid: [counts.status[sid].get(s, 0) for s in STATUS_ORDER])
-    status = suppress_table(names, STATUS_COLUMNS, matrix)
-    _, new_matrix = _school_rows(lambda sid: [counts.new_in(week.key, k, sid) for k in NEW_KINDS])
-    new = suppress_table(names, NEW_COLUMNS, new_matrix, row_totals=False)
-    waiting_now = long_waits(inputs.waitlist, week.as_of)
-    waiting_before = long_waits(inputs.waitlist, week.start_instant)
-    before = week.key
-    kpi_rows: list[tuple[str, Display | None, Display | None]] = [
-        ("Anmeldungen insgesamt", status.grand_total, suppress_value(counts.new_before(before, "intakes"))),
-        (
-            "zugeordnet",
-            status.col_total(STATUS_LABELS["assigned"]),
-            suppress_value(counts.level("assigned", before)),
-        ),
-        (
-            "auf der Warteliste",
-            status.col_total(STATUS_LABELS["waitlisted"]),
-            suppress_value(counts.level("waitlisted", before)),
-        ),
-        (
-            f"neu angemeldet ({week.label})",
-            new.col_total("Anmeldungen"),
-            suppress_value(counts.new_in(week.previous_key, "intakes")),
-        ),
-        (
-            f"neu zugeordnet ({week.label})",
-            new.col_total("Zuordnungen"),
-            suppress_value(counts.new_in(week.previous_key, "assigned")),
-        ),
-        (
-            f"länger als {LONG_WAIT_DAYS} Tage wartend",
-            suppress_value(waiting_now),
-            suppress_value(waiting_before),
-        ),
-    ]
-    kpis = [
-        {"label": label, "current": cur, "previous": prev, "delta": delta(cur, prev)}  # type: ignore[arg-type]
-        for label, cur, prev in kpi_rows
-    ]
+    names = list(SCHOOLS.values())
+    status = exact_table(
+        names,
+        STATUS_COLUMNS,
+        [[counts.level(s, week.next_key, sid) for s in STATUS_ORDER] for sid in SCHOOLS],
+    )
+    new = exact_table(
+        names,
+        NEW_COLUMNS,
+        [
+            [
+                counts.outflow(week.key, NO_STATUS, sid),
+                counts.inflow(week.key, "assigned", sid),
+                counts.inflow(week.key, "assigned", sid, source="waitlisted"),
+                counts.inflow(week.key, "waitlisted", sid),
+                counts.inflow(week.key, "ended", sid),
+                counts.inflow(week.key, "withdrawn", sid),
+            ]
+            for sid in SCHOOLS
+        ],
+        row_totals=False,
+    )
+    movements = movement_rows(counts, inputs, week)
     companions = _companion_rows(inputs, counts)
     ftes = _fte_per_school(companions)
     assigned = dict(zip(status.row_labels, status.column(STATUS_LABELS["assigned"]), strict=True))
@@ -368,10 +491,11 @@ def weekly_figures(inputs: Inputs, week: ReportWeek) -> dict[str, Any]:
     return {
         "school_year": inputs.school_year,
         "week": week.as_context(),
-        "kpis": kpis,
+        "kpis": movements,
+        "movement_notes": movement_notes(movements, counts, week),
         "new_this_week": new,
         "status_by_school": status,
-        "waitlist": waitlist_rows(inputs.waitlist, week.as_of),
+        "waitlist": waitlist_rows(inputs.waitlist, week.end_instant),
         "companions": companions,
         "schools_caseload": schools_caseload,
         "target_per_fte": TARGET_PER_FTE,
@@ -384,10 +508,21 @@ def weekly_context(
 ) -> dict[str, Any]:
     """The context of ``weekly.html.j2`` (see its header)."""
     f = weekly_figures(inputs, week)
+    end = local(week.end_instant)
     notes = [
-        f"Berichtszeitraum {week.label}; Vorwoche = Stand zu Beginn des Berichtszeitraums "
-        f"({week.start.strftime('%d.%m.%Y')}, 0 Uhr)."
+        f"Berichtszeitraum {week.label}. „Wochenbeginn“ ist der Stand am {week.start.strftime('%d.%m.%Y')}, "
+        f"0 Uhr; „Stand“ der am {end.strftime('%d.%m.%Y, %H:%M')} Uhr. Der Stand einer Woche ist der "
+        "Wochenbeginn der nächsten. Alle Zahlen sind exakt (interner Bericht, nichts geheimgehalten)."
     ]
+    counts = inputs.counts()
+    now_assigned = sum(v.get("assigned", 0) for v in counts.status.values())
+    week_assigned = f["status_by_school"].col_total(STATUS_LABELS["assigned"])
+    if now_assigned != week_assigned:
+        notes.append(
+            f"Die Fallzahlen je Begleiter/in zeigen den Stand bei Erstellung des Berichts "
+            f"({local(generated_at).strftime('%d.%m.%Y, %H:%M')} Uhr): {now_assigned} zugeordnet, "
+            f"{signed_text(now_assigned - week_assigned)} seit dem Ende der Berichtswoche."
+        )
     if len(f["waitlist"]) > WAITLIST_LIST_LIMIT:
         notes.append(
             f"Die Warteliste zeigt die {WAITLIST_LIST_LIMIT} längsten Wartezeiten von "
@@ -475,12 +610,12 @@ def school_year_figures(inputs: Inputs) -> dict[str, Any]:
     n_exits: Display = exits.grand_total if exits is not None and exits.grand_total is not None else 0
     transitions: list[dict[str, Any]] = []
     training: Display = 0
-    training_share = "–"
+    training_share: Derived = None
     if destinations is not None:
         training_rows = [DESTINATIONS[d] for d in TRAINING_DESTINATIONS]
         training = sum_display([destinations.row_total(r) for r in training_rows])
         with_company = sum_display([destinations.cell(r, WITH_COMPANY_COLUMNS[0]) for r in training_rows])
-        training_share = share(training, destinations.grand_total)
+        training_share = ratio(training, destinations.grand_total)
         transitions = [
             {
                 "label": "Übergang in Ausbildung (dual und schulisch)",
@@ -490,7 +625,7 @@ def school_year_figures(inputs: Inputs) -> dict[str, Any]:
             {
                 "label": "davon im ehemaligen Praktikumsbetrieb",
                 "count": with_company,
-                "share": share(with_company, destinations.grand_total),
+                "share": ratio(with_company, destinations.grand_total),
             },
         ]
     waited = suppress_column(
@@ -508,7 +643,11 @@ def school_year_figures(inputs: Inputs) -> dict[str, Any]:
         {"label": "Teilnehmende", "value": participants},
         {"label": "Austritte", "value": n_exits},
         {"label": "Übergang in Ausbildung", "value": training},
-        {"label": "Anteil Übergang in Ausbildung an allen Austritten", "value": training_share},
+        {
+            "label": "Anteil Übergang in Ausbildung an allen Austritten",
+            "value": training_share,
+            "unit": "percent",
+        },
     ]
     cohort = None
     if inputs.previous_counters:
@@ -518,31 +657,32 @@ def school_year_figures(inputs: Inputs) -> dict[str, Any]:
         prev_training = suppress_value(
             sum(n for (d, _), n in prev.dest.items() if d in TRAINING_DESTINATIONS)
         )
-        prev_share = share(prev_training, prev_exits)
+        prev_share = ratio(prev_training, prev_exits)
         cohort = [
             {
                 "label": "Teilnehmende",
                 "previous": prev_participants,
                 "current": participants,
-                "delta": delta(participants, prev_participants),
+                "delta": change(participants, prev_participants),
             },
             {
                 "label": "Austritte",
                 "previous": prev_exits,
                 "current": n_exits,
-                "delta": delta(n_exits, prev_exits),
+                "delta": change(n_exits, prev_exits),
             },
             {
                 "label": "Übergang in Ausbildung",
                 "previous": prev_training,
                 "current": training,
-                "delta": delta(training, prev_training),
+                "delta": change(training, prev_training),
             },
             {
                 "label": "Anteil Übergang in Ausbildung",
                 "previous": prev_share,
                 "current": training_share,
-                "delta": _points(training_share, prev_share),
+                "delta": points(training_share, prev_share),
+                "unit": "percent",
             },
         ]
     notes = []
@@ -572,19 +712,6 @@ def school_year_figures(inputs: Inputs) -> dict[str, Any]:
         "cohort": cohort,
         "notes": notes,
     }
-
-
-def _points(current: str, previous: str) -> str:
-    """Change of two shares ("38,5 %") in percentage points; "x"/"–" when a side is not shown."""
-    if "x" in (current, previous):
-        return "x"
-    try:
-        a, b = (float(v.replace(" %", "").replace(",", ".")) for v in (current, previous))
-    except ValueError:
-        return "–"
-    d = round(a - b, 1)
-    text = f"{abs(d):.1f}".replace(".", ",")
-    return "±0,0 Prozentpunkte" if d == 0 else f"{'+' if d > 0 else '−'}{text} Prozentpunkte"
 
 
 def school_year_context(
@@ -624,17 +751,15 @@ def _json_table(t: SuppressedTable | None) -> dict[str, Any] | None:
 
 
 def dashboard_summary(inputs: Inputs, week: ReportWeek, *, with_charts: bool = True) -> dict[str, Any]:
-    """What ``GET /dashboard/summary`` returns: current figures (statistics suppressed) and chart images."""
+    """What ``GET /dashboard/summary`` returns: the office's exact figures of the running week and charts."""
     f = weekly_figures(inputs, week)
     waiting = f["waitlist"]
-    by_school: dict[str, int] = defaultdict(int)
-    for w in waiting:
-        by_school[w["school"]] += 1
     return {
         "school_year": inputs.school_year,
         "as_of": week.as_of.isoformat(),
         "week": {"label": week.label, "start": week.start.isoformat(), "end": week.end.isoformat()},
         "kpis": f["kpis"],
+        "movement_notes": f["movement_notes"],
         "status_by_school": _json_table(f["status_by_school"]),
         "new_this_week": _json_table(f["new_this_week"]),
         "waitlist": {

@@ -68,6 +68,17 @@ class ReportWeek:
         return day_start(self.start)
 
     @property
+    def next_key(self) -> str:
+        """Counter key of the week after: levels "at the end of the week" sum the weeks before it."""
+        return (self.start + timedelta(days=7)).isoformat()
+
+    @property
+    def end_instant(self) -> datetime:
+        """The instant the week's closing figures are as of: the next Monday 0:00 for a complete week,
+        ``as_of`` for the running one."""
+        return self.as_of if self.period == "this_week" else day_start(self.start + timedelta(days=7))
+
+    @property
     def label(self) -> str:
         iso = self.start.isocalendar()
         return f"KW {iso.week}/{iso.year}"

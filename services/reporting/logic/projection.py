@@ -71,6 +71,8 @@ WAIT_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 """Waiting time until the first assignment, in days: (key, from, to)."""
 TRAINING_DESTINATIONS = ("dual_training", "school_based_training")
+NO_STATUS = "none"
+"""The ``from`` of a student's first status in the ``move#`` counters (the student was not known before)."""
 
 
 def year_partition(school_year: str) -> str:
@@ -277,6 +279,8 @@ def counters(s: StudentState | None) -> Counter[CounterKey]:  # noqa: C901
     * ``new#<week>#<school>#intakes|assigned|waitlisted`` – facts of that calendar week
     * ``lvl#<week>#<school>#<status>`` – net change of the status counts in that week (a level at the
       end of week W is the sum over the weeks up to W)
+    * ``move#<week>#<school>#<from>#<to>`` – changes of status in that week (``from`` = :data:`NO_STATUS`
+      for the first one): the inflows and outflows whose difference ``lvl`` is
     """
     out: Counter[CounterKey] = Counter()
     if s is None:
@@ -319,6 +323,7 @@ def counters(s: StudentState | None) -> Counter[CounterKey]:  # noqa: C901
         add(f"lvl#{week_key(at)}#{sid}#{now}")
         if i:
             add(f"lvl#{week_key(at)}#{sid}#{tl[i - 1][1]}", -1)
+        add(f"move#{week_key(at)}#{sid}#{tl[i - 1][1] if i else NO_STATUS}#{now}")
     return Counter({k: v for k, v in out.items() if v})
 
 

@@ -22,10 +22,10 @@ from openpyxl import load_workbook
 from common import spreadsheet
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
 from services.reporting.logic.figures import ref_of
-from services.reporting.logic.report import render_pdf
+from services.reporting.logic.report import XLSX_WAITLIST_SHEET, render_pdf
 
 #: The XLSX sheet and column that list students (``report.render_xlsx``).
-XLSX_SHEET, XLSX_REF_COLUMN = "Warteliste", 1
+XLSX_SHEET, XLSX_REF_COLUMN = XLSX_WAITLIST_SHEET, 1
 
 
 def subject_ids(context: Mapping[str, Any]) -> list[str]:

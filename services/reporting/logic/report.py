@@ -1,13 +1,11 @@
 """Render report contexts (``logic.figures``) as HTML (Jinja2), PDF (WeasyPrint) and XLSX (openpyxl).
 
-XLSX: one sheet per table, counts as numbers, withheld values as the text "<3" / "x" (the same display
-values as in HTML/PDF), a legend under every statistical sheet. Every cell is written through
-``common.spreadsheet`` (text never becomes a formula).
+XLSX: one sheet per table with native charts (``logic.workbook``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -15,32 +13,34 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
-from common import spreadsheet
+from services.reporting.logic import workbook as xl
 from services.reporting.logic.pdf import html_to_pdf
-from services.reporting.logic.suppression import SECONDARY, SMALL, SuppressedTable
+from services.reporting.logic.suppression import SECONDARY, percent_text, signed_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE = {"weekly": "weekly.html.j2", "school_year": "school_year.html.j2"}
-LEGEND = (
-    "<3 = Fallzahl 1 oder 2 (aus Datenschutzgründen nicht ausgewiesen); x = Wert geheimgehalten, weil sich "
-    "sonst eine Fallzahl von 1 oder 2 berechnen ließe. Summen enthalten die nicht ausgewiesenen Werte."
-)
+#: The XLSX sheet that lists students (pseudonymously); erasure removes their rows there.
+XLSX_WAITLIST_SHEET = "Warteliste"
 CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-_HEADER_FILL = PatternFill("solid", fgColor="DDE7F1")
-_BOLD = Font(bold=True)
+
+
+def add_filters(env: Environment) -> Environment:
+    """The template filters: ``pct`` (fraction → "38,5 %") and ``signed`` (change → "+3", "−2", "±0")."""
+    env.filters["pct"] = percent_text
+    env.filters["signed"] = signed_text
+    return env
 
 
 @cache
 def environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    return add_filters(
+        Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    )
 
 
 def render_html(report_type: str, ctx: Mapping[str, Any]) -> str:
@@ -52,121 +52,84 @@ def render_pdf(html: str) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------- XLSX
-def _header(ws: Worksheet, row: Sequence[str]) -> None:
-    spreadsheet.append(ws, list(row))
-    for cell in ws[ws.max_row]:
-        cell.font = _BOLD
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="bottom")
-
-
-def _value(v: Any) -> Any:
-    """Numbers stay numbers; display markers and texts stay text; dates stay dates."""
-    if isinstance(v, bool):
-        return "ja" if v else "nein"
-    return v
-
-
-def _widths(ws: Worksheet, first: int = 34, rest: int = 14) -> None:
-    for i in range(1, ws.max_column + 1):
-        ws.column_dimensions[get_column_letter(i)].width = first if i == 1 else rest
-
-
-def _legend(ws: Worksheet, values: Sequence[Any]) -> None:
-    if any(v in (SMALL, SECONDARY) for v in values):
-        spreadsheet.append(ws, [])
-        spreadsheet.append(ws, [LEGEND])
-
-
-def _table_sheet(
-    wb: Workbook, title: str, t: SuppressedTable | None, row_header: str, total_label: str = "Insgesamt"
-) -> None:
-    ws = wb.create_sheet(title)
-    if t is None:
-        spreadsheet.append(ws, ["Keine Daten vorhanden."])
-        return
-    cols = [row_header, *t.col_labels] + ([total_label] if t.row_totals is not None else [])
-    _header(ws, cols)
-    for label, cells, total in t.rows():
-        spreadsheet.append(
-            ws, [label, *map(_value, cells)] + ([_value(total)] if t.row_totals is not None else [])
-        )
-    if t.col_totals is not None:
-        spreadsheet.append(
-            ws,
-            [total_label, *map(_value, t.col_totals)]
-            + ([_value(t.grand_total)] if t.row_totals is not None else []),
-        )
-        for cell in ws[ws.max_row]:
-            cell.font = _BOLD
-    _widths(ws)
-    ws.freeze_panes = "B2"
-    _legend(ws, list(t.values()))
-
-
-def _rows_sheet(
-    wb: Workbook,
-    title: str,
-    header: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    *,
-    empty: str = "Keine Einträge.",
-    formats: Mapping[int, str] | None = None,
-) -> Worksheet:
-    ws = wb.create_sheet(title)
-    _header(ws, header)
-    if not rows:
-        spreadsheet.append(ws, [empty])
-    for i, r in enumerate(rows, start=2):
-        spreadsheet.append(ws, [_value(v) for v in r])
-        for col, fmt in (formats or {}).items():
-            ws.cell(row=i, column=col).number_format = fmt
-    _widths(ws, first=22)
-    ws.freeze_panes = "A2"
-    _legend(ws, [v for r in rows for v in r])
-    return ws
-
-
-def _kpi_sheet(wb: Workbook, ctx: Mapping[str, Any]) -> None:
-    rows = [[k["label"], k["current"], k["previous"], k["delta"]] for k in ctx.get("kpis", [])]
-    _rows_sheet(wb, "Kennzahlen", ["Kennzahl", "aktuell", "Vorwoche", "Veränderung"], rows)
-
-
 def weekly_xlsx(ctx: Mapping[str, Any]) -> bytes:
     wb = Workbook()
-    info = wb.active
-    info.title = "Bericht"
     week = ctx["week"]
-    for row in (
+    xl.info_sheet(
+        wb,
         ["Wochenbericht AV dual", week["label"]],
-        ["Schuljahr", ctx["school_year"]],
-        ["Berichtszeitraum", f"{_d(week['start'])} bis {_d(week['end'])}"],
-        ["Stand", _dt(ctx["generated_at"])],
-        ["Bericht-Nr.", ctx["report_id"]],
-        ["Herausgeber", ctx.get("issuer", "")],
-        ["Hinweis", "Intern – nur für den Dienstgebrauch. Keine Namen von Schülerinnen und Schülern."],
-    ):
-        spreadsheet.append(info, row)
-    info["A1"].font = Font(bold=True, size=13)
-    _widths(info, first=20, rest=90)
-    _kpi_sheet(wb, ctx)
-    _table_sheet(wb, "Neu in der Woche", ctx.get("new_this_week"), "Schule")
-    _table_sheet(wb, "Stand nach Schule", ctx.get("status_by_school"), "Schule", "Insgesamt")
+        [
+            ["Schuljahr", ctx["school_year"]],
+            ["Berichtszeitraum", f"{_d(week['start'])} bis {_d(week['end'])}"],
+            ["Stand", _dt(ctx["generated_at"])],
+            ["Bericht-Nr.", ctx["report_id"]],
+            ["Herausgeber", ctx.get("issuer", "")],
+            [
+                "Hinweis",
+                "Intern – nur für den Dienstgebrauch. Exakte Zahlen, keine Namen von Schülerinnen und "
+                "Schülern.",
+            ],
+        ],
+    )
+    kpis = ctx.get("kpis", [])
+    xl.rows_sheet(
+        wb,
+        "Kennzahlen",
+        ["Kennzahl", "Wochenbeginn", "Zugänge", "Abgänge", "Stand", "Veränderung"],
+        [[k["label"], k["start"], k["inflow"], k["outflow"], k["end"], k["change"]] for k in kpis],
+        formats={6: xl.CHANGE},
+        notes=["Wochenbeginn + Zugänge − Abgänge = Stand.", *ctx.get("movement_notes", [])],
+        chart=xl.Chart("bar", "Wochenbeginn und Stand", series=(2, 5)),
+    )
+    new = ctx.get("new_this_week")
+    xl.table_sheet(
+        wb,
+        "Neu in der Woche",
+        new,
+        "Schule",
+        chart=xl.Chart("bar", f"Ereignisse in {week['label']}", series=(2, 3, 5)) if new else None,
+        notes=[
+            "Ereignisse der Woche: wer in derselben Woche angemeldet und zugeordnet wurde, zählt in beiden "
+            "Spalten (keine Zeilensummen)."
+        ],
+    )
+    status = ctx.get("status_by_school")
+    xl.table_sheet(
+        wb,
+        "Stand nach Schule",
+        status,
+        "Schule",
+        chart=xl.Chart(
+            "stacked", "Anmeldungen nach Schule und Stand", series=range(2, 2 + len(status.col_labels))
+        )
+        if status
+        else None,
+    )
     wait = [
-        [w["ref"], w["school"], w["class_name"], w["since"], w["days"], w["reason"]]
+        [
+            w["ref"],
+            w.get("school_name", w["school"]),
+            w["school"],
+            w["class_name"],
+            w["since"],
+            w["days"],
+            w["reason"],
+        ]
         for w in ctx.get("waitlist_all", ctx.get("waitlist", []))
     ]
-    _rows_sheet(
+    xl.rows_sheet(
         wb,
-        "Warteliste",
-        ["Kennung", "Schule", "Klasse", "auf der Warteliste seit", "Wartetage", "Grund"],
+        XLSX_WAITLIST_SHEET,
+        ["Kennung", "Schule", "Kürzel", "Klasse", "auf der Warteliste seit", "Wartetage", "Grund"],
         wait,
         empty="Zurzeit wartet niemand.",
-        formats={4: "DD.MM.YYYY"},
+        formats={5: xl.DATE},
     )
+    companions = ctx.get("companions_all", ctx.get("companions", []))
     comp = [
         [
             c["label"],
+            c.get("companion_id", ""),
             c["schools"],
             c["assigned"],
             c["capacity"],
@@ -174,14 +137,25 @@ def weekly_xlsx(ctx: Mapping[str, Any]) -> bytes:
             c["fte"],
             (c["assigned"] / c["fte"]) if c["fte"] else None,
         ]
-        for c in ctx.get("companions_all", ctx.get("companions", []))
+        for c in companions
     ]
-    _rows_sheet(
+    xl.rows_sheet(
         wb,
         "Begleiter",
-        ["Begleiter/in", "Schulen", "zugeordnet", "Kapazität", "Auslastung", "VZÄ", "je VZÄ"],
+        ["Begleiter/in", "Kürzel", "Schulen", "zugeordnet", "Kapazität", "Auslastung", "VZÄ", "je VZÄ"],
         comp,
-        formats={5: "0%", 7: "0.0"},
+        formats={6: xl.PERCENT, 7: xl.DECIMAL2, 8: xl.DECIMAL1},
+        chart=xl.Chart("bar", "Fallzahl und Kapazität je Begleiter/in", series=(4, 5)),
+        total=[
+            "Insgesamt",
+            None,
+            None,
+            sum(c["assigned"] for c in companions),
+            sum(c["capacity"] or 0 for c in companions),
+            None,
+            sum(c["fte"] or 0 for c in companions) or None,
+            None,
+        ],
     )
     sc = [
         [
@@ -194,71 +168,127 @@ def weekly_xlsx(ctx: Mapping[str, Any]) -> bytes:
         ]
         for s in ctx.get("schools_caseload", [])
     ]
-    _rows_sheet(
+    xl.rows_sheet(
         wb,
         "Betreuungsschlüssel",
         ["Schule", "zugeordnet", "VZÄ Begleitung", "je VZÄ"],
         sc,
-        formats={4: "0.0"},
+        formats={3: xl.DECIMAL2, 4: xl.DECIMAL1},
+        chart=xl.Chart(
+            "bar",
+            f"Schüler/innen je Vollzeitstelle (Ziel {ctx.get('target_per_fte', 40)})",
+            series=(4,),
+            y_title="je VZÄ",
+        ),
     )
     trend = [[d, n] for d, n in ctx.get("trend", [])]
-    _rows_sheet(
-        wb, "Verlauf Warteliste", ["Woche bis", "auf der Warteliste"], trend, formats={1: "DD.MM.YYYY"}
+    xl.rows_sheet(
+        wb,
+        "Verlauf Warteliste",
+        ["Woche bis", "auf der Warteliste"],
+        trend,
+        formats={1: xl.DATE},
+        chart=xl.Chart("line", "Warteliste am Ende jeder Woche", series=(2,)),
     )
-    return _save(wb)
+    return xl.save(wb)
 
 
 def school_year_xlsx(ctx: Mapping[str, Any]) -> bytes:
     wb = Workbook()
-    info = wb.active
-    info.title = "Bericht"
-    for row in (
-        ["Schuljahresbericht AV dual", ctx["school_year"]],
+    info = [
         ["Empfänger", "Regionale Steuergruppe Übergang Schule – Beruf"],
         ["Stand", _dt(ctx["generated_at"])],
         ["Bericht-Nr.", ctx["report_id"]],
         ["Herausgeber", ctx.get("issuer", "")],
-    ):
-        spreadsheet.append(info, row)
-    for n in ctx.get("notes", []):
-        spreadsheet.append(info, ["Hinweis", n])
-    info["A1"].font = Font(bold=True, size=13)
-    _widths(info, first=20, rest=90)
-    _rows_sheet(
-        wb, "Kennzahlen", ["Kennzahl", "Wert"], [[k["label"], k["value"]] for k in ctx.get("summary", [])]
+    ]
+    info += [["Hinweis", n] for n in ctx.get("notes", [])]
+    xl.info_sheet(wb, ["Schuljahresbericht AV dual", ctx["school_year"]], info)
+    xl.rows_sheet(
+        wb,
+        "Kennzahlen",
+        ["Kennzahl", "Wert"],
+        [[k["label"], _unit(k["value"], k.get("unit"))] for k in ctx.get("summary", [])],
     )
-    _table_sheet(wb, "Geschlecht", ctx.get("by_gender"), "Schule")
-    _table_sheet(wb, "Alter", ctx.get("by_age"), "Schule")
-    _table_sheet(wb, "Sprachförderbedarf", ctx.get("by_german_support"), "Schule")
-    _table_sheet(wb, "Austritte", ctx.get("exits"), "Schule")
-    _table_sheet(wb, "Verbleib", ctx.get("destinations"), "Verbleib", "Austritte")
-    _rows_sheet(
+    stacked = "Anteile nicht ausgewiesener Werte (<3, x) fehlen im Diagramm"
+    for title, key, row_header, chart_title in (
+        ("Geschlecht", "by_gender", "Schule", "Teilnehmende nach Schule und Geschlecht"),
+        ("Alter", "by_age", "Schule", "Teilnehmende nach Schule und Alter"),
+        ("Sprachförderbedarf", "by_german_support", "Schule", "Teilnehmende nach Sprachförderbedarf"),
+        ("Austritte", "exits", "Schule", "Austritte nach Schule und Grund"),
+    ):
+        t = ctx.get(key)
+        xl.table_sheet(
+            wb,
+            title,
+            t,
+            row_header,
+            chart=xl.Chart("stacked", chart_title, series=range(2, 2 + len(t.col_labels))) if t else None,
+            notes=[stacked] if t is not None and t.has_suppression else [],
+        )
+    dest = ctx.get("destinations")
+    xl.table_sheet(
+        wb,
+        "Verbleib",
+        dest,
+        "Verbleib",
+        total_label="Austritte",
+        chart=xl.Chart("bar", "Verbleib nach dem Austritt", series=(2 + len(dest.col_labels),))
+        if dest
+        else None,
+    )
+    xl.rows_sheet(
         wb,
         "Übergänge",
         ["Übergang", "Anzahl", "Anteil an allen Austritten"],
         [[t["label"], t["count"], t["share"]] for t in ctx.get("transitions", [])],
+        formats={3: xl.PERCENT},
     )
-    _table_sheet(wb, "Wartezeit", ctx.get("waiting_time"), "Wartezeit bis zur Zuordnung")
-    _table_sheet(wb, "Berufsfelder", ctx.get("career_fields"), "Berufsfeld (Mehrfachnennungen)")
+    xl.table_sheet(
+        wb,
+        "Wartezeit",
+        ctx.get("waiting_time"),
+        "Wartezeit bis zur Zuordnung",
+        chart=xl.Chart("bar", "Zuordnungen nach Wartezeit", series=(2,)) if ctx.get("waiting_time") else None,
+    )
+    xl.table_sheet(
+        wb,
+        "Berufsfelder",
+        ctx.get("career_fields"),
+        "Berufsfeld (Mehrfachnennungen)",
+        chart=xl.Chart("bar", "Gewünschte Berufsfelder", series=(2,)) if ctx.get("career_fields") else None,
+    )
     cohort = ctx.get("cohort") or []
     prev = ctx.get("previous_school_year") or "Vorjahr"
-    _rows_sheet(
+    counts = [c for c in cohort if c.get("unit") != "percent"]
+    xl.rows_sheet(
         wb,
         "Vorjahresvergleich",
         ["Kennzahl", prev, ctx["school_year"], "Veränderung"],
-        [[c["label"], c["previous"], c["current"], c["delta"]] for c in cohort],
+        [
+            [
+                c["label"],
+                _unit(c["previous"], c.get("unit")),
+                _unit(c["current"], c.get("unit")),
+                xl.Fmt(c["delta"], xl.POINTS)
+                if c.get("unit") == "percent"
+                else xl.Fmt(c["delta"], xl.CHANGE),
+            ]
+            for c in cohort
+        ],
         empty="Für das Vorjahr liegen keine vergleichbaren Daten vor.",
+        chart=xl.Chart("bar", f"{prev} und {ctx['school_year']}", series=(2, 3), rows=(2, 1 + len(counts)))
+        if counts
+        else None,
     )
-    return _save(wb)
+    return xl.save(wb)
+
+
+def _unit(v: Any, unit: str | None) -> Any:
+    return xl.Fmt(v, xl.PERCENT) if unit == "percent" else v
 
 
 def render_xlsx(report_type: str, ctx: Mapping[str, Any]) -> bytes:
     return weekly_xlsx(ctx) if report_type == "weekly" else school_year_xlsx(ctx)
-
-
-def _save(wb: Workbook) -> bytes:
-    wb.properties.creator = "AV dual-Plattform"
-    return spreadsheet.save(wb)
 
 
 def _d(d: date) -> str:

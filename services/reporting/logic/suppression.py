@@ -40,7 +40,7 @@ keeps the shared margins identical in all of them and, when a shared margin is w
 combined system exactly as a small integer program with HiGHS (``highspy``, imported only then).
 
 Totals are sums of the true values (including withheld ones); the reports say so in a footnote.
-Derived figures (shares, differences, sums of cells) must be computed with :func:`share`, :func:`delta`
+Derived figures (shares, differences, sums of cells) must be computed with :func:`ratio`, :func:`change`
 and :func:`sum_display`, which give ``"x"`` as soon as a withheld value is involved. A figure printed
 elsewhere that equals a table total must be that table's *display* total.
 """
@@ -421,6 +421,30 @@ def suppress_table(
     return _publish(_run(_build(matrix, row_totals, col_totals)), row_labels, col_labels)
 
 
+def exact_table(
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    matrix: Sequence[Sequence[int]],
+    *,
+    row_totals: bool = True,
+    col_totals: bool = True,
+) -> SuppressedTable:
+    """The table with every count as it is (office-internal views: nothing leaves the office, so nothing is
+    withheld); totals computed as in :func:`suppress_table`."""
+    _check_labels(row_labels, col_labels, matrix)
+    rows = tuple(tuple(int(v) for v in r) for r in matrix)
+    r_tot = tuple(sum(r) for r in rows) if row_totals else None
+    c_tot = tuple(sum(r[j] for r in rows) for j in range(len(col_labels))) if col_totals else None
+    return SuppressedTable(
+        tuple(row_labels),
+        tuple(col_labels),
+        rows,
+        r_tot,
+        c_tot,
+        sum(r_tot) if r_tot is not None and c_tot is not None else None,
+    )
+
+
 def suppress_column(
     labels: Sequence[str], values: Sequence[int], *, header: str = "Anzahl", total: bool = True
 ) -> SuppressedTable:
@@ -679,22 +703,71 @@ def sum_display(values: Sequence[Display]) -> Display:
     return SMALL if 1 <= total <= 2 else total
 
 
-def delta(current: Display | None, previous: Display | None) -> str:
-    """Change as German text: ``"+3"``, ``"−2"``, ``"±0"``; ``"x"`` when a side is withheld, ``"–"``
-    when there is no previous value."""
+Derived = int | float | str | None
+"""A derived figure as data: a number, :data:`SECONDARY` when a withheld value is involved, None when it
+does not exist (no previous value, a zero whole). Reports keep the number (the XLSX stores it as a number)
+and format it only for text (:func:`signed_text`, :func:`percent_text`)."""
+
+
+def change(current: Display | None, previous: Display | None) -> Derived:
+    """``current - previous``; ``"x"`` when a side is withheld, None when there is no previous value."""
     if current is None or previous is None:
-        return "–"
+        return None
     if isinstance(current, str) or isinstance(previous, str):
         return SECONDARY
-    d = current - previous
-    return "±0" if d == 0 else (f"+{d}" if d > 0 else f"−{-d}")
+    return current - previous
 
 
-def share(part: Display | None, whole: Display | None, *, digits: int = 1) -> str:
-    """Percentage in German notation (``"38,5 %"``); ``"x"`` when part or whole is withheld,
-    ``"–"`` for a zero or missing whole."""
+def ratio(part: Display | None, whole: Display | None) -> Derived:
+    """``part / whole`` as a fraction (0.385); ``"x"`` when part or whole is withheld, None for a zero or
+    missing whole."""
     if isinstance(part, str) or isinstance(whole, str):
         return SECONDARY
     if not whole or part is None:
+        return None
+    return part / whole
+
+
+def points(current: Derived, previous: Derived) -> Derived:
+    """Change of two fractions in percentage points (0.42 − 0.38 → 4.0); ``"x"``/None as :func:`change`."""
+    if SECONDARY in (current, previous):
+        return SECONDARY
+    if not isinstance(current, int | float) or not isinstance(previous, int | float):
+        return None
+    return round(100 * (current - previous), 1)
+
+
+def _german(v: float, digits: int) -> str:
+    return f"{v:,.{digits}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def signed_text(v: Derived, digits: int = 0, unit: str = "") -> str:
+    """A change as German text: ``"+3"``, ``"−2"``, ``"±0"`` (``unit`` appended); ``"x"`` stays, None →
+    ``"–"``."""
+    if v is None:
         return "–"
-    return f"{100 * part / whole:.{digits}f} %".replace(".", ",")
+    if isinstance(v, str):
+        return v
+    suffix = f" {unit}" if unit else ""
+    if round(v, digits) == 0:
+        return f"±{_german(0, digits)}{suffix}"
+    return f"{'+' if v > 0 else '−'}{_german(abs(v), digits)}{suffix}"
+
+
+def percent_text(v: Derived, digits: int = 1) -> str:
+    """A fraction as a German percentage (0.385 → ``"38,5 %"``); ``"x"`` stays, None → ``"–"``."""
+    if v is None:
+        return "–"
+    if isinstance(v, str):
+        return v
+    return f"{_german(100 * v, digits)} %"
+
+
+def delta(current: Display | None, previous: Display | None) -> str:
+    """:func:`change` as text: ``"+3"``, ``"−2"``, ``"±0"``, ``"x"``, ``"–"``."""
+    return signed_text(change(current, previous))
+
+
+def share(part: Display | None, whole: Display | None, *, digits: int = 1) -> str:
+    """:func:`ratio` as a German percentage (``"38,5 %"``), ``"x"`` or ``"–"``."""
+    return percent_text(ratio(part, whole), digits)

@@ -64,11 +64,16 @@ class StatTable(BaseModel):
     grand_total: Display | None
 
 
-class Kpi(BaseModel):
+class Movement(BaseModel):
+    """A key figure of the week as stock and flows: ``start + inflow - outflow = end``."""
+
+    key: str = Field(description="intakes, assigned, waitlisted, submitted, ended, withdrawn, long_waits")
     label: str
-    current: Display
-    previous: Display | None
-    delta: str
+    start: int = Field(description="Stand zu Wochenbeginn (Monday 0:00)")
+    inflow: int | None = Field(description="Zugänge in the week (None: not a flow figure)")
+    outflow: int | None = Field(description="Abgänge in the week (None: not a flow figure)")
+    end: int = Field(description="Stand now (running week)")
+    change: int = Field(description="end - start")
 
 
 class WaitlistEntryOut(BaseModel):
@@ -112,13 +117,13 @@ class WeekOut(BaseModel):
 
 
 class DashboardSummary(BaseModel):
-    """Current figures for the office dashboard. Tables are statistics (suppressed); waitlist and caseload
-    are office-internal working figures without names."""
+    """Current figures for the office dashboard: exact counts (office-internal), lists without names."""
 
     school_year: str
     as_of: datetime
     week: WeekOut
-    kpis: list[Kpi]
+    kpis: list[Movement]
+    movement_notes: list[str] = Field(description="Each stock as start + inflow − outflow = end, in German")
     status_by_school: StatTable
     new_this_week: StatTable
     waitlist: WaitlistSummary

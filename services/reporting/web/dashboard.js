@@ -1,5 +1,5 @@
 // AV dual – office dashboard. Plain JS, no build step. Text for people is German.
-// Reads GET /dashboard/summary (office only); statistical tables arrive already suppressed ("<3", "x").
+// Reads GET /dashboard/summary (office only): exact counts, the office's own view.
 // CONFIG, $, API, TOKEN_KEY, AUTH_ERRORS, decodeJwt, groupsOf and cognito come from common/webassets/session.js.
 const NUMBER = new Intl.NumberFormat("de-DE");
 const DECIMAL = new Intl.NumberFormat("de-DE", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
@@ -139,12 +139,22 @@ function logout(message = "") {
 }
 
 // ------------------------------------------------------------------ rendering
-function renderKpis(kpis) {
+function signed(v) {
+  if (v === null || v === undefined) return "–";
+  return v > 0 ? `+${NUMBER.format(v)}` : v < 0 ? `−${NUMBER.format(-v)}` : "±0";
+}
+
+// Key figures as stock and flows of the running week: Wochenbeginn + Zugänge − Abgänge = Stand (exact counts).
+function renderKpis(kpis, notes) {
   const box = $("kpis");
-  box.replaceChildren(...kpis.map((k) => el("div", { class: "kpi", "data-kpi": k.label },
+  const shown = kpis.filter((k) => ["intakes", "assigned", "waitlisted", "long_waits"].includes(k.key));
+  box.replaceChildren(...shown.map((k) => el("div", { class: "kpi", "data-kpi": k.label },
     el("div", { class: "label" }, k.label),
-    el("div", { class: "value" }, fmt(k.current)),
-    el("div", { class: "prev" }, `Vorwoche ${fmt(k.previous)} · ${k.delta}`))));
+    el("div", { class: "value" }, fmt(k.end)),
+    el("div", { class: "prev" }, k.inflow === null
+      ? `Wochenbeginn ${fmt(k.start)} · ${signed(k.change)}`
+      : `Wochenbeginn ${fmt(k.start)} · +${fmt(k.inflow)} / −${fmt(k.outflow)} · ${signed(k.change)}`))));
+  $("movement-notes").replaceChildren(...(notes || []).map((n) => el("li", {}, n)));
 }
 
 function renderWaitlist(w, chart) {
@@ -180,10 +190,10 @@ function renderCompanions(companions, target, chart) {
 function render(s) {
   const asOf = new Date(s.as_of);
   $("stand").textContent = `Schuljahr ${s.school_year} · Stand ${asOf.toLocaleString("de-DE", { dateStyle: "medium", timeStyle: "short" })} · ${s.week.label}`;
-  renderKpis(s.kpis);
+  renderKpis(s.kpis, s.movement_notes);
   $("status-table").replaceChildren(statTable(s.status_by_school, "Anmeldungen nach Schule und Bearbeitungsstand", "Schule", "Insgesamt"));
   $("new-title").textContent = `Neu in ${s.week.label}`;
-  $("new-table").replaceChildren(statTable(s.new_this_week, `Neue Anmeldungen und Zuordnungen in ${s.week.label}`, "Schule"));
+  $("new-table").replaceChildren(statTable(s.new_this_week, `Ereignisse in ${s.week.label} nach Schule (wer angemeldet und zugeordnet wurde, zählt in beiden Spalten)`, "Schule"));
   renderWaitlist(s.waitlist, s.charts && s.charts.waitlist_trend);
   renderCompanions(s.companions, s.target_per_fte, s.charts && s.charts.caseload);
 }

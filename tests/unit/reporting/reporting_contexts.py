@@ -10,13 +10,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, se
 
 from contracts.reference import AGE_BAND_LABELS, GENDER_LABELS, SCHOOLS
 from services.reporting.logic import charts
+from services.reporting.logic.figures import NEW_COLUMNS
+from services.reporting.logic.report import add_filters
 from services.reporting.logic.suppression import (
-    delta,
-    share,
+    change,
+    exact_table,
+    points,
+    ratio,
     sum_display,
     suppress_linked,
-    suppress_table,
-    suppress_value,
 )
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "services" / "reporting" / "templates"
@@ -26,15 +28,17 @@ STATUS_COLUMNS = ["in Bearbeitung", "zugeordnet", "Warteliste", "beendet", "zur�
 
 def environment(strict: bool = True) -> Environment:
     """Same loader and autoescaping as services/reporting/logic/report.py."""
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined if strict else Undefined,
+    return add_filters(
+        Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(["html", "j2"]),
+            undefined=StrictUndefined if strict else Undefined,
+        )
     )
 
 
 def weekly_context() -> dict[str, Any]:
-    status = suppress_table(
+    status = exact_table(
         SCHOOL_NAMES,
         STATUS_COLUMNS,
         [
@@ -46,10 +50,17 @@ def weekly_context() -> dict[str, Any]:
             [0, 30, 1, 0, 0],
         ],
     )
-    new = suppress_table(
+    new = exact_table(
         SCHOOL_NAMES,
-        ["Anmeldungen", "Zuordnungen", "auf Warteliste"],
-        [[3, 2, 1], [0, 0, 0], [5, 4, 1], [1, 1, 0], [6, 3, 2], [4, 4, 0]],
+        NEW_COLUMNS,
+        [
+            [3, 2, 1, 1, 0, 0],
+            [0, 0, 0, 0, 1, 0],
+            [5, 4, 0, 1, 0, 0],
+            [1, 1, 0, 0, 0, 0],
+            [6, 3, 1, 2, 1, 0],
+            [4, 4, 0, 0, 0, 1],
+        ],
         row_totals=False,
     )
     companions = [
@@ -92,25 +103,25 @@ def weekly_context() -> dict[str, Any]:
         ]
     ]
     assigned = dict(zip(status.row_labels, status.column("zugeordnet"), strict=True))
-    waiting = status.col_total("Warteliste")
     ftes = [1.5, 1.5, 2.25, 0.75, 1.25, 1.0]
-    kpis = []
-    for label, cur, prev in [
-        ("Anmeldungen insgesamt", status.grand_total, 250),
-        ("zugeordnet", status.col_total("zugeordnet"), 190),
-        ("auf der Warteliste", waiting, 5),
-        ("neu angemeldet in dieser Woche", new.col_total("Anmeldungen"), 12),
-        ("davon länger als 14 Tage wartend", suppress_value(2), suppress_value(1)),
-    ]:
-        kpis.append({"label": label, "current": cur, "previous": prev, "delta": delta(cur, prev)})
+    kpis = [
+        {"key": k, "label": label, "start": a, "inflow": i, "outflow": o, "end": e, "change": e - a}
+        for k, label, a, i, o, e in [
+            ("intakes", "Anmeldungen insgesamt", 212, status.grand_total - 212, 0, status.grand_total),
+            ("assigned", "zugeordnet", 190, 14, 3, 201),
+            ("waitlisted", "auf der Warteliste", 5, 4, 2, 7),
+            ("long_waits", "länger als 14 Tage wartend", 1, None, None, 2),
+        ]
+    ]
     trend = [0, 3, 5, 9, 12, 8, 6, 7, 4, 7, 8, 7]
-    points = [(date(2026, 9, 7) + timedelta(days=7 * i), n) for i, n in enumerate(trend)]
+    trend_points = [(date(2026, 9, 7) + timedelta(days=7 * i), n) for i, n in enumerate(trend)]
     return {
         "school_year": "2026/27",
         "week": {"label": "KW 48/2026", "start": date(2026, 11, 23), "end": end},
         "generated_at": datetime(2026, 11, 30, 7, 0),
         "report_id": "01KB5Z6Q0C3V7E8M2N4P6R8T0W",
         "kpis": kpis,
+        "movement_notes": ["auf der Warteliste: 5 zu Wochenbeginn + 4 Zugänge − 2 Abgänge = 7."],
         "new_this_week": new,
         "status_by_school": status,
         "waitlist": waitlist,
@@ -121,7 +132,7 @@ def weekly_context() -> dict[str, Any]:
         "target_per_fte": 40,
         "charts": {
             "caseload": charts.png_data_uri(charts.caseload_chart(companions)),
-            "waitlist_trend": charts.png_data_uri(charts.waitlist_trend_chart(points)),
+            "waitlist_trend": charts.png_data_uri(charts.waitlist_trend_chart(trend_points)),
         },
         "notes": ["Testbericht mit erfundenen Zahlen."],
         "issuer": "Bildungsbüro Landkreis Ludwigsburg",
@@ -224,18 +235,18 @@ def school_year_context() -> dict[str, Any]:
         {
             "label": "Übergang in Ausbildung (dual und schulisch)",
             "count": training,
-            "share": share(training, destinations.grand_total),
+            "share": ratio(training, destinations.grand_total),
         },
         {
             "label": "davon im ehemaligen Praktikumsbetrieb",
             "count": with_company,
-            "share": share(with_company, destinations.grand_total),
+            "share": ratio(with_company, destinations.grand_total),
         },
     ]
     chart_items = list(zip(destinations.row_labels, destinations.row_totals or (), strict=True))
-    training_share = share(training, destinations.grand_total)
-    cohort = [
-        {"label": label, "previous": prev, "current": cur, "delta": delta(cur, prev)}
+    training_share = ratio(training, destinations.grand_total)
+    cohort: list[dict[str, Any]] = [
+        {"label": label, "previous": prev, "current": cur, "delta": change(cur, prev)}
         for label, prev, cur in [
             ("Anmeldungen", 231, gender.grand_total),
             ("Austritte", 190, exits.grand_total),
@@ -245,9 +256,10 @@ def school_year_context() -> dict[str, Any]:
     cohort.append(
         {
             "label": "Anteil Übergang in Ausbildung",
-            "previous": "32,1 %",
+            "previous": 0.321,
             "current": training_share,
-            "delta": "+4,2 Prozentpunkte",
+            "delta": points(training_share, 0.321),
+            "unit": "percent",
         }
     )
     return {
@@ -259,7 +271,7 @@ def school_year_context() -> dict[str, Any]:
             {"label": "Anmeldungen", "value": gender.grand_total},
             {"label": "Austritte", "value": exits.grand_total},
             {"label": "Übergang in Ausbildung", "value": training},
-            {"label": "Anteil Übergang in Ausbildung", "value": training_share},
+            {"label": "Anteil Übergang in Ausbildung", "value": training_share, "unit": "percent"},
         ],
         "by_gender": gender,
         "by_age": age,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from itertools import count
+from itertools import count, pairwise
 
 import pytest
 from reporting_contexts import environment
@@ -14,6 +14,7 @@ from contracts.events import (
     AssignmentEndedData,
     CompanionAssignedData,
     IntakeSubmittedData,
+    IntakeWithdrawnData,
     StudentWaitlistedData,
 )
 from contracts.reference import SCHOOLS
@@ -25,6 +26,7 @@ from services.reporting.logic.figures import (
     weekly_context,
     weekly_figures,
 )
+from services.reporting.logic.labels import STATUS_LABELS
 from services.reporting.logic.periods import ReportWeek
 from services.reporting.logic.projection import Fact, counters, merge_all, waitlist_item
 from services.reporting.logic.suppression import SECONDARY, SMALL, SuppressedTable, reveals, reveals_linked
@@ -126,48 +128,140 @@ def assert_no_small(table: SuppressedTable) -> None:
 
 
 # ----------------------------------------------------------------------------------------- weekly
-def test_status_table_suppresses_cells_of_one_and_two_and_the_totals_that_would_reveal_them() -> None:
+def test_the_office_sees_exact_counts() -> None:
     pop = base_population()
     pop += many("RFS", 1, status="waitlisted")  # a cell of 1 …
-    pop += many("MPS", 2, status="waitlisted")  # … and of 2
-    pop += many("OWS", 1, status="ended")  # a row (OWS) whose total would reveal the single exit
+    pop += many("MPS", 2, status="waitlisted")  # … and of 2: inside the office they are shown as they are
+    pop += many("OWS", 1, status="ended")
     f = weekly_figures(inputs_for(pop), ReportWeek.of(AS_OF, "last_week"))
     t: SuppressedTable = f["status_by_school"]
-    assert (
-        t.cell(SCHOOL_NAME["RFS"], "Warteliste") == SMALL
-        and t.cell(SCHOOL_NAME["MPS"], "Warteliste") == SMALL
-    )
-    assert t.cell(SCHOOL_NAME["OWS"], "beendet") == SMALL
-    assert SECONDARY in t.values()  # secondary suppression happened
-    assert_no_small(t)
-    kpi = {k["label"]: k for k in f["kpis"]}
-    assert kpi["Anmeldungen insgesamt"]["current"] == t.grand_total  # key figures are display totals
-    assert kpi["auf der Warteliste"]["current"] == t.col_total("Warteliste")
+    assert t.cell(SCHOOL_NAME["RFS"], "Warteliste") == 1 and t.cell(SCHOOL_NAME["MPS"], "Warteliste") == 2
+    assert t.cell(SCHOOL_NAME["OWS"], "beendet") == 1 and not t.has_suppression
+    kpi = {k["key"]: k for k in f["kpis"]}
+    assert kpi["intakes"]["end"] == t.grand_total == 184
+    assert kpi["waitlisted"]["end"] == t.col_total("Warteliste") == 3 == len(f["waitlist"])
 
 
-def test_kpis_compare_with_the_start_of_the_report_week() -> None:
+def test_kpis_are_stocks_and_flows_of_the_report_week() -> None:
     pop = base_population()  # KW 38
     pop += many("RFS", 5, at=T0 + timedelta(days=7))  # KW 39
     pop += many("MPS", 4, status="waitlisted", at=T0 + timedelta(days=8))  # KW 39
     f = weekly_figures(inputs_for(pop), ReportWeek.of(AS_OF, "last_week"))  # report on KW 39
     assert f["week"]["label"] == "KW 39/2026"
-    kpi = {k["label"]: k for k in f["kpis"]}
-    assert kpi["Anmeldungen insgesamt"] == {
+    kpi = {k["key"]: k for k in f["kpis"]}
+    assert kpi["intakes"] == {
+        "key": "intakes",
         "label": "Anmeldungen insgesamt",
-        "current": 189,
-        "previous": 180,
-        "delta": "+9",
+        "start": 180,
+        "inflow": 9,
+        "outflow": 0,
+        "end": 189,
+        "change": 9,
     }
-    assert kpi["auf der Warteliste"]["previous"] == 0 and kpi["auf der Warteliste"]["current"] == 4
-    assert kpi["neu angemeldet (KW 39/2026)"]["current"] == 9
-    assert kpi["neu angemeldet (KW 39/2026)"]["previous"] == 180
+    assert (kpi["waitlisted"]["start"], kpi["waitlisted"]["inflow"], kpi["waitlisted"]["end"]) == (0, 4, 4)
+    assert (kpi["assigned"]["start"], kpi["assigned"]["inflow"], kpi["assigned"]["end"]) == (180, 5, 185)
     new: SuppressedTable = f["new_this_week"]
     assert (
-        new.cell(SCHOOL_NAME["RFS"], "Anmeldungen") == 5
-        and new.cell(SCHOOL_NAME["MPS"], "auf Warteliste") == 4
+        new.cell(SCHOOL_NAME["RFS"], "neu angemeldet") == 5
+        and new.cell(SCHOOL_NAME["RFS"], "zugeordnet") == 5
     )
-    assert new.row_totals is None  # the columns do not add up
-    assert_no_small(new)
+    assert new.cell(SCHOOL_NAME["MPS"], "auf die Warteliste") == 4
+    assert new.row_totals is None  # a student can count in several columns
+    assert any(
+        n.startswith("Anmeldungen insgesamt: 180 zu Wochenbeginn + 9 neu = 189") for n in f["movement_notes"]
+    )
+
+
+def three_weeks() -> list[list[Fact]]:
+    """KW 38: 180 intakes (all assigned) and 6 waiting; KW 39: nothing new, 2 move up from the waitlist
+    after 2 exits; KW 40: 3 new intakes, 1 withdrawn."""
+    pop = base_population() + many("RFS", 6, status="waitlisted")
+    waiting = [facts for facts in pop if any(isinstance(f, StudentWaitlistedData) for f in facts)]
+    assigned = [facts for facts in pop if not any(isinstance(f, StudentWaitlistedData) for f in facts)]
+    week2 = T0 + timedelta(days=8)
+    for facts, w in zip(assigned[:2], waiting[:2], strict=True):
+        first = facts[-1]
+        assert isinstance(first, CompanionAssignedData)
+        facts.append(ended(first, week2))
+        p = {k: getattr(first, k) for k in ("school_id", "school_year", "class_name", "age_band", "gender")}
+        w.append(
+            CompanionAssignedData(
+                intake_id=w[0].intake_id,
+                companion_id="B01",
+                assigned_at=week2 + timedelta(hours=1),
+                cost=1,
+                **p,
+            )
+        )
+    pop += many("OWS", 3, at=T0 + timedelta(days=15))
+    withdrawn = assigned[5]
+    withdrawn.append(
+        IntakeWithdrawnData(
+            intake_id=withdrawn[0].intake_id,
+            school_id=withdrawn[0].school_id,
+            school_year="2026/27",
+            withdrawn_at=T0 + timedelta(days=16),
+        )
+    )
+    return pop
+
+
+def ended(a: CompanionAssignedData, at: datetime) -> AssignmentEndedData:
+    return AssignmentEndedData(
+        intake_id=a.intake_id,
+        companion_id=a.companion_id,
+        school_id=a.school_id,
+        school_year=a.school_year,
+        ended_at=at,
+        exit_date=at.date(),
+        reason="completed",
+        destination="dual_training",
+    )
+
+
+def test_week_over_week_figures_are_right_across_weeks() -> None:
+    inputs = inputs_for(three_weeks())
+    reports = [
+        weekly_figures(inputs, ReportWeek.of(T0 + timedelta(days=7 * k, hours=23), "last_week"))
+        for k in (1, 2, 3)
+    ]
+    assert [r["week"]["label"] for r in reports] == ["KW 38/2026", "KW 39/2026", "KW 40/2026"]
+    for before, after in pairwise(reports):
+        for a, b in zip(before["kpis"], after["kpis"], strict=True):
+            assert b["start"] == a["end"], (
+                b["label"],
+                after["week"]["label"],
+            )  # a week's end is the next start
+    for r in reports:
+        status: SuppressedTable = r["status_by_school"]
+        for k in r["kpis"]:
+            if k["inflow"] is not None:
+                assert k["start"] + k["inflow"] - k["outflow"] == k["end"], k
+            assert k["change"] == k["end"] - k["start"]
+        kpi = {k["key"]: k for k in r["kpis"]}
+        assert kpi["intakes"]["end"] == status.grand_total
+        for key in ("assigned", "waitlisted", "ended", "withdrawn"):
+            assert kpi[key]["end"] == status.col_total(STATUS_LABELS[key])
+        assert kpi["waitlisted"]["end"] == len(r["waitlist"])
+    week2 = {k["key"]: k for k in reports[1]["kpis"]}
+    # not "Vorwoche 186, neu 0, Veränderung −186": a week without new intakes changes nothing
+    assert (week2["intakes"]["start"], week2["intakes"]["inflow"], week2["intakes"]["change"]) == (186, 0, 0)
+    assert (week2["waitlisted"]["start"], week2["waitlisted"]["outflow"], week2["waitlisted"]["end"]) == (
+        6,
+        2,
+        4,
+    )
+    assert (week2["assigned"]["inflow"], week2["assigned"]["outflow"]) == (2, 2)
+    new2: SuppressedTable = reports[1]["new_this_week"]
+    assert new2.col_total("davon von der Warteliste") == 2 and new2.col_total("neu angemeldet") == 0
+    week3 = {k["key"]: k for k in reports[2]["kpis"]}
+    assert (week3["intakes"]["inflow"], week3["withdrawn"]["inflow"], week3["assigned"]["outflow"]) == (
+        3,
+        1,
+        1,
+    )
+    notes = " ".join(reports[1]["movement_notes"])
+    assert "auf der Warteliste: 6 zu Wochenbeginn + 0 Zugänge − 2 Abgänge (zugeordnet 2) = 4." in notes
 
 
 def test_long_waits_and_the_internal_waitlist() -> None:
@@ -180,8 +274,8 @@ def test_long_waits_and_the_internal_waitlist() -> None:
     waiting = f["waitlist"]
     assert [w["days"] for w in waiting] == [13, 13, 13, 3]  # as of AS_OF: not yet over 14 days
     later = weekly_figures(inputs_for(pop), ReportWeek.of(AS_OF + timedelta(days=2), "this_week"))
-    kpi = {k["label"]: k for k in later["kpis"]}
-    assert kpi["länger als 14 Tage wartend"]["current"] == 3
+    kpi = {k["key"]: k for k in later["kpis"]}
+    assert kpi["long_waits"]["end"] == 3
     assert all(w["ref"].startswith("…") and len(w["ref"]) == 9 for w in waiting)
     assert {"school", "class_name", "since", "days", "reason"} <= set(waiting[0])
 
@@ -204,7 +298,7 @@ def test_caseload_per_companion_and_per_fte() -> None:
     assert per_school["RFS"]["assigned"] == 58
 
 
-def test_weekly_report_renders_with_real_figures_and_no_visible_small_counts() -> None:
+def test_weekly_report_renders_exact_figures() -> None:
     pop = base_population() + many("RFS", 1, status="waitlisted") + many("CSS", 2, status="ended")
     ctx = weekly_context(
         inputs_for(pop),
@@ -214,8 +308,10 @@ def test_weekly_report_renders_with_real_figures_and_no_visible_small_counts() -
         with_charts=False,
     )
     html = environment().get_template("weekly.html.j2").render(**ctx)
-    assert not [c for c in stat_numbers(html) if c in ("1", "2")]
-    assert "&lt;3" in html and "KW 39/2026" in html
+    numbers = stat_numbers(html)
+    assert "1" in numbers and "2" in numbers and "KW 39/2026" in html
+    assert not {"&lt;3", "x"} & set(numbers)
+    assert "Wochenbeginn + Zugänge − Abgänge = Stand" in html
 
 
 # ----------------------------------------------------------------------------------------- school year
@@ -247,7 +343,7 @@ def test_exits_and_destinations_with_small_cells_reveal_nothing_together() -> No
     for t in (exits, dest):
         assert not [v for v in t.values() if isinstance(v, int) and 1 <= v <= 2]
     training = {t["label"]: t for t in f["transitions"]}["Übergang in Ausbildung (dual und schulisch)"]
-    assert training["count"] in (16, SECONDARY) and training["share"] in ("69,6 %", SECONDARY)
+    assert training["count"] in (16, SECONDARY) and training["share"] in (16 / 23, SECONDARY)
     assert {k["label"]: k["value"] for k in f["summary"]}["Austritte"] == 23
 
 
@@ -259,8 +355,10 @@ def test_school_year_report_renders_and_compares_with_the_previous_year() -> Non
     ctx = school_year_context(inputs, report_id="01Y", generated_at=AS_OF, with_charts=False)
     cohort = {c["label"]: c for c in ctx["cohort"]}
     assert cohort["Teilnehmende"]["previous"] == 108 and cohort["Teilnehmende"]["current"] == 185
-    assert cohort["Anteil Übergang in Ausbildung"]["delta"].endswith("Prozentpunkte")
+    share = cohort["Anteil Übergang in Ausbildung"]
+    assert share["delta"] == round(100 * (5 / 5 - 8 / 8), 1) == 0.0 and share["unit"] == "percent"
     html = environment().get_template("school_year.html.j2").render(**ctx)
+    assert "±0,0 Prozentpunkte" in html and "100,0 %" in html
     assert "im Vergleich zu 2025/26" in html and "Berufsfelder" in html and "Wartezeit" in html
     assert not [c for c in stat_numbers(html) if c in ("1", "2")]
 
@@ -272,9 +370,10 @@ def test_too_few_participants_for_any_table() -> None:
 
 
 @pytest.mark.parametrize("period", ["this_week", "last_week"])
-def test_dashboard_summary_is_json_and_suppressed(period: str) -> None:
+def test_dashboard_summary_is_json_with_exact_counts(period: str) -> None:
     pop = base_population() + many("RFS", 1, status="waitlisted")
     s = dashboard_summary(inputs_for(pop), ReportWeek.of(AS_OF, period), with_charts=False)  # type: ignore[arg-type]
     assert s["status_by_school"]["grand_total"] == 181
     assert s["waitlist"]["waiting"] == 1 and s["waitlist"]["entries"][0]["since"] == "2026-09-14"
-    assert SMALL in s["status_by_school"]["col_totals"] or SECONDARY in s["status_by_school"]["col_totals"]
+    kpi = {k["key"]: k for k in s["kpis"]}
+    assert kpi["waitlisted"]["end"] == s["waitlist"]["waiting"] == s["status_by_school"]["col_totals"][2]

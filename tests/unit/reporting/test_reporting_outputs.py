@@ -39,7 +39,7 @@ def test_waiting_days() -> None:
 
 
 # ------------------------------------------------------------------------------------------ XLSX
-def test_weekly_xlsx_has_one_sheet_per_table_with_numbers_as_numbers() -> None:
+def test_weekly_xlsx_has_one_sheet_per_table_with_exact_numbers() -> None:
     ctx = weekly_context()
     ctx.update(waitlist_all=ctx["waitlist"], trend=[(date(2026, 11, 22), 5), (date(2026, 11, 29), 7)])
     wb = load_workbook(io.BytesIO(render_xlsx("weekly", ctx)))
@@ -59,11 +59,9 @@ def test_weekly_xlsx_has_one_sheet_per_table_with_numbers_as_numbers() -> None:
     status = ctx["status_by_school"]
     assert list(total[1:]) == [*status.col_totals, status.grand_total]
     numbers = [v for r in rows[1:] for v in r[1:] if v is not None]
-    assert all(isinstance(v, int) or v in ("<3", "x") for v in numbers)
-    assert any(isinstance(v, int) for v in numbers) and "<3" in numbers
-    assert any(r and str(r[0]).startswith("<3 = Fallzahl 1 oder 2") for r in rows)  # legend
+    assert numbers and all(isinstance(v, int) for v in numbers)  # internal report: exact counts
     waitlist = list(wb["Warteliste"].iter_rows(values_only=True))
-    assert isinstance(waitlist[1][4], int) and isinstance(waitlist[1][3], datetime)
+    assert isinstance(waitlist[1][5], int) and isinstance(waitlist[1][4], datetime)
 
 
 def test_school_year_xlsx_sheets() -> None:

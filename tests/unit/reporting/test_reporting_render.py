@@ -82,20 +82,23 @@ def assert_pdf_renders(pdf: bytes, tmp_path: Path) -> None:
     assert pages and pages[0].read_bytes().startswith(b"\x89PNG")
 
 
-def test_weekly_report_renders_to_pdf_without_small_counts(tmp_path: Path) -> None:
+def test_weekly_report_renders_to_pdf_with_exact_counts(tmp_path: Path) -> None:
     html = render("weekly.html.j2", weekly_context())
-    p = assert_no_small_counts(html)
+    p = parse(html)
+    stat = [c for cls, cells in p.tables if "stat" in cls.split() for c in cells]
+    assert "1" in stat and not {"<3", "x"} & set(stat)  # internal report: nothing withheld
     assert '<html lang="de">' in html and "Wochenbericht AV dual" in html and "KW 48/2026" in html
     for heading in (
         "Auf einen Blick",
-        "Neue Anmeldungen",
+        "Was in KW 48/2026 geschah",
+        "So passen Woche und Stand zusammen",
         "Stand nach Schule",
         "Warteliste",
         "Auslastung der AV dual-Begleiter/innen",
         "Betreuungsschlüssel je Schule",
     ):
         assert heading in html
-    assert "&lt;3" in html and "Fallzahl 1 oder 2" in html  # markers and their footnote
+    assert "Wochenbeginn + Zugänge − Abgänge = Stand" in html
     assert "länger als 14 Tage" in html and "Vollständig ausgelastet" in html
     assert len(p.images) == 2
     assert all(i["src"].startswith("data:image/png;base64,") and i["alt"] for i in p.images)  # type: ignore[union-attr]
