@@ -194,7 +194,9 @@ class _State:
         return st == _SEC and self.is_total(i, j) and (not self.known or self.values[i][j] <= 2)
 
 
-def _build(matrix: Sequence[Sequence[int]], row_totals: bool, col_totals: bool) -> _State:  # noqa: C901
+def _build(  # noqa: C901
+    matrix: Sequence[Sequence[int]], row_totals: bool, col_totals: bool, *, primary: bool = True
+) -> _State:
     m = len(matrix)
     n = len(matrix[0]) if m else 0
     if m == 0 or n == 0 or any(len(r) != n for r in matrix):
@@ -218,7 +220,7 @@ def _build(matrix: Sequence[Sequence[int]], row_totals: bool, col_totals: bool) 
         for j in range(n + 1):
             status[m][j] = _ABSENT
     for i, j in list(_State(m, n, values, status).positions()):
-        if status[i][j] == _PUB and 1 <= values[i][j] <= 2:
+        if primary and status[i][j] == _PUB and 1 <= values[i][j] <= 2:
             status[i][j] = _SMALL  # step 1: primary suppression
     return _State(m, n, values, status)
 
@@ -422,27 +424,15 @@ def suppress_table(
 
 
 def exact_table(
-    row_labels: Sequence[str],
-    col_labels: Sequence[str],
-    matrix: Sequence[Sequence[int]],
-    *,
-    row_totals: bool = True,
-    col_totals: bool = True,
+    row_labels: Sequence[str], col_labels: Sequence[str], matrix: Sequence[Sequence[int]], **margins: bool
 ) -> SuppressedTable:
-    """The table with every count as it is (office-internal views: nothing leaves the office, so nothing is
-    withheld); totals computed as in :func:`suppress_table`."""
+    """The table with every count as it is, totals as in :func:`suppress_table` (``row_totals``,
+    ``col_totals``): for office-internal views – nothing leaves the office, so nothing is withheld."""
+    if set(margins) - {"row_totals", "col_totals"}:
+        raise TypeError(f"unknown arguments {sorted(set(margins) - {'row_totals', 'col_totals'})}")
     _check_labels(row_labels, col_labels, matrix)
-    rows = tuple(tuple(int(v) for v in r) for r in matrix)
-    r_tot = tuple(sum(r) for r in rows) if row_totals else None
-    c_tot = tuple(sum(r[j] for r in rows) for j in range(len(col_labels))) if col_totals else None
-    return SuppressedTable(
-        tuple(row_labels),
-        tuple(col_labels),
-        rows,
-        r_tot,
-        c_tot,
-        sum(r_tot) if r_tot is not None and c_tot is not None else None,
-    )
+    built = _build(matrix, margins.get("row_totals", True), margins.get("col_totals", True), primary=False)
+    return _publish(built, row_labels, col_labels)
 
 
 def suppress_column(
