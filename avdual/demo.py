@@ -285,20 +285,20 @@ def print_result(r: DemoResult, console: Console) -> None:  # noqa: C901
     t.add_row("[bold]Summe[/bold]", str(tot["intakes"]), str(tot["assigned"]), str(tot["waitlisted"]))
     console.print(t)
     t2 = Table(title="Auslastung je Begleiter/in")
-    for col in ("ID", "Name", "Schulen", "Schüler/innen", "Kapazität"):
+    for col in ("Name", "Kürzel", "Schulen", "Schüler/innen", "Kapazität"):
         t2.add_column(col, justify="right" if col in ("Schüler/innen", "Kapazität") else "left")
     for comp in r.companions:
         t2.add_row(
-            comp["companion_id"],
             comp["name"],
-            ", ".join(comp["school_ids"]),
+            comp["companion_id"],
+            ", ".join(SCHOOLS[s] for s in comp["school_ids"]),
             str(comp["assigned"]),
             str(comp["capacity"]),
         )
     console.print(t2)
     print_waitlist(r.waitlist, console)
     if r.exit_step is not None:
-        print_exit_step(r.exit_step, console)
+        print_exit_step(r.exit_step, console, {c["companion_id"]: c["name"] for c in r.companions})
     for p in r.report_files:
         console.print(f"Bericht: {p}")
     if r.xlsx_line:
@@ -337,7 +337,7 @@ def _mail_kind(name: str) -> str:
 
 def print_waitlist(waitlist: list[dict[str, Any]], console: Console) -> None:
     t = Table(title=f"Warteliste ({len(waitlist)}) – Reihenfolge beim Nachrücken")
-    for col in ("Schule", "Platz", "Anmeldung", "Klasse", "Wartetage", "Grund"):
+    for col in ("Schule", "Platz", "Kennung", "Klasse", "Wartetage", "Grund"):
         t.add_column(col, justify="right" if col in ("Platz", "Wartetage") else "left")
     reasons = {
         "no_capacity": "kein freier Platz",
@@ -347,7 +347,7 @@ def print_waitlist(waitlist: list[dict[str, Any]], console: Console) -> None:
     }
     for w in waitlist:
         t.add_row(
-            w["school_id"],
+            SCHOOLS.get(w["school_id"], w["school_id"]),
             str(w["position"]),
             w["intake_id"],
             w["class_name"],
@@ -357,18 +357,19 @@ def print_waitlist(waitlist: list[dict[str, Any]], console: Console) -> None:
     console.print(t)
 
 
-def print_exit_step(step: ExitStep, console: Console) -> None:
+def print_exit_step(step: ExitStep, console: Console, names: dict[str, str]) -> None:
     if not step.leaving or not step.after:
         return
     left, moved = step.leaving, step.after
+    before, after = (names.get(c, c) for c in (left["companion_id"], moved["companion_id"]))
     console.print(
         f"[bold]Austritt an der {SCHOOLS[step.school_id]}[/bold]: {left['intake_id']} "
-        f"(Klasse {left['profile']['class_name']}) bei {left['companion_id']}, "
+        f"(Klasse {left['profile']['class_name']}) bei {before}, "
         f"Verbleib duale Ausbildung → Platz frei."
     )
     expl = ", ".join(f"{CRITERIA_LABELS[k]} {v:.2f}" for k, v in moved.get("explanation", {}).items() if v)
     console.print(
         f"[bold]Nachgerückt[/bold]: {moved['intake_id']} (Warteliste Platz 1, "
-        f"Klasse {moved['profile']['class_name']}) → {moved['companion_id']} · "
+        f"Klasse {moved['profile']['class_name']}) → {after} · "
         f"Kosten {moved['cost']:.2f}{' (' + expl + ')' if expl else ''}"
     )

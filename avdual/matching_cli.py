@@ -24,6 +24,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from contracts.reference import SCHOOLS
+
 companions_app = typer.Typer(
     help="Register der AV dual-Begleiter/innen (Bildungsbüro).", no_args_is_help=True
 )
@@ -205,14 +207,14 @@ def import_companions(  # noqa: C901
 
 def print_registry(companions: list[dict[str, Any]]) -> None:
     t = Table(title=f"Register: {len(companions)} Begleiter/innen")
-    for col in ("Kennung", "Name", "Schulen", "Kapazität", "belegt", "aktiv", "Abwesenheiten"):
+    for col in ("Name", "Kürzel", "Schulen", "Kapazität", "belegt", "aktiv", "Abwesenheiten"):
         t.add_column(col, justify="right" if col in ("Kapazität", "belegt") else "left")
     for c in companions:
         leave = "; ".join(f"{p['start']}–{p['end']}" for p in c.get("leave_periods") or [])
         t.add_row(
-            c["companion_id"],
             c["name"],
-            ", ".join(c["school_ids"]),
+            c["companion_id"],
+            ", ".join(SCHOOLS.get(s, s) for s in c["school_ids"]),
             str(c["capacity"]),
             str(c["used"]),
             "ja" if c["active"] else "nein",
@@ -233,15 +235,27 @@ def rebalance(
         status, result = api.call(
             "POST", "/assignments/rebalance", query={"dry_run": "false" if apply else "true"}
         )
+        _, registry = api.call("GET", "/companions")
     if status != 200:
         for field, msg in _message(status, result):
             console.print(f"[red]{field + ': ' if field else ''}{msg}[/red]")
         raise typer.Exit(1)
-    print_rebalance(result, console, limit)
+    names = {c["companion_id"]: c["name"] for c in registry} if isinstance(registry, list) else {}
+    print_rebalance(result, console, limit, names=names)
 
 
-def print_rebalance(r: dict[str, Any], out: Console, limit: int = 40) -> None:
+def print_rebalance(
+    r: dict[str, Any], out: Console, limit: int = 40, *, names: dict[str, str] | None = None
+) -> None:
+    """The moves with companions and schools by name (codes in brackets)."""
     moves = r["moves"]
+
+    def who(cid: str | None) -> str:
+        if not cid:
+            return "Warteliste"
+        name = (names or {}).get(cid)
+        return f"{name} ({cid})" if name else cid
+
     t = Table(
         title=("Vorschlag (Probelauf)" if r["dry_run"] else "Umverteilung") + f": {len(moves)} Änderungen"
     )
@@ -259,9 +273,9 @@ def print_rebalance(r: dict[str, Any], out: Console, limit: int = 40) -> None:
         )
         t.add_row(
             m["intake_id"],
-            m["school_id"],
-            m["from_companion_id"] or "Warteliste",
-            m["to_companion_id"] or "Warteliste",
+            SCHOOLS.get(m["school_id"], m["school_id"]),
+            who(m["from_companion_id"]),
+            who(m["to_companion_id"]),
             num(m["cost_before"]),
             num(m["cost_after"]),
             f"{m['cost_change']:+.2f}",

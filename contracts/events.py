@@ -170,6 +170,13 @@ class CompanionUpdatedData(_Strict):
         le=1.0,
         description="Full-time equivalent share (v2); reports show caseload per FTE",
     )
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The companion's name as the office knows it (v3): staff, not student data; reports, "
+        "alerts and the dashboard name companions by it",
+    )
 
 
 class ReportPublishedData(_Strict):
@@ -250,7 +257,7 @@ ASSIGNMENT_ENDED = EventSpec(
 COMPANION_UPDATED = EventSpec(
     "CompanionUpdated",
     Source.MATCHING,
-    2,
+    3,
     CompanionUpdatedData,
     "The office created or changed a companion (capacity, schools, leave).",
 )

@@ -246,9 +246,18 @@ def test_companion_registry_create_read_patch(rt: LocalRuntime) -> None:
     updates = outbox(rt, "CompanionUpdated")
     assert len(updates) == 3 and all(
         set(u)
-        == {"companion_id", "school_ids", "capacity", "active", "updated_at", "capacity_increased", "fte"}
+        == {
+            "companion_id",
+            "name",
+            "school_ids",
+            "capacity",
+            "active",
+            "updated_at",
+            "capacity_increased",
+            "fte",
+        }
         for u in updates
-    )
+    )  # the companion's name (staff), never e-mail, languages or leave dates
     assert [u["capacity_increased"] for u in updates] == [True, True, False]
 
 

@@ -133,9 +133,11 @@ def ended(a: Assignment, companion_id: str, correlation_id: str) -> OutgoingEven
 def companion_updated(
     c: Companion, correlation_id: str, *, capacity_increased: bool, at: datetime
 ) -> OutgoingEvent:
-    """Only the id and non-personal fields (no name, e-mail, languages, leave dates)."""
+    """The id, the name (staff, not student data: reporting names companions by it) and what the reports
+    count with – no e-mail, languages or leave dates."""
     data = CompanionUpdatedData(
         companion_id=c.companion_id,
+        name=c.name,
         school_ids=c.school_ids,
         capacity=c.capacity,
         active=c.active,

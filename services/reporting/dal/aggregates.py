@@ -7,7 +7,8 @@ Items of the ``aggregates`` table (pk / sk):
   year the student left in — of the exit date once recorded — plus one year)
 * ``year#<school year>`` / ``<counter>`` – a counter ``n`` (see ``logic.projection.counters``)
 * ``waitlist#<school year>`` / ``<intake_id>`` – a student's waiting periods (TTL like the state)
-* ``companions`` / ``<companion_id>`` – capacity, schools, FTE from ``CompanionUpdated`` (last writer wins)
+* ``companions`` / ``<companion_id>`` – name, capacity, schools, FTE from ``CompanionUpdated`` (last writer
+  wins)
 * ``alert#<kind>`` / ``<key>`` – alerts sent (claimed before sending, so duplicates send nothing); a
   student's alert expires with the student's data
 * ``reports`` / ``<report_id>`` – the report index; ``reportrun`` / ``<run key>`` – scheduled runs
@@ -178,19 +179,32 @@ class AggregateStore:
     def put_companion(self, c: CompanionInfo) -> bool:
         """Store unless a newer update is already stored (last writer wins by ``updated_at``)."""
         assert c.updated_at is not None
-        names = {"#s": "school_ids", "#c": "capacity", "#a": "active", "#f": "fte", "#u": "updated_at"}
+        names = {
+            "#s": "school_ids",
+            "#c": "capacity",
+            "#a": "active",
+            "#f": "fte",
+            "#u": "updated_at",
+            "#n": "name",
+        }
         values: dict[str, Any] = {
             ":s": c.school_ids,
             ":c": c.capacity,
             ":a": c.active,
             ":u": c.updated_at.isoformat(),
         }
-        expr = "SET #s = :s, #c = :c, #a = :a, #u = :u"
+        sets, removes = ["#s = :s", "#c = :c", "#a = :a", "#u = :u"], []
         if c.fte is not None:
-            expr += ", #f = :f"
+            sets.append("#f = :f")
             values[":f"] = to_dynamo(c.fte)
         else:
-            expr += " REMOVE #f"
+            removes.append("#f")
+        if c.name is not None:
+            sets.append("#n = :n")
+            values[":n"] = c.name
+        else:
+            removes.append("#n")
+        expr = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         try:
             self.table.update_item(
                 Key={"pk": "companions", "sk": c.companion_id},
@@ -210,14 +224,7 @@ class AggregateStore:
         for i in self._query("companions"):
             if "capacity" not in i:
                 continue  # only an alert flag so far
-            out[i["sk"]] = CompanionInfo(
-                companion_id=i["sk"],
-                school_ids=list(i.get("school_ids", [])),
-                capacity=int(i["capacity"]),
-                active=bool(i.get("active", True)),
-                fte=float(i["fte"]) if "fte" in i else None,
-                updated_at=datetime.fromisoformat(i["updated_at"]) if "updated_at" in i else None,
-            )
+            out[i["sk"]] = _companion_info(i["sk"], i)
         return out
 
     def companion(self, companion_id: str) -> tuple[CompanionInfo | None, int | None]:
@@ -225,15 +232,7 @@ class AggregateStore:
         i = self.table.get_item(Key={"pk": "companions", "sk": companion_id}, ConsistentRead=True).get("Item")
         if not i:
             return None, None
-        info = None
-        if "capacity" in i:
-            info = CompanionInfo(
-                companion_id=companion_id,
-                school_ids=list(i.get("school_ids", [])),
-                capacity=int(i["capacity"]),
-                active=bool(i.get("active", True)),
-                fte=float(i["fte"]) if "fte" in i else None,
-            )
+        info = _companion_info(companion_id, i) if "capacity" in i else None
         return info, int(i["full_alerted_at"]) if "full_alerted_at" in i else None
 
     def mark_full_alerted(self, companion_id: str, capacity: int) -> bool:
@@ -373,6 +372,18 @@ class AggregateStore:
             KeyConditionExpression=Key("pk").eq("reports"), ScanIndexForward=False, Limit=limit
         )
         return [ReportRecord.model_validate_json(i["record"]) for i in resp["Items"]]
+
+
+def _companion_info(companion_id: str, i: dict[str, Any]) -> CompanionInfo:
+    return CompanionInfo(
+        companion_id=companion_id,
+        name=i.get("name"),
+        school_ids=list(i.get("school_ids", [])),
+        capacity=int(i["capacity"]),
+        active=bool(i.get("active", True)),
+        fte=float(i["fte"]) if "fte" in i else None,
+        updated_at=datetime.fromisoformat(i["updated_at"]) if "updated_at" in i else None,
+    )
 
 
 class ReportStore:

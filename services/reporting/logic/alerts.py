@@ -96,6 +96,7 @@ def companion_capacity(
             mailer,
             mail.companion_full_mail(
                 companion_id=companion_id,
+                name=info.display_name,
                 assigned=assigned,
                 capacity=info.capacity,
                 school_ids=info.school_ids,

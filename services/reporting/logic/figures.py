@@ -116,7 +116,8 @@ def _most_loaded(companions: Sequence[dict[str, Any]], limit: int) -> list[dict[
             c["companion_id"],
         ),
     )[:limit]
-    return sorted(ranked, key=lambda c: c["companion_id"])
+    keep = {c["companion_id"] for c in ranked}
+    return [c for c in companions if c["companion_id"] in keep]  # in the list's order (by name)
 
 
 # ------------------------------------------------------------------------------------------ counters
@@ -303,13 +304,14 @@ def _companion_rows(inputs: Inputs, counts: Counts) -> list[dict[str, Any]]:
     known = dict(inputs.companions)
     for cid in counts.companion:
         known.setdefault(cid, CompanionInfo(companion_id=cid))
-    for cid, c in sorted(known.items()):
-        label = cid if c.active else f"{cid} (inaktiv)"
+    for cid, c in sorted(known.items(), key=lambda kv: (kv[1].display_name.casefold(), kv[0])):
         rows.append(
             {
-                "label": label,
+                "label": c.display_name if c.active else f"{c.display_name} (inaktiv)",
+                "name": c.display_name,
                 "companion_id": cid,
-                "schools": ", ".join(c.school_ids),
+                "schools": ", ".join(SCHOOLS.get(s, s) for s in c.school_ids),
+                "school_codes": ", ".join(c.school_ids),
                 "school_ids": list(c.school_ids),
                 "assigned": counts.companion.get(cid, 0),
                 "capacity": c.capacity or None,
@@ -553,7 +555,7 @@ def weekly_context(
 
 def weekly_charts(f: Mapping[str, Any]) -> dict[str, str | None]:
     caseload = [
-        {"label": c["companion_id"], "assigned": c["assigned"], "capacity": c["capacity"]}
+        {"label": c["name"], "assigned": c["assigned"], "capacity": c["capacity"]}
         for c in _most_loaded(f["companions"], CHART_BARS)
     ]
     return {
@@ -735,7 +737,7 @@ def school_year_context(
             chart_uris["caseload"] = charts.png_data_uri(
                 charts.caseload_chart(
                     [
-                        {"label": c["companion_id"], "assigned": c["assigned"], "capacity": c["capacity"]}
+                        {"label": c["name"], "assigned": c["assigned"], "capacity": c["capacity"]}
                         for c in comp
                     ],
                     target=TARGET_PER_FTE,
@@ -772,7 +774,20 @@ def dashboard_summary(inputs: Inputs, week: ReportWeek, *, with_charts: bool = T
             ],
         },
         "companions": [
-            {k: c[k] for k in ("companion_id", "label", "schools", "assigned", "capacity", "fte", "active")}
+            {
+                k: c[k]
+                for k in (
+                    "companion_id",
+                    "name",
+                    "label",
+                    "schools",
+                    "school_codes",
+                    "assigned",
+                    "capacity",
+                    "fte",
+                    "active",
+                )
+            }
             for c in f["companions"]
         ],
         "schools_caseload": [{**s, "assigned": s["assigned"]} for s in f["schools_caseload"]],

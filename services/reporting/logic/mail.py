@@ -117,14 +117,15 @@ def waitlisted_mail(
 
 
 def companion_full_mail(
-    *, companion_id: str, assigned: int, capacity: int, school_ids: Sequence[str]
+    *, companion_id: str, name: str, assigned: int, capacity: int, school_ids: Sequence[str]
 ) -> Mail:
     schools = ", ".join(SCHOOLS.get(s, s) for s in school_ids) or "–"
+    who = name if name == companion_id else f"{name} ({companion_id})"
     return _alert(
-        f"Begleitung {companion_id} ist voll ausgelastet ({assigned}/{capacity})",
-        f"AV dual-Begleitung {companion_id} zu 100 % ausgelastet",
+        f"Begleitung {who} ist voll ausgelastet ({assigned}/{capacity})",
+        f"AV dual-Begleitung {who} zu 100 % ausgelastet",
         [
-            f"Die Begleitung {companion_id} betreut jetzt {assigned} Schülerinnen und Schüler bei einer "
+            f"Die Begleitung {who} betreut jetzt {assigned} Schülerinnen und Schüler bei einer "
             f"Kapazität von {capacity}. Neue Anmeldungen ihrer Schulen ({schools}) kommen auf die "
             "Warteliste, wenn keine andere Begleitung frei ist.",
             "Bitte prüfen, ob Kapazität erhöht oder eine weitere Begleitung zugeteilt werden kann.",

@@ -95,6 +95,7 @@ class Consumer:
         stored = self.store.put_companion(
             CompanionInfo(
                 companion_id=d.companion_id,
+                name=d.name,
                 school_ids=d.school_ids,
                 capacity=d.capacity,
                 active=d.active,

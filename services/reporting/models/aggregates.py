@@ -102,14 +102,21 @@ class WaitlistItem(BaseModel):
 
 
 class CompanionInfo(BaseModel):
-    """What reporting knows about a companion from ``CompanionUpdated`` (no name)."""
+    """What reporting knows about a companion from ``CompanionUpdated``: the name (staff, not student data),
+    schools, capacity, FTE."""
 
     companion_id: str
+    name: str | None = None
     school_ids: list[str] = Field(default_factory=list)
     capacity: int = 0
     active: bool = True
     fte: float | None = None
     updated_at: datetime | None = None
+
+    @property
+    def display_name(self) -> str:
+        """How the office names the companion: the name, else the id (until the name is known)."""
+        return self.name or self.companion_id
 
 
 class ReportRecord(BaseModel):

@@ -94,9 +94,11 @@ class WaitlistSummary(BaseModel):
 
 
 class CompanionLoad(BaseModel):
-    companion_id: str
-    label: str
-    schools: str
+    companion_id: str = Field(description="Kürzel (secondary: people read the name)")
+    name: str = Field(description="The companion's name (the id until reporting has heard the name)")
+    label: str = Field(description="The name, marked '(inaktiv)' for an inactive companion")
+    schools: str = Field(description="School names")
+    school_codes: str = Field(description="School codes")
     assigned: int
     capacity: int | None
     fte: float | None

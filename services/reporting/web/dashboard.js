@@ -163,10 +163,10 @@ function renderWaitlist(w, chart) {
   $("waitlist-summary").textContent = parts.join(", ") + ".";
   $("waitlist-figure").hidden = !chart;
   if (chart) $("waitlist-chart").src = chart;
-  const rows = w.entries.map((e) => ({ days: e.days, cells: [e.ref, e.school, e.class_name, e.since.split("-").reverse().join("."), e.days, e.reason] }));
+  const rows = w.entries.map((e) => ({ days: e.days, cells: [e.ref, e.school_name, e.school, e.class_name, e.since.split("-").reverse().join("."), e.days, e.reason] }));
   $("waitlist-table").replaceChildren(rows.length
     ? listTable("Wartende (pseudonymisiert, längste Wartezeit zuerst)",
-      [["Kennung"], ["Schule"], ["Klasse"], ["seit"], ["Wartetage", true], ["Grund"]], rows,
+      [["Kennung"], ["Schule"], ["Kürzel"], ["Klasse"], ["seit"], ["Wartetage", true], ["Grund"]], rows,
       (r) => (r.days > 14 ? "warn" : r.days > 7 ? "attn" : ""))
     : el("p", {}, "Zurzeit wartet niemand."));
 }
@@ -176,13 +176,13 @@ function renderCompanions(companions, target, chart) {
   if (chart) $("caseload-chart").src = chart;
   const rows = companions.map((c) => {
     const util = c.capacity ? c.assigned / c.capacity : null;
-    return { util, cells: [c.label, c.schools, c.assigned, c.capacity,
+    return { util, cells: [c.label, c.companion_id, c.schools, c.assigned, c.capacity,
       util === null ? "–" : `${Math.round(util * 100)} %`, c.fte === null ? "–" : DECIMAL.format(c.fte),
       c.fte ? DECIMAL.format(c.assigned / c.fte) : "–"] };
   });
   $("companions-table").replaceChildren(rows.length
     ? listTable(`Fallzahl je Begleiter/in (Zielwert etwa ${target} je Vollzeitstelle)`,
-      [["Begleiter/in"], ["Schulen"], ["zugeordnet", true], ["Kapazität", true], ["Auslastung", true], ["VZÄ", true], ["je VZÄ", true]],
+      [["Begleiter/in"], ["Kürzel"], ["Schulen"], ["zugeordnet", true], ["Kapazität", true], ["Auslastung", true], ["VZÄ", true], ["je VZÄ", true]],
       rows, (r) => (r.util !== null && r.util >= 1 ? "warn" : r.util !== null && r.util >= 0.9 ? "attn" : ""))
     : el("p", {}, "Keine Begleiter/innen erfasst."));
 }

@@ -115,8 +115,11 @@ def test_alert_emails_are_german_and_name_no_student() -> None:
     )
     assert "Robert-Franck-Schule" in m.subject and "keine freie Kapazität" in m.text
     assert "14.09.2026, 10:00 Uhr" in m.text and "01KAAAAAAAAAAAAAAAAAAAAAAA" in m.text
-    full = mail.companion_full_mail(companion_id="B01", assigned=40, capacity=40, school_ids=["RFS"])
-    assert "(40/40)" in full.subject
+    full = mail.companion_full_mail(
+        companion_id="B01", name="Sabine Krämer", assigned=40, capacity=40, school_ids=["RFS"]
+    )
+    assert full.subject == "[AV dual] Begleitung Sabine Krämer (B01) ist voll ausgelastet (40/40)"
+    assert "Robert-Franck-Schule Ludwigsburg" in full.text
     rows = [
         {
             "intake_id": "01KBBBBBBBBBBBBBBBBBBBBBBB",
