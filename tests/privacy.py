@@ -90,15 +90,20 @@ def texts_of(out: Path) -> dict[str, str]:
     return found
 
 
-def identifiers(forms: list[dict[str, Any]], *, contacts: bool = False) -> list[re.Pattern[str]]:
+def identifiers(
+    forms: list[dict[str, Any]], *, contacts: bool = False, staff: tuple[str, ...] = ()
+) -> list[re.Pattern[str]]:
     """Patterns of each student's family name, full name and birth date (ISO and German); with ``contacts``
-    also phone, e-mail and the remark."""
+    also phone, e-mail and the remark. ``staff``: names of staff (companions, whom reports name); a family
+    name that is also part of a staff name is searched only as the student's full name."""
+    staff_words = {w for n in staff for w in n.split()}
     pats = []
     for f in forms:
         s = f["student"]
         dob = date.fromisoformat(s["date_of_birth"])
+        if s["family_name"] not in staff_words:
+            pats.append(re.compile(rf"(?<!\w){re.escape(s['family_name'])}(?!\w)"))
         pats += [
-            re.compile(rf"(?<!\w){re.escape(s['family_name'])}(?!\w)"),
             re.compile(rf"(?<!\w){re.escape(s['given_name'])} {re.escape(s['family_name'])}(?!\w)"),
             re.compile(re.escape(s["date_of_birth"])),
             re.compile(re.escape(dob.strftime("%d.%m.%Y"))),
