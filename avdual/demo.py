@@ -10,8 +10,10 @@ student moved up to the freed place.
 Reports and alerts: the runtime's simulated clock is advanced to next Monday 07:00, so the
 scheduled Wochenbericht of this week is rendered (HTML, PDF, XLSX into ``out/reports/``) and emailed;
 the demo checks that the XLSX totals equal the totals printed here. At the end the clock runs on for
-16 days, so the daily check alerts the office about students waiting longer than 14 days. Every email
-(waitlist alerts, companions at capacity, reports) is in ``out/mail/*.eml``.
+16 days, so the daily check alerts the office about students waiting longer than 14 days. Waitlist and
+capacity alerts arrive as one digest e-mail per kind and alert window (15 minutes), with the all-clear for
+students placed meanwhile; the demo checks that no two digests of a kind fall into one window and that the
+dashboard's waitlist figure equals the waitlist's length. Every email is in ``out/mail/*.eml``.
 """
 
 from __future__ import annotations
@@ -178,6 +180,39 @@ def check_xlsx_totals(files: list[Path], tot: Counter[str]) -> tuple[list[str], 
     return [f"weekly XLSX totals differ from the demo's: {w}" for w in wrong], line
 
 
+def check_dashboard_waitlist(rt: LocalRuntime, waitlist: list[dict[str, Any]]) -> list[str]:
+    """The dashboard's waitlist figure (and its list) equal the waitlist's length (matching's own list)."""
+    summary = rt.api("GET", "/dashboard/summary", claims=OFFICE).json()
+    figure = next(k["end"] for k in summary["kpis"] if k["key"] == "waitlisted")
+    if figure == summary["waitlist"]["waiting"] == len(waitlist):
+        return []
+    return [
+        f"dashboard: 'auf der Warteliste' {figure}, listed {summary['waitlist']['waiting']}, "
+        f"waitlist {len(waitlist)}"
+    ]
+
+
+def check_one_mail_per_window(mails: list[Path]) -> list[str]:
+    """At most one e-mail per alert kind and window: two digests of a kind are a window apart."""
+    from email import message_from_bytes, policy
+    from email.utils import parsedate_to_datetime
+    from itertools import pairwise
+
+    from services.reporting.logic.digest import window_length
+
+    problems = []
+    for kind in ("Warteliste", "Auslastung"):
+        sent = sorted(
+            parsedate_to_datetime(str(message_from_bytes(p.read_bytes(), policy=policy.default)["Date"]))
+            for p in mails
+            if f"AV-dual-{kind}-" in p.name
+        )
+        for a, b in pairwise(sent):
+            if b - a < window_length():
+                problems.append(f"two {kind} e-mails within one alert window: {a:%H:%M:%S} and {b:%H:%M:%S}")
+    return problems
+
+
 def state_summary(rt: LocalRuntime) -> tuple[dict[str, Counter[str]], list[dict[str, Any]], list[str]]:
     """Ground truth from the matching tables (independent of reporting) + invariant problems."""
     companions = {c["companion_id"]: c for c in rt.scan("companions")}
@@ -244,6 +279,7 @@ def run_demo(
             if c["assigned"] + c["waitlisted"] != c["intakes"]:
                 problems.append(f"{s}: assigned + waitlisted != intakes")
         waitlist = rt.api("GET", "/waitlist", claims=OFFICE).json()
+        problems += check_dashboard_waitlist(rt, waitlist)
         step = simulate_exit(rt, "RFS")
         problems += step.problems + state_summary(rt)[2]  # invariants hold after the exit, too
         # run on to the daily check 16 days after the submissions (more than 15 whole days at any time of
@@ -251,9 +287,11 @@ def run_demo(
         check_day = submitted.astimezone(BERLIN).date() + timedelta(days=16)
         check = datetime.combine(check_day, daytime(6, 1), BERLIN)
         rt.advance(max(check - rt.clock.now(), timedelta(0)))
+        problems += check_dashboard_waitlist(rt, rt.api("GET", "/waitlist", claims=OFFICE).json())
         mails = sorted((out_dir / "mail").glob("*.eml"))
         if not any("Warteliste" in p.name for p in mails):
             problems.append("no waitlist alert in out/mail")
+        problems += check_one_mail_per_window(mails)
         if waitlist and not any("Wartezeit" in p.name for p in mails):
             problems.append("students wait, but no alert about waits over 14 days in out/mail")
         result = DemoResult(
@@ -327,8 +365,8 @@ def print_result(r: DemoResult, console: Console) -> None:  # noqa: C901
 def _mail_kind(name: str) -> str:
     for word, kind in (
         ("Wartezeit", "Wartezeit über 14 Tage"),
-        ("Warteliste", "Warteliste"),
-        ("ausgelastet", "voll ausgelastet"),
+        ("Warteliste", "Warteliste (Sammelmeldung)"),
+        ("Auslastung", "Auslastung (Sammelmeldung)"),
     ):
         if word in name:
             return kind

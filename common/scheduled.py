@@ -2,10 +2,11 @@
 send, and one run per schedule occurrence (docs/adr/0013-scheduled-runs.md).
 
 A scheduled handler accepts an event only if it *is* the payload of one of its function's schedules
-(``contracts.topology.Schedule.payload``): the same keys, the same fixed values, and every
-``<aws.scheduler.scheduled-time>`` replaced by an ISO 8601 instant with its offset, as EventBridge
-Scheduler sends it (``2022-03-22T18:59:43Z``). Anything else – ``{}``, an EventBridge "Scheduled Event"
-envelope, a missing or extra key, a placeholder left in, a time without offset – raises
+(``contracts.topology.Schedule.payload``, also of the one-time schedules that invoke it): the same keys,
+the same fixed values, and every ``<aws.scheduler.scheduled-time>`` replaced by an ISO 8601 instant with its
+offset, as EventBridge Scheduler sends it (``2022-03-22T18:59:43Z``). Anything else – ``{}``, an
+EventBridge "Scheduled Event" envelope, a missing or extra key, a placeholder left in, a time without offset
+– raises
 :class:`ScheduledPayloadError` before any work is done (the invocation fails; after the retries the
 payload lands in the function's dead-letter queue for the operator).
 
@@ -27,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.idempotency import persistence_store
-from contracts.topology import SCHEDULED_TIME, Function, Schedule
+from contracts.topology import SCHEDULED_TIME, Function, OneTimeSchedule, Schedule
 
 #: An instant as EventBridge Scheduler writes it (seconds, optional fraction, ``Z`` or an offset).
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
@@ -63,7 +64,9 @@ def parse_instant(value: object) -> datetime | None:
         return None
 
 
-def _match(schedule: Schedule, event: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
+def _match(
+    schedule: Schedule | OneTimeSchedule, event: Mapping[str, Any]
+) -> tuple[datetime | None, str | None]:
     """(scheduled time, None) if ``event`` is this schedule's payload, else (None, why not)."""
     if set(event) != set(schedule.payload):
         return None, "other keys"
@@ -83,7 +86,8 @@ def occurrence(function: Function, event: object) -> Occurrence:
     if not isinstance(event, Mapping):
         raise ScheduledPayloadError(f"{function.name}: the payload is not a JSON object")
     reasons = []
-    for schedule in function.schedules:
+    candidates: list[Schedule | OneTimeSchedule] = [*function.schedules, *function.one_time]
+    for schedule in candidates:
         instant, why = _match(schedule, event)
         if instant is not None:
             return Occurrence(schedule.name, instant, dict(event))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from contracts import events as ev
@@ -115,6 +116,30 @@ class StreamSource:
 
 
 @dataclass(frozen=True)
+class OneTimeSchedule:
+    """An EventBridge Scheduler one-time schedule (``at(...)``, deleted after it ran) that the function
+    ``created_by`` creates at run time, each to invoke the declaring function once with ``payload`` (like a
+    :class:`Schedule`'s: fixed values and :data:`SCHEDULED_TIME`; the handler accepts exactly these).
+
+    Declared here so that CDK creates the schedule group and grants ``created_by`` exactly
+    ``scheduler:CreateSchedule`` in it and ``iam:PassRole`` of the target's scheduler role, hands it the
+    target (``env_var``: JSON with group, target ARN, role ARN, DLQ ARN), and the local runtime fires what
+    was created on its simulated clock."""
+
+    name: str
+    created_by: str
+    payload: dict[str, str]
+    env_var: str
+    group: str = "one-time"
+    description: str = ""
+
+    def schedule_name(self, at: datetime) -> str:
+        """The name of the occurrence at ``at`` (UTC; at most 64 of ``[0-9a-zA-Z-_.]``): one schedule per
+        instant, so creating it twice is a conflict, not a second invocation."""
+        return f"{self.name}-{at.astimezone(UTC):%Y%m%dT%H%M%S}"
+
+
+@dataclass(frozen=True)
 class Function:
     """A Lambda function: ``handler`` is the dotted path used by CDK *and* the local runtime."""
 
@@ -132,6 +157,8 @@ class Function:
     """Names of :data:`MAIL_IDENTITIES` the function sends e-mail from (env + ``ses:SendRawEmail``)."""
     stream: StreamSource | None = None
     """The DynamoDB stream that triggers the function (its table's env var is set; no item access)."""
+    one_time: tuple[OneTimeSchedule, ...] = ()
+    """One-time schedules that invoke this function (created at run time by another function)."""
     description: str = ""
 
 
@@ -402,16 +429,26 @@ MATCHING_CONSUMER = Function(
     ),
     description="Assigns students to companions on intake events; works off the waitlist",
 )
+#: Minutes an alert window stays open: waitlist and capacity alerts of a window go out as one e-mail per kind.
+ALERT_DIGEST_MINUTES_ENV = "ALERT_DIGEST_MINUTES"
+ALERT_DIGEST = OneTimeSchedule(
+    "alert-digest",
+    created_by="reporting-consumer",
+    payload={"check": "alert_digest", "scheduled_time": SCHEDULED_TIME},
+    env_var="ALERT_DIGEST_SCHEDULE",
+    group="alerts",
+    description="At the end of an alert window: one e-mail per kind (waitlist, capacity) with the all-clear",
+)
 REPORTING_CONSUMER = Function(
     "reporting-consumer",
     "reporting",
     "services.reporting.handlers.consumer.handler",
     tables=("aggregates",),
     buckets=("reports",),
-    mail=(OFFICE_MAIL.name,),
-    description="Keeps anonymous report aggregates from intake and matching events; alerts the office "
-    "(student waitlisted, companion at capacity) by email; removes a withdrawn student's rows "
-    "from stored reports",
+    extra_env=((ALERT_DIGEST_MINUTES_ENV, "15"),),
+    description="Keeps anonymous report aggregates from intake and matching events; collects office alerts "
+    "(student waitlisted, companion at capacity) into windows and schedules their digest; removes a "
+    "withdrawn student's rows from stored reports",
 )
 REPORTING_RENDERER = Function(
     "reporting-renderer",
@@ -456,8 +493,10 @@ REPORTING_CHECKS = Function(
             "Daily 06:00: alert the office about students waiting longer than 14 days",
         ),
     ),
+    one_time=(ALERT_DIGEST,),
     mail=(OFFICE_MAIL.name,),
-    description="Daily check of the waitlist; emails the office about students waiting longer than 14 days",
+    description="Alerts to the office: the digest of an alert window (one e-mail per kind, with the "
+    "all-clear); daily, students waiting longer than 14 days",
 )
 REPORTING_API = Function(
     "reporting-api",
@@ -700,6 +739,11 @@ def functions_subscribed_to(detail_type: str) -> list[str]:
     )
 
 
+def one_time_targets(creator: str) -> list[tuple[Function, OneTimeSchedule]]:
+    """The one-time schedules the function ``creator`` creates, with the function each one invokes."""
+    return [(f, o) for f in FUNCTIONS.values() for o in f.one_time if o.created_by == creator]
+
+
 def env_for(function: Function) -> dict[str, str]:
     """Environment variable *names* a function needs, mapped to the logical resource name."""
     env: dict[str, str] = {}
@@ -711,6 +755,8 @@ def env_for(function: Function) -> dict[str, str]:
         env[TABLES[function.stream.table].env_var] = function.stream.table
     if function.publishes:
         env[EVENT_BUS_ENV] = "bus"
+    for _, o in one_time_targets(function.name):
+        env[o.env_var] = o.name
     return env
 
 
@@ -721,6 +767,14 @@ def constant_env(function: Function) -> dict[str, str]:
     for m in function.mail:
         env.update(MAIL_IDENTITIES[m].env())
     return env
+
+
+def _validate_one_time() -> None:
+    """A one-time schedule is created by another function and carries the scheduled time."""
+    for f in FUNCTIONS.values():
+        for o in f.one_time:
+            assert o.created_by in FUNCTIONS and o.created_by != f.name, (f.name, o.name)
+            assert SCHEDULED_TIME in o.payload.values(), o.name
 
 
 def validate() -> None:
@@ -747,12 +801,14 @@ def validate() -> None:
         assert r.function in FUNCTIONS, r
         for name in re.findall(r"\{(\w+)\}", r.path):
             assert name in PATH_PARAMETERS, f"{r.method} {r.path}: path parameter {name} not declared"
+    _validate_one_time()
     envs = [t.env_var for t in TABLES.values()] + [b.env_var for b in BUCKETS.values()]
     envs += [v for m in MAIL_IDENTITIES.values() for v in (m.sender_env, m.recipient_env)]
     assert len(envs) == len(set(envs)), "env var declared twice"
 
 
 __all__ = [
+    "ALERT_DIGEST",
     "BUCKETS",
     "COGNITO",
     "EVENT_BUS_ENV",
@@ -766,6 +822,7 @@ __all__ = [
     "Function",
     "Index",
     "MailIdentity",
+    "OneTimeSchedule",
     "Route",
     "Schedule",
     "Source",

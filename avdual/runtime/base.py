@@ -83,6 +83,7 @@ class RuntimeState:
         # stream-triggered function -> its event source mapping's position (shard iterator) per shard
         self._stream_iterators: dict[str, list[str | None]] = {}
         self.names: dict[str, str] = {}
+        self.one_time_targets: dict[str, str] = {}  # Lambda ARN of a one-time schedule's target -> function
         self.cognito = LocalCognito(stage, REGION)
 
     def physical(self, logical: str) -> str:

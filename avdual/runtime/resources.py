@@ -1,5 +1,6 @@
 """Resources of the local runtime, created on moto from the topology: bus and archive, tables (with
-streams and TTL), buckets, subscription queues with their rules and DLQs, SES identities.
+streams and TTL), buckets, subscription queues with their rules and DLQs, SES identities, the schedule groups
+of one-time schedules.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 import boto3
 
 from avdual.auth import LocalCognito
-from avdual.runtime.base import REGION
+from avdual.runtime.base import ACCOUNT, REGION
 from avdual.runtime.stream_mappings import StreamMappings
 from common import aws
 from contracts.operations import (
@@ -83,13 +84,35 @@ class Resources(StreamMappings):
             if f.stream:
                 self._dead_letter_queue(sqs, "relay", f.stream.table)
         for f in FUNCTIONS.values():  # asynchronous invocations / Scheduler targets (CDK: Lambda DLQ)
-            if f.schedules:
+            if f.schedules or f.one_time:
                 self._dead_letter_queue(sqs, "async", f.name)
+        self._one_time_schedules(sqs)
         self.cognito = LocalCognito(self.stage, REGION)  # created on first use (login, token check, web form)
         ses = boto3.client("ses")
         for m in MAIL_IDENTITIES.values():  # CDK: an SES email identity (verified by DNS / the mailbox owner)
             ses.verify_email_identity(EmailAddress=m.sender)
         aws.reset()
+
+    def _one_time_schedules(self, sqs: Any) -> None:
+        """Schedule groups of the one-time schedules and each creator's target (CDK: the group, the target
+        function's scheduler role, its async DLQ), so functions create them on moto as they do on AWS."""
+        scheduler = boto3.client("scheduler")
+        for f in FUNCTIONS.values():
+            for o in f.one_time:
+                group = self.physical(o.group)
+                if f"schedule-group:{o.group}" not in self.names:
+                    scheduler.create_schedule_group(Name=group)
+                    self.names[f"schedule-group:{o.group}"] = group
+                arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.physical(f.name)}"
+                self.one_time_targets[arn] = f.name
+                os.environ[o.env_var] = json.dumps(
+                    {
+                        "group": group,
+                        "target_arn": arn,
+                        "role_arn": f"arn:aws:iam::{ACCOUNT}:role/{self.physical(f.name)}-scheduler",
+                        "dlq_arn": self._queue_arn(sqs, self._dlqs[("async", f.name)]),
+                    }
+                )
 
     @staticmethod
     def _queue_arn(sqs: Any, url: str) -> str:

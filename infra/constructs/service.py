@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsii
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -105,6 +105,8 @@ class Resources:
                 env[var] = self.tables[logical].table_name
             elif logical in topo.BUCKETS and topo.BUCKETS[logical].env_var == var:
                 env[var] = self.buckets[logical].bucket_name
+            elif any(o.name == logical for _, o in topo.one_time_targets(spec.name)):
+                continue  # the target of a one-time schedule: set when the target exists (_one_time)
             else:
                 raise ValueError(f"{spec.name}: cannot resolve env var {var}={logical}")
         env[topo.SERVICE_NAME_ENV] = spec.service
@@ -247,6 +249,8 @@ class ServiceConstruct(Construct):
         #: outbox table → its relay's stream event source mapping and on-failure destination
         self.stream_mappings: dict[str, lambda_.EventSourceMapping] = {}
         self.relay_dead_letter_queues: dict[str, sqs.Queue] = {}
+        self._scheduler_roles: dict[str, iam.Role] = {}
+        self._schedule_groups: dict[str, scheduler.CfnScheduleGroup] = {}
 
     def add_functions(self, resources: Resources, runtime: LambdaRuntime) -> dict[str, lambda_.Function]:
         """Functions of this service, the subscriptions they consume, their schedules, their stream sources
@@ -260,6 +264,9 @@ class ServiceConstruct(Construct):
                 self._schedules(spec, fn)
             if spec.stream:
                 self._stream_source(spec, fn, resources.tables[spec.stream.table])
+        for spec in topo.FUNCTIONS.values():
+            for o in spec.one_time if spec.name in self.functions else ():
+                self._one_time(spec, o)
         for sub in topo.SUBSCRIPTIONS.values():
             if sub.consumer in self.functions:
                 self._subscription(sub, resources.bus)
@@ -287,7 +294,7 @@ class ServiceConstruct(Construct):
             )
         )
         async_dlq = None
-        if spec.schedules:  # EventBridge Scheduler invokes asynchronously
+        if spec.schedules or spec.one_time:  # EventBridge Scheduler invokes asynchronously
             async_dlq = dead_letter_queue(
                 self, cid + "AsyncDlq", self.keys.messaging, kind="async", of=spec.name
             )
@@ -431,12 +438,14 @@ class ServiceConstruct(Construct):
         self.relay_dead_letter_queues[src.table] = dlq
         self.dead_letter_queues[dead_letter_queue_name("relay", src.table)] = dlq
 
-    def _schedules(self, spec: topo.Function, fn: lambda_.Function) -> None:
-        cid = construct_id(spec.name)
+    def _scheduler_role(self, spec: topo.Function, fn: lambda_.Function) -> iam.Role:
+        """The role EventBridge Scheduler assumes to invoke ``fn`` (and send to its DLQ): one per function."""
+        if spec.name in self._scheduler_roles:
+            return self._scheduler_roles[spec.name]
         dlq = self.dead_letter_queues[dead_letter_queue_name("async", spec.name)]
         role = iam.Role(
             self,
-            cid + "SchedulerRole",
+            construct_id(spec.name) + "SchedulerRole",
             assumed_by=iam.ServicePrincipal(
                 "scheduler.amazonaws.com",
                 conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
@@ -447,6 +456,66 @@ class ServiceConstruct(Construct):
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn.function_arn])
         )
         grants.grant_send(role, dlq.queue_arn, self.keys.messaging)
+        self._scheduler_roles[spec.name] = role
+        return role
+
+    def _one_time(self, spec: topo.Function, o: topo.OneTimeSchedule) -> None:
+        """A one-time schedule the function ``o.created_by`` creates at run time to invoke ``spec``: its
+        schedule group, the creator's permission to create schedules named ``<o.name>-…`` in exactly that
+        group and to pass exactly the target's scheduler role to EventBridge Scheduler, and the target in the
+        creator's environment (``o.env_var``, JSON). AWS: scheduler/latest/UserGuide/setting-up.html
+        (execution role, ``iam:PassRole``) and managing-schedule-delete.html (``ActionAfterCompletion``)."""
+        fn, creator = self.functions[spec.name], self.functions[o.created_by]
+        role = self._scheduler_role(spec, fn)
+        group = self._schedule_groups.get(o.group)
+        if group is None:
+            group = scheduler.CfnScheduleGroup(
+                self, construct_id(o.group) + "ScheduleGroup", name=f"avdual-{self.stage}-{o.group}"
+            )
+            self._schedule_groups[o.group] = group
+        group_name = f"avdual-{self.stage}-{o.group}"
+        schedules = Stack.of(self).format_arn(
+            service="scheduler",
+            resource="schedule",
+            resource_name=f"{group_name}/{o.name}-*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        assert creator.role is not None
+        creator.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["scheduler:CreateSchedule"], resources=[schedules])
+        )
+        acknowledge(
+            creator.role,
+            "AwsSolutions-IAM5",
+            f"{o.created_by} creates one one-time schedule per occurrence, named {o.name}-<instant>: the "
+            "names are not known at deploy time, so the resource is that name prefix in this schedule "
+            "group only (and no other scheduler action).",
+            finding=f"Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/"
+            f"{group_name}/{o.name}-*",
+        )
+        creator.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            )
+        )
+        dlq = self.dead_letter_queues[dead_letter_queue_name("async", spec.name)]
+        creator.add_environment(
+            o.env_var,
+            Stack.of(self).to_json_string(
+                {
+                    "group": group.ref,
+                    "target_arn": fn.function_arn,
+                    "role_arn": role.role_arn,
+                    "dlq_arn": dlq.queue_arn,
+                }
+            ),
+        )
+
+    def _schedules(self, spec: topo.Function, fn: lambda_.Function) -> None:
+        dlq = self.dead_letter_queues[dead_letter_queue_name("async", spec.name)]
+        role = self._scheduler_role(spec, fn)
         for sched in spec.schedules:
             scheduler.CfnSchedule(
                 self,

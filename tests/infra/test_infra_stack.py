@@ -439,3 +439,56 @@ def test_dependency_layers_per_service(synth: Synth) -> None:
     for layer in layers.values():
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
         assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+
+
+def test_one_time_schedules(synth: Synth) -> None:
+    """A one-time schedule is created at run time, never in the template; the template gives its creator
+    exactly what that needs (AWS, scheduler/latest/UserGuide/setting-up.html: ``scheduler:CreateSchedule``
+    and ``iam:PassRole`` of the execution role, which trusts ``scheduler.amazonaws.com`` and may invoke the
+    target): the schedule group, create rights for the schedule's name prefix in that group only, PassRole of
+    the target's scheduler role to EventBridge Scheduler only, and the target in the creator's environment."""
+    declared = [(f, o) for f in topo.FUNCTIONS.values() for o in f.one_time]
+    assert declared, "the alert digest is a one-time schedule"
+    groups = {r["Properties"]["Name"] for r in synth.of_type("AWS::Scheduler::ScheduleGroup").values()}
+    assert groups == {f"avdual-{STAGE}-{o.group}" for _, o in declared}
+    policies = synth.of_type("AWS::IAM::Policy")
+    for target, o in declared:
+        creator = synth.json["Resources"][synth.function_id(o.created_by)]
+        role_id = _ref_id(creator["Properties"]["Role"])
+        statements = [
+            s
+            for p in policies.values()
+            if role_id in [_ref_id(r) for r in p["Properties"]["Roles"]]
+            for s in p["Properties"]["PolicyDocument"]["Statement"]
+        ]
+        create = [s for s in statements if s["Action"] == "scheduler:CreateSchedule"]
+        (create_one,) = create
+        assert f":schedule/avdual-{STAGE}-{o.group}/{o.name}-*" in json.dumps(create_one["Resource"])
+        (pass_role,) = [s for s in statements if s["Action"] == "iam:PassRole"]
+        assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+        scheduler_role = _ref_id(pass_role["Resource"])
+        trust = synth.json["Resources"][scheduler_role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert trust[0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
+        invoke = [
+            s
+            for p in policies.values()
+            if scheduler_role in [_ref_id(r) for r in p["Properties"]["Roles"]]
+            for s in p["Properties"]["PolicyDocument"]["Statement"]
+            if s["Action"] == "lambda:InvokeFunction"
+        ]
+        assert invoke == [
+            {
+                "Action": "lambda:InvokeFunction",
+                "Effect": "Allow",
+                "Resource": {"Fn::GetAtt": [synth.function_id(target.name), "Arn"]},
+            }
+        ]
+        env = json.dumps(creator["Properties"]["Environment"]["Variables"][o.env_var])
+        for key in ('\\"group\\"', '\\"target_arn\\"', '\\"role_arn\\"', '\\"dlq_arn\\"'):
+            assert key in env, key
+        assert synth.function_id(target.name) in env and scheduler_role in env
+    assert not [
+        s
+        for s in synth.of_type("AWS::Scheduler::Schedule").values()
+        if "at(" in s["Properties"]["ScheduleExpression"]
+    ]

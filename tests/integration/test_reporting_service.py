@@ -91,7 +91,9 @@ def mails(rt: LocalRuntime) -> list[EmailMessage]:
 
 
 def subjects(rt: LocalRuntime) -> list[str]:
-    return [str(m["Subject"]) for m in mails(rt)]
+    """Subjects of the mails sent so far – after every alert window that has ended sent its digest."""
+    rt.advance()
+    return [" ".join(str(m["Subject"]).split()) for m in mails(rt)]
 
 
 def test_alerts_reach_the_office_once_whatever_the_delivery(rt: LocalRuntime) -> None:
@@ -109,8 +111,8 @@ def test_alerts_reach_the_office_once_whatever_the_delivery(rt: LocalRuntime) ->
     got = subjects(rt)
     assert sorted(got) == sorted(
         [
-            "[AV dual] Begleitung B01 ist voll ausgelastet (2/2)",
-            "[AV dual] Warteliste: neue Anmeldung ohne Begleitung – Robert-Franck-Schule Ludwigsburg",
+            "[AV dual] Auslastung: B01 voll ausgelastet (30.11.2026, 09:06–09:21 Uhr)",
+            "[AV dual] Warteliste: 1 neu auf der Warteliste (30.11.2026, 09:07–09:22 Uhr)",
         ]
     )
     m = mails(rt)[0]
@@ -119,10 +121,17 @@ def test_alerts_reach_the_office_once_whatever_the_delivery(rt: LocalRuntime) ->
     counters = AggregateStore().counters("2026/27")
     assert counters["school#RFS#assigned"] == 2 and counters["school#RFS#waitlisted"] == 1
     assert counters["companion#B01#assigned"] == 2 and counters["school#RFS#intakes"] == 3
-    # a raised capacity re-arms the alert; the waiting student is assigned → full again at 3
+    # a raised capacity re-arms the alert; the waiting student is assigned → full again at 3, and the
+    # office, told that the student waits, gets the all-clear
     companion_updated(rt, "B01", 3, T0 + timedelta(hours=1))
     deliver(rt, assigned(c, "B01", T0 + timedelta(hours=1, minutes=1)))
-    assert subjects(rt).count("[AV dual] Begleitung B01 ist voll ausgelastet (3/3)") == 1
+    got = subjects(rt)[2:]
+    assert sorted(got) == [  # the raise re-armed the capacity alert at 10:00
+        "[AV dual] Auslastung: B01 voll ausgelastet (30.11.2026, 10:00–10:15 Uhr)",
+        "[AV dual] Warteliste: 1 inzwischen zugeordnet (30.11.2026, 10:01–10:16 Uhr)",
+    ]
+    clear = next(m for m in mails(rt) if "inzwischen zugeordnet" in str(m["Subject"]))
+    assert c in clear.get_body(("plain",)).get_content() and "Entwarnung" in str(clear)  # type: ignore[union-attr]
 
 
 def test_a_student_placed_before_the_waitlist_fact_arrives_causes_no_alert(rt: LocalRuntime) -> None:
@@ -248,8 +257,12 @@ def test_full_alert_is_rearmed_only_after_a_real_drop(rt: LocalRuntime) -> None:
     )
     deliver(rt, (ev.ASSIGNMENT_ENDED, ended))  # 9/10: the office was told already, no news when refilled
     deliver(rt, assigned(new_id(), "B01", T0 + timedelta(days=1, minutes=1)))
-    assert subjects(rt).count("[AV dual] Begleitung B01 ist voll ausgelastet (10/10)") == 1
-    for i, iid in enumerate(ids[1:3]):  # down to 8/10 (below 90 %), then full again: a new alert
+    assert [s for s in subjects(rt) if "Auslastung" in s] == [
+        "[AV dual] Auslastung: B01 voll ausgelastet (30.11.2026, 09:09–09:24 Uhr)"
+    ]
+    for i, iid in enumerate(
+        ids[1:3]
+    ):  # down to 8/10 (below 90 %): the all-clear; then full again: a new alert
         deliver(
             rt,
             (
@@ -257,5 +270,10 @@ def test_full_alert_is_rearmed_only_after_a_real_drop(rt: LocalRuntime) -> None:
                 ended.model_copy(update={"intake_id": iid, "ended_at": T0 + timedelta(days=2, minutes=i)}),
             ),
         )
+    subjects(rt)  # the all-clear's window ends (15 minutes later) before the day-3 facts happen
     deliver(rt, *(assigned(new_id(), "B01", T0 + timedelta(days=3, minutes=i)) for i in range(2)))
-    assert subjects(rt).count("[AV dual] Begleitung B01 ist voll ausgelastet (10/10)") == 2
+    assert [s for s in subjects(rt) if "Auslastung" in s] == [
+        "[AV dual] Auslastung: B01 voll ausgelastet (30.11.2026, 09:09–09:24 Uhr)",
+        "[AV dual] Auslastung: B01 wieder mit freien Plätzen (02.12.2026, 09:01–09:16 Uhr)",
+        "[AV dual] Auslastung: B01 voll ausgelastet (03.12.2026, 09:01–09:16 Uhr)",
+    ]

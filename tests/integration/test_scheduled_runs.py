@@ -135,15 +135,15 @@ def test_a_failed_run_is_run_again_by_its_retry(rt: LocalRuntime, monkeypatch: p
     payload = rt.schedule_payload(
         "reporting-renderer", "weekly-report", at=datetime(2027, 1, 4, 6, tzinfo=UTC)
     )
-    real = publish.alerts.send_mail
+    real = publish.mail.send_mail
 
     def broken(*a: Any, **kw: Any) -> Any:
         raise ConnectionError("SES unavailable")
 
-    monkeypatch.setattr(publish.alerts, "send_mail", broken)
+    monkeypatch.setattr(publish.mail, "send_mail", broken)
     with pytest.raises(ConnectionError):
         rt.invoke("reporting-renderer", payload)
-    monkeypatch.setattr(publish.alerts, "send_mail", real)
+    monkeypatch.setattr(publish.mail, "send_mail", real)
     mails = effects(rt)["mails"]
     first = rt.invoke("reporting-renderer", payload)
     assert effects(rt)["mails"] == mails + 1

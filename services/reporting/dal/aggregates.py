@@ -11,6 +11,8 @@ Items of the ``aggregates`` table (pk / sk):
   wins)
 * ``alert#<kind>`` / ``<key>`` – alerts sent (claimed before sending, so duplicates send nothing); a
   student's alert expires with the student's data
+* ``digest#<kind>`` / ``current`` – the alert window open now; ``digest#<kind>`` / ``window#<end>`` – a window
+  and the state of its digest; ``digest#<kind>#<end>`` / ``<key>`` – the alerts collected in it
 * ``reports`` / ``<report_id>`` – the report index; ``reportrun`` / ``<run key>`` – scheduled runs
 """
 
@@ -20,7 +22,8 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -37,6 +40,27 @@ from services.reporting.models.aggregates import CompanionInfo, ReportRecord, St
 AGGREGATES, REPORTS, OUTBOX = "aggregates", "reports", REPORTING_OUTBOX.name
 
 CounterKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Window:
+    """An alert window of one kind: its end (UTC instant, ``instant()``), whether its digest is scheduled, and
+    whether this call opened it."""
+
+    kind: str
+    end: str
+    scheduled: bool
+    created: bool
+
+
+def instant(t: datetime) -> str:
+    """A UTC instant as stored (seconds; sorts as it orders): ``2026-11-30T08:15:00Z``."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ttl(end: str) -> int:
+    """Alert windows are kept for 60 days (long after their digest)."""
+    return int(datetime.fromisoformat(end).timestamp()) + 60 * 86400
 
 
 class StaleStateError(RuntimeError):
@@ -154,9 +178,8 @@ class AggregateStore:
 
     def _query(self, pk: str, **extra: Any) -> Iterator[dict[str, Any]]:
         """Every item of the partition ``pk`` (all pages, consistent)."""
-        return all_items(
-            self.table.query, KeyConditionExpression=Key("pk").eq(pk), ConsistentRead=True, **extra
-        )
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk), "ConsistentRead": True} | extra
+        return all_items(self.table.query, **kwargs)
 
     # ------------------------------------------------------------------ waitlist periods
     def waitlist(self, school_year: str) -> list[WaitlistItem]:
@@ -295,16 +318,184 @@ class AggregateStore:
                 return False
             raise
 
-    def alert_sent(self, kind: str, key: str, at: datetime) -> None:
+    def mark_alert(self, kind: str, key: str, state: str, at: datetime) -> None:
+        """The alert's state: ``queued`` (collected into a window) or ``sent`` (the office was told)."""
         self.table.update_item(
             Key={"pk": f"alert#{kind}", "sk": key},
-            UpdateExpression="SET #s = :s, sent_at = :t",
-            ExpressionAttributeNames={"#s": "state"},
-            ExpressionAttributeValues={":s": "sent", ":t": at.isoformat()},
+            UpdateExpression="SET #s = :s, #t = :t",
+            ExpressionAttributeNames={"#s": "state", "#t": f"{state}_at"},
+            ExpressionAttributeValues={":s": state, ":t": at.isoformat()},
         )
+
+    def alert_state(self, kind: str, key: str) -> str | None:
+        item = self.table.get_item(Key={"pk": f"alert#{kind}", "sk": key}, ConsistentRead=True).get("Item")
+        return str(item["state"]) if item else None
 
     def release_alert(self, kind: str, key: str) -> None:
         self.table.delete_item(Key={"pk": f"alert#{kind}", "sk": key})
+
+    # ------------------------------------------------------------------ alert windows (digest)
+    def open_window(self, kind: str, at: datetime, length: timedelta, *, closed: str | None = None) -> Window:
+        """The alert window of ``kind`` open at ``at``: the current one if it ends after ``at`` and is still
+        open, else a new one ``[at, at + length)`` (or, after a window that closed early because its digest
+        ran, ``[its end, its end + length)``). ``closed``: the end of a window found closed meanwhile."""
+        for _ in range(10):
+            cur = self.table.get_item(Key={"pk": f"digest#{kind}", "sk": "current"}, ConsistentRead=True).get(
+                "Item"
+            )
+            t = instant(at)
+            if cur and cur["end"] > t and not cur.get("closed") and cur["end"] != closed:
+                return Window(kind, cur["end"], bool(cur.get("scheduled")), created=False)
+            start = max(t, cur["end"]) if cur else t
+            end = instant(datetime.fromisoformat(start) + length)
+            try:
+                self.client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": settings.table_name(AGGREGATES),
+                                "Item": serialize({"pk": f"digest#{kind}", "sk": "current", "end": end}),
+                                "ConditionExpression": "attribute_not_exists(pk)" if not cur else "#e = :old",
+                                **(
+                                    {
+                                        "ExpressionAttributeNames": {"#e": "end"},
+                                        "ExpressionAttributeValues": {":old": {"S": cur["end"]}},
+                                    }
+                                    if cur
+                                    else {}
+                                ),
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": settings.table_name(AGGREGATES),
+                                "Item": serialize(
+                                    {
+                                        "pk": f"digest#{kind}",
+                                        "sk": f"window#{end}",
+                                        "state": "open",
+                                        "expires_at": _ttl(end),
+                                    }
+                                ),
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                    ]
+                )
+                return Window(kind, end, False, created=True)
+            except ClientError as e:
+                if not condition_failed(e):
+                    raise
+        raise StaleStateError(f"digest#{kind}")
+
+    def window_scheduled(self, w: Window) -> None:
+        """The digest of ``w`` is scheduled (the next alert of the window does not schedule it again)."""
+        self.table.update_item(
+            Key={"pk": f"digest#{w.kind}", "sk": "current"},
+            UpdateExpression="SET scheduled = :t",
+            ConditionExpression="#e = :end",
+            ExpressionAttributeNames={"#e": "end"},
+            ExpressionAttributeValues={":t": True, ":end": w.end},
+        )
+
+    def add_to_window(self, w: Window, key: str, entry: dict[str, Any]) -> bool:
+        """Add ``entry`` (JSON-able, no names) under ``key`` to the open window ``w``; False if ``w`` is no
+        longer open (its digest is running or ran: the caller opens the next window)."""
+        name = settings.table_name(AGGREGATES)
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": name,
+                            "Key": {"pk": {"S": f"digest#{w.kind}"}, "sk": {"S": f"window#{w.end}"}},
+                            "ConditionExpression": "#s = :open",
+                            "ExpressionAttributeNames": {"#s": "state"},
+                            "ExpressionAttributeValues": {":open": {"S": "open"}},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": name,
+                            "Item": serialize(
+                                {
+                                    "pk": f"digest#{w.kind}#{w.end}",
+                                    "sk": key,
+                                    "entry": json.dumps(entry, sort_keys=True, default=str),
+                                    "expires_at": _ttl(w.end),
+                                }
+                            ),
+                        }
+                    },
+                ]
+            )
+        except ClientError as e:
+            if condition_failed(e):
+                return False
+            raise
+        return True
+
+    def due_windows(self, kind: str, until: datetime) -> list[str]:
+        """Ends of the windows of ``kind`` that ended by ``until`` and whose digest has not gone out."""
+        items = self._query(
+            f"digest#{kind}",
+            KeyConditionExpression=Key("pk").eq(f"digest#{kind}")
+            & Key("sk").between("window#", f"window#{instant(until)}"),
+        )
+        return [i["sk"].removeprefix("window#") for i in items if i.get("state") != "sent"]
+
+    def claim_window(self, kind: str, end: str, at: datetime, *, stale_after: timedelta) -> bool:
+        """Close the window for new alerts and claim its digest (one runner at a time; a claim older than
+        ``stale_after`` that never finished is taken over)."""
+        try:
+            self.table.update_item(
+                Key={"pk": f"digest#{kind}", "sk": f"window#{end}"},
+                UpdateExpression="SET #s = :sending, claimed_at = :t",
+                ConditionExpression="#s = :open OR (#s = :sending AND claimed_at < :stale)",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues={
+                    ":open": "open",
+                    ":sending": "sending",
+                    ":t": instant(at),
+                    ":stale": instant(at - stale_after),
+                },
+            )
+        except ClientError as e:
+            if condition_failed(e):
+                return False
+            raise
+        try:  # new alerts go to the next window from now on
+            self.table.update_item(
+                Key={"pk": f"digest#{kind}", "sk": "current"},
+                UpdateExpression="SET closed = :t",
+                ConditionExpression="#e = :end",
+                ExpressionAttributeNames={"#e": "end"},
+                ExpressionAttributeValues={":t": True, ":end": end},
+            )
+        except ClientError as e:
+            if not condition_failed(e):
+                raise
+        return True
+
+    def window_entries(self, kind: str, end: str) -> dict[str, dict[str, Any]]:
+        return {i["sk"]: json.loads(i["entry"]) for i in self._query(f"digest#{kind}#{end}")}
+
+    def window_done(self, kind: str, end: str, at: datetime, *, mailed: bool) -> None:
+        self.table.update_item(
+            Key={"pk": f"digest#{kind}", "sk": f"window#{end}"},
+            UpdateExpression="SET #s = :sent, done_at = :t, mailed = :m",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":sent": "sent", ":t": instant(at), ":m": mailed},
+        )
+
+    def release_window(self, kind: str, end: str) -> None:
+        """A digest that failed: claimable again by the retry."""
+        self.table.update_item(
+            Key={"pk": f"digest#{kind}", "sk": f"window#{end}"},
+            UpdateExpression="SET #s = :open",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":open": "open"},
+        )
 
     # ------------------------------------------------------------------ report index
     def claim_run(self, run_key: str, report_id: str) -> str:

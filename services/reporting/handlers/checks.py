@@ -1,6 +1,11 @@
-"""Daily checks of the reporting service, invoked by EventBridge Scheduler with exactly the payload of its
-topology schedule (``waiting-check``; ``common.scheduled`` refuses anything else): students waiting longer
-than 14 days → one email to the office listing those not reported before. Each occurrence runs once."""
+"""Alert checks of the reporting service, invoked by EventBridge Scheduler with exactly the payload of one of
+its schedules (``common.scheduled`` refuses anything else); each occurrence runs once:
+
+* ``alert_digest`` – a one-time schedule at the end of an alert window (created by the consumer): one e-mail
+  per kind (waitlist, capacity) for every window that has ended, with the all-clear;
+* ``long_waits`` – daily 06:00: students waiting longer than 14 days → one e-mail listing those not reported
+  before; it also sends any digest whose one-time schedule did not run (a safety net, never a second one).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from common import scheduled
 from common.observability import logger, tracer
 from contracts.topology import REPORTING_CHECKS
 from services.reporting.dal.aggregates import AggregateStore, Mailer
-from services.reporting.logic import alerts
+from services.reporting.logic import alerts, digest
 
 log = logger("reporting")
 trace = tracer("reporting")
@@ -21,7 +26,7 @@ trace = tracer("reporting")
 
 class CheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    check: Literal["long_waits"]
+    check: Literal["long_waits", "alert_digest"]
     scheduled_time: AwareDatetime
 
 
@@ -32,7 +37,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = CheckRequest.model_validate(occ.payload)
 
     def check() -> dict[str, Any]:
-        alerted = alerts.long_waits(request.scheduled_time, store=AggregateStore(), mailer=Mailer())
-        return {"check": request.check, "alerted": len(alerted)}
+        store, mailer = AggregateStore(), Mailer()
+        digests = digest.flush(request.scheduled_time, store=store, mailer=mailer)
+        out: dict[str, Any] = {"check": request.check, "digests": sum(d.mailed for d in digests)}
+        if request.check == "long_waits":
+            out["alerted"] = len(alerts.long_waits(request.scheduled_time, store=store, mailer=mailer))
+        return out
 
     return scheduled.run_once(occ, context, check)

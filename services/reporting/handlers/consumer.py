@@ -1,4 +1,5 @@
-"""Reporting consumer: SQS batch of EventBridge events → anonymous aggregates and office alerts."""
+"""Reporting consumer: SQS batch of EventBridge events → anonymous aggregates and office alerts (collected
+into alert windows whose digest is scheduled)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from common.consumer import process_events
 from common.observability import logger, tracer
 from contracts import events as ev
-from services.reporting.dal.aggregates import AggregateStore, Mailer, ReportStore
+from services.reporting.dal.aggregates import AggregateStore, ReportStore
 from services.reporting.logic.reactions import Consumer
 
 log = logger("reporting")
@@ -19,7 +20,7 @@ trace = tracer("reporting")
 @log.inject_lambda_context
 @trace.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    c = Consumer(store=AggregateStore(), mailer=Mailer(), reports=ReportStore())
+    c = Consumer(store=AggregateStore(), reports=ReportStore())
     return process_events(
         event,
         context,

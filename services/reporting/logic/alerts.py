@@ -1,112 +1,109 @@
-"""Office alerts by email: a student waitlisted, a companion at 100 % capacity, waits over 14 days.
+"""Office alerts: a student waitlisted, a companion at 100 % capacity (both collected into windows, one
+digest e-mail per kind and window, with the all-clear: ``logic.digest``) and, daily, waits over 14 days.
 
-Each alert is sent once per business key, whatever the delivery: the alert is *claimed* in the store
-(conditional write) before it is sent, marked sent afterwards, and released again if sending fails
-(so a retry sends it). Keys: the student's waiting period (waitlisted, long wait), the companion and
-its capacity (full; re-armed when the caseload drops below 90 % of the capacity or the capacity changes).
+Each alert counts once per business key, whatever the delivery: it is *claimed* in the store (conditional
+write) before it is collected, marked queued afterwards and released again if collecting fails (so a retry
+collects it). Keys: the student's waiting period (waitlisted, long wait), the companion and its capacity
+(full; re-armed when the caseload drops below 90 % of the capacity or the capacity changes). The all-clear
+of a key follows only when its digest went out (the office was told).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Protocol
 
 from common.observability import logger
 from contracts import retention
 from contracts.calendar import local_date
 from contracts.reference import school_year_of
-from services.reporting.dal.aggregates import AggregateStore, office_address, sender_address
-from services.reporting.logic import mail
+from services.reporting.dal.aggregates import AggregateStore
+from services.reporting.logic import digest, mail
 from services.reporting.logic.figures import waitlist_rows
+from services.reporting.logic.mail import MailSender, send_mail
 from services.reporting.logic.periods import LONG_WAIT_DAYS
 from services.reporting.logic.projection import status, waiting_periods
 from services.reporting.models.aggregates import StudentState
 
 log = logger("reporting")
 REARM_SHARE = 0.9
-"""The "companion full" alert is sent again after the caseload fell below this share of the capacity."""
+"""The "companion full" alert is raised again after the caseload fell below this share of the capacity."""
 
 
-class MailSender(Protocol):
-    def send(self, raw: bytes, *, to: str, sender: str) -> str: ...
-
-
-def send_mail(mailer: MailSender, m: mail.Mail, at: datetime) -> str:
-    """Send ``m`` to the office mailbox from the platform's sender address."""
-    sender, to = sender_address(), office_address()
-    return mailer.send(mail.build_message(m, sender=sender, to=to, at=at), to=to, sender=sender)
-
-
-def student_waitlisted(
-    state: StudentState, *, store: AggregateStore, mailer: MailSender, now: datetime
-) -> bool:
-    """Tell the office about a student waiting for a companion (unless placed meanwhile), at ``now`` (the
-    event's time). True if sent."""
-    if status(state) != "waitlisted":
+def student_waitlisted(state: StudentState, *, store: AggregateStore, now: datetime) -> bool:
+    """Collect the alert about a student waiting for a companion (unless placed meanwhile), at ``now`` (the
+    event's time) into the waitlist window. True if collected."""
+    key = digest.waitlist_key(state)
+    if status(state) != "waitlisted" or key is None:
         return False
-    since = waiting_periods(state)[-1][0]
-    key = f"{state.intake_id}#{since.isoformat()}"
     if not store.claim_alert(
         "waitlisted", key, now, expires_at=retention.expires_at(state.school_year, state.exit_date)
     ):
         return False
     try:
-        waiting = store.counter(state.school_year, f"school#{state.school_id}#waitlisted")
-        m = mail.waitlisted_mail(
-            intake_id=state.intake_id,
-            school_id=state.school_id,
-            class_name=state.class_name,
-            since=since,
-            reason=state.waitlist_reason,
-            waiting_at_school=waiting,
+        digest.collect(
+            "waitlisted",
+            key,
+            digest.waitlisted_entry(state, waiting_periods(state)[-1][0]),
+            at=now,
+            store=store,
         )
-        send_mail(mailer, m, now)
     except Exception:
         store.release_alert("waitlisted", key)
         raise
-    store.alert_sent("waitlisted", key, now)
-    log.info("alert sent", extra={"alert": "waitlisted", "intake_id": state.intake_id})
+    store.mark_alert("waitlisted", key, "queued", now)
+    log.info("alert collected", extra={"alert": "waitlisted", "intake_id": state.intake_id})
     return True
 
 
-def companion_capacity(
-    companion_id: str,
-    school_year: str,
-    *,
-    store: AggregateStore,
-    mailer: MailSender,
-    now: datetime,
-) -> bool:
-    """Tell the office when a companion's caseload reaches the capacity. Once per capacity: the alert is
-    re-armed when the capacity changes or the caseload drops below :data:`REARM_SHARE` of it (one exit
-    that the waitlist refills at once is no news). True if sent."""
+def student_placed(state: StudentState, *, store: AggregateStore, now: datetime) -> bool:
+    """The all-clear for a student who waited and is now assigned, if a digest told the office about the
+    wait (once: the alert becomes ``cleared``; a retried delivery finds the same state). True if collected."""
+    periods = waiting_periods(state)
+    if status(state) != "assigned" or not periods or periods[-1][1] is None:
+        return False
+    key = digest.waitlist_key(state)
+    if key is None or store.alert_state("waitlisted", key) != "sent":
+        return False
+    digest.collect(
+        "waitlisted", f"placed#{key}", digest.placed_entry(state, periods[-1][1]), at=now, store=store
+    )
+    store.mark_alert("waitlisted", key, "cleared", now)
+    return True
+
+
+def companion_capacity(companion_id: str, school_year: str, *, store: AggregateStore, now: datetime) -> bool:
+    """Collect the alert when a companion's caseload reaches the capacity – once per capacity: re-armed when
+    the capacity changes or the caseload drops below :data:`REARM_SHARE` of it (one exit that the waitlist
+    refills at once is no news), and then the all-clear if the office had been told. True if collected."""
     info, alerted_at = store.companion(companion_id)
     if info is None or info.capacity <= 0 or not info.active:
         return False
     assigned = store.counter(school_year, f"companion#{companion_id}#assigned")
+    entry = {"companion_id": companion_id, "school_year": school_year}
     if assigned < info.capacity:
         if alerted_at is not None and assigned < info.capacity * REARM_SHARE:
+            told = f"{companion_id}#{alerted_at}"
+            if store.alert_state("companion_full", told) == "sent":
+                digest.collect(
+                    "companion_full", f"freed#{told}", {**entry, "type": "freed"}, at=now, store=store
+                )
             store.clear_full_alerted(companion_id)
         return False
     if alerted_at == info.capacity or not store.mark_full_alerted(companion_id, info.capacity):
         return False
     try:
-        send_mail(
-            mailer,
-            mail.companion_full_mail(
-                companion_id=companion_id,
-                name=info.display_name,
-                assigned=assigned,
-                capacity=info.capacity,
-                school_ids=info.school_ids,
-            ),
-            now,
+        digest.collect(
+            "companion_full",
+            f"{companion_id}#{info.capacity}",
+            {**entry, "type": "full", "capacity": info.capacity},
+            at=now,
+            store=store,
         )
     except Exception:
         store.clear_full_alerted(companion_id)
         raise
-    log.info("alert sent", extra={"alert": "companion_full", "companion_id": companion_id})
+    log.info("alert collected", extra={"alert": "companion_full", "companion_id": companion_id})
     return True
 
 
@@ -137,7 +134,7 @@ def long_waits(
             store.release_alert("long_wait", key)
         raise
     for key in claimed:
-        store.alert_sent("long_wait", key, as_of)
+        store.mark_alert("long_wait", key, "sent", as_of)
     log.info("alert sent", extra={"alert": "long_wait", "students": len(fresh)})
     return [r["intake_id"] for r in fresh]
 

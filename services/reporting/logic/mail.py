@@ -1,4 +1,5 @@
-"""Office emails as MIME messages (pure): German text, HTML with a plain-text alternative.
+"""Office emails as MIME messages: German text, HTML with a plain-text alternative; sent to the office
+mailbox through a :class:`MailSender` (SES in ``dal``).
 
 Charts embedded in a report as ``data:`` URIs become inline attachments (``cid:``), which mail clients
 display (many block ``data:`` images). No email contains a student's name or date of birth: alerts
@@ -16,8 +17,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from html import unescape
-from typing import Any
+from typing import Any, Protocol
 
+from services.reporting.dal.aggregates import office_address, sender_address
 from services.reporting.logic.labels import SCHOOLS, WAITLIST_REASONS
 from services.reporting.logic.periods import LONG_WAIT_DAYS, local
 from services.reporting.logic.report import environment
@@ -82,54 +84,153 @@ def _alert(
     paragraphs: Sequence[str],
     header: Sequence[str] = (),
     rows: Sequence[Sequence[Any]] = (),
+    *,
+    tables: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]] = (),
 ) -> Mail:
     template = environment().get_template("alert.html.j2")
-    html = template.render(title=title, paragraphs=paragraphs, header=header, rows=rows)
+    all_tables = [("", header, rows)] if rows else []
+    all_tables += list(tables)
+    html = template.render(title=title, paragraphs=paragraphs, tables=all_tables)
     return Mail(subject=f"{SUBJECT_PREFIX} {subject}", html=html, text=text_of(html))
 
 
-def waitlisted_mail(
+def _when(t: datetime) -> str:
+    return local(t).strftime("%d.%m.%Y, %H:%M Uhr")
+
+
+def _window(start: datetime, end: datetime) -> str:
+    a, b = local(start), local(end)
+    same_day = a.date() == b.date()
+    return f"{a:%d.%m.%Y}, {a:%H:%M}–{b:%H:%M} Uhr" if same_day else f"{_when(start)} bis {_when(end)}"
+
+
+def waitlist_digest_mail(
+    waiting: Sequence[dict[str, Any]],
+    placed: Sequence[dict[str, Any]],
     *,
-    intake_id: str,
-    school_id: str,
-    class_name: str | None,
-    since: datetime,
-    reason: str | None,
-    waiting_at_school: int,
+    start: datetime,
+    end: datetime,
+    waiting_at_school: dict[str, int],
 ) -> Mail:
-    school = SCHOOLS.get(school_id, school_id)
-    reason_text = WAITLIST_REASONS.get(reason or "", "unbekannt")
-    return _alert(
-        f"Warteliste: neue Anmeldung ohne Begleitung – {school}",
-        "Schülerin/Schüler auf der Warteliste",
-        [
-            f"Für eine Anmeldung der {school} konnte keine AV dual-Begleitung zugeordnet werden "
-            f"(Grund: {reason_text}).",
-            "An dieser Schule wartet damit eine Schülerin/ein Schüler auf eine Zuordnung."
-            if waiting_at_school == 1
-            else f"An dieser Schule warten damit {waiting_at_school} Schülerinnen und Schüler auf eine "
-            "Zuordnung.",
-            "Sobald Kapazität frei wird, ordnet die Plattform automatisch zu (längste Wartezeit zuerst).",
-        ],
-        ["Kennung", "Schule", "Klasse", "auf der Warteliste seit"],
-        [[intake_id, school, class_name or "–", local(since).strftime("%d.%m.%Y, %H:%M Uhr")]],
-    )
+    """The waitlist alerts of one window: who waits (new in the window) and the all-clear for those placed
+    meanwhile. Pseudonymous ids, school and class only."""
+    n, k = len(waiting), len(placed)
+    parts = []
+    if n:
+        parts.append("1 neu auf der Warteliste" if n == 1 else f"{n} neu auf der Warteliste")
+    if k:
+        parts.append(f"{k} inzwischen zugeordnet")
+    subject = f"Warteliste: {', '.join(parts)} ({_window(start, end)})"
+    paragraphs = []
+    if n:
+        schools = "; ".join(
+            f"{SCHOOLS.get(sid, sid)}: {w} wartend" for sid, w in sorted(waiting_at_school.items())
+        )
+        paragraphs.append(
+            f"Zwischen {local(start):%H:%M} und {local(end):%H:%M} Uhr konnte für {n} "
+            f"{'Anmeldung' if n == 1 else 'Anmeldungen'} keine AV dual-Begleitung zugeordnet werden. "
+            f"Stand der Warteliste: {schools}."
+        )
+        paragraphs.append(
+            "Sobald Kapazität frei wird, ordnet die Plattform automatisch zu (längste Wartezeit zuerst). "
+            "Im Dashboard lassen sich Kapazitäten ändern, Schülerinnen und Schüler von Hand zuordnen oder "
+            "eine Umverteilung anstoßen."
+        )
+    if k:
+        paragraphs.append(
+            f"Entwarnung: {k} {'Schülerin/Schüler ist' if k == 1 else 'Schülerinnen und Schüler sind'} "
+            "inzwischen einer Begleitung zugeordnet (siehe zweite Tabelle) – hier ist nichts mehr zu tun."
+        )
+    tables = []
+    if n:
+        tables.append(
+            (
+                "Wartend",
+                ["Kennung", "Schule", "Klasse", "auf der Warteliste seit", "Grund"],
+                [
+                    [
+                        w["intake_id"],
+                        SCHOOLS.get(w["school_id"], w["school_id"]),
+                        w.get("class_name") or "–",
+                        _when(datetime.fromisoformat(w["since"])),
+                        WAITLIST_REASONS.get(w.get("reason") or "", "unbekannt"),
+                    ]
+                    for w in waiting
+                ],
+            )
+        )
+    if k:
+        tables.append(
+            (
+                "Entwarnung – inzwischen zugeordnet",
+                ["Kennung", "Schule", "Klasse", "zugeordnet am"],
+                [
+                    [
+                        p["intake_id"],
+                        SCHOOLS.get(p["school_id"], p["school_id"]),
+                        p.get("class_name") or "–",
+                        _when(datetime.fromisoformat(p["at"])),
+                    ]
+                    for p in placed
+                ],
+            )
+        )
+    return _alert(subject, "Warteliste", paragraphs, tables=tables)
 
 
-def companion_full_mail(
-    *, companion_id: str, name: str, assigned: int, capacity: int, school_ids: Sequence[str]
+def capacity_digest_mail(
+    full: Sequence[dict[str, Any]], freed: Sequence[dict[str, Any]], *, start: datetime, end: datetime
 ) -> Mail:
-    schools = ", ".join(SCHOOLS.get(s, s) for s in school_ids) or "–"
-    who = name if name == companion_id else f"{name} ({companion_id})"
+    """The capacity alerts of one window: companions at 100 % and the all-clear for those with room again."""
+
+    def who(c: dict[str, Any]) -> str:
+        return c["name"] if c["name"] == c["companion_id"] else f"{c['name']} ({c['companion_id']})"
+
+    def rows(cs: Sequence[dict[str, Any]]) -> list[list[Any]]:
+        return [
+            [
+                c["name"],
+                c["companion_id"],
+                ", ".join(SCHOOLS.get(s, s) for s in c["school_ids"]) or "–",
+                c["assigned"],
+                c["capacity"],
+            ]
+            for c in cs
+        ]
+
+    parts = []
+    if full:
+        names = ", ".join(who(c) for c in full)
+        parts.append(
+            f"{names} voll ausgelastet" if len(full) <= 2 else f"{len(full)} Begleitungen voll ausgelastet"
+        )
+    if freed:
+        names = ", ".join(who(c) for c in freed)
+        parts.append(
+            f"{names} wieder mit freien Plätzen"
+            if len(freed) <= 2
+            else f"{len(freed)} Begleitungen wieder frei"
+        )
+    paragraphs = []
+    if full:
+        paragraphs.append(
+            "Diese Begleitungen betreuen so viele Schülerinnen und Schüler, wie ihre Kapazität erlaubt. Neue "
+            "Anmeldungen ihrer Schulen kommen auf die Warteliste, wenn keine andere Begleitung frei ist. "
+            "Bitte prüfen, ob Kapazität erhöht oder eine weitere Begleitung zugeteilt werden kann."
+        )
+    if freed:
+        paragraphs.append("Entwarnung: diese Begleitungen haben wieder freie Plätze.")
+    header = ["Begleitung", "Kürzel", "Schulen", "zugeordnet", "Kapazität"]
+    tables = []
+    if full:
+        tables.append(("Voll ausgelastet", header, rows(full)))
+    if freed:
+        tables.append(("Entwarnung – wieder freie Plätze", header, rows(freed)))
     return _alert(
-        f"Begleitung {who} ist voll ausgelastet ({assigned}/{capacity})",
-        f"AV dual-Begleitung {who} zu 100 % ausgelastet",
-        [
-            f"Die Begleitung {who} betreut jetzt {assigned} Schülerinnen und Schüler bei einer "
-            f"Kapazität von {capacity}. Neue Anmeldungen ihrer Schulen ({schools}) kommen auf die "
-            "Warteliste, wenn keine andere Begleitung frei ist.",
-            "Bitte prüfen, ob Kapazität erhöht oder eine weitere Begleitung zugeteilt werden kann.",
-        ],
+        f"Auslastung: {', '.join(parts)} ({_window(start, end)})",
+        "Auslastung der Begleitungen",
+        paragraphs,
+        tables=tables,
     )
 
 
@@ -151,6 +252,17 @@ def long_wait_mail(rows: Sequence[dict[str, Any]], *, total_long: int, as_of: da
             for r in rows
         ],
     )
+
+
+# --------------------------------------------------------------------------------------------- sending
+class MailSender(Protocol):
+    def send(self, raw: bytes, *, to: str, sender: str) -> str: ...
+
+
+def send_mail(mailer: MailSender, m: Mail, at: datetime) -> str:
+    """Send ``m`` to the office mailbox from the platform's sender address."""
+    sender, to = sender_address(), office_address()
+    return mailer.send(build_message(m, sender=sender, to=to, at=at), to=to, sender=sender)
 
 
 def report_mail(*, title: str, html: str) -> Mail:

@@ -14,9 +14,9 @@ from typing import Any, Literal
 from ulid import ULID
 
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
-from services.reporting.logic import alerts, events, mail, redact
-from services.reporting.logic.alerts import MailSender
+from services.reporting.logic import events, mail, redact
 from services.reporting.logic.figures import Inputs, school_year_context, weekly_context
+from services.reporting.logic.mail import MailSender
 from services.reporting.logic.periods import Period, ReportWeek, local
 from services.reporting.logic.report import CONTENT_TYPES, render_html, render_pdf, render_xlsx
 from services.reporting.models.aggregates import ReportRecord
@@ -169,7 +169,7 @@ def publish_report(
                 ],
             },
         )
-        alerts.send_mail(mailer, mail.report_mail(title=rendered.title, html=email_html), now)
+        mail.send_mail(mailer, mail.report_mail(title=rendered.title, html=email_html), now)
         record.state = "mailed"
         store.put_report(record)
     return Published(record, links, email, rendered)

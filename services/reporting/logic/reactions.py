@@ -20,7 +20,6 @@ from contracts.events import (
 from contracts.reference import school_year_of
 from services.reporting.dal.aggregates import AggregateStore, ReportStore, StaleStateError
 from services.reporting.logic import alerts, redact
-from services.reporting.logic.alerts import MailSender
 from services.reporting.logic.projection import Fact, deltas, merge, waitlist_item
 from services.reporting.models.aggregates import CompanionInfo, StudentState
 
@@ -60,10 +59,9 @@ def apply_fact(fact: Fact, *, store: AggregateStore) -> Change:
 
 @dataclass
 class Consumer:
-    """The fact handlers of the reporting consumer (bound to a store, a mailer and the report files)."""
+    """The fact handlers of the reporting consumer (bound to a store and the report files)."""
 
     store: AggregateStore
-    mailer: MailSender
     reports: ReportStore | None = None
 
     def _apply(self, fact: Fact, at: datetime) -> Change:
@@ -71,9 +69,8 @@ class Consumer:
         # also the companions the fact names: a retry after a failed alert must check them again
         named = {getattr(fact, f, None) for f in ("companion_id", "from_companion_id", "to_companion_id")}
         for cid in sorted(change.companions | {c for c in named if c}):
-            alerts.companion_capacity(
-                cid, change.new.school_year, store=self.store, mailer=self.mailer, now=at
-            )
+            alerts.companion_capacity(cid, change.new.school_year, store=self.store, now=at)
+        alerts.student_placed(change.new, store=self.store, now=at)
         return change
 
     def on_fact(self, meta: Metadata, fact: Fact) -> None:
@@ -89,7 +86,7 @@ class Consumer:
 
     def on_waitlisted(self, meta: Metadata, fact: StudentWaitlistedData) -> None:
         change = self._apply(fact, meta.occurred_at)
-        alerts.student_waitlisted(change.new, store=self.store, mailer=self.mailer, now=meta.occurred_at)
+        alerts.student_waitlisted(change.new, store=self.store, now=meta.occurred_at)
 
     def on_companion_updated(self, meta: Metadata, d: CompanionUpdatedData) -> None:
         stored = self.store.put_companion(
@@ -108,6 +105,5 @@ class Consumer:
                 d.companion_id,
                 school_year_of(local_date(d.updated_at)),
                 store=self.store,
-                mailer=self.mailer,
                 now=meta.occurred_at,
             )

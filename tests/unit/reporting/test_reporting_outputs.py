@@ -105,21 +105,55 @@ def test_report_email_has_inline_charts_links_and_a_text_part() -> None:
 
 
 def test_alert_emails_are_german_and_name_no_student() -> None:
-    m = mail.waitlisted_mail(
-        intake_id="01KAAAAAAAAAAAAAAAAAAAAAAA",
-        school_id="RFS",
-        class_name="AVd1a",
-        since=datetime(2026, 9, 14, 8, tzinfo=UTC),
-        reason="no_capacity",
-        waiting_at_school=3,
+    start, end = datetime(2026, 9, 14, 8, tzinfo=UTC), datetime(2026, 9, 14, 8, 15, tzinfo=UTC)
+    m = mail.waitlist_digest_mail(
+        [
+            {
+                "intake_id": "01KAAAAAAAAAAAAAAAAAAAAAAA",
+                "school_id": "RFS",
+                "class_name": "AVd1a",
+                "since": "2026-09-14T08:00:00+00:00",
+                "reason": "no_capacity",
+            }
+        ],
+        [
+            {
+                "intake_id": "01KCCCCCCCCCCCCCCCCCCCCCCC",
+                "school_id": "MPS",
+                "class_name": "AVd-1",
+                "at": "2026-09-14T08:10:00+00:00",
+            }
+        ],
+        start=start,
+        end=end,
+        waiting_at_school={"RFS": 3},
     )
-    assert "Robert-Franck-Schule" in m.subject and "keine freie Kapazität" in m.text
+    assert m.subject == (
+        "[AV dual] Warteliste: 1 neu auf der Warteliste, 1 inzwischen zugeordnet "
+        "(14.09.2026, 10:00–10:15 Uhr)"
+    )
+    assert "Robert-Franck-Schule Ludwigsburg: 3 wartend" in m.text and "keine freie Kapazität" in m.text
     assert "14.09.2026, 10:00 Uhr" in m.text and "01KAAAAAAAAAAAAAAAAAAAAAAA" in m.text
-    full = mail.companion_full_mail(
-        companion_id="B01", name="Sabine Krämer", assigned=40, capacity=40, school_ids=["RFS"]
+    assert "Entwarnung" in m.text and "01KCCCCCCCCCCCCCCCCCCCCCCC" in m.text and "AVd-1" in m.text
+    full = mail.capacity_digest_mail(
+        [
+            {
+                "companion_id": "B01",
+                "name": "Sabine Krämer",
+                "school_ids": ["RFS"],
+                "assigned": 40,
+                "capacity": 40,
+            }
+        ],
+        [],
+        start=start,
+        end=end,
     )
-    assert full.subject == "[AV dual] Begleitung Sabine Krämer (B01) ist voll ausgelastet (40/40)"
-    assert "Robert-Franck-Schule Ludwigsburg" in full.text
+    assert (
+        full.subject
+        == "[AV dual] Auslastung: Sabine Krämer (B01) voll ausgelastet (14.09.2026, 10:00–10:15 Uhr)"
+    )
+    assert "Robert-Franck-Schule Ludwigsburg" in full.text and "Entwarnung" not in full.text
     rows = [
         {
             "intake_id": "01KBBBBBBBBBBBBBBBBBBBBBBB",
