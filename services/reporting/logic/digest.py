@@ -70,26 +70,24 @@ def collect(
 
 
 # ------------------------------------------------------------------------------------------ what is collected
+def _student(state: StudentState, kind: str, **when: str | None) -> dict[str, Any]:
+    """What a digest lists about a student: pseudonymous id, school, class – never a name."""
+    ids = {"intake_id": state.intake_id, "school_id": state.school_id, "class_name": state.class_name}
+    return {"type": kind, **ids, **when}
+
+
 def waitlisted_entry(state: StudentState, since: datetime) -> dict[str, Any]:
-    return {
-        "type": "waitlisted",
-        "intake_id": state.intake_id,
-        "school_id": state.school_id,
-        "school_year": state.school_year,
-        "class_name": state.class_name,
-        "since": since.isoformat(),
-        "reason": state.waitlist_reason,
-    }
+    return _student(
+        state,
+        "waitlisted",
+        school_year=state.school_year,
+        since=since.isoformat(),
+        reason=state.waitlist_reason,
+    )
 
 
 def placed_entry(state: StudentState, at: datetime) -> dict[str, Any]:
-    return {
-        "type": "placed",
-        "intake_id": state.intake_id,
-        "school_id": state.school_id,
-        "class_name": state.class_name,
-        "at": at.isoformat(),
-    }
+    return _student(state, "placed", at=at.isoformat())
 
 
 def waitlist_key(state: StudentState) -> str | None:
