@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common import settings
+from common import aws, settings
 from contracts.topology import OneTimeSchedule
 
 #: Scheduler → Lambda retries of an occurrence (then the target's DLQ), as for the topology's schedules.
@@ -42,7 +42,7 @@ def create(spec: OneTimeSchedule, at: datetime, *, client: Any | None = None) ->
     t = target(spec)
     at_utc = at.astimezone(UTC)
     try:
-        (client or settings.client("scheduler")).create_schedule(
+        (client or aws.client("scheduler")).create_schedule(
             Name=spec.schedule_name(at_utc),
             GroupName=t["group"],
             ScheduleExpression=f"at({at_utc:%Y-%m-%dT%H:%M:%S})",

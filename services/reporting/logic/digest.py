@@ -1,7 +1,7 @@
 """Alert digests: waitlist and capacity alerts of a window go to the office as at most one e-mail per kind.
 
 The first alert of a kind opens a window of ``ALERT_DIGEST_MINUTES`` (default 15) from its time and schedules
-the window's digest at its end (an EventBridge Scheduler one-time schedule, ``common.one_time``; locally
+the window's digest at its end (an EventBridge Scheduler one-time schedule, ``dal.alert_schedule``; locally
 the runtime fires it on the simulated clock). Alerts of the window are collected (``AggregateStore``
 ``digest#…`` items); at the end one e-mail per kind lists what still needs the office – and gives the
 all-clear: who was placed meanwhile, which companion has room again. A window whose alerts all resolved
@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from common import one_time
 from common.observability import logger
-from contracts.topology import ALERT_DIGEST, ALERT_DIGEST_MINUTES_ENV
+from contracts.topology import ALERT_DIGEST_MINUTES_ENV
 from services.reporting.dal.aggregates import AggregateStore, Window
+from services.reporting.dal.alert_schedule import schedule_digest
 from services.reporting.logic import mail
 from services.reporting.logic.mail import MailSender, send_mail
 from services.reporting.logic.projection import status, waiting_periods
@@ -51,18 +51,15 @@ def window_length() -> timedelta:
     return timedelta(minutes=minutes)
 
 
-def collect(
-    kind: Kind, key: str, entry: dict[str, Any], *, at: datetime, store: AggregateStore, schedule: Any = None
-) -> Window:
+def collect(kind: Kind, key: str, entry: dict[str, Any], *, at: datetime, store: AggregateStore) -> Window:
     """Put the alert ``entry`` (key: its business key) into the window of ``kind`` open at ``at`` and make
     sure the window's digest is scheduled. Idempotent: the same key in the same window is stored once."""
-    create = schedule or one_time.create
     closed: str | None = None
     for _ in range(10):
         w = store.open_window(kind, at, window_length(), closed=closed)
         if store.add_to_window(w, key, entry):
             if not w.scheduled:
-                create(ALERT_DIGEST, datetime.fromisoformat(w.end))
+                schedule_digest(datetime.fromisoformat(w.end))
                 store.window_scheduled(w)
             return w
         closed = w.end  # its digest started meanwhile: the next window
