@@ -46,8 +46,10 @@ test: .venv/.synced node_modules/.installed browser-deps ## Lint, then all tests
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -n 2 --dist loadfile
 
-fuzz: .venv/.synced ## schemathesis on the intake API: >= 1,000 generated requests → out/fuzz.json
-	AVDUAL_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),100) $(PY) -m pytest tests/fuzz -p no:xdist -s -q
+fuzz: .venv/.synced ## schemathesis on the intake API (>= 1,000 requests → out/fuzz.json); matching invariants over random histories (→ out/fuzz-matching.json)
+	AVDUAL_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),100) \
+	AVDUAL_MATCHING_EXAMPLES=$(or $(MATCHING_EXAMPLES),40) AVDUAL_MATCHING_STEPS=$(or $(MATCHING_STEPS),25) \
+	$(PY) -m pytest tests/fuzz -p no:xdist -s -q
 
 test-fast: .venv/.synced ## Tests without CDK synth and browser
 	$(PY) -m pytest -m "not infra and not browser" -n 2 --dist loadfile

@@ -80,6 +80,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "matching_online": _matching("matching_online"),
     "matching_rebalance": _matching("matching_rebalance"),
     "matching_cost_gap": _matching("matching_cost_gap"),
+    "matching_resolve": _matching("matching_resolve"),
     "reporting_report_scaling": _reporting,
 }
 

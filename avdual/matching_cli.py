@@ -13,8 +13,10 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,6 +39,8 @@ BASE_URL = typer.Option(
     envvar="AVDUAL_BASE_URL",
     help="API of a running `make serve` (e.g. http://127.0.0.1:8000); default: embedded runtime",
 )
+RowError = tuple[int, str, str, str]
+"""(row, companion id, field, German message)"""
 TOKEN = typer.Option(
     None, "--token", envvar="AVDUAL_TOKEN", help="Bearer token for --base-url (`avdual token --role office`)"
 )
@@ -137,72 +141,147 @@ def _message(status: int, body: Any) -> list[tuple[str, str]]:
 
 
 # ----------------------------------------------------------------------------------------- companions import
+@dataclass
+class RowOutcome:
+    """What one file row did (or would do): ``result`` in German, the change's summary and moves."""
+
+    row: int
+    companion_id: str
+    result: str
+    effect: str = ""
+    moves: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _checked_rows(rows: list[dict[str, Any]]) -> tuple[list[tuple[int, str, dict[str, Any]]], list[RowError]]:
+    """Rows that are valid companion entries (row number, id, body) and the per-field errors of the others —
+    a companion id that occurs twice in the file is an error on every row that carries it."""
+    from common.field_errors import german_errors, model_fields
+    from services.matching.logic.importer import duplicate_ids, parse_row
+    from services.matching.models.matching import CompanionIn
+
+    parsed = [(n, *parse_row(raw)) for n, raw in enumerate(rows, start=2)]  # row 1 is the header
+    dupes = duplicate_ids([(n, fields) for n, fields, _ in parsed])
+    valid, errors = [], []
+    for n, fields, problems in parsed:
+        cid = str(fields.get("companion_id", "?"))
+        if n in dupes:
+            problems = [*problems, dupes[n]]
+        try:
+            body = CompanionIn.model_validate(fields).model_dump(mode="json")
+        except ValidationError as e:
+            unreadable = {p.field for p in problems}  # already reported: not again as "missing"
+            problems += [
+                p
+                for p in german_errors(e.errors(), model_fields(CompanionIn))
+                if p.field.split(".")[0] not in unreadable
+            ]
+        if problems:
+            errors += [(n, cid, p.field, p.message) for p in problems]
+        else:
+            valid.append((n, cid, body))
+    return valid, errors
+
+
+def _send_row(
+    api: Api, n: int, cid: str, body: dict[str, Any], query: dict[str, str]
+) -> RowOutcome | list[RowError]:
+    from services.matching.logic.importer import row_result
+
+    status, resp = api.call("POST", "/companions", body=body, query=query)
+    if status != 200:
+        return [(n, cid, f, m) for f, m in _message(status, resp)]
+    change = resp["change"]
+    moves = [*change["moves"], *change["placements"]]
+    return RowOutcome(n, cid, row_result(change["kind"], change["changed_fields"]), change["message"], moves)
+
+
 @companions_app.command("import")
-def import_companions(  # noqa: C901
+def import_companions(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV (; oder ,) oder XLSX, Kopfzeile"),
     base_url: str = BASE_URL,
     token: str = TOKEN,
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only check the file, send nothing"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Nur prüfen und die Auswirkungen zeigen (Vorschau), nichts ändern"
+    ),
+    allow_waitlist: bool = typer.Option(
+        False,
+        "--allow-waitlist",
+        help="Änderungen anwenden, auch wenn Schüler/innen dabei zurück auf die Warteliste gehen",
+    ),
 ) -> None:
-    """Import companions (create or replace, one per row) with per-row errors.
+    """Import companions (create or replace, one per row): per row "neu", "geändert (Felder)" or
+    "unverändert" with what it does to the students, or the errors per field.
 
     Columns (English field names or German labels, any order): companion_id/Kennung, name,
     email/E-Mail, school_ids/Schulen, capacity/Kapazität, fte/Stellenanteil, languages/Sprachen,
     career_fields/Berufsfelder, gender/Geschlecht, active/aktiv, active_from/aktiv ab,
-    active_until/aktiv bis, leave_periods/Abwesenheiten.
+    active_until/aktiv bis, leave_periods/Abwesenheiten. With ``--dry-run`` each row is previewed against
+    the current registry and assignments (rows do not see each other's effects).
     """
-    from common.field_errors import german_errors, model_fields
-    from services.matching.logic.importer import ImportFileError, parse_row, read_rows
-    from services.matching.models.matching import CompanionIn
+    from services.matching.logic.importer import ImportFileError, read_rows
 
     try:
         rows = read_rows(file)
     except (ImportFileError, OSError, ValueError) as e:
         console.print(f"[red]Datei nicht lesbar: {e}[/red]")
         raise typer.Exit(2) from None
-    errors: list[tuple[int, str, str, str]] = []  # (row, companion id, field, message)
-    ok = 0
-    with api_for(None if dry_run else base_url, token) as api:
+    valid, errors = _checked_rows(rows)
+    query = {"dry_run": "true"} if dry_run else ({"allow_waitlist": "true"} if allow_waitlist else {})
+    outcomes: list[RowOutcome] = []
+    with api_for(base_url, token, with_intakes=base_url is None) as api:
         with _progress() as progress:
-            task = progress.add_task(f"Import {file.name}", total=len(rows))
-            for n, raw in enumerate(rows, start=2):  # row 1 is the header
-                fields, problems = parse_row(raw)
-                cid = str(fields.get("companion_id", "?"))
-                try:
-                    body = CompanionIn.model_validate(fields).model_dump(mode="json")
-                except ValidationError as e:
-                    unreadable = {p.field for p in problems}  # already reported: not again as "missing"
-                    problems += [
-                        p
-                        for p in german_errors(e.errors(), model_fields(CompanionIn))
-                        if p.field.split(".")[0] not in unreadable
-                    ]
-                    body = None
-                if problems:
-                    errors += [(n, cid, p.field, p.message) for p in problems]
-                elif not dry_run:
-                    status, resp = api.call("POST", "/companions", body=body)
-                    if status == 200:
-                        ok += 1
-                    else:
-                        errors += [(n, cid, f, m) for f, m in _message(status, resp)]
+            task = progress.add_task(f"{'Vorschau' if dry_run else 'Import'} {file.name}", total=len(valid))
+            for n, cid, body in valid:
+                done = _send_row(api, n, cid, body, query)
+                if isinstance(done, RowOutcome):
+                    outcomes.append(done)
                 else:
-                    ok += 1
+                    errors += done
                 progress.advance(task)
-        if not dry_run and ok:
+        if not dry_run and outcomes:
             status, registry = api.call("GET", "/companions")
             if status == 200:
                 print_registry(registry)
-    if errors:
-        t = Table(title=f"Fehler ({len({e[0] for e in errors})} Zeilen)")
-        for col in ("Zeile", "Kennung", "Feld", "Meldung"):
-            t.add_column(col)
-        for row, cid, field, msg in errors:
-            t.add_row(str(row), cid, field, msg)
-        console.print(t)
-    verb = "geprüft" if dry_run else "importiert"
-    console.print(f"{ok} von {len(rows)} Zeilen {verb}; {len({e[0] for e in errors})} mit Fehlern.")
+    print_import(outcomes, errors, dry_run=dry_run, rows=len(rows))
     raise typer.Exit(1 if errors else 0)
+
+
+def print_import(outcomes: list[RowOutcome], errors: list[RowError], *, dry_run: bool, rows: int) -> None:
+    t = Table(title="Vorschau je Zeile" if dry_run else "Ergebnis je Zeile")
+    for col in ("Zeile", "Kennung", "Ergebnis", "Auswirkung auf Zuordnungen"):
+        t.add_column(col)
+    for o in outcomes:
+        t.add_row(str(o.row), o.companion_id, o.result, o.effect)
+    console.print(t)
+    moves = [(o, m) for o in outcomes for m in o.moves]
+    if moves:
+        mt = Table(title="Wechsel" + (" (Vorschau)" if dry_run else ""))
+        for col in ("Zeile", "Anmeldung", "Schule/Klasse", "von", "nach", "Kosten", "warum"):
+            mt.add_column(col)
+        for o, m in moves:
+            mt.add_row(
+                str(o.row),
+                "…" + m["intake_id"][-6:],
+                f"{m['school_id']} {m.get('class_name', '')}".strip(),
+                m["from_companion_id"] or "Warteliste",
+                m["to_companion_id"] or "Warteliste",
+                "–" if m["cost_after"] is None else f"{m['cost_after']:.2f}".replace(".", ","),
+                m["why"],
+            )
+        console.print(mt)
+    if errors:
+        et = Table(title=f"Fehler ({len({e[0] for e in errors})} Zeilen)")
+        for col in ("Zeile", "Kennung", "Feld", "Meldung"):
+            et.add_column(col)
+        for row, cid, fld, msg in sorted(errors):
+            et.add_row(str(row), cid, fld, msg)
+        console.print(et)
+    counts = Counter(o.result.split(" ")[0] for o in outcomes)
+    verb = "geprüft" if dry_run else "importiert"
+    console.print(
+        f"{len(outcomes)} von {rows} Zeilen {verb}: {counts['neu']} neu, {counts['geändert']} geändert, "
+        f"{counts['unverändert']} unverändert; {len({e[0] for e in errors})} mit Fehlern."
+    )
 
 
 def print_registry(companions: list[dict[str, Any]]) -> None:
@@ -232,9 +311,10 @@ def rebalance(
 ) -> None:
     """Whole-pool rebalance (min-cost flow): list the proposed moves with their cost change, or apply them."""
     with api_for(base_url, token, with_intakes=True) as api:
-        status, result = api.call(
-            "POST", "/assignments/rebalance", query={"dry_run": "false" if apply else "true"}
-        )
+        status, result = api.call("POST", "/assignments/rebalance", query={"dry_run": "true"})
+        if status == 200 and apply:  # apply exactly the plan just previewed (409 if it changed meanwhile)
+            query = {"dry_run": "false", "plan_id": result["plan_id"]}
+            status, result = api.call("POST", "/assignments/rebalance", query=query)
         _, registry = api.call("GET", "/companions")
     if status != 200:
         for field, msg in _message(status, result):

@@ -25,9 +25,10 @@ from common.auth import Principal
 from common.observability import logger
 from contracts.topology import AUDIT_LOG
 
-AuditAction = Literal["create", "read", "list", "update", "withdraw", "exit"]
+AuditAction = Literal["create", "read", "list", "update", "withdraw", "exit", "assign"]
 """``create``/``update``/``withdraw``: a school or the office wrote the intake form; ``read``/``list``:
-personal data were shown (one student, or a list); ``exit``: a student's exit and destination recorded."""
+personal data were shown (one student, or a list); ``exit``: a student's exit and destination recorded;
+``assign``: the office chose a student's companion."""
 ActorRole = Literal["office", "school", "companion"]
 AuditService = Literal["intake", "matching", "reporting"]
 Purposes = Mapping[tuple[AuditAction, ActorRole], str]

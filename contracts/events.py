@@ -114,6 +114,14 @@ class StudentWaitlistedData(_Strict):
     reason: WaitlistReason
 
 
+ReassignmentCause = Literal[
+    "rebalance", "make_room", "registry_change", "office_choice", "handover", "school_change"
+]
+"""Why a student moved: the office's rebalance / to let a waiting student in / a registry change the old
+companion no longer allows / the office chose the companion / a handover between companions / the student's
+school changed."""
+
+
 class CompanionReassignedData(_Strict):
     intake_id: str = Field(min_length=26, max_length=26)
     from_companion_id: str
@@ -122,6 +130,7 @@ class CompanionReassignedData(_Strict):
     school_year: str = Field(pattern=r"^\d{4}/\d{2}$")
     reassigned_at: datetime
     cost_change: float
+    cause: ReassignmentCause = Field(default="rebalance", description="Why the student moved (v2)")
 
 
 Destination = Literal[
@@ -243,9 +252,10 @@ STUDENT_WAITLISTED = EventSpec(
 COMPANION_REASSIGNED = EventSpec(
     "CompanionReassigned",
     Source.MATCHING,
-    1,
+    2,
     CompanionReassignedData,
-    "A rebalance moved a student to another companion.",
+    "A student moved to another companion (rebalance, making room for a waiting student, a registry change, "
+    "the office's choice or a handover).",
 )
 ASSIGNMENT_ENDED = EventSpec(
     "AssignmentEnded",

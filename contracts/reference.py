@@ -140,6 +140,18 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "update": "berichtigt",
     "withdraw": "zurückgezogen",
     "exit": "Austritt erfasst",
+    "assign": "Begleitung gewählt",
+}
+OFFICE_REASON_LABELS: dict[str, str] = {
+    "handover": "Übergabe an eine andere Begleitung",
+    "continuity": "Kontinuität (frühere Begleitung)",
+    "parent_language": "Sprache für den Elternkontakt",
+    "class_cohesion": "Klassenzusammenhalt",
+    "career_fields": "Berufsfelder / Betriebsnetzwerk",
+    "student_request": "Wunsch der Schülerin / des Schülers",
+    "school_request": "Wunsch der Schule",
+    "workload": "Auslastung",
+    "other": "Sonstiges",
 }
 #: Every code → label table; a set of allowed values is labelled by the table with exactly these codes.
 CHOICE_LABELS: tuple[dict[str, str], ...] = (
@@ -158,6 +170,7 @@ CHOICE_LABELS: tuple[dict[str, str], ...] = (
     REPORT_TYPE_LABELS,
     REPORT_PERIOD_LABELS,
     AUDIT_ACTION_LABELS,
+    OFFICE_REASON_LABELS,
 )
 
 

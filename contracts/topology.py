@@ -644,7 +644,13 @@ ROUTES: tuple[Route, ...] = (
         ("office",),
         "Protokoll der Zugriffe auf personenbezogene Daten (wer, was, wann, wozu)",
     ),
-    Route("POST", "/companions", "matching-api", ("office",), "Begleitung anlegen oder ersetzen"),
+    Route(
+        "POST",
+        "/companions",
+        "matching-api",
+        ("office",),
+        "Begleitung anlegen oder ersetzen (dry_run: Vorschau der Auswirkungen auf Zuordnungen)",
+    ),
     Route("GET", "/companions", "matching-api", ("office",), "Begleitungen auflisten"),
     Route("GET", "/companions/{companion_id}", "matching-api", ("office",), "Begleitung lesen"),
     Route(
@@ -652,7 +658,7 @@ ROUTES: tuple[Route, ...] = (
         "/companions/{companion_id}",
         "matching-api",
         ("office",),
-        "Begleitung ändern (Kapazität, Schulen, Sprachen, Abwesenheit, …)",
+        "Begleitung ändern (Kapazität, Schulen, Abwesenheit, …; dry_run: Vorschau der Auswirkungen)",
     ),
     Route(
         "GET",
@@ -673,7 +679,24 @@ ROUTES: tuple[Route, ...] = (
         "/assignments/rebalance",
         "matching-api",
         ("office",),
-        "Neuverteilung über alle Begleitungen (Min-Cost-Flow); Probelauf listet die vorgeschlagenen Wechsel",
+        "Neuverteilung über alle Begleitungen (Min-Cost-Flow): Probelauf listet die Wechsel mit "
+        "Kostenänderung und plan_id; Anwenden nur genau dieses Vorschlags",
+    ),
+    Route(
+        "GET",
+        "/assignments/{intake_id}/options",
+        "matching-api",
+        ("office",),
+        "Mögliche Begleitungen einer Schülerin / eines Schülers: erlaubt oder nicht (und warum), Kosten "
+        "mit Begründung",
+    ),
+    Route(
+        "POST",
+        "/assignments/{intake_id}/companion",
+        "matching-api",
+        ("office",),
+        "Einer gewählten Begleitung zuordnen oder dorthin wechseln (auch Übergabe); mit Grund und "
+        "Kostenbegründung",
     ),
     Route(
         "GET",

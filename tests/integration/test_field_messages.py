@@ -49,6 +49,7 @@ BASES: dict[tuple[str, str], dict[str, Any]] = {
         "reason": "completed",
         "destination": "job",
     },
+    ("POST", "/assignments/{intake_id}/companion"): {"companion_id": "B01", "reason": "handover"},
     ("POST", "/reports"): {"report_type": "weekly"},
 }
 INVALID_TIME = "ungültiger Zeitpunkt (erwartet JJJJ-MM-TTThh:mm:ssZ)"

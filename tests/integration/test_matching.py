@@ -52,7 +52,7 @@ def school_claims(school: str) -> dict[str, str]:
 def profile_fields(school: str = "RFS", cls: str = "AVd1", **kw: Any) -> dict[str, Any]:
     return {
         "school_id": school,
-        "school_year": "2026/27",
+        "school_year": kw.pop("school_year", "2026/27"),
         "class_name": cls,
         "age_band": "16",
         "gender": "weiblich",
@@ -282,17 +282,41 @@ def test_patch_validation_is_german_per_field(rt: LocalRuntime, body: dict[str, 
     assert all(e["message"] and "Input" not in e["message"] for e in errors)
 
 
-def test_capacity_cannot_drop_below_the_current_students(rt: LocalRuntime) -> None:
-    seed(rt, companion("A", ["RFS"], 3))
-    submit(rt, range(2))
+def test_capacity_below_the_caseload_is_previewed_refused_with_names_or_applied_when_confirmed(
+    rt: LocalRuntime,
+) -> None:
+    """Finding 1 of issue 16 (capacity): lowering the capacity below the caseload moves the latest students
+    to a companion with room; whoever finds none would go back to the waitlist — named in a 409 unless the
+    office confirms; the preview (``dry_run``) shows the same without writing."""
+    seed(rt, companion("A", ["RFS"], 3), companion("B", ["RFS"], 1))
+    ids = submit(rt, range(4))  # A gets three (cheaper: lower load), B one — or the other way round
+    at_a = sorted(i for i, (_, cid) in state(rt).items() if cid == "A")
     for method, path, body in (
         ("PATCH", "/companions/A", {"capacity": 1}),
         ("POST", "/companions", companion("A", ["RFS"], 1)),
     ):
         r = rt.api(method, path, body=body, claims=OFFICE)
-        assert r.status == 422 and r.json()["errors"][0]["field"] == "capacity"
-        assert "(2)" in r.json()["errors"][0]["message"]
-    assert rt.api("PATCH", "/companions/A", body={"capacity": 2}, claims=OFFICE).status == 200
+        assert r.status == 409, r.body
+        message = r.json()["message"]
+        assert "zurück auf die Warteliste" in message and "allow_waitlist" in message
+        assert sum(("…" + i[-6:]) in message for i in at_a) == len(at_a) - 1  # names the students
+    preview = rt.api("PATCH", "/companions/A", body={"capacity": 1}, query={"dry_run": "true"}, claims=OFFICE)
+    assert preview.status == 200, preview.body
+    change = preview.json()["change"]
+    assert change["applied"] is False and change["needs_confirmation"] is True
+    assert change["changed_fields"] == ["capacity"] and change["kind"] == "changed"
+    assert len(change["to_waitlist"]) == len(at_a) - 1 and preview.json()["capacity"] == 1
+    assert all(m["why"] and m["to_companion_id"] is None for m in change["moves"])
+    assert used(rt)["A"] == len(at_a)  # nothing written
+    done = rt.api(
+        "PATCH", "/companions/A", body={"capacity": 1}, query={"allow_waitlist": "true"}, claims=OFFICE
+    )
+    assert done.status == 200 and done.json()["change"]["applied"] is True
+    rt.drain()
+    assert used(rt)["A"] == 1 and sorted(e["intake_id"] for e in outbox(rt, "StudentWaitlisted")) == sorted(
+        change["to_waitlist"]
+    )
+    assert {s[0] for s in state(rt).values()} == {"assigned", "waitlisted"} and len(ids) == 4
     check_invariants(rt)
 
 
@@ -430,7 +454,7 @@ def test_daily_sweep_assigns_when_capacity_appeared_without_an_event(rt: LocalRu
             ExpressionAttributeNames={"#c": "capacity"},
             ExpressionAttributeValues={":c": 1},
         )
-    assert rt.run_schedule("matching-consumer", "waitlist-sweep") == {"assigned": 1}
+    assert rt.run_schedule("matching-consumer", "waitlist-sweep") == {"assigned": 1, "moved": 0}
     assert state(rt)[i] == ("assigned", "A")
 
 
@@ -547,8 +571,14 @@ def test_rebalance_dry_run_lists_moves_and_apply_moves_with_events(rt: LocalRunt
     assert all(m["from_companion_id"] == "A" and m["to_companion_id"] == "B" for m in plan["moves"])
     assert plan["total_cost_after"] < plan["total_cost_before"]
     assert set(state(rt).values()) == {("assigned", "A")}  # nothing changed
-    done = rt.api("POST", "/assignments/rebalance", query={"dry_run": "false"}, claims=OFFICE).json()
-    assert done["applied"] == len(plan["moves"]) and done["skipped"] == 0
+    stale = rt.api("POST", "/assignments/rebalance", query={"dry_run": "false"}, claims=OFFICE)
+    assert stale.status == 409 and "nicht mehr aktuell" in stale.json()["message"]  # apply needs the preview
+    query = {"dry_run": "false", "plan_id": plan["plan_id"]}
+    done = rt.api("POST", "/assignments/rebalance", query=query, claims=OFFICE).json()
+    assert (
+        done["applied"] == len(plan["moves"]) and done["skipped"] == 0 and done["plan_id"] == plan["plan_id"]
+    )
+    assert all(m["why"].startswith("Kostenersparnis") for m in done["moves"])
     rt.drain()
     moved = {m["intake_id"] for m in plan["moves"]}
     s = state(rt)
@@ -560,6 +590,8 @@ def test_rebalance_dry_run_lists_moves_and_apply_moves_with_events(rt: LocalRunt
         assert a["cost"] == pytest.approx(sum(a["explanation"].values()))
     again = rt.api("POST", "/assignments/rebalance", query={"dry_run": "true"}, claims=OFFICE).json()
     assert again["moves"] == []  # the optimum is stable
+    replay = rt.api("POST", "/assignments/rebalance", query=query, claims=OFFICE)
+    assert replay.status == 409  # the previewed plan is gone: applying it again is refused, not repeated
     check_invariants(rt)
 
 
@@ -577,7 +609,9 @@ def test_rebalance_assigns_waiting_students_and_swaps_full_companions_in_one_cyc
     publish(rt, submitted(1, career_fields=["kfz"], parent_contact_language="tr"))
     rt.drain()
     assert state(rt) == {iid(0): ("assigned", "A"), iid(1): ("assigned", "B")}
-    done = rt.api("POST", "/assignments/rebalance", query={"dry_run": "false"}, claims=OFFICE).json()
+    preview = rt.api("POST", "/assignments/rebalance", claims=OFFICE).json()
+    query = {"dry_run": "false", "plan_id": preview["plan_id"]}
+    done = rt.api("POST", "/assignments/rebalance", query=query, claims=OFFICE).json()
     assert done["applied"] == 2, done
     assert state(rt) == {iid(0): ("assigned", "B"), iid(1): ("assigned", "A")}
     check_invariants(rt)
@@ -624,3 +658,69 @@ def test_reads_of_assignments_waitlist_and_exits_are_in_the_audit_log(rt: LocalR
         ("matching", "read", "user-A", "companion", [assigned]),
     ]
     assert all(e["purpose"] for e in log)
+
+
+# ----------------------------------------------------------------------------- findings of the registry issue
+def test_an_exit_at_a_one_school_companion_lets_a_student_of_a_linked_school_in_at_once(
+    rt: LocalRuntime,
+) -> None:
+    """The linked-school finding: X serves only MPS (nobody of MPS waits), S serves MPS, OWS and EBS and is
+    full with an MPS student, OWS and EBS students wait. An exit at X is used in the same delivery: S's MPS
+    student moves to X (``CompanionReassigned``, cause ``make_room``), the longest-waiting one gets S."""
+    seed(rt, companion("X", ["MPS"], 1), companion("S", ["MPS", "OWS", "EBS"], 1))
+    (m1,) = submit(rt, [0], school="MPS")
+    (m2,) = submit(rt, [1], school="MPS")
+    ows, ebs = submit(rt, [2], school="OWS")[0], submit(rt, [3], school="EBS")[0]
+    s = state(rt)
+    assert {s[m1][1], s[m2][1]} == {"X", "S"} and s[ows] == s[ebs] == ("waitlisted", None)
+    at_x = m1 if s[m1][1] == "X" else m2
+    at_s = m2 if at_x == m1 else m1
+    r = rt.api("POST", f"/assignments/{at_x}/exit", body=EXIT, claims=OFFICE)
+    assert r.status == 200, r.body
+    rt.drain()  # one delivery of AssignmentEnded; no sweep runs
+    s = state(rt)
+    assert s[at_s] == ("assigned", "X") and s[ows] == ("assigned", "S") and s[ebs] == ("waitlisted", None)
+    (moved,) = outbox(rt, "CompanionReassigned")
+    assert (moved["intake_id"], moved["cause"]) == (at_s, "make_room")
+    history = rt.api("GET", f"/assignments/{at_s}", claims=OFFICE).json()["history"]
+    assert history[-1]["cause"] == "make_room" and history[-1]["from_companion_id"] == "S"
+    assert history[-1]["why"] == f"Macht bei S Platz für eine wartende Person (…{ows[-6:]}); wechselt zu X."
+    placed = rt.api("GET", f"/assignments/{ows}", claims=OFFICE).json()["history"]
+    assert placed[-1]["cause"] == "waitlist" and placed[-1]["why"].startswith("Von der Warteliste")
+    check_invariants(rt)
+
+
+def test_a_leave_ends_on_its_date_under_the_simulated_clock() -> None:
+    """The leave finding: advancing the local clock past the end of a companion's leave, the daily sweep (as
+    of its scheduled time) assigns the waiting students, and their waiting days count on the same clock."""
+    start = datetime(2030, 10, 7, 8, tzinfo=UTC)  # Monday; the leave ends Wednesday 9 October (inclusive)
+    with LocalRuntime(stage="leave", log_level="ERROR", clock_start=start) as rt:
+        leave = [{"start": "2030-10-01", "end": "2030-10-09"}]
+        seed(rt, companion("A", ["RFS"], 5, leave_periods=leave))
+        at = rt.clock.now()
+        ids = [f"01{n:024d}" for n in range(3)]
+        publish(
+            rt,
+            *(
+                OutgoingEvent(
+                    INTAKE_SUBMITTED,
+                    IntakeSubmittedData(
+                        intake_id=i, submitted_at=at, **profile_fields(school_year="2030/31", cls=f"K{n}")
+                    ),
+                    f"IntakeSubmitted:{i}",
+                    "test",
+                    occurred_at=at,
+                )
+                for n, i in enumerate(ids)
+            ),
+        )
+        rt.drain()
+        assert {state(rt)[i] for i in ids} == {("waitlisted", None)}
+        rt.advance(timedelta(days=2))  # Wednesday 10:00: the last day of the leave, the sweep ran at 06:30
+        assert {state(rt)[i] for i in ids} == {("waitlisted", None)}
+        rt.advance(timedelta(days=1))  # Thursday: back from leave; the 06:30 sweep assigned them
+        assert {state(rt)[i] for i in ids} == {("assigned", "A")}
+        assigned = outbox(rt, "CompanionAssigned")
+        assert {e["waited_days"] for e in assigned} == {2}  # Monday 10:00 → Thursday 06:30
+        assert {e["assigned_at"][:16] for e in assigned} == {"2030-10-10T04:30"}  # the sweep's scheduled time
+        check_invariants(rt)

@@ -20,17 +20,18 @@ from avdual.runtime import LocalRuntime
 from contracts.events import StudentProfile
 from services.matching.dal.store import (
     AlreadyDecidedError,
-    CapacityBelowUseError,
     CompanionFullError,
+    CompanionWrite,
     MatchingStore,
+    StudentWrite,
 )
 from services.matching.logic import assignment_rules, flow_solver
-from services.matching.logic.rebalance import _write, schedule
+from services.matching.logic.apply_plan import companion_writes, schedule
 from services.matching.models.matching import Assignment, Companion
 
 NOW = datetime(2026, 9, 15, tzinfo=UTC)
 Op = tuple[str, Callable[[], None]]
-EXPECTED = (CompanionFullError, AlreadyDecidedError, CapacityBelowUseError)
+EXPECTED = (CompanionFullError, AlreadyDecidedError)
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +40,9 @@ def rt() -> Iterator[LocalRuntime]:
         yield runtime
 
 
-def profile(cls: str = "AVd1") -> StudentProfile:
+def profile(cls: str = "AVd1", school: str = "RFS") -> StudentProfile:
     return StudentProfile(
-        school_id="RFS", school_year="2026/27", class_name=cls, age_band="16", gender="weiblich"
+        school_id=school, school_year="2026/27", class_name=cls, age_band="16", gender="weiblich"
     )
 
 
@@ -49,11 +50,23 @@ def sid(ns: str, n: int) -> str:
     return f"01J{ns}{n:0{23 - len(ns)}d}"
 
 
-def add_companion(store: MatchingStore, cid: str, capacity: int) -> None:
+def add_companion(store: MatchingStore, cid: str, capacity: int, schools: tuple[str, ...] = ("RFS",)) -> None:
     fields = Companion(
-        companion_id=cid, name=f"B {cid}", email=f"{cid}@example.org", school_ids=["RFS"], capacity=capacity
-    ).model_dump(mode="json", exclude={"companion_id", "used"})
-    store.save_companion(fields, cid, events=[])
+        companion_id=cid,
+        name=f"B {cid}",
+        email=f"{cid}@example.org",
+        school_ids=list(schools),
+        capacity=capacity,
+    ).model_dump(mode="json", exclude={"companion_id", "used", "revision", "version"})
+    store.commit([], [CompanionWrite(cid, fields=fields, new=True)])
+
+
+def change_registry(store: MatchingStore, seen: Companion, **fields: Any) -> None:
+    """A registry change as the registry use case writes it: guarded by what it read of the companion."""
+    cap = fields.get("capacity", seen.capacity)
+    store.commit(
+        [], [CompanionWrite(seen.companion_id, seen.revision, 0, seen.version, limit=cap, fields=fields)]
+    )
 
 
 def assigned(ns: str, n: int, cid: str) -> Assignment:
@@ -91,6 +104,9 @@ def check(store: MatchingStore, ns: str, order: tuple[str, ...]) -> dict[str, in
     for a in store.all_assignments(now=NOW):
         if a.intake_id.startswith(f"01J{ns}") and a.status == "assigned":
             per[a.companion_id or "?"] += 1
+    for a in store.all_assignments(now=NOW):
+        if a.intake_id.startswith(f"01J{ns}") and a.status == "assigned" and a.profile is not None:
+            assert a.profile.school_id in comps[a.companion_id or "?"].school_ids, (order, a.intake_id)
     for cid, c in comps.items():
         assert c.used <= c.capacity, (order, cid, c.used, c.capacity)
         assert c.used == per[cid], (order, cid, c.used, per[cid])
@@ -188,11 +204,12 @@ def test_exit_reassign_capacity_cut_and_claims_interleaved(rt: LocalRuntime) -> 
         store.claim(s1, from_waitlist=False)
         ended = s0.model_copy(update={"status": "ended"})
         moved = s1.model_copy(update={"companion_id": b})
+        stale = {c.companion_id: c for c in snapshot(store, ns)}
         return [
             ("exit s0", lambda: release(store, ended, a)),
             ("move s1 A→B", lambda: store.reassign(moved, a)),
             ("new s2→B", lambda: store.claim(assigned(ns, 2, b), from_waitlist=False)),
-            ("cut B to 0", lambda: store.save_companion({"capacity": 0}, b, events=[])),
+            ("cut B to 0", lambda: change_registry(store, stale[b], capacity=0)),
             ("new s3→A", lambda: store.claim(assigned(ns, 3, a), from_waitlist=False)),
         ]
 
@@ -217,18 +234,19 @@ def test_rebalance_cycle_against_a_concurrent_move(rt: LocalRuntime) -> None:
         s0, s1 = assigned(ns, 0, a), assigned(ns, 1, b)
         store.claim(s0, from_waitlist=False)
         store.claim(s1, from_waitlist=False)
+        stale = {x.companion_id: x for x in snapshot(store, ns)}
         swap = [
             flow_solver.Move(s0.intake_id, a, b, 0.0, 0.0),
             flow_solver.Move(s1.intake_id, b, a, 0.0, 0.0),
         ]
         steps, rest = schedule(swap, {a: 0, b: 0, c: 1})
         assert rest == [] and len(steps) == 1 and steps[0].is_cycle
-        news = [
-            (s0.model_copy(update={"companion_id": b}), swap[0]),
-            (s1.model_copy(update={"companion_id": a}), swap[1]),
+        writes = [
+            StudentWrite(s0.model_copy(update={"companion_id": b}), a),
+            StudentWrite(s1.model_copy(update={"companion_id": a}), b),
         ]
         return [
-            ("swap", lambda: _write(steps[0], news, [], store)),
+            ("swap", lambda: store.commit(writes, companion_writes(swap, stale))),
             ("move s0 A→C", lambda: store.reassign(s0.model_copy(update={"companion_id": c}), a)),
             ("new s2→C", lambda: store.claim(assigned(ns, 2, c), from_waitlist=False)),
         ]
@@ -236,3 +254,57 @@ def test_rebalance_cycle_against_a_concurrent_move(rt: LocalRuntime) -> None:
     for o in run_all_orders(rt, "R", build):
         assert not ({"swap", "move s0 A→C"} <= set(o["ok"])), o
         assert sum(o["used"].values()) == 2 + ("new s2→C" in o["ok"])
+
+
+def test_a_registry_change_and_claims_decided_on_the_old_entry(rt: LocalRuntime) -> None:
+    """A serves RFS and MPS with two free places. From one read: the office removes MPS from A (its one MPS
+    student moves to B in the same transaction), an MPS student and an RFS student claim A (decided on the
+    old entry), and an RFS student moves from B to A. In no order does an MPS student end up at A, and no
+    counter leaves its capacity: a claim decided on the old entry cannot be written after the change."""
+
+    def build(store: MatchingStore, ns: str) -> list[Op]:
+        a, b = f"{ns}A", f"{ns}B"
+        add_companion(store, a, 3, ("RFS", "MPS"))
+        add_companion(store, b, 2, ("RFS", "MPS"))
+        mps = assigned(ns, 0, a).model_copy(update={"profile": profile(school="MPS")})
+        rfs = assigned(ns, 1, b)
+        store.claim(mps, from_waitlist=False)
+        store.claim(rfs, from_waitlist=False)
+        stale = {x.companion_id: x for x in snapshot(store, ns)}
+        out = flow_solver.Move(mps.intake_id, a, b, 0.0, 0.0)
+        writes = [StudentWrite(mps.model_copy(update={"companion_id": b}), a)]
+        counters = companion_writes([out], stale)
+        own = next(w for w in counters if w.companion_id == a)
+        change = [
+            CompanionWrite(
+                a,
+                stale[a].revision,
+                own.delta,
+                seen_version=stale[a].version,
+                limit=3 - own.delta,
+                fields={"school_ids": ["RFS"]},
+            ),
+            *(w for w in counters if w.companion_id != a),
+        ]
+        new_mps = assigned(ns, 2, a).model_copy(update={"profile": profile(school="MPS")})
+        rev = stale[a].revision
+        return [
+            ("remove MPS from A", lambda: store.commit(writes, change)),
+            ("MPS s2→A", lambda: store.claim(new_mps, from_waitlist=False, revision=rev)),
+            ("RFS s3→A", lambda: store.claim(assigned(ns, 3, a), from_waitlist=False, revision=rev)),
+            (
+                "move s1 B→A",
+                lambda: store.reassign(rfs.model_copy(update={"companion_id": a}), b, revision=rev),
+            ),
+        ]
+
+    outcomes = run_all_orders(rt, "G", build)
+    assert len(outcomes) == 24
+    change = "remove MPS from A"
+    for o in outcomes:
+        assert not {"MPS s2→A", change} <= set(o["ok"]), o  # no MPS student at A after the change
+        before = o["order"][: o["order"].index(change)]
+        if change in o["ok"]:
+            assert o["ok"] == [change], o  # whatever was decided on the old entry failed after it
+        else:
+            assert before and before[0] in o["ok"], o  # refused only because something landed first

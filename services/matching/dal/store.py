@@ -14,7 +14,8 @@ and locally), which puts the events on the bus, so a crash between the write and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,9 @@ from contracts.events import StudentProfile
 from services.matching.models.matching import Assignment, Companion
 
 COMPANIONS, ASSIGNMENTS, OUTBOX = "companions", "assignments", "matching-outbox"
+MAX_TRANSACTION_ITEMS = 100
+"""DynamoDB ``TransactWriteItems`` takes at most 100 actions
+(https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html)."""
 BY_SCHOOL, WAITLIST = "by_school", "waitlist"
 
 
@@ -40,6 +44,62 @@ class CompanionFullError(RuntimeError):
 class AlreadyDecidedError(RuntimeError):
     """The student's record is not (any more) in the state the decision was based on: a duplicate
     delivery or a concurrent decision came first. Nothing was written."""
+
+
+class StaleStateError(AlreadyDecidedError):
+    """A :meth:`MatchingStore.commit` met a state other than the one its plan was made from (a counter, a
+    registry entry or a student changed meanwhile). Nothing was written: read again and plan again."""
+
+
+@dataclass(frozen=True)
+class CompanionWrite:
+    """One companion in a :meth:`MatchingStore.commit`: its counter changes by ``delta``, guarded by what
+    the plan saw. A companion that receives students (``target``) or whose registry ``fields`` change must
+    still be at ``seen_revision`` (its schools, capacity, activity and leave unchanged) and its counter at
+    most ``limit`` before the write (``capacity − delta``: never above capacity after it); one that only
+    gives students needs that many. ``fields`` (a ``None`` value removes the field) raise the revision;
+    ``new``: the companion does not exist yet."""
+
+    companion_id: str
+    seen_revision: int = 0
+    delta: int = 0
+    seen_version: int | None = None
+    """Given: nothing about the companion (entry or caseload) may have changed since the read — a registry
+    change is planned for exactly the students the companion had."""
+    limit: int | None = None
+    target: bool = False
+    fields: Mapping[str, Any] | None = None
+    new: bool = False
+
+
+@dataclass(frozen=True)
+class StudentWrite:
+    """One student's new record in a :meth:`MatchingStore.commit`, written only if the record is still in the
+    state the plan saw: waiting (``seen_companion_id=None``) or assigned to ``seen_companion_id``."""
+
+    new: Assignment
+    seen_companion_id: str | None
+
+
+def _revision_condition(names: dict[str, str], values: dict[str, Any], revision: int) -> str:
+    """``revision`` is still the one the decision was made on (an item written before revisions: 0)."""
+    names["#rev"] = "revision"
+    values[":rev"] = {"N": str(revision)}
+    return "(attribute_not_exists(#rev) OR #rev = :rev)" if revision == 0 else "#rev = :rev"
+
+
+def _version_condition(names: dict[str, str], values: dict[str, Any], version: int) -> str:
+    """Nothing about the companion changed since it was read: neither its entry nor its caseload."""
+    names["#ver"] = "version"
+    values[":ver"] = {"N": str(version)}
+    return "(attribute_not_exists(#ver) OR #ver = :ver)" if version == 0 else "#ver = :ver"
+
+
+def _bump(names: dict[str, str], values: dict[str, Any]) -> str:
+    """SET clause raising the companion's ``version``: every write of a companion item raises it."""
+    names["#ver"] = "version"
+    values[":vzero"], values[":vone"] = {"N": "0"}, {"N": "1"}
+    return "#ver = if_not_exists(#ver, :vzero) + :vone"
 
 
 class CapacityBelowUseError(RuntimeError):
@@ -102,30 +162,38 @@ class MatchingStore:
         return None
 
     @staticmethod
-    def _take(companion_id: str) -> dict[str, Any]:
-        """Take one slot: ``used + 1`` if ``used < capacity`` and the companion is active."""
+    def _take(companion_id: str, revision: int | None = None) -> dict[str, Any]:
+        """Take one slot: ``used + 1`` if ``used < capacity``, the companion is active and — given the
+        ``revision`` the decision was made on — its registry entry has not changed since."""
+        names = {"#u": "used", "#cap": "capacity", "#act": "active"}
+        values: dict[str, Any] = {":one": {"N": "1"}, ":true": {"BOOL": True}}
+        condition = "#u < #cap AND #act = :true"
+        if revision is not None:
+            condition += " AND " + _revision_condition(names, values, revision)
         return {
             "Update": {
                 "TableName": settings.table_name(COMPANIONS),
                 "Key": {"companion_id": {"S": companion_id}},
-                "UpdateExpression": "SET #u = #u + :one",
-                "ConditionExpression": "#u < #cap AND #act = :true",
-                "ExpressionAttributeNames": {"#u": "used", "#cap": "capacity", "#act": "active"},
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":true": {"BOOL": True}},
+                "UpdateExpression": "SET #u = #u + :one, " + _bump(names, values),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
             }
         }
 
     @staticmethod
     def _give(companion_id: str) -> dict[str, Any]:
         """Free one slot: ``used - 1`` (never below 0)."""
+        names = {"#u": "used"}
+        values: dict[str, Any] = {":one": {"N": "1"}, ":zero": {"N": "0"}}
         return {
             "Update": {
                 "TableName": settings.table_name(COMPANIONS),
                 "Key": {"companion_id": {"S": companion_id}},
-                "UpdateExpression": "SET #u = #u - :one",
+                "UpdateExpression": "SET #u = #u - :one, " + _bump(names, values),
                 "ConditionExpression": "#u > :zero",
-                "ExpressionAttributeNames": {"#u": "used"},
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
             }
         }
 
@@ -193,11 +261,17 @@ class MatchingStore:
 
     # ------------------------------------------------------------------ assignments: writes
     def claim(
-        self, assignment: Assignment, *, from_waitlist: bool, events: Sequence[OutgoingEvent] = ()
+        self,
+        assignment: Assignment,
+        *,
+        from_waitlist: bool,
+        events: Sequence[OutgoingEvent] = (),
+        revision: int | None = None,
     ) -> None:
         """Atomically take one slot of ``assignment.companion_id`` and write the assignment.
 
-        The item must not exist yet (``from_waitlist=False``) or still be waiting (``True``).
+        The item must not exist yet (``from_waitlist=False``) or still be waiting (``True``); the companion's
+        registry entry must still be at ``revision`` (the one the choice was made on), if given.
         Raises ``CompanionFullError`` or ``AlreadyDecidedError``; on either nothing is written.
         """
         assert assignment.companion_id is not None
@@ -206,7 +280,7 @@ class MatchingStore:
             if from_waitlist
             else self._put(assignment, "attribute_not_exists(intake_id)")
         )
-        reasons = self._transact([self._take(assignment.companion_id), put], events)
+        reasons = self._transact([self._take(assignment.companion_id, revision), put], events)
         if reasons is None:
             return
         if reasons[1] == "ConditionalCheckFailed":
@@ -234,16 +308,22 @@ class MatchingStore:
             raise AlreadyDecidedError(assignment.intake_id)
 
     def reassign(
-        self, assignment: Assignment, from_companion_id: str, *, events: Sequence[OutgoingEvent] = ()
+        self,
+        assignment: Assignment,
+        from_companion_id: str,
+        *,
+        events: Sequence[OutgoingEvent] = (),
+        revision: int | None = None,
     ) -> None:
         """Move an assigned student to ``assignment.companion_id`` atomically: free the old slot, take
-        a new one (``CompanionFullError`` if none), replace the item if it is still at the old companion
-        (``AlreadyDecidedError`` otherwise)."""
+        a new one (``CompanionFullError`` if none, or if the target's registry entry is no longer at
+        ``revision``), replace the item if it is still at the old companion (``AlreadyDecidedError``
+        otherwise)."""
         assert assignment.companion_id is not None and assignment.companion_id != from_companion_id
         reasons = self._transact(
             [
                 self._give(from_companion_id),
-                self._take(assignment.companion_id),
+                self._take(assignment.companion_id, revision),
                 self._put_if_assigned_to(assignment, from_companion_id),
             ],
             events,
@@ -266,28 +346,73 @@ class MatchingStore:
             is None
         )
 
-    def move_cycle(
-        self, moves: Sequence[tuple[Assignment, str]], *, events: Sequence[OutgoingEvent] = ()
+    def commit(
+        self,
+        students: Sequence[StudentWrite],
+        companions: Sequence[CompanionWrite],
+        *,
+        events: Sequence[OutgoingEvent] = (),
     ) -> None:
-        """Apply moves ``(new state, from companion)`` whose companions form a cycle (every companion
-        loses as many students as it gains, so no counter changes) in one transaction; checks each
-        target is active. ``AlreadyDecidedError`` if any student is no longer where the plan saw it."""
-        targets = sorted({a.companion_id for a, _ in moves if a.companion_id is not None})
-        checks = [
-            {
-                "ConditionCheck": {
-                    "TableName": settings.table_name(COMPANIONS),
-                    "Key": {"companion_id": {"S": cid}},
-                    "ConditionExpression": "#act = :true",
-                    "ExpressionAttributeNames": {"#act": "active"},
-                    "ExpressionAttributeValues": {":true": {"BOOL": True}},
-                }
-            }
-            for cid in targets
-        ]
-        puts = [self._put_if_assigned_to(a, frm) for a, frm in moves]
-        if self._transact([*puts, *checks], events) is not None:
-            raise AlreadyDecidedError(",".join(a.intake_id for a, _ in moves))
+        """Write a planned set of changes in **one** transaction: every student's new record (each only if
+        still in the state the plan saw), every touched companion's counter as the plan leaves it (and a
+        registry change), each only if counter and revision are still what the plan saw, and the events.
+        Capacity holds by construction: the plan never leaves a counter above its capacity, and a counter
+        that moved meanwhile cancels everything (:class:`StaleStateError`; nothing written). Up to
+        :data:`MAX_TRANSACTION_ITEMS` items in all (students + companions + events)."""
+        items = [self._companion_write(c) for c in companions]
+        for w in students:
+            if w.seen_companion_id is None:
+                items.append(self._put(w.new, "#s = :waiting", {":waiting": "waitlisted"}))
+            else:
+                items.append(self._put_if_assigned_to(w.new, w.seen_companion_id))
+        if len(items) + len(events) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"transaction of {len(items) + len(events)} items")
+        if self._transact(items, events) is not None:
+            raise StaleStateError(",".join(sorted(w.new.intake_id for w in students)))
+
+    @staticmethod
+    def _companion_write(c: CompanionWrite) -> dict[str, Any]:
+        names: dict[str, str] = {"#u": "used"}
+        values: dict[str, Any] = {":d": {"N": str(c.delta)}}
+        sets, removes, conditions = [_bump(names, values)], [], []
+        if c.new:
+            sets.append("#u = :d")
+            conditions.append("attribute_not_exists(companion_id)")
+        else:
+            sets.append("#u = #u + :d")
+            if c.target or c.fields is not None:
+                conditions.append(_revision_condition(names, values, c.seen_revision))
+            if c.seen_version is not None:
+                conditions.append(_version_condition(names, values, c.seen_version))
+            if c.limit is not None:
+                values[":limit"] = {"N": str(c.limit)}
+                conditions.append("#u <= :limit")
+            if c.delta < 0:
+                values[":need"] = {"N": str(-c.delta)}
+                conditions.append("#u >= :need")
+        if c.fields is not None:
+            names["#rev"] = "revision"
+            values[":next"] = {"N": str(c.seen_revision + 1)}
+            sets.append("#rev = :next")
+            for i, (k, v) in enumerate(sorted(c.fields.items())):
+                names[f"#f{i}"] = k
+                if v is None:
+                    removes.append(f"#f{i}")
+                else:
+                    values[f":f{i}"] = serialize({"v": v})["v"]
+                    sets.append(f"#f{i} = :f{i}")
+        update: dict[str, Any] = {
+            "TableName": settings.table_name(COMPANIONS),
+            "Key": {"companion_id": {"S": c.companion_id}},
+            "UpdateExpression": "SET "
+            + ", ".join(sets)
+            + (" REMOVE " + ", ".join(removes) if removes else ""),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        if conditions:
+            update["ConditionExpression"] = " AND ".join(conditions)
+        return {"Update": update}
 
     def mark_withdrawn(self, intake_id: str, at: str, expires_at: int | None = None) -> None:
         """Tombstone: withdrawn, profile erased (also when matching never saw the intake: order tolerance).
@@ -303,7 +428,7 @@ class MatchingStore:
             self.assignments.update_item(
                 Key={"intake_id": intake_id},
                 UpdateExpression=expr
-                + " REMOVE waitlist_school, waitlisted_at, profile, school_id, class_name",
+                + " REMOVE waitlist_school, waitlisted_at, profile, school_id, class_name, history",
                 ConditionExpression="attribute_not_exists(intake_id) OR #s = :waiting OR #s = :w",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=values,
@@ -316,11 +441,12 @@ class MatchingStore:
     def erase_profile(self, intake_id: str, at: str) -> None:
         """Consent withdrawn after the exit: keep only the status ``ended`` (a tombstone against late
         events); erase the student profile, the exit record (date, reason, destination) and the
-        assignment details (cost, explanation). Idempotent."""
+        assignment details (cost, explanation, history with the office's notes). Idempotent."""
         self.assignments.update_item(
             Key={"intake_id": intake_id},
             UpdateExpression=(
-                "SET updated_at = :at REMOVE profile, school_id, class_name, #exit, cost, explanation"
+                "SET updated_at = :at "
+                "REMOVE profile, school_id, class_name, #exit, cost, explanation, history"
             ),
             ConditionExpression="#s = :ended",
             ExpressionAttributeNames={"#s": "status", "#exit": "exit"},

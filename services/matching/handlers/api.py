@@ -22,9 +22,13 @@ from services.matching.logic import access, registry
 from services.matching.logic.rebalance import run_rebalance
 from services.matching.models.matching import (
     Assignment,
+    AssignmentOptions,
     Companion,
+    CompanionChoice,
+    CompanionChoiceIn,
     CompanionIn,
     CompanionPatch,
+    CompanionSaved,
     ExitIn,
     RebalanceResult,
     WaitlistEntry,
@@ -40,11 +44,37 @@ def _companion_scope(p: Principal) -> str | None:
 
 
 # --------------------------------------------------------------------------- companions
-@api.route("POST", "/companions", Companion, "Gespeichert")
-def post_companion(body: CompanionIn) -> Response[Companion]:
+DryRun = Annotated[bool, Query(title="nur Vorschau", description="true: only preview, nothing is written")]
+AllowWaitlist = Annotated[
+    bool,
+    Query(
+        title="Warteliste erlaubt",
+        description="true: confirms that students go back to the waitlist in this change",
+    ),
+]
+PlanId = Annotated[
+    str | None,
+    Query(
+        title="Plan-Kennung",
+        pattern=r"^[0-9a-f]{16}$",
+        description="To apply: the plan_id of the dry run (else 409)",
+        json_schema_extra={"x-rule": "erwartet 16 Zeichen aus 0-9 und a-f"},
+    ),
+]
+
+
+@api.route("POST", "/companions", CompanionSaved, "Gespeichert (bzw. Vorschau)", errors=(409,))
+def post_companion(
+    body: CompanionIn, dry_run: DryRun = False, allow_waitlist: AllowWaitlist = False
+) -> Response[CompanionSaved]:
     return json_response(
         registry.save_companion(
-            body, store=MatchingStore(), correlation_id=api.correlation_id(), at=api.now()
+            body,
+            store=MatchingStore(),
+            correlation_id=api.correlation_id(),
+            at=api.now(),
+            dry_run=dry_run,
+            allow_waitlist=allow_waitlist,
         )
     )
 
@@ -59,25 +89,62 @@ def get_companion(companion_id: CompanionId) -> Response[Companion]:
     return json_response(registry.get_companion(companion_id, store=MatchingStore()))
 
 
-@api.route("PATCH", "/companions/{companion_id}", Companion, "Geändert")
-def patch_companion(companion_id: CompanionId, body: CompanionPatch) -> Response[Companion]:
+@api.route("PATCH", "/companions/{companion_id}", CompanionSaved, "Geändert (bzw. Vorschau)", errors=(409,))
+def patch_companion(
+    companion_id: CompanionId,
+    body: CompanionPatch,
+    dry_run: DryRun = False,
+    allow_waitlist: AllowWaitlist = False,
+) -> Response[CompanionSaved]:
     return json_response(
         registry.patch_companion(
-            companion_id, body, store=MatchingStore(), correlation_id=api.correlation_id(), at=api.now()
+            companion_id,
+            body,
+            store=MatchingStore(),
+            correlation_id=api.correlation_id(),
+            at=api.now(),
+            dry_run=dry_run,
+            allow_waitlist=allow_waitlist,
         )
     )
 
 
 # --------------------------------------------------------------------------- assignments
-@api.route("POST", "/assignments/rebalance", RebalanceResult, "Vorschlag bzw. Ergebnis")
+@api.route("POST", "/assignments/rebalance", RebalanceResult, "Vorschlag bzw. Ergebnis", errors=(409,))
 def rebalance(
     dry_run: Annotated[
         bool, Query(title="nur Vorschau", description="true: only list the moves (default)")
     ] = True,
+    plan_id: PlanId = None,
 ) -> Response[RebalanceResult]:
     return json_response(
         run_rebalance(
-            dry_run=dry_run, store=MatchingStore(), correlation_id=api.correlation_id(), at=api.now()
+            dry_run=dry_run,
+            store=MatchingStore(),
+            correlation_id=api.correlation_id(),
+            at=api.now(),
+            expected_plan_id=plan_id,
+        )
+    )
+
+
+@api.route("GET", "/assignments/{intake_id}/options", AssignmentOptions, "Mögliche Begleitungen")
+def get_options(intake_id: IntakeId, p: Caller) -> Response[AssignmentOptions]:
+    return json_response(access.read_options(intake_id, principal=p, store=MatchingStore(), at=api.now()))
+
+
+@api.route("POST", "/assignments/{intake_id}/companion", CompanionChoice, "Zugeordnet", errors=(409,))
+def post_companion_choice(
+    intake_id: IntakeId, body: CompanionChoiceIn, p: Caller
+) -> Response[CompanionChoice]:
+    return json_response(
+        access.choose_companion(
+            intake_id,
+            body,
+            principal=p,
+            store=MatchingStore(),
+            at=api.now(),
+            correlation_id=api.correlation_id(),
         )
     )
 

@@ -1,6 +1,6 @@
 """Matching consumer: SQS batch of EventBridge events → reactions (partial batch responses);
 also the daily waitlist sweep (exactly the payload of the topology schedule ``waitlist-sweep``, once per
-occurrence: ``common.scheduled``), which runs as of its scheduled time."""
+occurrence: ``common.scheduled``), which re-solves every school as of its scheduled time."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
         def sweep() -> dict[str, Any]:
             done = assign.sweep(store=store, correlation_id=context.aws_request_id, at=occ.scheduled_time)
-            return {"assigned": len(done)}
+            placed = sum(1 for m in done.applied if m.from_companion_id is None)
+            return {"assigned": placed, "moved": len(done.applied) - placed}
 
         return scheduled.run_once(occ, context, sweep)
     return process_events(

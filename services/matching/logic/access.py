@@ -13,9 +13,16 @@ from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
 from services.matching.dal.audit_journal import AuditLog
 from services.matching.dal.store import MatchingStore
-from services.matching.logic import exits
+from services.matching.logic import exits, office_choice
 from services.matching.logic.waitlist import waitlist
-from services.matching.models.matching import Assignment, ExitIn, WaitlistEntry
+from services.matching.models.matching import (
+    Assignment,
+    AssignmentOptions,
+    CompanionChoice,
+    CompanionChoiceIn,
+    ExitIn,
+    WaitlistEntry,
+)
 
 #: Why matching data were processed: the purposes of the processing record (docs/datenschutz.md).
 PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
@@ -25,6 +32,7 @@ PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
     ("list", "school"): "Warteliste der eigenen Schule einsehen",
     ("exit", "office"): "Austritt und Verbleib erfassen (Berichtspflicht)",
     ("exit", "companion"): "Austritt und Verbleib der begleiteten Schülerin / des Schülers erfassen",
+    ("assign", "office"): "Koordination: Begleitung wählen oder übergeben",
 }
 
 
@@ -74,3 +82,27 @@ def record_exit(
     )
     _record("exit", principal, [a.intake_id], now)
     return a
+
+
+def read_options(
+    intake_id: str, *, principal: Principal, store: MatchingStore, at: datetime
+) -> AssignmentOptions:
+    """:func:`office_choice.options` as of ``at``, audited (the student's matching profile is shown)."""
+    options = office_choice.options(intake_id, store=store, at=at)
+    _record("read", principal, [intake_id], at)
+    return options
+
+
+def choose_companion(
+    intake_id: str,
+    body: CompanionChoiceIn,
+    *,
+    principal: Principal,
+    store: MatchingStore,
+    at: datetime,
+    correlation_id: str,
+) -> CompanionChoice:
+    """:func:`office_choice.choose_companion`, audited."""
+    done = office_choice.choose_companion(intake_id, body, store=store, at=at, correlation_id=correlation_id)
+    _record("assign", principal, [intake_id], at)
+    return done

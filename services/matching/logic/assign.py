@@ -1,32 +1,25 @@
-"""Online assignment: claim a slot at the best eligible companion, else the waitlist; work off
-waitlists while capacity lasts (longest waiting first); the daily sweep over every school.
+"""Online assignment: a new student claims a place at the best companion of the school that has one, else
+waits; every freed place is then used at once by the re-solve of the linked schools (:mod:`resolve`); the
+daily sweep re-solves every school as of its scheduled time.
 
-Every write is conditional on the state the decision was based on, so a duplicate delivery or a
-concurrent decision makes the second write fail without effect (``AlreadyDecidedError``) — and with
-it its events, which go to the outbox in the same transaction. The reactions to incoming events
-that call these are :mod:`services.matching.logic.reactions`.
+Every write is conditional on the state the decision was based on (the student not known yet, the
+companion's registry entry as read), so a duplicate delivery or a concurrent decision makes the second write
+fail without effect (``AlreadyDecidedError``) — and with it its events, which go to the outbox in the same
+transaction. The reactions to incoming events that call these are :mod:`services.matching.logic.reactions`.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Sequence
 from datetime import datetime
 
-from contracts.calendar import whole_days
-from contracts.events import (
-    StudentProfile,
-)
+from contracts.calendar import local_date, whole_days
+from contracts.events import StudentProfile
 from contracts.reference import SCHOOLS
 from services.matching.dal.store import AlreadyDecidedError, CompanionFullError, MatchingStore
 from services.matching.logic import choose, events
-from services.matching.logic.assignment_rules import (
-    has_room,
-    prepare_claim,
-    reference_day,
-    waiting_state,
-)
-from services.matching.logic.rebalance import make_room
+from services.matching.logic import cost as cm
+from services.matching.logic.assignment_rules import prepare_claim, waiting_state
+from services.matching.logic.resolve import Resolved, resolve
 from services.matching.models.matching import Assignment, Companion
 
 MAX_CLAIM_ATTEMPTS = 20
@@ -48,16 +41,18 @@ def try_assign(
     base: Assignment | None = None,
     submitted_at: datetime | None = None,
 ) -> tuple[Assignment | None, list[Companion]]:
-    """Claim a slot at the best eligible companion; ``None`` if nobody has room — with the last read
-    of the school's companions.
+    """Claim a place at the best eligible companion as of ``at``; ``None`` if nobody has room — with the last
+    read of the school's companions.
 
-    Re-reads after a lost race (``CompanionFullError``) — never over capacity. Raises
-    ``AlreadyDecidedError`` when another delivery decided this student first.
+    Re-reads after a lost race (``CompanionFullError``: full meanwhile, or its registry entry changed) — never
+    over capacity, never on an outdated entry. Raises ``AlreadyDecidedError`` when another delivery decided
+    this student first.
     """
     comps: list[Companion] = []
+    day = cm.start_day(profile, local_date(at))
     for _ in range(MAX_CLAIM_ATTEMPTS):
         comps = store.companions_for_school(profile.school_id)
-        if not any(choose.eligible(profile, c, reference_day(profile, at)) for c in comps):
+        if not any(choose.eligible(profile, c, day) for c in comps):
             return None, comps  # nobody eligible: no need to read the classmates
         a = prepare_claim(
             intake_id,
@@ -69,12 +64,14 @@ def try_assign(
             submitted_at=submitted_at,
         )
         assert a is not None
+        revision = next(c.revision for c in comps if c.companion_id == a.companion_id)
         waited = whole_days(a.submitted_at, at) if from_waitlist and a.submitted_at else 0
         try:
             store.claim(
                 a,
                 from_waitlist=from_waitlist,
                 events=[events.assigned(a, correlation_id, from_waitlist=from_waitlist, waited_days=waited)],
+                revision=revision,
             )
             return a, comps
         except CompanionFullError:
@@ -92,8 +89,9 @@ def admit(
     correlation_id: str,
     at: datetime,
 ) -> None:
-    """A student new to matching, as of ``at``: assign at the best companion, else put on the school's
-    waitlist."""
+    """A student new to matching, as of ``at``: assign at the best companion of the school with a free place,
+    else put on the school's waitlist — and then let the re-solve see whether a linked school's free place
+    can be passed on to them (or one freed between the failed claim and the waitlist write)."""
     try:
         a, comps = try_assign(
             intake_id,
@@ -106,7 +104,7 @@ def admit(
         )
         if a is not None:
             return
-        reason = choose.waitlist_reason(profile, comps, reference_day(profile, at))
+        reason = choose.waitlist_reason(profile, comps, cm.start_day(profile, local_date(at)))
         waiting = waiting_state(
             intake_id,
             profile,
@@ -120,57 +118,10 @@ def admit(
         )
     except AlreadyDecidedError:
         return  # a duplicate or an overtaking event decided first
-    # A slot may have freed between the failed claim and the waitlist write (lost wake-up when the
-    # school's events are not serialised): look once more. Otherwise: room at a connected school?
-    if has_room(store.companions_for_school(profile.school_id)):
-        work_off_waitlist([profile.school_id], store=store, correlation_id=correlation_id, at=at)
-    else:
-        make_room([profile.school_id], store=store, correlation_id=correlation_id, at=at)
+    resolve([profile.school_id], store=store, at=at, correlation_id=correlation_id)
 
 
-def work_off_waitlist(
-    school_ids: Sequence[str], *, store: MatchingStore, correlation_id: str, at: datetime
-) -> list[Assignment]:
-    """As of ``at`` (the time of the event or schedule that freed capacity), assign waiting students of
-    ``school_ids`` while capacity lasts: **longest waiting first**
-    across the given schools (submission time, ties by intake id). A student no companion with a
-    free slot may take (e.g. consent missing, everyone on leave on the start date) is skipped,
-    the next one gets the slot; a school whose companions are all full is done — unless a companion
-    of a connected school has room: then :func:`rebalance.make_room` moves students to let the
-    longest-waiting in."""
-    done: list[Assignment] = []
-    schools = sorted(set(school_ids))
-    exhausted: set[str] = set()
-    queue = heapq.merge(*(store.waiting(s) for s in schools), key=lambda a: a.waitlisted_at or "")
-    for waiting in queue:
-        if waiting.profile is None or waiting.waitlist_school in exhausted:
-            continue
-        try:
-            a, comps = try_assign(
-                waiting.intake_id,
-                waiting.profile,
-                store=store,
-                from_waitlist=True,
-                at=at,
-                correlation_id=correlation_id,
-                base=waiting,
-            )
-        except AlreadyDecidedError:
-            continue
-        if a is not None:
-            done.append(a)
-            continue
-        school = waiting.profile.school_id
-        if not has_room(comps):
-            exhausted.add(school)
-            if exhausted >= set(schools):
-                break
-    if exhausted:
-        make_room(sorted(exhausted), store=store, correlation_id=correlation_id, at=at)
-    return done
-
-
-def sweep(*, store: MatchingStore, correlation_id: str, at: datetime) -> list[Assignment]:
-    """Daily schedule, as of its scheduled instant ``at``: every school's waitlist (catches a leave or an
+def sweep(*, store: MatchingStore, correlation_id: str, at: datetime) -> Resolved:
+    """Daily schedule, as of its scheduled instant ``at``: re-solve every school (catches a leave or an
     active period that ended or began without a registry change)."""
-    return work_off_waitlist(sorted(SCHOOLS), store=store, correlation_id=correlation_id, at=at)
+    return resolve(sorted(SCHOOLS), store=store, at=at, correlation_id=correlation_id, force=True)

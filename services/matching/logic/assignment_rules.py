@@ -11,10 +11,9 @@ from ulid import ULID
 from contracts import retention
 from contracts.calendar import local_date
 from contracts.events import IntakeSubmittedData, IntakeUpdatedData, StudentProfile
-from contracts.reference import school_year_bounds
 from services.matching.logic import choose
 from services.matching.logic import cost as cm
-from services.matching.models.matching import Assignment, Companion
+from services.matching.models.matching import MAX_HISTORY, Assignment, AssignmentChange, Companion
 
 MAX_RACE_RETRIES = 5
 """How often a use case re-reads and decides again when its conditional write lost a race."""
@@ -22,11 +21,10 @@ MAX_RACE_RETRIES = 5
 
 # ----------------------------------------------------------------------------------------- pure helpers
 def reference_day(profile: StudentProfile, at: datetime) -> date:
-    """The day the leave / active-period rule is checked on: the student's start date (without one: 1 August
-    of the school year), but never a day already past at ``at`` — a companion back from leave takes a student
-    whose start date fell into the leave from the day of ``at`` in the county on."""
-    first = profile.start_date or school_year_bounds(profile.school_year)[0]
-    return max(first, local_date(at))
+    """The day the leave / active-period rule is checked on for an assignment made at ``at``: the student's
+    start date (without one: 1 August of the school year), but never a day already past in the county — a
+    companion back from leave takes a student whose start date fell into the leave from that day on."""
+    return cm.start_day(profile, local_date(at))
 
 
 def waitlist_key(submitted_at: datetime | None, intake_id: str, *, at: datetime) -> str:
@@ -68,7 +66,14 @@ def prepare_claim(
     best = ranked[0]
     keep = base.model_dump(include={"submitted_at", "waitlisted_at", "profile_updated_at"}) if base else {}
     keep.setdefault("submitted_at", submitted_at)
+    change = AssignmentChange(
+        at=at,
+        to_companion_id=best.companion.companion_id,
+        cause="waitlist" if base is not None else "intake",
+        cost=best.cost,
+    )
     return Assignment(
+        history=[*(base.history if base else []), change][-MAX_HISTORY:],
         intake_id=intake_id,
         status="assigned",
         profile=profile,

@@ -33,11 +33,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events import StudentProfile
+from contracts.reference import school_year_bounds
 from services.matching.models.matching import Companion
 
 COST_SCALE = 10_000
@@ -191,6 +193,17 @@ def on_leave(companion: Companion, day: date | None) -> bool:
     return False
 
 
+@cache
+def _year_start(school_year: str) -> date:
+    return school_year_bounds(school_year)[0]
+
+
+def start_day(profile: StudentProfile, today: date) -> date:
+    """The day an assignment made ``today`` starts, the reference day of the leave / active-period rule: the
+    student's start date (without one: 1 August of the school year), but never a day already past."""
+    return max(profile.start_date or _year_start(profile.school_year), today)
+
+
 def violations(
     profile: StudentProfile, companion: Companion, *, check_capacity: bool = True, day: date | None = None
 ) -> list[str]:
@@ -215,6 +228,36 @@ def feasible(
     profile: StudentProfile, companion: Companion, *, check_capacity: bool = True, day: date | None = None
 ) -> bool:
     return not violations(profile, companion, check_capacity=check_capacity, day=day)
+
+
+def kept_violations(
+    profile: StudentProfile, companion: Companion, *, starts_on: date | None, today: date
+) -> list[str]:
+    """Hard rules an **existing** assignment to ``companion`` breaks as of ``today`` (the invariant of
+    docs/matching.md, "Invarianten"): the companion serves the school, the consent is present, the companion
+    is active and its active period has not ended (``active_until`` ≥ today); and — while the assignment has
+    not started yet (``starts_on`` ≥ today) — the companion is within its active period and not on leave on
+    ``starts_on``. A leave after the start is bridged by a substitute and breaks nothing; capacity is the
+    counter's business. ``starts_on=None`` (unknown): taken as begun. Same names as :func:`violations`."""
+    out = []
+    if not profile.consent_present:
+        out.append("consent")
+    if profile.school_id not in companion.school_ids:
+        out.append("school")
+    ended = companion.active_until is not None and today > companion.active_until
+    pending = starts_on is not None and starts_on >= today
+    if not companion.active or ended or (pending and on_leave(companion, starts_on)):
+        out.append("inactive")
+    return out
+
+
+RULE_LABELS: dict[str, str] = {
+    "consent": "Einwilligung fehlt",
+    "school": "betreut die Schule nicht",
+    "inactive": "nicht aktiv, abwesend oder außerhalb des Tätigkeitszeitraums",
+    "capacity": "kein freier Platz",
+}
+"""German wording of the hard rules (:func:`violations`) for people."""
 
 
 def cohesion_share(

@@ -21,6 +21,7 @@ from contracts.events import (
     CompanionAssignedData,
     CompanionReassignedData,
     CompanionUpdatedData,
+    ReassignmentCause,
     StudentWaitlistedData,
     WaitlistReason,
 )
@@ -85,7 +86,13 @@ def waitlisted(a: Assignment, correlation_id: str, *, reason: WaitlistReason, at
 
 
 def reassigned(
-    a: Assignment, from_companion_id: str, correlation_id: str, *, cost_change: float, at: datetime
+    a: Assignment,
+    from_companion_id: str,
+    correlation_id: str,
+    *,
+    cost_change: float,
+    at: datetime,
+    cause: ReassignmentCause,
 ) -> OutgoingEvent:
     p = a.profile
     assert p is not None and a.companion_id is not None
@@ -97,6 +104,7 @@ def reassigned(
         school_year=p.school_year,
         reassigned_at=at,
         cost_change=round(cost_change, 6),
+        cause=cause,
     )
     return OutgoingEvent(
         COMPANION_REASSIGNED,

@@ -17,19 +17,26 @@ Network (OR-Tools ``SimpleMinCostFlow``, integer costs in ``cost.COST_SCALE`` un
   ``used = k``. The marginal cost grows with the load (convex), so the flow balances load
   exactly; a single arc with a fixed ``used / capacity`` cost would pile students onto the
   emptiest companion instead.
-* ``unassigned(s) = (n − i) × D`` with ``i`` the student's priority index and
-  ``D = n × B + 1`` (``B`` bounds one student's path cost). Because which students *can* be
+* ``unassigned(s)``: for a waiting student ``(w − j) × D`` with ``j`` the student's place in the
+  waitlist priority (``w`` waiting students), for a currently assigned student ``(w + 1) × D``,
+  with ``D = n × B + 1`` (``B`` bounds one student's path cost). Because which students *can* be
   assigned together forms a (transversal) matroid and ``D`` exceeds any difference in
   assignment cost, the optimum is lexicographic: (1) as many students assigned as
-  possible; (2) currently assigned students stay assigned whenever possible, then waiting
-  students by the waitlist priority (submission time, earliest first, ties by intake id);
-  (3) minimum assignment cost + move penalties among those.
+  possible; (2) as many of the currently assigned students as possible stay assigned, then
+  waiting students by the waitlist priority (submission time, earliest first, ties by intake
+  id); (3) minimum move penalties + assignment cost among those. When not every assigned student
+  can keep a place (a capacity cut with no room elsewhere), (3) decides who loses it: nobody
+  moves to push out a student elsewhere, and among a companion's students the one whose
+  place costs most under the model goes back to the waitlist.
 
 Approximation: **class cohesion uses a fixed context** computed from the current
 assignments (``cost.context_from``), each student excluded from their own class count. Its
 true value depends on where the classmates end up, which would make the objective quadratic;
 with the fixed context the rebalance pulls students towards where most of their class is
 now. ``cost_after`` is reported under the same fixed context.
+
+The pair arcs are built on numpy arrays, school by school (:func:`pair_arcs`), and are exactly those of
+:func:`pair_units` (pinned by a test); explanations are made per student with ``cost.components``.
 
 Per-student explanations in a plan attribute the load component by priority order: the
 i-th student (0-based) at a companion gets ``load_balance × i / capacity``, so the
@@ -55,12 +62,18 @@ from services.matching.models.matching import Companion
 
 @dataclass(frozen=True)
 class StudentState:
-    """A student known to matching: assigned (``companion_id``) or waiting (``companion_id=None``)."""
+    """A student known to matching: assigned (``companion_id``, since ``starts_on``) or waiting
+    (``companion_id=None``)."""
 
     intake_id: str
     profile: StudentProfile
     companion_id: str | None = None
     submitted_at: datetime | None = None
+    starts_on: date | None = None
+    """First day of the current assignment (``cost.start_day`` when it was made); ``None``: unknown or
+    waiting."""
+    pinned: bool = False
+    """The office chose the current companion: moving the student costs twice the move penalty."""
 
 
 @dataclass(frozen=True)
@@ -117,16 +130,27 @@ def slot_units(companion: Companion, k: int, weights: Weights) -> int:
     return cm.to_units(round(weights.load_balance * _load_share(k, companion.capacity), cm.PRECISION))
 
 
-def pair_units(
-    student: StudentState, companion: Companion, context: Context, weights: Weights, day: date | None = None
-) -> int | None:
-    """Arc cost student → companion (without load, with move penalty); ``None`` if infeasible.
-
-    ``day``: reference day of the leave check for students without a start date — only for a
-    *new* companion: a current assignment is not broken because the companion is on leave now.
-    """
+def pair_allowed(student: StudentState, companion: Companion, today: date | None) -> bool:
+    """The hard rules of the pair as of ``today``: for the student's current companion those an existing
+    assignment must keep (``cost.kept_violations``: a leave after the start breaks nothing), for any other
+    those of a new assignment starting on ``cost.start_day``. Without ``today`` (pure tests): the leave is
+    checked on the student's start date only, and a current assignment is kept whatever the leave."""
     current = student.companion_id == companion.companion_id
-    if not cm.feasible(student.profile, companion, check_capacity=False, day=None if current else day):
+    if today is None:
+        day = None if current else student.profile.start_date
+        return cm.feasible(student.profile, companion, check_capacity=False, day=day)
+    if current:
+        return not cm.kept_violations(student.profile, companion, starts_on=student.starts_on, today=today)
+    day = cm.start_day(student.profile, today)
+    return cm.feasible(student.profile, companion, check_capacity=False, day=day)
+
+
+def pair_units(
+    student: StudentState, companion: Companion, context: Context, weights: Weights, today: date | None = None
+) -> int | None:
+    """Arc cost student → companion (without load, with move penalty); ``None`` if the pair breaks a hard
+    rule as of ``today`` (:func:`pair_allowed`)."""
+    if not pair_allowed(student, companion, today):
         return None
     comps = cm.components(
         student.profile,
@@ -138,8 +162,151 @@ def pair_units(
     )
     units = sum(cm.to_units(v) for v in comps.values())
     if student.companion_id is not None and student.companion_id != companion.companion_id:
-        units += cm.to_units(weights.move_penalty)
+        units += cm.to_units(weights.move_penalty) * (2 if student.pinned else 1)
     return units
+
+
+def pair_arcs(  # noqa: C901, PLR0915
+    studs: Sequence[StudentState],
+    comps: Sequence[Companion],
+    context: Context,
+    weights: Weights,
+    today: date | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every allowed pair at once: (student index, companion index, :func:`pair_units`) ordered by student,
+    then by the companion's position — exactly the arcs :func:`pair_units` gives pair by pair (a test pins
+    them equal), built per school on numpy arrays. Each component depends on a few codes per student and
+    per companion; fractional ones (career fields, class cohesion) are converted through a table of their
+    distinct (numerator, denominator) pairs with the same rounding as ``cost.components``. The few
+    current pairs take :func:`pair_allowed` itself (the rules an existing assignment must keep)."""
+    n, m = len(studs), len(comps)
+    empty = np.zeros(0, dtype=np.int64)
+    if not n or not m:
+        return empty, empty, empty
+    w = weights
+    col = {c.companion_id: j for j, c in enumerate(comps)}
+    # per student: codes; per companion: features
+    fields = sorted(
+        {f for s in studs for f in s.profile.career_fields} | {f for c in comps for f in c.career_fields}
+    )
+    f_ix = {f: k for k, f in enumerate(fields)}
+    wanted = np.zeros((n, len(fields)), dtype=np.int32)
+    for i, s in enumerate(studs):
+        for f in set(s.profile.career_fields):
+            wanted[i, f_ix[f]] = 1
+    offered = np.zeros((m, len(fields)), dtype=np.int32)
+    for j, c in enumerate(comps):
+        for f in set(c.career_fields):
+            offered[j, f_ix[f]] = 1
+    n_wanted = wanted.sum(axis=1)
+    langs = sorted({s.profile.parent_contact_language or "" for s in studs})
+    l_ix = {lang: k for k, lang in enumerate(langs)}
+    lang_of = np.array([l_ix[s.profile.parent_contact_language or ""] for s in studs], dtype=np.int64)
+    needs_lang = np.array(
+        [
+            bool(s.profile.parent_contact_language) and s.profile.parent_contact_language != cm.HOME_LANGUAGE
+            for s in studs
+        ]
+    )
+    speaks = np.array([[lang in c.languages for lang in langs] for c in comps], dtype=bool)
+    genders = sorted({c.gender for c in comps} | {s.profile.preferred_companion_gender or "" for s in studs})
+    g_ix = {g: k for k, g in enumerate(genders)}
+    gender_of = np.array([g_ix[c.gender] for c in comps], dtype=np.int64)
+    pref = np.array(
+        [
+            g_ix[p] if (p := s.profile.preferred_companion_gender) is not None and p != "keine_angabe" else -1
+            for s in studs
+        ],
+        dtype=np.int64,
+    )
+    prev = np.array(
+        [-1 if (pc := s.profile.previous_companion_id) is None else col.get(pc, -2) for s in studs],
+        dtype=np.int64,
+    )
+    current = np.array(
+        [-1 if s.companion_id is None else col.get(s.companion_id, -2) for s in studs], dtype=np.int64
+    )
+    move = cm.to_units(w.move_penalty)
+    move_units = np.array(
+        [0 if s.companion_id is None else move * (2 if s.pinned else 1) for s in studs], dtype=np.int64
+    )
+    consent = np.array([s.profile.consent_present for s in studs], dtype=bool)
+    # the day a new assignment is checked on (pair_allowed), and who is active then
+    days = [s.profile.start_date if today is None else cm.start_day(s.profile, today) for s in studs]
+    distinct = sorted(set(days), key=lambda d: (d is not None, d))
+    d_ix = {d: k for k, d in enumerate(distinct)}
+    day_of = np.array([d_ix[d] for d in days], dtype=np.int64)
+    works = np.array([[c.active and not cm.on_leave(c, d) for d in distinct] for c in comps], dtype=bool)
+    # class cohesion: the class's counts per companion, total and the student's own place (cohesion_share)
+    classes = sorted({(s.profile.school_id, s.profile.class_name) for s in studs})
+    k_ix = {k: x for x, k in enumerate(classes)}
+    class_of = np.array([k_ix[(s.profile.school_id, s.profile.class_name)] for s in studs], dtype=np.int64)
+    here = np.zeros((len(classes), m), dtype=np.int64)
+    total = np.zeros(len(classes), dtype=np.int64)
+    for key, x in k_ix.items():
+        counts = context.class_counts.get(key)
+        if counts:
+            total[x] = sum(counts.values())
+            for cid, k in counts.items():
+                if cid in col:
+                    here[x, col[cid]] = k
+    own = np.array(
+        [
+            s.companion_id is not None
+            and (counts := context.class_counts.get((s.profile.school_id, s.profile.class_name))) is not None
+            and counts.get(s.companion_id, 0) > 0
+            for s in studs
+        ],
+        dtype=np.int64,
+    )
+    u_cont = cm.to_units(round(w.continuity * 1.0, cm.PRECISION))
+    u_lang = cm.to_units(round(w.parent_language * 1.0, cm.PRECISION))
+    u_gender = cm.to_units(round(w.gender_preference * 1.0, cm.PRECISION))
+
+    def fraction_units(weight: float, num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        base = int(den.max(initial=0)) + 1
+        keys, inverse = np.unique(num * base + den, return_inverse=True)
+        table = [
+            cm.to_units(round(weight * (a / b if b > 0 else 0.0), cm.PRECISION))
+            for a, b in (divmod(int(k), base) for k in keys)
+        ]
+        return np.asarray(table, dtype=np.int64)[inverse].reshape(num.shape)
+
+    by_school: dict[str, list[int]] = {}
+    for j, c in enumerate(comps):
+        for school in c.school_ids:
+            by_school.setdefault(school, []).append(j)
+    rows_of: dict[str, list[int]] = {}
+    for i, s in enumerate(studs):
+        if s.profile.school_id in by_school:
+            rows_of.setdefault(s.profile.school_id, []).append(i)
+    out_i, out_j, out_u = [], [], []
+    for school, rows in rows_of.items():
+        r = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(by_school[school], dtype=np.int64)
+        R, C = r[:, None], cols[None, :]
+        units = np.where((prev[R] != -1) & (prev[R] != C), u_cont, 0)
+        units += np.where(needs_lang[R] & ~speaks[C, lang_of[R]], u_lang, 0)
+        units += np.where((pref[R] >= 0) & (pref[R] != gender_of[C]), u_gender, 0)
+        missing = n_wanted[R] - wanted[r] @ offered[cols].T
+        units += fraction_units(w.career_fields, missing, np.broadcast_to(n_wanted[R], missing.shape))
+        is_current = current[R] == C
+        den = total[class_of[R]] - own[R]
+        num = den - (here[class_of[R], C] - (own[R] * is_current))
+        units += fraction_units(w.class_cohesion, num, np.broadcast_to(den, num.shape))
+        units += np.where((current[R] != -1) & ~is_current, move_units[R], 0)
+        allowed = consent[R] & works[C, day_of[R]]
+        for a, b in zip(*np.nonzero(is_current), strict=True):
+            allowed[a, b] = pair_allowed(studs[rows[a]], comps[int(cols[b])], today)
+        ii, jj = np.nonzero(allowed)
+        out_i.append(r[ii])
+        out_j.append(cols[jj])
+        out_u.append(units[ii, jj])
+    if not out_i:
+        return empty, empty, empty
+    pi, pj, pu = np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_u)
+    order = np.argsort(pi, kind="stable")
+    return pi[order], pj[order], pu[order]
 
 
 def _load_share(k: int, capacity: int) -> float:
@@ -180,11 +347,11 @@ def plan(  # noqa: C901, PLR0915
     students: list[StudentState],
     companions: list[Companion],
     weights: Weights | None = None,
-    day: date | None = None,
+    today: date | None = None,
 ) -> Plan:
     """Optimal reassignment of the whole pool (see module docstring); deterministic.
 
-    ``day``: reference day of the leave/active-period check for a new companion (see ``pair_units``).
+    ``today``: the day (in the county) the hard rules are checked as of (see :func:`pair_allowed`).
     """
     w = weights or DEFAULT_WEIGHTS
     studs = sorted(students, key=priority_key)
@@ -198,22 +365,10 @@ def plan(  # noqa: C901, PLR0915
     sink = n + m
     context = cm.context_from((s.profile, s.companion_id) for s in studs if s.companion_id is not None)
 
-    tails: list[int] = []
-    heads: list[int] = []
-    costs: list[int] = []
-    pair_arcs: list[tuple[int, int]] = []  # (student index, companion index) per pair arc, same order
-    by_school: dict[str, list[tuple[int, Companion]]] = {}
-    for j, c in enumerate(comps):
-        for school in c.school_ids:
-            by_school.setdefault(school, []).append((j, c))
-    for i, s in enumerate(studs):
-        for j, c in by_school.get(s.profile.school_id, ()):
-            u = pair_units(s, c, context, w, day)
-            if u is not None:
-                tails.append(i)
-                heads.append(n + j)
-                costs.append(u)
-                pair_arcs.append((i, j))
+    pair_i, pair_j, pair_u = pair_arcs(studs, comps, context, w, today)
+    tails: list[int] = pair_i.tolist()
+    heads: list[int] = (pair_j + n).tolist()
+    costs: list[int] = pair_u.tolist()
     n_pair = len(tails)
     max_pair = max(costs, default=0)
     max_slot = 0
@@ -227,10 +382,16 @@ def plan(  # noqa: C901, PLR0915
     bound = max_pair + max_slot + 1
     step = n * bound + 1
     first_unassigned = len(tails)
-    for i in range(n):
+    waiting = sum(1 for s in studs if s.companion_id is None)
+    rank = 0
+    for i, s in enumerate(studs):
         tails.append(i)
         heads.append(sink)
-        costs.append((n - i) * step)
+        if s.companion_id is not None:
+            costs.append((waiting + 1) * step)
+        else:
+            costs.append((waiting - rank) * step)
+            rank += 1
 
     flow = min_cost_flow.SimpleMinCostFlow()
     if tails:
@@ -255,7 +416,7 @@ def plan(  # noqa: C901, PLR0915
     mapping: dict[str, str | None] = {s.intake_id: None for s in studs}
     objective = 0
     for a in np.flatnonzero(flows):
-        i, j = pair_arcs[a]
+        i, j = int(pair_i[a]), int(pair_j[a])
         mapping[studs[i].intake_id] = comps[j].companion_id
         objective += costs[a]
     load = Counter(v for v in mapping.values() if v is not None)

@@ -35,6 +35,35 @@ COLUMNS: dict[str, str] = {
     **{k: "leave_periods" for k in ("leaveperiods", "leave", "abwesenheiten", "abwesenheit", "urlaub")},
 }
 LIST_FIELDS = frozenset({"school_ids", "languages", "career_fields"})
+
+FIELD_LABELS: dict[str, str] = {
+    "companion_id": "Kennung",
+    "name": "Name",
+    "email": "E-Mail",
+    "school_ids": "Schulen",
+    "capacity": "Kapazität",
+    "fte": "Stellenanteil",
+    "languages": "Sprachen",
+    "career_fields": "Berufsfelder",
+    "gender": "Geschlecht",
+    "active": "aktiv",
+    "active_from": "aktiv ab",
+    "active_until": "aktiv bis",
+    "leave_periods": "Abwesenheiten",
+}
+"""The German column label of each registry field (as the office's file names them)."""
+
+KIND_LABELS = {"created": "neu", "changed": "geändert", "unchanged": "unverändert"}
+
+
+def row_result(kind: str, changed: list[str]) -> str:
+    """What an import row did (or would do), in German: ``neu`` / ``geändert (Kapazität, Schulen)`` /
+    ``unverändert``."""
+    if kind == "changed":
+        return f"geändert ({', '.join(FIELD_LABELS.get(f, f) for f in changed)})"
+    return KIND_LABELS.get(kind, kind)
+
+
 GENDERS = {
     "w": "weiblich",
     "weiblich": "weiblich",
@@ -131,16 +160,9 @@ def _convert(field: str, v: Any) -> Any:  # noqa: C901
         items = [x.strip() for x in re.split(r"[,;|/\s]+", s) if x.strip()]
         return [x.upper() for x in items] if field == "school_ids" else [x.lower() for x in items]
     if field == "capacity":
-        if not re.fullmatch(r"\d+", s):
-            raise ValueError("Ganze Zahl erwartet.")
-        return int(s)
+        return s  # the model's field message states the rule for anything else than a valid number
     if field == "fte":
-        if s == "":
-            return 1.0
-        try:
-            return float(s.replace(",", "."))
-        except ValueError:
-            raise ValueError("Zahl erwartet (z. B. 0,5).") from None
+        return 1.0 if s == "" else s.replace(",", ".")  # German decimal comma
     if field == "gender":
         if s.lower() not in GENDERS:
             raise ValueError("Ungültiger Wert; erlaubt: weiblich, männlich, divers, keine Angabe.")
@@ -178,3 +200,26 @@ def parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
         if converted is not None and converted != "":
             out[field] = converted
     return out, errors
+
+
+def duplicate_ids(rows: list[tuple[int, dict[str, Any]]]) -> dict[int, FieldError]:
+    """Rows whose ``companion_id`` occurs more than once in the file (``(row number, fields)``): each of
+    them is an error naming the other rows — none of them is applied, since the file does not say which one
+    holds."""
+    seen: dict[str, list[int]] = {}
+    for n, fields in rows:
+        cid = str(fields.get("companion_id") or "").strip()
+        if cid:
+            seen.setdefault(cid, []).append(n)
+    out: dict[int, FieldError] = {}
+    for numbers in seen.values():
+        if len(numbers) < 2:
+            continue
+        for n in numbers:
+            others = ", ".join(str(m) for m in numbers if m != n)
+            out[n] = FieldError(
+                field="companion_id",
+                message=f"Kennung kommt mehrfach in der Datei vor (auch Zeile {others}); keine dieser "
+                "Zeilen wird übernommen.",
+            )
+    return out

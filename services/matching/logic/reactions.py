@@ -25,6 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts import retention
+from contracts.calendar import local_date
 from contracts.events import (
     AssignmentEndedData,
     CompanionUpdatedData,
@@ -37,12 +38,8 @@ from contracts.events import (
 from services.matching.dal.store import AlreadyDecidedError, CompanionFullError, MatchingStore
 from services.matching.logic import choose, events
 from services.matching.logic import cost as cm
-from services.matching.logic.assign import (
-    MAX_CLAIM_ATTEMPTS,
-    ConcurrentChangeError,
-    admit,
-    work_off_waitlist,
-)
+from services.matching.logic.apply_plan import with_history
+from services.matching.logic.assign import MAX_CLAIM_ATTEMPTS, ConcurrentChangeError, admit
 from services.matching.logic.assignment_rules import (
     MAX_RACE_RETRIES,
     prepare_claim,
@@ -51,7 +48,8 @@ from services.matching.logic.assignment_rules import (
     submitted_at_of,
     waiting_state,
 )
-from services.matching.models.matching import Assignment
+from services.matching.logic.resolve import assignment_start, resolve
+from services.matching.models.matching import Assignment, AssignmentChange
 
 
 def on_intake_submitted(meta: Metadata, data: IntakeSubmittedData, *, store: MatchingStore) -> None:
@@ -69,7 +67,7 @@ def on_intake_submitted(meta: Metadata, data: IntakeSubmittedData, *, store: Mat
 
 
 def on_intake_updated(meta: Metadata, data: IntakeUpdatedData, *, store: MatchingStore) -> None:
-    """Re-evaluate a student whose matching inputs changed (rules: module docstring)."""
+    """Re-evaluate a student whose matching inputs changed (rules: module docstring), as of the event."""
     profile, at = profile_of(data), meta.occurred_at
     for _ in range(MAX_RACE_RETRIES):
         current = store.get_assignment(data.intake_id, now=at)
@@ -129,7 +127,7 @@ def _update_waiting(
     )
     outgoing = [events.waitlisted(new, correlation_id, reason=reason, at=at)] if school_changed else []
     store.replace_waitlisted(new, events=outgoing)
-    work_off_waitlist([profile.school_id], store=store, correlation_id=correlation_id, at=at)
+    resolve([profile.school_id], store=store, at=at, correlation_id=correlation_id)
 
 
 def _update_assigned(
@@ -142,46 +140,28 @@ def _update_assigned(
     at: datetime,
 ) -> None:
     old_cid = current.companion_id
-    assert old_cid is not None
+    assert old_cid is not None and current.profile is not None
     old = store.get_companion(old_cid)
-    if old is not None and cm.feasible(profile, old, check_capacity=False):
-        store.replace_assigned(
-            current.model_copy(
-                update={
-                    "profile": profile,
-                    "profile_updated_at": updated_at,
-                    "updated_at": at,
-                    "expires_at": retention.expires_at(profile.school_year),
-                }
-            )
-        )
+    kept = current.model_copy(
+        update={
+            "profile": profile,
+            "profile_updated_at": updated_at,
+            "updated_at": at,
+            "expires_at": retention.expires_at(profile.school_year),
+        }
+    )
+    starts_on = assignment_start(kept)
+    if old is not None and not cm.kept_violations(profile, old, starts_on=starts_on, today=local_date(at)):
+        store.replace_assigned(kept)
         return
-    base = current.model_copy(update={"profile_updated_at": updated_at})
-    for _ in range(MAX_CLAIM_ATTEMPTS):
-        new = prepare_claim(
-            current.intake_id,
-            profile,
-            store.companions_for_school(profile.school_id),
-            store.classmates(profile.school_id, profile.class_name, exclude=current.intake_id),
-            at=at,
-            base=base,
-        )
-        if new is None:
-            break
-        event = events.reassigned(
-            new, old_cid, correlation_id, cost_change=(new.cost or 0.0) - (current.cost or 0.0), at=at
-        )
-        try:
-            store.reassign(new, old_cid, events=[event])
-        except CompanionFullError:
-            continue
-        break
-    else:
-        new = None
+    new = _move_to_new_school(
+        current, profile, updated_at, old_cid, store=store, at=at, correlation_id=correlation_id
+    )
     if new is None:  # nobody at the new school has room: back to the waitlist, keeping the submission time
         reason = choose.waitlist_reason(
             profile, store.companions_for_school(profile.school_id), reference_day(profile, at)
         )
+        change = AssignmentChange(at=at, from_companion_id=old_cid, cause="school_change")
         new = waiting_state(
             current.intake_id,
             profile,
@@ -189,17 +169,53 @@ def _update_assigned(
             at=at,
             submitted_at=current.submitted_at,
             profile_updated_at=updated_at,
-        )
+        ).model_copy(update={"history": with_history(current, change)})
         if not store.release(
             new, old_cid, events=[events.waitlisted(new, correlation_id, reason=reason, at=at)]
         ):
             raise AlreadyDecidedError(current.intake_id)
-    work_off_waitlist(
-        old.school_ids if old else [current.profile.school_id if current.profile else profile.school_id],
-        store=store,
-        correlation_id=correlation_id,
-        at=at,
-    )
+    schools = {profile.school_id, current.profile.school_id, *(old.school_ids if old else [])}
+    resolve(schools, store=store, at=at, correlation_id=correlation_id)
+
+
+def _move_to_new_school(
+    current: Assignment,
+    profile: StudentProfile,
+    updated_at: datetime,
+    old_cid: str,
+    *,
+    store: MatchingStore,
+    at: datetime,
+    correlation_id: str,
+) -> Assignment | None:
+    """The student's pair broke (school changed, consent missing, companion inactive): the best companion of
+    the (new) school with a free place (``CompanionReassigned``), or ``None`` if nobody has one."""
+    base = current.model_copy(update={"profile_updated_at": updated_at})
+    for _ in range(MAX_CLAIM_ATTEMPTS):
+        comps = store.companions_for_school(profile.school_id)
+        new = prepare_claim(
+            current.intake_id,
+            profile,
+            comps,
+            store.classmates(profile.school_id, profile.class_name, exclude=current.intake_id),
+            at=at,
+            base=base,
+        )
+        if new is None:
+            return None
+        change = new.history[-1].model_copy(update={"from_companion_id": old_cid, "cause": "school_change"})
+        new = new.model_copy(update={"history": [*new.history[:-1], change]})
+        cost_change = (new.cost or 0.0) - (current.cost or 0.0)
+        event = events.reassigned(
+            new, old_cid, correlation_id, cost_change=cost_change, at=at, cause="school_change"
+        )
+        revision = next(c.revision for c in comps if c.companion_id == new.companion_id)
+        try:
+            store.reassign(new, old_cid, events=[event], revision=revision)
+        except CompanionFullError:
+            continue
+        return new
+    return None
 
 
 def on_intake_withdrawn(meta: Metadata, data: IntakeWithdrawnData, *, store: MatchingStore) -> None:
@@ -228,30 +244,29 @@ def on_intake_withdrawn(meta: Metadata, data: IntakeWithdrawnData, *, store: Mat
         )
         if store.release(tomb, cid):
             comp = store.get_companion(cid)
-            work_off_waitlist(
+            resolve(
                 comp.school_ids if comp else [data.school_id],
                 store=store,
-                correlation_id=meta.correlation_id,
                 at=meta.occurred_at,
+                correlation_id=meta.correlation_id,
             )
             return
     raise ConcurrentChangeError(data.intake_id)
 
 
 def on_assignment_ended(meta: Metadata, data: AssignmentEndedData, *, store: MatchingStore) -> None:
-    """A slot freed: the longest-waiting eligible student of the companion's schools gets it."""
+    """A place freed: the re-solve of the companion's linked schools uses it at once."""
     comp = store.get_companion(data.companion_id)
-    work_off_waitlist(
+    resolve(
         comp.school_ids if comp else [data.school_id],
         store=store,
-        correlation_id=meta.correlation_id,
         at=meta.occurred_at,
+        correlation_id=meta.correlation_id,
     )
 
 
 def on_companion_updated(meta: Metadata, data: CompanionUpdatedData, *, store: MatchingStore) -> None:
-    """Companion added, capacity raised, back from leave, new school: work off those waitlists."""
-    if data.active:
-        work_off_waitlist(
-            data.school_ids, store=store, correlation_id=meta.correlation_id, at=meta.occurred_at
-        )
+    """Companion added or changed: the registry use case applied the change through matching already; the
+    re-solve of its linked schools here is the safety net of the same delivery (it finds nothing to do when
+    the change's own re-solve ran)."""
+    resolve(data.school_ids, store=store, at=meta.occurred_at, correlation_id=meta.correlation_id, force=True)

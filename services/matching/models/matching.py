@@ -31,6 +31,14 @@ def _fields(v: list[str]) -> list[str]:
     return list(dict.fromkeys(v))
 
 
+MAX_CAPACITY = 200
+
+
+Capacity = Annotated[
+    int,
+    Field(ge=0, le=MAX_CAPACITY, description="Maximum number of students (target about 40)"),
+]
+Fte = Annotated[float, Field(gt=0, le=1.0, description="Full-time equivalent share")]
 SchoolIds = Annotated[list[str], Field(min_length=1, max_length=6), AfterValidator(_schools)]
 Languages = Annotated[list[str], Field(max_length=20), AfterValidator(_languages)]
 CareerFields = Annotated[list[str], Field(max_length=13), AfterValidator(_fields)]
@@ -122,8 +130,8 @@ class CompanionIn(_CompanionFields):
     name: str = Field(min_length=1, max_length=100)
     email: Email
     school_ids: SchoolIds
-    capacity: int = Field(ge=0, le=200, description="Maximum number of students (target about 40)")
-    fte: float = Field(default=1.0, gt=0, le=1.0, description="Full-time equivalent share")
+    capacity: Capacity
+    fte: Fte = 1.0
     languages: Languages = Field(default_factory=list)
     career_fields: CareerFields = Field(default_factory=list)
     gender: Gender = "keine_angabe"
@@ -140,8 +148,8 @@ class CompanionPatch(_CompanionFields):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     email: Email | None = None
     school_ids: SchoolIds | None = None
-    capacity: int | None = Field(default=None, ge=0, le=200)
-    fte: float | None = Field(default=None, gt=0, le=1.0)
+    capacity: Capacity | None = None
+    fte: Fte | None = None
     languages: Languages | None = None
     career_fields: CareerFields | None = None
     gender: Gender | None = None
@@ -152,9 +160,13 @@ class CompanionPatch(_CompanionFields):
 
 
 class Companion(CompanionIn):
-    """Stored companion with the atomic capacity counter ``used``."""
+    """Stored companion with the atomic capacity counter ``used``, the ``revision`` of its registry entry
+    (every registry change raises it; a decision made on an older entry cannot be written) and the
+    ``version`` of the whole item (every write raises it; a registry change is planned on one version)."""
 
     used: int = Field(default=0, ge=0)
+    revision: int = Field(default=0, ge=0, description="Änderungsstand des Registereintrags")
+    version: int = Field(default=0, ge=0, description="Änderungsstand von Eintrag und Belegung")
 
     @property
     def free(self) -> int:
@@ -195,6 +207,54 @@ class ExitRecord(ExitIn):
     recorded_by: str = Field(description="Role of the person who recorded it (office / companion)")
 
 
+OfficeReason = Literal[
+    "handover",
+    "continuity",
+    "parent_language",
+    "class_cohesion",
+    "career_fields",
+    "student_request",
+    "school_request",
+    "workload",
+    "other",
+]
+"""Why the office chose a companion (``POST /assignments/{intake_id}/companion``)."""
+
+ChangeCause = Literal[
+    "intake",
+    "waitlist",
+    "rebalance",
+    "make_room",
+    "registry_change",
+    "office_choice",
+    "handover",
+    "school_change",
+]
+"""What changed a student's companion: the admission (``intake``), working off the waitlist (``waitlist``), or
+one of the :data:`~contracts.events.ReassignmentCause` (which also send a student back to the waitlist)."""
+
+MAX_HISTORY = 30
+"""The newest entries of an assignment's history that are kept."""
+
+
+class AssignmentChange(BaseModel):
+    """One change of a student's companion (history of the assignment): ``None`` = the waitlist."""
+
+    at: datetime
+    from_companion_id: str | None = None
+    to_companion_id: str | None = None
+    cause: ChangeCause
+    by: Literal["system", "office"] = "system"
+    reason: OfficeReason | None = Field(default=None, description="The office's reason (its own choice)")
+    note: str | None = Field(
+        default=None, max_length=300, description="The office's note (personal data: erased with the profile)"
+    )
+    cost: float | None = Field(default=None, description="Cost of the new assignment under the model")
+    why: str | None = Field(
+        default=None, description="Why the companion changed (German), for an automatic move"
+    )
+
+
 class Assignment(BaseModel):
     """One item per student known to matching (no personal data: the profile has no identifiers)."""
 
@@ -213,6 +273,9 @@ class Assignment(BaseModel):
     assigned_at: datetime | None = None
     profile_updated_at: datetime | None = None
     exit: ExitRecord | None = None
+    history: list[AssignmentChange] = Field(
+        default_factory=list, description="Changes of the companion, oldest first (the newest are kept)"
+    )
     updated_at: datetime
     expires_at: int | None = Field(default=None, description="Epoch seconds: deleted after (TTL)")
 
@@ -231,15 +294,21 @@ class WaitlistEntry(BaseModel):
 
 
 class MoveOut(BaseModel):
-    """One proposed/applied change of a rebalance; ``None`` = without companion (waitlist)."""
+    """One proposed/applied change of a plan (rebalance, re-solve, registry change); ``None`` = without
+    companion (the waitlist). Costs under the matching model, without the move penalty."""
 
     intake_id: str
     school_id: str
+    class_name: str = ""
     from_companion_id: str | None
     to_companion_id: str | None
     cost_before: float | None
     cost_after: float | None
     cost_change: float
+    explanation: dict[str, float] = Field(
+        default_factory=dict, description="Criterion → cost of the new assignment (sums to cost_after)"
+    )
+    why: str = Field(default="", description="Why this move (German)")
     applied: bool = False
     skipped_reason: str | None = None
 
@@ -248,6 +317,7 @@ class RebalanceResult(BaseModel):
     """``POST /assignments/rebalance`` response. Costs exclude the move penalties."""
 
     dry_run: bool
+    plan_id: str = Field(description="Fingerprint of the moves; applying needs the one of the preview")
     students: int
     companions: int
     assigned_before: int
@@ -255,6 +325,104 @@ class RebalanceResult(BaseModel):
     total_cost_before: float
     total_cost_after: float
     cost_change: float
+    move_penalty: float = Field(description="Cost of one move in the rebalance (continuity)")
     moves: list[MoveOut]
     applied: int = 0
     skipped: int = 0
+
+
+class RegistryChange(BaseModel):
+    """What a registry change does (``dry_run``: would do) to the students: the moves it requires (students
+    the changed entry can no longer have: to another companion, or back to the waitlist) and the waiting
+    students who get a place it opened, each with its cost explanation and a German why."""
+
+    companion_id: str
+    kind: Literal["created", "changed", "unchanged"] = Field(description="neu / geändert / unverändert")
+    changed_fields: list[str] = Field(default_factory=list)
+    applied: bool
+    moves: list[MoveOut] = Field(
+        default_factory=list, description="Required by the change (same transaction)"
+    )
+    placements: list[MoveOut] = Field(
+        default_factory=list,
+        description="Waiting students who get a place the change opened (and who makes room)",
+    )
+    to_waitlist: list[str] = Field(
+        default_factory=list, description="Students who would lose their companion"
+    )
+    needs_confirmation: bool = Field(
+        default=False, description="Applying needs allow_waitlist=true (students go back to the waitlist)"
+    )
+    notes: list[str] = Field(
+        default_factory=list, description="What the change does later or not at all (German)"
+    )
+    message: str = Field(description="Summary (German)")
+
+
+class CompanionSaved(Companion):
+    """Answer of ``POST /companions`` and ``PATCH /companions/{companion_id}`` (also with ``dry_run``): the
+    entry as stored (or as it would be) and what the change does to the students."""
+
+    change: RegistryChange
+
+
+class CompanionOption(BaseModel):
+    """One companion as the office's choice for a student: allowed by the hard rules or not (and why), and
+    what it would cost under the model now (criterion → cost)."""
+
+    companion_id: str
+    name: str
+    school_ids: list[str]
+    capacity: int
+    used: int
+    current: bool = Field(description="The student's companion now")
+    allowed: bool = Field(
+        description="Every hard rule holds (school, consent, active at the start, free place)"
+    )
+    violations: list[str] = Field(default_factory=list, description="Hard rules that do not hold (German)")
+    cost: float = Field(description="Total cost of this choice (lower is better)")
+    explanation: dict[str, float] = Field(description="Criterion → cost; sums to cost")
+    best: bool = Field(default=False, description="The model's choice (cheapest allowed)")
+
+
+class AssignmentOptions(BaseModel):
+    """``GET /assignments/{intake_id}/options``: the companions of the student's school as choices."""
+
+    intake_id: str
+    status: Literal["assigned", "waitlisted"]
+    school_id: str
+    class_name: str
+    current_companion_id: str | None
+    options: list[CompanionOption]
+    criteria: dict[str, str] = Field(description="Criterion → German label")
+
+
+class CompanionChoiceIn(BaseModel):
+    """``POST /assignments/{intake_id}/companion``: the office assigns or moves the student to a companion of
+    its choice (also a handover); the reason is required."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, field_title_generator=_title)
+    companion_id: CompanionId
+    reason: OfficeReason = Field(title="Grund der Wahl")
+    note: str | None = Field(
+        default=None,
+        title="Notiz",
+        max_length=300,
+        description="Optional note (kept on the assignment only, never in events or logs)",
+    )
+
+    @model_validator(mode="after")
+    def _note_for_other(self) -> CompanionChoiceIn:
+        if self.reason == "other" and not self.note:
+            raise ValueError("Bei „Sonstiges“ bitte die Begründung kurz angeben (note).")
+        return self
+
+
+class CompanionChoice(BaseModel):
+    """Answer of ``POST /assignments/{intake_id}/companion``: the new assignment, the chosen option and the
+    model's best for comparison, and the history entry written."""
+
+    assignment: Assignment
+    chosen: CompanionOption
+    best: CompanionOption | None
+    change: AssignmentChange

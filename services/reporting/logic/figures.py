@@ -322,12 +322,19 @@ def _companion_rows(inputs: Inputs, counts: Counts) -> list[dict[str, Any]]:
     return rows
 
 
+def counts_as_staff(companion: Mapping[str, Any]) -> bool:
+    """A companion counts in staff figures only while active with a capacity above 0 (one on the register
+    with capacity 0 — e.g. a long absence entered that way — accompanies nobody)."""
+    return bool(companion["active"] and companion["capacity"] and companion["school_ids"])
+
+
 def _fte_per_school(companions: Sequence[dict[str, Any]]) -> dict[str, float | None]:
-    """Companion FTE serving each school (a companion's FTE split evenly between their schools)."""
+    """Companion FTE serving each school (a companion's FTE split evenly between their schools); only
+    companions that :func:`counts_as_staff`."""
     out: dict[str, float | None] = {sid: 0.0 for sid in SCHOOLS}
     unknown: set[str] = set()
     for c in companions:
-        if not c["active"] or not c["school_ids"]:
+        if not counts_as_staff(c):
             continue
         for sid in c["school_ids"]:
             if sid not in out:

@@ -11,8 +11,8 @@ import pytest
 from avdual.random_pool import random_pool
 from services.matching.logic import assignment_rules, flow_solver
 from services.matching.logic import cost as cm
+from services.matching.logic.apply_plan import MAX_CYCLE, schedule
 from services.matching.logic.cost import Weights
-from services.matching.logic.rebalance import MAX_CYCLE, schedule
 from services.matching.models.matching import LeavePeriod
 from tests.unit.matching.builders import companion, profile
 
@@ -154,14 +154,14 @@ def test_rebalance_does_not_move_students_away_from_a_companion_on_leave_today()
     b = companion("B", capacity=1)
     s = flow_solver.StudentState("s", profile(), "A", datetime(2026, 9, 1, tzinfo=UTC))
     w = flow_solver.StudentState("w", profile(class_name="AVd2"), None, datetime(2026, 9, 2, tzinfo=UTC))
-    plan = flow_solver.plan([s, w], [away, b], day=date(2026, 10, 5))
+    plan = flow_solver.plan([s, w], [away, b], today=date(2026, 10, 5))
     assert plan.assignment == {"s": "A", "w": "B"}  # s stays; w is not sent to the absent A
-    plan2 = flow_solver.plan([w], [away], day=date(2026, 10, 5))
+    plan2 = flow_solver.plan([w], [away], today=date(2026, 10, 5))
     assert plan2.assignment == {"w": None}
 
 
 def test_component_follows_shared_companions() -> None:
-    from services.matching.logic.rebalance import component
+    from services.matching.logic.resolve import component
 
     cs = [
         companion("A", school_ids=["EBS"]),

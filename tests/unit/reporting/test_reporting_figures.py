@@ -298,6 +298,19 @@ def test_caseload_per_companion_and_per_fte() -> None:
     assert per_school["RFS"]["assigned"] == 58
 
 
+def test_staff_per_school_counts_only_active_companions_with_capacity() -> None:
+    """A companion with capacity 0 or inactive is on the register but accompanies nobody: not staff."""
+    comps = {
+        "B01": CompanionInfo(companion_id="B01", school_ids=["RFS"], capacity=40, fte=1.0),
+        "B02": CompanionInfo(companion_id="B02", school_ids=["RFS"], capacity=0, fte=1.0),
+        "B03": CompanionInfo(companion_id="B03", school_ids=["MPS"], capacity=35, fte=0.5, active=False),
+        "B04": CompanionInfo(companion_id="B04", school_ids=["MPS"], capacity=0, fte=0.5),
+    }
+    f = weekly_figures(inputs_for(many("RFS", 5), comps), ReportWeek.of(AS_OF, "this_week"))
+    per_school = {s["school_id"]: s["fte"] for s in f["schools_caseload"]}
+    assert per_school["RFS"] == 1.0 and per_school["MPS"] is None
+
+
 def test_weekly_report_renders_exact_figures() -> None:
     pop = base_population() + many("RFS", 1, status="waitlisted") + many("CSS", 2, status="ended")
     ctx = weekly_context(
