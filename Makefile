@@ -9,6 +9,11 @@ CDK := node_modules/.bin/cdk
 BASE_URL ?= http://127.0.0.1:$(PORT)
 # `make smoke` checks a running `make serve` unless STAGE is given (then the deployed stage)
 SMOKE_TARGET = $(if $(filter command line environment,$(origin STAGE)),--stage $(STAGE),--base-url $(BASE_URL))
+# A deployed stage's own addresses (required except for the synth-only stage `local`, docs/deploy.md)
+CDK_CONTEXT = $(if $(MAIL_SENDER),-c mailSender=$(MAIL_SENDER)) $(if $(OFFICE_EMAIL),-c officeEmail=$(OFFICE_EMAIL)) \
+	$(if $(ALARM_EMAIL),-c alarmEmail=$(ALARM_EMAIL)) $(if $(MAIL_IDENTITIES),-c mailIdentities=$(MAIL_IDENTITIES))
+# `make synth` checks the synth-only stage `local` unless STAGE is given
+SYNTH_STAGE = $(if $(filter command line environment,$(origin STAGE)),$(STAGE),local)
 
 .PHONY: help demo serve smoke test test-fast fuzz lint synth deploy bench clean uv system-deps browser-deps
 
@@ -26,9 +31,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-system-deps: ## Debian packages for PDF rendering (pango) and fonts
-	@if ! ldconfig -p | grep -q libpango-1.0 || ! fc-list 2>/dev/null | grep -qi dejavu || ! command -v pdftoppm >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils >/dev/null; fi
+system-deps: ## Debian's poppler-utils (the tests look at PDFs: pdftotext, pdftoppm); PDFs need no system library
+	@if ! command -v pdftoppm >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; fi
 
 browser-deps: system-deps ## Debian's Chromium for the browser tests
 	@command -v /usr/bin/chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
@@ -60,11 +65,12 @@ lint: .venv/.synced ## ruff (check + format --check) + mypy + import-linter
 	.venv/bin/mypy contracts common services avdual infra
 	.venv/bin/lint-imports
 
-synth: .venv/.synced node_modules/.installed ## cdk synth (offline, no AWS credentials)
-	$(CDK) synth -c stage=$(STAGE) --quiet
+synth: .venv/.synced node_modules/.installed ## cdk synth offline (stage `local`; or STAGE=… MAIL_SENDER=… OFFICE_EMAIL=…)
+	$(CDK) synth -c stage=$(SYNTH_STAGE) $(CDK_CONTEXT) --quiet
 
-deploy: .venv/.synced node_modules/.installed ## cdk deploy with the pinned CLI (needs AWS credentials)
-	$(CDK) deploy -c stage=$(STAGE) --require-approval broadening
+deploy: .venv/.synced node_modules/.installed ## cdk deploy STAGE=… MAIL_SENDER=… OFFICE_EMAIL=… [ALARM_EMAIL=…] (docs/deploy.md)
+	@if [ "$(STAGE)" = local ]; then echo "STAGE=local is the synth-only check; deploy a real stage, e.g. STAGE=dev (docs/deploy.md)"; exit 2; fi
+	$(CDK) deploy -c stage=$(STAGE) $(CDK_CONTEXT) --require-approval broadening
 
 bench: .venv/.synced system-deps ## Benchmarks → out/bench.json
 	$(PY) -m avdual.cli bench --out out/bench.json

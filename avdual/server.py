@@ -93,7 +93,9 @@ class Gateway:
             query=dict(req.args) or None,
             claims=self.claims_for(headers),
         )
-        return Response(out.body, status=out.status, headers=out.headers)
+        return Response(
+            out.data if out.data is not None else out.body, status=out.status, headers=out.headers
+        )
 
     def _cognito(self, req: Request) -> Response:
         """The Cognito API as the browser calls it (JSON 1.1, ``X-Amz-Target``), forwarded to moto."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from contracts.topology import BUCKETS, COGNITO, EVENT_BUS_ENV, STAGE_ENV, TABLES
+from contracts.topology import API_BASE_URL_ENV, BUCKETS, COGNITO, EVENT_BUS_ENV, STAGE_ENV, TABLES
 
 
 class SettingMissingError(RuntimeError):
@@ -47,6 +47,11 @@ def user_pool_client_id() -> str:
     """The app client id the API's ID tokens must be issued to (read per request: the local runtime sets it
     when it creates its user pool)."""
     return _env(COGNITO.client_id_env)
+
+
+def api_base_url() -> str:
+    """Public base URL of the API and its pages (``…/`` with the stage), for links in e-mails."""
+    return _env(API_BASE_URL_ENV)
 
 
 def stage() -> str:

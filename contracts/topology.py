@@ -75,6 +75,11 @@ class MailIdentity:
         return ((self.sender_env, self.sender), (self.recipient_env, self.recipient))
 
 
+#: Environment of functions that draw charts with matplotlib: its config/cache directory must be writable,
+#: and on Lambda only ``/tmp`` is (the default, ``$HOME/.config/matplotlib``, is on the read-only file
+#: system). A cache directory, not a place for data: nothing confidential is written there.
+PLOTTING_ENV: tuple[tuple[str, str], ...] = (("MPLCONFIGDIR", "/tmp"),)  # noqa: S108
+
 #: EventBridge Scheduler context attribute, replaced by the scheduled instant (ISO 8601) in a payload.
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 
@@ -159,7 +164,14 @@ class Function:
     """The DynamoDB stream that triggers the function (its table's env var is set; no item access)."""
     one_time: tuple[OneTimeSchedule, ...] = ()
     """One-time schedules that invoke this function (created at run time by another function)."""
+    links_to_api: bool = False
+    """The function writes links to the API's pages (gets :data:`API_BASE_URL_ENV`)."""
     description: str = ""
+
+
+#: Lower bound of ``Subscription.max_receive_count`` (SQS developer guide, "Configuring a dead-letter queue":
+#: set maxReceiveCount to at least 5 for a queue that is a Lambda event source).
+MIN_MAX_RECEIVE_COUNT = 5
 
 
 @dataclass(frozen=True)
@@ -167,14 +179,17 @@ class Subscription:
     """EventBridge rule → SQS queue (+DLQ) → Lambda (partial batch responses).
 
     ``pattern()`` is the EventBridge event pattern, built from the event specs so no
-    detail-type string is typed twice.
+    detail-type string is typed twice. ``max_receive_count``: receives before the queue moves a message
+    to its DLQ (the queue's redrive policy in CDK, the local runtime's retry limit); at least
+    :data:`MIN_MAX_RECEIVE_COUNT`, the value the SQS documentation recommends for Lambda event sources so
+    that throttles and transient failures do not dead-letter a message.
     """
 
     name: str
     consumer: str
     events: tuple[EventSpec, ...]
     batch_size: int = 10
-    max_receive_count: int = 3
+    max_receive_count: int = 5
 
     def pattern(self) -> dict[str, list[str]]:
         sources = sorted({e.source.value for e in self.events})
@@ -209,7 +224,10 @@ class PathParameter:
 INTAKE_ID = PathParameter("intake_id", ULID_PATTERN, "ULID der Anmeldung")
 COMPANION_ID = PathParameter("companion_id", r"[A-Za-z0-9_-]{1,32}", "Kürzel der Begleitung (z. B. B01)")
 REPORT_ID = PathParameter("report_id", ULID_PATTERN, "ULID des Berichts")
-PATH_PARAMETERS: dict[str, PathParameter] = {p.name: p for p in (INTAKE_ID, COMPANION_ID, REPORT_ID)}
+FILE_FORMAT = PathParameter("file_format", "pdf|xlsx|html", "Dateiformat des Berichts: pdf, xlsx oder html")
+PATH_PARAMETERS: dict[str, PathParameter] = {
+    p.name: p for p in (INTAKE_ID, COMPANION_ID, REPORT_ID, FILE_FORMAT)
+}
 
 
 @dataclass(frozen=True)
@@ -390,12 +408,16 @@ OFFICE_MAIL = MailIdentity(
 MAIL_IDENTITIES: dict[str, MailIdentity] = {m.name: m for m in (OFFICE_MAIL,)}
 
 # --------------------------------------------------------------------------- functions
+#: Functions behind API routes stop when API Gateway stops waiting (REST integration timeout: 29 s).
+API_TIMEOUT_SECONDS = 29
+
 INTAKE_API = Function(
     "intake-api",
     "intake",
     "services.intake.handlers.api.handler",
     tables=("intakes", "intake-outbox", "audit-log", "idempotency"),
     publishes=(ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN),
+    timeout_seconds=API_TIMEOUT_SECONDS,
     description="Intake REST API for schools",
 )
 MATCHING_API = Function(
@@ -410,6 +432,7 @@ MATCHING_API = Function(
         ev.ASSIGNMENT_ENDED,
         ev.COMPANION_REASSIGNED,
     ),
+    timeout_seconds=API_TIMEOUT_SECONDS,
     description="Companion registry and assignment API for the office",
 )
 MATCHING_CONSUMER = Function(
@@ -445,7 +468,7 @@ REPORTING_CONSUMER = Function(
     "services.reporting.handlers.consumer.handler",
     tables=("aggregates",),
     buckets=("reports",),
-    extra_env=((ALERT_DIGEST_MINUTES_ENV, "15"),),
+    extra_env=((ALERT_DIGEST_MINUTES_ENV, "15"), *PLOTTING_ENV),  # plotting: re-renders stored reports (erasure)
     description="Keeps anonymous report aggregates from intake and matching events; collects office alerts "
     "(student waitlisted, companion at capacity) into windows and schedules their digest; removes a "
     "withdrawn student's rows from stored reports",
@@ -475,7 +498,9 @@ REPORTING_RENDERER = Function(
     ),
     timeout_seconds=120,
     memory_mb=2048,
+    extra_env=PLOTTING_ENV,
     mail=(OFFICE_MAIL.name,),
+    links_to_api=True,
     description="Renders office reports (HTML, PDF, XLSX with charts) into the report bucket and emails the "
     "office",
 )
@@ -494,6 +519,7 @@ REPORTING_CHECKS = Function(
         ),
     ),
     one_time=(ALERT_DIGEST,),
+    extra_env=PLOTTING_ENV,  # its modules import the report renderer
     mail=(OFFICE_MAIL.name,),
     description="Alerts to the office: the digest of an alert window (one e-mail per kind, with the "
     "all-clear); daily, students waiting longer than 14 days",
@@ -505,9 +531,11 @@ REPORTING_API = Function(
     tables=("aggregates", "reporting-outbox", "audit-log"),
     buckets=("reports",),
     publishes=(ev.REPORT_PUBLISHED,),
-    timeout_seconds=29,
+    timeout_seconds=API_TIMEOUT_SECONDS,
     memory_mb=2048,
+    extra_env=PLOTTING_ENV,
     mail=(OFFICE_MAIL.name,),
+    links_to_api=True,
     description="Office API: reports on demand, report index and downloads, dashboard figures and page",
 )
 
@@ -718,7 +746,14 @@ ROUTES: tuple[Route, ...] = (
         "/reports/{report_id}",
         "reporting-api",
         ("office",),
-        "Ein erstellter Bericht mit zeitlich begrenzten Download-Links",
+        "Ein erstellter Bericht mit den Pfaden seiner Dateien",
+    ),
+    Route(
+        "GET",
+        "/reports/{report_id}/files/{file_format}",
+        "reporting-api",
+        ("office",),
+        "Eine Datei eines Berichts herunterladen (pdf, xlsx, html); Accept nennt den Medientyp der Datei",
     ),
     Route(
         "GET",
@@ -738,6 +773,19 @@ ROUTES: tuple[Route, ...] = (
     ),
 )
 
+
+#: Media types API Gateway passes as binary (REST API ``binaryMediaTypes``): request bodies of these types
+#: reach the function base64-encoded (class-list uploads), and a response the function marks
+#: ``isBase64Encoded`` is returned as bytes only if the request's first ``Accept`` type is one of them
+#: (API Gateway Developer Guide, "Binary media types for REST APIs"). Read by CDK and the local gateway.
+BINARY_MEDIA_TYPES: tuple[str, ...] = (
+    "multipart/form-data",
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+#: Environment variable with the public base URL of the API and its pages (ends with ``/``): e-mails link
+#: to the dashboard there. CDK sets it from the REST API; the local runtime to the local gateway.
+API_BASE_URL_ENV = "API_BASE_URL"
 
 # --------------------------------------------------------------------------- auth
 COGNITO = UserPool(
@@ -806,6 +854,7 @@ def validate() -> None:
     assert len(names) == len(set(names)), "duplicate route"
     for s in SUBSCRIPTIONS.values():
         assert s.consumer in FUNCTIONS, s
+        assert s.max_receive_count >= MIN_MAX_RECEIVE_COUNT, s
     for f in FUNCTIONS.values():
         for t in f.tables:
             assert t in TABLES, (f.name, t)

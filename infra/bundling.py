@@ -23,11 +23,14 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
 import tomllib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +52,37 @@ LAMBDA_PYTHON_VERSION = "3.13"
 LAMBDA_PLATFORMS: tuple[str, ...] = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 UV_PYTHON_PLATFORM = "aarch64-manylinux_2_28"
 
+
+@dataclass(frozen=True)
+class LayerTarget:
+    """Python version and platform tags a layer is built for."""
+
+    python_version: str
+    pip_platforms: tuple[str, ...]
+    uv_platform: str
+
+
+#: The functions' platform: Lambda python3.13 on arm64.
+LAMBDA_TARGET = LayerTarget(LAMBDA_PYTHON_VERSION, LAMBDA_PLATFORMS, UV_PYTHON_PLATFORM)
+
+
+def host_target() -> LayerTarget:
+    """This machine's Python and platform: the same requirement list installed so that a test can import it
+    (``tests/infra/test_reporting_bundle.py``)."""
+    machine = platform.machine()
+    return LayerTarget(
+        f"{sys.version_info.major}.{sys.version_info.minor}",
+        (f"manylinux2014_{machine}", f"manylinux_2_28_{machine}"),
+        f"{machine}-manylinux_2_28",
+    )
+
+
 #: Unzipped size budget of one dependencies layer: Lambda allows 250 MB for function + all layers,
 #: and the Powertools layer plus the code need the rest.
 LAYER_BUDGET_MB = 200
+#: Built dependency layers by asset hash (``make clean`` removes them): synth, deploy and the size test
+#: install each requirement list once.
+LAYER_CACHE = REPO_ROOT / ".build" / "layers"
 
 _NO_DOCKER = DockerImage.from_registry("unused-local-bundling")
 _BUNDLER_VERSION = "1"  # bump to force new asset hashes when the bundling logic changes
@@ -121,6 +152,14 @@ def service_code(service: str, repo_root: Path = REPO_ROOT) -> lambda_.Code:
     )
 
 
+def locked_version(package: str, lock: Path = REPO_ROOT / "uv.lock") -> str:
+    """The version of ``package`` pinned in ``uv.lock`` (what the tests and the local runtime run)."""
+    for entry in tomllib.loads(lock.read_text())["package"]:
+        if _canonical(entry["name"]) == _canonical(package):
+            return str(entry["version"])
+    raise KeyError(f"{package} is not in {lock}")
+
+
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -172,21 +211,59 @@ def service_requirements(
     return [req for req in layer_requirements(pyproject) if _requirement_name(req) in used]
 
 
+@functools.cache
+def locked_constraints(root: Path = REPO_ROOT) -> str:
+    """The runtime dependencies pinned in ``uv.lock`` as a constraints file (``uv export``), so a layer holds
+    the versions the tests ran, not whatever is newest on PyPI on the day of the deploy."""
+    uv = shutil.which("uv")
+    if uv is None:
+        raise RuntimeError("uv is needed to read the locked versions (make uv)")
+    out = subprocess.run(
+        [
+            uv,
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-hashes",
+            "--no-emit-project",
+            "--no-header",
+            "--no-annotate",
+            "--color",
+            "never",
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return "\n".join(line for line in out.splitlines() if line and not line.lstrip().startswith("#")) + "\n"
+
+
 @jsii.implements(ILocalBundling)
 class DependencyLayerBundler:
-    """Local bundler for the third-party dependencies layer (arm64 / Python 3.13 wheels only)."""
+    """Local bundler for the third-party dependencies layer (arm64 / Python 3.13 wheels only), with the
+    versions of ``uv.lock`` (``constraints``, default :func:`locked_constraints`)."""
 
-    def __init__(self, requirements: list[str]) -> None:
+    def __init__(
+        self, requirements: list[str], constraints: str | None = None, target: LayerTarget = LAMBDA_TARGET
+    ) -> None:
         self.requirements = list(requirements)
+        self.constraints = locked_constraints() if constraints is None else constraints
+        self.target = target
 
     def asset_hash(self) -> str:
-        spec = {"reqs": self.requirements, "py": LAMBDA_PYTHON_VERSION, "platforms": LAMBDA_PLATFORMS}
+        spec: dict[str, Any] = {"reqs": self.requirements, "constraints": self.constraints}
+        if self.target != LAMBDA_TARGET:
+            spec["target"] = asdict(self.target)
+        else:
+            spec.update(py=LAMBDA_PYTHON_VERSION, platforms=LAMBDA_PLATFORMS)
         return hashlib.sha256(f"{_BUNDLER_VERSION}\0{json.dumps(spec, sort_keys=True)}".encode()).hexdigest()
 
-    def command(self, target: Path) -> list[str]:
+    def command(self, target: Path, constraints_file: Path | None = None) -> list[str]:
         """``pip install`` for the Lambda platform; ``uv pip`` when pip is not installed (uv venvs)."""
+        pins = ["-c", str(constraints_file)] if constraints_file else []
         if importlib.util.find_spec("pip") is not None:
-            platforms = [arg for p in LAMBDA_PLATFORMS for arg in ("--platform", p)]
+            platforms = [arg for p in self.target.pip_platforms for arg in ("--platform", p)]
             return [
                 sys.executable,
                 "-m",
@@ -199,10 +276,11 @@ class DependencyLayerBundler:
                 "--implementation",
                 "cp",
                 "--python-version",
-                LAMBDA_PYTHON_VERSION,
+                self.target.python_version,
                 "--only-binary=:all:",
                 "--target",
                 str(target),
+                *pins,
                 *self.requirements,
             ]
         uv = shutil.which("uv")
@@ -216,32 +294,61 @@ class DependencyLayerBundler:
             "--no-config",
             "--no-compile-bytecode",
             "--python-platform",
-            UV_PYTHON_PLATFORM,
+            self.target.uv_platform,
             "--python-version",
-            LAMBDA_PYTHON_VERSION,
+            self.target.python_version,
             "--only-binary",
             ":all:",
             "--target",
             str(target),
+            *pins,
             *self.requirements,
         ]
 
-    def try_bundle(self, output_dir: str, *, image: DockerImage | None = None, **options: Any) -> bool:
-        target = Path(output_dir) / "python"
+    def install(self, layer_dir: Path) -> None:
+        """Install the requirements into ``layer_dir/python`` (the layout Lambda expects of a layer)."""
+        target = layer_dir / "python"
         target.mkdir(parents=True, exist_ok=True)
-        subprocess.run(self.command(target), check=True, stdout=sys.stderr)
+        pins = layer_dir / "constraints.txt"
+        pins.write_text(self.constraints)
+        subprocess.run(
+            self.command(target, pins if self.constraints.strip() else None), check=True, stdout=sys.stderr
+        )
+        pins.unlink()
         # console scripts, man pages and packages' own test suites are useless in a layer;
         # bytecode would be for the wrong Python
         junk = [target / "bin", target / "share", *target.rglob("__pycache__"), *target.glob("*/**/tests")]
         for path in junk:
             shutil.rmtree(path, ignore_errors=True)
-        size_mb = sum(f.stat().st_size for f in target.rglob("*") if f.is_file()) / 2**20
+        size_mb = tree_size(layer_dir) / 2**20
         if size_mb > LAYER_BUDGET_MB:
             raise RuntimeError(
                 f"dependencies layer is {size_mb:.0f} MB unzipped (budget {LAYER_BUDGET_MB} MB, Lambda limit "
                 f"250 MB incl. Powertools layer and code): {self.requirements}"
             )
+
+    def build(self, cache: Path = LAYER_CACHE) -> Path:
+        """The layer directory (``<dir>/python/…``), built once per requirement list into ``cache``."""
+        done = cache / self.asset_hash()
+        if (done / "python").is_dir():
+            return done
+        work = cache / f"{self.asset_hash()}.partial-{os.getpid()}"
+        shutil.rmtree(work, ignore_errors=True)
+        self.install(work)
+        try:
+            work.rename(done)
+        except OSError:  # built concurrently by another process: keep theirs
+            shutil.rmtree(work, ignore_errors=True)
+        return done
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage | None = None, **options: Any) -> bool:
+        shutil.copytree(self.build(), Path(output_dir), dirs_exist_ok=True)
         return True
+
+
+def tree_size(root: Path) -> int:
+    """Bytes of all files under ``root`` (the unzipped size Lambda counts)."""
+    return sum(f.stat().st_size for f in Path(root).rglob("*") if f.is_file() and not f.is_symlink())
 
 
 def dependencies_code(requirements: list[str]) -> lambda_.Code:

@@ -13,7 +13,6 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_ses as ses
 
 from contracts import topology as topo
 
@@ -95,15 +94,18 @@ def grant_send(grantee: iam.IGrantable, queue_arn: str, key: kms.IKey) -> None:
     )
 
 
-def grant_send_mail(grantee: iam.IGrantable, identity: ses.IEmailIdentity) -> None:
-    """``ses:SendRawEmail`` from exactly one SES identity (the reporting e-mails are raw MIME messages)."""
+def grant_send_mail(grantee: iam.IGrantable, addresses: tuple[str, ...]) -> None:
+    """``ses:SendRawEmail`` on exactly the SES identities of ``addresses`` (sender and recipient; the
+    reporting e-mails are raw MIME messages). SES authorises a send against the sender identity and,
+    while the account is in the SES sandbox, against the recipient identity too; granting only the
+    sender makes every send fail with AccessDenied in the sandbox."""
+    stack = Stack.of(grantee.grant_principal)  # type: ignore[arg-type]
     grantee.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["ses:SendRawEmail"],
             resources=[
-                Stack.of(identity).format_arn(
-                    service="ses", resource="identity", resource_name=identity.email_identity_name
-                )
+                stack.format_arn(service="ses", resource="identity", resource_name=address)
+                for address in dict.fromkeys(addresses)
             ],
         )
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Stack, Tags
+from aws_cdk import Aws, CfnOutput, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -14,7 +14,6 @@ from contracts import topology as topo
 from infra.bundling import REPO_ROOT
 from infra.constructs import Api, LambdaRuntime, Platform, Resources, ServiceConstruct
 from infra.constructs.monitoring import Monitoring
-from infra.constructs.service import RESERVED_CONCURRENCY
 from infra.nag import acknowledge_api
 from infra.naming import construct_id
 
@@ -40,6 +39,7 @@ class AvDualStack(Stack):
         repo_root: Path = REPO_ROOT,
         alarm_email: str | None = None,
         mail_overrides: dict[str, str] | None = None,
+        create_mail_identities: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, stack_id, **kwargs)
@@ -65,20 +65,35 @@ class AvDualStack(Stack):
                 stage=stage,
                 keys=keys,
                 access_logs=self.platform.access_logs,
-                mail_overrides=resources.mail_overrides,
+                mail_addresses={m.name: resources.mail_addresses(m) for m in topo.MAIL_IDENTITIES.values()},
+                create_mail_identities=create_mail_identities,
             )
             for s in _services()
         }
         for svc in self.services.values():  # all data stores exist before any function references them
             resources.tables.update(svc.tables)
             resources.buckets.update(svc.buckets)
-            resources.mail.update(svc.mail_identities)
         self.functions: dict[str, lambda_.Function] = {}
         for svc in self.services.values():
             self.functions.update(svc.add_functions(resources, self.runtime))
 
         self.api = Api(self, "Api", stage=stage, functions=self.functions, log_key=keys.logs)
         acknowledge_api(self.api.rest_api)
+        # links in e-mails point to the API's pages; built from the API id and the stage name (not from
+        # ``rest_api.url``, which references the deployment stage and would make the functions depend on
+        # their own API methods: a cycle)
+        base_url = (
+            f"https://{self.api.rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{stage}/"
+        )
+        for spec in topo.FUNCTIONS.values():
+            if spec.links_to_api:
+                self.functions[spec.name].add_environment(topo.API_BASE_URL_ENV, base_url)
+        # what ``make smoke STAGE=…`` and the operator read from the stack (docs/deploy.md)
+        CfnOutput(
+            self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the API and web pages"
+        )
+        CfnOutput(self, "UserPoolId", value=self.api.auth.user_pool.user_pool_id)
+        CfnOutput(self, "WebClientId", value=self.api.auth.web_client.user_pool_client_id)
 
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for svc in self.services.values():
@@ -91,7 +106,6 @@ class AvDualStack(Stack):
             stage=stage,
             keys=keys,
             functions=self.functions,
-            reserved=RESERVED_CONCURRENCY,
             dead_letter_queues=self.dead_letter_queues,
             api_stage=self.api.rest_api.deployment_stage,
             relays=self.relays,

@@ -52,7 +52,7 @@ from avdual.runtime.resources import Resources
 from avdual.runtime.scheduler import ASYNC_ATTEMPTS, Scheduler
 from common import aws
 from common.dynamodb import all_items
-from contracts.topology import FUNCTIONS, STAGE_ENV, constant_env
+from contracts.topology import API_BASE_URL_ENV, FUNCTIONS, STAGE_ENV, constant_env
 
 __all__ = [
     "ACCOUNT",
@@ -92,6 +92,9 @@ class LocalRuntime(Gateway, Scheduler, Resources):
             "POWERTOOLS_METRICS_NAMESPACE": "AVdual",
             "POWERTOOLS_DEV": "false",
             STAGE_ENV: self.stage,
+            # e-mails link to the local gateway (``make serve``, PORT as there)
+            API_BASE_URL_ENV: os.environ.get(API_BASE_URL_ENV)
+            or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/",
         }
         if self.log_level:
             env["POWERTOOLS_LOG_LEVEL"] = self.log_level

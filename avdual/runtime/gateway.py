@@ -18,7 +18,7 @@ from avdual.auth import InvalidTokenError, bearer
 from avdual.runtime.base import ACCOUNT, REGION
 from avdual.runtime.lambda_service import LambdaService
 from common.errors import NOT_FOUND, UNAUTHENTICATED, error_body
-from contracts.topology import COGNITO, ROUTES, Route
+from contracts.topology import BINARY_MEDIA_TYPES, COGNITO, ROUTES, Route
 
 #: Where the local gateway accepts the web form's Cognito calls (``avdual.server``).
 LOCAL_AUTH_PATH = "/_local/cognito"
@@ -31,9 +31,27 @@ class ApiResponse:
     status: int
     headers: dict[str, str]
     body: str
+    #: the bytes of a binary response (API Gateway decoded the function's base64 body), else None
+    data: bytes | None = None
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+
+def response_body(out: dict[str, Any], accept: str | None) -> str | bytes:
+    """The HTTP body API Gateway makes of a Lambda proxy response: a body the function base64-encoded
+    (``isBase64Encoded``) becomes bytes only when the first media type of the request's ``Accept`` is one of
+    the API's binary media types; otherwise the client gets the base64 text (API Gateway Developer Guide,
+    "Binary media types for REST APIs" / "Return binary media from a Lambda proxy integration")."""
+    body = out.get("body") or ""
+    if not out.get("isBase64Encoded"):
+        return str(body)
+    first = (accept or "").split(",")[0].split(";")[0].strip().lower()
+    binary = any(
+        first == t or (t.endswith("/*") and first.startswith(t[:-1])) or t == "*/*"
+        for t in BINARY_MEDIA_TYPES
+    )
+    return base64.b64decode(body) if binary else str(body)
 
 
 def _route_regex(path: str) -> re.Pattern[str]:
@@ -144,4 +162,8 @@ class Gateway(LambdaService):
         out = self.invoke(r.function, event)
         headers = dict(out.get("headers") or {})  # Powertools' REST resolver answers with multiValueHeaders
         headers.update({k: ", ".join(v) for k, v in (out.get("multiValueHeaders") or {}).items()})
-        return ApiResponse(int(out["statusCode"]), headers, out.get("body") or "")
+        accept = next((v for k, v in hdrs.items() if k.lower() == "accept"), None)
+        body = response_body(out, accept)
+        if isinstance(body, bytes):
+            return ApiResponse(int(out["statusCode"]), headers, "", body)
+        return ApiResponse(int(out["statusCode"]), headers, body)

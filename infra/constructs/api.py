@@ -26,8 +26,6 @@ from infra.constructs.auth import Auth
 API_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 THROTTLING_RATE_LIMIT = 50
 THROTTLING_BURST_LIMIT = 100
-#: Binary media types: API Gateway passes these bodies base64-encoded to the proxy integration.
-BINARY_MEDIA_TYPES = ["multipart/form-data"]
 #: German gateway responses in the API's error body shape ``{"message", "errors"}``.
 GATEWAY_RESPONSES = {
     apigw.ResponseType.UNAUTHORIZED: ("401", UNAUTHENTICATED),
@@ -67,7 +65,7 @@ class Api(Construct):
             rest_api_name=f"avdual-{stage}",
             description=f"AV dual platform API ({stage})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            binary_media_types=BINARY_MEDIA_TYPES,
+            binary_media_types=list(topo.BINARY_MEDIA_TYPES),
             cloud_watch_role=True,  # account-level role API Gateway needs to write any CloudWatch log
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
             deploy_options=apigw.StageOptions(

@@ -5,7 +5,9 @@
 - Staff see minors' personal data: strong passwords, TOTP MFA required, threat protection enforced.
 - One public app client for the web form (``USER_PASSWORD_AUTH`` over TLS, no secret: a browser
   cannot keep one). It may read ``custom:companion_id`` but **not write** it: a user could
-  otherwise make themselves another companion. ID tokens live one hour.
+  otherwise make themselves another companion. It must be able to write every *required* attribute
+  of the pool (``email``), or Cognito refuses to create the client and the stack rolls back.
+  ID tokens live one hour.
 - :meth:`Auth.authorizer` is the ``COGNITO_USER_POOLS`` authorizer for every non-public method.
 """
 
@@ -97,7 +99,11 @@ class Auth(Construct):
             read_attributes=cognito.ClientAttributes()
             .with_standard_attributes(email=True, email_verified=True, preferred_username=True)
             .with_custom_attributes(*spec.custom_attributes),
-            write_attributes=cognito.ClientAttributes().with_standard_attributes(preferred_username=True),
+            # every required attribute of the pool must be writable by the client (else CreateUserPoolClient
+            # fails); custom:companion_id stays read-only
+            write_attributes=cognito.ClientAttributes().with_standard_attributes(
+                email=True, preferred_username=True
+            ),
         )
 
     def authorizer(self, scope: Construct) -> apigw.CognitoUserPoolsAuthorizer:

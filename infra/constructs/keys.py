@@ -8,8 +8,18 @@ Three keys, one per kind of data, so a key policy never has to trust more servic
 * ``messaging`` – every SQS queue (incl. the DLQs EventBridge rules write to) and the alarm SNS
   topic. EventBridge (rule targets and their DLQs) and CloudWatch (alarm → topic) write to those
   resources themselves, so the key policy lets ``events.amazonaws.com`` and
-  ``cloudwatch.amazonaws.com`` call ``kms:GenerateDataKey`` + ``kms:Decrypt``, restricted to our
-  rules / alarms by ``aws:SourceArn`` / ``aws:SourceAccount``.
+  ``cloudwatch.amazonaws.com`` call ``kms:GenerateDataKey`` + ``kms:Decrypt``. Only documented
+  condition keys are used:
+
+  - EventBridge: the statement the SQS developer guide gives for AWS service event sources
+    ("Amazon SQS key management", configure KMS permissions for AWS services) has **no** condition, and
+    the SNS guide states that ``aws:SourceArn`` / ``aws:SourceAccount`` are not supported in a key
+    policy for EventBridge deliveries: a condition there would make every delivery fail (silently,
+    into the rule DLQ, whose key is this one). Which rules may write is decided by the queue policies
+    instead (``aws:SourceArn`` = the one rule, :class:`infra.constructs.service.QueueTarget`).
+  - CloudWatch alarms: ``aws:SourceArn`` (this stage's alarm names) and ``aws:SourceAccount``, as in
+    the SNS guide's key-policy example for CloudWatch alarm notifications.
+  - SNS (subscription DLQ of the alarm topic): ``aws:SourceArn`` = the topic.
 * ``logs``      – CloudWatch log groups. CloudWatch Logs encrypts with the key itself, so the key
   policy trusts ``logs.<region>.amazonaws.com`` with an encryption-context condition that limits it
   to log groups of this account and region.
@@ -44,9 +54,9 @@ def _arn_prefix(service: str) -> str:
     return f"arn:{Aws.PARTITION}:{service}:{Aws.REGION}:{Aws.ACCOUNT_ID}"
 
 
-def rule_arn_pattern(bus_name: str) -> str:
-    """ARN pattern of every rule on the custom bus ``bus_name`` (``rule/<bus>/<rule name>``)."""
-    return f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{bus_name}/*"
+def alarm_arn_pattern(stage: str) -> str:
+    """ARN pattern of the CloudWatch alarms of ``stage`` (all named ``avdual-<stage>-…``)."""
+    return f"{_arn_prefix('cloudwatch')}:alarm:avdual-{stage}-*"
 
 
 def _key(scope: Construct, construct_id: str, stage: str, purpose: str) -> kms.Key:
@@ -63,7 +73,7 @@ def _key(scope: Construct, construct_id: str, stage: str, purpose: str) -> kms.K
 class Keys(Construct):
     """The three customer-managed keys of a stage."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: str, bus_name: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
         super().__init__(scope, construct_id)
         self.data = _key(self, "DataKey", stage, "DynamoDB tables and report bucket (personal data)")
         self.messaging = _key(self, "MessagingKey", stage, "SQS queues, DLQs and the alarm topic")
@@ -71,14 +81,10 @@ class Keys(Construct):
 
         self.messaging.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowEventBridgeRulesOfThisBus",
+                sid="AllowEventBridgeToWriteEncryptedQueues",
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=list(SERVICE_ENCRYPT_ACTIONS),
                 resources=["*"],
-                conditions={
-                    "ArnLike": {"aws:SourceArn": rule_arn_pattern(bus_name)},
-                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                },
             )
         )
         self.messaging.add_to_resource_policy(
@@ -88,7 +94,7 @@ class Keys(Construct):
                 actions=list(SERVICE_ENCRYPT_ACTIONS),
                 resources=["*"],
                 conditions={
-                    "ArnLike": {"aws:SourceArn": f"{_arn_prefix('cloudwatch')}:alarm:*"},
+                    "ArnLike": {"aws:SourceArn": alarm_arn_pattern(stage)},
                     "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
                 },
             )

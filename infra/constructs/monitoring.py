@@ -11,26 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.keys import Keys
+from infra.constructs.keys import Keys, alarm_arn_pattern
 from infra.nag import REASON_IS_DLQ, REASON_NOT_REDRIVE_SOURCE, acknowledge
 from infra.naming import construct_id
 from infra.queues import dead_letter_queue
 
 PERIOD = Duration.minutes(5)
 DLQ_PERIOD = Duration.minutes(1)
-#: Functions with reserved concurrency are throttled by design during bursts (the event source
-#: retries); only sustained throttling (this many consecutive periods) is an alarm for them.
-SUSTAINED_THROTTLE_PERIODS = 3
 #: An outbox relay whose oldest unprocessed stream record is older than this is behind (its events are late).
 RELAY_ITERATOR_AGE_ALARM = Duration.minutes(5)
 
@@ -48,7 +46,6 @@ class Monitoring(Construct):
         stage: str,
         keys: Keys,
         functions: Mapping[str, lambda_.Function],
-        reserved: Mapping[str, int],
         dead_letter_queues: Mapping[str, sqs.IQueue],
         api_stage: apigw.Stage,
         relays: Mapping[str, lambda_.IFunction],
@@ -62,6 +59,20 @@ class Monitoring(Construct):
             display_name=f"AV dual {stage}: Alarme",
             master_key=keys.messaging,
             enforce_ssl=True,
+        )
+        # ``enforce_ssl`` gives the topic a policy of its own, which replaces SNS's default policy: without
+        # this statement CloudWatch may not publish, and no alarm would ever notify anyone
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsOfThisStage",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": alarm_arn_pattern(stage)},
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                },
+            )
         )
         if alarm_email:
             keys.allow_sns_to_use_messaging_key(topic_name(stage))
@@ -113,8 +124,7 @@ class Monitoring(Construct):
                 "duration": fn.metric_duration(period=PERIOD, statistic="p95"),
             }
             alarm(f"{name}-errors", m["errors"], f"Lambda {name}: Fehler (Errors > 0).")
-            periods = SUSTAINED_THROTTLE_PERIODS if name in reserved else 1
-            alarm(f"{name}-throttles", m["throttles"], f"Lambda {name}: gedrosselt (Throttles > 0).", periods)
+            alarm(f"{name}-throttles", m["throttles"], f"Lambda {name}: gedrosselt (Throttles > 0).")
             fn_metrics[name] = {k: v.with_(label=name) for k, v in m.items()}
 
         api_5xx = api_stage.metric_server_error(period=PERIOD, statistic="Sum")

@@ -25,7 +25,7 @@ class Platform(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
         super().__init__(scope, construct_id)
-        self.keys = Keys(self, "Keys", stage=stage, bus_name=bus_name(stage))
+        self.keys = Keys(self, "Keys", stage=stage)
         self.bus = events.EventBus(self, "Bus", event_bus_name=bus_name(stage))
         self.archive = self.bus.archive(
             "Archive",

@@ -8,13 +8,21 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.bundling import REPO_ROOT, dependencies_code, service_code, service_requirements
+from infra.bundling import REPO_ROOT, dependencies_code, locked_version, service_code, service_requirements
 from infra.naming import construct_id
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
-#: Public SSM parameter holding the latest AWS-managed Powertools layer ARN (resolved at deploy time).
-POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.13/latest"
+#: Public SSM parameters of the AWS-managed Powertools layer, one per release
+#: (``/aws/service/powertools/python/{arch}/{python}/{version}``; Powertools docs, "Lambda Layer").
+POWERTOOLS_LAYER_PARAMETER_PREFIX = "/aws/service/powertools/python/arm64/python3.13"
+
+
+def powertools_layer_parameter(version: str | None = None) -> str:
+    """The SSM parameter of the Powertools layer of ``version`` (default: the version in ``uv.lock``), so
+    the deployed functions run the release the tests ran – never ``latest``, which changes under a
+    deployed stack at the next deploy."""
+    return f"{POWERTOOLS_LAYER_PARAMETER_PREFIX}/{version or locked_version('aws-lambda-powertools')}"
 
 
 class LambdaRuntime(Construct):
@@ -23,7 +31,7 @@ class LambdaRuntime(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, repo_root: Path = REPO_ROOT) -> None:
         super().__init__(scope, construct_id)
         self.repo_root = repo_root
-        powertools_arn = ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER)
+        powertools_arn = ssm.StringParameter.value_for_string_parameter(self, powertools_layer_parameter())
         self.powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "PowertoolsLayer", powertools_arn
         )

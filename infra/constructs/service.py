@@ -10,7 +10,7 @@ Reliability settings (DESIGN.md §2, issue 6):
 * functions with a ``StreamSource`` (the outbox relays) get a DynamoDB stream event source mapping with the
   topology's filter, batch size, bisection, retries and record age, partial batch responses, and an SQS
   on-failure destination (DLQ kind ``relay``);
-* concurrency: see :data:`RESERVED_CONCURRENCY` and :data:`EVENT_SOURCE_MAX_CONCURRENCY`.
+* concurrency: see :data:`EVENT_SOURCE_MAX_CONCURRENCY` (no reserved concurrency).
 """
 
 from __future__ import annotations
@@ -56,18 +56,18 @@ from infra.queues import LOG_RETENTION, dead_letter_queue, queue
 #: SQS visibility timeout = this factor × consumer function timeout (AWS recommendation: ≥ 6).
 VISIBILITY_TIMEOUT_FACTOR = 6
 
-#: Reserved concurrency per function (topology has no such field yet). ``matching-consumer`` = 1
-#: serialises every matching decision, hence also all decisions of one school: two deliveries can
-#: never read the same stale capacity/waitlist state at the same time, and waitlist order per school
-#: stays first-come-first-served. DynamoDB conditional writes remain the guard (DESIGN.md §2); the
-#: serialisation removes the conflict retries they would cause, and caps the write rate on the small
-#: companions table. Throughput is ample for ~450 intakes per school year.
-RESERVED_CONCURRENCY: dict[str, int] = {"matching-consumer": 1}
-
 #: ``ScalingConfig.MaximumConcurrency`` of the SQS event source mappings of each consumer (2 is the
-#: minimum). It bounds how many invocations the pollers start, so a consumer with reserved
-#: concurrency is not flooded with throttled invocations (which would count as receives and push
-#: messages towards the DLQ), and caps the write rate on the aggregate counters of the reporting table.
+#: minimum). It bounds how many invocations the pollers start for one queue, which caps the write rate
+#: on the small companions table (matching) and on the aggregate counters (reporting).
+#:
+#: No function has *reserved* concurrency. The Lambda documentation requires reserved concurrency to be
+#: at least the sum of the ``MaximumConcurrency`` of all SQS event sources of the function; otherwise
+#: Lambda throttles the invocations, the messages return to the queue and, after ``maxReceiveCount``
+#: receives, land in the DLQ unprocessed. ``MaximumConcurrency`` alone is the documented way to limit an
+#: SQS consumer, and it reserves nothing from the account pool (new accounts may have a concurrency quota
+#: of 10, below which no reservation is possible at all). Capacity is never exceeded because every claim
+#: is a DynamoDB conditional write (docs/matching.md, docs/adr/0018-no-reserved-concurrency.md), not
+#: because matching runs one at a time.
 EVENT_SOURCE_MAX_CONCURRENCY: dict[str, int] = {"matching-consumer": 2, "reporting-consumer": 5}
 DEFAULT_EVENT_SOURCE_MAX_CONCURRENCY = 5
 
@@ -89,10 +89,16 @@ class Resources:
     keys: Keys
     tables: dict[str, dynamodb.ITable] = field(default_factory=dict)
     buckets: dict[str, s3.IBucket] = field(default_factory=dict)
-    mail: dict[str, ses.IEmailIdentity] = field(default_factory=dict)
     #: Per-stage replacements of the topology's mail addresses (env var name → address), e.g. from
     #: ``cdk deploy -c officeEmail=…``.
     mail_overrides: dict[str, str] = field(default_factory=dict)
+
+    def mail_addresses(self, identity: topo.MailIdentity) -> tuple[str, str]:
+        """``(sender, recipient)`` of ``identity`` in this stage."""
+        return (
+            self.mail_overrides.get(identity.sender_env, identity.sender),
+            self.mail_overrides.get(identity.recipient_env, identity.recipient),
+        )
 
     def environment(self, spec: topo.Function, stage: str) -> dict[str, str]:
         """``env_for(spec)`` with physical names, plus service name, stage and ``constant_env(spec)`` (with
@@ -215,8 +221,11 @@ class ServiceConstruct(Construct):
         stage: str,
         keys: Keys,
         access_logs: s3.IBucket,
-        mail_overrides: dict[str, str] | None = None,
+        mail_addresses: dict[str, tuple[str, str]] | None = None,
+        create_mail_identities: bool = True,
     ) -> None:
+        """``mail_addresses``: ``(sender, recipient)`` per topology mail identity of this service; with
+        ``create_mail_identities`` the SES identities of those addresses are created here."""
         super().__init__(scope, construct_id_)
         self.service = service
         self.stage = stage
@@ -231,16 +240,20 @@ class ServiceConstruct(Construct):
             for b in topo.BUCKETS.values()
             if b.service == service
         }
-        #: SES sender identities of this service (the mailbox owner confirms the verification e-mail once)
-        self.mail_identities: dict[str, ses.EmailIdentity] = {
-            m.name: ses.EmailIdentity(
-                self,
-                construct_id(m.name) + "Sender",
-                identity=ses.Identity.email((mail_overrides or {}).get(m.sender_env, m.sender)),
-            )
-            for m in topo.MAIL_IDENTITIES.values()
-            if m.service == service
-        }
+        #: SES email identities of this service's addresses, sender *and* recipient: in the SES sandbox a
+        #: message is only sent to a verified recipient. Each mailbox owner confirms the verification e-mail
+        #: once. One identity per address (an address may be both).
+        self.mail_identities: dict[str, ses.EmailIdentity] = {}
+        if create_mail_identities:
+            for m in topo.MAIL_IDENTITIES.values():
+                if m.service != service:
+                    continue
+                sender, recipient = (mail_addresses or {}).get(m.name, (m.sender, m.recipient))
+                for role, address in (("Sender", sender), ("Recipient", recipient)):
+                    if address not in self.mail_identities:
+                        self.mail_identities[address] = ses.EmailIdentity(
+                            self, construct_id(m.name) + role, identity=ses.Identity.email(address)
+                        )
         self.functions: dict[str, lambda_.Function] = {}
         self.queues: dict[str, sqs.Queue] = {}
         #: every DLQ of this service, by a readable name (alarms, dashboard)
@@ -317,7 +330,6 @@ class ServiceConstruct(Construct):
             log_group=log_group,
             role=role,
             dead_letter_queue=async_dlq,
-            reserved_concurrent_executions=RESERVED_CONCURRENCY.get(spec.name),
             description=spec.description or spec.name,
         )
         Tags.of(fn).add(TAG_FUNCTION, spec.name)  # ``avdual ops`` re-invokes from the async DLQ
@@ -334,7 +346,7 @@ class ServiceConstruct(Construct):
                 iam.PolicyStatement(actions=["events:PutEvents"], resources=[res.bus.event_bus_arn])
             )
         for name in spec.mail:
-            grants.grant_send_mail(role, res.mail[name])
+            grants.grant_send_mail(role, res.mail_addresses(topo.MAIL_IDENTITIES[name]))
 
         acknowledge(fn, "AwsSolutions-L1", REASON_RUNTIME)
         acknowledge(fn, "Serverless-LambdaLatestVersion", REASON_RUNTIME)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,8 +79,9 @@ def test_office_sees_the_right_totals_and_charts(server: tuple[str, Counter[str]
     assert page.locator("#companions-table tbody tr").count() == 11
 
     page.get_by_role("button", name="Wochenbericht jetzt erstellen").click()
-    page.locator("#report-result a", has_text="PDF").wait_for()
+    page.locator("#report-result button", has_text="PDF").wait_for()
     assert "per E-Mail versandt" in page.locator("#report-result").inner_text()
+    report_id = page.locator("#report-result [data-report]").get_attribute("data-report")
 
     # the audit log of today, newest first: this dashboard's waitlist (the office), the 36 submissions
     page.get_by_role("button", name="Protokoll anzeigen").click()
@@ -94,6 +96,17 @@ def test_office_sees_the_right_totals_and_charts(server: tuple[str, Counter[str]
     page.get_by_role("button", name="Protokoll anzeigen").click()
     page.get_by_text("Höchstens 31 Tage auf einmal abfragen.").wait_for()
     assert [p for p in page.problems if "422" not in p] == []
+
+    # the report's files come through the API with the office's token (no presigned link)
+    with page.expect_download() as download:
+        page.locator("#report-result button", has_text="PDF").click()
+    assert download.value.suggested_filename.endswith(".pdf")
+    assert Path(download.value.path()).read_bytes()[:5] == b"%PDF-"
+    # a link from the report e-mail opens the dashboard and downloads the file
+    with page.expect_download() as download:
+        page.goto(f"{base}/dashboard#bericht={report_id}&format=xlsx")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    assert Path(download.value.path()).read_bytes()[:2] == b"PK"
 
 
 def test_school_staff_cannot_open_the_dashboard(server: tuple[str, Counter[str]], page: Any) -> None:

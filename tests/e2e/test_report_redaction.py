@@ -19,6 +19,8 @@ from tests.conftest import OFFICE, VALID_FORM, companion
 
 SCHOOL = {"sub": "school-redaction", "cognito:groups": "school-RFS"}
 
+ACCEPT_PDF = {"Accept": "application/pdf"}
+
 
 def _files(rt: LocalRuntime, report_id: str) -> dict[str, bytes]:
     from services.reporting.dal.aggregates import AggregateStore
@@ -73,8 +75,9 @@ def test_withdrawal_removes_the_row_from_stored_reports(tmp_path: Path) -> None:
         for text in before.values():  # both waiting students are listed in every format
             assert ref_of(gone) in text and ref_of(stays) in text
         assert _index(rt, report["report_id"]) == {"subject_ids": sorted([gone, stays]), "redacted_rows": 0}
-        # handing out pseudonymous rows is audited: the report's download links and the dashboard's waitlist
-        assert rt.api("GET", f"/reports/{report['report_id']}", claims=OFFICE).status == 200
+        # handing out pseudonymous rows is audited: a download of a report file, the dashboard's waitlist
+        pdf = rt.api("GET", f"/reports/{report['report_id']}/files/pdf", claims=OFFICE, headers=ACCEPT_PDF)
+        assert pdf.status == 200 and pdf.data is not None and pdf.data.startswith(b"%PDF")
         assert rt.api("GET", "/dashboard/summary", claims=OFFICE).status == 200
         log = rt.api("GET", "/audit", claims=OFFICE).json()["items"]
         assert [(e["action"], sorted(e["intake_ids"])) for e in log if e["service"] == "reporting"] == [
@@ -95,6 +98,8 @@ def test_withdrawal_removes_the_row_from_stored_reports(tmp_path: Path) -> None:
         assert ref_of(gone) not in exported  # the local copy follows the bucket
         listed = rt.api("GET", f"/reports/{report['report_id']}", claims=OFFICE).json()
         assert set(listed["links"]) == {"html", "pdf", "xlsx"}
+        again = rt.api("GET", listed["links"]["pdf"], claims=OFFICE, headers=ACCEPT_PDF)
+        assert again.data == files["pdf"]  # the download serves the redacted file
 
 
 def test_a_report_being_redacted_is_busy_and_retried_later(rt: LocalRuntime) -> None:

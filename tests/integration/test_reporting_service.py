@@ -5,6 +5,7 @@ Matching facts are put on the bus directly (as matching would), so these tests e
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -171,7 +172,7 @@ def test_on_demand_report_is_stored_announced_emailed_and_listed(rt: LocalRuntim
     assert r.status == 201, r.body
     out = r.json()
     assert out["formats"] == ["html", "pdf", "xlsx"] and out["emailed"] is True
-    assert set(out["links"]) == {"html", "pdf", "xlsx"} and "X-Amz-Expires=259200" in out["links"]["pdf"]
+    assert out["links"] == {f: f"/reports/{out['report_id']}/files/{f}" for f in ("html", "pdf", "xlsx")}
     with rt.lock:
         keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=rt.names["reports"])["Contents"]]
     assert len(keys) == 3 and all(k.startswith("reports/2026-27/weekly/") for k in keys)
@@ -179,10 +180,11 @@ def test_on_demand_report_is_stored_announced_emailed_and_listed(rt: LocalRuntim
     report_mail = next(m for m in mails(rt) if "Wochenbericht" in str(m["Subject"]))
     html = report_mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "Bericht herunterladen" in html and "cid:" in html and "data:image" not in html
+    assert f"/dashboard#bericht={out['report_id']}&amp;format=pdf" in html  # opens the dashboard
     listed = rt.api("GET", "/reports", claims=OFFICE).json()
     assert [x["report_id"] for x in listed] == [out["report_id"]]
     one = rt.api("GET", f"/reports/{out['report_id']}", claims=OFFICE).json()
-    assert "X-Amz-Expires=900" in one["links"]["xlsx"]
+    assert one["links"] == out["links"] and "X-Amz" not in json.dumps(one)
     assert rt.api("GET", "/reports/01KNOTTHERE0000000000000000", claims=OFFICE).status == 404
     year = rt.api(
         "POST",
@@ -277,3 +279,59 @@ def test_full_alert_is_rearmed_only_after_a_real_drop(rt: LocalRuntime) -> None:
         "[AV dual] Auslastung: B01 wieder mit freien Plätzen (02.12.2026, 09:01–09:16 Uhr)",
         "[AV dual] Auslastung: B01 voll ausgelastet (03.12.2026, 09:01–09:16 Uhr)",
     ]
+
+
+def test_a_report_whose_pdf_fails_still_goes_out_with_html_and_xlsx(
+    rt: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PDF is one of three formats: if it cannot be laid out, the report is stored, announced and mailed
+    with HTML and XLSX, and the mail, the report index and the API say that the PDF is missing."""
+    from services.reporting.logic import publish
+    from services.reporting.logic.pdf import PdfRenderError
+
+    def broken(html: str) -> bytes:
+        raise PdfRenderError("layout failed")
+
+    monkeypatch.setattr(publish, "render_pdf", broken)
+    companion_updated(rt, "B01", 40)
+    r = rt.api("POST", "/reports", body={"report_type": "weekly"}, claims=OFFICE)
+    assert r.status == 201, r.body
+    out = r.json()
+    assert out["formats"] == ["html", "xlsx"] and out["emailed"] is True
+    assert out["unavailable"] == {"pdf": publish.PDF_UNAVAILABLE}
+    with rt.lock:
+        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=rt.names["reports"])["Contents"]]
+    assert sorted(k.rsplit(".", 1)[1] for k in keys) == ["html", "xlsx"]
+    report_mail = next(m for m in mails(rt) if "Wochenbericht" in str(m["Subject"]))
+    html = report_mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "PDF-Fassung konnte nicht erstellt werden" in html and "Excel" in html
+    (listed,) = rt.api("GET", "/reports", claims=OFFICE).json()
+    assert listed["unavailable"] == {"pdf": publish.PDF_UNAVAILABLE}
+
+
+def test_report_files_are_downloaded_through_the_api(rt: LocalRuntime) -> None:
+    """``GET /reports/{id}/files/{format}``: the stored bytes with their media type and file name, for the
+    office only. As API Gateway does for a binary media type, the bytes come back only when ``Accept`` names
+    the file's type; with any other ``Accept`` the client gets the base64 text the function returned."""
+    import base64
+
+    companion_updated(rt, "B01", 40)
+    out = rt.api("POST", "/reports", body={"report_type": "weekly", "email": False}, claims=OFFICE).json()
+    rid = out["report_id"]
+    pdf = rt.api("GET", out["links"]["pdf"], claims=OFFICE, headers={"Accept": "application/pdf"})
+    assert pdf.status == 200 and pdf.data is not None and pdf.data.startswith(b"%PDF")
+    assert pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.headers["Content-Disposition"].startswith('attachment; filename="Wochenbericht-')
+    as_text = rt.api("GET", out["links"]["pdf"], claims=OFFICE, headers={"Accept": "*/*"})
+    assert as_text.data is None and base64.b64decode(as_text.body) == pdf.data
+    xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    xlsx = rt.api("GET", out["links"]["xlsx"], claims=OFFICE, headers={"Accept": xlsx_type})
+    assert xlsx.data is not None and xlsx.data.startswith(b"PK") and xlsx.headers["Content-Type"] == xlsx_type
+    html = rt.api("GET", out["links"]["html"], claims=OFFICE, headers={"Accept": "text/html"})
+    assert html.headers["Content-Type"].startswith("text/html") and "Wochenbericht AV dual" in html.body
+    assert rt.api("GET", f"/reports/{rid}/files/docx", claims=OFFICE).status == 404  # not a declared format
+    assert rt.api("GET", "/reports/01KNOTTHERE0000000000000000/files/pdf", claims=OFFICE).status == 404
+    assert (
+        rt.api("GET", out["links"]["pdf"], claims={"sub": "s", "cognito:groups": "school-RFS"}).status == 403
+    )
+    assert rt.api("GET", out["links"]["pdf"]).status == 401

@@ -605,18 +605,27 @@ class ReportStore:
             Bucket=settings.bucket_name(REPORTS), Key=key, Body=body, ContentType=head["ContentType"], **extra
         )
 
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=settings.bucket_name(REPORTS), Key=key)
+
     def get(self, key: str) -> bytes:
         return bytes(self.client.get_object(Bucket=settings.bucket_name(REPORTS), Key=key)["Body"].read())
 
-    def link(self, key: str, expires: timedelta) -> str:
-        """A time-limited download link (presigned GET)."""
-        return str(
-            self.client.generate_presigned_url(
-                "get_object",
-                Params={"Bucket": settings.bucket_name(REPORTS), "Key": key},
-                ExpiresIn=int(expires.total_seconds()),
-            )
+    def file(self, key: str) -> StoredFile:
+        """A stored report file with the media type and download name it was stored with."""
+        obj = self.client.get_object(Bucket=settings.bucket_name(REPORTS), Key=key)
+        return StoredFile(
+            body=bytes(obj["Body"].read()),
+            content_type=str(obj.get("ContentType") or "application/octet-stream"),
+            content_disposition=obj.get("ContentDisposition"),
         )
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    body: bytes
+    content_type: str
+    content_disposition: str | None
 
 
 def _address(env_var: str) -> str:

@@ -5,24 +5,27 @@ request time API Gateway reports (``requestContext.requestTimeEpoch``).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from common.api import html_response, json_response
-from common.routes import Caller, ReportId, RestApi, SchoolYearQuery
+from common import settings
+from common.api import api_path, html_response, json_response
+from common.errors import ErrorResponse
+from common.routes import ERROR_TEXT, SECURITY, Caller, ReportId, RestApi, SchoolYearQuery, path_parameter
 from contracts.calendar import local_date
 from contracts.reference import school_year_of
-from contracts.topology import REPORTING_API
+from contracts.topology import FILE_FORMAT, REPORTING_API, route
 from services.reporting.dal.aggregates import AggregateStore, Mailer, ReportStore
 from services.reporting.handlers import page
 from services.reporting.logic import queries
-from services.reporting.logic.publish import LINK_VALIDITY, publish_report
+from services.reporting.logic.publish import publish_report
+from services.reporting.logic.report import CONTENT_TYPES
 from services.reporting.models.api import DashboardSummary, ReportListItem, ReportOut, ReportRequest
 
 api = RestApi(REPORTING_API, tags=["Berichte"])
 app, handler, log = api.app, api.handler, api.log
-DOWNLOAD_VALIDITY = timedelta(minutes=15)
+FileFormat = Annotated[str, path_parameter(FILE_FORMAT)]
 
 
 @api.route("POST", "/reports", ReportOut, "Bericht erstellt", status=201)
@@ -40,23 +43,13 @@ def post_report(body: ReportRequest) -> Response[ReportOut]:
         correlation_id=api.correlation_id(),
         email=body.email,
         now=now,
+        api_base_url=settings.api_base_url() if body.email else None,
     )
     r = done.record
     log.info("report published", extra={"report_id": r.report_id, "report_type": r.report_type})
-    return json_response(
-        ReportOut(
-            report_id=r.report_id,
-            report_type=r.report_type,
-            school_year=r.school_year,
-            generated_at=r.generated_at,
-            period_label=r.period_label,
-            formats=r.formats,
-            links=done.links,
-            links_valid_until=now + LINK_VALIDITY,
-            emailed=done.mailed,
-        ),
-        201,
-    )
+    if done.rendered and done.rendered.errors:
+        log.error("report formats failed", extra={"report_id": r.report_id, **done.rendered.errors})
+    return json_response(queries.report_out(r, emailed=done.mailed), 201)
 
 
 @api.route("GET", "/reports", list[ReportListItem], "Berichte")
@@ -64,18 +57,43 @@ def list_reports(school_year: SchoolYearQuery = None) -> Response[list[ReportLis
     return json_response(queries.list_reports(school_year, store=AggregateStore()))
 
 
-@api.route("GET", "/reports/{report_id}", ReportOut, "Bericht mit Download-Links")
-def get_report(report_id: ReportId, p: Caller) -> Response[ReportOut]:
-    return json_response(
-        queries.report_with_links(
-            report_id,
-            now=api.now(),
-            validity=DOWNLOAD_VALIDITY,
-            store=AggregateStore(),
-            reports=ReportStore(),
-            principal=p,
-        )
+@api.route("GET", "/reports/{report_id}", ReportOut, "Bericht mit den Pfaden seiner Dateien")
+def get_report(report_id: ReportId) -> Response[ReportOut]:
+    return json_response(queries.report_with_links(report_id, store=AggregateStore()))
+
+
+_DOWNLOAD = route("GET", "/reports/{report_id}/files/{file_format}")
+
+
+@app.route(
+    api_path(_DOWNLOAD),
+    "GET",
+    summary=_DOWNLOAD.summary,
+    tags=api.tags,
+    security=SECURITY,
+    responses={
+        200: {
+            "description": "Die Datei (Content-Disposition: attachment). PDF und XLSX kommen nur als "
+            "Binärdaten, wenn Accept den Medientyp der Datei nennt (API Gateway).",
+            "content": {t: {} for t in CONTENT_TYPES.values()},
+        },
+        **{
+            code: {"description": ERROR_TEXT[code], "content": {"application/json": {"model": ErrorResponse}}}
+            for code in (401, 403, 404)
+        },
+    },
+)
+def download_report_file(report_id: ReportId, file_format: FileFormat, p: Caller):  # type: ignore[no-untyped-def]  # bytes: no response model to validate
+    f = queries.report_file(
+        report_id, file_format, now=api.now(), store=AggregateStore(), reports=ReportStore(), principal=p
     )
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if f.content_disposition:
+        headers["Content-Disposition"] = f.content_disposition
+    # bytes: Powertools returns them base64-encoded with isBase64Encoded (binary media types of the API);
+    # HTML is text and goes out as text
+    body: Any = f.body.decode("utf-8") if file_format == "html" else f.body
+    return Response(status_code=200, content_type=f.content_type, body=body, headers=headers)
 
 
 @api.route("GET", "/dashboard/summary", DashboardSummary, "Aktuelle Zahlen")

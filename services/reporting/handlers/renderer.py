@@ -14,7 +14,7 @@ from typing import Any, Literal
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from common import scheduled
+from common import scheduled, settings
 from common.observability import logger, tracer
 from contracts.calendar import local_date
 from contracts.reference import school_year_of
@@ -57,8 +57,11 @@ def _render(request: RenderRequest, correlation_id: str) -> dict[str, Any]:
         correlation_id=correlation_id,
         run_key=f"{request.report_type}#{school_year}#{as_of.isoformat()}",
         now=as_of,
+        api_base_url=settings.api_base_url(),
     )
     log.info(
         "report published", extra={"report_id": done.record.report_id, "report_type": request.report_type}
     )
+    if done.rendered and done.rendered.errors:
+        log.error("report formats failed", extra={"report_id": done.record.report_id, **done.rendered.errors})
     return {"report_id": done.record.report_id, "object_keys": done.record.object_keys}

@@ -1,5 +1,7 @@
 """Use case: render a report from aggregates, store it (HTML, PDF, XLSX) in S3, emit ``ReportPublished``
-and email it to the office (HTML body with time-limited download links).
+and email it to the office (HTML body with links that open the office dashboard, which downloads the file
+through the authenticated API after login: no link in a mail works without an office login, and none
+expires – a presigned S3 URL would be valid only as long as the signing function's credentials).
 
 A scheduled run is idempotent per schedule instant (``run_key``): a retried invocation finishes the
 same report instead of producing a second one, and sends no second email.
@@ -8,7 +10,7 @@ same report instead of producing a second one, and sends no second email.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from ulid import ULID
@@ -17,12 +19,11 @@ from services.reporting.dal.aggregates import AggregateStore, ReportStore
 from services.reporting.logic import events, mail, redact
 from services.reporting.logic.figures import Inputs, school_year_context, weekly_context
 from services.reporting.logic.mail import MailSender
+from services.reporting.logic.pdf import PdfRenderError
 from services.reporting.logic.periods import Period, ReportWeek, local
 from services.reporting.logic.report import CONTENT_TYPES, render_html, render_pdf, render_xlsx
 from services.reporting.models.aggregates import ReportRecord
 
-LINK_VALIDITY = timedelta(days=3)
-"""Download links in emails expire after this (S3 presigned URLs, at most 7 days)."""
 FORMATS: tuple[Literal["html", "pdf", "xlsx"], ...] = ("html", "pdf", "xlsx")
 FORMAT_LABELS = {"pdf": "PDF", "xlsx": "Excel (XLSX)", "html": "HTML"}
 
@@ -45,6 +46,10 @@ def load_inputs(store: AggregateStore, report_type: str, school_year: str) -> In
     )
 
 
+#: What the office reads when the PDF of a report could not be produced (mail, report index, API).
+PDF_UNAVAILABLE = "Die PDF-Fassung konnte nicht erstellt werden; HTML- und Excel-Fassung sind vollständig."
+
+
 @dataclass
 class Rendered:
     report_type: str
@@ -53,6 +58,10 @@ class Rendered:
     period_label: str
     context: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    #: formats that failed, with the office's explanation (the other files are complete)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    #: formats that failed, with the error (for the handler's log; never shown to the office)
+    errors: dict[str, str] = field(default_factory=dict)
 
 
 def render(
@@ -79,7 +88,13 @@ def render(
     if "html" in formats:
         out.files["html"] = html.encode("utf-8")
     if "pdf" in formats:
-        out.files["pdf"] = render_pdf(html)
+        try:
+            out.files["pdf"] = render_pdf(html)
+        except PdfRenderError as e:
+            # the report goes out without its PDF (HTML and XLSX are complete): the mail and the report
+            # index say so, the handler logs the error
+            out.unavailable["pdf"] = PDF_UNAVAILABLE
+            out.errors["pdf"] = type(e.__cause__ or e).__name__  # the type only: a message may quote data
     if "xlsx" in formats:
         out.files["xlsx"] = render_xlsx(report_type, ctx)
     return out
@@ -93,9 +108,13 @@ def _filename(r: Rendered, ext: str) -> str:
 @dataclass
 class Published:
     record: ReportRecord
-    links: dict[str, str]
     mailed: bool
     rendered: Rendered | None = None
+
+
+def dashboard_link(api_base_url: str, report_id: str, file_format: str) -> str:
+    """The office dashboard, opening ``report_id`` and downloading ``file_format`` after login."""
+    return f"{api_base_url.rstrip('/')}/dashboard#bericht={report_id}&format={file_format}"
 
 
 def publish_report(
@@ -111,9 +130,10 @@ def publish_report(
     run_key: str | None = None,
     email: bool = True,
     now: datetime,
+    api_base_url: str | None = None,
 ) -> Published:
-    """Render, store, announce and email one report at ``now`` (the request's or the schedule's time).
-    Returns its index record and download links.
+    """Render, store, announce and email one report at ``now`` (the request's or the schedule's time); the
+    mail links to the dashboard at ``api_base_url`` (none without it). Returns its index record.
 
     ``ReportPublished`` goes into the reporting outbox in the same transaction that marks the index record
     published (the relay puts it on the bus), so a report is announced exactly when its record says so; a
@@ -124,7 +144,7 @@ def publish_report(
         report_id = store.claim_run(run_key, report_id)
         done = store.get_report(report_id)
         if done is not None and (done.state == "mailed" or (done.state == "published" and not email)):
-            return Published(done, {}, done.state == "mailed")
+            return Published(done, done.state == "mailed")
     rendered = render(
         report_type,
         load_inputs(store, report_type, school_year),
@@ -148,6 +168,7 @@ def publish_report(
         run_key=run_key,
         state="stored",
         subject_ids=redact.subject_ids(rendered.context),
+        unavailable=rendered.unavailable,
     )
     if done is None or done.state == "stored":
         store.put_report(record)  # indexed before announced: an erasure finds the files even after a crash
@@ -156,20 +177,21 @@ def publish_report(
     else:  # announced by an earlier attempt of this run (which failed before mailing)
         record.state = "published"
         store.put_report(record)
-    links = {ext: reports.link(key, LINK_VALIDITY) for ext, key in keys.items()}
     if email:
-        valid_until = local(now + LINK_VALIDITY).strftime("%d.%m.%Y, %H:%M Uhr")
+        links = (
+            [
+                {"label": FORMAT_LABELS[e], "url": dashboard_link(api_base_url, report_id, e)}
+                for e in ("pdf", "xlsx")
+                if e in keys
+            ]
+            if api_base_url
+            else []
+        )
         email_html = render_html(
             report_type,
-            {
-                **rendered.context,
-                "links_valid_until": valid_until,
-                "links": [
-                    {"label": FORMAT_LABELS[e], "url": links[e]} for e in ("pdf", "xlsx") if e in links
-                ],
-            },
+            {**rendered.context, "links": links, "unavailable": list(rendered.unavailable.values())},
         )
         mail.send_mail(mailer, mail.report_mail(title=rendered.title, html=email_html), now)
         record.state = "mailed"
         store.put_report(record)
-    return Published(record, links, email, rendered)
+    return Published(record, email, rendered)

@@ -3,9 +3,9 @@
 A Wochenbericht lists the waiting students pseudonymously (Kennung = tail of the intake id, school, class,
 waiting since). The report index keeps which intakes a report lists (``ReportRecord.subject_ids``). When an
 intake is withdrawn, its row is removed from every stored file of those reports – HTML (the row marked
-``data-ref``), PDF (rendered again from the redacted HTML), XLSX (the row of the sheet "Warteliste") – and
-the reference is removed from the index. The counts stay: reporting keeps anonymous counts
-(docs/datenschutz.md).
+``data-ref``), PDF (rendered again from the redacted HTML; if that fails the PDF is deleted, never kept
+with the row, and the index says so), XLSX (the row of the sheet "Warteliste") – and the reference is
+removed from the index. The counts stay: reporting keeps anonymous counts (docs/datenschutz.md).
 Idempotent: a file without the row is left as it is.
 """
 
@@ -22,8 +22,14 @@ from openpyxl import load_workbook
 from common import spreadsheet
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
 from services.reporting.logic.figures import ref_of
+from services.reporting.logic.pdf import PdfRenderError
 from services.reporting.logic.report import XLSX_WAITLIST_SHEET, render_pdf
 
+#: Why a report lost its PDF during an erasure (report index and API, for the office).
+PDF_REMOVED = (
+    "Die PDF-Fassung wurde nach einer Löschung entfernt, weil sie nicht neu erstellt werden konnte; "
+    "HTML- und Excel-Fassung sind aktuell."
+)
 #: The XLSX sheet and column that list students (``report.render_xlsx``).
 XLSX_SHEET, XLSX_REF_COLUMN = XLSX_WAITLIST_SHEET, 1
 
@@ -62,24 +68,30 @@ def redact_files(
     *,
     read: Callable[[str], bytes],
     write: Callable[[str, bytes], None],
-) -> int:
+    delete: Callable[[str], None],
+) -> tuple[int, list[str]]:
     """Remove ``intake_id`` from the report files at ``object_keys`` (HTML, PDF, XLSX); returns the rows
-    removed. The PDF is rendered again from the redacted HTML."""
+    removed and the object keys deleted. The PDF is rendered again from the redacted HTML; a PDF that cannot
+    be rendered is deleted rather than kept with the row."""
     by_ext = {k.rsplit(".", 1)[-1]: k for k in object_keys}
-    removed = 0
+    removed, deleted = 0, []
     if "html" in by_ext:
         html, n = redact_html(read(by_ext["html"]).decode("utf-8"), intake_id)
         if n:
             write(by_ext["html"], html.encode("utf-8"))
             if "pdf" in by_ext:
-                write(by_ext["pdf"], render_pdf(html))
+                try:
+                    write(by_ext["pdf"], render_pdf(html))
+                except PdfRenderError:
+                    delete(by_ext["pdf"])
+                    deleted.append(by_ext["pdf"])
             removed += n
     if "xlsx" in by_ext:
         data, n = redact_xlsx(read(by_ext["xlsx"]), intake_id)
         if n:
             write(by_ext["xlsx"], data)
             removed += n
-    return removed
+    return removed, deleted
 
 
 class ReportBusyError(RuntimeError):
@@ -103,7 +115,14 @@ def erase_from_reports(intake_id: str, *, store: AggregateStore, reports: Report
             record = store.get_report(listed.report_id)
             if record is None or intake_id not in record.subject_ids:
                 continue
-            n = redact_files(record.object_keys, intake_id, read=reports.get, write=reports.replace)
+            n, deleted = redact_files(
+                record.object_keys, intake_id, read=reports.get, write=reports.replace, delete=reports.delete
+            )
+            for key in deleted:
+                fmt = record.formats[record.object_keys.index(key)]
+                record.formats.remove(fmt)
+                record.object_keys.remove(key)
+                record.unavailable[fmt] = PDF_REMOVED
             record.subject_ids = [i for i in record.subject_ids if i != intake_id]
             record.redacted_rows += n
             store.put_report(record)

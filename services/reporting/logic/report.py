@@ -1,4 +1,4 @@
-"""Render report contexts (``logic.figures``) as HTML (Jinja2), PDF (WeasyPrint) and XLSX (openpyxl).
+"""Render report contexts (``logic.figures``) as HTML (Jinja2), PDF (fpdf2, from the HTML), XLSX (openpyxl).
 
 XLSX: one sheet per table with native charts (``logic.workbook``).
 """

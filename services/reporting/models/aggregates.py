@@ -137,3 +137,8 @@ class ReportRecord(BaseModel):
         "from the files and its id from here",
     )
     redacted_rows: int = Field(default=0, description="Rows removed from the files after withdrawals")
+    unavailable: dict[str, str] = Field(
+        default_factory=dict,
+        description="Formats that could not be produced (or had to be removed), with the German reason shown "
+        "to the office; the other formats are complete",
+    )

@@ -42,6 +42,9 @@ class ReportOut(BaseModel):
     links: dict[str, str] = Field(default_factory=dict, description="Time-limited download links per format")
     links_valid_until: datetime | None = None
     emailed: bool = False
+    unavailable: dict[str, str] = Field(
+        default_factory=dict, description="Formats missing from this report, with the reason (German)"
+    )
 
 
 class ReportListItem(BaseModel):
@@ -51,6 +54,9 @@ class ReportListItem(BaseModel):
     generated_at: datetime
     period_label: str
     formats: list[str]
+    unavailable: dict[str, str] = Field(
+        default_factory=dict, description="Formats missing from this report, with the reason (German)"
+    )
 
 
 class StatTable(BaseModel):

@@ -127,6 +127,7 @@ async function startSession(token) {
   $("login").hidden = true;
   $("app").hidden = false;
   await load();
+  await openReportFromLink();
 }
 
 function logout(message = "") {
@@ -218,6 +219,64 @@ async function load() {
   }
 }
 
+// ------------------------------------------------------------------ report files (GET /reports/{id}/files/{format})
+const FORMAT_TEXT = { pdf: "PDF", xlsx: "Excel", html: "HTML" };
+// API Gateway returns a file as bytes only when Accept names its media type (binary media types of the API)
+const ACCEPT = {
+  pdf: "application/pdf",
+  xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  html: "text/html",
+};
+
+async function downloadFile(reportId, format) {
+  const resp = await fetch(`${API}reports/${encodeURIComponent(reportId)}/files/${format}`, {
+    headers: { Authorization: `Bearer ${session.token}`, Accept: ACCEPT[format] },
+  });
+  if (resp.status === 401) { logout("Die Anmeldung ist abgelaufen. Bitte erneut anmelden."); return false; }
+  if (!resp.ok) return false;
+  const blob = await resp.blob();
+  const disposition = resp.headers.get("Content-Disposition") || "";
+  const name = (/filename="([^"]+)"/.exec(disposition) || [])[1] || `Bericht-${reportId}.${format}`;
+  const a = el("a", { href: URL.createObjectURL(blob), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+  return true;
+}
+
+function reportLine(report, text) {
+  const line = el("span", { "data-report": report.report_id }, `${text} Herunterladen: `);
+  report.formats.forEach((f, i) => {
+    if (i) line.append(" · ");
+    const b = el("button", { type: "button", class: "link", "data-format": f }, FORMAT_TEXT[f] || f);
+    b.addEventListener("click", async () => {
+      if (!(await downloadFile(report.report_id, f))) b.after(" (Download fehlgeschlagen)");
+    });
+    line.append(b);
+  });
+  for (const why of Object.values(report.unavailable || {})) line.append(el("div", { class: "muted" }, why));
+  return line;
+}
+
+// a link from a report e-mail: /dashboard#bericht=<id>&format=pdf opens the report and downloads the file
+async function openReportFromLink() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const reportId = params.get("bericht");
+  if (!reportId || !session) return;
+  const box = $("report-result");
+  box.hidden = false;
+  const r = await api("GET", `reports/${encodeURIComponent(reportId)}`);
+  if (r.status !== 200) {
+    box.textContent = "Dieser Bericht wurde nicht gefunden.";
+    return;
+  }
+  box.replaceChildren(reportLine(r.body, `${r.body.period_label}: Bericht ${r.body.report_id}.`));
+  const format = params.get("format");
+  if (format && r.body.formats.includes(format)) await downloadFile(reportId, format);
+  history.replaceState(null, "", location.pathname + location.search);
+}
+
 async function makeReport() {
   const btn = $("make-report");
   btn.disabled = true;
@@ -230,11 +289,8 @@ async function makeReport() {
       box.textContent = "Der Bericht konnte nicht erstellt werden.";
       return;
     }
-    const links = ["pdf", "xlsx", "html"].filter((f) => r.body.links[f]).map((f) =>
-      el("a", { href: r.body.links[f] }, { pdf: "PDF", xlsx: "Excel", html: "HTML" }[f]));
-    const line = el("span", {}, `${r.body.period_label}: Bericht ${r.body.report_id} erstellt${r.body.emailed ? " und per E-Mail versandt" : ""}. Herunterladen: `);
-    links.forEach((a, i) => { if (i) line.append(" · "); line.append(a); });
-    box.replaceChildren(line);
+    box.replaceChildren(reportLine(r.body,
+      `${r.body.period_label}: Bericht ${r.body.report_id} erstellt${r.body.emailed ? " und per E-Mail versandt" : ""}.`));
   } catch (_) {
     box.textContent = "Der Server ist nicht erreichbar.";
   } finally {
@@ -294,6 +350,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("logout").addEventListener("click", () => logout());
   $("refresh").addEventListener("click", load);
   $("make-report").addEventListener("click", makeReport);
+  window.addEventListener("hashchange", openReportFromLink);
   $("audit-from").value = $("audit-to").value = isoDay(new Date());
   $("audit-form").addEventListener("submit", loadAudit);
   $("audit-more").addEventListener("click", () => loadAudit(null, true));

@@ -84,8 +84,7 @@ def test_school_year_xlsx_sheets() -> None:
 def test_report_email_has_inline_charts_links_and_a_text_part() -> None:
     ctx = dict(
         weekly_context(),
-        links=[{"label": "PDF", "url": "https://example.org/r.pdf?X-Amz-Expires=259200"}],
-        links_valid_until="03.12.2026, 07:00 Uhr",
+        links=[{"label": "PDF", "url": "https://api.example.org/dev/dashboard#bericht=01X&format=pdf"}],
     )
     html = render_html("weekly", ctx)
     raw = mail.build_message(
@@ -101,7 +100,8 @@ def test_report_email_has_inline_charts_links_and_a_text_part() -> None:
     assert "data:image" not in body and body.count("cid:") == 2
     assert len([p for p in msg.walk() if p.get_content_type() == "image/png"]) == 2
     text = parts["text/plain"].get_payload(decode=True).decode()
-    assert "PDF: https://example.org/r.pdf" in text and "gültig" in text and "<td" not in text
+    assert "PDF: https://api.example.org/dev/dashboard#bericht=01X&format=pdf" in text and "<td" not in text
+    assert "nach der Anmeldung" in text and "gültig" not in text  # no promise of a link validity
 
 
 def test_alert_emails_are_german_and_name_no_student() -> None:
