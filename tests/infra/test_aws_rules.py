@@ -332,10 +332,6 @@ def _other_writers(t: Template) -> list[tuple[Any, Writer]]:
             out.append(
                 (sub["Properties"]["RedrivePolicy"]["deadLetterTargetArn"], ("service", "sns.amazonaws.com"))
             )
-    for pipe in t.of_type("AWS::Pipes::Pipe").values():
-        params = pipe["Properties"].get("SourceParameters", {}).get("DynamoDBStreamParameters", {})
-        if "DeadLetterConfig" in params:
-            out.append((params["DeadLetterConfig"]["Arn"], ("role", _ref(pipe["Properties"]["RoleArn"]))))
     for qid, q in t.of_type("AWS::SQS::Queue").items():  # SQS moves messages to a redrive DLQ itself
         if "RedrivePolicy" in q["Properties"]:
             out.append((q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"], ("sqs", qid)))
@@ -356,8 +352,8 @@ def test_every_queue_key_is_usable_by_every_writer(t: Template) -> None:
     """Amazon SQS Developer Guide, "Amazon SQS key management": a producer of a queue encrypted with a
     customer managed key needs ``kms:GenerateDataKey`` and ``kms:Decrypt`` on the key – AWS services
     (EventBridge rule targets and DLQs, SNS subscription DLQs) through the key policy, roles (Lambda
-    async DLQs, Scheduler DLQs, pipe/stream DLQs) through IAM – and ``sqs:SendMessage`` (queue policy or
-    IAM). Without it deliveries fail silently into a DLQ that cannot take them either."""
+    async DLQs, Scheduler DLQs, the outbox relays' on-failure DLQs) through IAM – and ``sqs:SendMessage``
+    (queue policy or IAM). Without it deliveries fail silently into a DLQ that cannot take them either."""
     queues = t.of_type("AWS::SQS::Queue")
     writers = _queue_writers(t)
     policies = [p["Properties"] for p in t.of_type("AWS::SQS::QueuePolicy").values()]
@@ -395,7 +391,6 @@ NAME_LIMITS: dict[str, tuple[str, int, str]] = {
     "AWS::Events::EventBus": ("Name", 256, "EventBridge API Reference, CreateEventBus"),
     "AWS::Events::Rule": ("Name", 64, "EventBridge API Reference, PutRule"),
     "AWS::Scheduler::Schedule": ("Name", 64, "EventBridge Scheduler API Reference, CreateSchedule"),
-    "AWS::Pipes::Pipe": ("Name", 64, "EventBridge Pipes API Reference, CreatePipe"),
     "AWS::SNS::Topic": ("TopicName", 256, "SNS API Reference, CreateTopic"),
     "AWS::CloudWatch::Alarm": ("AlarmName", 255, "CloudWatch API Reference, PutMetricAlarm"),
     "AWS::CloudWatch::Dashboard": ("DashboardName", 255, "CloudWatch API Reference, PutDashboard"),
