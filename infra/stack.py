@@ -11,6 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contracts import topology as topo
+from contracts.operations import OUTPUT_API_URL, OUTPUT_USER_POOL_ID, OUTPUT_WEB_CLIENT_ID
 from infra.bundling import REPO_ROOT
 from infra.constructs import Api, LambdaRuntime, Platform, Resources, ServiceConstruct
 from infra.constructs.monitoring import Monitoring
@@ -90,10 +91,10 @@ class AvDualStack(Stack):
                 self.functions[spec.name].add_environment(topo.API_BASE_URL_ENV, base_url)
         # what ``make smoke STAGE=…`` and the operator read from the stack (docs/deploy.md)
         CfnOutput(
-            self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the API and web pages"
+            self, OUTPUT_API_URL, value=self.api.rest_api.url, description="Base URL of the API and web pages"
         )
-        CfnOutput(self, "UserPoolId", value=self.api.auth.user_pool.user_pool_id)
-        CfnOutput(self, "WebClientId", value=self.api.auth.web_client.user_pool_client_id)
+        CfnOutput(self, OUTPUT_USER_POOL_ID, value=self.api.auth.user_pool.user_pool_id)
+        CfnOutput(self, OUTPUT_WEB_CLIENT_ID, value=self.api.auth.web_client.user_pool_client_id)
 
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for svc in self.services.values():
