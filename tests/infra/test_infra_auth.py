@@ -104,3 +104,18 @@ def test_every_api_function_knows_the_app_client_its_tokens_must_be_issued_to(
         == {"Ref": client_id}
     }
     assert with_client == api_handlers and len(api_handlers) == 3
+
+
+def test_stack_outputs_name_the_api_pool_and_web_client(template: dict[str, Any]) -> None:
+    """What ``avdual smoke --stage`` and the deploy guide read (``contracts.operations``): the API's base URL,
+    the user pool and the web app client, each referencing the resource itself."""
+    from contracts.operations import OUTPUT_API_URL, OUTPUT_USER_POOL_ID, OUTPUT_WEB_CLIENT_ID
+
+    outputs = template["Outputs"]
+    (pool_id,) = of_type(template, "AWS::Cognito::UserPool")
+    (client_id,) = of_type(template, "AWS::Cognito::UserPoolClient")
+    ((api_id, _),) = of_type(template, "AWS::ApiGateway::RestApi").items()
+    assert outputs[OUTPUT_USER_POOL_ID]["Value"] == {"Ref": pool_id}
+    assert outputs[OUTPUT_WEB_CLIENT_ID]["Value"] == {"Ref": client_id}
+    url = json.dumps(outputs[OUTPUT_API_URL]["Value"])
+    assert '"Ref": "' + api_id + '"' in url and "execute-api" in url
