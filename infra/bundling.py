@@ -1,4 +1,4 @@
-"""Docker-free Lambda bundling (DESIGN.md §3).
+"""Docker-free Lambda bundling (docs/architecture.md, "On AWS").
 
 * :class:`ServiceBundler` copies ``contracts/``, ``common/``, ``services/__init__.py`` and
   ``services/<service>/`` from the repo root into the asset directory; its asset hash is a

@@ -38,9 +38,9 @@ def acknowledge(construct: IConstruct, rule: str, reason: str, finding: str | No
 
 # --------------------------------------------------------------------------- shared reasons
 REASON_RUNTIME = (
-    "python3.13 is pinned on purpose (DESIGN.md §3): the AWS-managed Powertools layer is resolved from the "
-    "python3.13/arm64 SSM parameter and the dependencies layer is built for cp313; a runtime upgrade is a "
-    "deliberate change of all three together."
+    "python3.13 is pinned on purpose (docs/architecture.md, 'On AWS'): the AWS-managed Powertools layer is "
+    "resolved from the python3.13/arm64 SSM parameter and the dependencies layer is built for cp313; a "
+    "runtime upgrade is a deliberate change of all three together."
 )
 REASON_XRAY = (
     "X-Ray tracing (Tracing.ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
@@ -77,11 +77,6 @@ REASON_PUBLIC_ROUTE = (
     "Route declared public in contracts.topology (static page without data, e.g. the intake web form): a "
     "browser navigating to a page cannot send a bearer token. All data routes use the Cognito authorizer."
 )
-REASON_PENDING_AUTHORIZER = (
-    "TEMPORARY until the Cognito authorizer lands (intake auth work, issue 6 / DESIGN.md §3): applied only "
-    "while the API has no authorizer at all; test_every_non_options_method_has_an_authorizer (xfail) "
-    "tracks it."
-)
 REASON_REQUEST_VALIDATION = (
     "Requests are validated by the Lambda handlers' pydantic models, which also generate the OpenAPI "
     "contract; an API Gateway model copy of every schema would drift from it."
@@ -114,7 +109,6 @@ def acknowledge_api(rest_api: IConstruct) -> None:
         acknowledge(role, "AwsSolutions-IAM4", REASON_APIGW_CLOUDWATCH_ROLE, finding=APIGW_CLOUDWATCH_POLICY)
 
     methods = [c for c in rest_api.node.find_all() if isinstance(c, apigw.Method)]
-    has_authorizer = any(isinstance(c, apigw.CfnAuthorizer) for c in rest_api.node.find_all())
     public = {(r.method, r.path) for r in topo.ROUTES if getattr(r, "public", False)}
     for method in methods:
         key = (method.http_method, method.resource.path)
@@ -122,8 +116,6 @@ def acknowledge_api(rest_api: IConstruct) -> None:
             reason = REASON_OPTIONS
         elif key in public:
             reason = REASON_PUBLIC_ROUTE
-        elif not has_authorizer:
-            reason = REASON_PENDING_AUTHORIZER
         else:
             continue
         acknowledge(method, "AwsSolutions-APIG4", reason)

@@ -1,4 +1,4 @@
-"""The AvDual stack of one stage, composed from the topology (DESIGN.md §3)."""
+"""The AvDual stack of one stage, composed from the topology (docs/architecture.md, "On AWS")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """One construct per service: its tables/buckets, functions, subscriptions, schedules and outbox relays.
 
-Reliability settings (DESIGN.md §2, issue 6):
+Reliability settings (docs/architecture.md, "On AWS"):
 
 * every subscription: EventBridge rule → KMS-encrypted SQS queue (redrive to a DLQ after
   ``max_receive_count``) → Lambda with partial batch responses; the rule target has its own DLQ and

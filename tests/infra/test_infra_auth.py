@@ -1,4 +1,4 @@
-"""Cognito in the synthesized stack (issue 3): the topology's user pool and groups, a web client that
+"""Cognito in the synthesized stack: the topology's user pool and groups, a web client that
 cannot write its own companion id, the authorizer on every non-public method, German gateway answers."""
 
 from __future__ import annotations

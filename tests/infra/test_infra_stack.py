@@ -1,4 +1,5 @@
-"""The synthesized template has exactly what ``contracts.topology`` declares (DESIGN.md §2, §3)."""
+"""The synthesized template has exactly what ``contracts.topology`` declares
+(docs/adr/0006-topology-as-code.md)."""
 
 from __future__ import annotations
 
