@@ -468,7 +468,8 @@ REPORTING_CONSUMER = Function(
     "services.reporting.handlers.consumer.handler",
     tables=("aggregates",),
     buckets=("reports",),
-    extra_env=((ALERT_DIGEST_MINUTES_ENV, "15"), *PLOTTING_ENV),  # plotting: re-renders stored reports (erasure)
+    # plotting: re-renders stored reports (erasure)
+    extra_env=((ALERT_DIGEST_MINUTES_ENV, "15"), *PLOTTING_ENV),
     description="Keeps anonymous report aggregates from intake and matching events; collects office alerts "
     "(student waitlisted, companion at capacity) into windows and schedules their digest; removes a "
     "withdrawn student's rows from stored reports",
