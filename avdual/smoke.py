@@ -16,7 +16,8 @@ Every step prints one line; the last line is ``N passed, N failed`` (``, N skipp
 prerequisite failed). Nothing here uses moto or reads a table: what passes here passes for a person.
 
 Where the suite finds the stage: ``--base-url`` reads the login endpoint and app client from the web form's
-public config block (``GET /``), as the browser does; ``--stage`` reads the stack outputs of
+public config block (``GET /``), as the browser does, and waits while that server is still loading its demo
+scenario (``/healthz``); ``--stage`` reads the stack outputs of
 ``AvDual-<stage>`` (``contracts.operations``). Users: ``AVDUAL_SMOKE_<ROLE>_USER`` / ``_PASSWORD`` /
 ``_TOTP_SECRET`` for ``ROLE`` in ``SCHOOL``, ``OFFICE`` (required for a deployed stage; a local server has
 its own users, ``avdual.auth.user_for``).
@@ -52,6 +53,9 @@ DECIDED = ("assigned", "waitlisted")
 #: How long one HTTP request may take (a report renders within API Gateway's 29 s).
 REQUEST_TIMEOUT = 60.0
 POLL_INTERVAL = 0.5
+#: How long the suite waits for a local server that is still loading its demo scenario (``/healthz``).
+LOCAL_READY_TIMEOUT = 600.0
+LOCAL_READY_POLL = 2.0
 #: Media types of the report files, as the download route answers them (``Accept`` names the one wanted:
 #: API Gateway returns binary bodies only then).
 MEDIA_TYPES = {
@@ -99,6 +103,30 @@ def page_config(base_url: str, http: requests.Session) -> dict[str, Any]:
     if missing:
         raise SmokeError(f"the web form at {base_url} has no {', '.join(missing)} in its config")
     return config
+
+
+def wait_until_loaded(
+    base_url: str,
+    http: requests.Session,
+    timeout: float = LOCAL_READY_TIMEOUT,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float:
+    """Seconds waited until a local server (``make serve``) has loaded its demo scenario: while ``/healthz``
+    says ``scenario.state`` is ``loading``, its clock is still in the scenario's past and the scenario writes
+    alongside the suite. A server without that state (or an older one) is taken as ready."""
+    waited = 0.0
+    while True:
+        resp = http.get(urljoin(base_url, "healthz"), timeout=REQUEST_TIMEOUT)
+        health = resp.json() if resp.status_code == 200 else {}
+        state = (health.get("scenario") or {}).get("state")
+        if state == "failed":
+            raise SmokeError(f"the local server could not load its demo scenario: {health['scenario']}")
+        if state != "loading":
+            return waited
+        if waited >= timeout:
+            raise SmokeError(f"the local server is still loading its demo scenario after {waited:.0f} s")
+        sleep(LOCAL_READY_POLL)
+        waited += LOCAL_READY_POLL
 
 
 def local_target(base_url: str, http: requests.Session) -> Target:
@@ -416,10 +444,12 @@ class Smoke:
 
     # ------------------------------------------------------------------ steps
     def find_target(self) -> str:
-        self.target = (
-            stage_target(self.stage, self.http) if self.stage else local_target(str(self.base_url), self.http)
-        )
-        return self.target.describe()
+        if self.stage:
+            self.target = stage_target(self.stage, self.http)
+            return self.target.describe()
+        self.target = local_target(str(self.base_url), self.http)
+        waited = wait_until_loaded(self.target.base_url, self.http)
+        return self.target.describe() + (f" (demo scenario loaded after {waited:.0f} s)" if waited else "")
 
     def log_in(self, role: str) -> str:
         assert self.target is not None

@@ -33,6 +33,7 @@ from avdual.smoke import (
     smoke_form,
     stage_target,
     totp_code,
+    wait_until_loaded,
 )
 from contracts.operations import OUTPUT_API_URL, OUTPUT_USER_POOL_ID, OUTPUT_WEB_CLIENT_ID, stack_name
 from services.intake.logic.rules import check_form
@@ -182,6 +183,31 @@ def test_a_stage_without_the_outputs_or_with_another_client_on_its_page_is_refus
         stage_target("dev", _Http("x"), _stack(partial))  # type: ignore[arg-type]
     with pytest.raises(SmokeError, match="web form names app client other"):
         stage_target("dev", _Http("other"), _stack(OUTPUTS))  # type: ignore[arg-type]
+
+
+class _Health:
+    def __init__(self, states: list[str | None]):
+        self.states, self.urls = states, []
+
+    def get(self, url: str, timeout: float) -> Any:
+        self.urls.append(url)
+        state = self.states.pop(0)
+        body = {"status": "ok"} | ({"scenario": {"state": state}} if state else {})
+        return type("Resp", (), {"status_code": 200, "json": lambda self: body})()
+
+
+def test_a_local_server_loading_its_demo_scenario_is_waited_for() -> None:
+    """``make serve`` answers while it plays the demo weeks (its clock still in the past): the suite starts
+    when ``/healthz`` says the scenario is loaded, and gives up after its timeout."""
+    naps: list[float] = []
+    http = _Health(["loading", "loading", "ready"])
+    assert wait_until_loaded("http://127.0.0.1:8000/", http, sleep=naps.append) == 4.0  # type: ignore[arg-type]
+    assert naps == [2.0, 2.0] and http.urls == ["http://127.0.0.1:8000/healthz"] * 3
+    assert wait_until_loaded("http://x/", _Health([None]), sleep=naps.append) == 0.0  # type: ignore[arg-type]
+    with pytest.raises(SmokeError, match="still loading its demo scenario after 4 s"):
+        wait_until_loaded("http://x/", _Health(["loading"] * 5), timeout=4, sleep=naps.append)  # type: ignore[arg-type]
+    with pytest.raises(SmokeError, match="could not load its demo scenario"):
+        wait_until_loaded("http://x/", _Health(["failed"]), sleep=naps.append)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------- downloaded files
