@@ -66,7 +66,7 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 #: receives, land in the DLQ unprocessed. ``MaximumConcurrency`` alone is the documented way to limit an
 #: SQS consumer, and it reserves nothing from the account pool (new accounts may have a concurrency quota
 #: of 10, below which no reservation is possible at all). Capacity is never exceeded because every claim
-#: is a DynamoDB conditional write (docs/matching.md, docs/adr/0018-no-reserved-concurrency.md), not
+#: is a DynamoDB conditional write (docs/matching.md, docs/adr/0020-no-reserved-concurrency.md), not
 #: because matching runs one at a time.
 EVENT_SOURCE_MAX_CONCURRENCY: dict[str, int] = {"matching-consumer": 2, "reporting-consumer": 5}
 DEFAULT_EVENT_SOURCE_MAX_CONCURRENCY = 5

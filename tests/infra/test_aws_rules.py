@@ -121,7 +121,7 @@ def test_reserved_concurrency_covers_the_event_sources_maximum_concurrency(t: Te
         reserved = functions[fid]["Properties"].get("ReservedConcurrentExecutions")
         if reserved is not None:
             assert reserved >= sum(limits), (fid, reserved, limits)
-    # the decision (docs/adr/0018-no-reserved-concurrency.md): matching is bounded by its event sources
+    # the decision (docs/adr/0020-no-reserved-concurrency.md): matching is bounded by its event sources
     matching = _function_id(t, "matching-consumer")
     assert "ReservedConcurrentExecutions" not in functions[matching]["Properties"]
     assert [m["ScalingConfig"]["MaximumConcurrency"] for m in by_function[matching]] == [2, 2]
