@@ -3,7 +3,9 @@ gateway on a loopback port.
 
 Seeded state (companions, 36 intakes through the API, some on the waitlist) → log in as the office →
 the page shows the right totals (exact: the office's own view), the charts, makes a report on demand, and the
-browser reports no console errors (CSP included).
+browser reports no console errors (CSP included). The office's actions: a waitlist row opens the intake
+(audited), a rebalance is previewed and applied after a confirmation, the school-year report is ordered.
+Screenshots of each step go to ``out/screenshots/``.
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ pytestmark = [
 ]
 
 
+SHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
+OFFICE = {"sub": "office-test", "cognito:groups": "office", "cognito:username": "buero"}
+
+
 @pytest.fixture(scope="module")
-def server() -> Iterator[tuple[str, Counter[str]]]:
+def server() -> Iterator[tuple[str, Counter[str], Any]]:
     from werkzeug.serving import make_server
 
     from avdual.auth import user_for
@@ -45,22 +51,26 @@ def server() -> Iterator[tuple[str, Counter[str]]]:
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()
         try:
-            yield f"http://127.0.0.1:{httpd.server_port}", truth
+            yield f"http://127.0.0.1:{httpd.server_port}", truth, rt
         finally:
             httpd.shutdown()
             thread.join(timeout=5)
 
 
-def test_office_sees_the_right_totals_and_charts(server: tuple[str, Counter[str]], page: Any) -> None:
+def log_in_as_office(page: Any, base: str) -> None:
     from avdual.auth import LOCAL_PASSWORD
 
-    base, truth = server
     page.goto(base + "/dashboard")
     assert page.title() == "AV dual – Dashboard Bildungsbüro"
     page.get_by_label("Benutzername oder E-Mail").fill("buero")
     page.get_by_label("Passwort", exact=True).fill(LOCAL_PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
     page.locator("body[data-loaded=true]").wait_for()
+
+
+def test_office_sees_the_right_totals_and_charts(server: tuple[str, Counter[str], Any], page: Any) -> None:
+    base, truth, _ = server
+    log_in_as_office(page, base)
 
     def kpi(label: str) -> str:
         return page.locator(f'.kpi[data-kpi="{label}"] .value').inner_text()
@@ -109,13 +119,113 @@ def test_office_sees_the_right_totals_and_charts(server: tuple[str, Counter[str]
     assert Path(download.value.path()).read_bytes()[:2] == b"PK"
 
 
-def test_school_staff_cannot_open_the_dashboard(server: tuple[str, Counter[str]], page: Any) -> None:
+def test_school_staff_cannot_open_the_dashboard(server: tuple[str, Counter[str], Any], page: Any) -> None:
     from avdual.auth import LOCAL_PASSWORD, user_for
 
-    base, _ = server
+    base, _, _ = server
     page.goto(base + "/dashboard")
     page.get_by_label("Benutzername oder E-Mail").fill(user_for("school", school="RFS").username)
     page.get_by_label("Passwort", exact=True).fill(LOCAL_PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
     page.get_by_text("nur für das Bildungsbüro freigegeben").wait_for()
     assert page.locator("#app").is_hidden()
+
+
+# The office's actions, in this order on the module's state (the first finds students waiting).
+def test_a_waitlist_row_opens_the_intake_and_the_read_is_audited(
+    server: tuple[str, Counter[str], Any], page: Any
+) -> None:
+    base, _, rt = server
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in_as_office(page, base)
+    ref = page.locator("#waitlist-table tbody tr").first.locator("button[data-intake]")
+    intake_id = ref.get_attribute("data-intake")
+    intake = rt.api("GET", f"/intakes/{intake_id}", claims=OFFICE).json()
+    ref.click()
+    name = f"{intake['student']['given_name']} {intake['student']['family_name']}"
+    page.locator("#student-title", has_text=name).wait_for()
+    assert "Warteliste" in page.locator("#student-facts").inner_text()
+    page.screenshot(path=str(SHOTS / "dashboard-student.png"))
+    page.get_by_role("button", name="Schließen").click()
+    audited = [e for e in rt.scan("audit-log") if e["service"] == "intake" and e["action"] == "read"]
+    assert any(intake_id in e["intake_ids"] and e["role"] == "office" for e in audited)
+    assert page.problems == []
+
+
+def test_a_rebalance_is_previewed_and_applied_after_a_confirmation(
+    server: tuple[str, Counter[str], Any], page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from contracts.reference import CAREER_FIELDS, LANGUAGES
+
+    base, _, rt = server
+    # a companion for every school joins: the waiting students get places, the rebalance proposes moves
+    newcomer = {
+        "companion_id": "B12",
+        "name": "Lena Vogt",
+        "email": "l.vogt@landkreis-ludwigsburg.example",
+        "school_ids": ["RFS", "MPS", "OWS", "EBS", "CSS", "BSZBB"],
+        "capacity": 20,
+        "fte": 1.0,
+        "languages": sorted(LANGUAGES)[:10],
+        "career_fields": sorted(CAREER_FIELDS),
+        "gender": "weiblich",
+    }
+    assert rt.api("POST", "/companions", body=newcomer, claims=OFFICE).status == 200
+    rt.drain()
+    plan = rt.api("POST", "/assignments/rebalance", query={"dry_run": "true"}, claims=OFFICE).json()
+    assert plan["moves"], plan  # the scenario has moves worth making
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in_as_office(page, base)
+    page.locator("#companions-table tbody tr", has_text="Lena Vogt").wait_for()
+
+    page.get_by_role("button", name="Vorschlag berechnen").click()
+    page.locator("#rebalance-state", has_text="Vorschlag:").wait_for()
+    rows = page.locator("#rebalance-table tbody tr")
+    assert rows.count() == len(plan["moves"])
+    first = rows.first.locator("td").all_inner_texts()
+    assert first[4] == "Lena Vogt" and first[7].startswith("−")  # to the newcomer, cheaper
+    page.screenshot(path=str(SHOTS / "dashboard-rebalance-preview.png"), full_page=True)
+
+    def companions_of_moved() -> set[str]:
+        moved = {m["intake_id"] for m in plan["moves"]}
+        return {a["companion_id"] for a in rt.scan("assignments") if a["intake_id"] in moved}
+
+    before = companions_of_moved()
+    page.get_by_role("button", name="Neuverteilung anwenden").click()
+    dialog = page.locator("#confirm-dialog")
+    dialog.get_by_text(f"{len(plan['moves'])} Schülerinnen und Schüler wechseln").wait_for()
+    page.screenshot(path=str(SHOTS / "dashboard-rebalance-confirm.png"))
+    dialog.get_by_role("button", name="Abbrechen").click()  # cancelled: nothing changes
+    assert dialog.is_hidden() and companions_of_moved() == before != {"B12"}
+    page.get_by_role("button", name="Neuverteilung anwenden").click()
+    dialog.get_by_role("button", name="Neuverteilung anwenden").click()
+    page.locator("#rebalance-state", has_text=f"Angewendet: {len(plan['moves'])} Wechsel").wait_for()
+    assert companions_of_moved() == {"B12"}
+    assert page.locator("#rebalance-table tbody tr", has_text="angewendet").count() == len(plan["moves"])
+    rt.drain()  # the events of the moves reach reporting (make serve delivers them in the background)
+    newcomer_has = [a for a in rt.scan("assignments") if a.get("companion_id") == "B12"]
+    placed = sum(1 for a in newcomer_has if a["status"] == "assigned")
+    page.get_by_role("button", name="Aktualisieren").click()
+    newcomer_row = page.locator("#companions-table tbody tr", has_text="Lena Vogt")
+    expect(newcomer_row.locator("td").nth(3)).to_have_text(str(placed))  # zugeordnet, after the moves
+    page.screenshot(path=str(SHOTS / "dashboard-rebalance-applied.png"), full_page=True)
+    assert page.problems == []
+
+
+def test_the_school_year_report_is_ordered_after_a_confirmation(
+    server: tuple[str, Counter[str], Any], page: Any
+) -> None:
+    base, _, rt = server  # it leaves the office (steering group): small counts suppressed
+    log_in_as_office(page, base)
+    dialog = page.locator("#confirm-dialog")
+    page.get_by_role("button", name="Schuljahresbericht bestellen").click()
+    dialog.get_by_text("Fallzahlen von 1 oder 2 sind darin gesperrt").wait_for()
+    dialog.get_by_role("button", name="Bericht bestellen").click()
+    page.locator("#report-result", has_text="per E-Mail versandt").wait_for()
+    assert "Schuljahr" in page.locator("#report-result").inner_text()
+    reports = rt.api("GET", "/reports", claims=OFFICE).json()
+    assert any(r["report_type"] == "school_year" for r in reports)
+    assert page.problems == []

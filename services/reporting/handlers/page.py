@@ -11,11 +11,28 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from common.web import STAGE_VARIABLES, render_page
+from contracts import reference
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 __all__ = ["STAGE_VARIABLES", "render"]
 
 
 def render(stage_variables: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
-    """The page and its security headers."""
-    return render_page(WEB / "dashboard.html", WEB / "dashboard.css", WEB / "dashboard.js", stage_variables)
+    """The page and its security headers; the German labels of the codes an intake shows come with the
+    config (one source: ``contracts.reference``)."""
+    labels = {
+        "schools": reference.SCHOOLS,
+        "career_fields": reference.CAREER_FIELDS,
+        "languages": reference.LANGUAGES,
+        "gender": reference.GENDER_LABELS,
+        "status": reference.STATUS_LABELS,
+        "track": reference.TRACK_LABELS,
+        "certificate": reference.CERTIFICATE_LABELS,
+    }
+    return render_page(
+        WEB / "dashboard.html",
+        WEB / "dashboard.css",
+        WEB / "dashboard.js",
+        stage_variables,
+        extra_config={"labels": labels},
+    )

@@ -776,7 +776,7 @@ def dashboard_summary(inputs: Inputs, week: ReportWeek, *, with_charts: bool = T
             "longer_than_14_days": sum(1 for w in waiting if w["days"] > LONG_WAIT_DAYS),
             "longest_days": waiting[0]["days"] if waiting else None,
             "entries": [
-                {k: (v.isoformat() if isinstance(v, date) else v) for k, v in w.items() if k != "intake_id"}
+                {k: (v.isoformat() if isinstance(v, date) else v) for k, v in w.items()}
                 for w in waiting[:WAITLIST_LIST_LIMIT]
             ],
         },

@@ -84,6 +84,7 @@ class Movement(BaseModel):
 
 class WaitlistEntryOut(BaseModel):
     ref: str
+    intake_id: str = Field(description="Opens the intake (GET /intakes/{intake_id}, audited): office view")
     school: str
     school_name: str
     class_name: str

@@ -5,6 +5,10 @@ const NUMBER = new Intl.NumberFormat("de-DE");
 const DECIMAL = new Intl.NumberFormat("de-DE", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 let session = null; // {token, claims}
+let schoolYear = null; // of the figures shown
+let companionNames = {}; // companion_id -> name (staff), from the figures shown
+const LABELS = CONFIG.labels || {};
+const COST = new Intl.NumberFormat("de-DE", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 // ------------------------------------------------------------------ helpers
 function el(tag, attrs = {}, ...children) {
@@ -59,7 +63,8 @@ function listTable(caption, header, rows, classOf = () => "") {
   for (const r of rows) {
     const cls = classOf(r);
     body.append(el("tr", cls ? { class: cls } : {},
-      ...r.cells.map((v, i) => (header[i][1] ? el("td", { class: "n" }, fmt(v)) : el("td", {}, fmt(v))))));
+      ...r.cells.map((v, i) => el("td", header[i][1] ? { class: header[i][2] ? `n ${header[i][2](v)}` : "n" } : {},
+        v instanceof Node ? v : fmt(v)))));
   }
   table.append(body);
   return table;
@@ -164,7 +169,7 @@ function renderWaitlist(w, chart) {
   $("waitlist-summary").textContent = parts.join(", ") + ".";
   $("waitlist-figure").hidden = !chart;
   if (chart) $("waitlist-chart").src = chart;
-  const rows = w.entries.map((e) => ({ days: e.days, cells: [e.ref, e.school_name, e.school, e.class_name, e.since.split("-").reverse().join("."), e.days, e.reason] }));
+  const rows = w.entries.map((e) => ({ days: e.days, cells: [studentButton(e), e.school_name, e.school, e.class_name, e.since.split("-").reverse().join("."), e.days, e.reason] }));
   $("waitlist-table").replaceChildren(rows.length
     ? listTable("Wartende (pseudonymisiert, längste Wartezeit zuerst)",
       [["Kennung"], ["Schule"], ["Kürzel"], ["Klasse"], ["seit"], ["Wartetage", true], ["Grund"]], rows,
@@ -173,6 +178,7 @@ function renderWaitlist(w, chart) {
 }
 
 function renderCompanions(companions, target, chart) {
+  companionNames = Object.fromEntries(companions.map((c) => [c.companion_id, c.name || c.companion_id]));
   $("caseload-figure").hidden = !chart;
   if (chart) $("caseload-chart").src = chart;
   const rows = companions.map((c) => {
@@ -189,6 +195,7 @@ function renderCompanions(companions, target, chart) {
 }
 
 function render(s) {
+  schoolYear = s.school_year;
   const asOf = new Date(s.as_of);
   $("stand").textContent = `Schuljahr ${s.school_year} · Stand ${asOf.toLocaleString("de-DE", { dateStyle: "medium", timeStyle: "short" })} · ${s.week.label}`;
   renderKpis(s.kpis, s.movement_notes);
@@ -277,14 +284,13 @@ async function openReportFromLink() {
   history.replaceState(null, "", location.pathname + location.search);
 }
 
-async function makeReport() {
-  const btn = $("make-report");
+async function createReport(btn, request, waiting) {
   btn.disabled = true;
   const box = $("report-result");
   box.hidden = false;
-  box.textContent = "Der Wochenbericht wird erstellt …";
+  box.textContent = waiting;
   try {
-    const r = await api("POST", "reports", { report_type: "weekly", period: "this_week" });
+    const r = await api("POST", "reports", request);
     if (r.status !== 201) {
       box.textContent = "Der Bericht konnte nicht erstellt werden.";
       return;
@@ -293,6 +299,188 @@ async function makeReport() {
       `${r.body.period_label}: Bericht ${r.body.report_id} erstellt${r.body.emailed ? " und per E-Mail versandt" : ""}.`));
   } catch (_) {
     box.textContent = "Der Server ist nicht erreichbar.";
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+function makeReport() {
+  return createReport($("make-report"), { report_type: "weekly", period: "this_week" }, "Der Wochenbericht wird erstellt …");
+}
+
+// The school-year report leaves the office (steering group): ordered after a confirmation.
+async function orderYearReport() {
+  const ok = await confirmAction("Schuljahresbericht bestellen?",
+    [`Der Schuljahresbericht ${schoolYear} wird jetzt erstellt und an das Postfach des Bildungsbüros gesendet.`,
+      "Er ist für die Steuerungsgruppe bestimmt: Fallzahlen von 1 oder 2 sind darin gesperrt."],
+    "Bericht bestellen");
+  if (!ok) return;
+  await createReport($("order-year-report"), { report_type: "school_year", school_year: schoolYear },
+    "Der Schuljahresbericht wird erstellt …");
+}
+
+// ------------------------------------------------------------------ office actions (confirmed; the services audit them)
+// A modal confirmation: resolves true when the office confirms.
+function confirmAction(title, paragraphs, okLabel) {
+  const dialog = $("confirm-dialog");
+  $("confirm-title").textContent = title;
+  $("confirm-text").replaceChildren(...paragraphs.map((t) => (t instanceof Node ? t : el("p", {}, t))));
+  $("confirm-ok").textContent = okLabel;
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.showModal();
+  });
+}
+
+function errorText(r, fallback) {
+  const b = r.body || {};
+  const fields = (b.errors || []).map((e) => e.message);
+  return fields.length ? fields.join(" ") : (b.message || fallback);
+}
+
+function label(table, code) {
+  return ((LABELS[table] || {})[code]) || code;
+}
+
+function germanDate(iso) {
+  return iso ? iso.slice(0, 10).split("-").reverse().join(".") : "–";
+}
+
+// The waitlist's reference opens the intake (GET /intakes/{id}: the intake service audits the read).
+function studentButton(entry) {
+  const b = el("button", { type: "button", class: "link", "data-intake": entry.intake_id,
+    title: "Anmeldung öffnen (der Zugriff wird protokolliert)" }, entry.ref);
+  b.addEventListener("click", () => openStudent(entry.intake_id));
+  return b;
+}
+
+async function openStudent(intakeId) {
+  const dialog = $("student-dialog");
+  $("student-title").textContent = "Anmeldung";
+  $("student-state").textContent = "Wird geladen …";
+  $("student-facts").replaceChildren();
+  dialog.showModal();
+  const r = await api("GET", `intakes/${encodeURIComponent(intakeId)}`);
+  if (!session) return;
+  if (r.status !== 200) {
+    $("student-state").textContent = r.status === 404 ? "Diese Anmeldung gibt es nicht (mehr)."
+      : errorText(r, "Die Anmeldung konnte nicht geladen werden.");
+    return;
+  }
+  const v = r.body;
+  const st = v.student;
+  $("student-title").textContent = st ? `${st.given_name} ${st.family_name}` : "Anmeldung (gelöscht)";
+  $("student-state").textContent = "";
+  const facts = [
+    ["Kennung", v.intake_id],
+    ["Stand", label("status", v.status)],
+    ["Schule", label("schools", v.school_id)],
+    ["Klasse", `${v.class_name} (Schuljahr ${v.school_year})`],
+    ["Bildungsgang", label("track", v.track)],
+    ["Eingereicht", `${germanDate(v.submitted_at)} von ${v.submitted_by}`],
+  ];
+  if (st) {
+    facts.push(["Geburtsdatum", germanDate(st.date_of_birth)], ["Geschlecht", label("gender", st.gender)],
+      ["Sprachen", (st.languages || []).map((c) => label("languages", c)).join(", ") || "–"]);
+  }
+  facts.push(["Berufsfelder", (v.career_fields || []).map((c) => label("career_fields", c)).join(", ") || "–"],
+    ["Wunschberuf", v.wished_job || "–"],
+    ["Abschluss bei Eintritt", v.certificate_on_entry ? label("certificate", v.certificate_on_entry) : "–"],
+    ["Sprachförderung Deutsch", v.german_support ? "ja" : "nein"]);
+  if (v.companion_id) facts.push(["Begleitung", companionNames[v.companion_id] || v.companion_id]);
+  $("student-facts").replaceChildren(...facts.flatMap(([k, val]) => [el("dt", {}, k), el("dd", {}, val)]));
+}
+
+// Rebalance: a preview of the moves and their cost change, then apply the previewed plan.
+let rebalancePlan = null;
+
+function signedCost(v) {
+  return v > 0 ? `+${COST.format(v)}` : v < 0 ? `−${COST.format(-v)}` : "±0,00";
+}
+
+function companionText(id) {
+  return id ? (companionNames[id] || id) : "Warteliste";
+}
+
+function renderMoves(res) {
+  const rows = res.moves.map((m) => ({ cells: [`…${m.intake_id.slice(-8)}`, label("schools", m.school_id),
+    m.class_name || "–", companionText(m.from_companion_id), companionText(m.to_companion_id),
+    m.cost_before === null ? "–" : COST.format(m.cost_before), m.cost_after === null ? "–" : COST.format(m.cost_after),
+    signedCost(m.cost_change),
+    ...(res.dry_run ? [] : [m.applied ? "angewendet" : `übersprungen${m.skipped_reason ? `: ${m.skipped_reason}` : ""}`])] }));
+  const header = [["Kennung"], ["Schule"], ["Klasse"], ["bisher"], ["neu"], ["Kosten vorher", true],
+    ["Kosten nachher", true], ["Veränderung", true, (v) => (v.startsWith("−") ? "neg" : v.startsWith("+") ? "pos" : "")]];
+  if (!res.dry_run) header.push(["Ergebnis"]);
+  $("rebalance-table").replaceChildren(rows.length
+    ? listTable(res.dry_run ? "Vorgeschlagene Wechsel (Kosten: niedriger ist besser)" : "Wechsel der Neuverteilung", header, rows)
+    : el("p", {}, "Keine Wechsel: die Zuordnung ist schon die beste."));
+}
+
+function planSummary(res) {
+  return `${NUMBER.format(res.moves.length)} Wechsel; Gesamtkosten ${COST.format(res.total_cost_before)} → ` +
+    `${COST.format(res.total_cost_after)} (${signedCost(res.cost_change)}); zugeordnet ` +
+    `${NUMBER.format(res.assigned_before)} → ${NUMBER.format(res.assigned_after)} von ${NUMBER.format(res.students)}.`;
+}
+
+async function previewRebalance() {
+  const btn = $("rebalance-preview");
+  btn.disabled = true;
+  $("rebalance-apply").hidden = true;
+  $("rebalance-state").textContent = "Der Vorschlag wird berechnet …";
+  try {
+    const r = await api("POST", "assignments/rebalance?dry_run=true");
+    if (!session) return;
+    if (r.status !== 200) {
+      $("rebalance-state").textContent = errorText(r, "Der Vorschlag konnte nicht berechnet werden.");
+      return;
+    }
+    rebalancePlan = r.body;
+    $("rebalance-state").textContent = `Vorschlag: ${planSummary(r.body)}`;
+    renderMoves(r.body);
+    $("rebalance-apply").hidden = !r.body.moves.length;
+  } catch (_) {
+    $("rebalance-state").textContent = "Der Server ist nicht erreichbar.";
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function applyRebalance() {
+  const plan = rebalancePlan;
+  if (!plan) return;
+  const ok = await confirmAction("Neuverteilung anwenden?",
+    [`${NUMBER.format(plan.moves.length)} Schülerinnen und Schüler wechseln die Begleitung, wie in der Vorschau ` +
+      `gezeigt: Gesamtkosten ${COST.format(plan.total_cost_before)} → ${COST.format(plan.total_cost_after)}.`,
+    "Die Wechsel werden sofort wirksam. Hat sich der Stand seit der Vorschau geändert, wird nichts angewendet."],
+    "Neuverteilung anwenden");
+  if (!ok) return;
+  const btn = $("rebalance-apply");
+  btn.disabled = true;
+  $("rebalance-state").textContent = "Die Neuverteilung wird angewendet …";
+  try {
+    const q = new URLSearchParams({ dry_run: "false" });
+    if (plan.plan_id) q.set("plan_id", plan.plan_id);
+    const r = await api("POST", `assignments/rebalance?${q}`);
+    if (!session) return;
+    if (r.status === 409) {
+      $("rebalance-state").textContent = "Der Stand hat sich seit der Vorschau geändert; nichts wurde angewendet. Bitte den Vorschlag neu berechnen.";
+      btn.hidden = true;
+      return;
+    }
+    if (r.status !== 200) {
+      $("rebalance-state").textContent = errorText(r, "Die Neuverteilung ist fehlgeschlagen.");
+      return;
+    }
+    rebalancePlan = null;
+    btn.hidden = true;
+    $("rebalance-state").textContent = `Angewendet: ${NUMBER.format(r.body.applied)} Wechsel` +
+      (r.body.skipped ? `, ${NUMBER.format(r.body.skipped)} übersprungen (Stand geändert)` : "") +
+      ". Die Zahlen oben folgen, sobald die Wechsel verarbeitet sind (einige Sekunden).";
+    renderMoves(r.body);
+    setTimeout(() => { if (session) load(); }, 3000); // the figures are updated from the matching events
+  } catch (_) {
+    $("rebalance-state").textContent = "Der Server ist nicht erreichbar.";
   } finally {
     btn.disabled = false;
   }
@@ -351,6 +539,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("refresh").addEventListener("click", load);
   $("make-report").addEventListener("click", makeReport);
   window.addEventListener("hashchange", openReportFromLink);
+  $("order-year-report").addEventListener("click", orderYearReport);
+  $("rebalance-preview").addEventListener("click", previewRebalance);
+  $("rebalance-apply").addEventListener("click", applyRebalance);
   $("audit-from").value = $("audit-to").value = isoDay(new Date());
   $("audit-form").addEventListener("submit", loadAudit);
   $("audit-more").addEventListener("click", () => loadAudit(null, true));
