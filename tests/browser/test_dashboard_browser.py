@@ -102,7 +102,8 @@ def test_office_sees_the_right_totals_and_charts(server: tuple[str, Counter[str]
     assert {(c[2], c[3], c[4]) for c in cells[1:]} == {("Schule", "angelegt", "Anmeldungen")}
     assert page.locator("#audit-more").is_hidden()
     assert page.problems == []  # no script errors, no CSP violations
-    page.get_by_label("Von").fill("2026-01-01")  # too long a period: the API's German message is shown
+    # too long a period: the API's German message is shown
+    page.get_by_label("Von", exact=True).fill("2026-01-01")
     page.get_by_role("button", name="Protokoll anzeigen").click()
     page.get_by_text("Höchstens 31 Tage auf einmal abfragen.").wait_for()
     assert [p for p in page.problems if "422" not in p] == []
@@ -150,6 +151,46 @@ def test_a_waitlist_row_opens_the_intake_and_the_read_is_audited(
     page.get_by_role("button", name="Schließen").click()
     audited = [e for e in rt.scan("audit-log") if e["service"] == "intake" and e["action"] == "read"]
     assert any(intake_id in e["intake_ids"] and e["role"] == "office" for e in audited)
+    assert page.problems == []
+
+
+def test_a_capacity_change_assigns_a_waiting_student(
+    server: tuple[str, Counter[str], Any], page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    base, _, rt = server
+
+    def waiting() -> int:
+        return sum(1 for a in rt.scan("assignments") if a["status"] == "waitlisted")
+
+    def assigned_to(companion_id: str) -> int:
+        rows = rt.scan("assignments")
+        return sum(1 for a in rows if a.get("companion_id") == companion_id and a["status"] == "assigned")
+
+    before = waiting()
+    assert before and assigned_to("B01") == 3  # Sabine Krämer's RFS is full, RFS students wait
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in_as_office(page, base)
+    page.get_by_role("button", name="Sabine Krämer: Kapazität oder Abwesenheit ändern").click()
+    edit = page.locator("#companion-dialog")
+    expect(edit.get_by_label("Kapazität (Schülerinnen und Schüler)")).to_have_value("3")
+    edit.get_by_label("Kapazität (Schülerinnen und Schüler)").fill("4")
+    page.screenshot(path=str(SHOTS / "dashboard-capacity-edit.png"))
+    edit.get_by_role("button", name="Änderung prüfen").click()
+    confirm = page.locator("#confirm-dialog")
+    confirm.get_by_text("Kapazität 3 → 4 (zurzeit 3 zugeordnet).").wait_for()
+    page.screenshot(path=str(SHOTS / "dashboard-capacity-confirm.png"))
+    confirm.get_by_role("button", name="Änderung übernehmen").click()
+    page.locator("#companion-state", has_text="Gespeichert: Sabine Krämer").wait_for()
+    rt.drain()  # matching gives the freed place to the longest-waiting RFS student; reporting follows
+    assert (waiting(), assigned_to("B01")) == (before - 1, 4)
+    page.get_by_role("button", name="Aktualisieren").click()
+    expect(page.locator("#waitlist-summary")).to_contain_text(f"{before - 1} Schülerinnen und Schüler warten")
+    row = page.locator("#companions-table tbody tr", has_text="Sabine Krämer")
+    expect(row.locator("td").nth(3)).to_have_text("4")
+    expect(row.locator("td").nth(4)).to_have_text("4")
+    page.screenshot(path=str(SHOTS / "dashboard-capacity-done.png"), full_page=True)
     assert page.problems == []
 
 

@@ -185,11 +185,11 @@ function renderCompanions(companions, target, chart) {
     const util = c.capacity ? c.assigned / c.capacity : null;
     return { util, cells: [c.label, c.companion_id, c.schools, c.assigned, c.capacity,
       util === null ? "–" : `${Math.round(util * 100)} %`, c.fte === null ? "–" : DECIMAL.format(c.fte),
-      c.fte ? DECIMAL.format(c.assigned / c.fte) : "–"] };
+      c.fte ? DECIMAL.format(c.assigned / c.fte) : "–", companionButton(c)] };
   });
   $("companions-table").replaceChildren(rows.length
     ? listTable(`Fallzahl je Begleiter/in (Zielwert etwa ${target} je Vollzeitstelle)`,
-      [["Begleiter/in"], ["Kürzel"], ["Schulen"], ["zugeordnet", true], ["Kapazität", true], ["Auslastung", true], ["VZÄ", true], ["je VZÄ", true]],
+      [["Begleiter/in"], ["Kürzel"], ["Schulen"], ["zugeordnet", true], ["Kapazität", true], ["Auslastung", true], ["VZÄ", true], ["je VZÄ", true], ["Ändern"]],
       rows, (r) => (r.util !== null && r.util >= 1 ? "warn" : r.util !== null && r.util >= 0.9 ? "attn" : ""))
     : el("p", {}, "Keine Begleiter/innen erfasst."));
 }
@@ -392,6 +392,96 @@ async function openStudent(intakeId) {
   $("student-facts").replaceChildren(...facts.flatMap(([k, val]) => [el("dt", {}, k), el("dd", {}, val)]));
 }
 
+// Capacity and leave of a companion (PATCH /companions/{id}): a changed capacity or absence takes effect at
+// once in matching — waiting students get freed places, students of an absent companion move.
+let companionEdit = null; // {companion, patch, summary}
+
+function companionButton(c) {
+  const b = el("button", { type: "button", class: "link", "data-companion": c.companion_id,
+    "aria-label": `${c.name || c.companion_id}: Kapazität oder Abwesenheit ändern` }, "Ändern");
+  b.addEventListener("click", () => editCompanion(c.companion_id));
+  return b;
+}
+
+function leaveText(p) {
+  return `${germanDate(p.start)} bis ${germanDate(p.end)}`;
+}
+
+async function editCompanion(companionId) {
+  $("companion-state").textContent = "";
+  const r = await api("GET", `companions/${encodeURIComponent(companionId)}`);
+  if (!session) return;
+  if (r.status !== 200) {
+    $("companion-state").textContent = errorText(r, "Die Begleitung konnte nicht geladen werden.");
+    return;
+  }
+  const c = r.body;
+  companionEdit = { companion: c };
+  $("companion-title").textContent = `Begleitung ändern: ${c.name} (${c.companion_id})`;
+  $("companion-capacity").value = c.capacity;
+  $("leave-start").value = $("leave-end").value = "";
+  $("companion-error").textContent = "";
+  $("companion-leaves").replaceChildren(...(c.leave_periods.length
+    ? c.leave_periods.map((p) => el("li", {}, leaveText(p))) : [el("li", {}, "keine eingetragen")]));
+  $("companion-dialog").showModal();
+}
+
+// The edit dialog's values as a patch and its German summary; null (with a message) when incomplete.
+function companionPatch() {
+  const c = companionEdit.companion;
+  const capacity = Number($("companion-capacity").value);
+  const start = $("leave-start").value;
+  const end = $("leave-end").value || start;
+  if (!$("companion-capacity").value || !Number.isInteger(capacity) || capacity < 0 || capacity > 200) {
+    $("companion-error").textContent = "Kapazität: bitte eine ganze Zahl von 0 bis 200 angeben.";
+    return null;
+  }
+  if (!start && $("leave-end").value) {
+    $("companion-error").textContent = "Abwesenheit: bitte auch den ersten Tag angeben.";
+    return null;
+  }
+  const patch = {};
+  const summary = [];
+  if (capacity !== c.capacity) {
+    patch.capacity = capacity;
+    summary.push(`Kapazität ${c.capacity} → ${capacity} (zurzeit ${c.used} zugeordnet).`);
+  }
+  if (start) {
+    patch.leave_periods = [...c.leave_periods, { start, end }];
+    summary.push(`Abwesenheit ${leaveText({ start, end })} eintragen.`);
+  }
+  if (!summary.length) {
+    $("companion-error").textContent = "Es wurde nichts geändert.";
+    return null;
+  }
+  return { patch, summary };
+}
+
+async function checkCompanionChange() {
+  const change = companionPatch();
+  if (!change) return;
+  const c = companionEdit.companion;
+  $("companion-dialog").close();
+  const ok = await confirmAction(`Änderung für ${c.name} übernehmen?`, [...change.summary,
+    "Die Zuordnung passt sich sofort an: Wartende erhalten frei werdende Plätze; wer bei einer Abwesenheit " +
+    "oder zu kleiner Kapazität nicht bleiben kann, wechselt die Begleitung oder kommt auf die Warteliste."],
+  "Änderung übernehmen");
+  if (!ok) {
+    $("companion-state").textContent = "Nicht geändert.";
+    return;
+  }
+  $("companion-state").textContent = "Die Änderung wird gespeichert …";
+  const r = await api("PATCH", `companions/${encodeURIComponent(c.companion_id)}`, change.patch);
+  if (!session) return;
+  if (r.status !== 200) {
+    $("companion-state").textContent = errorText(r, "Die Änderung konnte nicht gespeichert werden.");
+    return;
+  }
+  $("companion-state").textContent = `Gespeichert: ${c.name} – ${change.summary.join(" ")} ` +
+    "Die Zahlen oben folgen, sobald die Zuordnung die Änderung verarbeitet hat (einige Sekunden).";
+  setTimeout(() => { if (session) load(); }, 3000); // the figures follow the matching events
+}
+
 // Rebalance: a preview of the moves and their cost change, then apply the previewed plan.
 let rebalancePlan = null;
 
@@ -542,6 +632,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("order-year-report").addEventListener("click", orderYearReport);
   $("rebalance-preview").addEventListener("click", previewRebalance);
   $("rebalance-apply").addEventListener("click", applyRebalance);
+  $("companion-check").addEventListener("click", checkCompanionChange);
   $("audit-from").value = $("audit-to").value = isoDay(new Date());
   $("audit-form").addEventListener("submit", loadAudit);
   $("audit-more").addEventListener("click", () => loadAudit(null, true));
