@@ -199,6 +199,7 @@ def _chart(ws: Worksheet, spec: Chart, *, data_rows: tuple[int, int], anchor_col
     chart.title = spec.title
     chart.y_axis.title = spec.y_title
     chart.y_axis.numFmt = "0%" if spec.percent else "#,##0"
+    chart.y_axis.scaling.min = 0  # every chart shows counts or shares: the value axis starts at zero
     chart.x_axis.delete = False  # openpyxl ≥ 3.1 hides both axes unless told otherwise
     chart.y_axis.delete = False
     chart.legend.position = "b"

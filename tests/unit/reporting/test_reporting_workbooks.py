@@ -96,6 +96,11 @@ def test_each_report_xlsx_has_native_charts_beside_its_tables(case: str) -> None
     charts = [p for p in parts if re.fullmatch(r"xl/charts/chart\d+\.xml", p)]
     assert len(charts) == len(with_chart)
     assert {ws.title for ws in wb.worksheets if ws._charts} == with_chart
+    book = zipfile.ZipFile(io.BytesIO(render_xlsx(report_type, build())))
+    for part in charts:  # the value axis starts at zero (a truncated axis exaggerates differences)
+        xml = book.read(part).decode()
+        value_axes = re.findall(r"<(?:c:)?valAx>.*?</(?:c:)?valAx>", xml, re.S)
+        assert value_axes and all(re.search(r'<(?:c:)?min val="0"', a) for a in value_axes), part
     for ws in wb.worksheets:
         for chart in ws._charts:
             anchor_col = chart.anchor._from.col + 1  # 0-based in the drawing
