@@ -180,6 +180,12 @@ def test_a_capacity_change_assigns_a_waiting_student(
     edit.get_by_role("button", name="Änderung prüfen").click()
     confirm = page.locator("#confirm-dialog")
     confirm.get_by_text("Kapazität 3 → 4 (zurzeit 3 zugeordnet).").wait_for()
+    # matching's preview: who gets the place (the longest-waiting RFS student), and why
+    longest = rt.api("GET", "/waitlist", query={"school_id": "RFS"}, claims=OFFICE).json()[0]["intake_id"]
+    confirm.get_by_text("Vorschau: 1 von der Warteliste zugeordnet.").wait_for()
+    placed = confirm.locator("tbody tr")
+    assert placed.count() == 1 and placed.locator("td").first.inner_text() == "…" + longest[-8:]
+    assert placed.locator("td").nth(4).inner_text() == "Sabine Krämer"
     page.screenshot(path=str(SHOTS / "dashboard-capacity-confirm.png"))
     confirm.get_by_role("button", name="Änderung übernehmen").click()
     page.locator("#companion-state", has_text="Gespeichert: Sabine Krämer").wait_for()

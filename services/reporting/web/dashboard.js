@@ -457,28 +457,49 @@ function companionPatch() {
   return { patch, summary };
 }
 
+// What a registry change does to the students (matching's RegistryChange): moves and placements as a table.
+function changeTable(change) {
+  const rows = [...change.moves, ...change.placements].map((m) => ({ cells: [`…${m.intake_id.slice(-8)}`,
+    label("schools", m.school_id), m.class_name || "–", companionText(m.from_companion_id),
+    companionText(m.to_companion_id), m.why || "–"] }));
+  return rows.length ? listTable("Betroffene Schülerinnen und Schüler (pseudonymisiert)",
+    [["Kennung"], ["Schule"], ["Klasse"], ["bisher"], ["neu"], ["warum"]], rows) : null;
+}
+
+// Preview (dry run) → confirmation with what the change does → apply (with allow_waitlist when students
+// would lose their companion and the office confirmed exactly that).
 async function checkCompanionChange() {
   const change = companionPatch();
   if (!change) return;
   const c = companionEdit.companion;
+  const path = `companions/${encodeURIComponent(c.companion_id)}`;
+  const preview = await api("PATCH", `${path}?dry_run=true`, change.patch);
+  if (!session) return;
+  if (preview.status !== 200) {
+    $("companion-error").textContent = errorText(preview, "Die Änderung konnte nicht geprüft werden.");
+    return;
+  }
+  const effect = preview.body.change;
   $("companion-dialog").close();
-  const ok = await confirmAction(`Änderung für ${c.name} übernehmen?`, [...change.summary,
-    "Die Zuordnung passt sich sofort an: Wartende erhalten frei werdende Plätze; wer bei einer Abwesenheit " +
-    "oder zu kleiner Kapazität nicht bleiben kann, wechselt die Begleitung oder kommt auf die Warteliste."],
+  const table = changeTable(effect);
+  const lose = effect.to_waitlist.length;
+  const ok = await confirmAction(`Änderung für ${c.name} übernehmen?`, [...change.summary, effect.message,
+    ...(table ? [table] : []), ...effect.notes,
+    ...(lose ? [`Achtung: ${NUMBER.format(lose)} Schülerin(nen)/Schüler verlieren ihre Begleitung und kommen auf die Warteliste.`] : [])],
   "Änderung übernehmen");
   if (!ok) {
     $("companion-state").textContent = "Nicht geändert.";
     return;
   }
   $("companion-state").textContent = "Die Änderung wird gespeichert …";
-  const r = await api("PATCH", `companions/${encodeURIComponent(c.companion_id)}`, change.patch);
+  const r = await api("PATCH", effect.needs_confirmation ? `${path}?allow_waitlist=true` : path, change.patch);
   if (!session) return;
   if (r.status !== 200) {
     $("companion-state").textContent = errorText(r, "Die Änderung konnte nicht gespeichert werden.");
     return;
   }
-  $("companion-state").textContent = `Gespeichert: ${c.name} – ${change.summary.join(" ")} ` +
-    "Die Zahlen oben folgen, sobald die Zuordnung die Änderung verarbeitet hat (einige Sekunden).";
+  $("companion-state").textContent = `Gespeichert: ${c.name} – ${change.summary.join(" ")} ${r.body.change.message} ` +
+    "Die Zahlen oben folgen in einigen Sekunden.";
   setTimeout(() => { if (session) load(); }, 3000); // the figures follow the matching events
 }
 
