@@ -660,6 +660,39 @@ def test_reads_of_assignments_waitlist_and_exits_are_in_the_audit_log(rt: LocalR
     assert all(e["purpose"] for e in log)
 
 
+def test_the_offices_rebalance_and_registry_changes_are_in_the_audit_log(rt: LocalRuntime) -> None:
+    """Preview (students it would move: ``list``) and apply (students moved: ``assign``) of a capacity
+    change and of a rebalance; a change that moves nobody writes nothing."""
+    seed(rt, companion("A", ["RFS"], 1))
+    # own classes (a classmate elsewhere would add class-cohesion cost to a move)
+    _, waiting = [
+        submit(rt, [n], cls=f"AVd{n}", career_fields=["it"], parent_contact_language="ar")[0] for n in range(2)
+    ]
+    raise_a = {"capacity": 2}
+    r = rt.api("PATCH", "/companions/A", body=raise_a, query={"dry_run": "true"}, claims=OFFICE)
+    assert r.status == 200 and r.json()["change"]["placements"], r.body
+    assert rt.api("PATCH", "/companions/A", body=raise_a, claims=OFFICE).status == 200
+    rt.drain()
+    assert state(rt)[waiting] == ("assigned", "A")
+    # B fits both better (career field, parents' language): the rebalance moves them
+    seed(rt, companion("B", ["RFS"], 2, career_fields=["it"], languages=["de", "ar"]))
+    preview = rt.api("POST", "/assignments/rebalance", query={"dry_run": "true"}, claims=OFFICE).json()
+    moved = sorted(m["intake_id"] for m in preview["moves"])
+    assert moved
+    q = {"dry_run": "false", "plan_id": preview["plan_id"]}
+    assert rt.api("POST", "/assignments/rebalance", query=q, claims=OFFICE).json()["applied"] == len(moved)
+    log = rt.api("GET", "/audit", claims=OFFICE).json()["items"]
+    office = [(e["action"], sorted(e["intake_ids"])) for e in reversed(log) if e["service"] == "matching"]
+    assert office == [
+        ("list", [waiting]),  # capacity preview: who would get the place
+        ("assign", [waiting]),  # applied
+        ("list", moved),  # rebalance preview
+        ("assign", moved),  # applied
+    ]
+    assert all(e["role"] == "office" and e["purpose"].startswith("Koordination") for e in log)
+    check_invariants(rt)
+
+
 # ----------------------------------------------------------------------------- findings of the registry issue
 def test_an_exit_at_a_one_school_companion_lets_a_student_of_a_linked_school_in_at_once(
     rt: LocalRuntime,

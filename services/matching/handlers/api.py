@@ -19,7 +19,6 @@ from contracts.reference import SCHOOLS
 from contracts.topology import MATCHING_API
 from services.matching.dal.store import MatchingStore
 from services.matching.logic import access, registry
-from services.matching.logic.rebalance import run_rebalance
 from services.matching.models.matching import (
     Assignment,
     AssignmentOptions,
@@ -65,11 +64,12 @@ PlanId = Annotated[
 
 @api.route("POST", "/companions", CompanionSaved, "Gespeichert (bzw. Vorschau)", errors=(409,))
 def post_companion(
-    body: CompanionIn, dry_run: DryRun = False, allow_waitlist: AllowWaitlist = False
+    body: CompanionIn, p: Caller, dry_run: DryRun = False, allow_waitlist: AllowWaitlist = False
 ) -> Response[CompanionSaved]:
     return json_response(
-        registry.save_companion(
+        access.save_companion(
             body,
+            principal=p,
             store=MatchingStore(),
             correlation_id=api.correlation_id(),
             at=api.now(),
@@ -93,13 +93,15 @@ def get_companion(companion_id: CompanionId) -> Response[Companion]:
 def patch_companion(
     companion_id: CompanionId,
     body: CompanionPatch,
+    p: Caller,
     dry_run: DryRun = False,
     allow_waitlist: AllowWaitlist = False,
 ) -> Response[CompanionSaved]:
     return json_response(
-        registry.patch_companion(
+        access.patch_companion(
             companion_id,
             body,
+            principal=p,
             store=MatchingStore(),
             correlation_id=api.correlation_id(),
             at=api.now(),
@@ -112,18 +114,20 @@ def patch_companion(
 # --------------------------------------------------------------------------- assignments
 @api.route("POST", "/assignments/rebalance", RebalanceResult, "Vorschlag bzw. Ergebnis", errors=(409,))
 def rebalance(
+    p: Caller,
     dry_run: Annotated[
         bool, Query(title="nur Vorschau", description="true: only list the moves (default)")
     ] = True,
     plan_id: PlanId = None,
 ) -> Response[RebalanceResult]:
     return json_response(
-        run_rebalance(
+        access.rebalance(
             dry_run=dry_run,
+            expected_plan_id=plan_id,
+            principal=p,
             store=MatchingStore(),
             correlation_id=api.correlation_id(),
             at=api.now(),
-            expected_plan_id=plan_id,
         )
     )
 

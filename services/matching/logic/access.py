@@ -1,7 +1,9 @@
 """Audited access to students' data in matching (docs/datenschutz.md): an assignment (profile
 categories, class, explanation), the waitlist (ids, class, waiting time) and recorded exits (destination)
 are pseudonymous personal data, so every read and every recorded exit writes an audit entry
-(:mod:`common.audit_log`) before the data leave the service."""
+(:mod:`common.audit_log`) before the data leave the service. The office's coordination actions that move
+students – a rebalance, a registry change (capacity, absence, schools) – are audited too: their preview
+lists the students it would move (``list``), applying moves them (``assign``)."""
 
 from __future__ import annotations
 
@@ -13,14 +15,20 @@ from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
 from services.matching.dal.audit_journal import AuditLog
 from services.matching.dal.store import MatchingStore
-from services.matching.logic import exits, office_choice
+from services.matching.logic import exits, office_choice, registry
+from services.matching.logic.rebalance import run_rebalance
 from services.matching.logic.waitlist import waitlist
 from services.matching.models.matching import (
     Assignment,
     AssignmentOptions,
     CompanionChoice,
     CompanionChoiceIn,
+    CompanionIn,
+    CompanionPatch,
+    CompanionSaved,
     ExitIn,
+    RebalanceResult,
+    RegistryChange,
     WaitlistEntry,
 )
 
@@ -33,6 +41,12 @@ PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
     ("exit", "office"): "Austritt und Verbleib erfassen (Berichtspflicht)",
     ("exit", "companion"): "Austritt und Verbleib der begleiteten Schülerin / des Schülers erfassen",
     ("assign", "office"): "Koordination: Begleitung wählen oder übergeben",
+}
+
+#: Purposes of the office's coordination actions (rebalance, registry change): preview and apply.
+COORDINATION_PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
+    ("list", "office"): "Koordination: vorgeschlagene Wechsel prüfen (Neuverteilung, Begleitung geändert)",
+    ("assign", "office"): "Koordination: Wechsel anwenden (Neuverteilung, Begleitung geändert)",
 }
 
 
@@ -106,3 +120,89 @@ def choose_companion(
     done = office_choice.choose_companion(intake_id, body, store=store, at=at, correlation_id=correlation_id)
     _record("assign", principal, [intake_id], at)
     return done
+
+
+def _record_coordination(
+    applied: bool, principal: Principal, intake_ids: Iterable[str], at: datetime
+) -> None:
+    ids = list(dict.fromkeys(intake_ids))
+    if ids:  # nobody shown, nobody moved: nothing to audit
+        audit_log.record(
+            "matching",
+            "assign" if applied else "list",
+            principal,
+            ids,
+            at,
+            COORDINATION_PURPOSES,
+            journal=AuditLog(),
+        )
+
+
+def rebalance(
+    *,
+    dry_run: bool,
+    expected_plan_id: str | None,
+    principal: Principal,
+    store: MatchingStore,
+    correlation_id: str,
+    at: datetime,
+) -> RebalanceResult:
+    """:func:`run_rebalance`, audited: the preview lists the students it would move, applying moves them."""
+    result = run_rebalance(
+        dry_run=dry_run, store=store, correlation_id=correlation_id, at=at, expected_plan_id=expected_plan_id
+    )
+    moved = [m.intake_id for m in result.moves if dry_run or m.applied]
+    _record_coordination(not dry_run, principal, moved, at)
+    return result
+
+
+def _students_of(change: RegistryChange) -> list[str]:
+    return [m.intake_id for m in (*change.moves, *change.placements)] + list(change.to_waitlist)
+
+
+def save_companion(
+    body: CompanionIn,
+    *,
+    principal: Principal,
+    store: MatchingStore,
+    correlation_id: str,
+    at: datetime,
+    dry_run: bool,
+    allow_waitlist: bool,
+) -> CompanionSaved:
+    """:func:`registry.save_companion`, audited for the students the change moves (or would move)."""
+    saved = registry.save_companion(
+        body,
+        store=store,
+        correlation_id=correlation_id,
+        at=at,
+        dry_run=dry_run,
+        allow_waitlist=allow_waitlist,
+    )
+    _record_coordination(saved.change.applied, principal, _students_of(saved.change), at)
+    return saved
+
+
+def patch_companion(
+    companion_id: str,
+    body: CompanionPatch,
+    *,
+    principal: Principal,
+    store: MatchingStore,
+    correlation_id: str,
+    at: datetime,
+    dry_run: bool,
+    allow_waitlist: bool,
+) -> CompanionSaved:
+    """:func:`registry.patch_companion`, audited for the students the change moves (or would move)."""
+    saved = registry.patch_companion(
+        companion_id,
+        body,
+        store=store,
+        correlation_id=correlation_id,
+        at=at,
+        dry_run=dry_run,
+        allow_waitlist=allow_waitlist,
+    )
+    _record_coordination(saved.change.applied, principal, _students_of(saved.change), at)
+    return saved
