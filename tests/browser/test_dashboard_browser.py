@@ -262,6 +262,37 @@ def test_a_rebalance_is_previewed_and_applied_after_a_confirmation(
     assert page.problems == []
 
 
+def test_the_office_moves_a_student_to_a_companion_of_its_choice(
+    server: tuple[str, Counter[str], Any], page: Any
+) -> None:
+    """After the rebalance the newcomer has room: the office opens a student of Sabine Krämer by the
+    Kennung, sees every RFS companion with the cost of that choice, and moves the student (audited)."""
+    base, _, rt = server
+    at_b01 = sorted(a["intake_id"] for a in rt.scan("assignments") if a.get("companion_id") == "B01")[0]
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in_as_office(page, base)
+    page.get_by_label("Anmeldung öffnen (Kennung)").fill(at_b01)
+    page.get_by_role("button", name="Öffnen", exact=True).click()
+    dialog = page.locator("#student-dialog")
+    options = dialog.locator("#choice-table tbody tr")
+    options.first.wait_for()
+    names = [options.nth(i).locator("td").nth(1).inner_text() for i in range(options.count())]
+    assert any(n.startswith("Sabine Krämer (jetzt)") for n in names) and any("Lena Vogt" in n for n in names)
+    dialog.get_by_label("Lena Vogt wählen").check()
+    dialog.get_by_label("Grund der Wahl").select_option("student_request")
+    page.screenshot(path=str(SHOTS / "dashboard-choice.png"))
+    dialog.get_by_role("button", name="Zuordnen", exact=True).click()
+    confirm = page.locator("#confirm-dialog")
+    confirm.get_by_text("Grund: Wunsch der Schülerin / des Schülers.").wait_for()
+    confirm.get_by_role("button", name="Zuordnen", exact=True).click()
+    dialog.locator("#choice-state", has_text="Zugeordnet: Lena Vogt").wait_for()
+    (moved,) = [a for a in rt.scan("assignments") if a["intake_id"] == at_b01]
+    assert (moved["status"], moved["companion_id"]) == ("assigned", "B12")
+    log = rt.api("GET", "/audit", claims=OFFICE).json()["items"]
+    assert any(e["action"] == "assign" and e["intake_ids"] == [at_b01] for e in log)
+    assert page.problems == []
+
+
 def test_the_school_year_report_is_ordered_after_a_confirmation(
     server: tuple[str, Counter[str], Any], page: Any
 ) -> None:

@@ -28,6 +28,7 @@ def render(stage_variables: Mapping[str, str] | None) -> tuple[str, dict[str, st
         "status": reference.STATUS_LABELS,
         "track": reference.TRACK_LABELS,
         "certificate": reference.CERTIFICATE_LABELS,
+        "office_reasons": reference.OFFICE_REASON_LABELS,
     }
     return render_page(
         WEB / "dashboard.html",

@@ -360,6 +360,7 @@ async function openStudent(intakeId) {
   $("student-title").textContent = "Anmeldung";
   $("student-state").textContent = "Wird geladen …";
   $("student-facts").replaceChildren();
+  $("choice").hidden = true;
   dialog.showModal();
   const r = await api("GET", `intakes/${encodeURIComponent(intakeId)}`);
   if (!session) return;
@@ -390,6 +391,68 @@ async function openStudent(intakeId) {
     ["Sprachförderung Deutsch", v.german_support ? "ja" : "nein"]);
   if (v.companion_id) facts.push(["Begleitung", companionNames[v.companion_id] || v.companion_id]);
   $("student-facts").replaceChildren(...facts.flatMap(([k, val]) => [el("dt", {}, k), el("dd", {}, val)]));
+  if (["waitlisted", "assigned"].includes(v.status)) await loadOptions(v.intake_id);
+}
+
+// The office chooses a student's companion (GET /assignments/{id}/options, POST /assignments/{id}/companion):
+// every companion of the school with the cost of that choice and why it is (not) allowed.
+let choiceIntake = null;
+
+function explanationText(explanation, criteria) {
+  return Object.entries(explanation).filter(([, v]) => v).map(([k, v]) => `${criteria[k] || k} ${COST.format(v)}`)
+    .join(", ") || "keine Kosten";
+}
+
+async function loadOptions(intakeId) {
+  choiceIntake = intakeId;
+  const r = await api("GET", `assignments/${encodeURIComponent(intakeId)}/options`);
+  if (!session || r.status !== 200) return;
+  const o = r.body;
+  const rows = o.options.map((c) => {
+    const radio = el("input", { type: "radio", name: "choice", value: c.companion_id,
+      "aria-label": `${c.name} wählen` });
+    radio.disabled = !c.allowed || c.current;
+    return { best: c.best, cells: [radio, c.name + (c.current ? " (jetzt)" : "") + (c.best ? " – Vorschlag des Modells" : ""),
+      `${NUMBER.format(c.used)} / ${NUMBER.format(c.capacity)}`, COST.format(c.cost),
+      c.allowed ? explanationText(c.explanation, o.criteria) : c.violations.join(" ")] };
+  });
+  $("choice-table").replaceChildren(listTable("Mögliche Begleitungen (Kosten: niedriger ist besser)",
+    [["Wahl"], ["Begleiter/in"], ["belegt / Kapazität", true], ["Kosten", true], ["Zusammensetzung bzw. warum nicht"]],
+    rows, (row) => (row.best ? "best" : "")));
+  const reasons = LABELS.office_reasons || {};
+  $("choice-reason").replaceChildren(...Object.entries(reasons).map(([k, t]) => el("option", { value: k }, t)));
+  $("choice-note").value = "";
+  $("choice-state").textContent = "";
+  $("choice").hidden = false;
+}
+
+async function chooseCompanion() {
+  const picked = document.querySelector('#choice-table input[name="choice"]:checked');
+  if (!picked) {
+    $("choice-state").textContent = "Bitte eine Begleitung wählen.";
+    return;
+  }
+  const reason = $("choice-reason").value;
+  const name = companionNames[picked.value] || picked.value;
+  const ok = await confirmAction(`${name} zuordnen?`,
+    [`Die Schülerin / der Schüler ${$("student-title").textContent} wird ${name} zugeordnet.`,
+      `Grund: ${label("office_reasons", reason)}.`], "Zuordnen");
+  if (!ok) return;
+  const body = { companion_id: picked.value, reason };
+  if ($("choice-note").value.trim()) body.note = $("choice-note").value.trim();
+  const r = await api("POST", `assignments/${encodeURIComponent(choiceIntake)}/companion`, body);
+  if (!session) return;
+  if (r.status !== 200) {
+    $("choice-state").textContent = errorText(r, "Die Zuordnung ist fehlgeschlagen.");
+    return;
+  }
+  const chosen = r.body.chosen;
+  const best = r.body.best;
+  $("choice-state").textContent = `Zugeordnet: ${chosen.name} · Kosten ${COST.format(chosen.cost)}` +
+    (best && best.companion_id !== chosen.companion_id ? ` (Vorschlag des Modells: ${best.name}, ${COST.format(best.cost)})` : "") +
+    ". Die Zahlen folgen in einigen Sekunden.";
+  await loadOptions(choiceIntake);
+  setTimeout(() => { if (session) load(); }, 3000); // the figures follow the matching events
 }
 
 // Capacity and leave of a companion (PATCH /companions/{id}): a changed capacity or absence takes effect at
@@ -515,7 +578,7 @@ function companionText(id) {
 }
 
 function renderMoves(res) {
-  const rows = res.moves.map((m) => ({ cells: [`…${m.intake_id.slice(-8)}`, label("schools", m.school_id),
+  const rows = res.moves.map((m) => ({ cells: [studentButton({ intake_id: m.intake_id, ref: `…${m.intake_id.slice(-8)}` }), label("schools", m.school_id),
     m.class_name || "–", companionText(m.from_companion_id), companionText(m.to_companion_id),
     m.cost_before === null ? "–" : COST.format(m.cost_before), m.cost_after === null ? "–" : COST.format(m.cost_after),
     signedCost(m.cost_change),
@@ -654,6 +717,12 @@ document.addEventListener("DOMContentLoaded", () => {
   $("rebalance-preview").addEventListener("click", previewRebalance);
   $("rebalance-apply").addEventListener("click", applyRebalance);
   $("companion-check").addEventListener("click", checkCompanionChange);
+  $("choice-submit").addEventListener("click", chooseCompanion);
+  $("open-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const id = $("open-intake").value.trim().toUpperCase();
+    if (/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) openStudent(id);
+  });
   $("audit-from").value = $("audit-to").value = isoDay(new Date());
   $("audit-form").addEventListener("submit", loadAudit);
   $("audit-more").addEventListener("click", () => loadAudit(null, true));
