@@ -665,9 +665,8 @@ def test_the_offices_rebalance_and_registry_changes_are_in_the_audit_log(rt: Loc
     change and of a rebalance; a change that moves nobody writes nothing."""
     seed(rt, companion("A", ["RFS"], 1))
     # own classes (a classmate elsewhere would add class-cohesion cost to a move)
-    _, waiting = [
-        submit(rt, [n], cls=f"AVd{n}", career_fields=["it"], parent_contact_language="ar")[0] for n in range(2)
-    ]
+    it_ar = {"career_fields": ["it"], "parent_contact_language": "ar"}
+    _, waiting = [submit(rt, [n], cls=f"AVd{n}", **it_ar)[0] for n in range(2)]
     raise_a = {"capacity": 2}
     r = rt.api("PATCH", "/companions/A", body=raise_a, query={"dry_run": "true"}, claims=OFFICE)
     assert r.status == 200 and r.json()["change"]["placements"], r.body

@@ -66,17 +66,15 @@ PlanId = Annotated[
 def post_companion(
     body: CompanionIn, p: Caller, dry_run: DryRun = False, allow_waitlist: AllowWaitlist = False
 ) -> Response[CompanionSaved]:
-    return json_response(
-        access.save_companion(
-            body,
-            principal=p,
-            store=MatchingStore(),
-            correlation_id=api.correlation_id(),
-            at=api.now(),
-            dry_run=dry_run,
-            allow_waitlist=allow_waitlist,
-        )
+    saved = registry.save_companion(
+        body,
+        store=MatchingStore(),
+        correlation_id=api.correlation_id(),
+        at=api.now(),
+        dry_run=dry_run,
+        allow_waitlist=allow_waitlist,
     )
+    return json_response(access.registry_changed(saved, principal=p, at=api.now()))
 
 
 @api.route("GET", "/companions", list[Companion], "Alle Begleitungen")
@@ -97,18 +95,16 @@ def patch_companion(
     dry_run: DryRun = False,
     allow_waitlist: AllowWaitlist = False,
 ) -> Response[CompanionSaved]:
-    return json_response(
-        access.patch_companion(
-            companion_id,
-            body,
-            principal=p,
-            store=MatchingStore(),
-            correlation_id=api.correlation_id(),
-            at=api.now(),
-            dry_run=dry_run,
-            allow_waitlist=allow_waitlist,
-        )
+    saved = registry.patch_companion(
+        companion_id,
+        body,
+        store=MatchingStore(),
+        correlation_id=api.correlation_id(),
+        at=api.now(),
+        dry_run=dry_run,
+        allow_waitlist=allow_waitlist,
     )
+    return json_response(access.registry_changed(saved, principal=p, at=api.now()))
 
 
 # --------------------------------------------------------------------------- assignments

@@ -15,7 +15,7 @@ from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
 from services.matching.dal.audit_journal import AuditLog
 from services.matching.dal.store import MatchingStore
-from services.matching.logic import exits, office_choice, registry
+from services.matching.logic import exits, office_choice
 from services.matching.logic.rebalance import run_rebalance
 from services.matching.logic.waitlist import waitlist
 from services.matching.models.matching import (
@@ -23,8 +23,6 @@ from services.matching.models.matching import (
     AssignmentOptions,
     CompanionChoice,
     CompanionChoiceIn,
-    CompanionIn,
-    CompanionPatch,
     CompanionSaved,
     ExitIn,
     RebalanceResult,
@@ -160,49 +158,8 @@ def _students_of(change: RegistryChange) -> list[str]:
     return [m.intake_id for m in (*change.moves, *change.placements)] + list(change.to_waitlist)
 
 
-def save_companion(
-    body: CompanionIn,
-    *,
-    principal: Principal,
-    store: MatchingStore,
-    correlation_id: str,
-    at: datetime,
-    dry_run: bool,
-    allow_waitlist: bool,
-) -> CompanionSaved:
-    """:func:`registry.save_companion`, audited for the students the change moves (or would move)."""
-    saved = registry.save_companion(
-        body,
-        store=store,
-        correlation_id=correlation_id,
-        at=at,
-        dry_run=dry_run,
-        allow_waitlist=allow_waitlist,
-    )
-    _record_coordination(saved.change.applied, principal, _students_of(saved.change), at)
-    return saved
-
-
-def patch_companion(
-    companion_id: str,
-    body: CompanionPatch,
-    *,
-    principal: Principal,
-    store: MatchingStore,
-    correlation_id: str,
-    at: datetime,
-    dry_run: bool,
-    allow_waitlist: bool,
-) -> CompanionSaved:
-    """:func:`registry.patch_companion`, audited for the students the change moves (or would move)."""
-    saved = registry.patch_companion(
-        companion_id,
-        body,
-        store=store,
-        correlation_id=correlation_id,
-        at=at,
-        dry_run=dry_run,
-        allow_waitlist=allow_waitlist,
-    )
+def registry_changed(saved: CompanionSaved, *, principal: Principal, at: datetime) -> CompanionSaved:
+    """Audit what a registry change (:func:`registry.save_companion`, :func:`registry.patch_companion`, also
+    as a dry run) does to the students it moves or would move, then hand it out."""
     _record_coordination(saved.change.applied, principal, _students_of(saved.change), at)
     return saved
