@@ -18,6 +18,7 @@ from avdual.auth import InvalidTokenError, bearer
 from avdual.runtime.base import ACCOUNT, REGION
 from avdual.runtime.lambda_service import LambdaService
 from common.errors import NOT_FOUND, UNAUTHENTICATED, error_body
+from common.web import LOCAL_LOGIN_VARIABLE
 from contracts.topology import BINARY_MEDIA_TYPES, COGNITO, ROUTES, Route
 
 #: Where the local gateway accepts the web form's Cognito calls (``avdual.server``).
@@ -72,9 +73,10 @@ class Gateway(LambdaService):
         return None
 
     def stage_variables(self) -> dict[str, str]:
-        """What CDK puts into the API stage variables: the web form's login configuration (the app client id
-        once the local pool exists; the web form page creates it)."""
-        out = {"authEndpoint": LOCAL_AUTH_PATH, "region": REGION}
+        """What CDK puts into the API stage variables: the web pages' login configuration (the app client id
+        once the local pool exists; the web form page creates it), and, only here, the mark that the pages
+        are served locally (they then offer the token login)."""
+        out = {"authEndpoint": LOCAL_AUTH_PATH, "region": REGION, LOCAL_LOGIN_VARIABLE: "true"}
         if self.cognito.created:
             out["userPoolClientId"] = self.cognito.client_id
         return out

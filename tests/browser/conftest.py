@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +50,46 @@ def page(browser: Any) -> Iterator[Any]:
     pg.problems = problems  # type: ignore[attr-defined]
     yield pg
     context.close()
+
+
+@contextmanager
+def serving(rt: Any, *, deliver: bool = True) -> Iterator[str]:
+    """``make serve``'s gateway for ``rt`` on a free loopback port (with event delivery); yields its URL."""
+    from werkzeug.serving import make_server
+
+    from avdual.server import Gateway, deliver_forever
+
+    httpd = make_server("127.0.0.1", 0, Gateway(rt), threaded=True)
+    stop = threading.Event()
+    threads = [threading.Thread(target=httpd.serve_forever, daemon=True)]
+    if deliver:
+        threads.append(threading.Thread(target=deliver_forever, args=(rt, stop, 0.1), daemon=True))
+    for t in threads:
+        t.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        stop.set()
+        httpd.shutdown()
+        for t in threads:
+            t.join(timeout=5)
+
+
+def login(page: Any, base: str, username: str, path: str = "/") -> None:
+    """Log in on the page at ``path`` with the local password (the shared login of every page)."""
+    from avdual.auth import LOCAL_PASSWORD
+
+    page.goto(base + path)
+    page.get_by_label("Benutzername oder E-Mail").fill(username)
+    page.get_by_label("Passwort", exact=True).fill(LOCAL_PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+
+
+def no_horizontal_scrolling(page: Any) -> bool:
+    """Nothing on the page is wider than the window (the document does not scroll sideways)."""
+    return bool(
+        page.evaluate(
+            "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+            " && document.body.scrollWidth <= document.documentElement.clientWidth"
+        )
+    )

@@ -10,13 +10,14 @@ Screenshots of each step go to ``out/screenshots/``.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.browser.conftest import serving
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,13 +31,10 @@ OFFICE = {"sub": "office-test", "cognito:groups": "office", "cognito:username": 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, Counter[str], Any]]:
-    from werkzeug.serving import make_server
-
     from avdual.auth import user_for
     from avdual.demo import seed_companions, submit_all
     from avdual.runtime import LocalRuntime
     from avdual.scenario import load_intakes, load_scenario
-    from avdual.server import Gateway
 
     scenario = load_scenario()
     scenario["companions"] = [dict(c, capacity=3) for c in scenario["companions"]]
@@ -47,14 +45,8 @@ def server() -> Iterator[tuple[str, Counter[str], Any]]:
         truth = Counter(a["status"] for a in rt.scan("assignments"))
         rt.cognito.ensure_user(user_for("office"))
         rt.cognito.ensure_user(user_for("school", school="RFS"))
-        httpd = make_server("127.0.0.1", 0, Gateway(rt), threaded=True)
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{httpd.server_port}", truth, rt
-        finally:
-            httpd.shutdown()
-            thread.join(timeout=5)
+        with serving(rt, deliver=False) as base:
+            yield base, truth, rt
 
 
 def log_in_as_office(page: Any, base: str) -> None:
@@ -120,16 +112,23 @@ def test_office_sees_the_right_totals_and_charts(server: tuple[str, Counter[str]
     assert Path(download.value.path()).read_bytes()[:2] == b"PK"
 
 
-def test_school_staff_cannot_open_the_dashboard(server: tuple[str, Counter[str], Any], page: Any) -> None:
+def test_school_staff_are_sent_to_their_form(server: tuple[str, Counter[str], Any], page: Any) -> None:
+    """School staff logging in on the dashboard land on their own page (the form); the dashboard never
+    asks for its figures."""
     from avdual.auth import LOCAL_PASSWORD, user_for
 
     base, _, _ = server
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/dashboard/summary" in r.url else None)
     page.goto(base + "/dashboard")
     page.get_by_label("Benutzername oder E-Mail").fill(user_for("school", school="RFS").username)
     page.get_by_label("Passwort", exact=True).fill(LOCAL_PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
-    page.get_by_text("nur für das Bildungsbüro freigegeben").wait_for()
-    assert page.locator("#app").is_hidden()
+    page.wait_for_url(base + "/")
+    page.locator("#intake-form").wait_for(state="visible")
+    assert page.locator("#who-name").inner_text() == "Angemeldet: schule-rfs"
+    assert asked == []
+    assert page.locator("#site-nav").is_hidden()  # one page for a school: no navigation
 
 
 # The office's actions, in this order on the module's state (the first finds students waiting).

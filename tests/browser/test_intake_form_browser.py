@@ -7,11 +7,13 @@ a wrong date shows the API's German message at the field.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.browser.conftest import login as sign_in
+from tests.browser.conftest import serving
 
 pytestmark = [
     pytest.mark.browser,
@@ -21,11 +23,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, Any]]:
-    from werkzeug.serving import make_server
-
     from avdual.auth import user_for
     from avdual.runtime import LocalRuntime
-    from avdual.server import Gateway, deliver_forever
     from tests.conftest import OFFICE, companion
 
     with LocalRuntime(stage="browser", log_level="ERROR") as rt:
@@ -35,30 +34,12 @@ def server() -> Iterator[tuple[str, Any]]:
         )
         rt.drain()
         rt.cognito.ensure_user(user_for("school", school="RFS"))
-        httpd = make_server("127.0.0.1", 0, Gateway(rt), threaded=True)
-        stop = threading.Event()
-        threads = [
-            threading.Thread(target=httpd.serve_forever, daemon=True),
-            threading.Thread(target=deliver_forever, args=(rt, stop, 0.1), daemon=True),
-        ]
-        for t in threads:
-            t.start()
-        try:
-            yield f"http://127.0.0.1:{httpd.server_port}", rt
-        finally:
-            stop.set()
-            httpd.shutdown()
-            for t in threads:
-                t.join(timeout=5)
+        with serving(rt) as base:
+            yield base, rt
 
 
 def login(page: Any, base: str) -> None:
-    from avdual.auth import LOCAL_PASSWORD
-
-    page.goto(base + "/")
-    page.get_by_label("Benutzername oder E-Mail").fill("schule-rfs")
-    page.get_by_label("Passwort", exact=True).fill(LOCAL_PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
+    sign_in(page, base, "schule-rfs")
     page.locator("#intake-form").wait_for(state="visible")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from common.web import LOCAL_LOGIN_VARIABLE
 from contracts import topology as topo
 from contracts.reference import SCHOOLS
 
@@ -73,6 +74,8 @@ def test_uploads_are_binary_and_the_web_form_gets_its_login_config(template: dic
     (client_id,) = of_type(template, "AWS::Cognito::UserPoolClient")
     assert variables["userPoolClientId"] == {"Ref": client_id}
     assert set(variables) == {"authEndpoint", "userPoolClientId", "region"}
+    # "Mit Token anmelden (Entwicklung)" exists only where the local runtime serves the pages
+    assert LOCAL_LOGIN_VARIABLE not in variables
 
 
 def test_gateway_answers_are_german(template: dict[str, Any]) -> None:

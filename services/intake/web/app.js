@@ -1,5 +1,6 @@
 // AV dual – intake web form. Plain JS, no build step. Text for people is German.
-// CONFIG, $, API, TOKEN_KEY, AUTH_ERRORS, decodeJwt, groupsOf and cognito come from common/webassets/session.js.
+// CONFIG, $, session, api, groupsOf and startLogin (the shared login, header and session) come from
+// common/webassets/session.js.
 const STATUS_TEXT = {
   submitted: "Eingegangen – die Zuordnung läuft …",
   waitlisted: "Auf der Warteliste (noch keine Begleitung frei)",
@@ -7,8 +8,6 @@ const STATUS_TEXT = {
   ended: "Begleitung beendet",
   withdrawn: "Zurückgezogen",
 };
-let session = null; // {token, claims}
-let pendingChallenge = null; // {name, session, username}
 let idempotencyKey = null;
 let listCursor = null;
 
@@ -31,116 +30,19 @@ function newKey() {
     Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function api(method, path, { json, form, headers = {} } = {}) {
-  const init = { method, headers: { Authorization: `Bearer ${session.token}`, ...headers } };
-  if (json !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(json);
-  } else if (form) {
-    init.body = form;
-  }
-  const resp = await fetch(API + path, init);
-  let body = null;
-  try { body = await resp.json(); } catch (_) { body = null; }
-  if (resp.status === 401) {
-    logout("Die Anmeldung ist abgelaufen. Bitte erneut anmelden.");
-  }
-  return { status: resp.status, body };
-}
-
-// ------------------------------------------------------------------ login (Cognito InitiateAuth)
-async function handleAuthResult(result, username) {
-  if (result.AuthenticationResult) {
-    startSession(result.AuthenticationResult.IdToken);
-    return;
-  }
-  pendingChallenge = { name: result.ChallengeName, session: result.Session, username };
-  $("login-new-password-field").hidden = result.ChallengeName !== "NEW_PASSWORD_REQUIRED";
-  $("login-code-field").hidden = !["SOFTWARE_TOKEN_MFA", "MFA_SETUP"].includes(result.ChallengeName);
-  $("login-mfa-setup").hidden = result.ChallengeName !== "MFA_SETUP";
-  if (result.ChallengeName === "MFA_SETUP") {
-    const assoc = await cognito("AssociateSoftwareToken", { Session: result.Session });
-    pendingChallenge.session = assoc.Session;
-    $("login-mfa-secret").textContent = assoc.SecretCode;
-  }
-  $("login-error").textContent = {
-    NEW_PASSWORD_REQUIRED: "Bitte ein neues Passwort festlegen.",
-    SOFTWARE_TOKEN_MFA: "Bitte den Code aus der Authenticator-App eingeben.",
-    MFA_SETUP: "Bitte die Zwei-Faktor-Anmeldung einrichten.",
-  }[result.ChallengeName] || "Diese Anmeldeart wird nicht unterstützt.";
-}
-
-async function onLogin(ev) {
-  ev.preventDefault();
-  const username = $("login-user").value.trim();
-  const btn = $("login-submit");
-  btn.disabled = true;
-  $("login-error").textContent = "";
-  try {
-    if (!pendingChallenge) {
-      const result = await cognito("InitiateAuth", {
-        AuthFlow: "USER_PASSWORD_AUTH", ClientId: CONFIG.client_id,
-        AuthParameters: { USERNAME: username, PASSWORD: $("login-password").value },
-      });
-      await handleAuthResult(result, username);
-    } else {
-      const c = pendingChallenge;
-      const responses = { USERNAME: c.username };
-      if (c.name === "NEW_PASSWORD_REQUIRED") responses.NEW_PASSWORD = $("login-new-password").value;
-      if (c.name === "SOFTWARE_TOKEN_MFA") responses.SOFTWARE_TOKEN_MFA_CODE = $("login-code").value.trim();
-      let sessionToken = c.session;
-      if (c.name === "MFA_SETUP") {
-        const v = await cognito("VerifySoftwareToken", { Session: c.session, UserCode: $("login-code").value.trim() });
-        sessionToken = v.Session;
-      }
-      pendingChallenge = null;
-      const result = await cognito("RespondToAuthChallenge", {
-        ChallengeName: c.name, ClientId: CONFIG.client_id, Session: sessionToken, ChallengeResponses: responses,
-      });
-      await handleAuthResult(result, c.username);
-    }
-  } catch (e) {
-    pendingChallenge = null;
-    $("login-error").textContent = e && e.type === "NoEndpoint"
-      ? "Anmeldung mit Passwort ist hier nicht eingerichtet. Bitte mit Token anmelden."
-      : (AUTH_ERRORS[e && e.type] || "Die Anmeldung ist fehlgeschlagen. Bitte erneut versuchen.");
-  } finally {
-    btn.disabled = false;
-  }
-}
-
-function onTokenLogin(ev) {
-  ev.preventDefault();
-  const token = $("token-input").value.trim().replace(/^Bearer\s+/i, "");
-  try {
-    decodeJwt(token);
-  } catch (_) {
-    $("login-error").textContent = "Das ist kein gültiges Token.";
-    return;
-  }
-  startSession(token);
-}
-
-function startSession(token) {
-  const claims = decodeJwt(token);
-  session = { token, claims };
-  sessionStorage.setItem(TOKEN_KEY, token);
-  $("login").hidden = true;
-  $("app").hidden = false;
-  $("who").hidden = false;
-  $("who-name").textContent = `Angemeldet: ${claims["cognito:username"] || claims.email || "unbekannt"}`;
+// ------------------------------------------------------------------ session (shared login: startLogin)
+/** Schools and office use the whole form; a companion (only where the companions' page is not served)
+ * sees the list of their students, without entering, correcting or withdrawing. */
+function onSessionStart(s) {
+  const staff = s.role === "office" || s.role === "school";
+  document.querySelectorAll('.tab[data-tab="intake"], .tab[data-tab="batch"]').forEach((b) => { b.hidden = !staff; });
   fillSchools();
-  showTab("intake");
+  showTab(staff ? "intake" : "list");
 }
 
-function logout(message = "") {
-  session = null;
-  sessionStorage.removeItem(TOKEN_KEY);
-  $("app").hidden = true;
-  $("who").hidden = true;
-  $("login").hidden = false;
-  $("login-password").value = "";
-  $("login-error").textContent = message;
+function onSessionEnd() {
+  $("confirmation").hidden = true;
+  $("intake-form").hidden = false;
 }
 
 // ------------------------------------------------------------------ form set-up
@@ -301,18 +203,21 @@ async function showConfirmation(intakeId) {
 }
 
 // ------------------------------------------------------------------ list
+const LIST_COLUMNS = ["Name", "Klasse", "Status", "Eingang"];
+
 function row(item) {
   const tr = document.createElement("tr");
   const name = item.family_name === null ? "(gelöscht)" : `${item.family_name}, ${item.given_name}`;
   const cells = [name, item.class_name, STATUS_TEXT[item.status] || item.status,
     new Date(item.submitted_at).toLocaleDateString("de-DE")];
-  for (const text of cells) {
+  cells.forEach((text, i) => {
     const td = document.createElement("td");
+    td.dataset.label = LIST_COLUMNS[i];
     td.textContent = text;
     tr.append(td);
-  }
+  });
   const td = document.createElement("td");
-  if (item.status !== "withdrawn") {
+  if (item.status !== "withdrawn" && session.role !== "companion") {
     const b = document.createElement("button");
     b.type = "button";
     b.className = "link";
@@ -415,9 +320,6 @@ function showTab(name) {
 
 document.addEventListener("DOMContentLoaded", () => {
   setUpForm();
-  $("login-form").addEventListener("submit", onLogin);
-  $("token-form").addEventListener("submit", onTokenLogin);
-  $("logout").addEventListener("click", () => logout());
   $("intake-form").addEventListener("submit", onSubmit);
   $("new-intake").addEventListener("click", () => {
     $("confirmation").hidden = true;
@@ -429,10 +331,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("list-more").addEventListener("click", () => loadList(true));
   $("batch-form").addEventListener("submit", onBatch);
   document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
-  const saved = sessionStorage.getItem(TOKEN_KEY);
-  if (saved) {
-    try {
-      if (decodeJwt(saved).exp * 1000 > Date.now()) startSession(saved);
-    } catch (_) { sessionStorage.removeItem(TOKEN_KEY); }
-  }
+  startLogin({
+    // a companion works on the companions' page once it is served (CONFIG.homes); until then the list here
+    roles: CONFIG.homes && CONFIG.homes.companion ? ["office", "school"] : ["office", "school", "companion"],
+    onStart: onSessionStart,
+    onEnd: onSessionEnd,
+    refusal: "Dieses Formular ist für Schulen und das Bildungsbüro.",
+  });
 });

@@ -1,10 +1,10 @@
 // AV dual – office dashboard. Plain JS, no build step. Text for people is German.
 // Reads GET /dashboard/summary (office only): exact counts, the office's own view.
-// CONFIG, $, API, TOKEN_KEY, AUTH_ERRORS, decodeJwt, groupsOf and cognito come from common/webassets/session.js.
+// CONFIG, $, session, api and startLogin (the shared login, header and session) come from
+// common/webassets/session.js.
 const NUMBER = new Intl.NumberFormat("de-DE");
 const DECIMAL = new Intl.NumberFormat("de-DE", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
-let session = null; // {token, claims}
 let schoolYear = null; // of the figures shown
 let companionNames = {}; // companion_id -> name (staff), from the figures shown
 const LABELS = CONFIG.labels || {};
@@ -14,7 +14,8 @@ const COST = new Intl.NumberFormat("de-DE", { minimumFractionDigits: 2, maximumF
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") e.className = v; else if (v !== null && v !== undefined) e.setAttribute(k, v);
+    if (v === null || v === undefined) continue;
+    if (k === "class") e.className = v; else e.setAttribute(k, v);
   }
   for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return e;
@@ -63,85 +64,13 @@ function listTable(caption, header, rows, classOf = () => "") {
   for (const r of rows) {
     const cls = classOf(r);
     body.append(el("tr", cls ? { class: cls } : {},
-      ...r.cells.map((v, i) => el("td", header[i][1] ? { class: header[i][2] ? `n ${header[i][2](v)}` : "n" } : {},
-        v instanceof Node ? v : fmt(v)))));
+      ...r.cells.map((v, i) => el("td", {
+        class: header[i][1] ? (header[i][2] ? `n ${header[i][2](v)}` : "n") : null,
+        "data-label": header[i][0],
+      }, v instanceof Node ? v : fmt(v)))));
   }
   table.append(body);
   return table;
-}
-
-async function api(method, path, json) {
-  const init = { method, headers: { Authorization: `Bearer ${session.token}` } };
-  if (json !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(json);
-  }
-  const resp = await fetch(API + path, init);
-  const body = await resp.json().catch(() => null);
-  if (resp.status === 401) logout("Die Anmeldung ist abgelaufen. Bitte erneut anmelden.");
-  return { status: resp.status, body };
-}
-
-// ------------------------------------------------------------------ login (Cognito InitiateAuth)
-async function onLogin(ev) {
-  ev.preventDefault();
-  const btn = $("login-submit");
-  btn.disabled = true;
-  $("login-error").textContent = "";
-  try {
-    const result = await cognito("InitiateAuth", {
-      AuthFlow: "USER_PASSWORD_AUTH", ClientId: CONFIG.client_id,
-      AuthParameters: { USERNAME: $("login-user").value.trim(), PASSWORD: $("login-password").value },
-    });
-    if (!result.AuthenticationResult) {
-      $("login-error").textContent = "Bitte die Anmeldung zuerst im Anmeldeformular abschließen (neues Passwort / Zwei-Faktor).";
-      return;
-    }
-    await startSession(result.AuthenticationResult.IdToken);
-  } catch (e) {
-    $("login-error").textContent = e && e.type === "NoEndpoint"
-      ? "Anmeldung mit Passwort ist hier nicht eingerichtet. Bitte mit Token anmelden."
-      : (AUTH_ERRORS[e && e.type] || "Die Anmeldung ist fehlgeschlagen. Bitte erneut versuchen.");
-  } finally {
-    btn.disabled = false;
-  }
-}
-
-async function onTokenLogin(ev) {
-  ev.preventDefault();
-  const token = $("token-input").value.trim().replace(/^Bearer\s+/i, "");
-  try {
-    decodeJwt(token);
-  } catch (_) {
-    $("login-error").textContent = "Das ist kein gültiges Token.";
-    return;
-  }
-  await startSession(token);
-}
-
-async function startSession(token) {
-  const claims = decodeJwt(token);
-  if (!groupsOf(claims).includes("office")) {
-    $("login-error").textContent = "Das Dashboard ist nur für das Bildungsbüro freigegeben.";
-    return;
-  }
-  session = { token, claims };
-  sessionStorage.setItem(TOKEN_KEY, token);
-  $("who-name").textContent = claims["cognito:username"] || claims.email || "angemeldet";
-  $("who").hidden = false;
-  $("login").hidden = true;
-  $("app").hidden = false;
-  await load();
-  await openReportFromLink();
-}
-
-function logout(message = "") {
-  session = null;
-  sessionStorage.removeItem(TOKEN_KEY);
-  $("who").hidden = true;
-  $("app").hidden = true;
-  $("login").hidden = false;
-  $("login-error").textContent = message;
 }
 
 // ------------------------------------------------------------------ rendering
@@ -290,7 +219,7 @@ async function createReport(btn, request, waiting) {
   box.hidden = false;
   box.textContent = waiting;
   try {
-    const r = await api("POST", "reports", request);
+    const r = await api("POST", "reports", { json: request });
     if (r.status !== 201) {
       box.textContent = "Der Bericht konnte nicht erstellt werden.";
       return;
@@ -440,7 +369,7 @@ async function chooseCompanion() {
   if (!ok) return;
   const body = { companion_id: picked.value, reason };
   if ($("choice-note").value.trim()) body.note = $("choice-note").value.trim();
-  const r = await api("POST", `assignments/${encodeURIComponent(choiceIntake)}/companion`, body);
+  const r = await api("POST", `assignments/${encodeURIComponent(choiceIntake)}/companion`, { json: body });
   if (!session) return;
   if (r.status !== 200) {
     $("choice-state").textContent = errorText(r, "Die Zuordnung ist fehlgeschlagen.");
@@ -536,7 +465,7 @@ async function checkCompanionChange() {
   if (!change) return;
   const c = companionEdit.companion;
   const path = `companions/${encodeURIComponent(c.companion_id)}`;
-  const preview = await api("PATCH", `${path}?dry_run=true`, change.patch);
+  const preview = await api("PATCH", `${path}?dry_run=true`, { json: change.patch });
   if (!session) return;
   if (preview.status !== 200) {
     $("companion-error").textContent = errorText(preview, "Die Änderung konnte nicht geprüft werden.");
@@ -555,7 +484,7 @@ async function checkCompanionChange() {
     return;
   }
   $("companion-state").textContent = "Die Änderung wird gespeichert …";
-  const r = await api("PATCH", effect.needs_confirmation ? `${path}?allow_waitlist=true` : path, change.patch);
+  const r = await api("PATCH", effect.needs_confirmation ? `${path}?allow_waitlist=true` : path, { json: change.patch });
   if (!session) return;
   if (r.status !== 200) {
     $("companion-state").textContent = errorText(r, "Die Änderung konnte nicht gespeichert werden.");
@@ -707,9 +636,6 @@ async function loadAudit(ev, more = false) {
 
 // ------------------------------------------------------------------ start
 document.addEventListener("DOMContentLoaded", () => {
-  $("login-form").addEventListener("submit", onLogin);
-  $("token-form").addEventListener("submit", onTokenLogin);
-  $("logout").addEventListener("click", () => logout());
   $("refresh").addEventListener("click", load);
   $("make-report").addEventListener("click", makeReport);
   window.addEventListener("hashchange", openReportFromLink);
@@ -726,11 +652,12 @@ document.addEventListener("DOMContentLoaded", () => {
   $("audit-from").value = $("audit-to").value = isoDay(new Date());
   $("audit-form").addEventListener("submit", loadAudit);
   $("audit-more").addEventListener("click", () => loadAudit(null, true));
-  const saved = sessionStorage.getItem(TOKEN_KEY);
-  if (saved) {
-    try {
-      if (decodeJwt(saved).exp * 1000 > Date.now()) startSession(saved);
-      else sessionStorage.removeItem(TOKEN_KEY);
-    } catch (_) { sessionStorage.removeItem(TOKEN_KEY); }
-  }
+  startLogin({
+    roles: ["office"],
+    onStart: async () => {
+      await load();
+      await openReportFromLink();
+    },
+    refusal: "Das Dashboard ist nur für das Bildungsbüro freigegeben.",
+  });
 });
