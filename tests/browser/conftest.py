@@ -38,18 +38,34 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A German-locale page collecting console errors and page errors in ``page.problems``."""
-    context = browser.new_context(locale="de-DE")
+@contextmanager
+def open_page(browser: Any, **context_options: Any) -> Iterator[Any]:
+    """A German-locale page (in its own context) collecting console and page errors in ``page.problems``."""
+    context = browser.new_context(locale="de-DE", **context_options)
     pg = context.new_page()
     problems: list[str] = []
     pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: problems.append(str(e)))
     pg.set_default_timeout(30_000)
     pg.problems = problems  # type: ignore[attr-defined]
-    yield pg
-    context.close()
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A German-locale desktop page (see :func:`open_page`)."""
+    with open_page(browser) as pg:
+        yield pg
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A page 390 px wide, as on a phone (see :func:`open_page`)."""
+    with open_page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=1) as pg:
+        yield pg
 
 
 @contextmanager

@@ -18,7 +18,6 @@ pytestmark = [
     pytest.mark.enable_socket,  # loopback only: the server binds 127.0.0.1
 ]
 SHOTS = Path("out/screenshots")
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -40,19 +39,6 @@ def server() -> Iterator[str]:
             rt.cognito.ensure_user(user)
         with serving(rt) as base:
             yield base
-
-
-@pytest.fixture
-def phone(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="de-DE", viewport=PHONE, device_scale_factor=1)
-    pg = context.new_page()
-    problems: list[str] = []
-    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
-    pg.set_default_timeout(30_000)
-    pg.problems = problems  # type: ignore[attr-defined]
-    yield pg
-    context.close()
 
 
 def shot(page: Any, name: str) -> None:
