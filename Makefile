@@ -41,8 +41,8 @@ browser-deps: system-deps ## Debian's Chromium for the browser tests
 demo: .venv/.synced system-deps ## Run the whole scenario locally (embedded moto runtime) → out/reports/
 	$(PY) -m avdual.cli demo
 
-serve: .venv/.synced system-deps ## Serve API, /docs, web pages on http://127.0.0.1:$(PORT)
-	PORT=$(PORT) $(PY) -m avdual.cli serve
+serve: .venv/.synced system-deps ## Serve API, /docs, web pages on http://127.0.0.1:$(PORT) with the demo scenario (ARGS=--empty: blank)
+	PORT=$(PORT) $(PY) -m avdual.cli serve $(ARGS)
 
 smoke: .venv/.synced ## Smoke suite of a running stage: BASE_URL (default: a running `make serve`) or STAGE=…
 	$(PY) -m avdual.cli smoke $(SMOKE_TARGET)

@@ -41,12 +41,14 @@ def demo(
 def serve(
     port: int = typer.Option(8000, envvar="PORT"),
     host: str = "127.0.0.1",
-    seed: bool = typer.Option(True, help="Seed the scenario's companions"),
+    empty: bool = typer.Option(False, "--empty", help="Start blank: no companions, no intakes"),
+    weeks: int = typer.Option(3, min=1, max=4, help="Weeks of demo history (the clock starts that far back)"),
 ) -> None:
-    """Serve the API (and /openapi.json, /docs) on the embedded runtime; deliver events in the background."""
+    """Serve the API (and /openapi.json, /docs, the web pages) on the embedded runtime with the demo scenario
+    (companions, intakes, assignments, weeks of history) loaded in the background; deliver events."""
     from avdual.server import serve as run
 
-    run(host=host, port=port, seed=seed)
+    run(host=host, port=port, empty=empty, weeks=weeks)
 
 
 @app.command()

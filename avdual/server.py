@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
-from avdual.auth import FORWARDED_OPERATIONS, LOCAL_PASSWORD, user_for
+from avdual.auth import FORWARDED_OPERATIONS, LOCAL_PASSWORD, LocalUser, user_for
 from avdual.openapi import openapi_json
 from avdual.runtime import LOCAL_AUTH_PATH, LocalRuntime
 from common.errors import NOT_FOUND, error_body
@@ -51,6 +52,8 @@ class Gateway:
         request needs a valid bearer token, as behind API Gateway's Cognito authorizer."""
         self.rt = rt
         self.claims_for = claims_for or (lambda headers: None)
+        #: The demo scenario's loading state (``make serve``), shown by ``/healthz``.
+        self.scenario: dict[str, Any] = {"state": "empty"}
         self._openapi: str | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -72,7 +75,8 @@ class Gateway:
             return self._clock(req)
         if req.path == "/healthz":
             return Response(
-                json.dumps({"status": "ok", "pending": self.rt.pending()}), content_type="application/json"
+                json.dumps({"status": "ok", "pending": self.rt.pending(), "scenario": self.scenario}),
+                content_type="application/json",
             )
         if req.method == "GET" and self.rt.match_route("GET", req.path) is None:
             static = self._static(req.path)
@@ -206,8 +210,8 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def create_local_users(rt: LocalRuntime, companion_ids: list[str]) -> list[str]:
-    """Log-in users of the local pool (office, one per school, one per companion); returns their names."""
+def create_local_users(rt: LocalRuntime, companion_ids: list[str]) -> list[LocalUser]:
+    """Log-in users of the local pool (office, one per school, one per companion)."""
     from contracts.reference import SCHOOLS
 
     users = [user_for("office")] + [user_for("school", school=s) for s in SCHOOLS]
@@ -215,7 +219,25 @@ def create_local_users(rt: LocalRuntime, companion_ids: list[str]) -> list[str]:
     with rt.lock:
         for u in users:
             rt.cognito.ensure_user(u)
-    return [u.username for u in users]
+    return users
+
+
+def login_lines(base: str, users: list[LocalUser], companions: list[dict[str, Any]]) -> list[str]:
+    """The local logins by role, each with the page it starts on (printed by ``make serve``)."""
+    from common.web import served_pages
+
+    homes = {link.home_of: base + link.path for link in served_pages() if link.home_of}
+    names = {c["companion_id"]: f"{c['name']}, {', '.join(c['school_ids'])}" for c in companions}
+    schools = [u.username for u in users if any(g.startswith("school-") for g in u.groups)]
+    office = [u.username for u in users if u.companion_id is None and u.username not in schools]
+    escorts = [f"{u.username} ({names.get(u.companion_id, '')})" for u in users if u.companion_id]
+    lines = [f"Lokale Anmeldungen – Passwort für alle: {LOCAL_PASSWORD}"]
+    lines.append(f"  Bildungsbüro  {', '.join(office)}  →  {homes.get('office', base + '/')}")
+    lines.append(f"  Schule        {', '.join(schools)}  →  {homes.get('school', base + '/')}")
+    if escorts:
+        shown = ", ".join(escorts[:2]) + (f", … ({len(escorts)} Begleitungen)" if len(escorts) > 2 else "")
+        lines.append(f"  Begleitung    {shown}  →  {homes.get('companion', base + '/')}")
+    return lines
 
 
 def deliver_forever(rt: LocalRuntime, stop: threading.Event, interval: float = 0.2) -> None:
@@ -225,37 +247,75 @@ def deliver_forever(rt: LocalRuntime, stop: threading.Event, interval: float = 0
         stop.wait(interval)
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 8000, seed: bool = True) -> None:
-    from avdual.demo import seed_companions
+def load_history(rt: LocalRuntime, scenario: dict[str, Any], weeks: int, status: dict[str, Any]) -> None:
+    """Play the demo scenario's weeks into ``rt`` (in the background of ``make serve``); ``status`` is what
+    ``/healthz`` shows."""
+    from avdual.history import play_weeks
+    from avdual.scenario import load_intakes
+
+    try:
+        history = play_weeks(
+            rt, scenario, load_intakes(), weeks=weeks, progress=lambda line: print(f"  {line}", flush=True)
+        )
+    except Exception as e:
+        status.update(state="failed", error=type(e).__name__)
+        print(f"Demo-Szenario konnte nicht geladen werden: {type(e).__name__}: {e}", flush=True)
+        return
+    status.update(state="ready", seconds=round(history.seconds, 1), intakes=sum(history.intakes_per_week))
+    print(
+        f"Demo-Szenario geladen in {history.seconds:.1f} s: {history.companions} Begleitungen, "
+        f"{sum(history.intakes_per_week)} Anmeldungen über {weeks} Wochen "
+        f"({' + '.join(map(str, history.intakes_per_week))}), zugeordnet {history.status['assigned']}, "
+        f"Warteliste {history.status['waitlisted']}, {history.reports} Wochenberichte",
+        flush=True,
+    )
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8000, empty: bool = False, weeks: int = 3) -> None:
+    """Serve the local system; by default with the demo scenario's last ``weeks`` weeks (loaded in the
+    background while the server already answers), ``empty``: no companions, no intakes."""
+    from avdual.demo import clean_outputs
+    from avdual.history import clock_start
     from avdual.scenario import load_scenario
 
-    with LocalRuntime(log_level="WARNING", out_dir=OUT) as rt:
-        scenario = load_scenario()
-        if seed:
-            seed_companions(rt, scenario)
-            rt.drain()
-        users = create_local_users(rt, [c["companion_id"] for c in scenario["companions"]] if seed else [])
-        print(
-            f"Anmeldung im Formular: {', '.join(users[:3])}, … (Passwort {LOCAL_PASSWORD})  ·  "
-            "Token für die API: .venv/bin/avdual token --role school --school RFS"
-        )
+    t0 = time.perf_counter()
+    scenario = load_scenario()
+    start = None if empty else clock_start(datetime.now(UTC), weeks)
+    with LocalRuntime(log_level="WARNING", out_dir=OUT, clock_start=start) as rt:
+        companions = [] if empty else scenario["companions"]
+        users = create_local_users(rt, [c["companion_id"] for c in companions])
+        base = f"http://{host}:{port}"
+        gateway = Gateway(rt)
         stop = threading.Event()
-        worker = threading.Thread(target=deliver_forever, args=(rt, stop), daemon=True)
-        worker.start()
+        threads = [threading.Thread(target=deliver_forever, args=(rt, stop), daemon=True)]
+        if not empty:
+            clean_outputs(OUT)
+            gateway.scenario.update(state="loading")
+            threads.append(
+                threading.Thread(
+                    target=load_history, args=(rt, scenario, weeks, gateway.scenario), daemon=True
+                )
+            )
+        print(f"AV dual lokal: {base}/  ·  API-Doku: {base}/docs  ·  Strg+C beendet")
+        print("\n".join(login_lines(base, users, companions)))
         print(
-            f"AV dual lokal: http://{host}:{port}/  ·  API-Doku: http://{host}:{port}/docs  ·  Strg+C beendet"
-        )
-        print(
-            f"Dashboard (Benutzer buero): http://{host}:{port}/dashboard  ·  "
+            f"Token für die API: .venv/bin/avdual token --role school --school RFS  ·  "
             f"Berichte und E-Mails: {OUT}/reports, {OUT}/mail  ·  "
             "Uhr vorstellen: .venv/bin/avdual clock advance --days 7"
         )
+        print(
+            f"Server bereit nach {time.perf_counter() - t0:.1f} s"
+            + ("" if empty else f"; das Demo-Szenario ({weeks} Wochen) wird im Hintergrund geladen …"),
+            flush=True,
+        )
+        for t in threads:
+            t.start()
         try:
-            run_simple(host, port, Gateway(rt), threaded=True, use_reloader=False)
+            run_simple(host, port, gateway, threaded=True, use_reloader=False)
         finally:
             stop.set()
-            worker.join(timeout=5)
-            time.sleep(0)
+            for t in threads:
+                t.join(timeout=5)
 
 
 def _swagger_asset(name: str) -> Response:
