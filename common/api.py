@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
@@ -22,6 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
@@ -198,3 +199,29 @@ __all__ = [
     "json_response",
     "request_time",
 ]
+
+
+# ------------------------------------------------------------------ versioned resources (ETag / If-Match)
+#: ``If-Match`` as the APIs take it: the ``ETag`` of an earlier answer (``"3"``, weak ``W/"3"``) or ``*``.
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,9}")$'
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        pattern=IF_MATCH_PATTERN,
+        description='ETag der gelesenen Fassung (z. B. "3"): die Änderung wird nur gespeichert, wenn niemand '
+        "die Anmeldung inzwischen geändert hat (sonst 409).",
+    ),
+]
+
+
+def etag(version: int) -> dict[str, str]:
+    """The ``ETag`` header of a resource at ``version``."""
+    return {"ETag": f'"{version}"'}
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an ``If-Match`` header asks for (``None``: no header, or ``*`` = any)."""
+    if if_match is None or if_match == "*":
+        return None
+    return int(if_match.removeprefix("W/").strip('"'))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from contracts.topology import API_BASE_URL_ENV, BUCKETS, COGNITO, EVENT_BUS_ENV, STAGE_ENV, TABLES
+from contracts.topology import API_BASE_URL_ENV, BUCKETS, COGNITO, EVENT_BUS_ENV, MAC_KEYS, STAGE_ENV, TABLES
 
 
 class SettingMissingError(RuntimeError):
@@ -39,6 +39,12 @@ def bucket_name(logical: str) -> str:
 
 
 @cache
+def mac_key_id(logical: str) -> str:
+    """Id (ARN) of the KMS HMAC key ``logical`` of the topology (e.g. ``"student-key"``)."""
+    return _env(MAC_KEYS[logical].env_var)
+
+
+@cache
 def event_bus_name() -> str:
     return _env(EVENT_BUS_ENV)
 
@@ -61,5 +67,5 @@ def stage() -> str:
 def reset() -> None:
     """Forget cached settings after the environment changed (:func:`common.aws.reset` also forgets the
     clients)."""
-    for f in (table_name, bucket_name, event_bus_name):
+    for f in (table_name, bucket_name, mac_key_id, event_bus_name):
         f.cache_clear()

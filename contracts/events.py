@@ -73,12 +73,17 @@ class IntakeUpdatedData(StudentProfile):
     matching_relevant: bool = Field(description="True when a field the matching model reads changed")
 
 
+WithdrawReason = Literal["consent_withdrawn", "duplicate", "entered_in_error", "left_school"]
+"""Why an intake was withdrawn (all erase): consent withdrawn, entered twice, entered by mistake, left the
+school. A code only, never free text (it is counted by reporting)."""
+
+
 class IntakeWithdrawnData(_Strict):
     intake_id: str = Field(min_length=26, max_length=26)
     school_id: str
     school_year: str = Field(pattern=r"^\d{4}/\d{2}$")
     withdrawn_at: datetime
-    reason: Literal["consent_withdrawn", "left_before_start", "duplicate", "other"] = "consent_withdrawn"
+    reason: WithdrawReason = Field(description="Why the intake was withdrawn (a code, counted by reporting)")
 
 
 class CompanionAssignedData(_Strict):
@@ -231,7 +236,7 @@ INTAKE_UPDATED = EventSpec(
 INTAKE_WITHDRAWN = EventSpec(
     "IntakeWithdrawn",
     Source.INTAKE,
-    1,
+    2,  # v2: reason codes of the withdrawal dialog, required
     IntakeWithdrawnData,
     "An intake was withdrawn (e.g. consent withdrawn): erase personal data.",
 )

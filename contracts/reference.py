@@ -78,6 +78,14 @@ GENDER_LABELS: dict[str, str] = {
     "keine_angabe": "keine Angabe",
 }
 
+#: The withdrawal dialog's reasons (``contracts.events.WithdrawReason``); every one erases the personal data.
+WITHDRAW_REASON_LABELS: dict[str, str] = {
+    "consent_withdrawn": "Einwilligung widerrufen",
+    "duplicate": "doppelt erfasst",
+    "entered_in_error": "irrtümlich erfasst",
+    "left_school": "Schule verlassen",
+}
+
 AGE_BAND_LABELS: dict[str, str] = {
     "unter_16": "unter 16",
     "16": "16",

@@ -75,6 +75,19 @@ class MailIdentity:
         return ((self.sender_env, self.sender), (self.recipient_env, self.recipient))
 
 
+@dataclass(frozen=True)
+class MacKey:
+    """A KMS HMAC key (``HMAC_256``, key usage ``GENERATE_VERIFY_MAC``): keyed hashes (``kms:GenerateMac``)
+    that nobody can compute or test guesses against without the key, which never leaves KMS. Functions that
+    name it in ``Function.mac_keys`` get its id in ``env_var`` and ``kms:GenerateMac`` on it (nothing
+    else)."""
+
+    name: str
+    service: Service
+    env_var: str
+    description: str = ""
+
+
 #: Environment of functions that draw charts with matplotlib: its config/cache directory must be writable,
 #: and on Lambda only ``/tmp`` is (the default, ``$HOME/.config/matplotlib``, is on the read-only file
 #: system). A cache directory, not a place for data: nothing confidential is written there.
@@ -164,6 +177,8 @@ class Function:
     """The DynamoDB stream that triggers the function (its table's env var is set; no item access)."""
     one_time: tuple[OneTimeSchedule, ...] = ()
     """One-time schedules that invoke this function (created at run time by another function)."""
+    mac_keys: tuple[str, ...] = ()
+    """Names of :data:`MAC_KEYS` the function computes keyed hashes with (env + ``kms:GenerateMac``)."""
     links_to_api: bool = False
     """The function writes links to the API's pages (gets :data:`API_BASE_URL_ENV`)."""
     description: str = ""
@@ -292,6 +307,7 @@ INTAKES = Table(
         Index("by_school", pk="school_id", sk="year_submitted"),
         Index("by_year", pk="school_year", sk="submitted_at"),
         Index("by_companion", pk="companion_id", sk="submitted_at"),
+        Index("by_student_key", pk="student_key"),
     ),
     ttl_attribute="expires_at",
     description="Intake forms with personal data (minors) and the assignment status projected from "
@@ -407,6 +423,16 @@ OFFICE_MAIL = MailIdentity(
 )
 MAIL_IDENTITIES: dict[str, MailIdentity] = {m.name: m for m in (OFFICE_MAIL,)}
 
+STUDENT_KEY = MacKey(
+    "student-key",
+    "intake",
+    env_var="STUDENT_KEY_ID",
+    description="HMAC key of the duplicate check: the same student (school year, school, normalised name, "
+    "date of birth) has the same keyed hash in the intakes table (index by_student_key); no event or log "
+    "carries it, and without the key nobody can test a name against it",
+)
+MAC_KEYS: dict[str, MacKey] = {k.name: k for k in (STUDENT_KEY,)}
+
 # --------------------------------------------------------------------------- functions
 #: Functions behind API routes stop when API Gateway stops waiting (REST integration timeout: 29 s).
 API_TIMEOUT_SECONDS = 29
@@ -417,6 +443,7 @@ INTAKE_API = Function(
     "services.intake.handlers.api.handler",
     tables=("intakes", "intake-outbox", "audit-log", "idempotency"),
     publishes=(ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN),
+    mac_keys=("student-key",),
     timeout_seconds=API_TIMEOUT_SECONDS,
     description="Intake REST API for schools",
 )
@@ -825,6 +852,8 @@ def env_for(function: Function) -> dict[str, str]:
         env[BUCKETS[b].env_var] = b
     if function.stream:  # the relay recognises its table by the physical name (``eventSourceARN``)
         env[TABLES[function.stream.table].env_var] = function.stream.table
+    for k in function.mac_keys:
+        env[MAC_KEYS[k].env_var] = k
     if function.publishes:
         env[EVENT_BUS_ENV] = "bus"
     for _, o in one_time_targets(function.name):
@@ -870,6 +899,8 @@ def validate() -> None:
     for outbox_table in outbox_tables():  # one relay per outbox table
         relays = [f.name for f in FUNCTIONS.values() if f.stream and f.stream.table == outbox_table.name]
         assert relays == [outbox_relay_name(outbox_table)], outbox_table.name
+        for k in f.mac_keys:
+            assert k in MAC_KEYS and MAC_KEYS[k].service == f.service, (f.name, k)
     for r in ROUTES:
         assert r.function in FUNCTIONS, r
         for name in re.findall(r"\{(\w+)\}", r.path):
@@ -877,6 +908,7 @@ def validate() -> None:
     _validate_one_time()
     envs = [t.env_var for t in TABLES.values()] + [b.env_var for b in BUCKETS.values()]
     envs += [v for m in MAIL_IDENTITIES.values() for v in (m.sender_env, m.recipient_env)]
+    envs += [k.env_var for k in MAC_KEYS.values()]
     assert len(envs) == len(set(envs)), "env var declared twice"
 
 

@@ -74,6 +74,7 @@ class AvDualStack(Stack):
         for svc in self.services.values():  # all data stores exist before any function references them
             resources.tables.update(svc.tables)
             resources.buckets.update(svc.buckets)
+            resources.mac_keys.update(svc.mac_keys)
         self.functions: dict[str, lambda_.Function] = {}
         for svc in self.services.values():
             self.functions.update(svc.add_functions(resources, self.runtime))

@@ -26,6 +26,7 @@ from contracts.topology import (
     BUCKETS,
     EVENT_BUS_ENV,
     FUNCTIONS,
+    MAC_KEYS,
     MAIL_IDENTITIES,
     SUBSCRIPTIONS,
     TABLES,
@@ -88,6 +89,13 @@ class Resources(StreamMappings):
                 self._dead_letter_queue(sqs, "async", f.name)
         self._one_time_schedules(sqs)
         self.cognito = LocalCognito(self.stage, REGION)  # created on first use (login, token check, web form)
+        kms = boto3.client("kms")
+        for k in MAC_KEYS.values():  # CDK: a KMS key HMAC_256 / GENERATE_VERIFY_MAC
+            key_id = kms.create_key(
+                KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Description=f"{self.physical(k.name)}"
+            )["KeyMetadata"]["KeyId"]
+            os.environ[k.env_var] = key_id
+            self.names[k.name] = key_id
         ses = boto3.client("ses")
         for m in MAIL_IDENTITIES.values():  # CDK: an SES email identity (verified by DNS / the mailbox owner)
             ses.verify_email_identity(EmailAddress=m.sender)

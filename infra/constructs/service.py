@@ -37,7 +37,7 @@ from constructs import Construct
 
 from contracts import topology as topo
 from infra import iam as grants
-from infra.constructs.keys import Keys
+from infra.constructs.keys import PENDING_WINDOW, Keys
 from infra.constructs.runtime import ARCHITECTURE, RUNTIME, LambdaRuntime
 from infra.constructs.storage import bucket_from_topology, table_from_topology
 from infra.nag import (
@@ -89,6 +89,7 @@ class Resources:
     keys: Keys
     tables: dict[str, dynamodb.ITable] = field(default_factory=dict)
     buckets: dict[str, s3.IBucket] = field(default_factory=dict)
+    mac_keys: dict[str, kms.IKey] = field(default_factory=dict)
     #: Per-stage replacements of the topology's mail addresses (env var name → address), e.g. from
     #: ``cdk deploy -c officeEmail=…``.
     mail_overrides: dict[str, str] = field(default_factory=dict)
@@ -113,6 +114,8 @@ class Resources:
                 env[var] = self.buckets[logical].bucket_name
             elif any(o.name == logical for _, o in topo.one_time_targets(spec.name)):
                 continue  # the target of a one-time schedule: set when the target exists (_one_time)
+            elif logical in topo.MAC_KEYS and topo.MAC_KEYS[logical].env_var == var:
+                env[var] = self.mac_keys[logical].key_arn
             else:
                 raise ValueError(f"{spec.name}: cannot resolve env var {var}={logical}")
         env[topo.SERVICE_NAME_ENV] = spec.service
@@ -254,6 +257,21 @@ class ServiceConstruct(Construct):
                         self.mail_identities[address] = ses.EmailIdentity(
                             self, construct_id(m.name) + role, identity=ses.Identity.email(address)
                         )
+        #: KMS HMAC keys of this service (keyed hashes; no rotation: AWS rotates no HMAC key, and a rotated
+        #: key would give the same student another hash)
+        self.mac_keys: dict[str, kms.Key] = {
+            k.name: kms.Key(
+                self,
+                construct_id(k.name),
+                description=f"avdual {stage}: {k.name} (HMAC)",
+                key_spec=kms.KeySpec.HMAC_256,
+                key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC,
+                pending_window=PENDING_WINDOW,
+                removal_policy=RemovalPolicy.RETAIN,
+            )
+            for k in topo.MAC_KEYS.values()
+            if k.service == service
+        }
         self.functions: dict[str, lambda_.Function] = {}
         self.queues: dict[str, sqs.Queue] = {}
         #: every DLQ of this service, by a readable name (alarms, dashboard)
@@ -347,6 +365,10 @@ class ServiceConstruct(Construct):
             )
         for name in spec.mail:
             grants.grant_send_mail(role, res.mail_addresses(topo.MAIL_IDENTITIES[name]))
+        for name in spec.mac_keys:
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["kms:GenerateMac"], resources=[res.mac_keys[name].key_arn])
+            )
 
         acknowledge(fn, "AwsSolutions-L1", REASON_RUNTIME)
         acknowledge(fn, "Serverless-LambdaLatestVersion", REASON_RUNTIME)

@@ -128,9 +128,13 @@ def test_token_login_and_the_office_sees_every_school(server: tuple[str, Any], p
     # withdraw the first one: confirmed, erased, shown without a name
     first = page.locator("#list-table tbody tr").first
     name = first.locator("td").first.inner_text()
-    page.once("dialog", lambda d: d.accept())
     first.get_by_role("button", name="zurückziehen").click()
-    page.get_by_text("Die Anmeldung wurde zurückgezogen und die Angaben gelöscht.").wait_for()
+    dialog = page.get_by_role("dialog", name="Anmeldung zurückziehen")
+    dialog.get_by_label("Einwilligung widerrufen").check()
+    dialog.get_by_role("button", name="Zurückziehen und Angaben löschen").click()
+    page.get_by_text(
+        "Die Anmeldung wurde zurückgezogen (Einwilligung widerrufen) und die Angaben gelöscht."
+    ).wait_for()
     page.get_by_text("(gelöscht)").first.wait_for()
     assert name not in page.locator("#list-table").inner_text()
 

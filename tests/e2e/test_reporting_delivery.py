@@ -116,6 +116,7 @@ def facts_of_students(n: int, seed: int = 5) -> list[tuple[EventSpec, Any]]:
                         school_id=p["school_id"],
                         school_year="2026/27",
                         withdrawn_at=t + timedelta(days=1),
+                        reason="duplicate",
                     ),
                 )
             )

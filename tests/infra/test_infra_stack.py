@@ -337,6 +337,43 @@ def test_least_privilege_put_events(synth: Synth) -> None:
         assert ("events:PutEvents" in actions) == bool(spec.publishes), spec.name
         assert ("s3:PutObject" in actions) == bool(spec.buckets), spec.name
         assert ("ses:SendRawEmail" in actions) == bool(spec.mail), spec.name
+        assert ("kms:GenerateMac" in actions) == bool(spec.mac_keys), spec.name
+
+
+def test_mac_keys_are_hmac_keys_only_their_functions_may_use(synth: Synth) -> None:
+    """One KMS key per topology MAC key: HMAC_256 for GENERATE_VERIFY_MAC (the key spec KMS needs for
+    ``GenerateMac``, docs.aws.amazon.com/kms/latest/developerguide/hmac.html), without rotation (AWS does not
+    rotate HMAC keys automatically); functions that name it get its ARN and ``kms:GenerateMac`` on exactly it."""
+    keys = {
+        lid: k
+        for lid, k in synth.of_type("AWS::KMS::Key").items()
+        if k["Properties"].get("KeySpec") == "HMAC_256"
+    }
+    assert len(keys) == len(topo.MAC_KEYS)
+    for k in keys.values():
+        assert k["Properties"]["KeyUsage"] == "GENERATE_VERIFY_MAC"
+        assert not k["Properties"].get("EnableKeyRotation")
+        assert k["DeletionPolicy"] == "Retain"
+    by_handler = synth.functions_by_handler()
+    policies = synth.of_type("AWS::IAM::Policy")
+    for spec in topo.FUNCTIONS.values():
+        env = by_handler[spec.handler][1]["Properties"]["Environment"]["Variables"]
+        role_id = _ref_id(synth.json["Resources"][synth.function_id(spec.name)]["Properties"]["Role"])
+        statements = [
+            s
+            for p in policies.values()
+            if role_id in [_ref_id(r) for r in p["Properties"]["Roles"]]
+            for s in p["Properties"]["PolicyDocument"]["Statement"]
+            if "kms:GenerateMac" in json.dumps(s["Action"])
+        ]
+        for name in spec.mac_keys:
+            key_ref = env[topo.MAC_KEYS[name].env_var]
+            assert key_ref["Fn::GetAtt"][0] in keys and key_ref["Fn::GetAtt"][1] == "Arn"
+            assert [s["Resource"] for s in statements] == [key_ref] and statements[0][
+                "Action"
+            ] == "kms:GenerateMac"
+        if not spec.mac_keys:
+            assert statements == []
 
 
 def test_mail_identities_and_send_permission(synth: Synth) -> None:

@@ -90,7 +90,9 @@ def updated(n: int, minutes: int = 1000, relevant: bool = True, **kw: Any) -> Ou
 
 def withdrawn(n: int, school: str = "RFS") -> OutgoingEvent:
     at = T0 + timedelta(days=5, minutes=n)
-    data = IntakeWithdrawnData(intake_id=iid(n), school_id=school, school_year="2026/27", withdrawn_at=at)
+    data = IntakeWithdrawnData(
+        intake_id=iid(n), school_id=school, school_year="2026/27", withdrawn_at=at, reason="left_school"
+    )
     return OutgoingEvent(INTAKE_WITHDRAWN, data, f"IntakeWithdrawn:{iid(n)}", "test", occurred_at=at)
 
 

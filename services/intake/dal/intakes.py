@@ -22,12 +22,15 @@ from common.errors import ConflictError
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts.topology import INTAKE_OUTBOX, INTAKES
+from services.intake.dal import student_keys
 from services.intake.models.intake import ERASED_FIELDS, FORM_FIELDS, IntakeRecord, IntakeStatus, iso
 
 TABLE = INTAKES.name
 OUTBOX = INTAKE_OUTBOX.name
-#: Removed on withdrawal besides the erased form fields: the assignment projection (the assignment ended).
-_ERASED_PROJECTION = ("companion_id",)
+#: Removed on withdrawal besides the erased form fields: the assignment projection (the assignment ended) and
+#: the student's keyed hash (derived from the name and birth date: personal data, and the duplicate check must
+#: not find a withdrawn intake).
+_ERASED_PROJECTION = ("companion_id", "student_key")
 INDEXES = {ix.name: ix for ix in INTAKES.indexes}
 
 
@@ -92,7 +95,7 @@ class IntakeRepository:
         and the intake is not withdrawn; projected assignment fields (and, unless ``set_expiry``, the
         retention time) stay untouched."""
         item = _item(record)
-        keys = [*FORM_FIELDS, "version", "updated_at", "updated_by", "year_submitted"]
+        keys = [*FORM_FIELDS, "version", "updated_at", "updated_by", "year_submitted", "student_key"]
         keys += ["expires_at"] if set_expiry else []
         sets = [k for k in keys if k in item]
         removes = [k for k in FORM_FIELDS if k not in item]
@@ -245,6 +248,18 @@ class IntakeRepository:
             max_rounds=max_rounds,
         )
         return [_record(i) for i in items], lek
+
+    def with_student_key(self, key: str, *, not_expired_at: int) -> list[IntakeRecord]:
+        """The intakes (not withdrawn, not expired) of the student with the keyed hash ``key``."""
+        found, _ = self.query(
+            "by_student_key", key, filters={}, not_expired_at=not_expired_at, limit=10, start_key=None
+        )
+        return [r for r in found if r.status != "withdrawn"]
+
+    @staticmethod
+    def student_key(material: bytes) -> str:
+        """The keyed hash of a student (``logic.duplicates.student_material``; KMS, ``dal.student_keys``)."""
+        return student_keys.student_key(material)
 
     def count(self) -> int:
         """Number of intakes (scan; for tests and the local demo only)."""

@@ -10,7 +10,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, File, Form, Query, UploadFile
 
-from common.api import html_response, json_response
+from common.api import IfMatch, etag, expected_version, html_response, json_response
 from common.idempotency import IdempotencyKey
 from common.routes import Caller, IntakeId, RestApi, SchoolCode, SchoolYearQuery
 from contracts.reference import SCHOOL_YEAR
@@ -18,10 +18,12 @@ from contracts.topology import INTAKE_API
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.handlers import page
 from services.intake.logic import audit_query, read, submit, update
+from services.intake.logic.errors import DuplicateIntakeError
 from services.intake.models.audit_page import AuditAction, AuditPage
 from services.intake.models.intake import (
     CLASS_NAME,
     BatchResult,
+    DuplicateResponse,
     IntakeCreated,
     IntakeForm,
     IntakePage,
@@ -40,14 +42,32 @@ def web_form():  # type: ignore[no-untyped-def]  # no return annotation: HTML, n
     return html_response(page.render(app.current_event.get("stageVariables")))
 
 
-@api.route("POST", "/intakes", IntakeCreated, "Angelegt", status=201, errors=(409,))
+@api.route(
+    "POST",
+    "/intakes",
+    IntakeCreated,
+    "Angelegt",
+    status=201,
+    errors=(409,),
+    description="Ist dieselbe Schülerin / derselbe Schüler (Schuljahr, Schule, Vor- und Nachname, "
+    "Geburtsdatum) schon angemeldet, antwortet die API 409 mit `duplicate_of` (die vorhandene "
+    "Anmeldung); mit `allow_duplicate=true` wird trotzdem neu angelegt.",
+)
 def create_intake(
-    form: IntakeForm, principal: Caller, idempotency_key: IdempotencyKey = None
+    form: IntakeForm,
+    principal: Caller,
+    allow_duplicate: Annotated[
+        bool,
+        Query(
+            description="true: auch anlegen, wenn dieselbe Schülerin / derselbe Schüler schon angemeldet ist"
+        ),
+    ] = False,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[IntakeCreated]:
     return api.idempotent(
         principal,
         idempotency_key,
-        form.model_dump(mode="json"),
+        {**form.model_dump(mode="json"), "allow_duplicate": allow_duplicate},
         lambda: (
             201,
             submit.submit_intake(
@@ -56,9 +76,15 @@ def create_intake(
                 correlation_id=api.correlation_id(),
                 repo=IntakeRepository(),
                 now=api.now(),
+                allow_duplicate=allow_duplicate,
             ),
         ),
     )
+
+
+@app.exception_handler(DuplicateIntakeError)
+def _duplicate(ex: DuplicateIntakeError) -> Response:
+    return json_response(DuplicateResponse(message=ex.message, duplicate_of=ex.existing_intake_id), 409)
 
 
 @api.route("GET", "/intakes", IntakePage, "Eine Seite Anmeldungen (neueste zuerst)")
@@ -137,11 +163,10 @@ def upload_class_list(
     )
 
 
-@api.route("GET", "/intakes/{intake_id}", IntakeView, "Die Anmeldung")
+@api.route("GET", "/intakes/{intake_id}", IntakeView, "Die Anmeldung (ETag: ihre Fassung)")
 def get_intake(intake_id: IntakeId, principal: Caller) -> Response[IntakeView]:
-    return json_response(
-        read.get_intake(intake_id, principal=principal, repo=IntakeRepository(), now=api.now())
-    )
+    view = read.get_intake(intake_id, principal=principal, repo=IntakeRepository(), now=api.now())
+    return json_response(view, headers=etag(view.version))
 
 
 @api.route(
@@ -151,19 +176,25 @@ def get_intake(intake_id: IntakeId, principal: Caller) -> Response[IntakeView]:
     "Geändert",
     errors=(409,),
     description="JSON Merge Patch (RFC 7396): nur die zu ändernden Felder senden; `null` entfernt ein "
-    "optionales Feld. Das Ergebnis wird wie eine neue Anmeldung geprüft.",
+    "optionales Feld. Das Ergebnis wird wie eine neue Anmeldung geprüft. Mit `If-Match` (ETag von "
+    "`GET /intakes/{intake_id}`) nur, wenn niemand die Anmeldung inzwischen geändert hat (sonst 409).",
 )
-def patch_intake(intake_id: IntakeId, patch: IntakePatch, principal: Caller) -> Response[IntakeView]:  # type: ignore[valid-type]
-    return json_response(
-        update.patch_intake(
-            intake_id,
-            patch.model_dump(mode="json", exclude_unset=True),  # type: ignore[attr-defined]
-            principal=principal,
-            correlation_id=api.correlation_id(),
-            repo=IntakeRepository(),
-            now=api.now(),
-        )
+def patch_intake(
+    intake_id: IntakeId,
+    patch: IntakePatch,  # type: ignore[valid-type]
+    principal: Caller,
+    if_match: IfMatch = None,
+) -> Response[IntakeView]:
+    view = update.patch_intake(
+        intake_id,
+        patch.model_dump(mode="json", exclude_unset=True),  # type: ignore[attr-defined]
+        principal=principal,
+        correlation_id=api.correlation_id(),
+        repo=IntakeRepository(),
+        now=api.now(),
+        expected_version=expected_version(if_match),
     )
+    return json_response(view, headers=etag(view.version))
 
 
 @api.route(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from common.web import STAGE_VARIABLES, WebPage, render_page
-from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS
+from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS, WITHDRAW_REASON_LABELS
 from services.intake.models.intake import CONSENT_TEXT_VERSION
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -37,5 +37,6 @@ def render(stage_variables: Mapping[str, str] | None) -> tuple[str, dict[str, st
             "languages": LANGUAGES,
             "career_fields": CAREER_FIELDS,
             "consent_text_version": CONSENT_TEXT_VERSION,
+            "withdraw_reasons": WITHDRAW_REASON_LABELS,
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -14,7 +15,8 @@ from contracts import retention
 from contracts.calendar import local_date
 from contracts.events import AgeBand
 from services.intake.dal.intakes import IntakeRepository
-from services.intake.logic import access, classlist, events, rules
+from services.intake.logic import access, classlist, duplicates, events, rules
+from services.intake.logic.errors import DuplicateIntakeError
 from services.intake.models.intake import (
     BatchFieldError,
     BatchResult,
@@ -26,7 +28,7 @@ from services.intake.models.intake import (
 )
 
 
-def new_record(form: IntakeForm, *, submitted_by: str, now: datetime) -> IntakeRecord:
+def new_record(form: IntakeForm, *, submitted_by: str, now: datetime, student_key: str) -> IntakeRecord:
     return IntakeRecord(
         intake_id=str(ULID.from_datetime(now)),
         **form.model_dump(),
@@ -34,7 +36,24 @@ def new_record(form: IntakeForm, *, submitted_by: str, now: datetime) -> IntakeR
         submitted_by=submitted_by,
         year_submitted=f"{form.school_year}#{iso(now)}",
         expires_at=retention.expires_at(form.school_year),
+        student_key=student_key,
     )
+
+
+def student_key_of(form: IntakeForm, repo: IntakeRepository) -> str:
+    """The keyed hash of the form's student (``logic.duplicates``)."""
+    s = form.student
+    return repo.student_key(
+        duplicates.student_material(
+            form.school_year, form.school_id, s.given_name, s.family_name, s.date_of_birth
+        )
+    )
+
+
+def already_there(key: str, repo: IntakeRepository, now: datetime) -> IntakeRecord | None:
+    """The oldest intake (not withdrawn, not expired) of the student with the keyed hash ``key``."""
+    found = repo.with_student_key(key, not_expired_at=int(now.timestamp()))
+    return min(found, key=lambda r: r.submitted_at) if found else None
 
 
 def _check_school(principal: Principal, school_id: str) -> None:
@@ -49,15 +68,25 @@ def submit_intake(
     correlation_id: str,
     repo: IntakeRepository,
     now: datetime,
+    allow_duplicate: bool = False,
 ) -> IntakeCreated:
     """Validate business rules, store the intake with its ``IntakeSubmitted`` (outbox, one transaction).
 
-    Raises ``ForbiddenError`` (another school) or ``DomainValidationError`` (→ 422) before writing.
+    Raises ``ForbiddenError`` (another school) or ``DomainValidationError`` (→ 422) before writing, and
+    ``DuplicateIntakeError`` (→ 409) when the student is already there, unless ``allow_duplicate``.
     """
     _check_school(principal, form.school_id)
     form = form.normalised()
     band = rules.check_form(form, today=local_date(now), submitted_on=local_date(now))
-    record = new_record(form, submitted_by=principal.username, now=now)
+    key = student_key_of(form, repo)
+    existing = None if allow_duplicate else already_there(key, repo, now)
+    if existing is not None:
+        raise DuplicateIntakeError(
+            existing.intake_id,
+            local_date(existing.submitted_at).strftime("%d.%m.%Y"),
+            existing.school_year,
+        )
+    record = new_record(form, submitted_by=principal.username, now=now, student_key=key)
     repo.put_new(record, [events.submitted(record, band, correlation_id)])
     access.audit("create", principal, [record.intake_id], now)
     return IntakeCreated(intake_id=record.intake_id, status=record.status, submitted_at=now)
@@ -99,6 +128,7 @@ def submit_class_list(
         content, defaults={"class_name": class_name, "consent.text_version": consent_text_version}
     )
     rows: list[BatchRow] = []
+    seen: dict[str, int] = {}  # keyed hash → line of this file that has the student
     for line, values in table.rows:
         raw = classlist.to_form(
             values,
@@ -122,12 +152,49 @@ def submit_class_list(
                 )
             )
             continue
-        record = new_record(form, submitted_by=principal.username, now=now)
+        key = student_key_of(form, repo)
+        duplicate = _duplicate_row(line, key, seen, repo, now)
+        if duplicate is not None:
+            rows.append(duplicate)
+            continue
+        seen[key] = line
+        record = new_record(form, submitted_by=principal.username, now=now, student_key=key)
         now += timedelta(microseconds=1)  # distinct, ordered sort keys within one upload
         repo.put_new(record, [events.submitted(record, band, correlation_id)])
         rows.append(BatchRow(row=line, status="stored", intake_id=record.intake_id))
     access.audit("create", principal, [r.intake_id for r in rows if r.intake_id], now)
-    stored = sum(1 for r in rows if r.status == "stored")
+    count = Counter(r.status for r in rows)
     return BatchResult(
-        stored=stored, invalid=len(rows) - stored, rows=rows, ignored_columns=table.ignored_columns
+        stored=count["stored"],
+        invalid=count["invalid"],
+        duplicates=count["duplicate"],
+        rows=rows,
+        ignored_columns=table.ignored_columns,
+    )
+
+
+def _duplicate_row(
+    line: int, key: str, seen: dict[str, int], repo: IntakeRepository, now: datetime
+) -> BatchRow | None:
+    """The row result "bereits vorhanden" when the row's student is stored already or on an earlier line."""
+    if key in seen:
+        message = (
+            f"Bereits vorhanden: dieselbe Schülerin / derselbe Schüler steht schon in Zeile {seen[key]}."
+        )
+        return BatchRow(
+            row=line, status="duplicate", errors=[BatchFieldError(field="student", message=message)]
+        )
+    existing = already_there(key, repo, now)
+    if existing is None:
+        return None
+    message = (
+        "Bereits vorhanden: angemeldet am "
+        f"{local_date(existing.submitted_at).strftime('%d.%m.%Y')} (Anmeldenummer {existing.intake_id}); "
+        "nichts gespeichert."
+    )
+    return BatchRow(
+        row=line,
+        status="duplicate",
+        intake_id=existing.intake_id,
+        errors=[BatchFieldError(field="student", message=message)],
     )

@@ -11,9 +11,9 @@ from common.auth import Principal
 from common.errors import DomainValidationError, FieldError
 from common.field_errors import german_errors, model_fields
 from contracts import retention
-from contracts.calendar import local_date
+from contracts.calendar import local_date, tz
 from services.intake.dal.intakes import ConditionFailedError, IntakeRepository
-from services.intake.logic import access, events, rules
+from services.intake.logic import access, events, rules, submit
 from services.intake.logic.errors import STALE, WITHDRAWN, IntakeConflictError
 from services.intake.models.intake import IntakeForm, IntakeRecord, IntakeView, WithdrawReason, iso
 
@@ -26,14 +26,18 @@ def patch_intake(
     correlation_id: str,
     repo: IntakeRepository,
     now: datetime,
+    expected_version: int | None = None,
 ) -> IntakeView:
     """Apply ``patch`` to the stored form, validate the result like a new intake (guardian consent is judged
     on the original submission date), store it with ``IntakeUpdated`` (changed field names only) in
-    its outbox.
+    its outbox. ``expected_version`` (``If-Match``): the version the caller corrected; another one means
+    someone else changed the intake meanwhile (409, nothing written).
     No change → no write, no event."""
     record = access.load_changeable(intake_id, principal, repo, now)
     if record.status == "withdrawn":
         raise IntakeConflictError(WITHDRAWN)
+    if expected_version is not None and expected_version != record.version:
+        raise IntakeConflictError(changed_meanwhile(record))
     before = record.form().model_dump(mode="json", exclude_none=True)
     try:
         form = IntakeForm.model_validate(rules.merge_patch(before, patch)).normalised()
@@ -59,6 +63,7 @@ def patch_intake(
             **record.model_dump(),
             **form.model_dump(),
             "version": record.version + 1,
+            "student_key": submit.student_key_of(form, repo),
             "updated_at": now,
             "updated_by": principal.username,
             "year_submitted": f"{form.school_year}#{iso(record.submitted_at)}",
@@ -81,6 +86,16 @@ def patch_intake(
         raise IntakeConflictError(STALE) from None
     access.audit("update", principal, [intake_id], now)
     return access.view(new, principal)
+
+
+def changed_meanwhile(record: IntakeRecord) -> str:
+    """The German conflict message when someone else corrected ``record`` after the caller loaded it."""
+    at = record.updated_at or record.submitted_at
+    when = at.astimezone(tz()).strftime("%d.%m.%Y um %H:%M Uhr")
+    return (
+        f"Die Anmeldung wurde inzwischen geändert (zuletzt am {when}). Ihre Korrektur wurde nicht "
+        "gespeichert: Bitte die Anmeldung neu laden und die Korrektur noch einmal eingeben."
+    )
 
 
 def withdraw_intake(

@@ -30,10 +30,10 @@ from pydantic import (
     field_serializer,
 )
 
-from common.errors import FieldError
+from common.errors import ErrorResponse, FieldError
 from common.field_errors import INVALID_DATE, unknown
-from contracts.events import Gender
-from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS, SchoolYear
+from contracts.events import Gender, WithdrawReason
+from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS, WITHDRAW_REASON_LABELS, SchoolYear
 
 # --------------------------------------------------------------------------- text types
 #: A class name as schools write them (``AVd1a``, ``AV 1/2``, ``2BFS-1``): letters, digits, space and
@@ -174,7 +174,8 @@ Track = Literal["av_dual", "av_dual_fsr"]
 Certificate = Literal["none", "hauptschulabschluss", "other"]
 InternshipModel = Literal["weekly_days", "block"]
 """Internship on fixed days every week, or in blocks of several weeks."""
-WithdrawReason = Literal["consent_withdrawn", "left_before_start", "duplicate", "other"]
+LegacyWithdrawReason = Literal["left_before_start", "other"]
+"""Reasons recorded before the withdrawal dialog's four (still readable on stored intakes)."""
 IntakeStatus = Literal["submitted", "waitlisted", "assigned", "ended", "withdrawn"]
 """``submitted`` until matching decided; ``waitlisted``/``assigned``/``ended`` come from matching events."""
 
@@ -317,9 +318,14 @@ ERASED_FIELDS: tuple[str, ...] = tuple(f for f in FORM_FIELDS if f not in KEPT_A
 
 
 class WithdrawRequest(_Form):
-    """``POST /intakes/{id}/withdraw`` body (optional)."""
+    """``POST /intakes/{id}/withdraw`` body (optional: without one the reason is a withdrawn consent)."""
 
-    reason: WithdrawReason = Field(default="consent_withdrawn", title="Grund")
+    reason: WithdrawReason = Field(
+        default="consent_withdrawn",
+        title="Grund",
+        description="Grund (jeder löscht die personenbezogenen Daten): "
+        + ", ".join(f"{code} = {label}" for code, label in WITHDRAW_REASON_LABELS.items()),
+    )
 
 
 # --------------------------------------------------------------------------- stored record
@@ -344,7 +350,7 @@ class IntakeRecord(IntakeForm):
     version: int = 1
     withdrawn_at: datetime | None = None
     withdrawn_by: str | None = None
-    withdrawn_reason: WithdrawReason | None = None
+    withdrawn_reason: WithdrawReason | LegacyWithdrawReason | None = None
     companion_id: str | None = Field(default=None, description="Assigned companion (from matching events)")
     assignment_at: datetime | None = Field(
         default=None, description="Time of the last applied matching event"
@@ -352,6 +358,9 @@ class IntakeRecord(IntakeForm):
     year_submitted: str = Field(default="", description="GSI sort key: '<school_year>#<submitted_at>'")
     expires_at: int | None = Field(default=None, description="Epoch seconds (DynamoDB TTL)")
     erased_at: datetime | None = Field(default=None, description="When the personal data were erased")
+    student_key: str | None = Field(
+        default=None, description="Keyed hash of school year, school, name, birth date (duplicate check)"
+    )
 
     @property
     def erased(self) -> bool:
@@ -404,7 +413,7 @@ class IntakeView(IntakeForm):
     updated_at: datetime | None = None
     version: int
     withdrawn_at: datetime | None = None
-    withdrawn_reason: WithdrawReason | None = None
+    withdrawn_reason: WithdrawReason | LegacyWithdrawReason | None = None
     erased_at: datetime | None = Field(default=None, description="When the personal data were erased")
 
 
@@ -422,6 +431,13 @@ class IntakeSummary(BaseModel):
     submitted_at: datetime
 
 
+class DuplicateResponse(ErrorResponse):
+    """``409`` of ``POST /intakes``: the student is already there (same school year, school, name and birth
+    date); ``?allow_duplicate=true`` stores the form anyway."""
+
+    duplicate_of: str = Field(description="ULID of the intake already there")
+
+
 class IntakePage(BaseModel):
     items: list[IntakeSummary]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page")
@@ -433,8 +449,11 @@ class BatchFieldError(FieldError):
 
 class BatchRow(BaseModel):
     row: int = Field(description="Line in the file (the header is line 1)")
-    status: Literal["stored", "invalid"]
-    intake_id: str | None = None
+    status: Literal["stored", "invalid", "duplicate"] = Field(
+        description="stored; invalid (errors); duplicate: the student is already there (bereits vorhanden), "
+        "nothing stored"
+    )
+    intake_id: str | None = Field(default=None, description="The stored intake, or the one already there")
     errors: list[BatchFieldError] = Field(default_factory=list)
 
 
@@ -443,6 +462,7 @@ class BatchResult(BaseModel):
 
     stored: int
     invalid: int
+    duplicates: int = Field(default=0, description="Rows of students already there (nothing stored)")
     rows: list[BatchRow]
     ignored_columns: list[str] = Field(default_factory=list, description="Letters of columns not recognised")
 

@@ -9,6 +9,8 @@ const STATUS_TEXT = {
   withdrawn: "Zurückgezogen",
 };
 let idempotencyKey = null;
+let duplicateOf = null; // the intake already there when the form's student is (409 of POST /intakes)
+let editing = null; // {intake_id, version, before (the form as loaded), name}: the form corrects an intake
 let listCursor = null;
 
 // ------------------------------------------------------------------ helpers
@@ -41,6 +43,7 @@ function onSessionStart(s) {
 }
 
 function onSessionEnd() {
+  resetForm();
   $("confirmation").hidden = true;
   $("intake-form").hidden = false;
 }
@@ -92,7 +95,9 @@ function resetForm() {
   $("career-fields").querySelectorAll("input").forEach((i) => { i.disabled = false; });
   if (session) fillSchools();
   clearErrors();
+  hideDuplicate();
   idempotencyKey = null;
+  setEditing(null);
 }
 
 // ------------------------------------------------------------------ submit
@@ -156,18 +161,37 @@ function showErrors(errors, message) {
   $("form-errors").focus();
 }
 
-async function onSubmit(ev) {
-  ev.preventDefault();
+function hideDuplicate() {
+  $("duplicate-box").hidden = true;
+  duplicateOf = null;
+}
+
+function showDuplicate(body) {
+  clearErrors();
+  duplicateOf = body.duplicate_of;
+  $("duplicate-text").textContent = body.message;
+  $("duplicate-open").href = `#anmeldung-${body.duplicate_of}`;
+  $("duplicate-box").hidden = false;
+  $("duplicate-box").focus();
+}
+
+async function onSubmit(ev, allowDuplicate = false) {
+  if (ev) ev.preventDefault();
+  if (editing) return saveCorrection();
   const btn = $("submit");
   if (btn.disabled) return;
   btn.disabled = true;
   $("submit-state").textContent = "Wird gesendet …";
   idempotencyKey = idempotencyKey || newKey(); // the same key for retries of this submission
   try {
-    const { status, body } = await api("POST", "intakes", {
+    const { status, body } = await api("POST", allowDuplicate ? "intakes?allow_duplicate=true" : "intakes", {
       json: formJson($("intake-form")), headers: { "Idempotency-Key": idempotencyKey },
     });
-    if (status === 201) {
+    hideDuplicate();
+    if (status === 409 && body && body.duplicate_of) {
+      showDuplicate(body);
+      $("submit-state").textContent = "";
+    } else if (status === 201) {
       clearErrors();
       showConfirmation(body.intake_id);
       $("submit-state").textContent = "";
@@ -202,6 +226,106 @@ async function showConfirmation(intakeId) {
   }
 }
 
+// ------------------------------------------------------------------ correct (PATCH with If-Match)
+function valueAt(obj, path) {
+  return path.split(".").reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), obj);
+}
+
+/** Put a stored intake (GET /intakes/{id}) into the form's fields. */
+function fillForm(data) {
+  const form = $("intake-form");
+  for (const el of form.elements) {
+    if (!el.name || MULTI.has(el.name)) continue;
+    const v = valueAt(data, el.name);
+    if (el.type === "radio") el.checked = v !== undefined && v !== null && String(v) === el.value;
+    else if (el.type === "checkbox") el.checked = v === true;
+    else el.value = v === undefined || v === null ? "" : String(v);
+  }
+  const fields = new Set(data.career_fields || []);
+  const boxes = $("career-fields").querySelectorAll("input");
+  boxes.forEach((i) => { i.checked = fields.has(i.value); });
+  boxes.forEach((i) => { i.disabled = !i.checked && fields.size >= 3; });
+  const langs = new Set(valueAt(data, "student.languages") || []);
+  $("f-languages").querySelectorAll("option").forEach((o) => { o.selected = langs.has(o.value); });
+}
+
+/** JSON Merge Patch (RFC 7396) from ``before`` to ``after``: changed values, null for removed ones. */
+function mergePatch(before, after) {
+  const patch = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const a = before[key], b = after[key];
+    if (!(key in after)) patch[key] = null;
+    else if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
+      const inner = mergePatch(a, b);
+      if (Object.keys(inner).length) patch[key] = inner;
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) patch[key] = b;
+  }
+  return patch;
+}
+
+function setEditing(state) {
+  editing = state;
+  $("edit-banner").hidden = !state;
+  $("edit-cancel").hidden = !state;
+  $("edit-reload").hidden = true;
+  $("form-title").textContent = state ? "Anmeldung korrigieren" : "Aufnahmebogen";
+  $("submit").textContent = state ? "Korrektur speichern" : "Anmeldung absenden";
+  if (state) {
+    $("edit-text").textContent = `Sie korrigieren die Anmeldung von ${state.name} (Anmeldenummer ${state.intake_id}). ` +
+      "Nur geänderte Angaben werden gespeichert; die Begleitung erfährt, welche Felder sich geändert haben.";
+  }
+}
+
+async function startEdit(intakeId) {
+  $("list-state").textContent = "Wird geladen …";
+  const { status, body } = await api("GET", `intakes/${encodeURIComponent(intakeId)}`);
+  if (status !== 200) {
+    $("list-state").textContent = (body && body.message) || "Die Anmeldung konnte nicht geladen werden.";
+    return;
+  }
+  $("list-state").textContent = "";
+  resetForm();
+  fillForm(body);
+  const name = `${body.student.given_name} ${body.student.family_name}`;
+  setEditing({ intake_id: body.intake_id, version: body.version, before: formJson($("intake-form")), name });
+  $("confirmation").hidden = true;
+  $("intake-form").hidden = false;
+  showTab("intake", true);
+  $("form-title").scrollIntoView();
+  $("f-given_name").focus();
+}
+
+async function saveCorrection() {
+  const btn = $("submit");
+  if (btn.disabled) return;
+  const patch = mergePatch(editing.before, formJson($("intake-form")));
+  if (!Object.keys(patch).length) {
+    $("submit-state").textContent = "Keine Änderung – es wurde nichts gespeichert.";
+    return;
+  }
+  btn.disabled = true;
+  $("submit-state").textContent = "Wird gespeichert …";
+  try {
+    const { status, body } = await api("PATCH", `intakes/${encodeURIComponent(editing.intake_id)}`, {
+      json: patch, headers: { "If-Match": `"${editing.version}"` },
+    });
+    if (status === 200) {
+      const name = editing.name;
+      resetForm();
+      await showTab("list");
+      $("list-state").textContent = `Die Anmeldung von ${name} wurde korrigiert.`;
+    } else if (status !== 401) {
+      showErrors((body && body.errors) || [], (body && body.message) || "Die Korrektur konnte nicht gespeichert werden.");
+      $("edit-reload").hidden = status !== 409;
+      $("submit-state").textContent = (body && body.message) || "";
+    }
+  } catch (_) {
+    $("submit-state").textContent = "Keine Verbindung. Bitte erneut speichern.";
+  } finally {
+    btn.disabled = false;
+  }
+}
+
 // ------------------------------------------------------------------ list
 const LIST_COLUMNS = ["Name", "Klasse", "Status", "Eingang"];
 
@@ -218,13 +342,20 @@ function row(item) {
   });
   const td = document.createElement("td");
   if (item.status !== "withdrawn" && session.role !== "companion") {
+    const who = `${item.given_name} ${item.family_name}`;
+    const fix = document.createElement("button");
+    fix.type = "button";
+    fix.className = "link";
+    fix.textContent = "Korrigieren";
+    fix.setAttribute("aria-label", `Anmeldung von ${who} korrigieren`);
+    fix.addEventListener("click", () => startEdit(item.intake_id));
     const b = document.createElement("button");
     b.type = "button";
     b.className = "link";
     b.textContent = "Zurückziehen";
-    b.setAttribute("aria-label", `Anmeldung von ${item.given_name} ${item.family_name} zurückziehen`);
-    b.addEventListener("click", () => withdraw(item, b));
-    td.append(b);
+    b.setAttribute("aria-label", `Anmeldung von ${who} zurückziehen`);
+    b.addEventListener("click", () => askWithdraw(item, b));
+    td.append(fix, " ", b);
   }
   tr.append(td);
   return tr;
@@ -253,18 +384,55 @@ async function loadList(more = false) {
   $("list-state").textContent = `${tbody.children.length} Anmeldung(en).`;
 }
 
-async function withdraw(item, button) {
-  if (!window.confirm(`Anmeldung von ${item.given_name} ${item.family_name} wirklich zurückziehen (Einwilligung widerrufen)? Die Angaben werden dabei gelöscht.`)) return;
-  button.disabled = true;
-  const { status, body } = await api("POST", `intakes/${encodeURIComponent(item.intake_id)}/withdraw`, {
-    json: { reason: "consent_withdrawn" }, headers: { "Idempotency-Key": newKey() },
-  });
-  if (status === 200) {
-    await loadList();
-    $("list-state").textContent = "Die Anmeldung wurde zurückgezogen und die Angaben gelöscht.";
-  } else {
-    $("list-state").textContent = (body && body.message) || "Fehler.";
-    button.disabled = false;
+// Withdrawal asks for the reason (CONFIG.withdraw_reasons); every reason erases the personal data.
+let withdrawing = null; // {item, button}
+
+function setUpWithdrawDialog() {
+  const box = $("withdraw-reasons");
+  for (const [code, label] of Object.entries(CONFIG.withdraw_reasons || {})) {
+    const l = document.createElement("label");
+    const i = document.createElement("input");
+    i.type = "radio";
+    i.name = "withdraw-reason";
+    i.value = code;
+    l.append(i, ` ${label}`);
+    box.append(l);
+  }
+  $("withdraw-cancel").addEventListener("click", () => $("withdraw-dialog").close());
+  box.addEventListener("change", () => { $("withdraw-error").textContent = ""; });
+  $("withdraw-confirm").addEventListener("click", confirmWithdraw);
+}
+
+function askWithdraw(item, button) {
+  withdrawing = { item, button };
+  $("withdraw-who").textContent = `${item.given_name} ${item.family_name}, Klasse ${item.class_name}`;
+  $("withdraw-dialog").querySelectorAll("input").forEach((i) => { i.checked = false; });
+  $("withdraw-error").textContent = "";
+  $("withdraw-dialog").showModal();
+}
+
+async function confirmWithdraw() {
+  const chosen = $("withdraw-dialog").querySelector('input[name="withdraw-reason"]:checked');
+  if (!chosen) {
+    $("withdraw-error").textContent = "Bitte einen Grund auswählen.";
+    return;
+  }
+  const { item, button } = withdrawing;
+  $("withdraw-confirm").disabled = true;
+  try {
+    const { status, body } = await api("POST", `intakes/${encodeURIComponent(item.intake_id)}/withdraw`, {
+      json: { reason: chosen.value }, headers: { "Idempotency-Key": newKey() },
+    });
+    if (status === 200) {
+      $("withdraw-dialog").close();
+      await loadList();
+      $("list-state").textContent = `Die Anmeldung wurde zurückgezogen (${CONFIG.withdraw_reasons[chosen.value]}) und die Angaben gelöscht.`;
+    } else {
+      $("withdraw-error").textContent = (body && body.message) || "Die Anmeldung konnte nicht zurückgezogen werden.";
+      button.disabled = false;
+    }
+  } finally {
+    $("withdraw-confirm").disabled = false;
   }
 }
 
@@ -295,11 +463,14 @@ async function onBatch(ev) {
       return;
     }
     p.className = body.invalid ? "error" : "ok";
-    p.textContent = `${body.stored} Zeile(n) gespeichert, ${body.invalid} Zeile(n) mit Fehlern.`;
+    p.textContent = `${body.stored} Zeile(n) gespeichert, ${body.duplicates} Zeile(n) bereits vorhanden ` +
+      `(nicht noch einmal gespeichert), ${body.invalid} Zeile(n) mit Fehlern.`;
     out.append(p);
     const ul = document.createElement("ul");
-    for (const r of body.rows.filter((x) => x.status === "invalid")) {
+    ul.id = "batch-rows";
+    for (const r of body.rows.filter((x) => x.status !== "stored")) {
       const li = document.createElement("li");
+      li.dataset.status = r.status;
       li.textContent = `Zeile ${r.row}: ` + r.errors.map((e) => e.message).join(" ");
       ul.append(li);
     }
@@ -310,16 +481,27 @@ async function onBatch(ev) {
 }
 
 // ------------------------------------------------------------------ navigation
-function showTab(name) {
+function showTab(name, keepEditing = false) {
+  if (editing && !keepEditing && name === "intake") resetForm(); // the tab "Neue Anmeldung": a new one
   for (const t of ["intake", "list", "batch"]) $(`tab-${t}`).hidden = t !== name;
   document.querySelectorAll(".tab").forEach((b) => {
-    if (b.dataset.tab === name) b.setAttribute("aria-current", "page"); else b.removeAttribute("aria-current");
+    // correcting is none of the tabs (not a new intake)
+    if (b.dataset.tab === name && !(editing && name === "intake")) b.setAttribute("aria-current", "page");
+    else b.removeAttribute("aria-current");
   });
-  if (name === "list") loadList();
+  return name === "list" ? loadList() : Promise.resolve();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   setUpForm();
+  setUpWithdrawDialog();
+  $("edit-cancel").addEventListener("click", () => { resetForm(); showTab("list"); });
+  $("edit-reload").addEventListener("click", () => editing && startEdit(editing.intake_id));
+  $("duplicate-open").addEventListener("click", (ev) => {
+    ev.preventDefault();
+    if (duplicateOf) startEdit(duplicateOf);
+  });
+  $("duplicate-override").addEventListener("click", () => onSubmit(null, true));
   $("intake-form").addEventListener("submit", onSubmit);
   $("new-intake").addEventListener("click", () => {
     $("confirmation").hidden = true;

@@ -138,6 +138,8 @@ class Counts:
     people: dict[str, dict[str, dict[str, int]]] = field(default_factory=lambda: _nested(3))
     career: dict[str, int] = field(default_factory=lambda: _nested(1))
     exits: dict[str, dict[str, int]] = field(default_factory=lambda: _nested(2))
+    withdrawn: dict[str, dict[str, int]] = field(default_factory=lambda: _nested(2))
+    """school → reason code (contracts.events.WithdrawReason) → withdrawals"""
     dest: dict[tuple[str, int], int] = field(default_factory=lambda: _nested(1))
     wait: dict[str, int] = field(default_factory=lambda: _nested(1))
     companion: dict[str, int] = field(default_factory=lambda: _nested(1))
@@ -162,6 +164,8 @@ class Counts:
                 c.career[parts[1]] += n
             elif kind == "exit" and len(parts) == 3:
                 c.exits[parts[1]][parts[2]] += n
+            elif kind == "withdrawn" and len(parts) == 3:
+                c.withdrawn[parts[1]][parts[2]] += n
             elif kind == "dest" and len(parts) == 3:
                 c.dest[(parts[1], int(parts[2]))] += n
             elif kind == "wait" and len(parts) == 2:

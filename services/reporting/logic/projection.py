@@ -178,6 +178,8 @@ def merge(state: StudentState | None, fact: Fact) -> StudentState:
             s.exit_reason, s.destination = fact.reason, fact.destination
             s.with_former_company, s.exit_at = fact.with_former_internship_company, fact.ended_at
             s.exit_date = fact.exit_date
+    if isinstance(fact, IntakeWithdrawnData):  # final: one withdrawal per intake, a repeat says the same
+        s.withdrawn_reason = fact.reason
     if withdrawn:  # erasure: only the school placement and the timeline stay
         s.class_name = s.gender = s.age_band = s.german_support = None
         s.career_fields = []
@@ -275,6 +277,7 @@ def counters(s: StudentState | None) -> Counter[CounterKey]:  # noqa: C901
     * ``companion#<id>#assigned`` – current caseload
     * ``gender|age|german|class#<school>#<value>``, ``career#<field>`` – participants (not withdrawn)
     * ``exit#<school>#<reason>``, ``dest#<destination>#<1|0 with former internship company>``
+    * ``withdrawn#<school>#<reason>`` – withdrawals by the reason the school gave
     * ``wait#<bucket>`` – waiting days until the first assignment
     * ``new#<week>#<school>#intakes|assigned|waitlisted`` – facts of that calendar week
     * ``lvl#<week>#<school>#<status>`` – net change of the status counts in that week (a level at the
@@ -307,6 +310,8 @@ def counters(s: StudentState | None) -> Counter[CounterKey]:  # noqa: C901
     if st == "ended" and s.exit_reason:
         add(f"exit#{sid}#{s.exit_reason}")
         add(f"dest#{s.destination}#{1 if s.with_former_company else 0}")
+    if st == "withdrawn" and s.withdrawn_reason:
+        add(f"withdrawn#{sid}#{s.withdrawn_reason}")
     waited = waited_days_until_assignment(s)
     if waited is not None and st != "withdrawn":
         add(f"wait#{wait_bucket(waited)}")

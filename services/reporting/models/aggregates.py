@@ -65,6 +65,8 @@ class StudentState(BaseModel):
     with_former_company: bool | None = None
     exit_date: date | None = Field(default=None, description="Decides the school year the student left in")
     exit_at: datetime | None = None
+    # withdrawal: the reason code only (counted; never personal data)
+    withdrawn_reason: str | None = None
     # optimistic concurrency of the stored item (not part of the merged value)
     version: int = 0
 

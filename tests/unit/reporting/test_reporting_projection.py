@@ -85,7 +85,9 @@ def ended(at: datetime, destination: str = "dual_training") -> AssignmentEndedDa
 
 
 def withdrawn(at: datetime) -> IntakeWithdrawnData:
-    return IntakeWithdrawnData(intake_id=ID, school_id="RFS", school_year="2026/27", withdrawn_at=at)
+    return IntakeWithdrawnData(
+        intake_id=ID, school_id="RFS", school_year="2026/27", withdrawn_at=at, reason="consent_withdrawn"
+    )
 
 
 def updated(at: datetime, **kw: object) -> IntakeUpdatedData:
