@@ -93,6 +93,15 @@ def route_fields(app: APIGatewayRestResolver) -> FieldLookup | None:
     return lookup
 
 
+#: The summary of every 422 answer.
+INVALID_INPUT = "Die Eingabe ist ungültig. Bitte die markierten Felder prüfen."
+
+
+def request_errors(app: APIGatewayRestResolver, ex: RequestValidationError) -> list[FieldError]:
+    """The German per-field errors of a request Powertools refused, labelled by the route's fields."""
+    return german_errors(ex.errors(), route_fields(app))
+
+
 def error_response(status: int, message: str, errors: list[FieldError] | None = None) -> Response:
     """A Powertools response with the platform's error body."""
     return Response(
@@ -165,15 +174,11 @@ def install_error_handlers(app: APIGatewayRestResolver, service: str) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _validation(ex: RequestValidationError) -> Response:
-        return error_response(
-            422,
-            "Die Eingabe ist ungültig. Bitte die markierten Felder prüfen.",
-            german_errors(ex.errors(), route_fields(app)),
-        )
+        return error_response(422, INVALID_INPUT, request_errors(app, ex))
 
     @app.exception_handler(DomainValidationError)
     def _domain(ex: DomainValidationError) -> Response:
-        return error_response(422, "Die Eingabe ist ungültig. Bitte die markierten Felder prüfen.", ex.errors)
+        return error_response(422, INVALID_INPUT, ex.errors)
 
     @app.exception_handler(ConflictError)
     def _conflict(ex: ConflictError) -> Response:

@@ -205,7 +205,43 @@ def test_uploading_a_class_list_twice_stores_nothing_the_second_time(
     page.get_by_role("button", name="Hochladen", exact=True).click()
     result.get_by_text("0 Zeile(n) gespeichert, 6 Zeile(n) bereits vorhanden").wait_for()
     assert result.locator('#batch-rows li[data-status="duplicate"]').count() == 6
-    assert result.locator("#batch-rows li").first.inner_text().startswith("Zeile 2: Bereits vorhanden: angemeldet am")
+    first = result.locator("#batch-rows li").first.inner_text()
+    assert first.startswith("Zeile 2: Bereits vorhanden: angemeldet am")
     shot(page, "classlist-twice")
     assert len(rt.scan("intakes")) == stored and len(rt.scan("intake-outbox")) == events
     assert page.problems == []
+
+
+def test_the_error_summary_names_every_field_at_once(server: tuple[str, Any], page: Any) -> None:
+    base, rt = server
+    login(page, base, "schule-rfs")
+    page.locator("#intake-form").wait_for(state="visible")
+    page.get_by_label("Vorname *").fill("Kim")
+    page.get_by_label("Nachname *").fill("Zujung")
+    page.get_by_label("Geburtsdatum *").fill("2016-03-01")  # 10 years old at the start of the school year
+    page.get_by_label("Die Schülerin / der Schüler hat eingewilligt *").check()
+    page.get_by_label("Praktikumstage pro Woche").fill("5")
+    # no class, no gender, no guardian consent
+    page.get_by_role("button", name="Anmeldung absenden").click()
+    summary = page.locator("#form-errors")
+    summary.wait_for(state="visible")
+    items = summary.locator("li").all_inner_texts()
+    shot(page, "error-summary")
+    assert (
+        summary.locator("h3").inner_text()
+        == f"Bitte diese {len(items)} Angaben prüfen – es wurde nichts gespeichert"
+    )
+    named = {item.split(":", 1)[0] for item in items}
+    assert {"Klasse", "Geschlecht", "Geburtsdatum", "Einwilligung der Erziehungsberechtigten"} <= named
+    assert "Praktikumstage pro Woche" in named
+    assert not [i for i in items if i.startswith("Pflichtfeld")]  # every message names its field
+    age = next(i for i in items if i.startswith("Geburtsdatum"))
+    assert "14–21 Jahre" in age
+    days = next(i for i in items if i.startswith("Praktikumstage pro Woche"))
+    assert "3" in days  # the limit is said
+    # a message is a link to its field
+    summary.get_by_role("link", name="Klasse", exact=False).first.click()
+    assert page.evaluate("() => document.activeElement.id") == "f-class_name"
+    assert page.get_by_label("Klasse *").get_attribute("aria-invalid") == "true"
+    assert not [i for i in rt.scan("intakes") if i.get("student", {}).get("family_name") == "Zujung"]
+    assert [p for p in page.problems if "422" not in p] == []

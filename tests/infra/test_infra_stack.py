@@ -342,8 +342,9 @@ def test_least_privilege_put_events(synth: Synth) -> None:
 
 def test_mac_keys_are_hmac_keys_only_their_functions_may_use(synth: Synth) -> None:
     """One KMS key per topology MAC key: HMAC_256 for GENERATE_VERIFY_MAC (the key spec KMS needs for
-    ``GenerateMac``, docs.aws.amazon.com/kms/latest/developerguide/hmac.html), without rotation (AWS does not
-    rotate HMAC keys automatically); functions that name it get its ARN and ``kms:GenerateMac`` on exactly it."""
+    ``GenerateMac``, docs.aws.amazon.com/kms/latest/developerguide/hmac.html), without rotation (AWS does
+    not rotate HMAC keys automatically); functions that name it get its ARN and ``kms:GenerateMac`` on
+    exactly it."""
     keys = {
         lid: k
         for lid, k in synth.of_type("AWS::KMS::Key").items()

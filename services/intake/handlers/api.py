@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, File, Form, Query, UploadFile
 
-from common.api import IfMatch, etag, expected_version, html_response, json_response
+from common.api import (
+    INVALID_INPUT,
+    IfMatch,
+    error_response,
+    etag,
+    expected_version,
+    html_response,
+    json_response,
+    request_errors,
+)
 from common.idempotency import IdempotencyKey
 from common.routes import Caller, IntakeId, RestApi, SchoolCode, SchoolYearQuery
 from contracts.reference import SCHOOL_YEAR
@@ -80,6 +90,31 @@ def create_intake(
             ),
         ),
     )
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid(ex: RequestValidationError) -> Response:
+    """A new intake's field errors come with the cross-field rules its valid fields break (one round)."""
+    errors = request_errors(app, ex)
+    route, principal = app.context.get("route"), app.context.get("principal")
+    if route is not None and (route.method, route.path) == ("POST", "/intakes"):
+        errors = submit.all_errors_of_new(errors, _json_body(), now=api.now())
+    elif route is not None and principal is not None and (route.method, route.path) == ("PATCH", PATCH_PATH):
+        intake_id = str((app.current_event.get("pathParameters") or {}).get("intake_id"))
+        errors = update.all_errors_of_patch(
+            errors, intake_id, _json_body(), principal=principal, repo=IntakeRepository(), now=api.now()
+        )
+    return error_response(422, INVALID_INPUT, errors)
+
+
+PATCH_PATH = "/intakes/{intake_id}"
+
+
+def _json_body() -> Any:
+    try:
+        return app.current_event.json_body
+    except ValueError:
+        return None
 
 
 @app.exception_handler(DuplicateIntakeError)

@@ -445,3 +445,16 @@ def to_form(
             target = target.setdefault(p, {})
         target[leaf] = value
     return form
+
+
+#: How the API writes a date in its messages, and how class lists (German school software, Excel) write it.
+API_DATE, FILE_DATE = "JJJJ-MM-TT", "TT.MM.JJJJ"
+_ISO_LIKE = re.compile(r"\s*\d{4}-")
+
+
+def in_file_terms(field_path: str, message: str, values: dict[str, Any]) -> str:
+    """A row's message in the file's date format: ``TT.MM.JJJJ`` unless the cell was written the ISO way."""
+    cell = values.get(field_path)
+    if API_DATE in message and not (isinstance(cell, str) and _ISO_LIKE.match(cell)):
+        return message.replace(API_DATE, f"{FILE_DATE}, z. B. 17.05.2010")
+    return message

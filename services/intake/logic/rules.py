@@ -11,6 +11,7 @@ Sources:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -54,88 +55,201 @@ def age_band(age: int) -> AgeBand:
     return str(age)  # type: ignore[return-value]
 
 
-def _school_year_start(school_year: str, today: date) -> date:
+@dataclass(frozen=True)
+class CrossFieldInputs:
+    """What the cross-field rules read, each ``None`` when the field is missing or itself invalid (then the
+    rules that need it are skipped: the field already has its own message)."""
+
+    school_year: str | None = None
+    date_of_birth: date | None = None
+    consent_student: bool | None = None
+    consent_given_on: date | None = None
+    guardian: bool | None = None
+    guardian_given_on: date | None = None
+    internship_model: str | None = None
+    internship_days_per_week: int | None = None
+    career_fields: tuple[str, ...] = ()
+
+    @classmethod
+    def of_form(cls, form: IntakeForm) -> CrossFieldInputs:
+        s, c = form.student, form.consent
+        return cls(
+            school_year=form.school_year,
+            date_of_birth=s.date_of_birth,
+            consent_student=c.student,
+            consent_given_on=c.given_on,
+            guardian=c.guardian,
+            # the same date as the student's (the default): its problem is reported there, once
+            guardian_given_on=c.guardian_given_on if c.guardian_given_on != c.given_on else None,
+            internship_model=form.internship_model,
+            internship_days_per_week=form.internship_days_per_week,
+            career_fields=tuple(form.career_fields),
+        )
+
+    @classmethod
+    def of_raw(cls, data: Any, invalid: set[str]) -> CrossFieldInputs:
+        """Leniently from a request body that failed validation; fields in ``invalid`` count as missing."""
+        raw = data if isinstance(data, Mapping) else {}
+
+        def get(path: str) -> Any:
+            if path in invalid:
+                return None
+            value: Any = raw
+            for key in path.split("."):
+                value = value.get(key) if isinstance(value, Mapping) else None
+            return value
+
+        def day(path: str) -> date | None:
+            value = get(path)
+            try:
+                return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+            except ValueError:
+                return None
+
+        def flag(path: str) -> bool | None:
+            value = get(path)
+            return value if isinstance(value, bool) else None
+
+        year, days, fields = get("school_year"), get("internship_days_per_week"), get("career_fields")
+        return cls(
+            school_year=year if isinstance(year, str) else None,
+            date_of_birth=day("student.date_of_birth"),
+            consent_student=flag("consent.student"),
+            consent_given_on=day("consent.given_on"),
+            guardian=flag("consent.guardian"),
+            guardian_given_on=day("consent.guardian_given_on"),
+            internship_model=get("internship_model") if isinstance(get("internship_model"), str) else None,
+            internship_days_per_week=days if isinstance(days, int) and not isinstance(days, bool) else None,
+            career_fields=tuple(f for f in fields if isinstance(f, str)) if isinstance(fields, list) else (),
+        )
+
+
+def _school_year_start(school_year: str, today: date) -> tuple[date | None, FieldError | None]:
     try:
         start, _ = school_year_bounds(school_year)
     except ValueError:
-        raise DomainValidationError(
-            [FieldError(field="school_year", message="Ungültiges Schuljahr (z. B. 2026/27).")]
-        ) from None
+        return None, FieldError(
+            field="school_year", message="Schuljahr: zwei aufeinanderfolgende Jahre, z. B. 2026/27."
+        )
     if not FIRST_SCHOOL_YEAR <= start.year <= today.year + 1:
-        raise DomainValidationError(
-            [
-                FieldError(
-                    field="school_year",
-                    message=f"Schuljahr außerhalb des möglichen Zeitraums ({FIRST_SCHOOL_YEAR}/"
-                    f"{(FIRST_SCHOOL_YEAR + 1) % 100:02d} bis nächstes Schuljahr).",
-                )
-            ]
+        first = f"{FIRST_SCHOOL_YEAR}/{(FIRST_SCHOOL_YEAR + 1) % 100:02d}"
+        return None, FieldError(
+            field="school_year",
+            message=f"Schuljahr: möglich sind {first} bis zum nächsten Schuljahr "
+            f"({today.year + 1}/{(today.year + 2) % 100:02d}).",
         )
-    return start
+    return start, None
 
 
-def check_form(form: IntakeForm, *, today: date, submitted_on: date) -> AgeBand:  # noqa: C901
-    """Validate the cross-field rules of an intake; returns the age band at school-year start.
-
-    ``submitted_on`` decides whether guardian consent is needed (under 18 on that day); for a new
-    intake it is ``today``, for a correction the original submission date. Raises
-    ``DomainValidationError`` with one German message per violated field.
-    """
-    start = _school_year_start(form.school_year, today)
+def _age_rules(
+    born: date, start: date | None, guardian: bool | None, today: date, submitted_on: date
+) -> tuple[list[FieldError], AgeBand | None]:
+    if born >= today:
+        return [
+            FieldError(field="student.date_of_birth", message="Geburtsdatum: liegt in der Zukunft.")
+        ], None
     errors: list[FieldError] = []
-    s, c = form.student, form.consent
-    band: AgeBand = "unter_16"
-    if s.date_of_birth >= today:
-        errors.append(
-            FieldError(field="student.date_of_birth", message="Das Geburtsdatum liegt in der Zukunft.")
-        )
-    else:
-        age = age_on(s.date_of_birth, start)
+    band: AgeBand | None = None
+    if start is not None:
+        age = age_on(born, start)
+        band = age_band(age)
         if not MIN_AGE <= age <= MAX_AGE:
             errors.append(
                 FieldError(
                     field="student.date_of_birth",
-                    message=f"Unplausibles Alter: zum Schuljahresbeginn {MIN_AGE}–{MAX_AGE} Jahre erwartet.",
+                    message=f"Geburtsdatum: zum Schuljahresbeginn am {start:%d.%m.%Y} sind "
+                    f"{MIN_AGE}–{MAX_AGE} Jahre erwartet (AV dual).",
                 )
             )
-        band = age_band(age)
-        if age_on(s.date_of_birth, submitted_on) < 18 and c.guardian is not True:
-            errors.append(
-                FieldError(
-                    field="consent.guardian",
-                    message="Unter 18: Einwilligung der Erziehungsberechtigten erforderlich.",
-                )
-            )
-    if not c.student:
-        errors.append(
-            FieldError(field="consent.student", message="Einwilligung der Schülerin/des Schülers fehlt.")
-        )
-    if c.given_on > today:
-        errors.append(
-            FieldError(field="consent.given_on", message="Das Datum der Einwilligung liegt in der Zukunft.")
-        )
-    elif c.given_on <= s.date_of_birth:
-        errors.append(
-            FieldError(field="consent.given_on", message="Das Datum der Einwilligung ist unplausibel.")
-        )
-    if c.guardian_given_on is not None and c.guardian_given_on > today:
+    if age_on(born, submitted_on) < 18 and guardian is not True:
         errors.append(
             FieldError(
-                field="consent.guardian_given_on", message="Das Datum der Einwilligung liegt in der Zukunft."
+                field="consent.guardian",
+                message="Einwilligung der Erziehungsberechtigten: erforderlich, solange die Schülerin / der "
+                "Schüler unter 18 ist.",
             )
         )
-    if form.internship_model == "block" and form.internship_days_per_week is not None:
+    return errors, band
+
+
+def cross_field_errors(
+    inputs: CrossFieldInputs, *, today: date, submitted_on: date
+) -> tuple[list[FieldError], AgeBand | None]:
+    """The cross-field rules (ages, consent, dates, internship, career fields) and the age band; every rule
+    whose fields are known runs, so a submission gets them together with its field errors."""
+    errors: list[FieldError] = []
+    start = None
+    if inputs.school_year is not None:
+        start, problem = _school_year_start(inputs.school_year, today)
+        errors += [problem] if problem else []
+    band: AgeBand | None = None
+    born = inputs.date_of_birth
+    if born is not None:
+        age_errors, band = _age_rules(born, start, inputs.guardian, today, submitted_on)
+        errors += age_errors
+    if inputs.consent_student is False:
+        errors.append(
+            FieldError(
+                field="consent.student",
+                message="Einwilligung der Schülerin / des Schülers: erforderlich (ohne sie wird nichts "
+                "gespeichert).",
+            )
+        )
+    given = inputs.consent_given_on
+    if given is not None and given > today:
+        errors.append(
+            FieldError(field="consent.given_on", message="Datum der Einwilligung: liegt in der Zukunft.")
+        )
+    elif given is not None and born is not None and given <= born:
+        errors.append(
+            FieldError(
+                field="consent.given_on", message="Datum der Einwilligung: muss nach dem Geburtsdatum liegen."
+            )
+        )
+    if inputs.guardian_given_on is not None and inputs.guardian_given_on > today:
+        errors.append(
+            FieldError(
+                field="consent.guardian_given_on",
+                message="Datum der Einwilligung der Erziehungsberechtigten: liegt in der Zukunft.",
+            )
+        )
+    if inputs.internship_model == "block" and inputs.internship_days_per_week is not None:
         errors.append(
             FieldError(
                 field="internship_days_per_week",
-                message="Bei Blockpraktikum keine Praktikumstage pro Woche angeben.",
+                message="Praktikumstage pro Woche: bei Blockpraktikum bitte leer lassen.",
             )
         )
-    if len(set(form.career_fields)) != len(form.career_fields):
-        errors.append(FieldError(field="career_fields", message="Berufsfelder bitte nur einmal angeben."))
+    if len(set(inputs.career_fields)) != len(inputs.career_fields):
+        errors.append(
+            FieldError(
+                field="career_fields", message="Berufsfelder: jedes Berufsfeld nur einmal (höchstens 3)."
+            )
+        )
+    return errors, band
+
+
+def check_form(form: IntakeForm, *, today: date, submitted_on: date) -> AgeBand:
+    """Validate the cross-field rules of an intake; returns the age band at school-year start.
+
+    ``submitted_on`` decides whether guardian consent is needed (under 18 on that day); for a new
+    intake it is ``today``, for a correction the original submission date. Raises
+    ``DomainValidationError`` with one German message per violated rule.
+    """
+    errors, band = cross_field_errors(CrossFieldInputs.of_form(form), today=today, submitted_on=submitted_on)
     if errors:
         raise DomainValidationError(errors)
-    return band
+    return band or "unter_16"
+
+
+def all_errors(
+    field_errors: list[FieldError], data: Any, *, today: date, submitted_on: date
+) -> list[FieldError]:
+    """A submission's field errors together with the cross-field rules its valid fields break (one round)."""
+    invalid = {e.field for e in field_errors}
+    inputs = CrossFieldInputs.of_raw(data, invalid)
+    more, _ = cross_field_errors(inputs, today=today, submitted_on=submitted_on)
+    return field_errors + [e for e in more if e.field not in invalid]
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = "") -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 from ulid import ULID
@@ -92,13 +93,17 @@ def submit_intake(
     return IntakeCreated(intake_id=record.intake_id, status=record.status, submitted_at=now)
 
 
+def all_errors_of_new(errors: list[FieldError], data: Any, *, now: datetime) -> list[FieldError]:
+    """The field errors of a new intake with the cross-field rules its valid fields break."""
+    return rules.all_errors(errors, data, today=local_date(now), submitted_on=local_date(now))
+
+
 def _validate_row(raw: dict[str, object], today: datetime) -> tuple[IntakeForm, AgeBand]:
     try:
         form = IntakeForm.model_validate(raw).normalised()
     except ValidationError as e:
-        raise DomainValidationError(
-            german_errors(e.errors(include_input=False), model_fields(IntakeForm))
-        ) from None
+        errors = german_errors(e.errors(include_input=False), model_fields(IntakeForm))
+        raise DomainValidationError(all_errors_of_new(errors, raw, now=today)) from None
     return form, rules.check_form(form, today=local_date(today), submitted_on=local_date(today))
 
 
@@ -145,7 +150,9 @@ def submit_class_list(
                     status="invalid",
                     errors=[
                         BatchFieldError(
-                            field=err.field, message=err.message, column=table.column_of(err.field)
+                            field=err.field,
+                            message=classlist.in_file_terms(err.field, err.message, values),
+                            column=table.column_of(err.field),
                         )
                         for err in e.errors
                     ],

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from common.auth import Principal
-from common.errors import DomainValidationError, FieldError
+from common.auth import ForbiddenError, Principal
+from common.errors import DomainValidationError, FieldError, NotFoundError
 from common.field_errors import german_errors, model_fields
 from contracts import retention
 from contracts.calendar import local_date, tz
@@ -39,11 +39,15 @@ def patch_intake(
     if expected_version is not None and expected_version != record.version:
         raise IntakeConflictError(changed_meanwhile(record))
     before = record.form().model_dump(mode="json", exclude_none=True)
+    merged = rules.merge_patch(before, patch)
     try:
-        form = IntakeForm.model_validate(rules.merge_patch(before, patch)).normalised()
+        form = IntakeForm.model_validate(merged).normalised()
     except ValidationError as e:
+        errors = german_errors(e.errors(include_input=False), model_fields(IntakeForm))
         raise DomainValidationError(
-            german_errors(e.errors(include_input=False), model_fields(IntakeForm))
+            rules.all_errors(
+                errors, merged, today=local_date(now), submitted_on=local_date(record.submitted_at)
+            )
         ) from None
     if form.school_id != record.school_id and not principal.may_access_school(form.school_id):
         raise DomainValidationError(
@@ -86,6 +90,29 @@ def patch_intake(
         raise IntakeConflictError(STALE) from None
     access.audit("update", principal, [intake_id], now)
     return access.view(new, principal)
+
+
+def all_errors_of_patch(
+    errors: list[FieldError],
+    intake_id: str,
+    patch: Any,
+    *,
+    principal: Principal,
+    repo: IntakeRepository,
+    now: datetime,
+) -> list[FieldError]:
+    """A refused correction's field errors with the cross-field rules the corrected intake would break (its
+    valid fields merged onto the stored form); only the field errors when the intake is not the caller's."""
+    try:
+        record = access.load_changeable(intake_id, principal, repo, now)
+    except (NotFoundError, ForbiddenError):
+        return errors
+    if record.erased or not isinstance(patch, dict):
+        return errors
+    merged = rules.merge_patch(record.form().model_dump(mode="json", exclude_none=True), patch)
+    return rules.all_errors(
+        errors, merged, today=local_date(now), submitted_on=local_date(record.submitted_at)
+    )
 
 
 def changed_meanwhile(record: IntakeRecord) -> str:

@@ -137,24 +137,56 @@ function clearErrors() {
   $("form-errors-list").replaceChildren();
 }
 
+/** The form's own German label of a field (``student.date_of_birth`` → "Geburtsdatum"), "" if none. */
+function fieldLabel(field) {
+  const el = field && document.querySelector(`#intake-form [name="${CSS.escape(field)}"]`);
+  if (!el) return "";
+  const group = el.closest("fieldset.inline");
+  const grouped = el.type === "radio" || (el.type === "checkbox" && MULTI.has(field));
+  const text = grouped && group ? group.querySelector("legend").textContent
+    : (el.labels && el.labels.length ? el.labels[0].textContent : "");
+  return text.replace(/\s*\*\s*$/, "").trim();
+}
+
+/** A message that names its field: the API's "<Label>: <rule>." as is, else the form's label in front. */
+function namedMessage(field, message) {
+  const label = fieldLabel(field);
+  const named = /^[^.]{1,80}: /.test(message);
+  return label && !named ? `${label}: ${message}` : message;
+}
+
 function showErrors(errors, message) {
   clearErrors();
   const list = $("form-errors-list");
-  for (const err of errors.length ? errors : [{ field: "", message }]) {
+  const fieldErrors = errors.length > 0;
+  $("form-errors-title").textContent = fieldErrors
+    ? `Bitte ${errors.length === 1 ? "dieses Feld" : `diese ${errors.length} Angaben`} prüfen – es wurde nichts gespeichert`
+    : "Es wurde nichts gespeichert";
+  for (const err of fieldErrors ? errors : [{ field: "", message }]) {
     const field = String(err.field || "").replace(/\.\d+$/, "");
+    const text = namedMessage(field, err.message);
     const target = document.getElementById(`e-${field}`);
-    const input = document.querySelector(`[name="${CSS.escape(field)}"]`);
+    const inputs = field ? document.querySelectorAll(`#intake-form [name="${CSS.escape(field)}"]`) : [];
     if (target) {
       target.textContent = err.message;
-      if (input) {
-        document.querySelectorAll(`[name="${CSS.escape(field)}"]`).forEach((el) => {
-          el.setAttribute("aria-invalid", "true");
-          el.setAttribute("aria-describedby", target.id);
-        });
-      }
+      inputs.forEach((el) => {
+        el.setAttribute("aria-invalid", "true");
+        el.setAttribute("aria-describedby", target.id);
+      });
     }
     const li = document.createElement("li");
-    li.textContent = err.message;
+    if (inputs.length) {
+      const a = document.createElement("a");
+      a.href = `#${inputs[0].id || ""}`;
+      a.textContent = text;
+      a.addEventListener("click", (ev) => {
+        ev.preventDefault();
+        inputs[0].focus();
+      });
+      li.append(a);
+    } else {
+      li.textContent = text;
+    }
     list.append(li);
   }
   $("form-errors").hidden = false;
