@@ -413,7 +413,11 @@ async function loadList(more = false) {
   listCursor = body.next_cursor;
   $("list-more").hidden = !listCursor;
   $("list-table").hidden = false;
-  $("list-state").textContent = `${tbody.children.length} Anmeldung(en).`;
+  const shown = tbody.children.length;
+  // the API pages the list: without a total, say what is shown and that more exist
+  $("list-state").textContent = listCursor
+    ? `${shown} Anmeldungen angezeigt – es gibt weitere („Weitere laden“).`
+    : `${shown} ${shown === 1 ? "Anmeldung" : "Anmeldungen"} (alle angezeigt).`;
 }
 
 // Withdrawal asks for the reason (CONFIG.withdraw_reasons); every reason erases the personal data.
