@@ -212,7 +212,7 @@ def test_reporting_routes_are_for_the_office(rt: LocalRuntime) -> None:
     page = rt.api("GET", "/dashboard")
     assert page.status == 200 and "text/html" in page.headers["Content-Type"]
     assert "script-src 'sha256-" in page.headers["Content-Security-Policy"]
-    assert "<h1>AV dual – Dashboard</h1>" in page.body and "/*SCRIPT*/" not in page.body
+    assert "<h1>Dashboard des Bildungsbüros</h1>" in page.body and "/*SCRIPT*/" not in page.body
 
 
 def test_dashboard_summary_shows_current_figures(rt: LocalRuntime) -> None:
