@@ -878,6 +878,21 @@ def _validate_one_time() -> None:
             assert SCHEDULED_TIME in o.payload.values(), o.name
 
 
+def _validate_function(f: Function) -> None:
+    for t in f.tables:
+        assert t in TABLES, (f.name, t)
+    for b in f.buckets:
+        assert b in BUCKETS, (f.name, b)
+    for m in f.mail:
+        assert m in MAIL_IDENTITIES, (f.name, m)
+    for k in f.mac_keys:
+        assert k in MAC_KEYS and MAC_KEYS[k].service == f.service, (f.name, k)
+    if f.stream:
+        assert TABLES[f.stream.table].stream, (f.name, f.stream.table)
+        assert 1 <= len(f.stream.filter_patterns) <= 5, f.name  # Lambda: up to five filters by default
+        assert len({e.source for e in f.publishes}) == 1, f.name
+
+
 def validate() -> None:
     """Consistency checks of the topology itself (run by the contract tests)."""
     names = [r.method + " " + r.path for r in ROUTES]
@@ -886,21 +901,10 @@ def validate() -> None:
         assert s.consumer in FUNCTIONS, s
         assert s.max_receive_count >= MIN_MAX_RECEIVE_COUNT, s
     for f in FUNCTIONS.values():
-        for t in f.tables:
-            assert t in TABLES, (f.name, t)
-        for b in f.buckets:
-            assert b in BUCKETS, (f.name, b)
-        for m in f.mail:
-            assert m in MAIL_IDENTITIES, (f.name, m)
-        if f.stream:
-            assert TABLES[f.stream.table].stream, (f.name, f.stream.table)
-            assert 1 <= len(f.stream.filter_patterns) <= 5, f.name  # Lambda: up to five filters by default
-            assert len({e.source for e in f.publishes}) == 1, f.name
+        _validate_function(f)
     for outbox_table in outbox_tables():  # one relay per outbox table
         relays = [f.name for f in FUNCTIONS.values() if f.stream and f.stream.table == outbox_table.name]
         assert relays == [outbox_relay_name(outbox_table)], outbox_table.name
-        for k in f.mac_keys:
-            assert k in MAC_KEYS and MAC_KEYS[k].service == f.service, (f.name, k)
     for r in ROUTES:
         assert r.function in FUNCTIONS, r
         for name in re.findall(r"\{(\w+)\}", r.path):

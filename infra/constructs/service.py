@@ -351,24 +351,7 @@ class ServiceConstruct(Construct):
             description=spec.description or spec.name,
         )
         Tags.of(fn).add(TAG_FUNCTION, spec.name)  # ``avdual ops`` re-invokes from the async DLQ
-        for name in spec.tables:
-            grants.grant_table_read_write(role, res.tables[name], topo.TABLES[name])
-        for name in spec.buckets:
-            grants.grant_bucket_objects(role, res.buckets[name])
-        if spec.tables or spec.buckets:
-            grants.grant_key(role, self.keys.data)
-        if spec.stream:
-            grants.grant_stream_read(role, res.tables[spec.stream.table], self.keys.data)
-        if spec.publishes:
-            role.add_to_policy(
-                iam.PolicyStatement(actions=["events:PutEvents"], resources=[res.bus.event_bus_arn])
-            )
-        for name in spec.mail:
-            grants.grant_send_mail(role, res.mail_addresses(topo.MAIL_IDENTITIES[name]))
-        for name in spec.mac_keys:
-            role.add_to_policy(
-                iam.PolicyStatement(actions=["kms:GenerateMac"], resources=[res.mac_keys[name].key_arn])
-            )
+        self._grant_resources(role, spec, res)
 
         acknowledge(fn, "AwsSolutions-L1", REASON_RUNTIME)
         acknowledge(fn, "Serverless-LambdaLatestVersion", REASON_RUNTIME)
@@ -394,6 +377,27 @@ class ServiceConstruct(Construct):
                 finding=f"Resource::<{bucket_id}.Arn>/*",
             )
         return fn
+
+    def _grant_resources(self, role: iam.Role, spec: topo.Function, res: Resources) -> None:
+        """Grants on exactly the resources the function's topology entry names."""
+        for name in spec.tables:
+            grants.grant_table_read_write(role, res.tables[name], topo.TABLES[name])
+        for name in spec.buckets:
+            grants.grant_bucket_objects(role, res.buckets[name])
+        if spec.tables or spec.buckets:
+            grants.grant_key(role, self.keys.data)
+        if spec.stream:
+            grants.grant_stream_read(role, res.tables[spec.stream.table], self.keys.data)
+        if spec.publishes:
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["events:PutEvents"], resources=[res.bus.event_bus_arn])
+            )
+        for name in spec.mail:
+            grants.grant_send_mail(role, res.mail_addresses(topo.MAIL_IDENTITIES[name]))
+        for name in spec.mac_keys:
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["kms:GenerateMac"], resources=[res.mac_keys[name].key_arn])
+            )
 
     def _subscription(self, sub: topo.Subscription, bus: events.IEventBus) -> None:
         scope = Construct(self, construct_id(sub.name))
