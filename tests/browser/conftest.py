@@ -91,6 +91,22 @@ def serving(rt: Any, *, deliver: bool = True) -> Iterator[str]:
             t.join(timeout=5)
 
 
+@contextmanager
+def school_system(stage: str) -> Iterator[tuple[str, Any]]:
+    """A served local system with companion C01 at RFS and RFS's school login; yields (URL, runtime)."""
+    from avdual.auth import user_for
+    from avdual.runtime import LocalRuntime
+    from tests.conftest import OFFICE, companion
+
+    with LocalRuntime(stage=stage, log_level="ERROR") as rt:
+        created = rt.api("POST", "/companions", body=companion("C01", ["RFS"], capacity=5), claims=OFFICE)
+        assert created.status == 200, created.body
+        rt.drain()
+        rt.cognito.ensure_user(user_for("school", school="RFS"))
+        with serving(rt) as base:
+            yield base, rt
+
+
 def login(page: Any, base: str, username: str, path: str = "/") -> None:
     """Log in on the page at ``path`` with the local password (the shared login of every page)."""
     from avdual.auth import LOCAL_PASSWORD

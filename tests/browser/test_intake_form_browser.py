@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import login as sign_in
-from tests.browser.conftest import serving
+from tests.browser.conftest import school_system
 
 pytestmark = [
     pytest.mark.browser,
@@ -23,19 +23,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, Any]]:
-    from avdual.auth import user_for
-    from avdual.runtime import LocalRuntime
-    from tests.conftest import OFFICE, companion
-
-    with LocalRuntime(stage="browser", log_level="ERROR") as rt:
-        assert (
-            rt.api("POST", "/companions", body=companion("C01", ["RFS"], capacity=5), claims=OFFICE).status
-            == 200
-        )
-        rt.drain()
-        rt.cognito.ensure_user(user_for("school", school="RFS"))
-        with serving(rt) as base:
-            yield base, rt
+    with school_system("browser") as served:
+        yield served
 
 
 def login(page: Any, base: str) -> None:

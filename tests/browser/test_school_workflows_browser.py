@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import login, serving
+from tests.browser.conftest import login, school_system
 
 pytestmark = [
     pytest.mark.browser,
@@ -22,19 +22,8 @@ SHOTS = Path("out/screenshots")
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, Any]]:
-    from avdual.auth import user_for
-    from avdual.runtime import LocalRuntime
-    from tests.conftest import OFFICE, companion
-
-    with LocalRuntime(stage="school", log_level="ERROR") as rt:
-        assert (
-            rt.api("POST", "/companions", body=companion("C01", ["RFS"], capacity=5), claims=OFFICE).status
-            == 200
-        )
-        rt.drain()
-        rt.cognito.ensure_user(user_for("school", school="RFS"))
-        with serving(rt) as base:
-            yield base, rt
+    with school_system("school") as served:
+        yield served
 
 
 def submitted(rt: Any, given: str, family: str, **changes: Any) -> str:

@@ -19,6 +19,19 @@ function currentSchoolYear(today = new Date()) {
   return `${y}/${String((y + 1) % 100).padStart(2, "0")}`;
 }
 
+// One labelled checkbox or radio button per code of ``labels`` (code → German label), all named ``name``.
+function choices(type, name, labels) {
+  return Object.entries(labels || {}).map(([code, label]) => {
+    const l = document.createElement("label");
+    const i = document.createElement("input");
+    i.type = type;
+    i.name = name;
+    i.value = code;
+    l.append(i, ` ${label}`);
+    return l;
+  });
+}
+
 function option(value, text, selected = false) {
   const o = document.createElement("option");
   o.value = value;
@@ -67,16 +80,7 @@ function setUpForm() {
   $("f-languages").replaceChildren(...langs.map(([c, n]) => option(c, n, c === "de")));
   $("f-parent_contact_language").replaceChildren(option("", "– bitte wählen –"), ...langs.map(([c, n]) => option(c, n)));
   const box = $("career-fields");
-  box.replaceChildren();
-  for (const [code, label] of Object.entries(CONFIG.career_fields || {})) {
-    const l = document.createElement("label");
-    const i = document.createElement("input");
-    i.type = "checkbox";
-    i.name = "career_fields";
-    i.value = code;
-    l.append(i, ` ${label}`);
-    box.append(l);
-  }
+  box.replaceChildren(...choices("checkbox", "career_fields", CONFIG.career_fields));
   box.addEventListener("change", () => {
     const checked = box.querySelectorAll("input:checked").length;
     box.querySelectorAll("input:not(:checked)").forEach((i) => { i.disabled = checked >= 3; });
@@ -425,15 +429,7 @@ let withdrawing = null; // {item, button}
 
 function setUpWithdrawDialog() {
   const box = $("withdraw-reasons");
-  for (const [code, label] of Object.entries(CONFIG.withdraw_reasons || {})) {
-    const l = document.createElement("label");
-    const i = document.createElement("input");
-    i.type = "radio";
-    i.name = "withdraw-reason";
-    i.value = code;
-    l.append(i, ` ${label}`);
-    box.append(l);
-  }
+  box.replaceChildren(...choices("radio", "withdraw-reason", CONFIG.withdraw_reasons));
   $("withdraw-cancel").addEventListener("click", () => $("withdraw-dialog").close());
   box.addEventListener("change", () => { $("withdraw-error").textContent = ""; });
   $("withdraw-confirm").addEventListener("click", confirmWithdraw);
