@@ -527,7 +527,9 @@ class Smoke:
         return f"{queues} DLQs empty"
 
     def withdraw(self) -> str:
-        resp = self.api("POST", f"/intakes/{self.intake_id}/withdraw", "school", body={"reason": "other"})
+        resp = self.api(
+            "POST", f"/intakes/{self.intake_id}/withdraw", "school", body={"reason": "entered_in_error"}
+        )
         view = self.expect(resp, 200)
         return f"status {view.get('status')}"
 
