@@ -355,11 +355,11 @@ def test_mac_keys_are_hmac_keys_only_their_functions_may_use(synth: Synth) -> No
         assert k["Properties"]["KeyUsage"] == "GENERATE_VERIFY_MAC"
         assert not k["Properties"].get("EnableKeyRotation")
         assert k["DeletionPolicy"] == "Retain"
-    by_handler = synth.functions_by_handler()
+    functions = synth.topology_functions()
     policies = synth.of_type("AWS::IAM::Policy")
     for spec in topo.FUNCTIONS.values():
-        env = by_handler[spec.handler][1]["Properties"]["Environment"]["Variables"]
-        role_id = _ref_id(synth.json["Resources"][synth.function_id(spec.name)]["Properties"]["Role"])
+        props = functions[spec.name][1]["Properties"]
+        env, role_id = props["Environment"]["Variables"], _ref_id(props["Role"])
         statements = [
             s
             for p in policies.values()

@@ -4,6 +4,8 @@ changes), media types case-insensitive, tokens of another app client of the pool
 
 from __future__ import annotations
 
+import copy
+import itertools
 import json
 import string
 from collections.abc import Iterator
@@ -19,6 +21,18 @@ from common.errors import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED
 from contracts.topology import ROUTES, Route
 from tests.conftest import VALID_FORM, companion
 from tests.integration.test_intake_api import OFFICE, SCHOOL, companion_claims
+
+_students = itertools.count(1)
+
+
+def new_form() -> dict[str, Any]:
+    """VALID_FORM for another student each call (the same student twice is a duplicate: 409)."""
+    form = copy.deepcopy(VALID_FORM)
+    n = next(_students)
+    second = chr(ord("A") + n // 26 % 26) + chr(ord("a") + n % 26)  # letters only, as a name is
+    form["student"]["given_name"] = f"{VALID_FORM['student']['given_name']} {second}"
+    return form
+
 
 #: Callers by role; ``None`` sends a token the authorizer refuses. ``none``: verified, but no identity;
 #: ``other client``: an ID token of another app client of the pool; ``access token``: not an ID token.
@@ -153,7 +167,7 @@ def _lookalike(value: str, data: st.DataObject) -> str:
 def seeded(runtime: LocalRuntime) -> dict[str, str]:
     """An intake (assigned to companion B01) and a rendered report: the real ids the sweep mutates."""
     assert runtime.api("POST", "/companions", body=companion("B01", ["RFS"], 5), claims=OFFICE).status == 200
-    created = runtime.api("POST", "/intakes", body=VALID_FORM, claims=SCHOOL)
+    created = runtime.api("POST", "/intakes", body=new_form(), claims=SCHOOL)
     assert created.status == 201, created.body
     runtime.drain()
     report = runtime.api("POST", "/reports", body={"report_type": "weekly"}, claims=OFFICE)
@@ -214,7 +228,7 @@ def test_a_path_id_that_is_not_exactly_an_id_is_404_and_changes_nothing(
 
 @pytest.mark.parametrize("suffix", ["%0A", "%2F"])
 def test_own_intake_with_an_encoded_suffix_is_not_found(runtime: LocalRuntime, suffix: str) -> None:
-    created = runtime.api("POST", "/intakes", body=VALID_FORM, claims=SCHOOL).json()["intake_id"]
+    created = runtime.api("POST", "/intakes", body=new_form(), claims=SCHOOL).json()["intake_id"]
     assert runtime.api("GET", f"/intakes/{created}{suffix}", claims=SCHOOL).status == 404
     patched = runtime.api("PATCH", f"/intakes/{created}{suffix}", body={"class_name": "X1"}, claims=SCHOOL)
     assert patched.status == 404
@@ -229,7 +243,7 @@ def test_the_local_http_gateway_routes_on_the_encoded_path(runtime: LocalRuntime
     from avdual.server import Gateway
 
     client = Client(Gateway(runtime, claims_for=lambda headers: SCHOOL))
-    created = runtime.api("POST", "/intakes", body=VALID_FORM, claims=SCHOOL).json()["intake_id"]
+    created = runtime.api("POST", "/intakes", body=new_form(), claims=SCHOOL).json()["intake_id"]
     assert client.get(f"/intakes/{created}").status_code == 200
     assert client.get(f"/intakes/{created}{suffix}").status_code == 404
     assert client.post(f"/intakes/{created}{suffix}", json={}).status_code in (404, 405)
@@ -241,9 +255,9 @@ def test_the_local_http_gateway_routes_on_the_encoded_path(runtime: LocalRuntime
 # --------------------------------------------------------------------------- media types, app client
 def test_media_type_names_are_case_insensitive(runtime: LocalRuntime) -> None:
     headers = {"Content-Type": "Application/JSON; Charset=UTF-8"}
-    assert runtime.api("POST", "/intakes", body=VALID_FORM, headers=headers, claims=SCHOOL).status == 201
+    assert runtime.api("POST", "/intakes", body=new_form(), headers=headers, claims=SCHOOL).status == 201
     text = {"Content-Type": "Text/Plain"}
-    r = runtime.api("POST", "/intakes", body=VALID_FORM, headers=text, claims=SCHOOL)
+    r = runtime.api("POST", "/intakes", body=new_form(), headers=text, claims=SCHOOL)
     assert r.status == 415 and r.json()["errors"] == []
 
 
