@@ -111,12 +111,6 @@ CERTIFICATE_LABELS: dict[str, str] = {
     "other": "anderer Abschluss",
 }
 INTERNSHIP_MODEL_LABELS: dict[str, str] = {"weekly_days": "Tage pro Woche", "block": "Blockpraktikum"}
-WITHDRAW_REASON_LABELS: dict[str, str] = {
-    "consent_withdrawn": "Einwilligung widerrufen",
-    "left_before_start": "vor Beginn ausgeschieden",
-    "duplicate": "doppelte Anmeldung",
-    "other": "anderer Grund",
-}
 EXIT_REASON_LABELS: dict[str, str] = {
     "completed": "regulär beendet",
     "dropped_out": "abgebrochen",
