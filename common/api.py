@@ -214,6 +214,10 @@ IfMatch = Annotated[
     Header(
         alias="If-Match",
         pattern=IF_MATCH_PATTERN,
+        title="Gelesene Fassung (If-Match)",
+        json_schema_extra={
+            "x-rule": 'erwartet das ETag der gelesenen Fassung in Anführungszeichen, z. B. "3"'
+        },
         description='ETag der gelesenen Fassung (z. B. "3"): die Änderung wird nur gespeichert, wenn niemand '
         "die Anmeldung inzwischen geändert hat (sonst 409).",
     ),

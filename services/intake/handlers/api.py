@@ -69,7 +69,8 @@ def create_intake(
     allow_duplicate: Annotated[
         bool,
         Query(
-            description="true: auch anlegen, wenn dieselbe Schülerin / derselbe Schüler schon angemeldet ist"
+            title="Trotzdem anlegen",
+            description="true: auch anlegen, wenn dieselbe Schülerin / derselbe Schüler schon angemeldet ist",
         ),
     ] = False,
     idempotency_key: IdempotencyKey = None,

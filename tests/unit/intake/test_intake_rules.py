@@ -67,8 +67,7 @@ def test_several_errors_at_once_each_with_its_field() -> None:
         "student.date_of_birth",
         "consent.student",
         "consent.given_on",
-        "consent.guardian_given_on",
-    }  # defaults to the student's (future) date
+    }  # the guardians' date defaults to the student's (future) one: reported there, once
 
 
 def test_school_year_window() -> None:
