@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -57,6 +58,18 @@ def companion(cid: str, schools: list[str], capacity: int = 2, **kw: Any) -> dic
 @pytest.fixture
 def form() -> dict[str, Any]:
     return copy.deepcopy(VALID_FORM)
+
+
+_students = itertools.count(1)
+
+
+def new_form() -> dict[str, Any]:
+    """VALID_FORM for another student each call (the same student twice is a duplicate: 409)."""
+    form = copy.deepcopy(VALID_FORM)
+    n = next(_students)
+    second = chr(ord("A") + n // 26 % 26) + chr(ord("a") + n % 26)  # letters only, as a name is
+    form["student"]["given_name"] = f"{VALID_FORM['student']['given_name']} {second}"
+    return form
 
 
 @pytest.fixture

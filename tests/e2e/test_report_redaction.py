@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from avdual.runtime import LocalRuntime
 from services.reporting.logic.figures import ref_of
-from tests.conftest import OFFICE, VALID_FORM, companion
+from tests.conftest import OFFICE, companion, new_form
 
 SCHOOL = {"sub": "school-redaction", "cognito:groups": "school-RFS"}
 
@@ -65,7 +65,7 @@ def test_withdrawal_removes_the_row_from_stored_reports(tmp_path: Path) -> None:
         rt.drain()
         ids = []
         for _ in range(3):
-            r = rt.api("POST", "/intakes", body=VALID_FORM, claims=SCHOOL)
+            r = rt.api("POST", "/intakes", body=new_form(), claims=SCHOOL)
             assert r.status == 201
             ids.append(r.json()["intake_id"])
             rt.drain()

@@ -4,8 +4,6 @@ changes), media types case-insensitive, tokens of another app client of the pool
 
 from __future__ import annotations
 
-import copy
-import itertools
 import json
 import string
 from collections.abc import Iterator
@@ -19,20 +17,8 @@ from hypothesis import strategies as st
 from avdual.runtime import LocalRuntime
 from common.errors import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED
 from contracts.topology import ROUTES, Route
-from tests.conftest import VALID_FORM, companion
+from tests.conftest import VALID_FORM, companion, new_form
 from tests.integration.test_intake_api import OFFICE, SCHOOL, companion_claims
-
-_students = itertools.count(1)
-
-
-def new_form() -> dict[str, Any]:
-    """VALID_FORM for another student each call (the same student twice is a duplicate: 409)."""
-    form = copy.deepcopy(VALID_FORM)
-    n = next(_students)
-    second = chr(ord("A") + n // 26 % 26) + chr(ord("a") + n % 26)  # letters only, as a name is
-    form["student"]["given_name"] = f"{VALID_FORM['student']['given_name']} {second}"
-    return form
-
 
 #: Callers by role; ``None`` sends a token the authorizer refuses. ``none``: verified, but no identity;
 #: ``other client``: an ID token of another app client of the pool; ``access token``: not an ID token.

@@ -12,7 +12,7 @@ import boto3
 
 from avdual.runtime import LocalRuntime
 from contracts import events as ev
-from tests.conftest import companion
+from tests.conftest import companion, new_form
 from tests.integration.test_intake_api import OFFICE, SCHOOL, companion_claims, intakes, outbox, post
 
 
@@ -152,7 +152,7 @@ def test_stale_version_is_409(rt: LocalRuntime, form: dict) -> None:
 
 
 def test_list_filters_and_pagination(rt: LocalRuntime, form: dict) -> None:
-    ids = [submit(rt, form) for _ in range(5)]
+    ids = [submit(rt, new_form()) for _ in range(5)]
     rt.api("POST", f"/intakes/{ids[0]}/withdraw", claims=SCHOOL)
     seen, cursor = [], None
     while True:

@@ -159,6 +159,7 @@ def test_the_relay_renders_what_the_writer_wrote() -> None:
         school_id="RFS",
         school_year="2026/27",
         withdrawn_at=datetime(2026, 10, 1, 9, 30, tzinfo=UTC),
+        reason="consent_withdrawn",
     )
     event = OutgoingEvent(
         ev.INTAKE_WITHDRAWN,

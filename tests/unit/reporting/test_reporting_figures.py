@@ -201,6 +201,7 @@ def three_weeks() -> list[list[Fact]]:
             school_id=withdrawn[0].school_id,
             school_year="2026/27",
             withdrawn_at=T0 + timedelta(days=16),
+            reason="entered_in_error",
         )
     )
     return pop
