@@ -66,8 +66,11 @@ _students = itertools.count(1)
 def new_form() -> dict[str, Any]:
     """VALID_FORM for another student each call (the same student twice is a duplicate: 409)."""
     form = copy.deepcopy(VALID_FORM)
-    n = next(_students)
-    second = chr(ord("A") + n // 26 % 26) + chr(ord("a") + n % 26)  # letters only, as a name is
+    n, letters = next(_students), ""
+    while n:  # the number in letters (a name has no digits): 1 → "Ab", 27 → "Abb", …
+        n, r = divmod(n, 26)
+        letters = chr(ord("a") + r) + letters
+    second = "A" + letters
     form["student"]["given_name"] = f"{VALID_FORM['student']['given_name']} {second}"
     return form
 

@@ -18,7 +18,6 @@ schemathesis' pytest plugin is not loaded (``-p no:schemathesis``): the strategi
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections import Counter
@@ -49,7 +48,7 @@ def fuzz() -> Iterator[tuple[Any, str]]:
 
     from avdual.runtime import LocalRuntime
     from avdual.server import Gateway
-    from tests.conftest import VALID_FORM
+    from tests.conftest import new_form
 
     with LocalRuntime(stage="fuzz", log_level="CRITICAL") as rt:
         token = rt.cognito.token("office")
@@ -57,7 +56,7 @@ def fuzz() -> Iterator[tuple[Any, str]]:
         schema = schemathesis.openapi.from_wsgi("/openapi.json", APPS[0])
         # real intakes, so that reads, corrections and withdrawals also reach stored records
         for _ in range(3):
-            r = rt.api("POST", "/intakes", body=VALID_FORM, token=token)
+            r = rt.api("POST", "/intakes", body=new_form(), token=token)
             assert r.status == 201, r.body
             EXISTING.append(r.json()["intake_id"])
         yield schema, token
@@ -164,9 +163,9 @@ CODED = ("school_id", "track", "certificate_on_entry", "german_support", "vabo_b
 def plausible(form: dict[str, Any]) -> dict[str, Any]:
     """The valid form with the coded fields of the generated ``form``: a creation that is stored, from
     which a chain of linked requests starts."""
-    from tests.conftest import VALID_FORM
+    from tests.conftest import new_form
 
-    out = copy.deepcopy(VALID_FORM)
+    out = new_form()  # another student each time (the same one twice is a duplicate)
     out.update({k: form[k] for k in CODED if k in form})
     student = form.get("student") if isinstance(form.get("student"), dict) else {}
     out["student"].update({k: student[k] for k in ("gender", "languages") if k in student})
