@@ -35,8 +35,8 @@ system-deps: ## Debian's poppler-utils (the tests look at PDFs: pdftotext, pdfto
 	@if ! command -v pdftoppm >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; fi
 
-browser-deps: system-deps ## Debian's Chromium for the browser tests
-	@command -v /usr/bin/chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+browser-deps: system-deps ## Debian's Chromium (with its German UI: date fields as TT.MM.JJJJ) for the browser tests
+	@test -x /usr/bin/chromium -a -f /usr/lib/chromium/locales/de.pak || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-l10n >/dev/null)
 
 demo: .venv/.synced system-deps ## Run the whole scenario locally (embedded moto runtime) → out/reports/
 	$(PY) -m avdual.cli demo

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,13 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--lang=de-DE",
 ]
+#: The browser's own controls in German, as a secretary sees them (date fields as TT.MM.JJJJ, "Datei
+#: auswählen"; Debian's chromium-l10n): the context's locale sets only what scripts read.
+GERMAN = {"LANG": "de_DE.UTF-8", "LANGUAGE": "de"}
+#: A phone's window: 390 px wide.
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +38,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS, env={**os.environ, **GERMAN}
+        )
         try:
             yield b
         finally:
@@ -64,7 +73,7 @@ def page(browser: Any) -> Iterator[Any]:
 @pytest.fixture
 def phone(browser: Any) -> Iterator[Any]:
     """A page 390 px wide, as on a phone (see :func:`open_page`)."""
-    with open_page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=1) as pg:
+    with open_page(browser, **PHONE) as pg:
         yield pg
 
 

@@ -1,6 +1,7 @@
 """A school secretary's day in a real browser: correct an intake ("Korrigieren": the form in edit mode, only
 the changes sent with the loaded version, someone else's change meanwhile explained in German), withdraw one
-with a reason. Screenshots of each step in ``out/screenshots/``."""
+with a reason; the duplicate warning and a class list uploaded twice on a desktop and a phone (390 px).
+Screenshots of each step in ``out/screenshots/``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import login, school_system
+from tests.browser.conftest import PHONE, login, no_horizontal_scrolling, open_page, school_system
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,6 +50,14 @@ def open_list(page: Any, base: str) -> None:
     page.locator("#intake-form").wait_for(state="visible")
     page.get_by_role("button", name="Meine Anmeldungen").click()
     page.locator("#list-table tbody tr").first.wait_for()
+
+
+@pytest.fixture(params=["desktop", "390"])
+def screen(request: pytest.FixtureRequest, browser: Any) -> Iterator[tuple[str, Any]]:
+    """A desktop page and a phone's (390 px), each with its own tag: ``""`` or ``"-390"``."""
+    phone = request.param == "390"
+    with open_page(browser, **(PHONE if phone else {})) as pg:
+        yield ("-390" if phone else ""), pg
 
 
 def shot(page: Any, name: str) -> None:
@@ -141,19 +150,24 @@ def test_withdrawal_asks_for_the_reason(server: tuple[str, Any], page: Any) -> N
     assert page.problems == []
 
 
-def test_the_duplicate_warning_links_the_intake_already_there(server: tuple[str, Any], page: Any) -> None:
+def test_the_duplicate_warning_links_the_intake_already_there(
+    server: tuple[str, Any], screen: tuple[str, Any]
+) -> None:
     from tests.browser.test_intake_form_browser import fill
 
     base, rt = server
-    iid = submitted(rt, "Zoë", "Schondahl", date_of_birth="2010-02-03")
+    tag, page = screen
+    dob = "2010-02-04" if tag else "2010-02-03"  # another student on each screen
+    iid = submitted(rt, "Zoë", "Schondahl", date_of_birth=dob)
     login(page, base, "schule-rfs")
     page.locator("#intake-form").wait_for(state="visible")
-    fill(page, dob="2010-02-03", given="Zoe", family="Schondahl")  # typed without the diaeresis
+    fill(page, dob=dob, given="Zoe", family="Schondahl")  # typed without the diaeresis
     page.get_by_role("button", name="Anmeldung absenden").click()
     box = page.locator("#duplicate-box")
     box.get_by_text("ist für das Schuljahr 2026/27 an dieser Schule bereits angemeldet").wait_for()
     assert iid in box.inner_text()
-    shot(page, "duplicate-warning")
+    assert box.is_visible() and no_horizontal_scrolling(page)
+    shot(page, f"duplicate-warning{tag}")
     before = len(rt.scan("intakes"))
     # the link opens the intake already there, to correct it
     box.get_by_role("link", name="Vorhandene Anmeldung öffnen").click()
@@ -162,7 +176,7 @@ def test_the_duplicate_warning_links_the_intake_already_there(server: tuple[str,
     assert len(rt.scan("intakes")) == before  # nothing stored
     # a different person with the same name and birthday: stored on the explicit override
     page.get_by_role("button", name="Neue Anmeldung").click()
-    fill(page, dob="2010-02-03", given="Zoe", family="Schondahl")
+    fill(page, dob=dob, given="Zoe", family="Schondahl")
     page.get_by_role("button", name="Anmeldung absenden").click()
     box.get_by_role("button", name="Trotzdem als neue Anmeldung speichern").click()
     page.locator("#confirmation").get_by_text("Anmeldung gespeichert").wait_for()
@@ -171,14 +185,15 @@ def test_the_duplicate_warning_links_the_intake_already_there(server: tuple[str,
 
 
 def test_uploading_a_class_list_twice_stores_nothing_the_second_time(
-    server: tuple[str, Any], page: Any, tmp_path: Path
+    server: tuple[str, Any], screen: tuple[str, Any], tmp_path: Path
 ) -> None:
     from tests.integration.test_intake_batch import csv_bytes, rows
 
     base, rt = server
+    tag, page = screen
     data = rows(6)
     for r in data:
-        r[1] = r[1].replace("Muster", "Klassenliste")
+        r[1] = r[1].replace("Muster", "Telefonliste" if tag else "Klassenliste")  # other students each time
     path = tmp_path / "klasse-avd1a.csv"
     path.write_bytes(csv_bytes(data))
     login(page, base, "schule-rfs")
@@ -196,7 +211,8 @@ def test_uploading_a_class_list_twice_stores_nothing_the_second_time(
     assert result.locator('#batch-rows li[data-status="duplicate"]').count() == 6
     first = result.locator("#batch-rows li").first.inner_text()
     assert first.startswith("Zeile 2: Bereits vorhanden: angemeldet am")
-    shot(page, "classlist-twice")
+    assert no_horizontal_scrolling(page)
+    shot(page, f"classlist-twice{tag}")
     assert len(rt.scan("intakes")) == stored and len(rt.scan("intake-outbox")) == events
     assert page.problems == []
 
