@@ -49,12 +49,15 @@ def _env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """``avdual serve`` (what ``make serve`` runs) in its own folder (its ``out/``) until /healthz answers."""
+    """``avdual serve --empty`` (what ``make serve ARGS=--empty`` runs) in its own folder (its ``out/``)
+    until /healthz answers."""
     work = tmp_path_factory.mktemp("serve")
     port = _free_port()
     log = (work / "serve.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "avdual.cli", "serve", "--port", str(port)],
+        # blank (--empty): loading the demo scenario takes minutes of CPU on a busy machine; the suite's wait
+        # for it is a unit test (tests/unit/platform/test_smoke_suite.py)
+        [sys.executable, "-m", "avdual.cli", "serve", "--port", str(port), "--empty"],
         cwd=work,
         env=_env(),
         stdout=log,
