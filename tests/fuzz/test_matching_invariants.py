@@ -314,6 +314,7 @@ class County(RuleBasedStateMachine):
             school_id=a["profile"]["school_id"],
             school_year=a["profile"]["school_year"],
             withdrawn_at=at,
+            reason="left_school",
         )
         self.publish(
             OutgoingEvent(INTAKE_WITHDRAWN, w, f"IntakeWithdrawn:{a['intake_id']}", "inv", occurred_at=at)
