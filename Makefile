@@ -51,7 +51,7 @@ test: .venv/.synced node_modules/.installed browser-deps ## Lint, then all tests
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -n 2 --dist loadfile
 
-fuzz: .venv/.synced ## schemathesis on the intake API (>= 1,000 requests → out/fuzz.json); matching invariants over random histories (→ out/fuzz-matching.json)
+fuzz: .venv/.synced ## schemathesis on the intake and casework APIs (>= 1,000 requests → out/fuzz.json); matching invariants over random histories (→ out/fuzz-matching.json)
 	AVDUAL_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),100) \
 	AVDUAL_MATCHING_EXAMPLES=$(or $(MATCHING_EXAMPLES),40) AVDUAL_MATCHING_STEPS=$(or $(MATCHING_STEPS),25) \
 	$(PY) -m pytest tests/fuzz -p no:xdist -s -q

@@ -89,7 +89,6 @@ def simulate_exit(rt: LocalRuntime, school_id: str = "RFS") -> ExitStep:
         "exit_date": local_date(rt.clock.now()).isoformat(),
         "reason": "completed",
         "destination": "dual_training",
-        "with_former_internship_company": True,
     }
     r = rt.api("POST", f"/assignments/{leaving['intake_id']}/exit", body=body, claims=OFFICE)
     if r.status != 200:

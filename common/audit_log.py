@@ -30,7 +30,7 @@ AuditAction = Literal["create", "read", "list", "update", "withdraw", "exit", "a
 personal data were shown (one student, or a list); ``exit``: a student's exit and destination recorded;
 ``assign``: the office chose a student's companion."""
 ActorRole = Literal["office", "school", "companion"]
-AuditService = Literal["intake", "matching", "reporting"]
+AuditService = Literal["intake", "matching", "reporting", "casework"]
 Purposes = Mapping[tuple[AuditAction, ActorRole], str]
 
 TTL = AUDIT_LOG.ttl_attribute or "expires_at"

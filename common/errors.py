@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 #: German answers every API, the local gateway and API Gateway's own responses share.
 UNAUTHENTICATED = "Bitte anmelden."
@@ -37,6 +37,20 @@ class DomainValidationError(ValueError):
     def __init__(self, errors: list[FieldError]):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
         self.errors = errors
+
+
+def merged_record_errors(e: ValidationError) -> DomainValidationError:
+    """The rules of a whole record broken by a merged change (a PATCH applied to the stored record): each
+    error at its field with its German text (validators raise ``ValueError("<German>")``)."""
+    return DomainValidationError(
+        [
+            FieldError(
+                field=".".join(str(p) for p in err["loc"]) or "body",
+                message=str((err.get("ctx") or {}).get("error") or "Ungültiger Wert."),
+            )
+            for err in e.errors()
+        ]
+    )
 
 
 class NotFoundError(LookupError):

@@ -16,6 +16,8 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.casework import InternshipEndReason, InternshipModel, MeetingType, ParticipantRole
+
 
 class Source(StrEnum):
     """EventBridge ``source`` per producing service (``avdual.<service>``)."""
@@ -23,6 +25,7 @@ class Source(StrEnum):
     INTAKE = "avdual.intake"
     MATCHING = "avdual.matching"
     REPORTING = "avdual.reporting"
+    CASEWORK = "avdual.casework"
 
 
 Gender = Literal["weiblich", "maennlich", "divers", "keine_angabe"]
@@ -168,7 +171,23 @@ class AssignmentEndedData(_Strict):
     exit_date: date
     reason: ExitReason
     destination: Destination
-    with_former_internship_company: bool = False
+    company_id: str | None = Field(
+        default=None,
+        min_length=26,
+        max_length=26,
+        description="The training/employing company of the casework directory (v2; replaces the typed "
+        "with_former_internship_company: casework compares it with the internships, "
+        "DestinationCompanyRecorded)",
+    )
+
+
+class Substitution(_Strict):
+    """A colleague who reads a companion's caseload (read-only) from ``start`` to ``end`` (both days
+    inclusive)."""
+
+    substitute_id: str = Field(min_length=1, max_length=32)
+    start: date
+    end: date
 
 
 class CompanionUpdatedData(_Strict):
@@ -191,6 +210,12 @@ class CompanionUpdatedData(_Strict):
         description="The companion's name as the office knows it (v3): staff, not student data; reports, "
         "alerts and the dashboard name companions by it",
     )
+    substitutions: list[Substitution] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Who reads the caseload read-only while the companion is away (v4): the periods of "
+        "leave that have a substitute, without the kind of absence",
+    )
 
 
 class ReportPublishedData(_Strict):
@@ -200,6 +225,58 @@ class ReportPublishedData(_Strict):
     formats: list[Literal["html", "pdf", "xlsx"]]
     object_keys: list[str] = Field(description="S3 keys in the report bucket")
     published_at: datetime
+
+
+class _StudentFact(_Strict):
+    """What every casework fact names: the student (pseudonymous id), the companion and the placement."""
+
+    intake_id: str = Field(min_length=26, max_length=26)
+    companion_id: str
+    school_id: str
+    school_year: str = Field(pattern=r"^\d{4}/\d{2}$")
+
+
+class InternshipStartedData(_StudentFact):
+    """An internship was entered (or changed: a higher ``revision`` of the same ``internship_id``)."""
+
+    internship_id: str = Field(min_length=26, max_length=26)
+    revision: int = Field(ge=1, description="1 when entered; every change of the internship raises it")
+    company_id: str = Field(min_length=26, max_length=26)
+    career_field: str
+    model: InternshipModel
+    start_date: date
+    end_date: date | None = Field(default=None, description="Planned or actual last day")
+    recorded_at: datetime
+
+
+class InternshipEndedData(_StudentFact):
+    internship_id: str = Field(min_length=26, max_length=26)
+    revision: int = Field(ge=1)
+    end_date: date
+    days_completed: int = Field(ge=0, le=366)
+    end_reason: InternshipEndReason
+    recorded_at: datetime
+
+
+class MeetingRecordedData(_StudentFact):
+    """A meeting or contact was recorded: its kind and who took part (roles), never the note."""
+
+    meeting_id: str = Field(min_length=26, max_length=26)
+    meeting_date: date
+    meeting_type: MeetingType
+    participants: list[ParticipantRole] = Field(default_factory=list, max_length=8)
+    recorded_at: datetime
+
+
+class DestinationCompanyRecordedData(_StudentFact):
+    """The company a student went to on exit (training, EQ, job) compared with the student's internships:
+    ``former_internship_company`` is the Klebeeffekt. Re-published when a change of the internships changes
+    the comparison (the latest ``recorded_at`` holds)."""
+
+    company_id: str = Field(min_length=26, max_length=26)
+    destination: Destination
+    former_internship_company: bool
+    recorded_at: datetime
 
 
 D = TypeVar("D", bound=BaseModel)
@@ -265,16 +342,16 @@ COMPANION_REASSIGNED = EventSpec(
 ASSIGNMENT_ENDED = EventSpec(
     "AssignmentEnded",
     Source.MATCHING,
-    1,
+    2,
     AssignmentEndedData,
     "A student left the programme (exit with destination / Verbleib).",
 )
 COMPANION_UPDATED = EventSpec(
     "CompanionUpdated",
     Source.MATCHING,
-    3,
+    4,
     CompanionUpdatedData,
-    "The office created or changed a companion (capacity, schools, leave).",
+    "The office created or changed a companion (capacity, schools, leave and its substitutes).",
 )
 REPORT_PUBLISHED = EventSpec(
     "ReportPublished",
@@ -282,6 +359,35 @@ REPORT_PUBLISHED = EventSpec(
     1,
     ReportPublishedData,
     "A report was rendered and stored in the report bucket.",
+)
+
+INTERNSHIP_STARTED = EventSpec(
+    "InternshipStarted",
+    Source.CASEWORK,
+    1,
+    InternshipStartedData,
+    "A companion entered (or changed) a student's internship: company id, career field, model, dates.",
+)
+INTERNSHIP_ENDED = EventSpec(
+    "InternshipEnded",
+    Source.CASEWORK,
+    1,
+    InternshipEndedData,
+    "An internship ended: last day, days completed, the reason (a code).",
+)
+MEETING_RECORDED = EventSpec(
+    "MeetingRecorded",
+    Source.CASEWORK,
+    1,
+    MeetingRecordedData,
+    "A meeting or contact of a student's casework was recorded (kind and roles only, never the note).",
+)
+DESTINATION_COMPANY_RECORDED = EventSpec(
+    "DestinationCompanyRecorded",
+    Source.CASEWORK,
+    1,
+    DestinationCompanyRecordedData,
+    "A student's exit company was compared with the student's internships (Klebeeffekt).",
 )
 
 EVENTS: dict[str, EventSpec] = {
@@ -296,5 +402,9 @@ EVENTS: dict[str, EventSpec] = {
         ASSIGNMENT_ENDED,
         COMPANION_UPDATED,
         REPORT_PUBLISHED,
+        INTERNSHIP_STARTED,
+        INTERNSHIP_ENDED,
+        MEETING_RECORDED,
+        DESTINATION_COMPANY_RECORDED,
     )
 }

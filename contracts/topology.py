@@ -20,7 +20,7 @@ from contracts import outbox
 from contracts.events import EventSpec, Source
 from contracts.reference import SCHOOLS
 
-Service = Literal["intake", "matching", "reporting", "platform"]
+Service = Literal["intake", "matching", "reporting", "casework", "platform"]
 
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
 SERVICE_NAME_ENV = "POWERTOOLS_SERVICE_NAME"
@@ -240,8 +240,10 @@ INTAKE_ID = PathParameter("intake_id", ULID_PATTERN, "ULID der Anmeldung")
 COMPANION_ID = PathParameter("companion_id", r"[A-Za-z0-9_-]{1,32}", "Kürzel der Begleitung (z. B. B01)")
 REPORT_ID = PathParameter("report_id", ULID_PATTERN, "ULID des Berichts")
 FILE_FORMAT = PathParameter("file_format", "pdf|xlsx|html", "Dateiformat des Berichts: pdf, xlsx oder html")
+INTERNSHIP_ID = PathParameter("internship_id", ULID_PATTERN, "ULID des Praktikums")
+COMPANY_ID = PathParameter("company_id", ULID_PATTERN, "ULID des Betriebs im Betriebsverzeichnis")
 PATH_PARAMETERS: dict[str, PathParameter] = {
-    p.name: p for p in (INTAKE_ID, COMPANION_ID, REPORT_ID, FILE_FORMAT)
+    p.name: p for p in (INTAKE_ID, COMPANION_ID, REPORT_ID, FILE_FORMAT, INTERNSHIP_ID, COMPANY_ID)
 }
 
 
@@ -385,6 +387,46 @@ REPORTING_OUTBOX = Table(
     description="Transactional outbox of reporting (contracts/outbox.py): ReportPublished, written in the "
     "same transaction as the report's index record, relayed to the bus like the other services' events.",
 )
+INTAKE_SUBSTITUTES = Table(
+    "intake-substitutes",
+    "intake",
+    pk="pk",
+    sk="sk",
+    env_var="INTAKE_SUBSTITUTES_TABLE",
+    description="Who substitutes for which companion when (from CompanionUpdated; common/substitutes.py): a "
+    "substitute reads the colleague's students read-only during the leave. Staff ids and days only.",
+)
+CASEWORK = Table(
+    "casework",
+    "casework",
+    pk="pk",
+    sk="sk",
+    env_var="CASEWORK_TABLE",
+    indexes=(Index("by_companion", pk="companion_id", sk="intake_id"),),
+    ttl_attribute="expires_at",
+    description="The companions' casework (services/casework): per student (partition student#<intake_id>) "
+    "the caseload record learnt from events, internships, meetings and contacts with notes (personal data: "
+    "erased with the student, expire with the retention rule); the substitutions learnt from "
+    "CompanionUpdated.",
+)
+COMPANIES = Table(
+    "companies",
+    "casework",
+    pk="company_id",
+    env_var="COMPANIES_TABLE",
+    description="The shared company directory (Betriebe) of the office: name, town, sector, contact person, "
+    "the company's phone and e-mail. No student data.",
+)
+CASEWORK_OUTBOX = Table(
+    "casework-outbox",
+    "casework",
+    pk="id",
+    env_var="CASEWORK_OUTBOX_TABLE",
+    ttl_attribute="expires_at",
+    stream=True,
+    description="Transactional outbox of casework (contracts/outbox.py): internship, meeting and destination "
+    "facts without personal data, written in the same transaction as the casework items.",
+)
 IDEMPOTENCY = Table(
     "idempotency",
     "platform",
@@ -406,6 +448,10 @@ TABLES: dict[str, Table] = {
         AGGREGATES,
         REPORTING_OUTBOX,
         IDEMPOTENCY,
+        INTAKE_SUBSTITUTES,
+        CASEWORK,
+        COMPANIES,
+        CASEWORK_OUTBOX,
     )
 }
 
@@ -441,7 +487,7 @@ INTAKE_API = Function(
     "intake-api",
     "intake",
     "services.intake.handlers.api.handler",
-    tables=("intakes", "intake-outbox", "audit-log", "idempotency"),
+    tables=("intakes", "intake-outbox", "audit-log", "idempotency", "intake-substitutes"),
     publishes=(ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN),
     mac_keys=("student-key",),
     timeout_seconds=API_TIMEOUT_SECONDS,
@@ -571,8 +617,32 @@ INTAKE_CONSUMER = Function(
     "intake-consumer",
     "intake",
     "services.intake.handlers.consumer.handler",
-    tables=("intakes",),
-    description="Projects assignment events onto the intakes (status, assigned companion, retention)",
+    tables=("intakes", "intake-substitutes"),
+    description="Projects assignment events onto the intakes (status, assigned companion, retention) and "
+    "learns the companions' substitutes",
+)
+CASEWORK_API = Function(
+    "casework-api",
+    "casework",
+    "services.casework.handlers.api.handler",
+    tables=("casework", "companies", "casework-outbox", "audit-log", "idempotency"),
+    publishes=(
+        ev.INTERNSHIP_STARTED,
+        ev.INTERNSHIP_ENDED,
+        ev.MEETING_RECORDED,
+        ev.DESTINATION_COMPANY_RECORDED,
+    ),
+    description="The companions' workspace: caseload, internships, company directory, meetings and contacts; "
+    "the page /begleitung",
+)
+CASEWORK_CONSUMER = Function(
+    "casework-consumer",
+    "casework",
+    "services.casework.handlers.consumer.handler",
+    tables=("casework", "companies", "casework-outbox"),
+    publishes=(ev.DESTINATION_COMPANY_RECORDED,),
+    description="Learns the caseload from matching's and intake's events (assignments, handovers, "
+    "substitutes, exits); erases a withdrawn student's casework",
 )
 
 _SERVICE_FUNCTIONS: tuple[Function, ...] = (
@@ -584,6 +654,8 @@ _SERVICE_FUNCTIONS: tuple[Function, ...] = (
     REPORTING_RENDERER,
     REPORTING_CHECKS,
     REPORTING_API,
+    CASEWORK_API,
+    CASEWORK_CONSUMER,
 )
 
 # --------------------------------------------------------------------------- outbox relays
@@ -659,6 +731,20 @@ SUBSCRIPTIONS: dict[str, Subscription] = {
             "intake-consumer",
             (ev.COMPANION_ASSIGNED, ev.STUDENT_WAITLISTED, ev.COMPANION_REASSIGNED, ev.ASSIGNMENT_ENDED),
         ),
+        Subscription("intake-companion-events", "intake-consumer", (ev.COMPANION_UPDATED,)),
+        Subscription(
+            "casework-caseload-events",
+            "casework-consumer",
+            (
+                ev.COMPANION_ASSIGNED,
+                ev.STUDENT_WAITLISTED,
+                ev.COMPANION_REASSIGNED,
+                ev.ASSIGNMENT_ENDED,
+                ev.COMPANION_UPDATED,
+                ev.INTAKE_UPDATED,
+                ev.INTAKE_WITHDRAWN,
+            ),
+        ),
         Subscription(
             "reporting-events",
             "reporting-consumer",
@@ -671,6 +757,10 @@ SUBSCRIPTIONS: dict[str, Subscription] = {
                 ev.COMPANION_REASSIGNED,
                 ev.ASSIGNMENT_ENDED,
                 ev.COMPANION_UPDATED,
+                ev.DESTINATION_COMPANY_RECORDED,
+                ev.INTERNSHIP_STARTED,
+                ev.INTERNSHIP_ENDED,
+                ev.MEETING_RECORDED,
             ),
         ),
     )
@@ -798,6 +888,72 @@ ROUTES: tuple[Route, ...] = (
         (),
         "Das Dashboard des Bildungsbüros (statische Seite, ohne Daten)",
         public=True,
+    ),
+    Route(
+        "GET",
+        "/students",
+        "casework-api",
+        ("office", "companion"),
+        "Meine Schülerinnen und Schüler: die eigene Begleitung (und lesend die einer vertretenen Kollegin / "
+        "eines vertretenen Kollegen) mit Praktikum, Zielvereinbarungen und Status",
+    ),
+    Route(
+        "GET",
+        "/students/{intake_id}",
+        "casework-api",
+        ("office", "companion"),
+        "Begleitung einer Schülerin / eines Schülers: Verlauf der Zuordnung, Praktika, Gespräche und "
+        "Kontakte, "
+        "Austritt",
+    ),
+    Route(
+        "POST",
+        "/students/{intake_id}/internships",
+        "casework-api",
+        ("office", "companion"),
+        "Praktikum erfassen (Betrieb aus dem Betriebsverzeichnis)",
+    ),
+    Route(
+        "PATCH",
+        "/students/{intake_id}/internships/{internship_id}",
+        "casework-api",
+        ("office", "companion"),
+        "Praktikum ändern",
+    ),
+    Route(
+        "POST",
+        "/students/{intake_id}/internships/{internship_id}/end",
+        "casework-api",
+        ("office", "companion"),
+        "Praktikum beenden (letzter Tag, absolvierte Tage, Grund)",
+    ),
+    Route(
+        "POST",
+        "/students/{intake_id}/meetings",
+        "casework-api",
+        ("office", "companion"),
+        "Gespräch oder Kontakt erfassen (Zielvereinbarungsgespräch, Elterngespräch, Betriebskontakt, …)",
+    ),
+    Route(
+        "GET",
+        "/companies",
+        "casework-api",
+        ("office", "companion"),
+        "Betriebsverzeichnis durchsuchen",
+    ),
+    Route(
+        "POST",
+        "/companies",
+        "casework-api",
+        ("office", "companion"),
+        "Betrieb ins Betriebsverzeichnis aufnehmen",
+    ),
+    Route(
+        "PATCH",
+        "/companies/{company_id}",
+        "casework-api",
+        ("office", "companion"),
+        "Betrieb im Betriebsverzeichnis ändern",
     ),
 )
 

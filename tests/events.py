@@ -20,6 +20,7 @@ TIME_FIELDS = (
     "withdrawn_at",
     "updated_at",
     "reassigned_at",
+    "recorded_at",
 )
 
 

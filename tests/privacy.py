@@ -24,7 +24,7 @@ from openpyxl import load_workbook
 from avdual.runtime import ACCOUNT, REGION, LocalRuntime
 from contracts.topology import BUCKETS, TABLES
 
-SERVICES = ("intake", "matching", "reporting")
+SERVICES = ("intake", "matching", "reporting", "casework")
 
 
 class Capture(logging.Handler):

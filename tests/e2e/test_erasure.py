@@ -1,7 +1,8 @@
 """Withdrawal erases a student's personal data everywhere (docs/datenschutz.md).
 
 A student with distinctive name, birth date, contacts and remark is submitted with classmates, assigned,
-read by the office and the companion, counted in reports and alerts; then the school withdraws the intake
+read by the office and the companion, given an internship (learning task, contact person) and a meeting with a
+note by the companion, counted in reports and alerts; then the school withdraws the intake
 (delivered twice, shuffled). Afterwards every place under our control is searched for the student's data:
 every table of the topology, the stream records of the outbox tables, every queue and DLQ, every object
 in the report bucket, the event archive, every e-mail sent through SES and written to ``out/mail``, and
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from tests.privacy import captured_service_logs, everything_stored, identifiers,
 OFFICE = {"sub": "office-erasure", "cognito:groups": "office"}
 SCHOOL = {"sub": "school-erasure", "cognito:groups": "school-RFS", "cognito:username": "lehrkraft-rfs"}
 SCHOOL_NAME = SCHOOLS["RFS"]
+STABLE = {"name": "Reitstall am Neckar", "town": "Freiberg am Neckar", "sector": "garten"}
 COMPANION = {"sub": "companion-erasure", "cognito:groups": "companion", "custom:companion_id": "BEG-01"}
 
 
@@ -42,6 +45,11 @@ TARGET = _form(
 TARGET["remark"] = "Vertraulich: Pflegefamilie seit Sommer"
 TARGET["wished_job"] = "Tierpflegerin"
 CLASSMATES = [_form("Brunhilde", "Ohnesorg", "2009-11-02"), _form("Emil", "Pfeffermann", "2010-07-30")]
+#: The casework of the student: free text that is personal data (never in an event, a log line or a report).
+NOTE = "Gesprächsnotiz: Jolanthe möchte nach dem Umzug zur Tante nach Freiberg wechseln"
+TASK = "Lernaufgabe Hufpflege im Reitstall Quastwendel-Hof"
+PERSON = "Herr Zwirnemann (Stallmeister)"
+CASEWORK_TEXT = [re.compile(re.escape(t)) for t in (NOTE, TASK, PERSON)]
 
 
 def test_withdrawal_erases_the_student_everywhere(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
@@ -56,6 +64,9 @@ def test_withdrawal_erases_the_student_everywhere(tmp_path: Path, capfd: pytest.
         assert leaks(identifiers([TARGET], contacts=True), {"intakes": before["table:intakes"]}), (
             "the search must find the student before the withdrawal"
         )
+        # the casework text is where it belongs, and nowhere else: no event, stream, queue, archive, log line
+        assert {where for where, _ in leaks(CASEWORK_TEXT, before)} == {"table:casework"}
+        assert leaks(CASEWORK_TEXT, {"logs": "\n".join(capture.lines)}) == []
 
         key = {"Idempotency-Key": "withdraw-jolanthe-0001"}  # as the web form sends: stored responses
         r = rt.api(
@@ -101,7 +112,7 @@ def test_withdrawal_erases_the_student_everywhere(tmp_path: Path, capfd: pytest.
     assert "alert sent" in texts["logs"] and "audit" in texts["logs"]
     assert leaks(identifiers(CLASSMATES[:1]), {"intakes": stored["table:intakes"]})
 
-    assert leaks(identifiers([TARGET], contacts=True), texts) == []
+    assert leaks(identifiers([TARGET], contacts=True) + CASEWORK_TEXT, texts) == []
     assert len(withdrawn_events) == 1  # one fact, although withdrawn twice and delivered twice
 
 
@@ -121,6 +132,24 @@ def _before_withdrawal(rt: LocalRuntime) -> str:
     companion_claims = {**COMPANION, "custom:companion_id": cid}
     view = rt.api("GET", f"/intakes/{target_id}", claims=companion_claims).json()
     assert view["remark"] == TARGET["remark"]  # the companion reads the remark (audited)
+    company = rt.api("POST", "/companies", body=STABLE, claims=companion_claims).json()["company_id"]
+    internship = {
+        "company_id": company,
+        "career_field": "garten",
+        "model": "block",
+        "start_date": "2026-10-05",
+        "end_date": "2026-10-16",
+        "learning_task": TASK,
+        "contact_person": PERSON,
+    }
+    r = rt.api("POST", f"/students/{target_id}/internships", body=internship, claims=companion_claims)
+    assert r.status == 201, r.body
+    meeting = {"meeting_date": "2026-10-20", "meeting_type": "goal_agreement", "note": NOTE}
+    assert (
+        rt.api("POST", f"/students/{target_id}/meetings", body=meeting, claims=companion_claims).status == 201
+    )
+    casework = rt.api("GET", f"/students/{target_id}", claims=companion_claims).json()
+    assert casework["meetings"][0]["note"] == NOTE and casework["internships"][0]["learning_task"] == TASK
     assert rt.api("GET", "/intakes", claims=OFFICE).status == 200
     assert rt.api("POST", "/reports", body={"report_type": "weekly"}, claims=OFFICE).status == 201
     rt.run_schedule("reporting-checks", "waiting-check", at=rt.clock.now() + timedelta(days=16))
@@ -137,6 +166,14 @@ def _after_withdrawal(rt: LocalRuntime, target_id: str) -> None:
     assert [(i["intake_id"], i["family_name"]) for i in listed] == [(target_id, None)]
     assignment = rt.api("GET", f"/assignments/{target_id}", claims=OFFICE).json()
     assert assignment["status"] == "withdrawn" and assignment["profile"] is None
+    assert rt.api("GET", f"/students/{target_id}", claims=OFFICE).status == 404  # casework erased
+    (tombstone,) = [i for i in rt.scan("casework") if i["pk"] == f"student#{target_id}"]
+    assert (tombstone["status"], tombstone.get("internships", []), tombstone.get("exit")) == (
+        "withdrawn",
+        [],
+        None,
+    )
+    assert any(c["name"] == STABLE["name"] for c in rt.api("GET", "/companies", claims=OFFICE).json())
     assert assignment["explanation"] == {} and assignment["companion_id"] is None
     # the freed slot went to the waiting classmate
     statuses = sorted(a["status"] for a in rt.scan("assignments"))

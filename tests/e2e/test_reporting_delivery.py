@@ -103,10 +103,25 @@ def facts_of_students(n: int, seed: int = 5) -> list[tuple[EventSpec, Any]]:
                             exit_date=t.date(),
                             reason=rnd.choice(["completed", "dropped_out"]),
                             destination=rnd.choice(["dual_training", "bfs", "job"]),
-                            with_former_internship_company=rnd.random() < 0.5,
                         ),
                     )
                 )
+                if rnd.random() < 0.5:  # casework compared the training company with the internships
+                    out.append(
+                        (
+                            ev.DESTINATION_COMPANY_RECORDED,
+                            ev.DestinationCompanyRecordedData(
+                                intake_id=iid,
+                                companion_id="B9",
+                                school_id=p["school_id"],
+                                school_year="2026/27",
+                                company_id="01ARZ3NDEKTSV4RRFFQ69G5FAV",
+                                destination="dual_training",
+                                former_internship_company=rnd.random() < 0.5,
+                                recorded_at=t,
+                            ),
+                        )
+                    )
         if rnd.random() < 0.15:
             out.append(
                 (

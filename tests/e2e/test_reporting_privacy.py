@@ -54,7 +54,6 @@ def _run(tmp_path: Path, scenario: dict, forms: list[dict]) -> dict[str, str]:
             "exit_date": date.today().isoformat(),
             "reason": "completed",
             "destination": "dual_training",
-            "with_former_internship_company": True,
         }
         assert (
             rt.api("POST", f"/assignments/{assigned['intake_id']}/exit", body=exit_body, claims=OFFICE).status

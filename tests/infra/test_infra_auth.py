@@ -106,7 +106,7 @@ def test_every_api_function_knows_the_app_client_its_tokens_must_be_issued_to(
         if f["Properties"].get("Environment", {}).get("Variables", {}).get(topo.COGNITO.client_id_env)
         == {"Ref": client_id}
     }
-    assert with_client == api_handlers and len(api_handlers) == 3
+    assert with_client == api_handlers and len(api_handlers) == 4  # intake, matching, reporting, casework
 
 
 def test_stack_outputs_name_the_api_pool_and_web_client(template: dict[str, Any]) -> None:

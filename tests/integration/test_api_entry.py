@@ -34,7 +34,20 @@ CALLERS: dict[str, dict[str, str] | None] = {
 FORBIDDEN_CALLS = [
     (r, who) for r in ROUTES if not r.public for who in CALLERS if who not in r.roles
 ]  # every route × every caller who may not use it
-QUERY_NAMES = ["limit", "cursor", "school_id", "school_year", "status", "dry_run", "from", "to", "x"]
+QUERY_NAMES = [
+    "limit",
+    "cursor",
+    "school_id",
+    "school_year",
+    "status",
+    "dry_run",
+    "from",
+    "to",
+    "companion_id",
+    "q",
+    "sector",
+    "x",
+]
 #: Examples per sweep (each a real API Gateway event through the local runtime).
 SWEEP_ROLES = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SWEEP_IDS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -158,12 +171,28 @@ def seeded(runtime: LocalRuntime) -> dict[str, str]:
     runtime.drain()
     report = runtime.api("POST", "/reports", body={"report_type": "weekly"}, claims=OFFICE)
     assert report.status == 201, report.body
+    intake_id = created.json()["intake_id"]
+    company = runtime.api("POST", "/companies", body=COMPANY, claims=OFFICE)
+    assert company.status == 201, company.body
+    internship = runtime.api(
+        "POST",
+        f"/students/{intake_id}/internships",
+        body={**INTERNSHIP, "company_id": company.json()["company_id"]},
+        claims=OFFICE,
+    )
+    assert internship.status == 201, internship.body
     return {
-        "intake_id": created.json()["intake_id"],
+        "intake_id": intake_id,
         "companion_id": "B01",
         "report_id": report.json()["report_id"],
         "file_format": "pdf",
+        "company_id": company.json()["company_id"],
+        "internship_id": internship.json()["internship_id"],
     }
+
+
+COMPANY = {"name": "Autohaus Probe", "town": "Ludwigsburg", "sector": "kfz"}
+INTERNSHIP = {"career_field": "kfz", "model": "weekly_days", "weekdays": ["mo"], "start_date": "2026-09-14"}
 
 
 BODIES: dict[tuple[str, str], Any] = {
@@ -175,17 +204,26 @@ BODIES: dict[tuple[str, str], Any] = {
         "reason": "completed",
         "destination": "dual_training",
     },
+    ("PATCH", "/students/{intake_id}/internships/{internship_id}"): {"days_completed": 9},
+    ("POST", "/students/{intake_id}/internships/{internship_id}/end"): {
+        "end_date": "2026-10-01",
+        "days_completed": 5,
+        "end_reason": "completed",
+    },
+    ("POST", "/students/{intake_id}/meetings"): {"meeting_date": "2026-10-01", "meeting_type": "parents"},
+    ("PATCH", "/companies/{company_id}"): {"town": "Asperg"},
 }
-ID_ROUTES = [r for r in ROUTES if r.parameters]
+#: Every path parameter of every route: the one the sweep mutates (the others are real ids).
+ID_PARAMETERS = [(r, p.name) for r in ROUTES if r.parameters for p in r.parameters]
 
 
 @SWEEP_IDS
-@given(route=st.sampled_from(ID_ROUTES), data=st.data())
+@given(case=st.sampled_from(ID_PARAMETERS), data=st.data())
 def test_a_path_id_that_is_not_exactly_an_id_is_404_and_changes_nothing(
-    runtime: LocalRuntime, seeded: dict[str, str], route: Route, data: st.DataObject
+    runtime: LocalRuntime, seeded: dict[str, str], case: tuple[Route, str], data: st.DataObject
 ) -> None:
-    param = data.draw(st.sampled_from(route.parameters))  # the others keep their real values
-    real = seeded[param.name]
+    route, name = case
+    real = seeded[name]
     kind = data.draw(st.sampled_from(["suffix", "prefix", "lookalike", "overlong", "lower", "text"]))
     if kind == "suffix":
         segment = quote(real) + data.draw(st.sampled_from(SUFFIXES))
@@ -199,10 +237,8 @@ def test_a_path_id_that_is_not_exactly_an_id_is_404_and_changes_nothing(
         segment = real.lower() + "x"
     else:
         segment = quote(real + data.draw(st.text(min_size=1, max_size=12)), safe="")
-    path = "/".join(
-        segment if part == f"{{{param.name}}}" else seeded[part[1:-1]] if part.startswith("{") else part
-        for part in route.path.split("/")
-    )
+    values = {p.name: quote(seeded[p.name]) for p in route.parameters} | {name: segment}
+    path = "/".join(values[part[1:-1]] if part.startswith("{") else part for part in route.path.split("/"))
     r = runtime.api(route.method, path, body=BODIES.get((route.method, route.path)), claims=OFFICE)
     assert (r.status, r.json()) == (404, {"message": NOT_FOUND, "errors": []}), segment
     intake = runtime.api("GET", f"/intakes/{seeded['intake_id']}", claims=OFFICE).json()
@@ -210,6 +246,10 @@ def test_a_path_id_that_is_not_exactly_an_id_is_404_and_changes_nothing(
     assert runtime.api("GET", "/companions/B01", claims=OFFICE).json()["capacity"] == 5
     assignment = runtime.api("GET", f"/assignments/{seeded['intake_id']}", claims=OFFICE).json()
     assert assignment["status"] == "assigned"
+    case = runtime.api("GET", f"/students/{seeded['intake_id']}", claims=OFFICE).json()
+    assert [(i["days_completed"], i["ended"]) for i in case["internships"]] == [(0, False)]
+    assert case["meetings"] == []
+    assert runtime.api("GET", "/companies", claims=OFFICE).json()[0]["town"] == "Ludwigsburg"
 
 
 @pytest.mark.parametrize("suffix", ["%0A", "%2F"])

@@ -144,7 +144,7 @@ EXIT = {
     "exit_date": TODAY.isoformat(),
     "reason": "completed",
     "destination": "dual_training",
-    "with_former_internship_company": True,
+    "company_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",  # the training company of the casework directory
 }
 
 
@@ -227,7 +227,8 @@ def test_companion_registry_create_read_patch(rt: LocalRuntime) -> None:
     )
     assert rt.api("POST", "/companions", body=body, claims=OFFICE).status == 200
     got = rt.api("GET", "/companions/A", claims=OFFICE).json()
-    assert got["leave_periods"] == [{"start": "2026-12-21", "end": "2027-01-06"}] and got["used"] == 0
+    assert got["leave_periods"] == [{"start": "2026-12-21", "end": "2027-01-06", "substitute_id": None}]
+    assert got["used"] == 0
     r = rt.api("PATCH", "/companions/A", body={"capacity": 45, "active_until": "2027-07-31"}, claims=OFFICE)
     assert r.status == 200, r.body
     got = r.json()
@@ -246,20 +247,10 @@ def test_companion_registry_create_read_patch(rt: LocalRuntime) -> None:
     assert [c["companion_id"] for c in rt.api("GET", "/companions", claims=OFFICE).json()] == ["A"]
     rt.drain()
     updates = outbox(rt, "CompanionUpdated")
-    assert len(updates) == 3 and all(
-        set(u)
-        == {
-            "companion_id",
-            "name",
-            "school_ids",
-            "capacity",
-            "active",
-            "updated_at",
-            "capacity_increased",
-            "fte",
-        }
-        for u in updates
-    )  # the companion's name (staff), never e-mail, languages or leave dates
+    fields = {"companion_id", "name", "school_ids", "capacity", "active", "updated_at", "capacity_increased"}
+    assert len(updates) == 3 and all(set(u) == fields | {"fte", "substitutions"} for u in updates)
+    # the companion's name (staff), never e-mail, languages or leave dates
+    assert all(u["substitutions"] == [] for u in updates)  # a leave without a substitute is not published
     assert [u["capacity_increased"] for u in updates] == [True, True, False]
 
 
@@ -370,10 +361,10 @@ def test_exit_frees_the_slot_for_the_longest_waiting_eligible_student(rt: LocalR
     assert s[eligible[0]] == ("assigned", "A")  # the longest-waiting *eligible* student
     assert s[no_consent] == ("waitlisted", None) and s[eligible[1]] == ("waitlisted", None)
     (ended,) = outbox(rt, "AssignmentEnded")
-    assert (ended["intake_id"], ended["destination"], ended["with_former_internship_company"]) == (
+    assert (ended["intake_id"], ended["destination"], ended["company_id"]) == (
         first,
         "dual_training",
-        True,
+        EXIT["company_id"],
     )
     check_invariants(rt)
 

@@ -21,7 +21,8 @@ from common.dynamodb import condition_failed, from_dynamo, query_page, serialize
 from common.errors import ConflictError
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
-from contracts.topology import INTAKE_OUTBOX, INTAKES
+from common.substitutes import SubstituteStore
+from contracts.topology import INTAKE_OUTBOX, INTAKE_SUBSTITUTES, INTAKES
 from services.intake.dal import student_keys
 from services.intake.models.intake import ERASED_FIELDS, FORM_FIELDS, IntakeRecord, IntakeStatus, iso
 
@@ -53,7 +54,9 @@ def _names(*names: str) -> dict[str, str]:
 
 
 class IntakeRepository:
-    """Stores and reads intake records."""
+    """Stores and reads intake records (and what intake knows of the companions' substitutes)."""
+
+    substitutions = SubstituteStore(INTAKE_SUBSTITUTES.name)
 
     @property
     def table(self) -> Any:

@@ -24,7 +24,7 @@ from common.api import (
 from common.idempotency import IdempotencyKey
 from common.routes import Caller, IntakeId, RestApi, SchoolCode, SchoolYearQuery
 from contracts.reference import SCHOOL_YEAR
-from contracts.topology import INTAKE_API
+from contracts.topology import COMPANION_ID, INTAKE_API
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.handlers import page
 from services.intake.logic import audit_query, read, submit, update
@@ -129,6 +129,15 @@ def list_intakes(
     school_year: SchoolYearQuery = None,
     status: Annotated[IntakeStatus | None, Query(title="Stand")] = None,
     school_id: Annotated[SchoolCode | None, Query(title="Schule", description="Office: any school")] = None,  # type: ignore[valid-type]
+    companion_id: Annotated[
+        str | None,
+        Query(
+            pattern=COMPANION_ID.regex,
+            title="Begleitung",
+            description="Die Schülerinnen und Schüler dieser Begleitung (Büro; eine Begleitung: die eigene "
+            "oder die einer Kollegin / eines Kollegen, die sie heute vertritt)",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100, title="Anzahl je Seite")] = 25,
     cursor: Annotated[str | None, Query(max_length=1024, title="Seitenmarke")] = None,
 ) -> Response[IntakePage]:
@@ -138,6 +147,7 @@ def list_intakes(
             school_year=school_year,
             status=status,
             school_id=school_id,
+            companion_id=companion_id,
             limit=limit,
             cursor=cursor,
             repo=IntakeRepository(),

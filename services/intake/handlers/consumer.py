@@ -29,5 +29,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             ev.STUDENT_WAITLISTED: partial(reactions.on_student_waitlisted, repo=repo),
             ev.COMPANION_REASSIGNED: partial(reactions.on_companion_reassigned, repo=repo),
             ev.ASSIGNMENT_ENDED: partial(reactions.on_assignment_ended, repo=repo),
+            ev.COMPANION_UPDATED: partial(reactions.on_companion_updated, repo=repo),
         },
     )

@@ -1,8 +1,9 @@
 """Who may see or change which intake, what they see, and the audit log of personal-data reads.
 
 - office: every intake; a school: its own school's intakes; a companion: only assigned students
-  (``companion_id`` projected from matching events). Anything else is "not found" (404), so an id
-  of another school reveals nothing.
+  (``companion_id`` projected from matching events) and, read-only during a colleague's leave, the
+  colleague's students (substitutes learnt from ``CompanionUpdated``, :mod:`common.substitutes`). Anything
+  else is "not found" (404), so an id of another school reveals nothing.
 - The free-text remark is visible only to the assigned companion (docs/datenschutz.md).
 - Every access to personal data is audit-logged: who, what, when, why (no student data in the entry).
 """
@@ -18,6 +19,7 @@ from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
 from common.errors import NotFoundError
 from contracts import retention
+from contracts.calendar import local_date
 from services.intake.dal.audit_journal import AuditLog
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.models.intake import IntakeRecord, IntakeView
@@ -30,10 +32,11 @@ PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
     ("create", "office"): "Anmeldung zum AV dual, erfasst durch das Bildungsbüro",
     ("read", "school"): "Anmeldung der eigenen Schule prüfen und pflegen",
     ("read", "office"): "Koordination der AV-dual-Begleitung (Zuweisung, Warteliste)",
-    ("read", "companion"): "Begleitung der zugewiesenen Schülerin / des zugewiesenen Schülers",
+    ("read", "companion"): "Begleitung der zugewiesenen (oder während einer Abwesenheit vertretenen) "
+    "Schülerin / des Schülers",
     ("list", "school"): "Übersicht der Anmeldungen der eigenen Schule",
     ("list", "office"): "Übersicht der Anmeldungen (Koordination)",
-    ("list", "companion"): "Übersicht der begleiteten Schülerinnen und Schüler",
+    ("list", "companion"): "Übersicht der begleiteten (oder vertretenen) Schülerinnen und Schüler",
     ("update", "school"): "Berichtigung der Anmeldung (Art. 16 DSGVO)",
     ("update", "office"): "Berichtigung der Anmeldung (Art. 16 DSGVO)",
     ("withdraw", "school"): "Rücknahme der Anmeldung / Widerruf der Einwilligung: Löschung (Art. 17 DSGVO)",
@@ -58,9 +61,17 @@ def load_readable(
     intake_id: str, principal: Principal, repo: IntakeRepository, now: datetime
 ) -> IntakeRecord:
     record = load(intake_id, repo, now)
-    if not principal.may_read(school_id=record.school_id, companion_id=record.companion_id):
-        raise NotFoundError(intake_id)
-    return record
+    if principal.may_read(school_id=record.school_id, companion_id=record.companion_id):
+        return record
+    if record.companion_id and substitutes(principal, record.companion_id, repo, now):
+        return record
+    raise NotFoundError(intake_id)
+
+
+def substitutes(principal: Principal, companion_id: str, repo: IntakeRepository, now: datetime) -> bool:
+    """The caller is a companion who substitutes for ``companion_id`` on the day of ``now``."""
+    own = principal.companion_id
+    return own is not None and repo.substitutions.substitutes(own, companion_id, local_date(now))
 
 
 def load_changeable(

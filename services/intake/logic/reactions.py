@@ -12,6 +12,7 @@ from contracts.events import (
     AssignmentEndedData,
     CompanionAssignedData,
     CompanionReassignedData,
+    CompanionUpdatedData,
     Metadata,
     StudentWaitlistedData,
 )
@@ -43,3 +44,8 @@ def on_assignment_ended(meta: Metadata, data: AssignmentEndedData, *, repo: Inta
         at=data.ended_at,
         expires_at=retention.expires_at(data.school_year, data.exit_date),
     )
+
+
+def on_companion_updated(meta: Metadata, data: CompanionUpdatedData, *, repo: IntakeRepository) -> None:
+    """Who may read the companion's students read-only during a leave (the latest update holds)."""
+    repo.substitutions.apply(data.companion_id, data.substitutions, data.updated_at)

@@ -28,8 +28,19 @@ def _start_key(cursor: str, index: str, pk: str, pk_value: str) -> dict[str, str
     return key
 
 
-def _scope(principal: Principal, school_id: str | None) -> tuple[str, str, str]:
+def _scope(
+    principal: Principal,
+    school_id: str | None,
+    companion_id: str | None,
+    repo: IntakeRepository,
+    now: datetime,
+) -> tuple[str, str, str]:
     """(index, partition key attribute, partition value) the caller may list."""
+    if companion_id is not None:
+        own = companion_id == principal.companion_id
+        if not (principal.is_office or own or access.substitutes(principal, companion_id, repo, now)):
+            raise ForbiddenError("companion not allowed")
+        return "by_companion", "companion_id", companion_id
     if school_id is not None:
         if not principal.may_access_school(school_id):
             raise ForbiddenError("school not allowed")
@@ -55,9 +66,13 @@ def list_intakes(
     cursor: str | None,
     repo: IntakeRepository,
     now: datetime,
+    companion_id: str | None = None,
 ) -> IntakePage:
+    """One page of the intakes the caller may list: the office all (or one school's, one companion's), a
+    school its own, a companion the own students or (``companion_id``) those of a colleague they substitute
+    for today."""
     year = school_year or school_year_of(local_date(now))
-    index, pk, pk_value = _scope(principal, school_id)
+    index, pk, pk_value = _scope(principal, school_id, companion_id, repo, now)
     filters: dict[str, str] = {}
     sk_prefix = None
     if index == "by_year":

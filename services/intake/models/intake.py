@@ -9,7 +9,6 @@ Names round-trip byte-exact: no Unicode normalisation, only surrounding whitespa
 
 from __future__ import annotations
 
-import re
 import types
 import unicodedata
 from collections.abc import Callable
@@ -31,7 +30,8 @@ from pydantic import (
 )
 
 from common.errors import ErrorResponse, FieldError
-from common.field_errors import INVALID_DATE, unknown
+from common.field_errors import unknown
+from common.text import iso_date_only, multi_line, single_line
 from contracts.events import Gender, WithdrawReason
 from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS, WITHDRAW_REASON_LABELS, SchoolYear
 
@@ -43,33 +43,12 @@ CLASS_NAME_PATTERN = r"^[0-9A-Za-zÄÖÜäöüß][0-9A-Za-zÄÖÜäöüß ()./_-
 CLASS_NAME_RULE = (
     "erlaubt sind Buchstaben, Ziffern, Leerzeichen und - . / _ ( ); am Anfang ein Buchstabe oder eine Ziffer"
 )
-#: Unicode bidi embeddings/overrides/isolates (``Trojan source``), never needed in a name or a remark.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-#: Categories never allowed: control, surrogate, private use, unassigned, line/paragraph separator.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
 #: In a name besides letters, combining marks and digits: space, hyphen, apostrophes, period, ZWNJ/ZWJ.
 _NAME_PUNCTUATION = frozenset(" -'.’ʼ\u200c\u200d")
 
 
-def _bad_char(c: str, allow: frozenset[str] = frozenset()) -> bool:
-    return c not in allow and (unicodedata.category(c) in _FORBIDDEN_CATEGORIES or c in _BIDI_CONTROLS)
-
-
-def _single_line(value: str) -> str:
-    if any(_bad_char(c) for c in value):
-        raise ValueError("Steuerzeichen und unsichtbare Sonderzeichen sind nicht erlaubt.")
-    return value
-
-
-def _multi_line(value: str) -> str:
-    if any(_bad_char(c, frozenset("\n\t")) for c in value.replace("\r\n", "\n")):
-        raise ValueError("Steuerzeichen und unsichtbare Sonderzeichen sind nicht erlaubt.")
-    return value
-
-
 def _name(value: str) -> str:
-    if any(_bad_char(c) for c in value):
-        raise ValueError("Steuerzeichen und unsichtbare Sonderzeichen sind nicht erlaubt.")
+    single_line(value)
     for c in value:
         category = unicodedata.category(c)
         if c not in _NAME_PUNCTUATION and category[0] not in "LM" and category != "Nd":
@@ -92,25 +71,13 @@ def _known(mapping: dict[str, str], message: str) -> Callable[[str], str]:
     return check
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _iso_date_only(value: Any) -> Any:
-    """Dates only as ``JJJJ-MM-TT`` text (pydantic's lax mode would also take timestamps and datetimes)."""
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-        return value
-    raise ValueError(INVALID_DATE)
-
-
 #: A calendar date as the JSON schema says (``format: date``), nothing else.
-IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_single_line)]
+IsoDate = Annotated[date, BeforeValidator(iso_date_only)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(single_line)]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_name)
 ]
-Remark = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_multi_line)]
+Remark = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(multi_line)]
 # strings restricted to the keys of the reference data (listed as ``enum`` in the JSON schema)
 SchoolId = Annotated[
     str,

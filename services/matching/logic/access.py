@@ -15,7 +15,7 @@ from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
 from services.matching.dal.audit_journal import AuditLog
 from services.matching.dal.store import MatchingStore
-from services.matching.logic import exits, office_choice
+from services.matching.logic import exits, office_choice, substitution
 from services.matching.logic.rebalance import run_rebalance
 from services.matching.logic.waitlist import waitlist
 from services.matching.models.matching import (
@@ -55,9 +55,13 @@ def _record(action: AuditAction, principal: Principal, intake_ids: Iterable[str]
 def read_assignment(
     intake_id: str, *, principal: Principal, companion_scope: str | None, store: MatchingStore, now: datetime
 ) -> Assignment:
-    """:func:`exits.get_assignment` as of ``now`` (the request time), audited. Raises ``NotFoundError``
-    (nothing audited then)."""
-    a = exits.get_assignment(intake_id, companion_scope=companion_scope, store=store, now=now)
+    """The assignment as of ``now`` (the request time) if the caller may see it (office; the companion; a
+    substitute during the companion's leave), audited. Raises ``NotFoundError`` (nothing audited then)."""
+    stored = store.get_assignment(intake_id, now=now)
+    scope = substitution.read_scope(
+        companion_scope, stored.companion_id if stored else None, store=store, now=now
+    )
+    a = exits.visible(stored, scope)
     _record("read", principal, [a.intake_id], now)
     return a
 

@@ -23,6 +23,7 @@ from contracts.events import (
     CompanionUpdatedData,
     ReassignmentCause,
     StudentWaitlistedData,
+    Substitution,
     WaitlistReason,
 )
 from services.matching.models.matching import Assignment, Companion
@@ -127,7 +128,7 @@ def ended(a: Assignment, companion_id: str, correlation_id: str) -> OutgoingEven
         exit_date=x.exit_date,
         reason=x.reason,
         destination=x.destination,
-        with_former_internship_company=x.with_former_internship_company,
+        company_id=x.company_id,
     )
     return OutgoingEvent(
         ASSIGNMENT_ENDED,
@@ -142,7 +143,8 @@ def companion_updated(
     c: Companion, correlation_id: str, *, capacity_increased: bool, at: datetime
 ) -> OutgoingEvent:
     """The id, the name (staff, not student data: reporting names companions by it) and what the reports
-    count with – no e-mail, languages or leave dates."""
+    count with – no e-mail or languages; of the leave only the periods a substitute covers, without the kind
+    of absence (the access rule of intake and casework)."""
     data = CompanionUpdatedData(
         companion_id=c.companion_id,
         name=c.name,
@@ -152,6 +154,11 @@ def companion_updated(
         updated_at=at,
         capacity_increased=capacity_increased,
         fte=c.fte,
+        substitutions=[
+            Substitution(substitute_id=p.substitute_id, start=p.start, end=p.end)
+            for p in c.leave_periods
+            if p.substitute_id
+        ],
     )
     return OutgoingEvent(
         COMPANION_UPDATED,

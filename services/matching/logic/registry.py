@@ -16,7 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from common.errors import ConflictError, DomainValidationError, FieldError, NotFoundError
+from common.errors import (
+    ConflictError,
+    DomainValidationError,
+    FieldError,
+    NotFoundError,
+    merged_record_errors,
+)
 from contracts.calendar import local_date
 from services.matching.dal.store import (
     MAX_TRANSACTION_ITEMS,
@@ -51,15 +57,21 @@ def _validated(data: dict[str, Any]) -> CompanionIn:
     try:
         return CompanionIn.model_validate(data)
     except ValidationError as e:
-        raise DomainValidationError(
-            [
-                FieldError(
-                    field=".".join(str(p) for p in err["loc"]) or "body",
-                    message=str((err.get("ctx") or {}).get("error") or "Ungültiger Wert."),
-                )
-                for err in e.errors()
-            ]
-        ) from None
+        raise merged_record_errors(e) from None
+
+
+def _check_substitutes(companion: CompanionIn, store: MatchingStore) -> None:
+    """Every substitute of a leave is a companion of the registry."""
+    errors = [
+        FieldError(
+            field=f"leave_periods.{i}.substitute_id",
+            message="Vertretung: keine Begleitung mit diesem Kürzel.",
+        )
+        for i, p in enumerate(companion.leave_periods)
+        if p.substitute_id and store.get_companion(p.substitute_id) is None
+    ]
+    if errors:
+        raise DomainValidationError(errors)
 
 
 def _refusal(plan: ChangePlan) -> str:
@@ -197,6 +209,7 @@ def _change(
     dry_run: bool,
     allow_waitlist: bool,
 ) -> CompanionSaved:
+    _check_substitutes(merged, store)
     for _ in range(MAX_ATTEMPTS):
         before = store.get_companion(companion_id)
         after = Companion(

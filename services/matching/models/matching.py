@@ -10,7 +10,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from common.field_errors import unknown
 from contracts.events import Destination, ExitReason, Gender, StudentProfile, WaitlistReason
 from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS
-from contracts.topology import COMPANION_ID
+from contracts.topology import COMPANION_ID, ULID_PATTERN
+
+ULID_PATTERN_ANCHORED = f"^{ULID_PATTERN}$"
 
 
 def _schools(v: list[str]) -> list[str]:
@@ -92,11 +94,15 @@ _REQUEST = ConfigDict(extra="forbid", field_title_generator=_title)
 
 
 class LeavePeriod(BaseModel):
-    """An absence of a companion (leave, illness, parental leave); both days inclusive."""
+    """An absence of a companion (leave, illness, parental leave); both days inclusive. A ``substitute_id``
+    reads the companion's students read-only during it (``CompanionUpdated.substitutions``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, field_title_generator=_title)
     start: date
     end: date
+    substitute_id: CompanionId | None = Field(
+        default=None, description="Vertretung: Kürzel der Kollegin / des Kollegen, die lesend vertritt"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> LeavePeriod:
@@ -140,6 +146,12 @@ class CompanionIn(_CompanionFields):
     active_until: date | None = Field(default=None, description="Last working day in the programme")
     leave_periods: list[LeavePeriod] = Field(default_factory=list, max_length=50)
 
+    @model_validator(mode="after")
+    def _not_own_substitute(self) -> CompanionIn:
+        if any(p.substitute_id == self.companion_id for p in self.leave_periods):
+            raise ValueError("Eine Begleitung kann sich nicht selbst vertreten.")
+        return self
+
 
 class CompanionPatch(_CompanionFields):
     """``PATCH /companions/{companion_id}`` body: only the given fields change (``null`` clears the
@@ -177,22 +189,22 @@ AssignmentStatus = Literal["assigned", "waitlisted", "ended", "withdrawn"]
 
 
 class ExitIn(BaseModel):
-    """``POST /assignments/{intake_id}/exit`` body: exit date, reason and destination (Verbleib)."""
+    """``POST /assignments/{intake_id}/exit`` body: exit date, reason and destination (Verbleib); for a
+    training place, EQ, BQdual or a job the company from the company directory (``GET /companies``).
+    Whether it is a former internship company is not typed: casework compares it with the internships."""
 
     model_config = _REQUEST
     exit_date: date
     reason: ExitReason
     destination: Destination
-    with_former_internship_company: bool = Field(
-        default=False, description="Training/job with a company the student did an internship with"
+    company_id: Annotated[str, Field(pattern=ULID_PATTERN_ANCHORED)] | None = Field(
+        default=None, description="Ausbildungs- bzw. Arbeitsbetrieb aus dem Betriebsverzeichnis (ULID)"
     )
 
     @model_validator(mode="after")
     def _company(self) -> ExitIn:
-        if self.with_former_internship_company and self.destination not in WITH_COMPANY:
-            raise ValueError(
-                "„Bei einem früheren Praktikumsbetrieb“ passt nur zu Ausbildung, EQ, BQdual oder Arbeit."
-            )
+        if self.company_id is not None and self.destination not in WITH_COMPANY:
+            raise ValueError("Ein Betrieb passt nur zu Ausbildung, EQ, BQdual oder Arbeit.")
         return self
 
 

@@ -33,5 +33,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             ev.ASSIGNMENT_ENDED: c.on_fact,
             ev.STUDENT_WAITLISTED: c.on_waitlisted,
             ev.COMPANION_UPDATED: c.on_companion_updated,
+            ev.DESTINATION_COMPANY_RECORDED: c.on_fact,
+            ev.INTERNSHIP_STARTED: c.on_fact,
+            ev.INTERNSHIP_ENDED: c.on_fact,
+            ev.MEETING_RECORDED: c.on_fact,
         },
     )

@@ -28,11 +28,16 @@ from contracts.events import (
     AssignmentEndedData,
     CompanionAssignedData,
     CompanionReassignedData,
+    DestinationCompanyRecordedData,
     IntakeSubmittedData,
     IntakeUpdatedData,
     IntakeWithdrawnData,
+    InternshipEndedData,
+    InternshipStartedData,
+    MeetingRecordedData,
     StudentWaitlistedData,
 )
+from services.reporting.logic.casework_counters import casework_counters, merge_casework
 from services.reporting.logic.periods import week_key
 from services.reporting.models.aggregates import (
     EntryKind,
@@ -50,6 +55,17 @@ Fact = (
     | CompanionAssignedData
     | CompanionReassignedData
     | AssignmentEndedData
+    | DestinationCompanyRecordedData
+    | InternshipStartedData
+    | InternshipEndedData
+    | MeetingRecordedData
+)
+#: Facts of the casework: they add to the student's internships and meetings, not to the timeline.
+CASEWORK_FACTS = (
+    DestinationCompanyRecordedData,
+    InternshipStartedData,
+    InternshipEndedData,
+    MeetingRecordedData,
 )
 CounterKey = tuple[str, str]
 """(partition, counter) – partition ``year#<school year>``."""
@@ -86,8 +102,6 @@ def _entry(fact: Fact) -> TimelineEntry:
     match fact:
         case IntakeSubmittedData():
             at, kind = fact.submitted_at, "submitted"
-        case IntakeUpdatedData():
-            raise TypeError("IntakeUpdated adds no timeline entry")
         case IntakeWithdrawnData():
             at, kind = fact.withdrawn_at, "withdrawn"
         case StudentWaitlistedData():
@@ -98,6 +112,8 @@ def _entry(fact: Fact) -> TimelineEntry:
             at, kind, companion = fact.reassigned_at, "reassigned", fact.to_companion_id
         case AssignmentEndedData():
             at, kind = fact.ended_at, "ended"
+        case _:
+            raise TypeError(f"{type(fact).__name__} adds no timeline entry")
     return TimelineEntry(at=at, kind=kind, companion_id=companion)
 
 
@@ -150,6 +166,11 @@ def _current_profile(s: StudentState) -> dict[str, Any]:
     return {f: getattr(s, f) for f in _PROFILE_FIELDS}
 
 
+def _merge_withdrawal(s: StudentState, fact: Fact) -> None:
+    if isinstance(fact, IntakeWithdrawnData):  # final: one withdrawal per intake, a repeat says the same
+        s.withdrawn_reason = fact.reason
+
+
 def merge(state: StudentState | None, fact: Fact) -> StudentState:
     """The state after ``fact`` (a new object; ``state`` is not modified)."""
     s = (
@@ -157,7 +178,7 @@ def merge(state: StudentState | None, fact: Fact) -> StudentState:
         if state
         else StudentState(intake_id=fact.intake_id, school_id=fact.school_id, school_year=fact.school_year)
     )
-    if not isinstance(fact, IntakeUpdatedData):
+    if not isinstance(fact, (IntakeUpdatedData, *CASEWORK_FACTS)):
         entry = _entry(fact)
         if entry not in s.timeline:
             s.timeline = sorted([*s.timeline, entry], key=TimelineEntry.sort_key)
@@ -172,18 +193,22 @@ def merge(state: StudentState | None, fact: Fact) -> StudentState:
     ):
         s.waitlist_reason, s.waitlist_reason_at = fact.reason, fact.waitlisted_at
     if isinstance(fact, AssignmentEndedData):
-        exit_value = [fact.reason, fact.destination, fact.with_former_internship_company, str(fact.exit_date)]
-        stored = [s.exit_reason, s.destination, s.with_former_company, str(s.exit_date)]
+        exit_value = [fact.reason, fact.destination, str(fact.exit_date)]
+        stored = [s.exit_reason, s.destination, str(s.exit_date)]
         if _newer(fact.ended_at, exit_value, s.exit_at, stored):
-            s.exit_reason, s.destination = fact.reason, fact.destination
-            s.with_former_company, s.exit_at = fact.with_former_internship_company, fact.ended_at
+            s.exit_reason, s.destination, s.exit_at = fact.reason, fact.destination, fact.ended_at
             s.exit_date = fact.exit_date
-    if isinstance(fact, IntakeWithdrawnData):  # final: one withdrawal per intake, a repeat says the same
-        s.withdrawn_reason = fact.reason
+    if isinstance(fact, DestinationCompanyRecordedData) and _newer(
+        fact.recorded_at, fact.former_internship_company, s.with_former_company_at, s.with_former_company
+    ):  # the Klebeeffekt, as casework compared the exit company with the internships
+        s.with_former_company, s.with_former_company_at = fact.former_internship_company, fact.recorded_at
+    merge_casework(s, fact)
+    _merge_withdrawal(s, fact)
     if withdrawn:  # erasure: only the school placement and the timeline stay
         s.class_name = s.gender = s.age_band = s.german_support = None
         s.career_fields = []
         s.profile_at = None
+        s.internships, s.goal_meetings = {}, {}
     return s
 
 
@@ -329,6 +354,9 @@ def counters(s: StudentState | None) -> Counter[CounterKey]:  # noqa: C901
         if i:
             add(f"lvl#{week_key(at)}#{sid}#{tl[i - 1][1]}", -1)
         add(f"move#{week_key(at)}#{sid}#{tl[i - 1][1] if i else NO_STATUS}#{now}")
+    if st in ("assigned", "ended"):
+        for key, n in casework_counters(s, status=st, companion=comp, assigned_at=assigned).items():
+            add(key, n)
     return Counter({k: v for k, v in out.items() if v})
 
 

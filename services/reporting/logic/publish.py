@@ -15,8 +15,10 @@ from typing import Any, Literal
 
 from ulid import ULID
 
+from contracts.calendar import local_date
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
 from services.reporting.logic import events, mail, redact
+from services.reporting.logic.casework_figures import casework_figures
 from services.reporting.logic.figures import Inputs, school_year_context, weekly_context
 from services.reporting.logic.mail import MailSender
 from services.reporting.logic.pdf import PdfRenderError
@@ -83,6 +85,9 @@ def render(
         title, label = f"Schuljahresbericht AV dual {inputs.school_year}", f"Schuljahr {inputs.school_year}"
     else:
         raise ValueError(f"unknown report type {report_type!r}")
+    ctx["casework"] = casework_figures(  # suppressed only where it leaves the office (ADR 0016)
+        inputs.counters, inputs.school_year, local_date(as_of), suppressed=report_type == "school_year"
+    )
     out = Rendered(report_type, report_id, title, label, ctx)
     html = render_html(report_type, ctx)
     if "html" in formats:

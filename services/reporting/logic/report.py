@@ -190,6 +190,7 @@ def weekly_xlsx(ctx: Mapping[str, Any]) -> bytes:
         formats={1: xl.DATE},
         chart=xl.Chart("line", "Warteliste am Ende jeder Woche", series=(2,)),
     )
+    casework_sheets(wb, ctx.get("casework"))
     return xl.save(wb)
 
 
@@ -280,11 +281,40 @@ def school_year_xlsx(ctx: Mapping[str, Any]) -> bytes:
         if counts
         else None,
     )
+    casework_sheets(wb, ctx.get("casework"))
     return xl.save(wb)
 
 
 def _unit(v: Any, unit: str | None) -> Any:
     return xl.Fmt(v, xl.PERCENT) if unit == "percent" else v
+
+
+def casework_sheets(wb: Workbook, cw: Mapping[str, Any] | None) -> None:
+    """The casework sheets of both reports (``logic.casework_figures``, suppressed)."""
+    if not cw:
+        return
+    k = cw["klebeeffekt"]
+    total = cw["goal_meetings_total"]
+    xl.rows_sheet(
+        wb,
+        "Klebeeffekt",
+        ["Kennzahl", "Wert"],
+        [
+            ["Ausbildungsbeginne (duale Ausbildung)", k["training_starts"]],
+            ["davon im früheren Praktikumsbetrieb", k["in_former_internship_company"]],
+            ["Anteil Klebeeffekt", k["share"]],
+            ["Zielvereinbarungsgespräche geführt", total["done"]],
+            ["Zielvereinbarungsgespräche bis heute fällig", total["due"]],
+        ],
+    )
+    xl.table_sheet(wb, "Praktika je Schüler", cw["internships_per_student"], "Schule")
+    xl.table_sheet(wb, "Ohne Praktikum je Monat", cw["without_internship_by_month"], "Monat")
+    xl.rows_sheet(
+        wb,
+        "Zielvereinbarungen",
+        ["Begleitung", "Schüler/innen", "geführt", "fällig", "Anteil"],
+        [[g["companion_id"], g["students"], g["done"], g["due"], g["share"]] for g in cw["goal_meetings"]],
+    )
 
 
 def render_xlsx(report_type: str, ctx: Mapping[str, Any]) -> bytes:

@@ -36,6 +36,28 @@ class TimelineEntry(BaseModel):
 _KIND_ORDER = {"submitted": 0, "waitlisted": 1, "assigned": 2, "reassigned": 3, "ended": 4, "withdrawn": 5}
 
 
+class InternshipState(BaseModel):
+    """What reporting knows of one internship: its dates (from ``InternshipStarted``) and its end (from
+    ``InternshipEnded``), each part last-writer-wins by the internship's ``revision``."""
+
+    started_revision: int = 0
+    start_date: date | None = None
+    end_date: date | None = None
+    ended_revision: int = 0
+    ended_on: date | None = None
+    end_reason: str | None = None
+    days_completed: int = 0
+
+    @property
+    def took_place(self) -> bool:
+        return self.start_date is not None and self.end_reason != "not_started"
+
+    @property
+    def last_day(self) -> date | None:
+        """The last day (of the end, else the planned one; ``None``: open)."""
+        return self.ended_on or self.end_date
+
+
 class StudentState(BaseModel):
     """What reporting knows about one student, merged from every fact in any order.
 
@@ -64,6 +86,10 @@ class StudentState(BaseModel):
     destination: str | None = None
     with_former_company: bool | None = None
     exit_date: date | None = Field(default=None, description="Decides the school year the student left in")
+    with_former_company_at: datetime | None = None
+    # casework (ids, dates and codes only): internships by id, goal-agreement meetings (id → day)
+    internships: dict[str, InternshipState] = Field(default_factory=dict)
+    goal_meetings: dict[str, date] = Field(default_factory=dict)
     exit_at: datetime | None = None
     # withdrawal: the reason code only (counted; never personal data)
     withdrawn_reason: str | None = None

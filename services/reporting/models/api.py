@@ -125,6 +125,33 @@ class WeekOut(BaseModel):
     end: str
 
 
+class GoalMeetingsOut(BaseModel):
+    companion_id: str
+    students: Display
+    done: Display = Field(description="Zielvereinbarungsgespräche im Schuljahr (höchstens 3 je Schüler/in)")
+    due: Display = Field(description="Bis heute fällig")
+    share: str
+
+
+class KlebeeffektOut(BaseModel):
+    training_starts: Display = Field(description="Ausbildungsbeginne (duale Ausbildung)")
+    in_former_internship_company: Display = Field(description="davon im früheren Praktikumsbetrieb")
+    share: str
+
+
+class CaseworkSummary(BaseModel):
+    """Internships, goal-agreement meetings and the Klebeeffekt (the office's own view: counts as they
+    are)."""
+
+    internships_per_student: StatTable | None
+    without_internship_by_month: StatTable | None
+    goal_meetings: list[GoalMeetingsOut]
+    goal_meetings_total: dict[str, Display]
+    with_internship: Display = Field(description="Schüler/innen mit mindestens einem Praktikum")
+    participants: Display = Field(description="Schüler/innen in Begleitung (mit oder nach Austritt)")
+    klebeeffekt: KlebeeffektOut
+
+
 class DashboardSummary(BaseModel):
     """Current figures for the office dashboard: exact counts (office-internal), lists without names."""
 
@@ -140,3 +167,6 @@ class DashboardSummary(BaseModel):
     schools_caseload: list[SchoolCaseload]
     target_per_fte: int
     charts: dict[str, str | None] = Field(default_factory=dict, description="PNG charts as data: URIs")
+    casework: CaseworkSummary | None = Field(
+        default=None, description="Praktika, Zielvereinbarungen, Klebeeffekt"
+    )

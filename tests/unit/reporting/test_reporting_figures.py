@@ -13,6 +13,7 @@ from reporting_contexts import environment
 from contracts.events import (
     AssignmentEndedData,
     CompanionAssignedData,
+    DestinationCompanyRecordedData,
     IntakeSubmittedData,
     IntakeWithdrawnData,
     StudentWaitlistedData,
@@ -84,7 +85,18 @@ def student(
                 exit_date=(at + timedelta(days=3)).date(),
                 reason="completed",
                 destination=destination,  # type: ignore[arg-type]
-                with_former_internship_company=with_company,
+            )
+        )
+        facts.append(
+            DestinationCompanyRecordedData(
+                intake_id=iid,
+                companion_id=companion,
+                school_id=school,
+                school_year="2026/27",
+                company_id="01ARZ3NDEKTSV4RRFFQ69G5FAV",
+                destination=destination,  # type: ignore[arg-type]
+                former_internship_company=with_company,
+                recorded_at=at + timedelta(days=3),
             )
         )
     return facts

@@ -13,6 +13,7 @@ from contracts.events import (
     AssignmentEndedData,
     CompanionAssignedData,
     CompanionReassignedData,
+    DestinationCompanyRecordedData,
     IntakeSubmittedData,
     IntakeUpdatedData,
     IntakeWithdrawnData,
@@ -80,8 +81,21 @@ def ended(at: datetime, destination: str = "dual_training") -> AssignmentEndedDa
         exit_date=at.date(),
         reason="completed",
         destination=destination,
-        with_former_internship_company=True,
     )  # type: ignore[arg-type]
+
+
+def klebeeffekt(at: datetime, former: bool = True) -> DestinationCompanyRecordedData:
+    """Casework compared the exit company with the internships."""
+    return DestinationCompanyRecordedData(
+        intake_id=ID,
+        companion_id="B02",
+        school_id="RFS",
+        school_year="2026/27",
+        company_id="01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        destination="dual_training",
+        former_internship_company=former,
+        recorded_at=at,
+    )
 
 
 def withdrawn(at: datetime) -> IntakeWithdrawnData:
@@ -97,7 +111,7 @@ def updated(at: datetime, **kw: object) -> IntakeUpdatedData:
 
 
 def life(days_waiting: int = 3) -> list[Fact]:
-    """Submitted → waitlisted → assigned → reassigned → class corrected → ended."""
+    """Submitted → waitlisted → assigned → reassigned → class corrected → ended → exit company compared."""
     return [
         submitted(),
         waitlisted(T0 + timedelta(seconds=5)),
@@ -105,6 +119,7 @@ def life(days_waiting: int = 3) -> list[Fact]:
         reassigned(T0 + timedelta(days=20)),
         updated(T0 + timedelta(days=21), class_name="AVd1b"),
         ended(T0 + timedelta(days=60)),
+        klebeeffekt(T0 + timedelta(days=60)),
     ]
 
 
@@ -122,6 +137,9 @@ def test_a_students_life_is_projected_step_by_step() -> None:
     assert s.class_name == "AVd1b"
     s = merge(s, facts[5])
     assert status(s) == "ended" and companion(s) is None and s.destination == "dual_training"
+    assert counters(s)[("year#2026/27", "dest#dual_training#0")] == 1
+    s = merge(s, facts[6])
+    assert s.with_former_company is True
     assert waited_days_until_assignment(s) == 2  # waitlisted 5 s after submission, assigned on day 3
     c = counters(s)
     year = "year#2026/27"

@@ -1,7 +1,7 @@
-"""Fuzzing the intake API with schemathesis on the generated OpenAPI spec, in process.
+"""Fuzzing the intake and casework APIs with schemathesis on the generated OpenAPI spec, in process.
 
 The local gateway (``avdual.server.Gateway``: token verification → API Gateway proxy event → handler)
-is called as a WSGI app: no server, no socket. Every intake operation gets schema-conforming
+is called as a WSGI app: no server, no socket. Every operation gets schema-conforming
 (positive) and schema-violating (negative) requests with a valid office token; checks: no 5xx,
 documented status codes, content types, headers and response schemas, negative data rejected.
 
@@ -36,9 +36,19 @@ OPERATIONS = [
     ("GET", "/intakes/{intake_id}"),
     ("PATCH", "/intakes/{intake_id}"),
     ("POST", "/intakes/{intake_id}/withdraw"),
+    ("GET", "/students"),
+    ("GET", "/students/{intake_id}"),
+    ("POST", "/students/{intake_id}/internships"),
+    ("PATCH", "/students/{intake_id}/internships/{internship_id}"),
+    ("POST", "/students/{intake_id}/internships/{internship_id}/end"),
+    ("POST", "/students/{intake_id}/meetings"),
+    ("GET", "/companies"),
+    ("POST", "/companies"),
+    ("PATCH", "/companies/{company_id}"),
 ]
 STATS: Counter[str] = Counter()
-EXISTING: list[str] = []
+#: Stored ids per path parameter: half of the positive cases of an operation with ids use them.
+EXISTING: dict[str, list[str]] = {"intake_id": [], "internship_id": [], "company_id": []}
 APPS: list[Any] = []
 
 
@@ -48,17 +58,35 @@ def fuzz() -> Iterator[tuple[Any, str]]:
 
     from avdual.runtime import LocalRuntime
     from avdual.server import Gateway
-    from tests.conftest import new_form
+    from tests.conftest import companion, new_form
 
     with LocalRuntime(stage="fuzz", log_level="CRITICAL") as rt:
         token = rt.cognito.token("office")
         APPS.append(Gateway(rt))
         schema = schemathesis.openapi.from_wsgi("/openapi.json", APPS[0])
-        # real intakes, so that reads, corrections and withdrawals also reach stored records
+        assert rt.api("POST", "/companions", body=companion("B01", ["RFS"], 10), token=token).status == 200
+        rt.drain()
+        # real records, so that reads, corrections, withdrawals and casework also reach stored ones
+        company = rt.api(
+            "POST", "/companies", body={"name": "Fuzz GmbH", "town": "Asperg", "sector": "it"}, token=token
+        )
+        EXISTING["company_id"].append(company.json()["company_id"])
         for _ in range(3):
             r = rt.api("POST", "/intakes", body=new_form(), token=token)
             assert r.status == 201, r.body
-            EXISTING.append(r.json()["intake_id"])
+            EXISTING["intake_id"].append(r.json()["intake_id"])
+        rt.drain()
+        for iid in EXISTING["intake_id"]:
+            body = {
+                "company_id": EXISTING["company_id"][0],
+                "career_field": "it",
+                "model": "weekly_days",
+                "weekdays": ["mo"],
+                "start_date": "2026-09-14",
+            }
+            r = rt.api("POST", f"/students/{iid}/internships", body=body, token=token)
+            assert r.status == 201, r.body
+            EXISTING["internship_id"].append(r.json()["internship_id"])
         yield schema, token
     total = sum(v for k, v in STATS.items() if k.startswith("requests:"))
     report = {
@@ -107,7 +135,7 @@ def conformance_checks() -> list[Any]:
 @pytest.mark.enable_socket  # hypothesis/schemathesis never open one (WSGI in process); belt and braces
 @pytest.mark.parametrize("mode", ["positive", "negative"])
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_intake_operation_survives_fuzzing(fuzz: tuple[Any, str], method: str, path: str, mode: str) -> None:
+def test_operation_survives_fuzzing(fuzz: tuple[Any, str], method: str, path: str, mode: str) -> None:
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis.errors import Unsatisfiable
     from schemathesis import GenerationMode
@@ -118,12 +146,15 @@ def test_intake_operation_survives_fuzzing(fuzz: tuple[Any, str], method: str, p
     checks = [*conformance_checks(), negative_data_rejection]
     auth = {"Authorization": f"Bearer {token}"}
     strategy = operation.as_strategy(generation_mode=GenerationMode(mode), headers=auth)
-    if "{intake_id}" in path and mode == "positive":  # half of the cases on stored intakes
+    names = [n for n in EXISTING if "{" + n + "}" in path]
+    if names and mode == "positive":  # half of the cases on stored records
         from hypothesis import strategies as st
 
+        stored = [
+            {n: EXISTING[n][k % len(EXISTING[n])] for n in names} for k in range(len(EXISTING["intake_id"]))
+        ]
         strategy = st.one_of(
-            strategy,
-            *(operation.as_strategy(headers=auth, path_parameters={"intake_id": i}) for i in EXISTING),
+            strategy, *(operation.as_strategy(headers=auth, path_parameters=ids) for ids in stored)
         )
 
     @settings(
@@ -256,4 +287,4 @@ def test_intake_workflows_survive_stateful_fuzzing(fuzz: tuple[Any, str]) -> Non
     linked = {k.removeprefix("linked:") for k, v in STATS.items() if k.startswith("linked:") and v}
     assert linked, "no step followed a link to a stored intake"
     if EXAMPLES >= 50:  # make fuzz: every link kind reached a stored intake
-        assert {f"{m} {p}" for m, p in OPERATIONS if "{intake_id}" in p} <= linked, linked
+        assert {f"{m} {p}" for m, p in OPERATIONS if p.startswith("/intakes/{intake_id}")} <= linked, linked

@@ -1,0 +1,1 @@
+"""The companions' casework (Begleitung): caseload, internships, company directory, meetings and contacts."""

@@ -1,0 +1,109 @@
+"""The casework part of the projection (pure): internships and goal-agreement meetings merged into a student's
+state from casework's events, and the counters they contribute (docs/adr/0018-casework.md).
+
+Merge: an internship's dates (``InternshipStarted``) and its end (``InternshipEnded``) are each
+last-writer-wins by the internship's ``revision``; goal-agreement meetings are a set by meeting id.
+Commutative, associative and idempotent like the rest of :mod:`services.reporting.logic.projection`.
+
+Counters (partition ``year#<school year>``) of a student in the programme (assigned or ended):
+
+* ``intern#<school>#<0|1|2|3+>`` – internships that took place (not "nicht angetreten");
+* ``inprog#<YYYY-MM>#<school>`` – the student was with a companion in that month (from the first assignment to
+  the exit, within the school year), ``nointern#<YYYY-MM>#<school>`` – and had no internship in that month;
+* of a student with a companion now: ``goaldone#<companion>`` – goal-agreement meetings of the school year
+  (at most 3), ``goaldue#<companion>#<k>`` – 1 if the student was with a companion before the k-th due day
+  (a report counts the due days that have passed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from contracts.calendar import local_date
+from contracts.casework import GOAL_MEETINGS_PER_YEAR, goal_meeting_due_dates
+from contracts.events import InternshipEndedData, InternshipStartedData, MeetingRecordedData
+from contracts.reference import school_year_bounds
+from services.reporting.models.aggregates import InternshipState, StudentState
+
+
+def merge_casework(s: StudentState, fact: Any) -> None:
+    """Merge a casework fact into ``s`` (in place; other facts change nothing here)."""
+    if isinstance(fact, InternshipStartedData):
+        i = s.internships.get(fact.internship_id) or InternshipState()
+        if fact.revision > i.started_revision:
+            i = i.model_copy(
+                update={
+                    "started_revision": fact.revision,
+                    "start_date": fact.start_date,
+                    "end_date": fact.end_date,
+                }
+            )
+        s.internships = {**s.internships, fact.internship_id: i}
+    elif isinstance(fact, InternshipEndedData):
+        i = s.internships.get(fact.internship_id) or InternshipState()
+        if fact.revision > i.ended_revision:
+            i = i.model_copy(
+                update={
+                    "ended_revision": fact.revision,
+                    "ended_on": fact.end_date,
+                    "end_reason": fact.end_reason,
+                    "days_completed": fact.days_completed,
+                }
+            )
+        s.internships = {**s.internships, fact.internship_id: i}
+    elif isinstance(fact, MeetingRecordedData) and fact.meeting_type == "goal_agreement":
+        s.goal_meetings = {**s.goal_meetings, fact.meeting_id: fact.meeting_date}
+
+
+def months(first: date, last: date) -> list[date]:
+    """The first days of the months from ``first``'s to ``last``'s."""
+    out, m = [], first.replace(day=1)
+    while m <= last:
+        out.append(m)
+        m = (m + timedelta(days=32)).replace(day=1)
+    return out
+
+
+def month_key(m: date) -> str:
+    return m.strftime("%Y-%m")
+
+
+def _month_end(m: date) -> date:
+    return (m + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def internship_bucket(n: int) -> str:
+    return "3+" if n >= 3 else str(n)
+
+
+def casework_counters(
+    s: StudentState, *, status: str, companion: str | None, assigned_at: datetime | None
+) -> Counter[str]:
+    """The casework counters of a student in the programme (see the module docs)."""
+    out: Counter[str] = Counter()
+    sid = s.school_id
+    took = [i for i in s.internships.values() if i.took_place]
+    out[f"intern#{sid}#{internship_bucket(len(took))}"] += 1
+    if assigned_at is None:
+        return out
+    first, last = school_year_bounds(s.school_year)
+    since = max(first, local_date(assigned_at))
+    until = min(last, s.exit_date) if status == "ended" and s.exit_date else last
+    for m in months(since, until):
+        out[f"inprog#{month_key(m)}#{sid}"] += 1
+        end = _month_end(m)
+        busy = any(
+            i.start_date is not None and i.start_date <= end and (i.last_day is None or i.last_day >= m)
+            for i in took
+        )
+        if not busy:
+            out[f"nointern#{month_key(m)}#{sid}"] += 1
+    if status == "assigned" and companion:
+        done = sum(1 for d in s.goal_meetings.values() if first <= d <= last)
+        out[f"goaldone#{companion}"] += min(GOAL_MEETINGS_PER_YEAR, done)
+        for k, due in enumerate(goal_meeting_due_dates(s.school_year)):
+            if since <= due:
+                out[f"goaldue#{companion}#{k}"] += 1
+    return out
