@@ -94,6 +94,27 @@ AGE_BAND_LABELS: dict[str, str] = {
     "19_plus": "19 und älter",
 }
 
+#: Destinations that name a company (training or work place from the directory): the ones that can be with a
+#: former internship company (the Klebeeffekt).
+DESTINATIONS_WITH_COMPANY: tuple[str, ...] = (
+    "dual_training",
+    "school_based_training",
+    "einstiegsqualifizierung",
+    "bqdual",
+    "job",
+)
+
+#: German labels of the matching model's soft criteria (an assignment's explanation: criterion → cost), in the
+#: order explanations list them.
+MATCHING_CRITERIA_LABELS: dict[str, str] = {
+    "continuity": "Kontinuität",
+    "class_cohesion": "Klassenzusammenhalt",
+    "career_fields": "Berufsfelder",
+    "parent_language": "Sprache Elternkontakt",
+    "gender_preference": "Geschlechtswunsch",
+    "load_balance": "Auslastung",
+}
+
 
 # German labels of the codes the APIs take (Literal fields): error messages name the allowed values with
 # these labels (``common.field_errors``), reports and pages show them.

@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events import StudentProfile
-from contracts.reference import school_year_bounds
+from contracts.reference import MATCHING_CRITERIA_LABELS, school_year_bounds
 from services.matching.models.matching import Companion
 
 COST_SCALE = 10_000
@@ -51,25 +51,12 @@ PRECISION = 6
 HOME_LANGUAGE = "de"
 """Parent contact in German needs no matching companion language."""
 
-CRITERIA = (
-    "continuity",
-    "class_cohesion",
-    "career_fields",
-    "parent_language",
-    "gender_preference",
-    "load_balance",
-)
+CRITERIA = tuple(MATCHING_CRITERIA_LABELS)
 """Soft criteria, in the order explanations list them."""
 
-CRITERIA_LABELS: dict[str, str] = {
-    "continuity": "Kontinuität",
-    "class_cohesion": "Klassenzusammenhalt",
-    "career_fields": "Berufsfelder",
-    "parent_language": "Sprache Elternkontakt",
-    "gender_preference": "Geschlechtswunsch",
-    "load_balance": "Auslastung",
-}
-"""German labels of the criteria for people (explanations in the demo, CLI and reports)."""
+CRITERIA_LABELS = MATCHING_CRITERIA_LABELS
+"""German labels of the criteria for people (declared in ``contracts.reference``: the companions' page shows
+them too)."""
 
 
 class Weights(BaseModel):

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from common.field_errors import unknown
 from contracts.events import Destination, ExitReason, Gender, StudentProfile, WaitlistReason
-from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS
+from contracts.reference import CAREER_FIELDS, DESTINATIONS_WITH_COMPANY, LANGUAGES, SCHOOLS
 from contracts.topology import COMPANION_ID, ULID_PATTERN
 
 ULID_PATTERN_ANCHORED = f"^{ULID_PATTERN}$"
@@ -203,15 +203,9 @@ class ExitIn(BaseModel):
 
     @model_validator(mode="after")
     def _company(self) -> ExitIn:
-        if self.company_id is not None and self.destination not in WITH_COMPANY:
+        if self.company_id is not None and self.destination not in DESTINATIONS_WITH_COMPANY:
             raise ValueError("Ein Betrieb passt nur zu Ausbildung, EQ, BQdual oder Arbeit.")
         return self
-
-
-WITH_COMPANY: frozenset[str] = frozenset(
-    {"dual_training", "school_based_training", "einstiegsqualifizierung", "bqdual", "job"}
-)
-"""Destinations that can be with a former internship company."""
 
 
 class ExitRecord(ExitIn):
