@@ -891,6 +891,14 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "GET",
+        "/begleitung",
+        "casework-api",
+        (),
+        "Die Seite der AV dual-Begleiter/innen (statische Seite, ohne Daten)",
+        public=True,
+    ),
+    Route(
+        "GET",
         "/students",
         "casework-api",
         ("office", "companion"),

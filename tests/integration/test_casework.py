@@ -459,3 +459,21 @@ def test_withdrawal_erases_the_students_casework_and_the_reads_are_audited(world
 def _no_dead_letters(rt: LocalRuntime) -> Iterator[None]:
     yield
     assert rt.dead_letters == []
+
+
+def test_the_page_is_served_with_its_choices_from_the_contracts(rt: LocalRuntime) -> None:
+    import json
+    import re
+
+    from contracts.casework import MEETING_TYPE_LABELS
+    from contracts.reference import DESTINATION_LABELS
+
+    page = rt.api("GET", "/begleitung")
+    assert page.status == 200 and "text/html" in page.headers["Content-Type"]
+    assert "script-src 'sha256-" in page.headers["Content-Security-Policy"]
+    assert "<h1>AV dual – Begleitung</h1>" in page.body and "/*SCRIPT*/" not in page.body
+    config = json.loads(
+        re.search(r'<script type="application/json" id="config">(.*?)</script>', page.body)[1]
+    )
+    assert config["labels"]["meeting_types"] == MEETING_TYPE_LABELS
+    assert config["labels"]["destinations"] == DESTINATION_LABELS

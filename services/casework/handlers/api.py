@@ -12,12 +12,13 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from common.api import json_response
+from common.api import html_response, json_response
 from common.idempotency import IdempotencyKey
 from common.routes import Caller, IntakeId, RestApi, path_parameter
 from contracts.reference import CAREER_FIELDS
 from contracts.topology import CASEWORK_API, COMPANION_ID, COMPANY_ID, INTERNSHIP_ID
 from services.casework.dal.store import CaseworkStore
+from services.casework.handlers import page
 from services.casework.logic import companies, internships, meetings, overview
 from services.casework.models.casework import (
     Company,
@@ -40,6 +41,12 @@ InternshipId = Annotated[str, path_parameter(INTERNSHIP_ID)]
 CompanyId = Annotated[str, path_parameter(COMPANY_ID)]
 CareerFieldCode = Literal[tuple(CAREER_FIELDS)]  # type: ignore[valid-type]
 Sector = Annotated[CareerFieldCode | None, Query(description="Branche (Berufsfeld)")]  # type: ignore[valid-type]
+
+
+# --------------------------------------------------------------------------- the page
+@api.route("GET", "/begleitung")
+def begleitung_page():  # type: ignore[no-untyped-def]  # no return annotation: HTML, not validated
+    return html_response(page.render(app.current_event.get("stageVariables")))
 
 
 # --------------------------------------------------------------------------- caseload
