@@ -123,6 +123,29 @@ function renderCompanions(companions, target, chart) {
     : el("p", {}, "Keine Begleiter/innen erfasst."));
 }
 
+// ------------------------------------------------------------------ casework (internships, meetings, Klebeeffekt)
+function renderCasework(c) {
+  $("casework").hidden = !c;
+  if (!c) return;
+  const k = c.klebeeffekt;
+  const tile = (label, value, sub) => el("div", { class: "kpi", "data-kpi": label },
+    el("div", { class: "label" }, label), el("div", { class: "value" }, fmt(value)), el("div", { class: "prev" }, sub));
+  $("casework-kpis").replaceChildren(
+    tile("mit Praktikum", c.with_internship, `von ${fmt(c.participants)} in Begleitung`),
+    tile("Zielvereinbarungen geführt", c.goal_meetings_total.done, `fällig bis heute ${fmt(c.goal_meetings_total.due)}`),
+    tile("Ausbildungsbeginne", k.training_starts, "duale Ausbildung"),
+    tile("Klebeeffekt", k.in_former_internship_company, `im früheren Praktikumsbetrieb · ${k.share}`));
+  $("casework-internships").replaceChildren(statTable(c.internships_per_student, "Praktika je Schülerin / Schüler", "Schule"));
+  $("casework-months").replaceChildren(c.without_internship_by_month
+    ? statTable(c.without_internship_by_month, "Schülerinnen und Schüler ohne Praktikum nach Monat", "Monat")
+    : el("p", {}, "Noch keine Monate mit Schülerinnen und Schülern in Begleitung."));
+  const rows = c.goal_meetings.map((g) => ({ cells: [g.companion_id, g.students, g.done, g.due, g.share] }));
+  $("casework-meetings").replaceChildren(rows.length
+    ? listTable("Zielvereinbarungsgespräche je Begleitung: geführt und bis heute fällig",
+      [["Begleiter/in"], ["Schüler/innen", true], ["geführt", true], ["fällig", true], ["Anteil", true]], rows)
+    : el("p", {}, "Keine Begleitung mit Schülerinnen und Schülern."));
+}
+
 function render(s) {
   schoolYear = s.school_year;
   const asOf = new Date(s.as_of);
@@ -133,6 +156,7 @@ function render(s) {
   $("new-table").replaceChildren(statTable(s.new_this_week, `Ereignisse in ${s.week.label} nach Schule (wer angemeldet und zugeordnet wurde, zählt in beiden Spalten)`, "Schule"));
   renderWaitlist(s.waitlist, s.charts && s.charts.waitlist_trend);
   renderCompanions(s.companions, s.target_per_fte, s.charts && s.charts.caseload);
+  renderCasework(s.casework);
 }
 
 async function load() {
