@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from avdual.demo_casework import CaseworkStep, simulate_casework
 from avdual.runtime import LocalRuntime
 from avdual.scenario import load_intakes, load_scenario
 from contracts.calendar import local_date
@@ -53,6 +54,7 @@ class DemoResult:
     dead_letters: int = 0
     waitlist: list[dict[str, Any]] = field(default_factory=list)
     exit_step: ExitStep | None = None
+    casework: CaseworkStep | None = None
     xlsx_line: str = ""
     mails: list[Path] = field(default_factory=list)
 
@@ -281,6 +283,9 @@ def run_demo(
         problems += check_dashboard_waitlist(rt, waitlist)
         step = simulate_exit(rt, "RFS")
         problems += step.problems + state_summary(rt)[2]  # invariants hold after the exit, too
+        casework = simulate_casework(rt, out_dir)
+        files += casework.report_files
+        problems += casework.problems + state_summary(rt)[2]
         # run on to the daily check 16 days after the submissions (more than 15 whole days at any time of
         # day): waits over 14 days are reported
         check_day = submitted.astimezone(BERLIN).date() + timedelta(days=16)
@@ -304,6 +309,7 @@ def run_demo(
             dead_letters=len(rt.dead_letters),
             waitlist=waitlist,
             exit_step=step,
+            casework=casework,
             xlsx_line=xlsx_line,
             mails=mails,
         )
@@ -336,6 +342,8 @@ def print_result(r: DemoResult, console: Console) -> None:  # noqa: C901
     print_waitlist(r.waitlist, console)
     if r.exit_step is not None:
         print_exit_step(r.exit_step, console, {c["companion_id"]: c["name"] for c in r.companions})
+    if r.casework is not None:
+        print_casework(r.casework, console)
     for p in r.report_files:
         console.print(f"Bericht: {p}")
     if r.xlsx_line:
@@ -410,3 +418,28 @@ def print_exit_step(step: ExitStep, console: Console, names: dict[str, str]) -> 
         f"Klasse {moved['profile']['class_name']}) → {after} · "
         f"Kosten {moved['cost']:.2f}{' (' + expl + ')' if expl else ''}"
     )
+
+
+def print_casework(step: CaseworkStep, console: Console) -> None:
+    """One line each: what the companions recorded (the page), the dashboard's figures, the reports."""
+    m = step.meetings
+    console.print(
+        f"Begleitung (Seite /begleitung): {step.internships} Praktika in {step.companies} Betrieben des "
+        f"Verzeichnisses, {m['goal_agreement']} Zielvereinbarungsgespräche, {m['parents']} Elterngespräche, "
+        f"{m['company']} Betriebskontakte, {step.exits} Austritte in Ausbildung erfasst"
+    )
+    cw = step.dashboard
+    if cw:
+        k = cw["klebeeffekt"]
+        g = cw["goal_meetings_total"]
+        console.print(
+            f"Dashboard: {cw['with_internship']} von {cw['participants']} mit Praktikum · Zielvereinbarungen "
+            f"{g['done']} geführt, {g['due']} fällig · Klebeeffekt {k['in_former_internship_company']} von "
+            f"{k['training_starts']} Ausbildungsbeginnen ({k['share']})"
+        )
+    if step.report_klebeeffekt:
+        console.print(
+            "Schuljahresbericht (und jeder Wochenbericht): Abschnitt „Begleitung: Praktika, "
+            "Zielvereinbarungen, Klebeeffekt“; XLSX-Blatt Klebeeffekt: "
+            + ", ".join(f"{k} {v}" for k, v in step.report_klebeeffekt.items())
+        )
