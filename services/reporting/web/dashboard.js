@@ -124,7 +124,7 @@ function renderCompanions(companions, target, chart) {
 }
 
 // ------------------------------------------------------------------ casework (internships, meetings, Klebeeffekt)
-function renderCasework(c) {
+function renderCasework(c, companions) {
   $("casework").hidden = !c;
   if (!c) return;
   const k = c.klebeeffekt;
@@ -139,10 +139,12 @@ function renderCasework(c) {
   $("casework-months").replaceChildren(c.without_internship_by_month
     ? statTable(c.without_internship_by_month, "Schülerinnen und Schüler ohne Praktikum nach Monat", "Monat")
     : el("p", {}, "Noch keine Monate mit Schülerinnen und Schülern in Begleitung."));
-  const rows = c.goal_meetings.map((g) => ({ cells: [g.companion_id, g.students, g.done, g.due, g.share] }));
+  const names = new Map((companions || []).map((x) => [x.companion_id, x.label]));
+  const rows = c.goal_meetings.map((g) => ({
+    cells: [names.get(g.companion_id) || g.companion_id, g.companion_id, g.students, g.done, g.due, g.share] }));
   $("casework-meetings").replaceChildren(rows.length
     ? listTable("Zielvereinbarungsgespräche je Begleitung: geführt und bis heute fällig",
-      [["Begleiter/in"], ["Schüler/innen", true], ["geführt", true], ["fällig", true], ["Anteil", true]], rows)
+      [["Begleiter/in"], ["Kürzel"], ["Schüler/innen", true], ["geführt", true], ["fällig", true], ["Anteil", true]], rows)
     : el("p", {}, "Keine Begleitung mit Schülerinnen und Schülern."));
 }
 
@@ -156,7 +158,7 @@ function render(s) {
   $("new-table").replaceChildren(statTable(s.new_this_week, `Ereignisse in ${s.week.label} nach Schule (wer angemeldet und zugeordnet wurde, zählt in beiden Spalten)`, "Schule"));
   renderWaitlist(s.waitlist, s.charts && s.charts.waitlist_trend);
   renderCompanions(s.companions, s.target_per_fte, s.charts && s.charts.caseload);
-  renderCasework(s.casework);
+  renderCasework(s.casework, s.companions);
 }
 
 async function load() {
