@@ -92,7 +92,10 @@ def goal_meetings_due(school_year: str, *, since: date, on: date) -> int:
     return sum(1 for d in goal_meeting_due_dates(school_year) if since <= d < on)
 
 
-def next_goal_meeting_due(school_year: str, *, done: int) -> date | None:
-    """The day the next goal-agreement meeting is due by, after ``done`` meetings (``None``: all done)."""
+def next_goal_meeting_due(school_year: str, *, since: date, done: int) -> date | None:
+    """The day the next goal-agreement meeting is due by, after ``done`` meetings, for a student in the
+    programme since ``since``: the ``done``-th due day, but none that passed before the first day (a student
+    who joins in December has the next one by the half-year); ``None``: all done."""
     dates = goal_meeting_due_dates(school_year)
-    return dates[done] if done < len(dates) else None
+    k = max(done, sum(1 for d in dates if d < since))
+    return dates[k] if k < len(dates) else None

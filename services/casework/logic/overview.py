@@ -35,7 +35,9 @@ def goal_meetings(case: StudentCase, today: date) -> GoalMeetings:
     return GoalMeetings(
         done=done,
         due=goal_meetings_due(case.school_year, since=start, on=today),
-        next_due=next_goal_meeting_due(case.school_year, done=done) if case.status == "assigned" else None,
+        next_due=next_goal_meeting_due(case.school_year, since=start, done=done)
+        if case.status == "assigned"
+        else None,
     )
 
 

@@ -210,7 +210,8 @@ function meetingsCell(s) {
   const g = s.goal_meetings;
   const per = L.goal_meetings_per_year || 3;
   const badge = el("span", { class: `badge ${g.done >= g.due ? "ok" : "due"}` }, `${g.done} von ${per}`);
-  const next = g.next_due ? el("div", { class: "muted" }, `nächstes bis ${day(g.next_due)}`) : el("div", { class: "muted" }, "alle geführt");
+  const next = g.next_due ? el("div", { class: "muted" }, `nächstes bis ${day(g.next_due)}`)
+    : s.status === "assigned" ? el("div", { class: "muted" }, "alle geführt") : null;
   return el("div", {}, badge, g.done < g.due ? el("span", { class: "muted" }, ` (${g.due - g.done} überfällig)`) : null, next);
 }
 
@@ -289,7 +290,7 @@ function renderDetail() {
         i.contact_person ? el("div", { class: "muted" }, `Ansprechperson: ${i.contact_person}`) : null),
       (L.career_fields || {})[i.career_field] || i.career_field,
       i.model === "weekly_days" ? i.weekdays.map((d) => (L.weekdays || {})[d] || d).join(", ") : (L.internship_models || {})[i.model],
-      `${day(i.start_date)} – ${day(i.end_date)}`, String(i.days_completed),
+      i.end_date ? `${day(i.start_date)} – ${day(i.end_date)}` : `ab ${day(i.start_date)}`, String(i.days_completed),
       i.ended ? `beendet: ${(L.end_reasons || {})[i.end_reason] || i.end_reason}` : "läuft",
       readOnly || i.ended ? "" : el("span", { class: "actions" },
         el("button", { type: "button", class: "small secondary", "data-edit": i.internship_id }, "Ändern"),

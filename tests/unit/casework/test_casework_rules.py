@@ -94,8 +94,12 @@ def test_three_goal_agreements_a_year_and_when_they_are_due() -> None:
     assert goal_meeting_due_dates("2026/27") == [date(2026, 10, 31), date(2027, 2, 28), date(2027, 5, 31)]
     assert goal_meetings_due("2026/27", since=date(2026, 9, 1), on=date(2026, 11, 1)) == 1
     assert goal_meetings_due("2026/27", since=date(2026, 12, 1), on=date(2027, 6, 1)) == 2  # joined late
-    assert next_goal_meeting_due("2026/27", done=2) == date(2027, 5, 31)
-    assert next_goal_meeting_due("2026/27", done=3) is None
+    assert next_goal_meeting_due("2026/27", since=date(2026, 9, 1), done=2) == date(2027, 5, 31)
+    assert next_goal_meeting_due("2026/27", since=date(2026, 9, 1), done=3) is None
+    # joined after the first due day: the first one is due by the half-year, and two are all
+    assert next_goal_meeting_due("2026/27", since=date(2026, 12, 7), done=0) == date(2027, 2, 28)
+    assert next_goal_meeting_due("2026/27", since=date(2026, 12, 7), done=1) == date(2027, 2, 28)
+    assert next_goal_meeting_due("2026/27", since=date(2026, 12, 7), done=3) is None
     c = case(
         status="assigned",
         companion_id="B01",
