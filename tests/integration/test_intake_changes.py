@@ -256,6 +256,22 @@ def test_projection_is_order_tolerant_and_idempotent(rt: LocalRuntime, form: dic
     assert rt.api("GET", f"/intakes/{iid}", claims=companion_claims("A")).status == 404
 
 
+def test_waitlisted_and_let_in_at_the_same_instant_is_assigned(rt: LocalRuntime, form: dict) -> None:
+    from services.intake.dal.intakes import IntakeRepository
+
+    at = datetime(2026, 9, 20, 8, 0, tzinfo=UTC)
+    for order in (("waitlisted", "assigned"), ("assigned", "waitlisted")):
+        iid = submit(rt, form)
+        with rt.lock:
+            repo = IntakeRepository()
+            for status in order:
+                repo.apply_assignment(
+                    iid, status=status, companion_id="A" if status == "assigned" else None, at=at
+                )
+        [item] = [i for i in intakes(rt) if i["intake_id"] == iid]
+        assert (item["status"], item.get("companion_id")) == ("assigned", "A"), order
+
+
 def test_assignment_end_sets_status_and_retention_through_the_bus(rt: LocalRuntime, form: dict) -> None:
     for c in (companion("A", ["RFS"], capacity=2),):
         assert rt.api("POST", "/companions", body=c, claims=OFFICE).status == 200

@@ -30,7 +30,9 @@ from services.casework.logic import events
 from services.casework.models.casework import CaseChange, CaseExit, Internship, StudentCase
 
 MAX_ATTEMPTS = 5
-_KIND_ORDER = {"assigned": 0, "reassigned": 1, "waitlisted": 2, "ended": 3, "withdrawn": 4}
+#: Changes at the same instant: matching waitlists a student and lets them in at once when a companion of a
+#: connected school has room (both facts carry the same time), so "waitlisted" comes before "assigned".
+_KIND_ORDER = {"waitlisted": 0, "assigned": 1, "reassigned": 2, "ended": 3, "withdrawn": 4}
 
 
 def _sort_key(c: CaseChange) -> tuple[datetime, int, str]:

@@ -180,7 +180,10 @@ class IntakeRepository:
         expires_at: int | None = None,
     ) -> bool:
         """Project a matching event: only onto an existing, not withdrawn intake and only if the event is
-        newer than the last one applied (duplicates and late arrivals are no-ops). True if applied."""
+        newer than the last one applied (duplicates and late arrivals are no-ops). True if applied.
+
+        Matching waitlists a student and lets them in at once when a companion of a connected school has
+        room: both facts carry the same instant, and the assignment wins whichever arrives first."""
         sets: dict[str, Any] = {"status": status, "assignment_at": iso(at)}
         if companion_id is not None:
             sets["companion_id"] = companion_id
@@ -189,16 +192,20 @@ class IntakeRepository:
         expr = "SET " + ", ".join(f"#{k} = :{k}" for k in sets)
         if companion_id is None:
             expr += " REMOVE #companion_id"
+        newer = "#assignment_at < :assignment_at"
+        if status == "assigned":
+            newer += " OR (#assignment_at = :assignment_at AND #status = :waitlisted)"
         try:
             self.table.update_item(
                 Key={"intake_id": intake_id},
                 UpdateExpression=expr,
                 ConditionExpression="attribute_exists(intake_id) AND #status <> :withdrawn AND "
-                "(attribute_not_exists(#assignment_at) OR #assignment_at < :assignment_at)",
+                f"(attribute_not_exists(#assignment_at) OR {newer})",
                 ExpressionAttributeNames=_names(*sets, "companion_id", "assignment_at", "status"),
                 ExpressionAttributeValues={
                     **{f":{k}": v for k, v in sets.items()},
                     ":withdrawn": "withdrawn",
+                    **({":waitlisted": "waitlisted"} if status == "assigned" else {}),
                 },
             )
         except ClientError as e:

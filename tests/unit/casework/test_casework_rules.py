@@ -50,6 +50,15 @@ def test_the_case_follows_its_history() -> None:
     assert gone.status == "withdrawn"
 
 
+def test_waitlisted_and_let_in_at_the_same_instant_is_assigned() -> None:
+    both = [CaseChange(at=T0, kind="assigned", companion_id="B08"), CaseChange(at=T0, kind="waitlisted")]
+    for order in (both, both[::-1]):
+        c = case()
+        for change in order:
+            c = with_change(c, change)
+        assert (c.status, c.companion_id, c.since) == ("assigned", "B08", T0)
+
+
 @settings(max_examples=200)
 @given(order=st.permutations(LIFE), repeat=st.lists(st.sampled_from(LIFE), max_size=4))
 def test_any_order_and_duplicates_give_the_same_case(
