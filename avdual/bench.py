@@ -65,6 +65,12 @@ def _reporting() -> dict[str, Any]:
     return bench_report_scaling()
 
 
+def _casework() -> dict[str, Any]:
+    from avdual.bench_casework import bench_casework_routes
+
+    return bench_casework_routes()
+
+
 def _matching(name: str) -> Callable[[], dict[str, Any]]:
     def run() -> dict[str, Any]:
         from avdual import bench_matching
@@ -82,6 +88,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "matching_cost_gap": _matching("matching_cost_gap"),
     "matching_resolve": _matching("matching_resolve"),
     "reporting_report_scaling": _reporting,
+    "casework_routes": _casework,
 }
 
 
