@@ -337,6 +337,9 @@ def test_a_substitute_reads_the_colleagues_students_during_the_leave_and_changes
         ).status
         == 201
     )
+    # the leave begins after the student's start: the student stays with B01 (matching keeps a begun
+    # companionship during a leave) and B02 substitutes
+    rt.advance(timedelta(days=2))
     today = local_date(rt.clock.now())
     leave = [
         {
