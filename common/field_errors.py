@@ -30,6 +30,12 @@ from pydantic import BaseModel
 from pydantic.fields import ComputedFieldInfo, FieldInfo
 
 from common.errors import FieldError
+from contracts.casework import (
+    INTERNSHIP_END_REASON_LABELS,
+    MEETING_TYPE_LABELS,
+    PARTICIPANT_ROLE_LABELS,
+    WEEKDAY_LABELS,
+)
 from contracts.reference import CHOICE_LABELS
 
 #: A field's declaration for an error location (``("body", "student", "given_name")``), or None.
@@ -93,7 +99,8 @@ def german_list(items: Sequence[str]) -> str:
 def choice_labels(values: Iterable[str]) -> list[str] | None:
     """German labels of the allowed ``values`` (the table with exactly these codes), or None."""
     wanted = list(values)
-    for table in CHOICE_LABELS:
+    casework = (WEEKDAY_LABELS, INTERNSHIP_END_REASON_LABELS, MEETING_TYPE_LABELS, PARTICIPANT_ROLE_LABELS)
+    for table in (*CHOICE_LABELS, *casework):
         if set(table) == set(wanted):
             return [table[v] for v in wanted]
     return None

@@ -9,7 +9,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from common.field_errors import INVALID_DATE
 
@@ -49,7 +49,15 @@ def iso_date_only(value: Any) -> Any:
 
 
 IsoDate = Annotated[date, BeforeValidator(iso_date_only)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()/-]{4,29}$")]
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()/-]{4,29}$"),
+    Field(
+        json_schema_extra={
+            "x-rule": "erlaubt sind Ziffern, Leerzeichen und + ( ) / - (5 bis 30 Zeichen), z. B. 07141 123456"
+        }
+    ),
+]
 Email = Annotated[
     str,
     StringConstraints(
@@ -57,4 +65,5 @@ Email = Annotated[
         max_length=254,
         pattern=r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,}$",
     ),
+    Field(json_schema_extra={"x-rule": "erwartet eine E-Mail-Adresse wie name@beispiel.de"}),
 ]

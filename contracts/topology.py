@@ -216,6 +216,8 @@ Role = Literal["office", "companion", "school"]
 
 #: A ULID in its canonical form (Crockford base 32, upper case, 26 characters, at most ``7ZZ…``).
 ULID_PATTERN = r"[0-7][0-9A-HJKMNP-TV-Z]{25}"
+#: The ULID pattern in words (German field messages).
+ULID_RULE = "erwartet eine ULID aus 26 Ziffern und Großbuchstaben (ohne I, L, O, U)"
 
 
 @dataclass(frozen=True)
@@ -632,6 +634,7 @@ CASEWORK_API = Function(
         ev.MEETING_RECORDED,
         ev.DESTINATION_COMPANY_RECORDED,
     ),
+    timeout_seconds=API_TIMEOUT_SECONDS,
     description="The companions' workspace: caseload, internships, company directory, meetings and contacts; "
     "the page /begleitung",
 )

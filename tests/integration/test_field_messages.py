@@ -32,6 +32,8 @@ PATH_VALUES = {
     "intake_id": "01KQ0000000000000000000000",
     "companion_id": "B01",
     "report_id": "01KQ0000000000000000000000",
+    "company_id": "01KQ0000000000000000000000",
+    "internship_id": "01KQ0000000000000000000000",
 }
 #: A valid request of every operation with a body; each case breaks one field of it.
 BASES: dict[tuple[str, str], dict[str, Any]] = {
@@ -51,6 +53,26 @@ BASES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/assignments/{intake_id}/companion"): {"companion_id": "B01", "reason": "handover"},
     ("POST", "/reports"): {"report_type": "weekly"},
+    ("POST", "/companies"): {"name": "Autohaus Beispiel GmbH", "town": "Ludwigsburg", "sector": "kfz"},
+    ("PATCH", "/companies/{company_id}"): {},
+    ("POST", "/students/{intake_id}/internships"): {
+        "company_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "career_field": "kfz",
+        "model": "weekly_days",
+        "weekdays": ["mo", "di"],
+        "start_date": "2026-10-05",
+        "days_completed": 0,
+    },
+    ("PATCH", "/students/{intake_id}/internships/{internship_id}"): {},
+    ("POST", "/students/{intake_id}/internships/{internship_id}/end"): {
+        "end_date": "2026-10-30",
+        "days_completed": 8,
+        "end_reason": "completed",
+    },
+    ("POST", "/students/{intake_id}/meetings"): {
+        "meeting_date": "2026-10-05",
+        "meeting_type": "goal_agreement",
+    },
 }
 INVALID_TIME = "ungültiger Zeitpunkt (erwartet JJJJ-MM-TTThh:mm:ssZ)"
 

@@ -40,7 +40,7 @@ app, handler = api.app, api.handler
 InternshipId = Annotated[str, path_parameter(INTERNSHIP_ID)]
 CompanyId = Annotated[str, path_parameter(COMPANY_ID)]
 CareerFieldCode = Literal[tuple(CAREER_FIELDS)]  # type: ignore[valid-type]
-Sector = Annotated[CareerFieldCode | None, Query(description="Branche (Berufsfeld)")]  # type: ignore[valid-type]
+Sector = Annotated[CareerFieldCode | None, Query(title="Branche", description="Branche (Berufsfeld)")]  # type: ignore[valid-type]
 
 
 # --------------------------------------------------------------------------- the page
@@ -57,6 +57,10 @@ def list_students(
         str | None,
         Query(
             pattern=COMPANION_ID.regex,
+            title="Begleitung",
+            json_schema_extra={
+                "x-rule": "erwartet ein Kürzel aus 1 bis 32 Buchstaben (ohne Umlaute), Ziffern, - oder _"
+            },
             description="Büro: die Fälle dieser Begleitung (Pflicht); Begleitung: nur die eigenen oder die "
             "einer "
             "heute vertretenen Kollegin / eines vertretenen Kollegen",
@@ -164,9 +168,11 @@ def post_meeting(
 # --------------------------------------------------------------------------- companies
 @api.route("GET", "/companies", list[Company], "Betriebe (nach Name, höchstens 50)", tags=["Betriebe"])
 def list_companies(
-    q: Annotated[str | None, Query(max_length=100, description="Teil des Namens oder Orts")] = None,
+    q: Annotated[
+        str | None, Query(title="Suche", max_length=100, description="Teil des Namens oder Orts")
+    ] = None,
     sector: Sector = None,
-    limit: Annotated[int, Query(ge=1, le=companies.MAX_RESULTS)] = companies.MAX_RESULTS,
+    limit: Annotated[int, Query(title="Anzahl", ge=1, le=companies.MAX_RESULTS)] = companies.MAX_RESULTS,
 ) -> Response[list[Company]]:
     return json_response(companies.search(CaseworkStore(), q=q, sector=sector, limit=limit))
 

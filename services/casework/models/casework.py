@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from common.field_errors import unknown
 from common.text import Email, IsoDate, Phone, multi_line, single_line
 from contracts.casework import (
     INTERNSHIP_TARGET_DAYS,
@@ -23,14 +24,16 @@ from contracts.casework import (
 )
 from contracts.events import Destination, ExitReason
 from contracts.reference import CAREER_FIELDS
-from contracts.topology import ULID_PATTERN
+from contracts.topology import ULID_PATTERN, ULID_RULE
 
-Ulid = Annotated[str, StringConstraints(pattern=f"^{ULID_PATTERN}$")]
+Ulid = Annotated[
+    str, StringConstraints(pattern=f"^{ULID_PATTERN}$"), Field(json_schema_extra={"x-rule": ULID_RULE})
+]
 
 
 def _career_field(v: str) -> str:
     if v not in CAREER_FIELDS:
-        raise ValueError("Unbekanntes Berufsfeld.")
+        raise ValueError(unknown("unbekanntes Berufsfeld", CAREER_FIELDS))
     return v
 
 
@@ -50,8 +53,36 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000),
 CaseStatus = Literal["assigned", "waitlisted", "ended", "withdrawn"]
 
 
+#: German labels of the request fields (field messages name them; common/field_errors.py).
+TITLES: dict[str, str] = {
+    "name": "Name des Betriebs",
+    "town": "Ort",
+    "sector": "Branche",
+    "contact_person": "Ansprechperson",
+    "phone": "Telefon",
+    "email": "E-Mail",
+    "company_id": "Betrieb",
+    "career_field": "Berufsfeld",
+    "model": "Modell",
+    "weekdays": "Praktikumstage",
+    "start_date": "Beginn",
+    "end_date": "Ende",
+    "days_completed": "absolvierte Tage",
+    "learning_task": "Lernaufgabe",
+    "end_reason": "Grund des Endes",
+    "meeting_date": "Datum",
+    "meeting_type": "Art",
+    "participants": "Beteiligte",
+    "note": "Notiz",
+}
+
+
+def _title(name: str, info: object) -> str:
+    return TITLES.get(name, name)
+
+
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, field_title_generator=_title)
 
 
 # ----------------------------------------------------------------------------------------- companies

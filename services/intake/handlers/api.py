@@ -134,6 +134,9 @@ def list_intakes(
         Query(
             pattern=COMPANION_ID.regex,
             title="Begleitung",
+            json_schema_extra={
+                "x-rule": "erwartet ein Kürzel aus 1 bis 32 Buchstaben (ohne Umlaute), Ziffern, - oder _"
+            },
             description="Die Schülerinnen und Schüler dieser Begleitung (Büro; eine Begleitung: die eigene "
             "oder die einer Kollegin / eines Kollegen, die sie heute vertritt)",
         ),

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from common.field_errors import unknown
 from contracts.events import Destination, ExitReason, Gender, StudentProfile, WaitlistReason
 from contracts.reference import CAREER_FIELDS, DESTINATIONS_WITH_COMPANY, LANGUAGES, SCHOOLS
-from contracts.topology import COMPANION_ID, ULID_PATTERN
+from contracts.topology import COMPANION_ID, ULID_PATTERN, ULID_RULE
 
 ULID_PATTERN_ANCHORED = f"^{ULID_PATTERN}$"
 
@@ -79,6 +79,8 @@ TITLES: dict[str, str] = {
     "leave_periods": "Abwesenheiten",
     "start": "Beginn",
     "end": "Ende",
+    "substitute_id": "Vertretung",
+    "company_id": "Betrieb",
     "exit_date": "Austrittsdatum",
     "reason": "Austrittsgrund",
     "destination": "Verbleib",
@@ -197,8 +199,12 @@ class ExitIn(BaseModel):
     exit_date: date
     reason: ExitReason
     destination: Destination
-    company_id: Annotated[str, Field(pattern=ULID_PATTERN_ANCHORED)] | None = Field(
-        default=None, description="Ausbildungs- bzw. Arbeitsbetrieb aus dem Betriebsverzeichnis (ULID)"
+    company_id: (
+        Annotated[str, Field(pattern=ULID_PATTERN_ANCHORED, json_schema_extra={"x-rule": ULID_RULE})] | None
+    ) = Field(
+        default=None,
+        title="Betrieb",
+        description="Ausbildungs- bzw. Arbeitsbetrieb aus dem Betriebsverzeichnis (ULID)",
     )
 
     @model_validator(mode="after")
