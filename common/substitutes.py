@@ -1,6 +1,6 @@
 """Who substitutes for which companion when: learnt from ``CompanionUpdated`` (its ``substitutions``) by every
 service whose read rule lets a substitute read a colleague's students read-only during a leave (intake for
-names and contacts, casework for the casework; docs/adr/0020-casework.md). Matching owns the leave periods.
+names and contacts, casework for the casework; docs/adr/0022-casework.md). Matching owns the leave periods.
 
 Items in a table with the keys ``pk``/``sk`` (the service's own table)::
 

@@ -1,5 +1,5 @@
 """The companions' casework, declared once: the choices of internships, meetings and contacts, their German
-labels, the 40-day internship target and the goal-agreement meeting cycle (docs/adr/0020-casework.md).
+labels, the 40-day internship target and the goal-agreement meeting cycle (docs/adr/0022-casework.md).
 
 Casework (``services/casework``), reporting and the page ``/begleitung`` read these; the events of
 ``contracts.events`` carry the codes, never the labels or any free text.

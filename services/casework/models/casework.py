@@ -1,5 +1,5 @@
 """Casework models: the stored student case (learnt from events), internships, meetings and contacts, the
-company directory, and the API's in/out models (docs/adr/0020-casework.md).
+company directory, and the API's in/out models (docs/adr/0022-casework.md).
 
 Personal data: the learning task, the company's contact person of an internship and a meeting's note are
 about the student (erased with the student, never in events or logs). The directory holds company data only.

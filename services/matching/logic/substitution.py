@@ -1,5 +1,5 @@
 """Read access of a substitute: during a leave with a substitute (``LeavePeriod.substitute_id``) the
-substitute reads the companion's students' assignments, read-only (docs/adr/0020-casework.md)."""
+substitute reads the companion's students' assignments, read-only (docs/adr/0022-casework.md)."""
 
 from __future__ import annotations
 

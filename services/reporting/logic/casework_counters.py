@@ -1,5 +1,5 @@
 """The casework part of the projection (pure): internships and goal-agreement meetings merged into a student's
-state from casework's events, and the counters they contribute (docs/adr/0020-casework.md).
+state from casework's events, and the counters they contribute (docs/adr/0022-casework.md).
 
 Merge: an internship's dates (``InternshipStarted``) and its end (``InternshipEnded``) are each
 last-writer-wins by the internship's ``revision``; goal-agreement meetings are a set by meeting id.

@@ -4,7 +4,7 @@ vs due per companion, and the Klebeeffekt (the share of training starts in a for
 
 Where they leave the office — the Schuljahresbericht — the statistics are suppressed like every other table
 (1–2 → „<3“, secondary suppression); the dashboard and the Wochenbericht are the office's own and show the
-counts as they are (docs/adr/0016-exact-figures-inside-the-office.md, docs/adr/0020-casework.md).
+counts as they are (docs/adr/0016-exact-figures-inside-the-office.md, docs/adr/0022-casework.md).
 """
 
 from __future__ import annotations
