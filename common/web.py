@@ -27,7 +27,9 @@ from urllib.parse import urlsplit
 from contracts.topology import ROUTES
 
 ASSETS = Path(__file__).resolve().parent / "webassets"
-#: Script shared by every page (config, login, session, navigation, API call), inlined before the page's own.
+#: Script every page gets first (config, $, API base, Cognito call); then the shared login, session,
+#: navigation and API call (not for a standalone page); then the page's own.
+BASE_SCRIPT = ASSETS / "base.js"
 SHARED_SCRIPT = ASSETS / "session.js"
 #: Stylesheet shared by every page, inlined before the page's own.
 SHARED_STYLE = ASSETS / "base.css"
@@ -68,6 +70,9 @@ class WebPage:
     css: Path
     js: Path
     login_note: str = ""
+    #: the page brings its own header, login and session script (the companions' page until it moves onto
+    #: the shared ones): only the config block, its own style and script are inlined
+    standalone: bool = False
 
 
 @cache
@@ -110,8 +115,11 @@ def render_page(
     """The page (str) and its security headers (CSP allowing exactly the inlined script and style)."""
     sv = stage_variables or {}
     local = sv.get(LOCAL_LOGIN_VARIABLE) == "true"
-    page_css = _read(SHARED_STYLE) + "\n" + _read(page.css)
-    page_js = _read(SHARED_SCRIPT) + "\n" + _read(page.js)
+    shared_css, shared_js = (
+        ("", "") if page.standalone else (_read(SHARED_STYLE) + "\n", _read(SHARED_SCRIPT) + "\n")
+    )
+    page_css = shared_css + _read(page.css)
+    page_js = _read(BASE_SCRIPT) + "\n" + shared_js + _read(page.js)
     config: dict[str, Any] = {key: sv.get(var) or None for var, key in STAGE_VARIABLES.items()}
     config["homes"] = {link.home_of: _href(link.path) for link in served_pages() if link.home_of}
     config.update(extra_config or {})

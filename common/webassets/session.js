@@ -1,62 +1,10 @@
-// AV dual – shared by every page (inlined before each page's script by common/web.py): page config, the
+// AV dual – shared by every page that uses the shared login (inlined after base.js by common/web.py): the
 // login (Cognito InitiateAuth with its challenges, token login where served locally), the session, the
 // site navigation by role, and the API call. Plain JS, no build step. Text for people is German.
-"use strict";
-
-const CONFIG = JSON.parse(document.getElementById("config").textContent || "{}");
-const $ = (id) => document.getElementById(id);
-const API = "./";
-const TOKEN_KEY = "avdual-token"; // every page shares one login (same origin)
-const AUTH_ERRORS = {
-  NotAuthorizedException: "Benutzername oder Passwort ist falsch.",
-  UserNotFoundException: "Benutzername oder Passwort ist falsch.",
-  PasswordResetRequiredException: "Das Passwort muss zurückgesetzt werden. Bitte beim Bildungsbüro melden.",
-  InvalidPasswordException: "Das neue Passwort erfüllt die Regeln nicht.",
-  CodeMismatchException: "Der Code ist falsch.",
-  EnableSoftwareTokenMFAException: "Der Code ist falsch.",
-  TooManyRequestsException: "Zu viele Versuche. Bitte kurz warten.",
-};
 
 let session = null; // {token, claims, role}
 let pendingChallenge = null; // {name, session, username}
 let pageHooks = { roles: [], onStart: () => {}, onEnd: () => {} };
-
-function decodeJwt(token) {
-  const part = token.split(".")[1] || "";
-  const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
-  return JSON.parse(decodeURIComponent(escape(json)));
-}
-
-function groupsOf(claims) {
-  const g = claims["cognito:groups"] || [];
-  return Array.isArray(g) ? g : String(g).replace(/[\[\]]/g, "").split(/[,\s]+/).filter(Boolean);
-}
-
-/** office, school or companion (the Cognito groups of common/auth.py), null for anything else. */
-function roleOf(claims) {
-  const groups = groupsOf(claims);
-  if (groups.includes("office")) return "office";
-  if (groups.some((g) => g.startsWith("school-"))) return "school";
-  if (groups.includes("companion")) return "companion";
-  return null;
-}
-
-// Cognito user pool API as the browser calls it (InitiateAuth, RespondToAuthChallenge, …); errors are
-// thrown as {type} with the Cognito exception name (see AUTH_ERRORS).
-async function cognito(operation, payload) {
-  if (!CONFIG.auth_endpoint) throw { type: "NoEndpoint" };
-  const resp = await fetch(CONFIG.auth_endpoint, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/x-amz-json-1.1",
-      "X-Amz-Target": `AWSCognitoIdentityProviderService.${operation}`,
-    },
-    body: JSON.stringify(payload),
-  });
-  const body = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw { type: String(body.__type || "").split("#").pop() };
-  return body;
-}
 
 /** The page's API (same origin): ``json`` or ``form`` (FormData) body, extra headers; 401 ends the session. */
 async function api(method, path, { json, form, headers = {} } = {}) {

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from common.web import render_page
+from common.web import WebPage, render_page
 from contracts import casework
 from contracts.reference import (
     CAREER_FIELDS,
@@ -25,6 +25,15 @@ from contracts.reference import (
 )
 
 WEB = Path(__file__).resolve().parent.parent / "web"
+PAGE = WebPage(
+    path="/begleitung",
+    heading="AV dual – Begleitung",
+    title="AV dual – Begleitung",
+    html=WEB / "begleitung.html",
+    css=WEB / "begleitung.css",
+    js=WEB / "begleitung.js",
+    standalone=True,
+)
 
 
 @cache
@@ -50,10 +59,4 @@ def labels() -> dict[str, Any]:
 
 def render(stage_variables: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
     """The page and its security headers."""
-    return render_page(
-        WEB / "begleitung.html",
-        WEB / "begleitung.css",
-        WEB / "begleitung.js",
-        stage_variables,
-        extra_config={"labels": labels()},
-    )
+    return render_page(PAGE, stage_variables, {"labels": labels()})
