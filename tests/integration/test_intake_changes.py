@@ -256,12 +256,12 @@ def test_projection_is_order_tolerant_and_idempotent(rt: LocalRuntime, form: dic
     assert rt.api("GET", f"/intakes/{iid}", claims=companion_claims("A")).status == 404
 
 
-def test_waitlisted_and_let_in_at_the_same_instant_is_assigned(rt: LocalRuntime, form: dict) -> None:
+def test_waitlisted_and_let_in_at_the_same_instant_is_assigned(rt: LocalRuntime) -> None:
     from services.intake.dal.intakes import IntakeRepository
 
     at = datetime(2026, 9, 20, 8, 0, tzinfo=UTC)
     for order in (("waitlisted", "assigned"), ("assigned", "waitlisted")):
-        iid = submit(rt, form)
+        iid = submit(rt, new_form())  # another student each time (the same one twice is a duplicate)
         with rt.lock:
             repo = IntakeRepository()
             for status in order:

@@ -403,10 +403,11 @@ async function chooseCompanion() {
   }
   const chosen = r.body.chosen;
   const best = r.body.best;
-  $("choice-state").textContent = `Zugeordnet: ${chosen.name} · Kosten ${COST.format(chosen.cost)}` +
+  const done = `Zugeordnet: ${chosen.name} · Kosten ${COST.format(chosen.cost)}` +
     (best && best.companion_id !== chosen.companion_id ? ` (Vorschlag des Modells: ${best.name}, ${COST.format(best.cost)})` : "") +
     ". Die Zahlen folgen in einigen Sekunden.";
-  await loadOptions(choiceIntake);
+  await loadOptions(choiceIntake); // reloading the options clears the state line: say what happened after it
+  $("choice-state").textContent = done;
   setTimeout(() => { if (session) load(); }, 3000); // the figures follow the matching events
 }
 

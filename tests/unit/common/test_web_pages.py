@@ -54,7 +54,9 @@ def test_served_locally_the_token_login_is_offered(module: Any) -> None:
 def test_every_page_has_the_same_header_login_style_and_script() -> None:
     rendered = [m.render(AWS_STAGE)[0] for m in PAGES]
     shared_css = web.SHARED_STYLE.read_text(encoding="utf-8")
-    shared_js = web.SHARED_SCRIPT.read_text(encoding="utf-8")
+    shared_js = (
+        web.BASE_SCRIPT.read_text(encoding="utf-8") + "\n" + web.SHARED_SCRIPT.read_text(encoding="utf-8")
+    )
     headers = []
     for text, module in zip(rendered, PAGES, strict=True):
         assert not [p for p in PLACEHOLDERS if p in text]
