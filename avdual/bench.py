@@ -1,7 +1,8 @@
 """``make bench``: benchmarks with JSON output (never timed assertions in tests).
 
 Each benchmark is a function returning a dict of figures; :data:`BENCHMARKS` lists them.
-Services add theirs here. Output: ``out/bench.json`` ``{"benchmarks": {name: figures}, ...}``.
+Services add theirs here. Output: ``out/bench.json`` ``{"summary": {the nine headline figures},
+"benchmarks": {name: figures}, ...}``; ``avdual bench --only NAME`` re-runs some and keeps the others.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from rich.console import Console
 
 
 def bench_pipeline() -> dict[str, Any]:
-    """Demo wall time, intakes per second through the local pipeline, AWS API calls per intake."""
+    """Intakes per second through the local pipeline and AWS API calls per intake, end to end.
+
+    Calls are counted at the client level (:mod:`avdual.runtime.call_count`): every call any function makes
+    — API handlers, consumers, the outbox relays, the report run — whichever client it uses. The runtime's
+    own calls (playing the Lambda service's SQS and stream pollers) are listed apart: on AWS the Lambda
+    service makes them, not our code.
+    """
     from avdual.demo import seed_companions, submit_all
     from avdual.runtime import LocalRuntime
     from avdual.scenario import load_intakes, load_scenario
@@ -28,11 +35,13 @@ def bench_pipeline() -> dict[str, Any]:
     with LocalRuntime(stage="bench", log_level="ERROR") as rt:
         seed_companions(rt, scenario)
         rt.drain()
-        rt.api_calls.clear()
+        rt.clear_call_counts()
         t1 = time.perf_counter()
         submit_all(rt, forms)
         t2 = time.perf_counter()
         calls = dict(rt.api_calls)
+        by_function = {f: dict(c) for f, c in rt.api_calls_by_function.items()}
+        runtime_calls = dict(rt.runtime_calls)
         rt.run_schedule("reporting-renderer", "weekly-report")
         t3 = time.perf_counter()
     n = len(forms)
@@ -43,8 +52,72 @@ def bench_pipeline() -> dict[str, Any]:
         "intakes_per_second": round(n / (t2 - t1), 2),
         "aws_api_calls_per_intake": round(total_calls / n, 2),
         "aws_api_calls_by_operation": dict(sorted(calls.items(), key=lambda kv: -kv[1])),
+        "aws_api_calls_per_intake_by_function": {
+            f: round(sum(c.values()) / n, 2) for f, c in sorted(by_function.items())
+        },
+        "aws_api_calls_by_function": by_function,
+        "runtime_poller_calls_per_intake": round(sum(runtime_calls.values()) / n, 2),
+        "runtime_poller_calls_by_operation": dict(sorted(runtime_calls.items(), key=lambda kv: -kv[1])),
         "report_seconds": round(t3 - t2, 3),
         "wall_seconds_incl_setup": round(t3 - t0, 3),
+    }
+
+
+def bench_assign_latency() -> dict[str, Any]:
+    """Intake POST → assignment published, one intake at a time (each drained before the next).
+
+    Per intake: from the start of ``POST /intakes`` to the end of the matching outbox relay's invocation that
+    follows the matching consumer's (the ``CompanionAssigned``/``StudentWaitlisted`` event is on the bus).
+    Percentiles over the run and over its first and last quarter (does it grow with the stored data?).
+    """
+    from avdual.demo import seed_companions
+    from avdual.runtime import LocalRuntime
+    from avdual.scenario import load_intakes, load_scenario
+
+    scenario, forms = load_scenario(), load_intakes()
+    with LocalRuntime(stage="bench-latency", log_level="ERROR") as rt:
+        seed_companions(rt, scenario)
+        rt.drain()
+        invoke = rt.invoke
+        ends: dict[str, list[float]] = {}
+
+        def timed_invoke(function: str, event: dict[str, Any]) -> Any:
+            try:
+                return invoke(function, event)
+            finally:
+                ends.setdefault(function, []).append(time.perf_counter())
+
+        rt.invoke = timed_invoke  # type: ignore[method-assign]
+        latencies = []
+        t_start = time.perf_counter()
+        for form in forms:
+            ends.clear()
+            school = f"school-{form['school_id']}"
+            t0 = time.perf_counter()
+            r = rt.api("POST", "/intakes", body=form, claims={"sub": school, "cognito:groups": school})
+            if r.status != 201:
+                raise RuntimeError(f"intake: {r.status} {r.body}")
+            rt.drain()
+            matched = ends.get("matching-consumer", [])
+            relayed = [t for t in ends.get("matching-outbox-relay", []) if matched and t >= matched[0]]
+            if relayed:
+                latencies.append(1000 * (relayed[0] - t0))
+        seconds = time.perf_counter() - t_start
+
+    def pct(xs: list[float], q: float) -> float:
+        xs = sorted(xs)
+        return round(xs[min(len(xs) - 1, int(q * len(xs)))], 1)
+
+    quarter = max(1, len(latencies) // 4)
+    return {
+        "intakes": len(forms),
+        "assigned_or_waitlisted": len(latencies),
+        "p50_ms": pct(latencies, 0.5),
+        "p95_ms": pct(latencies, 0.95),
+        "max_ms": round(max(latencies), 1),
+        "first_quarter_p95_ms": pct(latencies[:quarter], 0.95),
+        "last_quarter_p95_ms": pct(latencies[-quarter:], 0.95),
+        "sequential_intakes_per_second": round(len(forms) / seconds, 2),
     }
 
 
@@ -80,8 +153,20 @@ def _matching(name: str) -> Callable[[], dict[str, Any]]:
     return run
 
 
+def _functions(name: str) -> Callable[[], dict[str, Any]]:
+    def run() -> dict[str, Any]:
+        from avdual import bench_functions
+
+        return getattr(bench_functions, f"bench_{name}")()  # type: ignore[no-any-return]
+
+    return run
+
+
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "pipeline": bench_pipeline,
+    "assign_latency": bench_assign_latency,
+    "cold_imports": _functions("cold_imports"),
+    "function_sizes": _functions("function_sizes"),
     "demo": bench_demo_wall,
     "matching_online": _matching("matching_online"),
     "matching_rebalance": _matching("matching_rebalance"),
@@ -92,8 +177,29 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
+#: The figures of the summary: (benchmark, key in its result).
+SUMMARY: dict[str, tuple[str, str]] = {
+    "aws_calls_per_intake": ("pipeline", "aws_api_calls_per_intake"),
+    "cold_import_ratio_max": ("cold_imports", "ratio_max"),
+    "function_unzipped_mb_max": ("function_sizes", "max_own_mb"),
+    "pipeline_intakes_per_second": ("pipeline", "intakes_per_second"),
+    "assign_p95_ms": ("assign_latency", "p95_ms"),
+    "demo_seconds": ("demo", "demo_wall_seconds"),
+    "weekly_report_ratio_100k_1k": ("reporting_report_scaling", "weekly_ratio_100k_to_1k"),
+    "school_year_report_ratio_100k_1k": ("reporting_report_scaling", "school_year_ratio_100k_to_1k"),
+    "rebalance_seconds": ("matching_rebalance", "plan_seconds_median"),
+}
+
+
+def summary(results: dict[str, Any]) -> dict[str, Any]:
+    """The nine headline figures (``None`` where the benchmark was not run)."""
+    return {k: results.get(bench, {}).get(key) for k, (bench, key) in SUMMARY.items()}
+
+
 def run_benchmarks(out: Path, console: Console, only: list[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {}
+    if only and out.exists():  # a partial run keeps the other benchmarks' last figures
+        results = json.loads(out.read_text(encoding="utf-8")).get("benchmarks", {})
     for name, fn in BENCHMARKS.items():
         if only and name not in only:
             continue
@@ -103,6 +209,7 @@ def run_benchmarks(out: Path, console: Console, only: list[str] | None = None) -
         elapsed = time.perf_counter() - t0
         console.print(f"  {json.dumps(results[name], ensure_ascii=False)[:400]}  ({elapsed:.1f} s)")
     doc = {
+        "summary": summary(results),
         "generated_at": datetime.now(UTC).isoformat(),
         "python": platform.python_version(),
         "machine": platform.machine(),

@@ -141,11 +141,14 @@ def scenario_generate() -> None:
 
 
 @app.command()
-def bench(out: Path = typer.Option(Path("out/bench.json"))) -> None:
+def bench(
+    out: Path = typer.Option(Path("out/bench.json")),
+    only: list[str] = typer.Option([], help="run only these benchmarks; the others are kept from OUT"),
+) -> None:
     """Run the benchmarks and write JSON."""
     from avdual.bench import run_benchmarks
 
-    run_benchmarks(out, console)
+    run_benchmarks(out, console, only=only or None)
 
 
 if __name__ == "__main__":

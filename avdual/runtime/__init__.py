@@ -27,7 +27,8 @@ bucket to ``<out_dir>/<bucket>/``, so a person can open them.
 
 moto is not thread-safe (docs/architecture.md, "The local runtime"): every entry point takes ``self.lock``.
 
-The package, by job: ``clock`` (simulated clock, cron), ``moto_patches``, ``resources`` (from the topology),
+The package, by job: ``clock`` (simulated clock, cron), ``moto_patches``, ``call_count`` (AWS API calls
+counted per client call), ``resources`` (from the topology),
 ``stream_mappings`` (DynamoDB streams → the outbox relays), ``filtering`` (Lambda event filters),
 ``lambda_service`` (invoking handlers), ``gateway`` (API Gateway), ``delivery`` (SQS to
 consumers), ``scheduler`` (EventBridge Scheduler); :class:`LocalRuntime` puts them together.
@@ -42,6 +43,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from avdual.runtime import call_count
 from avdual.runtime.base import ACCOUNT, REGION, DeadLetter, DeliveryStats
 from avdual.runtime.clock import SimClock, schedule_times
 from avdual.runtime.delivery import EventStormError
@@ -105,11 +107,12 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         self._mock = mock_aws()
         self._mock.start()
         boto3.setup_default_session()
-        boto3.DEFAULT_SESSION.events.register("before-call", self._count_call)  # type: ignore[union-attr]
+        call_count.listen(self._count_call)
         aws.reset()
         self._create_resources()
 
     def stop(self) -> None:
+        call_count.unlisten(self._count_call)
         if self._mock is not None:
             self._mock.stop()
             self._mock = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -71,8 +71,10 @@ class RuntimeState:
         self.lock = threading.RLock()
         self.dead_letters: list[DeadLetter] = []
         self.stats = DeliveryStats()
-        self.api_calls: Counter[str] = Counter()
-        self._counting = False
+        self.api_calls: Counter[str] = Counter()  # AWS API calls of the functions' code
+        self.api_calls_by_function: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.runtime_calls: Counter[str] = Counter()  # the runtime's own calls (pollers, set-up)
+        self._counting: str | None = None  # the function whose code runs
         self._mock: Any = None
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._queues: dict[str, tuple[str, str]] = {}  # subscription -> (queue url, dlq url)

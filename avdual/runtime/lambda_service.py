@@ -56,18 +56,30 @@ def _decoded_subject(raw: str) -> str:
 class LambdaService(RuntimeState):
     """Invokes the topology's functions (one process plays every function)."""
 
-    def _count_call(self, model: Any, **_: Any) -> None:
-        if self._counting:
-            self.api_calls[f"{model.service_model.service_name}.{model.name}"] += 1
+    def _count_call(self, service: str, operation: str) -> None:
+        """Every AWS API call of the process (:mod:`avdual.runtime.call_count`): a function's own calls count
+        in ``api_calls`` (and by function in ``api_calls_by_function``), the runtime's own (playing the Lambda
+        service's pollers, set-up, inspection) in ``runtime_calls``."""
+        name = f"{service}.{operation}"
+        if self._counting is None:
+            self.runtime_calls[name] += 1
+        else:
+            self.api_calls[name] += 1
+            self.api_calls_by_function[self._counting][name] += 1
 
     @contextmanager
-    def counting(self) -> Iterator[None]:
-        """Count AWS API calls made by service code (botocore ``before-call`` hook)."""
-        prev, self._counting = self._counting, True
+    def counting(self, function: str) -> Iterator[None]:
+        """Count the AWS API calls made while ``function``'s code runs as that function's."""
+        prev, self._counting = self._counting, function
         try:
             yield
         finally:
             self._counting = prev
+
+    def clear_call_counts(self) -> None:
+        self.api_calls.clear()
+        self.api_calls_by_function.clear()
+        self.runtime_calls.clear()
 
     def handler(self, function: str) -> Callable[..., Any]:
         """Import the function's handler by its topology dotted path (cached)."""
@@ -85,7 +97,7 @@ class LambdaService(RuntimeState):
         )
         with self.lock:
             try:
-                with self.counting():
+                with self.counting(function):
                     return self.handler(function)(event, ctx)
             finally:
                 if self.out_dir is not None:

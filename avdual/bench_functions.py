@@ -1,0 +1,169 @@
+"""Benchmarks of the deployed functions' shape: cold import time per handler and unzipped size per function.
+
+* ``cold_imports``: each handler module imported in a fresh interpreter (bytecode compiled, as ``uv sync
+  --compile-bytecode`` and the Lambda asset have it) with the environment a deployed function has
+  (``AWS_LAMBDA_FUNCTION_NAME`` and ``LAMBDA_TASK_ROOT`` set, so Powertools behaves as on Lambda:
+  tracing enabled), against the
+  baseline ``import boto3, aws_lambda_powertools`` in the same conditions. Rounds interleave the baseline and
+  every handler so that load from other processes hits all alike; the figure is the median of the rounds.
+* ``function_sizes``: per function the unzipped size of its code asset (``infra.bundling.ServiceBundler``)
+  plus its own dependencies layer, built by the same ``DependencyLayerBundler`` CDK uses (arm64 wheels for
+  Lambda's Python, cached under ``.build/bench-layers/<asset hash>``), and, beside it, with the
+  AWS-managed Powertools layer (estimated from the installed powertools + pydantic distributions).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+BASELINE = "import boto3, aws_lambda_powertools"
+_TIMER = "import time, importlib\nt0 = time.perf_counter()\n{body}\nprint(time.perf_counter() - t0)\n"
+
+
+def _lambda_env(function: str) -> dict[str, str]:
+    from contracts.topology import FUNCTIONS, SERVICE_NAME_ENV, STAGE_ENV, constant_env, env_for
+
+    fn = FUNCTIONS[function]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))}
+    env.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": f"avdual-bench-{fn.name}",
+            "LAMBDA_TASK_ROOT": "/var/task",  # Powertools' test for "running on Lambda" (Tracer enabled)
+            "AWS_REGION": "eu-central-1",
+            "AWS_DEFAULT_REGION": "eu-central-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            SERVICE_NAME_ENV: str(fn.service),
+            STAGE_ENV: "bench",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    env.update({var: f"avdual-bench-{logical}" for var, logical in env_for(fn).items()})
+    env.update(constant_env(fn))
+    return env
+
+
+def _time_import(body: str, env: dict[str, str]) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", _TIMER.format(body=body)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_cold_imports(rounds: int = 5) -> dict[str, Any]:
+    """Cold import of every handler vs ``import boto3, aws_lambda_powertools`` (median of ``rounds``)."""
+    from contracts.topology import FUNCTIONS
+
+    handlers = {name: fn.handler for name, fn in FUNCTIONS.items()}
+    samples: dict[str, list[float]] = {"baseline": [], **{n: [] for n in handlers}}
+    for _ in range(rounds):
+        samples["baseline"].append(_time_import(BASELINE, _lambda_env(next(iter(handlers)))))
+        for name, path in handlers.items():
+            module, _, attr = path.rpartition(".")
+            body = f"getattr(importlib.import_module({module!r}), {attr!r})"
+            samples[name].append(_time_import(body, _lambda_env(name)))
+    base = statistics.median(samples["baseline"])
+    per: dict[str, dict[str, Any]] = {
+        name: {
+            "handler": handlers[name],
+            "ms": round(1000 * statistics.median(samples[name]), 1),
+            "ratio": round(statistics.median(samples[name]) / base, 2),
+        }
+        for name in handlers
+    }
+    return {
+        "baseline": BASELINE,
+        "baseline_ms": round(1000 * base, 1),
+        "rounds": rounds,
+        "handlers": per,
+        "ratio_max": max(float(v["ratio"]) for v in per.values()),
+    }
+
+
+def _tree_mb(root: Path, files: list[Path] | None = None) -> float:
+    paths = [root / f for f in files] if files is not None else [p for p in root.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in paths) / 2**20
+
+
+def _layer_mb(requirements: list[str], cache: Path) -> float:
+    from infra.bundling import DependencyLayerBundler
+
+    if not requirements:
+        return 0.0
+    bundler = DependencyLayerBundler(requirements)
+    out = cache / bundler.asset_hash()
+    done = out / ".complete"
+    if not done.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        bundler.try_bundle(str(out))
+        done.touch()
+    return _tree_mb(out / "python")
+
+
+def _distributions_mb(names: tuple[str, ...]) -> float:
+    """Installed size of distributions and their requirements (closure), from their RECORD files."""
+    import re
+
+    seen: set[str] = set()
+    todo = list(names)
+    total = 0
+    while todo:
+        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for f in dist.files or []:
+            if "__pycache__" in f.parts or f.suffix == ".pyc" or f.parts[0].endswith("-info"):
+                continue
+            p = Path(str(dist.locate_file(f)))
+            total += p.stat().st_size if p.is_file() else 0
+        for req in dist.requires or []:
+            if "extra ==" in req:
+                continue
+            m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
+            if m:
+                todo.append(m.group(1))
+    return total / 2**20
+
+
+def bench_function_sizes(cache: Path = Path(".build/bench-layers")) -> dict[str, Any]:
+    """Unzipped MB per function: code asset + own dependencies layer (and with the Powertools layer)."""
+    from contracts.topology import FUNCTIONS
+    from infra.bundling import REPO_ROOT, ServiceBundler, service_requirements
+
+    powertools_mb = _distributions_mb(("aws-lambda-powertools", "pydantic"))
+    services: dict[str, dict[str, Any]] = {}
+    for svc in sorted({str(fn.service) for fn in FUNCTIONS.values()}):
+        reqs = service_requirements(svc, REPO_ROOT)
+        code = _tree_mb(REPO_ROOT, ServiceBundler(svc, REPO_ROOT).files())
+        layer = _layer_mb(reqs, cache)
+        services[svc] = {
+            "layer_requirements": reqs,
+            "code_mb": round(code, 1),
+            "layer_mb": round(layer, 1),
+            "own_mb": round(code + layer, 1),
+            "with_powertools_layer_mb": round(code + layer + powertools_mb, 1),
+        }
+    functions = {name: services[str(fn.service)]["own_mb"] for name, fn in FUNCTIONS.items()}
+    return {
+        "note": "unzipped; own = code asset + the service's dependencies layer (arm64, as CDK bundles it); "
+        "the AWS-managed Powertools layer estimated from the installed distributions",
+        "powertools_layer_mb_estimate": round(powertools_mb, 1),
+        "services": services,
+        "functions_own_mb": functions,
+        "max_own_mb": max(functions.values()),
+    }
