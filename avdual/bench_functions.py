@@ -41,7 +41,6 @@ def _lambda_env(function: str) -> dict[str, str]:
             "AWS_SECRET_ACCESS_KEY": "testing",
             SERVICE_NAME_ENV: str(fn.service),
             STAGE_ENV: "bench",
-            "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
     env.update({var: f"avdual-bench-{logical}" for var, logical in env_for(fn).items()})
@@ -64,6 +63,12 @@ def bench_cold_imports(rounds: int = 5) -> dict[str, Any]:
     """Cold import of every handler vs ``import boto3, aws_lambda_powertools`` (median of ``rounds``)."""
     from contracts.topology import FUNCTIONS
 
+    import compileall
+
+    from infra.bundling import REPO_ROOT
+
+    for package in ("contracts", "common", "services"):  # bytecode, as the function's first run leaves it
+        compileall.compile_dir(REPO_ROOT / package, quiet=1)
     handlers = {name: fn.handler for name, fn in FUNCTIONS.items()}
     samples: dict[str, list[float]] = {"baseline": [], **{n: [] for n in handlers}}
     for _ in range(rounds):

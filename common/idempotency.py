@@ -1,5 +1,6 @@
 """Powertools idempotency on the topology's ``idempotency`` table, for every service; and ``Idempotency-Key``
-on API POSTs.
+on API POSTs (the header's declaration, ``IdempotencyKey``, is in :mod:`common.routes`: the scheduled runs
+need no OpenAPI models).
 
 Powertools configures a persistence layer once, for the first config it is used with, so there is one layer
 per *use* (``"api"``, ``"scheduled-runs"``) and table and client. Created lazily: nothing is read from the
@@ -13,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -32,20 +32,6 @@ CONFIG = IdempotencyConfig(
     payload_validation_jmespath="payload",
     expires_after_seconds=24 * 3600,
 )
-#: The request header (``None`` when absent: the request then simply runs).
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
-        title="Idempotenzschlüssel (Idempotency-Key)",
-        json_schema_extra={
-            "x-rule": "erwartet 8 bis 128 Zeichen aus Buchstaben (ohne Umlaute), Ziffern und _ . : -"
-        },
-        description="Client-generated key (e.g. a UUID): the same key with the same request returns the "
-        "first response again; with another request 409.",
-    ),
-]
 
 
 @cache

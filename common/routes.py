@@ -35,7 +35,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -49,6 +49,22 @@ from common.guards import RequestRefusedError, check_body
 from common.observability import logger, tracer
 from contracts.reference import SCHOOL_YEAR, SCHOOLS
 from contracts.topology import COMPANION_ID, INTAKE_ID, REPORT_ID, ROUTES, Function, PathParameter, Route
+
+#: The request header (``None`` when absent: the request then simply runs).
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
+        title="Idempotenzschlüssel (Idempotency-Key)",
+        json_schema_extra={
+            "x-rule": "erwartet 8 bis 128 Zeichen aus Buchstaben (ohne Umlaute), Ziffern und _ . : -"
+        },
+        description="Client-generated key (e.g. a UUID): the same key with the same request returns the "
+        "first response again; with another request 409.",
+    ),
+]
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -25,6 +25,11 @@ Service = Literal["intake", "matching", "reporting", "casework", "platform"]
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
 SERVICE_NAME_ENV = "POWERTOOLS_SERVICE_NAME"
 STAGE_ENV = "AVDUAL_STAGE"
+#: Powertools' switch for its X-Ray SDK tracer. Deployed functions set it to ``"true"``: Lambda's active
+#: tracing records every invocation (with its Init phase) without the SDK, whose import costs every cold
+#: start ~110–190 ms (it creates two botocore clients). Set ``"false"`` on a function to get the SDK's
+#: subsegments for its AWS calls again (docs/performance.md).
+TRACE_DISABLED_ENV = "POWERTOOLS_TRACE_DISABLED"
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,7 @@ class Resources:
                 raise ValueError(f"{spec.name}: cannot resolve env var {var}={logical}")
         env[topo.SERVICE_NAME_ENV] = spec.service
         env[topo.STAGE_ENV] = stage
+        env[topo.TRACE_DISABLED_ENV] = "true"  # active tracing without the X-Ray SDK (see the constant)
         env.update(topo.constant_env(spec))
         env.update({k: v for k, v in self.mail_overrides.items() if k in env})
         return env

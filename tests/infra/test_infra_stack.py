@@ -17,7 +17,7 @@ pytestmark = pytest.mark.infra
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGE = "dev"
-PLATFORM_ENV = {topo.SERVICE_NAME_ENV, topo.STAGE_ENV}
+PLATFORM_ENV = {topo.SERVICE_NAME_ENV, topo.STAGE_ENV, topo.TRACE_DISABLED_ENV}
 #: A deployed stage's own addresses (``infra.app.mail_addresses``).
 MAIL_CONTEXT = {"mailSender": "berichte@stage.lkl-beispiel.de", "officeEmail": "buero@stage.lkl-beispiel.de"}
 
@@ -316,6 +316,8 @@ def test_function_environment(synth: Synth) -> None:
         assert set(env) == set(topo.env_for(spec)) | PLATFORM_ENV | set(topo.constant_env(spec)) | api | links
         assert env[topo.SERVICE_NAME_ENV] == spec.service
         assert env[topo.STAGE_ENV] == STAGE
+        # Lambda's active tracing (TracingConfig, test above) without the X-Ray SDK's cold-start import
+        assert env[topo.TRACE_DISABLED_ENV] == "true"
         for var, logical in topo.env_for(spec).items():
             if var == topo.EVENT_BUS_ENV:
                 assert _ref_id(env[var]) == bus_id

@@ -21,8 +21,7 @@ from common.api import (
     json_response,
     request_errors,
 )
-from common.idempotency import IdempotencyKey
-from common.routes import Caller, IntakeId, RestApi, SchoolCode, SchoolYearQuery
+from common.routes import Caller, IdempotencyKey, IntakeId, RestApi, SchoolCode, SchoolYearQuery
 from contracts.reference import SCHOOL_YEAR
 from contracts.topology import COMPANION_ID, INTAKE_API
 from services.intake.dal.intakes import IntakeRepository

@@ -26,9 +26,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import defusedxml  # noqa: F401  - openpyxl parses XML with defusedxml when it is installed
-import openpyxl
-
 from common.errors import DomainValidationError, FieldError
 from contracts.reference import CAREER_FIELDS, LANGUAGES
 
@@ -353,6 +350,11 @@ def _cell(value: Any) -> Any:
 
 
 def _xlsx_rows(content: bytes) -> list[Row]:
+    # imported here, not with the module: only an uploaded .xlsx needs openpyxl (and numpy behind it),
+    # and the intake API's cold start should not pay for it (docs/performance.md)
+    import defusedxml  # noqa: F401  - openpyxl parses XML with defusedxml when it is installed
+    import openpyxl
+
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as z:
             if sum(i.file_size for i in z.infolist()) > MAX_UNZIPPED_BYTES:

@@ -11,6 +11,7 @@ transaction. The reactions to incoming events that call these are :mod:`services
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from contracts.calendar import local_date, whole_days
 from contracts.events import StudentProfile
@@ -19,10 +20,20 @@ from services.matching.dal.store import AlreadyDecidedError, CompanionFullError,
 from services.matching.logic import choose, events
 from services.matching.logic import cost as cm
 from services.matching.logic.assignment_rules import prepare_claim, waiting_state
-from services.matching.logic.resolve import Resolved, resolve
 from services.matching.models.matching import Assignment, Companion
 
+if TYPE_CHECKING:
+    from services.matching.logic.resolve import Resolved
+
 MAX_CLAIM_ATTEMPTS = 20
+
+
+def resolve(school_ids: list[str], **kwargs: Any) -> Resolved:
+    """:func:`services.matching.logic.resolve.resolve`, imported when first needed: the solver (numpy,
+    min-cost flow) is not loaded with the consumer on every cold start (docs/performance.md)."""
+    from services.matching.logic import resolve as r
+
+    return r.resolve(school_ids, **kwargs)
 
 
 class ConcurrentChangeError(RuntimeError):

@@ -17,9 +17,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from openpyxl import load_workbook
-
-from common import spreadsheet
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
 from services.reporting.logic.figures import ref_of
 from services.reporting.logic.pdf import PdfRenderError
@@ -49,6 +46,10 @@ def redact_html(html: str, intake_id: str) -> tuple[str, int]:
 def redact_xlsx(data: bytes, intake_id: str) -> tuple[bytes, int]:
     """The workbook without the rows of ``intake_id`` in the sheet :data:`XLSX_SHEET`; returns the bytes and
     the number of rows removed (the original bytes when nothing matched)."""
+    from openpyxl import load_workbook  # only a redaction re-saves a workbook (docs/performance.md)
+
+    from common import spreadsheet
+
     wb = load_workbook(io.BytesIO(data))
     if XLSX_SHEET not in wb.sheetnames:
         return data, 0

@@ -1,6 +1,7 @@
 """Render report contexts (``logic.figures``) as HTML (Jinja2), PDF (fpdf2, from the HTML), XLSX (openpyxl).
 
-XLSX: one sheet per table with native charts (``logic.workbook``).
+XLSX: one sheet per table with native charts (``logic.workbook``). openpyxl (and numpy behind it) is imported
+when a workbook is made, not with every reporting handler that imports this module (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from openpyxl import Workbook
 
-from services.reporting.logic import workbook as xl
 from services.reporting.logic.pdf import html_to_pdf
 from services.reporting.logic.suppression import SECONDARY, percent_text, signed_text
 
@@ -53,6 +52,10 @@ def render_pdf(html: str) -> bytes:
 
 # ---------------------------------------------------------------------------------------------- XLSX
 def weekly_xlsx(ctx: Mapping[str, Any]) -> bytes:
+    from openpyxl import Workbook
+
+    from services.reporting.logic import workbook as xl
+
     wb = Workbook()
     week = ctx["week"]
     xl.info_sheet(
@@ -195,6 +198,10 @@ def weekly_xlsx(ctx: Mapping[str, Any]) -> bytes:
 
 
 def school_year_xlsx(ctx: Mapping[str, Any]) -> bytes:
+    from openpyxl import Workbook
+
+    from services.reporting.logic import workbook as xl
+
     wb = Workbook()
     info = [
         ["Empfänger", "Regionale Steuergruppe Übergang Schule – Beruf"],
@@ -286,6 +293,8 @@ def school_year_xlsx(ctx: Mapping[str, Any]) -> bytes:
 
 
 def _unit(v: Any, unit: str | None) -> Any:
+    from services.reporting.logic import workbook as xl
+
     return xl.Fmt(v, xl.PERCENT) if unit == "percent" else v
 
 
