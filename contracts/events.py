@@ -33,7 +33,7 @@ AgeBand = Literal["unter_16", "16", "17", "18", "19_plus"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Metadata(_Strict):
