@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -253,10 +253,27 @@ class AggregateStore:
     def companion(self, companion_id: str) -> tuple[CompanionInfo | None, int | None]:
         """The companion and the capacity at which the office was last told it is full (None: not told)."""
         i = self.table.get_item(Key={"pk": "companions", "sk": companion_id}, ConsistentRead=True).get("Item")
-        if not i:
-            return None, None
-        info = _companion_info(companion_id, i) if "capacity" in i else None
-        return info, int(i["full_alerted_at"]) if "full_alerted_at" in i else None
+        return _companion(companion_id, i)
+
+    def companion_and_counter(
+        self, companion_id: str, school_year: str, key: str
+    ) -> tuple[CompanionInfo | None, int | None, int]:
+        """:meth:`companion` and :meth:`counter` (``key`` of ``school_year``) in one strongly consistent
+        ``BatchGetItem`` (the "full" check after each assignment: one call, not two)."""
+        name = self.table.name
+        keys = {("companions", companion_id), (year_pk(school_year), key)}
+        got: dict[tuple[str, str], dict[str, Any]] = {}
+        request: dict[str, Any] = {
+            name: {"Keys": [{"pk": pk, "sk": sk} for pk, sk in sorted(keys)], "ConsistentRead": True}
+        }
+        while request:  # the resource's client converts the attribute values, as Table calls do
+            resp = self.table.meta.client.batch_get_item(RequestItems=request)
+            for item in resp.get("Responses", {}).get(name, []):
+                got[(item["pk"], item["sk"])] = item
+            request = resp.get("UnprocessedKeys") or {}
+        counter = got.get((year_pk(school_year), key))
+        info, alerted_at = _companion(companion_id, got.get(("companions", companion_id)))
+        return info, alerted_at, int(counter.get("n", 0)) if counter else 0
 
     def mark_full_alerted(self, companion_id: str, capacity: int) -> bool:
         """Claim the "companion full" alert for this capacity; False if it was claimed already."""
@@ -656,3 +673,12 @@ class Mailer:
     def send(self, raw: bytes, *, to: str, sender: str) -> str:
         resp = self.client.send_raw_email(Source=sender, Destinations=[to], RawMessage={"Data": raw})
         return str(resp["MessageId"])
+
+
+def _companion(companion_id: str, i: Mapping[str, Any] | None) -> tuple[CompanionInfo | None, int | None]:
+    """The companion of item ``i`` (None without its data: only an alert flag so far) and the capacity at
+    which the office was last told it is full."""
+    if not i:
+        return None, None
+    info = _companion_info(companion_id, dict(i)) if "capacity" in i else None
+    return info, int(i["full_alerted_at"]) if "full_alerted_at" in i else None

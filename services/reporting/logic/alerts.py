@@ -76,10 +76,11 @@ def companion_capacity(companion_id: str, school_year: str, *, store: AggregateS
     """Collect the alert when a companion's caseload reaches the capacity – once per capacity: re-armed when
     the capacity changes or the caseload drops below :data:`REARM_SHARE` of it (one exit that the waitlist
     refills at once is no news), and then the all-clear if the office had been told. True if collected."""
-    info, alerted_at = store.companion(companion_id)
+    info, alerted_at, assigned = store.companion_and_counter(
+        companion_id, school_year, f"companion#{companion_id}#assigned"
+    )
     if info is None or info.capacity <= 0 or not info.active:
         return False
-    assigned = store.counter(school_year, f"companion#{companion_id}#assigned")
     entry = {"companion_id": companion_id, "school_year": school_year}
     if assigned < info.capacity:
         if alerted_at is not None and assigned < info.capacity * REARM_SHARE:

@@ -1,8 +1,8 @@
 """Reporting use cases on incoming facts: merge into the student's state, update counters, alert the office.
 
 Read → merge → write the new state with the counter deltas in one conditional transaction; on a
-concurrent change re-read and merge again. A fact that changes nothing (a duplicate, or an old fact
-whose information is already there) writes nothing.
+concurrent change re-read and merge again (a student's first fact is written without the read). A fact
+that changes nothing (a duplicate, or an old fact whose information is already there) writes nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import datetime
 from contracts.calendar import local_date
 from contracts.events import (
     CompanionUpdatedData,
+    IntakeSubmittedData,
     IntakeWithdrawnData,
     Metadata,
     StudentWaitlistedData,
@@ -38,9 +39,14 @@ class Change:
 
 
 def apply_fact(fact: Fact, *, store: AggregateStore) -> Change:
-    """Merge ``fact`` into the stored state of its student and write the counter deltas."""
-    for _ in range(MAX_RETRIES):
-        old = store.get_state(fact.intake_id)
+    """Merge ``fact`` into the stored state of its student and write the counter deltas.
+
+    An ``IntakeSubmitted`` nearly always starts its student: it is first written as if no state existed,
+    without reading (the write is conditional on that); only if a state exists after all is it read and
+    merged like any other fact."""
+    for attempt in range(MAX_RETRIES):
+        starts = attempt == 0 and isinstance(fact, IntakeSubmittedData)
+        old = None if starts else store.get_state(fact.intake_id)
         new = merge(old, fact)
         if old is not None and old.content() == new.content():
             return Change(old, old, frozenset())
