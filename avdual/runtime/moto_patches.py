@@ -69,3 +69,21 @@ def install_item_backup_for_transactions() -> None:  # noqa: C901
 
     transact_write_items._avdual_item_backup = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def install_jsonpath_parse_cache() -> None:
+    """Parse each JSONPath once per process, not once per rule target and event.
+
+    moto's EventBridge builds every target's input with ``jsonpath_ng.ext.parse`` (a yacc parser) for each
+    of the nine paths of the default input map, for every event and target: most of the local pipeline's
+    time in moto. A parsed path is a pure function of its text, so caching it changes no result: the target
+    still receives what AWS delivers (without an input transformer, the whole event)."""
+    import functools
+
+    import jsonpath_ng.ext
+
+    if getattr(jsonpath_ng.ext.parse, "_avdual_cached", False):
+        return
+    cached = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
+    cached._avdual_cached = True  # type: ignore[attr-defined]
+    jsonpath_ng.ext.parse = cached
