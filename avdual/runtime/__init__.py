@@ -108,12 +108,14 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         self._mock = mock_aws()
         self._mock.start()
         boto3.setup_default_session()
+        self._clients.clear()
         call_count.listen(self._count_call)
         aws.reset()
         self._create_resources()
 
     def stop(self) -> None:
         call_count.unlisten(self._count_call)
+        self._clients.clear()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None

@@ -86,7 +86,18 @@ class RuntimeState:
         self._stream_iterators: dict[str, list[str | None]] = {}
         self.names: dict[str, str] = {}
         self.one_time_targets: dict[str, str] = {}  # Lambda ARN of a one-time schedule's target -> function
+        self._clients: dict[tuple[str, str | None], Any] = {}  # the runtime's own clients (:meth:`aws`)
         self.cognito = LocalCognito(stage, REGION)
+
+    def aws(self, service: str, endpoint_url: str | None = None) -> Any:
+        """The runtime's own boto3 client of ``service``, made once per start (as a Lambda poller keeps its
+        connections; a client costs milliseconds to make)."""
+        import boto3
+
+        key = (service, endpoint_url)
+        if key not in self._clients:
+            self._clients[key] = boto3.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+        return self._clients[key]
 
     def physical(self, logical: str) -> str:
         return f"avdual-{self.stage}-{logical}"

@@ -14,8 +14,6 @@ import time
 from collections import Counter
 from typing import Any
 
-import boto3
-
 from avdual.ops import OpsTarget, resolve_queues
 from avdual.runtime.base import ACCOUNT, REGION, DeadLetter, DeliveryStats
 from avdual.runtime.stream_mappings import StreamMappings
@@ -63,7 +61,7 @@ class Delivery(StreamMappings):
         }
 
     def pending(self) -> int:
-        sqs = boto3.client("sqs")
+        sqs = self.aws("sqs")
         with self.lock:
             n = sum(len(v) for v in self._replay.values())
             for q, _ in self._queues.values():
@@ -74,7 +72,7 @@ class Delivery(StreamMappings):
     def drain(self) -> DeliveryStats:
         """Deliver until every queue is empty (and, with ``duplicate``, every replay done)."""
         with self.lock:
-            sqs = boto3.client("sqs")
+            sqs = self.aws("sqs")
             start = self.stats.deliveries
             attempts: Counter[str] = Counter()
             while True:
@@ -133,7 +131,7 @@ class Delivery(StreamMappings):
 
     def ops_target(self) -> OpsTarget:
         """The operations view (DLQs, archive) of this runtime; use under ``self.lock``."""
-        sqs = boto3.client("sqs")
+        sqs = self.aws("sqs")
         queues, dlqs = resolve_queues(sqs, [q for q, _ in self._queues.values()] + list(self._dlqs.values()))
         return OpsTarget(
             queues=queues,
