@@ -86,10 +86,10 @@ class RuntimeState:
         self._stream_iterators: dict[str, list[str | None]] = {}
         self.names: dict[str, str] = {}
         self.one_time_targets: dict[str, str] = {}  # Lambda ARN of a one-time schedule's target -> function
-        self._clients: dict[tuple[str, str | None], Any] = {}  # the runtime's own clients (:meth:`aws`)
+        self._clients: dict[tuple[str, str | None], Any] = {}  # :meth:`poller_client`
         self.cognito = LocalCognito(stage, REGION)
 
-    def aws(self, service: str, endpoint_url: str | None = None) -> Any:
+    def poller_client(self, service: str, endpoint_url: str | None = None) -> Any:
         """The runtime's own boto3 client of ``service``, made once per start (as a Lambda poller keeps its
         connections; a client costs milliseconds to make)."""
         import boto3

@@ -61,7 +61,7 @@ class Delivery(StreamMappings):
         }
 
     def pending(self) -> int:
-        sqs = self.aws("sqs")
+        sqs = self.poller_client("sqs")
         with self.lock:
             n = sum(len(v) for v in self._replay.values())
             for q, _ in self._queues.values():
@@ -72,7 +72,7 @@ class Delivery(StreamMappings):
     def drain(self) -> DeliveryStats:
         """Deliver until every queue is empty (and, with ``duplicate``, every replay done)."""
         with self.lock:
-            sqs = self.aws("sqs")
+            sqs = self.poller_client("sqs")
             start = self.stats.deliveries
             attempts: Counter[str] = Counter()
             while True:
@@ -131,7 +131,7 @@ class Delivery(StreamMappings):
 
     def ops_target(self) -> OpsTarget:
         """The operations view (DLQs, archive) of this runtime; use under ``self.lock``."""
-        sqs = self.aws("sqs")
+        sqs = self.poller_client("sqs")
         queues, dlqs = resolve_queues(sqs, [q for q, _ in self._queues.values()] + list(self._dlqs.values()))
         return OpsTarget(
             queues=queues,

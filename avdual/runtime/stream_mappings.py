@@ -40,7 +40,9 @@ class StreamMappings(LambdaService):
 
     def _streams(self) -> Any:
         # botocore's account-based endpoint for DynamoDB Streams is not routed by moto: pin the classic one.
-        return self.aws("dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
+        return self.poller_client(
+            "dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com"
+        )
 
     def _open_stream(self, ddb: Any, t: Table) -> None:
         """Remember the table's stream and start every stream mapping on it at ``TRIM_HORIZON``."""
