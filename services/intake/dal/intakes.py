@@ -72,9 +72,17 @@ class IntakeRepository:
 
     # ---------------------------------------------------------------- writes
     # Every write that states a fact carries its events as outbox items in the same transaction
-    # (docs/architecture.md "No lost events": the table's stream → the outbox relay puts them on the bus).
-    def put_new(self, record: IntakeRecord, events: Sequence[OutgoingEvent] = ()) -> None:
-        """Insert with its events; raises ``ConditionFailedError`` if the intake id exists already."""
+    # (docs/architecture.md "No lost events": the table's stream → the outbox relay puts them on the bus),
+    # and ``also`` the audit entry of the access (common/audit_store.py, PendingAudit).
+    def put_new(
+        self,
+        record: IntakeRecord,
+        events: Sequence[OutgoingEvent] = (),
+        *,
+        also: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Insert with its events and the ``TransactItems`` ``also`` (the audit entry of the write); raises
+        ``ConditionFailedError`` if the intake id exists already."""
         self._transact(
             {
                 "Put": {
@@ -84,6 +92,7 @@ class IntakeRepository:
                 }
             },
             events,
+            also,
         )
 
     def update_form(
@@ -93,6 +102,7 @@ class IntakeRepository:
         expected_version: int,
         set_expiry: bool = False,
         events: Sequence[OutgoingEvent] = (),
+        also: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Write the form fields and bookkeeping of ``record`` if the stored version is ``expected_version``
         and the intake is not withdrawn; projected assignment fields (and, unless ``set_expiry``, the
@@ -124,10 +134,18 @@ class IntakeRepository:
                 }
             },
             events,
+            also,
         )
 
     def withdraw(
-        self, intake_id: str, *, at: datetime, by: str, reason: str, events: Sequence[OutgoingEvent] = ()
+        self,
+        intake_id: str,
+        *,
+        at: datetime,
+        by: str,
+        reason: str,
+        events: Sequence[OutgoingEvent] = (),
+        also: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Mark withdrawn and erase the personal data (:data:`ERASED_FIELDS`, the assigned companion) in
         the same transaction as the ``IntakeWithdrawn`` outbox item; raises ``ConditionFailedError`` if
@@ -150,6 +168,7 @@ class IntakeRepository:
                 }
             },
             events,
+            also,
         )
 
     def erase(self, intake_id: str, *, at: datetime) -> bool:
@@ -214,9 +233,14 @@ class IntakeRepository:
             raise
         return True
 
-    def _transact(self, business: dict[str, Any], events: Sequence[OutgoingEvent]) -> None:
+    def _transact(
+        self,
+        business: dict[str, Any],
+        events: Sequence[OutgoingEvent],
+        also: Sequence[dict[str, Any]] = (),
+    ) -> None:
         try:
-            self.client.transact_write_items(TransactItems=[business, *outbox_puts(OUTBOX, events)])
+            self.client.transact_write_items(TransactItems=[business, *also, *outbox_puts(OUTBOX, events)])
         except ClientError as e:
             if condition_failed(e, item=0):  # the intake's own condition (not its outbox item's)
                 raise ConditionFailedError("condition failed") from None

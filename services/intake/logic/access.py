@@ -44,9 +44,16 @@ PURPOSES: dict[tuple[AuditAction, ActorRole], str] = {
 }
 
 
-def audit(action: AuditAction, principal: Principal, intake_ids: Iterable[str], now: datetime) -> None:
-    """Record the access in the audit log (:mod:`common.audit_log`, intake's purposes) before data leave."""
-    audit_log.record("intake", action, principal, intake_ids, now, PURPOSES, journal=AuditLog())
+def audit(
+    action: AuditAction,
+    principal: Principal,
+    intake_ids: Iterable[str],
+    now: datetime,
+    journal: audit_log.Journal | None = None,
+) -> None:
+    """Record the access in the audit log (:mod:`common.audit_log`, intake's purposes) before data leave:
+    at once, or with ``journal=PendingAudit()`` in the transaction of the write it records."""
+    audit_log.record("intake", action, principal, intake_ids, now, PURPOSES, journal=journal or AuditLog())
 
 
 def load(intake_id: str, repo: IntakeRepository, now: datetime) -> IntakeRecord:

@@ -15,6 +15,7 @@ from common.field_errors import german_errors, model_fields
 from contracts import retention
 from contracts.calendar import local_date
 from contracts.events import AgeBand
+from services.intake.dal.audit_journal import PendingAudit
 from services.intake.dal.intakes import IntakeRepository
 from services.intake.logic import access, classlist, duplicates, events, rules
 from services.intake.logic.errors import DuplicateIntakeError
@@ -71,7 +72,8 @@ def submit_intake(
     now: datetime,
     allow_duplicate: bool = False,
 ) -> IntakeCreated:
-    """Validate business rules, store the intake with its ``IntakeSubmitted`` (outbox, one transaction).
+    """Validate business rules, store the intake with its ``IntakeSubmitted`` (outbox) and its audit entry
+    in one transaction.
 
     Raises ``ForbiddenError`` (another school) or ``DomainValidationError`` (→ 422) before writing, and
     ``DuplicateIntakeError`` (→ 409) when the student is already there, unless ``allow_duplicate``.
@@ -88,8 +90,9 @@ def submit_intake(
             existing.school_year,
         )
     record = new_record(form, submitted_by=principal.username, now=now, student_key=key)
-    repo.put_new(record, [events.submitted(record, band, correlation_id)])
-    access.audit("create", principal, [record.intake_id], now)
+    entry = PendingAudit()
+    access.audit("create", principal, [record.intake_id], now, journal=entry)
+    repo.put_new(record, [events.submitted(record, band, correlation_id)], also=entry.puts)
     return IntakeCreated(intake_id=record.intake_id, status=record.status, submitted_at=now)
 
 

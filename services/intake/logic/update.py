@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from common.errors import DomainValidationError, FieldError, NotFoundError
 from common.field_errors import german_errors, model_fields
 from contracts import retention
 from contracts.calendar import local_date, tz
+from services.intake.dal.audit_journal import PendingAudit
 from services.intake.dal.intakes import ConditionFailedError, IntakeRepository
 from services.intake.logic import access, events, rules, submit
 from services.intake.logic.errors import STALE, WITHDRAWN, IntakeConflictError
@@ -79,16 +81,18 @@ def patch_intake(
         }
     )
     event = events.updated(new, band, changed, rules.matching_relevant(changed), correlation_id, now)
+    entry = PendingAudit()
+    access.audit("update", principal, [intake_id], now, journal=entry)
     try:
         repo.update_form(
             new,
             expected_version=record.version,
             set_expiry=form.school_year != record.school_year,
             events=[event],
+            also=entry.puts,
         )
     except ConditionFailedError:
         raise IntakeConflictError(STALE) from None
-    access.audit("update", principal, [intake_id], now)
     return access.view(new, principal)
 
 
@@ -143,18 +147,19 @@ def withdraw_intake(
     """
     record = access.load_changeable(intake_id, principal, repo, now)
     if record.status != "withdrawn":
-        try:
+        entry = PendingAudit()
+        access.audit("withdraw", principal, [intake_id], now, journal=entry)
+        # withdrawn concurrently (ConditionFailedError): that request's transaction carried the event,
+        # the erasure and the audit entry
+        with contextlib.suppress(ConditionFailedError):
             repo.withdraw(
                 intake_id,
                 at=now,
                 by=principal.username,
                 reason=reason,
                 events=[events.withdrawn(record, reason, correlation_id, now)],
+                also=entry.puts,
             )
-        except ConditionFailedError:
-            pass  # withdrawn concurrently: that request's transaction carried the event and the erasure
-        else:
-            access.audit("withdraw", principal, [intake_id], now)
     elif not record.erased:
         repo.erase(intake_id, at=now)
     record = access.load(intake_id, repo, now)
