@@ -55,10 +55,12 @@ def write(cell: Cell, value: Any) -> None:
 def append(ws: Worksheet, values: Iterable[Any]) -> None:
     """Append one row to ``ws`` (as ``Worksheet.append``: an empty row advances too), every cell through
     :func:`write`."""
-    row = list(values)
-    ws.append([None] * len(row))
-    for col, value in enumerate(row, start=1):
-        write(ws.cell(row=ws.max_row, column=col), value)
+    cells = []
+    for value in values:
+        cell = Cell(ws)
+        write(cell, value)
+        cells.append(cell)
+    ws.append(cells)  # cells handed over as they are: no look-up of the last row (``max_row`` is O(cells))
 
 
 def formula_cells(wb: Workbook) -> list[str]:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -35,11 +36,22 @@ from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts import retention
 from contracts.topology import OFFICE_MAIL, REPORTING_OUTBOX
-from services.reporting.models.aggregates import CompanionInfo, ReportRecord, StudentState, WaitlistItem
+from services.reporting.models.aggregates import (
+    COMPANION_COUNTER,
+    CompanionInfo,
+    ReportRecord,
+    StudentState,
+    WaitlistItem,
+)
 
 AGGREGATES, REPORTS, OUTBOX = "aggregates", "reports", REPORTING_OUTBOX.name
 
 CounterKey = tuple[str, str]
+#: A counter read for a report: its key and value only.
+_COUNTER_ATTRIBUTES: dict[str, Any] = {
+    "ProjectionExpression": "#k, #n",
+    "ExpressionAttributeNames": {"#k": "sk", "#n": "n"},
+}
 
 
 @dataclass(frozen=True)
@@ -156,9 +168,19 @@ class AggregateStore:
             raise
 
     # ------------------------------------------------------------------ counters
-    def counters(self, school_year: str) -> dict[str, int]:
-        """All counters of a school year (one query of the year's partition, never a scan of students)."""
-        return {i["sk"]: int(i.get("n", 0)) for i in self._query(year_pk(school_year))}
+    def counters(self, school_year: str, *, per_companion: bool = True) -> dict[str, int]:
+        """All counters of a school year (one query of the year's partition, never a scan of students);
+        without ``per_companion`` the caseload counters (``companion#…``, one per companion) are not read:
+        two queries of the key ranges before and after them."""
+        pk = year_pk(school_year)
+        if per_companion:
+            items: Iterable[dict[str, Any]] = self._query(pk, **_COUNTER_ATTRIBUTES)
+        else:  # "$" follows "#": every "companion#…" key lies between the two ranges
+            items = chain(
+                self._query(pk, sort=Key("sk").lt(f"{COMPANION_COUNTER}#"), **_COUNTER_ATTRIBUTES),
+                self._query(pk, sort=Key("sk").gte(f"{COMPANION_COUNTER}$"), **_COUNTER_ATTRIBUTES),
+            )
+        return {i["sk"]: int(i.get("n", 0)) for i in items}
 
     def counter(self, school_year: str, key: str) -> int:
         item = self.table.get_item(Key={"pk": year_pk(school_year), "sk": key}, ConsistentRead=True).get(
@@ -176,14 +198,19 @@ class AggregateStore:
                 ExpressionAttributeValues={":d": delta},
             )
 
-    def _query(self, pk: str, **extra: Any) -> Iterator[dict[str, Any]]:
-        """Every item of the partition ``pk`` (all pages, consistent)."""
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk), "ConsistentRead": True} | extra
-        return all_items(self.table.query, **kwargs)
+    def _query(self, pk: str, sort: Any = None, **extra: Any) -> Iterator[dict[str, Any]]:
+        """Every item of the partition ``pk`` (all pages, consistent), within the sort key condition
+        ``sort``."""
+        key = Key("pk").eq(pk) if sort is None else Key("pk").eq(pk) & sort
+        return all_items(self.table.query, KeyConditionExpression=key, ConsistentRead=True, **extra)
 
     # ------------------------------------------------------------------ waitlist periods
     def waitlist(self, school_year: str) -> list[WaitlistItem]:
-        return [WaitlistItem.model_validate_json(i["item"]) for i in self._query(f"waitlist#{school_year}")]
+        """Every waitlist item of the school year; of each only the attribute the report reads (``item``)."""
+        items = self._query(
+            f"waitlist#{school_year}", ProjectionExpression="#i", ExpressionAttributeNames={"#i": "item"}
+        )
+        return [WaitlistItem.model_validate_json(i["item"]) for i in items]
 
     def put_waitlist_items(self, items: list[WaitlistItem]) -> None:
         """Bulk write (benchmarks); the consumer writes them in :meth:`save_state`."""
@@ -454,11 +481,7 @@ class AggregateStore:
 
     def due_windows(self, kind: str, until: datetime) -> list[str]:
         """Ends of the windows of ``kind`` that ended by ``until`` and whose digest has not gone out."""
-        items = self._query(
-            f"digest#{kind}",
-            KeyConditionExpression=Key("pk").eq(f"digest#{kind}")
-            & Key("sk").between("window#", f"window#{instant(until)}"),
-        )
+        items = self._query(f"digest#{kind}", sort=Key("sk").between("window#", f"window#{instant(until)}"))
         return [i["sk"].removeprefix("window#") for i in items if i.get("state") != "sent"]
 
     def claim_window(self, kind: str, end: str, at: datetime, *, stale_after: timedelta) -> bool:

@@ -98,9 +98,10 @@ TO_LABELS = {
     "withdrawn": "zurückgezogen",
 }
 WAITLIST_LIST_LIMIT = 60
-"""At most this many waiting students are listed in HTML/PDF (all of them in the XLSX)."""
+"""At most this many waiting students are listed (the longest waits, in every format): the report's size does
+not grow with the county; the counts (waiting, longer than 14 days) cover everyone (docs/performance.md)."""
 COMPANION_LIST_LIMIT = 60
-"""At most this many companions are listed in HTML/PDF (the most loaded; all of them in the XLSX)."""
+"""At most this many companions are listed (the most loaded, in every format); the totals row sums all."""
 CHART_BARS = 30
 """At most this many companions in the caseload chart (the most loaded)."""
 
@@ -539,13 +540,14 @@ def weekly_context(
     if len(f["waitlist"]) > WAITLIST_LIST_LIMIT:
         notes.append(
             f"Die Warteliste zeigt die {WAITLIST_LIST_LIMIT} längsten Wartezeiten von "
-            f"{len(f['waitlist'])}; die vollständige Liste steht in der Excel-Datei."
+            f"{len(f['waitlist'])} wartenden Schülerinnen und Schülern (auch in der Excel-Datei); "
+            "die Zahl derer, die länger als 14 Tage warten, zählt alle."
         )
     if len(f["companions"]) > COMPANION_LIST_LIMIT:
         notes.append(
             f"Die Fallzahlen zeigen die {COMPANION_LIST_LIMIT} am stärksten ausgelasteten von "
-            f"{len(f['companions'])} Begleiter/innen (Diagramm: {CHART_BARS}); alle stehen in der "
-            "Excel-Datei."
+            f"{len(f['companions'])} Begleiter/innen (Diagramm: {CHART_BARS}; auch in der Excel-Datei); "
+            "die Summenzeile zählt alle."
         )
     if not any(c["fte"] for c in f["companions"]):
         notes.append("Vollzeitäquivalente der Begleiter/innen liegen noch nicht vor.")
@@ -555,9 +557,15 @@ def weekly_context(
         report_id=report_id,
         notes=notes,
         waitlist=f["waitlist"][:WAITLIST_LIST_LIMIT],
-        waitlist_all=f["waitlist"],
+        waitlist_count=len(f["waitlist"]),
+        long_wait_count=sum(1 for w in f["waitlist"] if w["days"] > LONG_WAIT_DAYS),
         companions=_most_loaded(f["companions"], COMPANION_LIST_LIMIT),
-        companions_all=f["companions"],
+        companions_count=len(f["companions"]),
+        companions_total={
+            "assigned": sum(c["assigned"] for c in f["companions"]),
+            "capacity": sum(c["capacity"] or 0 for c in f["companions"]),
+            "fte": sum(c["fte"] or 0 for c in f["companions"]),
+        },
         issuer="Bildungsbüro Landkreis Ludwigsburg",
     )
     ctx["charts"] = weekly_charts(f) if with_charts else {"caseload": None, "waitlist_trend": None}

@@ -40,6 +40,7 @@ from contracts.events import (
 from services.reporting.logic.casework_counters import casework_counters, merge_casework
 from services.reporting.logic.periods import week_key
 from services.reporting.models.aggregates import (
+    COMPANION_COUNTER,
     EntryKind,
     Status,
     StudentState,
@@ -324,7 +325,7 @@ def counters(s: StudentState | None) -> Counter[CounterKey]:  # noqa: C901
     add(f"school#{sid}#{st}")
     comp = companion(s)
     if comp:
-        add(f"companion#{comp}#assigned")
+        add(f"{COMPANION_COUNTER}#{comp}#assigned")
     if st != "withdrawn" and s.gender is not None:
         add(f"gender#{sid}#{s.gender}")
         add(f"age#{sid}#{s.age_band}")

@@ -36,15 +36,18 @@ def previous_school_year(school_year: str) -> str:
 
 
 def load_inputs(store: AggregateStore, report_type: str, school_year: str) -> Inputs:
-    """The aggregates a report reads (counters, companions, waitlist periods; never student data)."""
-    prev_year = previous_school_year(school_year) if report_type == "school_year" else None
+    """The aggregates a report reads (counters, companions, waitlist periods; never student data): only what
+    it shows – the school-year report no waitlist, and of the previous year not the caseload counters
+    (docs/performance.md)."""
+    weekly = report_type == "weekly"
+    prev_year = None if weekly else previous_school_year(school_year)
     return Inputs(
         school_year=school_year,
         counters=store.counters(school_year),
         companions=store.companions(),
-        waitlist=store.waitlist(school_year) if report_type == "weekly" else (),
+        waitlist=store.waitlist(school_year) if weekly else (),
         previous_school_year=prev_year,
-        previous_counters=store.counters(prev_year) if prev_year else None,
+        previous_counters=store.counters(prev_year, per_companion=False) if prev_year else None,
     )
 
 

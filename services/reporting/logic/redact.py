@@ -33,7 +33,7 @@ XLSX_SHEET, XLSX_REF_COLUMN = XLSX_WAITLIST_SHEET, 1
 
 def subject_ids(context: Mapping[str, Any]) -> list[str]:
     """Intake ids a report's context lists (its waitlist rows), sorted."""
-    rows = context.get("waitlist_all", context.get("waitlist", [])) or []
+    rows = context.get("waitlist", []) or []
     return sorted({r["intake_id"] for r in rows if r.get("intake_id")})
 
 

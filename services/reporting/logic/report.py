@@ -118,7 +118,7 @@ def weekly_xlsx(ctx: Mapping[str, Any]) -> bytes:
             w["days"],
             w["reason"],
         ]
-        for w in ctx.get("waitlist_all", ctx.get("waitlist", []))
+        for w in ctx.get("waitlist", [])
     ]
     xl.rows_sheet(
         wb,
@@ -128,7 +128,13 @@ def weekly_xlsx(ctx: Mapping[str, Any]) -> bytes:
         empty="Zurzeit wartet niemand.",
         formats={5: xl.DATE},
     )
-    companions = ctx.get("companions_all", ctx.get("companions", []))
+    companions = ctx.get("companions", [])
+    n = ctx.get("companions_count", len(companions))
+    total = ctx.get("companions_total") or {
+        "assigned": sum(c["assigned"] for c in companions),
+        "capacity": sum(c["capacity"] or 0 for c in companions),
+        "fte": sum(c["fte"] or 0 for c in companions),
+    }
     comp = [
         [
             c["label"],
@@ -150,13 +156,13 @@ def weekly_xlsx(ctx: Mapping[str, Any]) -> bytes:
         formats={6: xl.PERCENT, 7: xl.DECIMAL2, 8: xl.DECIMAL1},
         chart=xl.Chart("bar", "Fallzahl und Kapazität je Begleiter/in", series=(4, 5)),
         total=[
-            "Insgesamt",
+            f"Insgesamt (alle {n})" if n > len(companions) else "Insgesamt",
             None,
             None,
-            sum(c["assigned"] for c in companions),
-            sum(c["capacity"] or 0 for c in companions),
+            total["assigned"],
+            total["capacity"],
             None,
-            sum(c["fte"] or 0 for c in companions) or None,
+            total["fte"] or None,
             None,
         ],
     )

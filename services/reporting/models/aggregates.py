@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 Status = Literal["submitted", "waitlisted", "assigned", "ended", "withdrawn"]
 STATUSES: tuple[Status, ...] = ("submitted", "waitlisted", "assigned", "ended", "withdrawn")
 
+COMPANION_COUNTER = "companion"
+"""Kind of the caseload counters ``companion#<companion_id>#assigned`` of a school year (one per companion:
+the only counters whose number grows with the county; the school-year report does not read them)."""
+
 EntryKind = Literal["submitted", "waitlisted", "assigned", "reassigned", "ended", "withdrawn"]
 """What a fact adds to a student's timeline (one entry per fact)."""
 

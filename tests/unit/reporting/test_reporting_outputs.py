@@ -41,7 +41,7 @@ def test_waiting_days() -> None:
 # ------------------------------------------------------------------------------------------ XLSX
 def test_weekly_xlsx_has_one_sheet_per_table_with_exact_numbers() -> None:
     ctx = weekly_context()
-    ctx.update(waitlist_all=ctx["waitlist"], trend=[(date(2026, 11, 22), 5), (date(2026, 11, 29), 7)])
+    ctx.update(trend=[(date(2026, 11, 22), 5), (date(2026, 11, 29), 7)])
     wb = load_workbook(io.BytesIO(render_xlsx("weekly", ctx)))
     assert wb.sheetnames == [
         "Bericht",

@@ -68,7 +68,7 @@ def real_school_year() -> dict[str, object]:
 
 def crafted_weekly() -> dict[str, object]:
     ctx = weekly_context()
-    ctx.update(waitlist_all=ctx["waitlist"], trend=[(date(2026, 11, 22), 5), (date(2026, 11, 29), 7)])
+    ctx.update(trend=[(date(2026, 11, 22), 5), (date(2026, 11, 29), 7)])
     return ctx
 
 
