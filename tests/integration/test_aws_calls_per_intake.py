@@ -18,11 +18,7 @@ EXPECTED = {
     "matching-consumer": {"dynamodb.Scan": 1, "dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1},
     "matching-outbox-relay": {"events.PutEvents": 1},
     "intake-consumer": {"dynamodb.UpdateItem": 1},
-    "reporting-consumer": {
-        "dynamodb.TransactWriteItems": 2,
-        "dynamodb.GetItem": 1,
-        "dynamodb.BatchGetItem": 1,
-    },
+    "reporting-consumer": {"dynamodb.TransactWriteItems": 2, "dynamodb.BatchGetItem": 1},
 }
 
 

@@ -335,3 +335,28 @@ def test_report_files_are_downloaded_through_the_api(rt: LocalRuntime) -> None:
         rt.api("GET", out["links"]["pdf"], claims={"sub": "s", "cognito:groups": "school-RFS"}).status == 403
     )
     assert rt.api("GET", out["links"]["pdf"]).status == 401
+
+
+def test_a_state_written_elsewhere_since_this_process_wrote_it_is_read_not_overwritten(
+    rt: LocalRuntime,
+) -> None:
+    """A student's next fact starts from the state this process wrote last (no read); if another container
+    wrote the state since, the conditional write fails and the stored state is read and merged – nothing is
+    lost, no counter counts twice (docs/performance.md)."""
+    from services.reporting.dal import aggregates
+
+    iid = new_id()
+    companion_updated(rt, "B01", 5)
+    deliver(rt, submitted(iid, T0))
+    [key] = [k for k in aggregates._WRITTEN if k[1] == iid]
+    as_written_here = aggregates._WRITTEN[key].model_copy(deep=True)
+    deliver(rt, waitlisted(iid, T0 + timedelta(minutes=1)))  # "another container": this process forgets it
+    aggregates._WRITTEN[key] = as_written_here
+    rt.clear_call_counts()
+    deliver(rt, assigned(iid, "B01", T0 + timedelta(days=2)))
+    assert rt.api_calls["dynamodb.TransactWriteItems"] == 2  # from the stale state: refused; read, merged
+    state = AggregateStore().get_state(iid)
+    assert state is not None and [e.kind for e in state.timeline] == ["submitted", "waitlisted", "assigned"]
+    counters = AggregateStore().counters("2026/27")
+    assert counters["school#RFS#assigned"] == 1 and counters.get("school#RFS#waitlisted", 0) == 0
+    assert counters["companion#B01#assigned"] == 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -75,6 +75,13 @@ def _ttl(end: str) -> int:
     return int(datetime.fromisoformat(end).timestamp()) + 60 * 86400
 
 
+WRITTEN_STATES = 4096
+"""How many student states a process remembers as it wrote them (:meth:`AggregateStore.last_written`): a
+student's facts arrive within seconds, mostly at the same warm container, so its second fact starts from
+the state its first one wrote instead of reading it (docs/performance.md)."""
+_WRITTEN: OrderedDict[tuple[str, str], StudentState] = OrderedDict()
+
+
 class StaleStateError(RuntimeError):
     """The student's state changed between read and write (concurrent delivery); re-read and retry."""
 
@@ -98,6 +105,13 @@ class AggregateStore:
         return self._client or aws.client("dynamodb")
 
     # ------------------------------------------------------------------ per-student state
+    def last_written(self, intake_id: str) -> StudentState | None:
+        """The state of the student as this process last wrote it (a copy), if it still remembers it: the
+        starting point of the next fact without a read. Not proof of what is stored – another writer may
+        have changed it since – so a write based on it is conditional on its version like any other."""
+        known = _WRITTEN.get((settings.table_name(AGGREGATES), intake_id))
+        return known.model_copy(deep=True) if known is not None else None
+
     def get_state(self, intake_id: str) -> StudentState | None:
         item = self.table.get_item(
             Key={"pk": f"student#{intake_id}", "sk": "state"}, ConsistentRead=True
@@ -160,12 +174,18 @@ class AggregateStore:
                     }
                 }
             )
+        key = (name, new.intake_id)
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as e:
+            _WRITTEN.pop(key, None)
             if condition_failed(e):
                 raise StaleStateError(new.intake_id) from None
             raise
+        _WRITTEN[key] = new.model_copy(update={"version": version}, deep=True)
+        _WRITTEN.move_to_end(key)
+        while len(_WRITTEN) > WRITTEN_STATES:
+            _WRITTEN.popitem(last=False)
 
     # ------------------------------------------------------------------ counters
     def counters(self, school_year: str, *, per_companion: bool = True) -> dict[str, int]:

@@ -42,13 +42,20 @@ def apply_fact(fact: Fact, *, store: AggregateStore) -> Change:
     """Merge ``fact`` into the stored state of its student and write the counter deltas.
 
     An ``IntakeSubmitted`` nearly always starts its student: it is first written as if no state existed,
-    without reading (the write is conditional on that); only if a state exists after all is it read and
-    merged like any other fact."""
+    without reading (the write is conditional on that). A later fact starts from the state this process
+    wrote last for the student, if it remembers it (``store.last_written``), again without reading. Either
+    way the write is conditional on the version it started from; if the state is not what it assumed, it is
+    read and merged like any other fact."""
     for attempt in range(MAX_RETRIES):
-        starts = attempt == 0 and isinstance(fact, IntakeSubmittedData)
-        old = None if starts else store.get_state(fact.intake_id)
+        known = store.last_written(fact.intake_id) if attempt == 0 else None
+        if attempt == 0 and isinstance(fact, IntakeSubmittedData) and known is None:
+            old = None
+        else:
+            old = known or store.get_state(fact.intake_id)
         new = merge(old, fact)
         if old is not None and old.content() == new.content():
+            if known is not None:
+                continue  # "nothing changed" by what this process wrote last: confirm with a read
             return Change(old, old, frozenset())
         d = deltas(old, new)
         wl_old, wl_new = waitlist_item(old) if old else None, waitlist_item(new)
