@@ -295,14 +295,14 @@ def bench_matching_resolve() -> dict[str, Any]:
             leaving = next(a for a in assigned if a.profile and a.profile.school_id in largest[0])
             assert leaving.companion_id is not None
             store.release(leaving.model_copy(update={"status": "ended"}), leaving.companion_id)
-            rt.api_calls.clear()
-            with rt.counting():
+            rt.clear_call_counts()
+            with rt.counting("matching-consumer"):
                 t0 = time.perf_counter()
                 done = resolve.resolve(sorted(largest[0]), store=store, at=now, correlation_id="bench")
                 moto_s = time.perf_counter() - t0
             calls = dict(rt.api_calls)
-            rt.api_calls.clear()
-            with rt.counting():
+            rt.clear_call_counts()
+            with rt.counting("matching-consumer"):
                 t0 = time.perf_counter()
                 forced = resolve.resolve(
                     sorted(largest[0]), store=store, at=now, correlation_id="bench", force=True
