@@ -13,7 +13,8 @@ from tests.integration.test_intake_api import OFFICE
 
 #: Per intake that is assigned at once: function → AWS calls (docs/performance.md, "Design floor").
 EXPECTED = {
-    "intake-api": {"dynamodb.TransactWriteItems": 1},
+    # the student's keyed hash (KMS HMAC) and the duplicate check by it, then the one transaction
+    "intake-api": {"kms.GenerateMac": 1, "dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1},
     "intake-outbox-relay": {"events.PutEvents": 1},
     "matching-consumer": {"dynamodb.Scan": 1, "dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1},
     "matching-outbox-relay": {"events.PutEvents": 1},
