@@ -18,6 +18,8 @@ EXPECTED = {
     "intake-outbox-relay": {"events.PutEvents": 1},
     "matching-consumer": {"dynamodb.Scan": 1, "dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1},
     "matching-outbox-relay": {"events.PutEvents": 1},
+    # casework learns the companion's caseload from CompanionAssigned (docs/adr/0022-casework.md)
+    "casework-consumer": {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1},
     "intake-consumer": {"dynamodb.UpdateItem": 1},
     "reporting-consumer": {"dynamodb.TransactWriteItems": 2, "dynamodb.BatchGetItem": 1},
 }

@@ -1,5 +1,5 @@
 """Casework REST API (the companions' workspace): routes plus one call each (set-up, authorisation before
-validation, error answers: :mod:`common.routes`). ``Idempotency-Key`` on POSTs (:mod:`common.idempotency`).
+validation, error answers, the ``Idempotency-Key`` header of POSTs: :mod:`common.routes`).
 
 Who sees what: the office every student; a companion the own students and, read-only during a colleague's
 leave, the colleague's (:mod:`services.casework.logic.access`); the company directory every companion.
@@ -13,8 +13,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from common.api import html_response, json_response
-from common.idempotency import IdempotencyKey
-from common.routes import Caller, IntakeId, RestApi, path_parameter
+from common.routes import Caller, IdempotencyKey, IntakeId, RestApi, path_parameter
 from contracts.reference import CAREER_FIELDS
 from contracts.topology import CASEWORK_API, COMPANION_ID, COMPANY_ID, INTERNSHIP_ID
 from services.casework.dal.store import CaseworkStore

@@ -10,12 +10,15 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting.logic.pdf import html_to_pdf
 from services.reporting.logic.suppression import SECONDARY, percent_text, signed_text
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE = {"weekly": "weekly.html.j2", "school_year": "school_year.html.j2"}
@@ -308,6 +311,8 @@ def casework_sheets(wb: Workbook, cw: Mapping[str, Any] | None) -> None:
     """The casework sheets of both reports (``logic.casework_figures``, suppressed)."""
     if not cw:
         return
+    from services.reporting.logic import workbook as xl
+
     k = cw["klebeeffekt"]
     total = cw["goal_meetings_total"]
     xl.rows_sheet(
