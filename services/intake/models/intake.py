@@ -31,7 +31,7 @@ from pydantic import (
 
 from common.errors import ErrorResponse, FieldError
 from common.field_errors import unknown
-from common.text import iso_date_only, multi_line, single_line
+from common.text import Phone, iso_date_only, multi_line, single_line
 from contracts.events import Gender, WithdrawReason
 from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS, WITHDRAW_REASON_LABELS, SchoolYear
 
@@ -104,15 +104,6 @@ CLASS_NAME: dict[str, Any] = {
     "json_schema_extra": {"x-rule": CLASS_NAME_RULE},
 }
 ClassName = Annotated[Text, Field(**CLASS_NAME)]
-Phone = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()/-]{4,29}$"),
-    Field(
-        json_schema_extra={
-            "x-rule": "erlaubt sind Ziffern, Leerzeichen und + ( ) / - (5 bis 30 Zeichen), z. B. 07141 123456"
-        }
-    ),
-]
 Email = Annotated[
     str,
     StringConstraints(
