@@ -40,12 +40,18 @@ def looks_like_formula(text: str) -> bool:
     return text.lstrip(" ").startswith(FORMULA_TRIGGERS)
 
 
+def cell_text(text: str) -> str:
+    """``text`` as a cell holds it: characters XML cannot hold replaced by U+FFFD. Whoever looks a written
+    text up again (the redaction) compares with this."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+
+
 def write(cell: Cell, value: Any) -> None:
     """Set ``cell`` to ``value``; text as a text cell (see the module docstring)."""
     if not isinstance(value, str):
         cell.value = value
         return
-    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    text = cell_text(value)
     cell.value = text
     cell.data_type = "s"  # openpyxl made "=…" a formula and "#REF!" an error value
     if looks_like_formula(text):

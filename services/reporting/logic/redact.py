@@ -54,7 +54,7 @@ def redact_xlsx(data: bytes, intake_id: str) -> tuple[bytes, int]:
     if XLSX_SHEET not in wb.sheetnames:
         return data, 0
     ws = wb[XLSX_SHEET]
-    ref = ref_of(intake_id)
+    ref = spreadsheet.cell_text(ref_of(intake_id))  # as the writer stored it
     rows = [c.row for c in ws[ws.cell(row=1, column=XLSX_REF_COLUMN).column_letter] if c.value == ref]
     for row in reversed(rows):
         ws.delete_rows(row)

@@ -291,6 +291,29 @@ def test_the_issue_example_class_name_is_text_in_the_weekly_report() -> None:
     assert cell.data_type == "s" and cell.quotePrefix
 
 
+def test_a_row_is_redacted_even_when_its_reference_holds_characters_a_cell_cannot() -> None:
+    """The writer stores U+FFFD for characters XML cannot hold; the redaction finds the row by that form
+    (hypothesis found an id whose tail held a control character: the row stayed)."""
+    hostile = {
+        "intake_id": f"01K{next(_ids):019d}\x1c¢A1",
+        "school_id": "RFS",
+        "class_name": "AVd1a",
+        "companion_id": "B01",
+        "career_fields": ["kfz"],
+    }
+    data = inputs([*normal_population(), facts_of(hostile, "waitlisted")], [])
+    ctx = weekly_context(
+        data, ReportWeek.of(AS_OF, "last_week"), report_id="01T", generated_at=AS_OF, with_charts=False
+    )
+    assert hostile["intake_id"] in {w["intake_id"] for w in ctx["waitlist"]}
+    redacted, removed = redact_xlsx(render_xlsx("weekly", ctx), hostile["intake_id"])
+    assert removed == 1
+    ws = load_workbook(io.BytesIO(redacted))["Warteliste"]
+    assert not [
+        c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and "\ufffd¢A1" in c.value
+    ]
+
+
 def test_a_workbook_with_a_formula_is_never_saved() -> None:
     from openpyxl import Workbook
 
