@@ -233,6 +233,8 @@ class PathParameter:
     name: str
     pattern: str
     description: str
+    #: the pattern in German words, for field messages (``x-rule``; docs/adr/0015-german-field-messages.md)
+    rule: str = ""
 
     @property
     def regex(self) -> str:
@@ -244,7 +246,12 @@ class PathParameter:
 
 
 INTAKE_ID = PathParameter("intake_id", ULID_PATTERN, "ULID der Anmeldung")
-COMPANION_ID = PathParameter("companion_id", r"[A-Za-z0-9_-]{1,32}", "Kürzel der Begleitung (z. B. B01)")
+COMPANION_ID = PathParameter(
+    "companion_id",
+    r"[A-Za-z0-9_-]{1,32}",
+    "Kürzel der Begleitung (z. B. B01)",
+    rule="erwartet ein Kürzel aus 1 bis 32 Buchstaben (ohne Umlaute), Ziffern, - oder _",
+)
 REPORT_ID = PathParameter("report_id", ULID_PATTERN, "ULID des Berichts")
 FILE_FORMAT = PathParameter("file_format", "pdf|xlsx|html", "Dateiformat des Berichts: pdf, xlsx oder html")
 INTERNSHIP_ID = PathParameter("internship_id", ULID_PATTERN, "ULID des Praktikums")

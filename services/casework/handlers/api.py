@@ -57,12 +57,9 @@ def list_students(
         Query(
             pattern=COMPANION_ID.regex,
             title="Begleitung",
-            json_schema_extra={
-                "x-rule": "erwartet ein Kürzel aus 1 bis 32 Buchstaben (ohne Umlaute), Ziffern, - oder _"
-            },
+            json_schema_extra={"x-rule": COMPANION_ID.rule},
             description="Büro: die Fälle dieser Begleitung (Pflicht); Begleitung: nur die eigenen oder die "
-            "einer "
-            "heute vertretenen Kollegin / eines vertretenen Kollegen",
+            "einer heute vertretenen Kollegin / eines vertretenen Kollegen",
         ),
     ] = None,
 ) -> Response[StudentPage]:

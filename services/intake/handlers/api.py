@@ -1,5 +1,5 @@
 """Intake REST API for schools: routes plus one call each (the set-up, authorisation before validation and
-the error answers are :mod:`common.routes`). ``Idempotency-Key`` on POSTs (:mod:`common.idempotency`)."""
+the error answers and the ``Idempotency-Key`` header of POSTs are :mod:`common.routes`)."""
 
 from __future__ import annotations
 
@@ -133,9 +133,7 @@ def list_intakes(
         Query(
             pattern=COMPANION_ID.regex,
             title="Begleitung",
-            json_schema_extra={
-                "x-rule": "erwartet ein Kürzel aus 1 bis 32 Buchstaben (ohne Umlaute), Ziffern, - oder _"
-            },
+            json_schema_extra={"x-rule": COMPANION_ID.rule},
             description="Die Schülerinnen und Schüler dieser Begleitung (Büro; eine Begleitung: die eigene "
             "oder die einer Kollegin / eines Kollegen, die sie heute vertritt)",
         ),

@@ -34,6 +34,7 @@ from common.field_errors import unknown
 from common.text import Phone, iso_date_only, multi_line, single_line
 from contracts.events import Gender, WithdrawReason
 from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS, WITHDRAW_REASON_LABELS, SchoolYear
+from contracts.topology import COMPANION_ID
 
 # --------------------------------------------------------------------------- text types
 #: A class name as schools write them (``AVd1a``, ``AV 1/2``, ``2BFS-1``): letters, digits, space and
@@ -115,12 +116,8 @@ Email = Annotated[
 ]
 CompanionRef = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{1,32}$"),
-    Field(
-        json_schema_extra={
-            "x-rule": "erwartet ein Kürzel aus 1 bis 32 Buchstaben (ohne Umlaute), Ziffern, - oder _"
-        }
-    ),
+    StringConstraints(strip_whitespace=True, pattern=COMPANION_ID.regex),
+    Field(json_schema_extra={"x-rule": COMPANION_ID.rule}),
 ]
 ConsentVersion = Annotated[Text, Field(min_length=1, max_length=20, examples=["EV-2026-08"])]
 

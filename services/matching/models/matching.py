@@ -48,9 +48,7 @@ CompanionId = Annotated[
     str,
     Field(
         pattern=COMPANION_ID.regex,
-        json_schema_extra={
-            "x-rule": "erwartet ein Kürzel aus 1 bis 32 Buchstaben (ohne Umlaute), Ziffern, - oder _"
-        },
+        json_schema_extra={"x-rule": COMPANION_ID.rule},
     ),
 ]
 Email = Annotated[
