@@ -20,7 +20,10 @@ a query or a header (its validation middleware runs before any middleware of our
 3. path parameters from API Gateway's ``pathParameters``, each *exactly* its declared pattern (404 otherwise);
    Powertools then routes the canonical path built from them;
 4. the body guards of :mod:`common.guards` (media type 415, size 413, depth 400);
-5. Powertools: validation (422 with German per-field messages), the route, German error answers.
+5. Powertools: validation (422 with German per-field messages), the route, German error answers. A route
+   whose body has rules across fields names them with ``cross_field=``: a request refused field by field
+   then also gets the cross-field rules its valid fields break, so the client corrects everything in one
+   round.
 
 The caller reaches the route as the parameter annotated :data:`Caller` (a Powertools ``Depends``).
 """
@@ -29,11 +32,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.request import Request
@@ -42,9 +47,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from common import idempotency, settings
-from common.api import api_path, install_error_handlers, json_response, request_time
+from common.api import (
+    INVALID_INPUT,
+    api_path,
+    error_response,
+    install_error_handlers,
+    json_response,
+    request_errors,
+    request_time,
+)
 from common.auth import ForbiddenError, Principal, UnauthenticatedError, authorize
-from common.errors import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, ErrorResponse, error_body
+from common.errors import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, ErrorResponse, FieldError, error_body
 from common.guards import RequestRefusedError, check_body
 from common.observability import logger, tracer
 from contracts.reference import SCHOOL_YEAR, SCHOOLS
@@ -116,6 +129,29 @@ def _caller(request: Request) -> Principal:
 Caller = Annotated[Principal, Depends(_caller)]
 
 
+def page_size(largest: int) -> Any:
+    """The page size of a list route, ``Annotated[int, page_size(100)] = 25``."""
+    return Query(ge=1, le=largest, title="Anzahl je Seite")
+
+
+#: The opaque position of the next page (``next_cursor`` of the previous answer).
+PageCursor = Annotated[str | None, Query(max_length=1024, title="Seitenmarke")]
+
+
+@dataclass(frozen=True)
+class RefusedRequest:
+    """What a route's cross-field rules see of a request Powertools refused field by field."""
+
+    body: Any  # the JSON body; None when it is not JSON
+    path_parameters: Mapping[str, str]
+    principal: Principal
+    now: datetime
+
+
+#: A route's rules across fields: (field errors, the request) → the field errors with the broken rules.
+CrossFieldRules = Callable[[list[FieldError], RefusedRequest], list[FieldError]]
+
+
 def _refusal(status: int, message: str) -> dict[str, Any]:
     """An API Gateway proxy response with the platform's error body."""
     return {
@@ -137,7 +173,10 @@ class RestApi:
         self.app = APIGatewayRestResolver(enable_validation=True)
         self.app.configure_openapi(security_schemes={"cognito": SECURITY_SCHEME})
         install_error_handlers(self.app, function.service)
+        self.app.exception_handler(RequestValidationError)(self._invalid)  # after the shared ones: it wins
         self.routes = {(r.method, r.path): r for r in ROUTES if r.function == function.name}
+        self.cross_field: dict[tuple[str, str], CrossFieldRules] = {}
+        self.ok_status: dict[tuple[str, str], int] = {}
 
         @self.log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
         @self.trace.capture_lambda_handler
@@ -158,10 +197,15 @@ class RestApi:
         errors: tuple[int, ...] = (),
         description: str | None = None,
         tags: list[str] | None = None,
+        cross_field: CrossFieldRules | None = None,
     ) -> Callable[[F], F]:
         """Register the topology route ``method path``: ``model`` and ``ok_text`` document the answer
-        ``status``; ``errors`` adds answers beyond the ones the route's shape implies."""
+        ``status``; ``errors`` adds answers beyond the ones the route's shape implies; ``cross_field`` adds
+        the rules across fields to a refused request's field errors."""
         r = self.routes[(method, path)]
+        self.ok_status[(method, path)] = status
+        if cross_field is not None:
+            self.cross_field[(method, path)] = cross_field
 
         def decorate(fn: F) -> F:
             if r.public:
@@ -236,6 +280,21 @@ class RestApi:
         check_body(event)
         return route, principal
 
+    def _invalid(self, ex: RequestValidationError) -> Response:
+        """422 with the German field errors, plus the route's cross-field rules (:data:`CrossFieldRules`)."""
+        errors = request_errors(self.app, ex)
+        route, principal = self.app.context.get("route"), self.app.context.get("principal")
+        rules = self.cross_field.get((route.method, route.path)) if route is not None else None
+        if rules is not None and principal is not None:
+            event = self.app.current_event
+            try:
+                body = event.json_body
+            except ValueError:
+                body = None
+            request = RefusedRequest(body, event.get("pathParameters") or {}, principal, self.now())
+            errors = rules(errors, request)
+        return error_response(422, INVALID_INPUT, errors)
+
     def _refused(self, event: Mapping[str, Any], status: int, message: str) -> dict[str, Any]:
         self.log.info(
             "request refused",
@@ -252,20 +311,17 @@ class RestApi:
         return request_time(self.app.current_event)
 
     def idempotent(
-        self,
-        principal: Principal,
-        key: str | None,
-        payload: dict[str, Any],
-        run: Callable[[], tuple[int, BaseModel]],
+        self, principal: Principal, key: str | None, payload: dict[str, Any], run: Callable[[], BaseModel]
     ) -> Response:
-        """``run`` once per (route, caller, ``Idempotency-Key``); a replay answers the stored response with
-        ``Idempotent-Replayed: true``. Without a key the request simply runs."""
-        if key is None:
-            status, body = run()
-            return json_response(body, status)
+        """``run`` once per (route, caller, ``Idempotency-Key``), answered with the route's declared status; a
+        replay answers the stored response with ``Idempotent-Replayed: true``. Without a key the request
+        simply runs."""
         route: Route = self.app.context["route"]
+        status = self.ok_status[(route.method, route.path)]
+        if key is None:
+            return json_response(run(), status)
         status, data, replayed = idempotency.once(
-            f"{route.method} {route.path}", principal.subject, key, payload, run
+            f"{route.method} {route.path}", principal.subject, key, payload, lambda: (status, run())
         )
         return json_response(data, status, {"Idempotent-Replayed": "true"} if replayed else None)
 

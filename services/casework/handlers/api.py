@@ -82,16 +82,13 @@ def post_internship(
         p,
         idempotency_key,
         {"intake_id": intake_id, **body.model_dump(mode="json")},
-        lambda: (
-            201,
-            internships.create_internship(
-                intake_id,
-                body,
-                principal=p,
-                store=CaseworkStore(),
-                correlation_id=api.correlation_id(),
-                now=api.now(),
-            ),
+        lambda: internships.create_internship(
+            intake_id,
+            body,
+            principal=p,
+            store=CaseworkStore(),
+            correlation_id=api.correlation_id(),
+            now=api.now(),
         ),
     )
 
@@ -147,16 +144,13 @@ def post_meeting(
         p,
         idempotency_key,
         {"intake_id": intake_id, **body.model_dump(mode="json")},
-        lambda: (
-            201,
-            meetings.record_meeting(
-                intake_id,
-                body,
-                principal=p,
-                store=CaseworkStore(),
-                correlation_id=api.correlation_id(),
-                now=api.now(),
-            ),
+        lambda: meetings.record_meeting(
+            intake_id,
+            body,
+            principal=p,
+            store=CaseworkStore(),
+            correlation_id=api.correlation_id(),
+            now=api.now(),
         ),
     )
 
@@ -179,7 +173,7 @@ def post_company(body: CompanyIn, p: Caller, idempotency_key: IdempotencyKey = N
         p,
         idempotency_key,
         body.model_dump(mode="json"),
-        lambda: (201, companies.create(CaseworkStore(), body, now=api.now())),
+        lambda: companies.create(CaseworkStore(), body, now=api.now()),
     )
 
 
