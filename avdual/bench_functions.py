@@ -8,7 +8,8 @@
   every handler so that load from other processes hits all alike; the ratio is taken from the fastest round
   of each (noise from other processes only adds time), the medians are listed beside it.
 * ``function_sizes``: per function the unzipped size of its code asset (``infra.bundling.ServiceBundler``)
-  plus its own dependencies layer, built by the same ``DependencyLayerBundler`` CDK uses (arm64 wheels for
+  plus its own declared dependencies layers (``contracts.topology.LAYERS``), built by the same
+  ``DependencyLayerBundler`` CDK uses (arm64 wheels for
   Lambda's Python, cached under ``.build/bench-layers/<asset hash>``), and, beside it, with the
   AWS-managed Powertools layer (estimated from the installed powertools + pydantic distributions).
 """
@@ -27,7 +28,9 @@ BASELINE = "import boto3, aws_lambda_powertools"
 _TIMER = "import time, importlib\nt0 = time.perf_counter()\n{body}\nprint(time.perf_counter() - t0)\n"
 
 
-def _lambda_env(function: str) -> dict[str, str]:
+def lambda_env(function: str) -> dict[str, str]:
+    """The environment a deployed function has (names of its resources, fixed values), for a fresh
+    interpreter that imports its handler."""
     from contracts.topology import FUNCTIONS, SERVICE_NAME_ENV, STAGE_ENV, constant_env, env_for
 
     fn = FUNCTIONS[function]
@@ -72,11 +75,11 @@ def bench_cold_imports(rounds: int = 5) -> dict[str, Any]:
     handlers = {name: fn.handler for name, fn in FUNCTIONS.items()}
     samples: dict[str, list[float]] = {"baseline": [], **{n: [] for n in handlers}}
     for _ in range(rounds):
-        samples["baseline"].append(_time_import(BASELINE, _lambda_env(next(iter(handlers)))))
+        samples["baseline"].append(_time_import(BASELINE, lambda_env(next(iter(handlers)))))
         for name, path in handlers.items():
             module, _, attr = path.rpartition(".")
             body = f"getattr(importlib.import_module({module!r}), {attr!r})"
-            samples[name].append(_time_import(body, _lambda_env(name)))
+            samples[name].append(_time_import(body, lambda_env(name)))
     base = min(samples["baseline"])
     per: dict[str, dict[str, Any]] = {
         name: {
@@ -102,12 +105,10 @@ def _tree_mb(root: Path, files: list[Path] | None = None) -> float:
     return sum(p.stat().st_size for p in paths) / 2**20
 
 
-def _layer_mb(requirements: list[str], cache: Path) -> float:
+def _layer_mb(layer: Any, cache: Path) -> float:
     from infra.bundling import DependencyLayerBundler
 
-    if not requirements:
-        return 0.0
-    bundler = DependencyLayerBundler(requirements)
+    bundler = DependencyLayerBundler.of(layer)
     out = cache / bundler.asset_hash()
     done = out / ".complete"
     if not done.exists():
@@ -148,29 +149,38 @@ def _distributions_mb(names: tuple[str, ...]) -> float:
 
 
 def bench_function_sizes(cache: Path = Path(".build/bench-layers")) -> dict[str, Any]:
-    """Unzipped MB per function: code asset + own dependencies layer (and with the Powertools layer)."""
-    from contracts.topology import FUNCTIONS
-    from infra.bundling import REPO_ROOT, ServiceBundler, service_requirements
+    """Unzipped MB per function: code asset + its own declared dependencies layers (and with the Powertools
+    layer)."""
+    from contracts.topology import FUNCTIONS, LAYERS
+    from infra.bundling import REPO_ROOT, ServiceBundler, requirements_of
 
     powertools_mb = _distributions_mb(("aws-lambda-powertools", "pydantic"))
-    services: dict[str, dict[str, Any]] = {}
-    for svc in sorted({str(fn.service) for fn in FUNCTIONS.values()}):
-        reqs = service_requirements(svc, REPO_ROOT)
-        code = _tree_mb(REPO_ROOT, ServiceBundler(svc, REPO_ROOT).files())
-        layer = _layer_mb(reqs, cache)
-        services[svc] = {
-            "layer_requirements": reqs,
-            "code_mb": round(code, 1),
-            "layer_mb": round(layer, 1),
-            "own_mb": round(code + layer, 1),
-            "with_powertools_layer_mb": round(code + layer + powertools_mb, 1),
+    layer_mb = {name: round(_layer_mb(layer, cache), 1) for name, layer in LAYERS.items()}
+    layers = {
+        name: {"requirements": requirements_of(layer), "mb": layer_mb[name]} for name, layer in LAYERS.items()
+    }
+    code = {
+        svc: _tree_mb(REPO_ROOT, ServiceBundler(svc, REPO_ROOT).files())
+        for svc in sorted({str(fn.service) for fn in FUNCTIONS.values()})
+    }
+    functions: dict[str, dict[str, Any]] = {}
+    for name, fn in FUNCTIONS.items():
+        own_layers = sum(layer_mb[layer.name] for layer in fn.layers)
+        own = code[str(fn.service)] + own_layers
+        functions[name] = {
+            "layers": [layer.name for layer in fn.layers],
+            "code_mb": round(code[str(fn.service)], 1),
+            "layers_mb": round(own_layers, 1),
+            "own_mb": round(own, 1),
+            "with_powertools_layer_mb": round(own + powertools_mb, 1),
         }
-    functions = {name: services[str(fn.service)]["own_mb"] for name, fn in FUNCTIONS.items()}
     return {
-        "note": "unzipped; own = code asset + the service's dependencies layer (arm64, as CDK bundles it); "
-        "the AWS-managed Powertools layer estimated from the installed distributions",
+        "note": "unzipped; own = the service's code asset + the function's declared dependencies layers "
+        "(arm64, as CDK bundles them); the AWS-managed Powertools layer estimated from the installed "
+        "distributions",
         "powertools_layer_mb_estimate": round(powertools_mb, 1),
-        "services": services,
-        "functions_own_mb": functions,
-        "max_own_mb": max(functions.values()),
+        "layers": layers,
+        "functions": functions,
+        "functions_own_mb": {name: f["own_mb"] for name, f in functions.items()},
+        "max_own_mb": max(f["own_mb"] for f in functions.values()),
     }

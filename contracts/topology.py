@@ -163,6 +163,68 @@ class OneTimeSchedule:
 
 
 @dataclass(frozen=True)
+class Layer:
+    """A dependencies layer (docs/architecture.md, "On AWS"): the distributions of
+    ``pyproject.toml`` / ``uv.lock`` that the code of the functions taking it imports, installed with their
+    requirements as arm64 wheels for Lambda's Python (``infra.bundling.DependencyLayerBundler``).
+
+    ``leave_out``: distributions those requirements pull in that no function taking the layer imports
+    (neither our code nor the libraries it uses load them); they are removed from the layer after the
+    install. A function takes a layer only if its handler's code imports what the layer carries
+    (``tests/infra/test_function_layers.py`` imports each handler with only its layers and lists the
+    unused packages)."""
+
+    name: str
+    distributions: tuple[str, ...]
+    description: str
+    leave_out: tuple[str, ...] = ()
+    strip: tuple[str, ...] = ()
+    """Glob patterns (relative to the layer's ``python/``) of files of the installed distributions that the
+    functions never load, removed after the install; each must match something."""
+
+
+#: The time zone database: ``contracts.calendar`` reads Europe/Berlin through ``zoneinfo``, and the Lambda
+#: runtime has no ``/usr/share/zoneinfo``.
+TIMEZONES_LAYER = Layer("timezones", ("tzdata",), "IANA time zone database (tzdata) for zoneinfo")
+#: ULIDs of new records (intakes, assignments, audit entries, reports, casework).
+ULID_LAYER = Layer("ulid", ("python-ulid",), "ULIDs for new records (python-ulid)")
+#: Class lists uploaded as workbooks (openpyxl, which parses the XML with defusedxml when it is present).
+WORKBOOKS_LAYER = Layer(
+    "workbooks", ("openpyxl", "defusedxml"), "Reading uploaded workbooks (openpyxl with defusedxml)"
+)
+#: The min-cost flow of the rebalance (OR-Tools' graph solver on numpy arrays); OR-Tools' other
+#: requirements serve its other solvers and its pandas helpers, which the rebalance never loads.
+MIN_COST_FLOW_LAYER = Layer(
+    "min-cost-flow",
+    ("ortools", "numpy"),
+    "Min-cost flow of the rebalance (OR-Tools graph solver, numpy)",
+    leave_out=(
+        "pandas",
+        "protobuf",
+        "absl-py",
+        "immutabledict",
+        "typing-extensions",
+        "python-dateutil",
+        "six",
+    ),
+    strip=("pybind11_abseil",),  # the abseil status bindings of OR-Tools' other solvers
+)
+#: Everything a rendered report needs: charts (matplotlib on numpy), the PDF (fpdf2 with Pillow), HTML and
+#: mail templates (Jinja2), the workbook (openpyxl), the small-count suppression (HiGHS on numpy).
+REPORTS_LAYER = Layer(
+    "reports",
+    ("matplotlib", "fpdf2", "pillow", "jinja2", "openpyxl", "highspy", "numpy"),
+    "Report rendering: matplotlib, fpdf2 + Pillow, Jinja2, openpyxl, HiGHS, numpy",
+    leave_out=("contourpy",),  # matplotlib loads it for contour plots only
+    strip=("pylab.py",),  # matplotlib's interactive namespace
+)
+LAYERS: dict[str, Layer] = {
+    layer.name: layer
+    for layer in (TIMEZONES_LAYER, ULID_LAYER, WORKBOOKS_LAYER, MIN_COST_FLOW_LAYER, REPORTS_LAYER)
+}
+
+
+@dataclass(frozen=True)
 class Function:
     """A Lambda function: ``handler`` is the dotted path used by CDK *and* the local runtime."""
 
@@ -186,6 +248,8 @@ class Function:
     """Names of :data:`MAC_KEYS` the function computes keyed hashes with (env + ``kms:GenerateMac``)."""
     links_to_api: bool = False
     """The function writes links to the API's pages (gets :data:`API_BASE_URL_ENV`)."""
+    layers: tuple[Layer, ...] = ()
+    """Its dependencies layers (besides the AWS-managed Powertools layer): exactly what its code imports."""
     description: str = ""
 
 
@@ -505,6 +569,7 @@ INTAKE_API = Function(
     publishes=(ev.INTAKE_SUBMITTED, ev.INTAKE_UPDATED, ev.INTAKE_WITHDRAWN),
     mac_keys=("student-key",),
     timeout_seconds=API_TIMEOUT_SECONDS,
+    layers=(TIMEZONES_LAYER, ULID_LAYER, WORKBOOKS_LAYER),
     description="Intake REST API for schools",
 )
 MATCHING_API = Function(
@@ -520,6 +585,7 @@ MATCHING_API = Function(
         ev.COMPANION_REASSIGNED,
     ),
     timeout_seconds=API_TIMEOUT_SECONDS,
+    layers=(TIMEZONES_LAYER, ULID_LAYER, MIN_COST_FLOW_LAYER),
     description="Companion registry and assignment API for the office",
 )
 MATCHING_CONSUMER = Function(
@@ -537,6 +603,7 @@ MATCHING_CONSUMER = Function(
             "Daily: assign waiting students to companions back from leave / newly in their active period",
         ),
     ),
+    layers=(TIMEZONES_LAYER, ULID_LAYER, MIN_COST_FLOW_LAYER),
     description="Assigns students to companions on intake events; works off the waitlist",
 )
 #: Minutes an alert window stays open: waitlist and capacity alerts of a window go out as one e-mail per kind.
@@ -557,6 +624,7 @@ REPORTING_CONSUMER = Function(
     buckets=("reports",),
     # plotting: re-renders stored reports (erasure)
     extra_env=((ALERT_DIGEST_MINUTES_ENV, "15"), *PLOTTING_ENV),
+    layers=(TIMEZONES_LAYER, REPORTS_LAYER),
     description="Keeps anonymous report aggregates from intake and matching events; collects office alerts "
     "(student waitlisted, companion at capacity) into windows and schedules their digest; removes a "
     "withdrawn student's rows from stored reports",
@@ -589,6 +657,7 @@ REPORTING_RENDERER = Function(
     extra_env=PLOTTING_ENV,
     mail=(OFFICE_MAIL.name,),
     links_to_api=True,
+    layers=(TIMEZONES_LAYER, ULID_LAYER, REPORTS_LAYER),
     description="Renders office reports (HTML, PDF, XLSX with charts) into the report bucket and emails the "
     "office",
 )
@@ -609,6 +678,7 @@ REPORTING_CHECKS = Function(
     one_time=(ALERT_DIGEST,),
     extra_env=PLOTTING_ENV,  # its modules import the report renderer
     mail=(OFFICE_MAIL.name,),
+    layers=(TIMEZONES_LAYER, REPORTS_LAYER),
     description="Alerts to the office: the digest of an alert window (one e-mail per kind, with the "
     "all-clear); daily, students waiting longer than 14 days",
 )
@@ -624,6 +694,7 @@ REPORTING_API = Function(
     extra_env=PLOTTING_ENV,
     mail=(OFFICE_MAIL.name,),
     links_to_api=True,
+    layers=(TIMEZONES_LAYER, ULID_LAYER, REPORTS_LAYER),
     description="Office API: reports on demand, report index and downloads, dashboard figures and page",
 )
 
@@ -632,6 +703,7 @@ INTAKE_CONSUMER = Function(
     "intake",
     "services.intake.handlers.consumer.handler",
     tables=("intakes", "intake-substitutes"),
+    layers=(TIMEZONES_LAYER,),
     description="Projects assignment events onto the intakes (status, assigned companion, retention) and "
     "learns the companions' substitutes",
 )
@@ -647,6 +719,7 @@ CASEWORK_API = Function(
         ev.DESTINATION_COMPANY_RECORDED,
     ),
     timeout_seconds=API_TIMEOUT_SECONDS,
+    layers=(TIMEZONES_LAYER, ULID_LAYER),
     description="The companions' workspace: caseload, internships, company directory, meetings and contacts; "
     "the page /begleitung",
 )
@@ -656,6 +729,7 @@ CASEWORK_CONSUMER = Function(
     "services.casework.handlers.consumer.handler",
     tables=("casework", "companies", "casework-outbox"),
     publishes=(ev.DESTINATION_COMPANY_RECORDED,),
+    layers=(TIMEZONES_LAYER,),
     description="Learns the caseload from matching's and intake's events (assignments, handovers, "
     "substitutes, exits); erases a withdrawn student's casework",
 )

@@ -4,12 +4,14 @@
   ``services/<service>/`` from the repo root into the asset directory; its asset hash is a
   fingerprint of exactly those files, so unchanged code keeps the same hash (and CDK reuses the
   staged ``asset.<hash>`` directory instead of bundling again).
-* :class:`DependencyLayerBundler` ``pip install``s the runtime dependencies that neither the
-  Lambda runtime (boto3) nor the Powertools layer (powertools, pydantic) ship, as arm64 wheels
-  for Python 3.13, into ``<out>/python``. The list is read from ``[project] dependencies`` in
-  ``pyproject.toml``; :func:`service_requirements` keeps, per service, only the requirements
-  whose packages that service's bundle actually imports (one layer for all would exceed
-  Lambda's 250 MB unzipped limit: ortools + pandas alone are ~135 MB).
+* :class:`DependencyLayerBundler` ``pip install``s the distributions of one declared dependencies layer
+  (``contracts.topology.LAYERS``: a function takes only the layers whose packages its code imports) with
+  their requirements, as arm64 wheels for Python 3.13, into ``<out>/python``; versions from ``uv.lock``,
+  version ranges from ``[project] dependencies`` in ``pyproject.toml`` (:func:`requirements_of`).
+  Neither the Lambda runtime's packages (boto3) nor the Powertools layer's (powertools, pydantic) go in.
+* :func:`handler_imports` walks a handler's code for the modules it imports (top-level and lazy ones):
+  the test of the layers (``tests/infra/test_function_layers.py``) imports all of them with only the
+  function's layers on ``sys.path``.
 
 Both are used through ``BundlingOptions(local=...)``; the Docker image named there is never
 pulled because ``try_bundle`` always succeeds or raises.
@@ -32,11 +34,14 @@ import sys
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+
+if TYPE_CHECKING:
+    from contracts.topology import Layer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,7 +90,7 @@ LAYER_BUDGET_MB = 200
 LAYER_CACHE = REPO_ROOT / ".build" / "layers"
 
 _NO_DOCKER = DockerImage.from_registry("unused-local-bundling")
-_BUNDLER_VERSION = "1"  # bump to force new asset hashes when the bundling logic changes
+_BUNDLER_VERSION = "2"  # bump to force new asset hashes when the bundling logic changes
 
 
 def _walk(root: Path, rel: Path) -> list[Path]:
@@ -164,33 +169,6 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def layer_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
-    """``[project] dependencies`` minus what the runtime / Powertools layer already provide."""
-    deps: list[str] = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
-    return [req.strip() for req in deps if _requirement_name(req) not in NOT_IN_DEPS_LAYER]
-
-
-def imported_modules(root: Path, files: list[Path]) -> set[str]:
-    """Top-level names of all absolute imports in the ``.py`` files (also lazy, in-function ones)."""
-    names: set[str] = set()
-    for rel in files:
-        if rel.suffix != ".py":
-            continue
-        for node in ast.walk(ast.parse((root / rel).read_bytes(), filename=str(rel))):
-            if isinstance(node, ast.Import):
-                names.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
-    return names
-
-
-@functools.cache
-def _distributions_of_modules() -> dict[str, frozenset[str]]:
-    """Top-level module → canonical distribution names, from the local environment (``uv sync``)."""
-    dists = importlib.metadata.packages_distributions()
-    return {module: frozenset(_canonical(d) for d in names) for module, names in dists.items()}
-
-
 def _requirement_name(req: str) -> str:
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
     if not match:
@@ -198,17 +176,89 @@ def _requirement_name(req: str) -> str:
     return _canonical(match.group(1))
 
 
-def service_requirements(
-    service: str, repo_root: Path = REPO_ROOT, pyproject: Path | None = None
-) -> list[str]:
-    """The :func:`layer_requirements` whose packages the bundle of ``service`` imports."""
-    pyproject = pyproject or repo_root / "pyproject.toml"
-    bundler = ServiceBundler(service, repo_root)
-    used: set[str] = set()
-    mapping = _distributions_of_modules()
-    for module in imported_modules(repo_root, bundler.files()):
-        used.update(mapping.get(module, {_canonical(module)}))
-    return [req for req in layer_requirements(pyproject) if _requirement_name(req) in used]
+def project_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
+    """``[project] dependencies`` minus what the runtime / Powertools layer already provide."""
+    deps: list[str] = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    return [req.strip() for req in deps if _requirement_name(req) not in NOT_IN_DEPS_LAYER]
+
+
+def requirements_of(layer: Layer, pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
+    """The pip requirements of ``layer``: each distribution with its range from ``pyproject.toml`` if it is a
+    direct dependency there, else by name (``uv.lock`` pins every version through the constraints)."""
+    specs = {_requirement_name(req): req for req in project_requirements(pyproject)}
+    out = []
+    for dist in layer.distributions:
+        name = _canonical(dist)
+        if name in NOT_IN_DEPS_LAYER:
+            raise ValueError(f"layer {layer.name}: {dist} comes with the runtime or the Powertools layer")
+        if name not in specs:
+            locked_version(name, pyproject.parent / "uv.lock")  # KeyError if nothing pins it
+        out.append(specs.get(name, name))
+    return out
+
+
+def _module_file(root: Path, module: str) -> Path | None:
+    base = root.joinpath(*module.split("."))
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports_of(module: str, path: Path) -> set[str]:
+    """Absolute dotted names ``module`` imports anywhere in its file, inside functions too (``from a import
+    b`` gives ``a`` and ``a.b``: ``b`` may be a submodule)."""
+    names: set[str] = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                stem = f"{base}.{node.module}" if node.module else base
+            else:
+                stem = node.module or ""
+            names.add(stem)
+            names.update(f"{stem}.{alias.name}" for alias in node.names if alias.name != "*")
+    return names
+
+
+@dataclass(frozen=True)
+class HandlerImports:
+    """What a handler's code reaches: our modules (``contracts``, ``common``, ``services``) and the other
+    (third-party) names they import, dotted (``from a import b`` lists ``a`` and ``a.b``)."""
+
+    ours: frozenset[str]
+    others: frozenset[str]
+
+    def top_level(self) -> frozenset[str]:
+        return frozenset(name.split(".")[0] for name in self.others)
+
+
+def handler_imports(handler: str, repo_root: Path = REPO_ROOT) -> HandlerImports:
+    """Every module of ours reachable from the module of ``handler`` (a dotted ``module.function`` path)
+    through imports – the imports inside functions (lazy ones) included – and the other modules they import.
+    Reachability is by module: once a module is reached, all its imports count."""
+    ours_roots = {*SHARED_PACKAGES, "services"}
+    start = handler.rpartition(".")[0]
+    todo, ours, others = [start], set(), set()
+    while todo:
+        module = todo.pop()
+        path = _module_file(repo_root, module)
+        if module in ours or path is None:
+            continue
+        ours.add(module)
+        parts = module.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # importing a.b.c runs a and a.b first
+        for name in _imports_of(module, path):
+            top = name.split(".")[0]
+            if top in ours_roots:
+                todo.append(name)
+            elif top not in sys.stdlib_module_names and top != "__future__":
+                others.add(name)
+    return HandlerImports(frozenset(ours), frozenset(others))
 
 
 @functools.cache
@@ -245,14 +295,28 @@ class DependencyLayerBundler:
     versions of ``uv.lock`` (``constraints``, default :func:`locked_constraints`)."""
 
     def __init__(
-        self, requirements: list[str], constraints: str | None = None, target: LayerTarget = LAMBDA_TARGET
+        self,
+        requirements: list[str],
+        constraints: str | None = None,
+        target: LayerTarget = LAMBDA_TARGET,
+        leave_out: tuple[str, ...] = (),
+        strip: tuple[str, ...] = (),
     ) -> None:
         self.requirements = list(requirements)
         self.constraints = locked_constraints() if constraints is None else constraints
         self.target = target
+        self.leave_out = tuple(sorted(_canonical(d) for d in leave_out))
+        self.strip = tuple(strip)
+
+    @classmethod
+    def of(cls, layer: Layer, target: LayerTarget = LAMBDA_TARGET) -> DependencyLayerBundler:
+        """The bundler of a declared layer (``contracts.topology.LAYERS``)."""
+        return cls(requirements_of(layer), target=target, leave_out=layer.leave_out, strip=layer.strip)
 
     def asset_hash(self) -> str:
         spec: dict[str, Any] = {"reqs": self.requirements, "constraints": self.constraints}
+        if self.leave_out or self.strip:
+            spec.update(leave_out=self.leave_out, strip=self.strip)
         if self.target != LAMBDA_TARGET:
             spec["target"] = asdict(self.target)
         else:
@@ -315,11 +379,23 @@ class DependencyLayerBundler:
             self.command(target, pins if self.constraints.strip() else None), check=True, stdout=sys.stderr
         )
         pins.unlink()
-        # console scripts, man pages and packages' own test suites are useless in a layer;
-        # bytecode would be for the wrong Python
-        junk = [target / "bin", target / "share", *target.rglob("__pycache__"), *target.glob("*/**/tests")]
+        for dist in self.leave_out:
+            remove_distribution(target, dist)
+        for pattern in self.strip:
+            matches = list(target.glob(pattern))
+            if not matches:
+                raise FileNotFoundError(f"nothing in {target} matches {pattern!r} (strip)")
+            for path in matches:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        # console scripts, man pages, the installer's lock file and packages' own test suites are useless in
+        # a layer; bytecode would be for the wrong Python
+        junk = [target / "bin", target / "share", target / ".lock"]
+        junk += [*target.rglob("__pycache__"), *target.glob("*/**/tests")]
         for path in junk:
-            shutil.rmtree(path, ignore_errors=True)
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
         size_mb = tree_size(layer_dir) / 2**20
         if size_mb > LAYER_BUDGET_MB:
             raise RuntimeError(
@@ -334,7 +410,11 @@ class DependencyLayerBundler:
             return done
         work = cache / f"{self.asset_hash()}.partial-{os.getpid()}"
         shutil.rmtree(work, ignore_errors=True)
-        self.install(work)
+        try:
+            self.install(work)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
         try:
             work.rename(done)
         except OSError:  # built concurrently by another process: keep theirs
@@ -346,14 +426,46 @@ class DependencyLayerBundler:
         return True
 
 
+def lambda_provided(target: LayerTarget) -> DependencyLayerBundler:
+    """What a function gets without our layers, at the locked versions, installed like a layer for tests that
+    import a handler with nothing else: the Lambda runtime's boto3/botocore and the AWS-managed Powertools
+    layer (powertools with its parser and tracer extras, pydantic)."""
+    provided = [f"{name}=={locked_version(name)}" for name in sorted(NOT_IN_DEPS_LAYER)]
+    powertools = f"aws-lambda-powertools[parser,tracer]=={locked_version('aws-lambda-powertools')}"
+    return DependencyLayerBundler(
+        [powertools if p.startswith("aws-lambda-powertools==") else p for p in provided], target=target
+    )
+
+
 def tree_size(root: Path) -> int:
     """Bytes of all files under ``root`` (the unzipped size Lambda counts)."""
     return sum(f.stat().st_size for f in Path(root).rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def dependencies_code(requirements: list[str]) -> lambda_.Code:
-    """A dependencies layer asset, re-bundled only when the requirement list changes."""
-    bundler = DependencyLayerBundler(requirements)
+def remove_distribution(site: Path, distribution: str) -> None:
+    """Delete the files of ``distribution`` installed under ``site`` (from its ``RECORD``); raises if it is
+    not there, so a stale ``leave_out`` entry is noticed."""
+    infos = [
+        d
+        for d in site.glob("*.dist-info")
+        if _canonical(d.name.removesuffix(".dist-info").rsplit("-", 1)[0]) == distribution
+    ]
+    if len(infos) != 1:
+        raise FileNotFoundError(f"{distribution} is not installed in {site} (leave_out)")
+    for line in (infos[0] / "RECORD").read_text().splitlines():
+        rel = line.rsplit(",", 2)[0]
+        path = (site / rel).resolve()
+        if path.is_relative_to(site.resolve()) and path.is_file():
+            path.unlink()
+    shutil.rmtree(infos[0], ignore_errors=True)
+    for d in sorted((p for p in site.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(d.iterdir()):
+            d.rmdir()
+
+
+def dependencies_code(layer: Layer) -> lambda_.Code:
+    """The asset of a declared dependencies layer, re-bundled only when its requirements change."""
+    bundler = DependencyLayerBundler.of(layer)
     return lambda_.Code.from_asset(
         str(REPO_ROOT / "infra"),  # any directory: never read, bundling writes the asset
         asset_hash=bundler.asset_hash(),

@@ -1,4 +1,4 @@
-"""Lambda runtime pieces: the shared Powertools layer, per-service dependencies layer and code."""
+"""Lambda runtime pieces: the shared Powertools layer, the declared dependencies layers and code."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.bundling import REPO_ROOT, dependencies_code, locked_version, service_code, service_requirements
+from contracts.topology import Function, Layer
+from infra.bundling import REPO_ROOT, dependencies_code, locked_version, requirements_of, service_code
 from infra.naming import construct_id
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -26,7 +27,8 @@ def powertools_layer_parameter(version: str | None = None) -> str:
 
 
 class LambdaRuntime(Construct):
-    """The Powertools layer (all functions) plus, per service, a code asset and a dependencies layer."""
+    """The Powertools layer (all functions), a code asset per service and the declared dependencies layers
+    (``contracts.topology.LAYERS``), each created once and given to the functions that declare it."""
 
     def __init__(self, scope: Construct, construct_id: str, *, repo_root: Path = REPO_ROOT) -> None:
         super().__init__(scope, construct_id)
@@ -36,7 +38,7 @@ class LambdaRuntime(Construct):
             self, "PowertoolsLayer", powertools_arn
         )
         self._code: dict[str, lambda_.Code] = {}
-        self._layers: dict[str, list[lambda_.ILayerVersion]] = {}
+        self._layers: dict[str, lambda_.ILayerVersion] = {}
 
     def code_for(self, service: str) -> lambda_.Code:
         """The (shared) code asset of ``service``: contracts + common + services/<service>."""
@@ -44,21 +46,19 @@ class LambdaRuntime(Construct):
             self._code[service] = service_code(service, self.repo_root)
         return self._code[service]
 
-    def layers_for(self, service: str) -> list[lambda_.ILayerVersion]:
-        """Powertools + the dependencies layer of ``service`` (if its code imports a declared dependency)."""
-        if service not in self._layers:
-            layers: list[lambda_.ILayerVersion] = [self.powertools_layer]
-            requirements = service_requirements(service, self.repo_root)
-            if requirements:
-                layers.append(
-                    lambda_.LayerVersion(
-                        self,
-                        construct_id(service) + "DependenciesLayer",
-                        code=dependencies_code(requirements),
-                        compatible_runtimes=[RUNTIME],
-                        compatible_architectures=[ARCHITECTURE],
-                        description=f"{service} runtime dependencies: {', '.join(requirements)}"[:256],
-                    )
-                )
-            self._layers[service] = layers
-        return self._layers[service]
+    def layer(self, layer: Layer) -> lambda_.ILayerVersion:
+        """The layer version of a declared dependencies layer."""
+        if layer.name not in self._layers:
+            self._layers[layer.name] = lambda_.LayerVersion(
+                self,
+                construct_id(layer.name) + "Layer",
+                code=dependencies_code(layer),
+                compatible_runtimes=[RUNTIME],
+                compatible_architectures=[ARCHITECTURE],
+                description=f"{layer.description}: {', '.join(requirements_of(layer))}"[:256],
+            )
+        return self._layers[layer.name]
+
+    def layers_for(self, function: Function) -> list[lambda_.ILayerVersion]:
+        """Powertools + the dependencies layers ``function`` declares, in its order."""
+        return [self.powertools_layer, *(self.layer(layer) for layer in function.layers)]

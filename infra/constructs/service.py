@@ -341,7 +341,7 @@ class ServiceConstruct(Construct):
             architecture=ARCHITECTURE,
             handler=spec.handler,
             code=runtime.code_for(spec.service),
-            layers=runtime.layers_for(spec.service),
+            layers=runtime.layers_for(spec),
             environment=res.environment(spec, self.stage),
             timeout=Duration.seconds(spec.timeout_seconds),
             memory_size=spec.memory_mb,

@@ -455,34 +455,32 @@ def test_layers_are_pinned_to_the_locked_powertools_release(t: Template) -> None
 
 #: Unzipped size limit of a function's code plus all its layers (AWS Lambda Developer Guide, "Lambda quotas").
 UNZIPPED_LIMIT_MB = 250
+#: Layers per function (same page).
+MAX_LAYERS = 5
 
 
 def test_each_function_fits_250_mb_unzipped_with_its_layers(t: Template) -> None:
-    """AWS Lambda Developer Guide, "Lambda quotas": deployment package plus layers at most 250 MB unzipped.
-    Measured on the real bundles (code asset files, the dependency layer built for arm64/Python 3.13 with
-    the locked versions) and, for the AWS-managed Powertools layer, on ``aws-lambda-powertools[all]`` of the
-    locked release installed the same way (an upper bound of the managed layer)."""
-    from infra.bundling import (
-        DependencyLayerBundler,
-        ServiceBundler,
-        locked_version,
-        service_requirements,
-        tree_size,
-    )
+    """AWS Lambda Developer Guide, "Lambda quotas": deployment package plus layers at most 250 MB unzipped,
+    and at most five layers per function. Measured on the real bundles (code asset files, the function's
+    declared dependencies layers built for arm64/Python 3.13 with the locked versions) and, for the
+    AWS-managed Powertools layer, on ``aws-lambda-powertools[all]`` of the locked release installed the same
+    way (an upper bound of the managed layer)."""
+    from infra.bundling import DependencyLayerBundler, ServiceBundler, locked_version, tree_size
 
     powertools = DependencyLayerBundler(
         [f"aws-lambda-powertools[all]=={locked_version('aws-lambda-powertools')}"], constraints=""
     ).build()
+    layer_size = {
+        name: tree_size(DependencyLayerBundler.of(layer).build()) for name, layer in topo.LAYERS.items()
+    }
     sizes = {}
-    for service in sorted({f.service for f in topo.FUNCTIONS.values()}):
-        code = sum((REPO_ROOT / f).stat().st_size for f in ServiceBundler(service).files())
-        requirements = service_requirements(service)
-        layer = tree_size(DependencyLayerBundler(requirements).build()) if requirements else 0
-        sizes[service] = (code + layer + tree_size(powertools)) / 2**20
-    assert all(mb < UNZIPPED_LIMIT_MB for mb in sizes.values()), sizes
-    for spec in topo.FUNCTIONS.values():  # every function uses exactly its service's bundle and layers
+    for spec in topo.FUNCTIONS.values():
+        code = sum((REPO_ROOT / f).stat().st_size for f in ServiceBundler(spec.service).files())
+        own = sum(layer_size[layer.name] for layer in spec.layers)
+        sizes[spec.name] = (code + own + tree_size(powertools)) / 2**20
         layers = t.resources[_function_id(t, spec.name)]["Properties"]["Layers"]
-        assert len(layers) == (2 if service_requirements(spec.service) else 1), spec.name
+        assert len(layers) == 1 + len(spec.layers) <= MAX_LAYERS, spec.name
+    assert all(mb < UNZIPPED_LIMIT_MB for mb in sizes.values()), sizes
 
 
 # --------------------------------------------------------------------------- SES

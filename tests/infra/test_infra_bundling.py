@@ -10,8 +10,10 @@ from infra.bundling import (
     LAMBDA_PYTHON_VERSION,
     DependencyLayerBundler,
     ServiceBundler,
-    layer_requirements,
-    service_requirements,
+    handler_imports,
+    project_requirements,
+    remove_distribution,
+    requirements_of,
 )
 
 pytestmark = pytest.mark.infra
@@ -95,15 +97,15 @@ def test_missing_service_package_fails_bundling(fake_repo: Path, tmp_path: Path)
         ServiceBundler("reporting", fake_repo).try_bundle(str(tmp_path))
 
 
-def test_layer_requirements_come_from_pyproject(tmp_path: Path) -> None:
+def test_project_requirements_come_from_pyproject(tmp_path: Path) -> None:
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(
         '[project]\nname = "x"\ndependencies = [\n'
         '  "aws-lambda-powertools[parser,tracer]>=3.20,<4", "Pydantic>=2", "boto3>=1.35",\n'
         '  "python-ulid>=3,<5", "jinja2>=3.1,<4",\n]\n'
     )
-    assert layer_requirements(pyproject) == ["python-ulid>=3,<5", "jinja2>=3.1,<4"]
-    real = layer_requirements(REPO_ROOT / "pyproject.toml")
+    assert project_requirements(pyproject) == ["python-ulid>=3,<5", "jinja2>=3.1,<4"]
+    real = project_requirements(REPO_ROOT / "pyproject.toml")
     assert real
     assert not [r for r in real if r.lower().startswith(("aws-lambda-powertools", "pydantic", "boto3"))]
 
@@ -120,11 +122,55 @@ def test_dependency_layer_installs_arm64_wheels_for_the_lambda_python(tmp_path: 
     assert bundler.asset_hash() != DependencyLayerBundler(["jinja2>=3.2,<4"]).asset_hash()
 
 
-def test_service_layer_holds_only_the_declared_dependencies_its_code_imports(fake_repo: Path) -> None:
-    (fake_repo / "pyproject.toml").write_text(
-        '[project]\nname = "x"\ndependencies = ["boto3", "python-ulid>=3", "jinja2>=3.1", "ortools>=9"]\n'
+def test_layer_requirements_take_the_ranges_of_pyproject_and_the_pins_of_uv_lock(tmp_path: Path) -> None:
+    from contracts.topology import Layer
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = ["boto3", "python-ulid>=3", "matplotlib>=3.9"]\n'
     )
-    assert service_requirements("intake", fake_repo) == ["python-ulid>=3", "jinja2>=3.1"]
-    assert service_requirements("matching", fake_repo) == []
-    (fake_repo / "services/matching/solve.py").write_text("from ortools.sat.python import cp_model\n")
-    assert service_requirements("matching", fake_repo) == ["ortools>=9"]
+    (tmp_path / "uv.lock").write_text('[[package]]\nname = "numpy"\nversion = "2.4.6"\n')
+    layer = Layer("charts", ("matplotlib", "numpy"), "charts")
+    assert requirements_of(layer, tmp_path / "pyproject.toml") == ["matplotlib>=3.9", "numpy"]
+    with pytest.raises(KeyError):  # neither a direct dependency nor locked
+        requirements_of(Layer("x", ("pandas",), "x"), tmp_path / "pyproject.toml")
+    with pytest.raises(ValueError, match="runtime"):
+        requirements_of(Layer("x", ("boto3",), "x"), tmp_path / "pyproject.toml")
+
+
+def test_handler_imports_follow_our_modules_and_lazy_imports(fake_repo: Path) -> None:
+    (fake_repo / "services/intake/handlers/__init__.py").write_text("")
+    (fake_repo / "services/intake/handlers/api.py").write_text(
+        "import boto3\nfrom ..logic import render\nfrom common.settings import S\n"
+    )
+    (fake_repo / "services/intake/logic/__init__.py").write_text("")
+    (fake_repo / "services/intake/logic/unused.py").write_text("import ortools\n")
+    (fake_repo / "common/settings.py").write_text("import json\nfrom ulid import ULID\n")
+    reach = handler_imports("services.intake.handlers.api.handler", fake_repo)
+    assert reach.ours == {
+        "services",
+        "services.intake",
+        "services.intake.handlers",
+        "services.intake.handlers.api",
+        "services.intake.logic",
+        "services.intake.logic.render",
+        "common",
+        "common.settings",
+    }
+    assert reach.others == {"boto3", "jinja2.sandbox", "ulid", "ulid.ULID"}  # the lazy import counts
+    assert reach.top_level() == {"boto3", "jinja2", "ulid"}
+
+
+def test_left_out_distribution_is_removed_by_its_record(tmp_path: Path) -> None:
+    site = tmp_path / "python"
+    (site / "pkg").mkdir(parents=True)
+    (site / "pkg/__init__.py").write_text("")
+    (site / "keep.py").write_text("")
+    info = site / "Some_Pkg-1.0.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text(
+        "pkg/__init__.py,sha256=x,0\nSome_Pkg-1.0.dist-info/RECORD,,\n../../evil,,\n"
+    )
+    remove_distribution(site, "some-pkg")
+    assert _tree(site) == {"keep.py"}
+    with pytest.raises(FileNotFoundError):
+        remove_distribution(site, "some-pkg")

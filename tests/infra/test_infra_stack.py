@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from contracts import topology as topo
-from infra.bundling import service_requirements
 
 pytestmark = pytest.mark.infra
 
@@ -298,7 +297,7 @@ def test_functions_match_topology(synth: Synth) -> None:
         assert props["MemorySize"] == spec.memory_mb
         layers = props["Layers"]  # CDK sorts them by construct path
         assert {"Ref": synth.powertools_parameter()} in layers
-        assert len(layers) == (2 if service_requirements(spec.service) else 1)
+        assert len(layers) == 1 + len(spec.layers)  # its declared dependencies layers
         log_group = log_groups[_ref_id(props["LoggingConfig"]["LogGroup"])]
         assert log_group["Properties"]["RetentionInDays"] == 365
 
@@ -474,15 +473,29 @@ def test_schedules(synth: Synth) -> None:
     }
 
 
-def test_dependency_layers_per_service(synth: Synth) -> None:
-    """Powertools from a deploy-time SSM parameter; an arm64 dependencies layer per service needing one."""
+def test_declared_dependency_layers(synth: Synth) -> None:
+    """Powertools from a deploy-time SSM parameter; one arm64 layer version per declared dependencies layer
+    that a function takes, and each function gets exactly the ones it declares."""
     synth.powertools_parameter()
     layers = synth.of_type("AWS::Lambda::LayerVersion")
-    services = {f.service for f in topo.FUNCTIONS.values()}
-    assert len(layers) == sum(1 for s in services if service_requirements(s))
+    declared = {layer.name for f in topo.FUNCTIONS.values() for layer in f.layers}
+    assert len(layers) == len(declared)
     for layer in layers.values():
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
         assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    by_description = {
+        topo.LAYERS[name].description: layer_id
+        for name in declared
+        for layer_id, layer in layers.items()
+        if layer["Properties"]["Description"].startswith(topo.LAYERS[name].description + ":")
+    }
+    assert len(by_description) == len(declared)
+    functions = synth.topology_functions()
+    for spec in topo.FUNCTIONS.values():
+        refs = functions[spec.name][1]["Properties"]["Layers"]
+        assert {r["Ref"] for r in refs if r["Ref"] in layers} == {
+            by_description[layer.description] for layer in spec.layers
+        }, spec.name
 
 
 def test_one_time_schedules(synth: Synth) -> None:

@@ -1,12 +1,14 @@
 """The reporting functions render their reports with nothing but what AWS gives them.
 
 A fresh interpreter (``python -I -S``: no site-packages, no user site, no PYTHONPATH) gets on ``sys.path``
-only the reporting code asset (``infra.bundling.ServiceBundler``), the reporting dependencies layer
-(``DependencyLayerBundler`` with the requirement list CDK uses, built for this machine's Python instead of
-arm64) and what the runtime and the AWS-managed Powertools layer provide (boto3, aws-lambda-powertools,
-pydantic at the locked versions). It renders the Wochenbericht and the Schuljahresbericht end to end
-(figures, matplotlib charts, HTML, PDF, XLSX) and re-renders a redacted PDF. System libraries the Lambda
-runtime lacks (pango, cairo, fontconfig) would make this fail: nothing in the layer may need them.
+only the reporting code asset (``infra.bundling.ServiceBundler``), the renderer's dependencies layers
+(``DependencyLayerBundler`` with the requirements, left-out distributions and stripped files CDK uses,
+built for this machine's Python instead of arm64) and what the runtime and the AWS-managed Powertools
+layer provide (boto3, aws-lambda-powertools, pydantic at the locked versions). It renders the Wochenbericht
+and the Schuljahresbericht end to end (figures, matplotlib charts, HTML, PDF, XLSX) and re-renders a
+redacted PDF: the use path of everything the renderer's layers carry, so a file stripped from them that
+rendering needs fails here. System libraries the Lambda runtime lacks (pango, cairo, fontconfig) would make
+this fail: nothing in the layers may need them.
 """
 
 from __future__ import annotations
@@ -20,14 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.bundling import (
-    NOT_IN_DEPS_LAYER,
-    DependencyLayerBundler,
-    ServiceBundler,
-    host_target,
-    locked_version,
-    service_requirements,
-)
+from contracts.topology import REPORTING_RENDERER
+from infra.bundling import DependencyLayerBundler, ServiceBundler, host_target, lambda_provided
 
 pytestmark = pytest.mark.infra
 
@@ -100,17 +96,13 @@ def test_reports_render_with_only_the_bundled_asset_and_layers(tmp_path: Path) -
     target = host_target()
     asset = tmp_path / "asset"
     ServiceBundler("reporting").try_bundle(str(asset))
-    requirements = service_requirements("reporting")
-    assert "weasyprint" not in " ".join(requirements) and any(r.startswith("fpdf2") for r in requirements)
-    layer = DependencyLayerBundler(requirements, target=target).build() / "python"
-    provided = [f"{name}=={locked_version(name)}" for name in sorted(NOT_IN_DEPS_LAYER)]
-    provided[provided.index(next(p for p in provided if p.startswith("aws-lambda-powertools")))] = (
-        f"aws-lambda-powertools[parser,tracer]=={locked_version('aws-lambda-powertools')}"
-    )
-    runtime = DependencyLayerBundler(provided, target=target).build() / "python"
+    layers = [
+        DependencyLayerBundler.of(layer, target).build() / "python" for layer in REPORTING_RENDERER.layers
+    ]
+    runtime = lambda_provided(target).build() / "python"
     (tmp_path / "inputs.pickle").write_bytes(pickle.dumps(_inputs()))
 
-    paths = [str(asset), str(layer), str(runtime)]
+    paths = [str(asset), *map(str, layers), str(runtime)]
     argv = ["bundle-check", str(tmp_path), *paths]
     bootstrap = f"import sys; sys.path[:0] = {paths!r}; sys.argv = {argv!r}\n"
     done = subprocess.run(
