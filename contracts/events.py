@@ -103,6 +103,16 @@ class CompanionAssignedData(_Strict):
     from_waitlist: bool = False
     waited_days: int = Field(default=0, ge=0)
     cost: float = Field(description="Total cost under the matching model (lower is better)")
+    # v2: the companion's places as the claim left them, so that reporting decides "companion full" without
+    # reading them; absent (v1, or an assignment whose claim did not pin the caseload) reporting reads them
+    companion_caseload: int | None = Field(
+        default=None,
+        ge=1,
+        description="Places the companion has taken right after this assignment (the claim's own count)",
+    )
+    companion_capacity: int | None = Field(
+        default=None, ge=1, description="The companion's capacity the claim was checked against"
+    )
 
 
 WaitlistReason = Literal["no_capacity", "no_companion_for_school", "no_consent", "no_active_companion"]
@@ -320,7 +330,7 @@ INTAKE_WITHDRAWN = EventSpec(
 COMPANION_ASSIGNED = EventSpec(
     "CompanionAssigned",
     Source.MATCHING,
-    1,
+    2,  # v2: the companion's caseload and capacity after the claim, optional (a v1 event still validates)
     CompanionAssignedData,
     "A student was assigned to a companion (AV dual-Begleiter).",
 )

@@ -21,7 +21,8 @@ EXPECTED = {
     # casework learns the companion's caseload from CompanionAssigned (docs/adr/0022-casework.md)
     "casework-consumer": {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1},
     "intake-consumer": {"dynamodb.UpdateItem": 1},
-    "reporting-consumer": {"dynamodb.TransactWriteItems": 2, "dynamodb.BatchGetItem": 1},
+    # one transaction per fact; "companion full" is decided from the caseload CompanionAssigned carries
+    "reporting-consumer": {"dynamodb.TransactWriteItems": 2},
 }
 
 

@@ -79,6 +79,19 @@ def waitlisted(iid: str, at: datetime) -> tuple[EventSpec, Any]:
     )
 
 
+def exit_of(iid: str, cid: str, at: datetime) -> ev.AssignmentEndedData:
+    return ev.AssignmentEndedData(
+        intake_id=iid,
+        companion_id=cid,
+        school_id="RFS",
+        school_year="2026/27",
+        ended_at=at,
+        exit_date=at.date(),
+        reason="completed",
+        destination="job",
+    )
+
+
 def submitted(iid: str, at: datetime) -> tuple[EventSpec, Any]:
     return ev.INTAKE_SUBMITTED, ev.IntakeSubmittedData(intake_id=iid, submitted_at=at, **PROFILE)
 
@@ -247,16 +260,7 @@ def test_full_alert_is_rearmed_only_after_a_real_drop(rt: LocalRuntime) -> None:
     companion_updated(rt, "B01", 10)
     ids = [new_id() for _ in range(10)]
     deliver(rt, *(assigned(iid, "B01", T0 + timedelta(minutes=i)) for i, iid in enumerate(ids)))
-    ended = ev.AssignmentEndedData(
-        intake_id=ids[0],
-        companion_id="B01",
-        school_id="RFS",
-        school_year="2026/27",
-        ended_at=T0 + timedelta(days=1),
-        exit_date=(T0 + timedelta(days=1)).date(),
-        reason="completed",
-        destination="job",
-    )
+    ended = exit_of(ids[0], "B01", T0 + timedelta(days=1))
     deliver(rt, (ev.ASSIGNMENT_ENDED, ended))  # 9/10: the office was told already, no news when refilled
     deliver(rt, assigned(new_id(), "B01", T0 + timedelta(days=1, minutes=1)))
     assert [s for s in subjects(rt) if "Auslastung" in s] == [
@@ -278,6 +282,39 @@ def test_full_alert_is_rearmed_only_after_a_real_drop(rt: LocalRuntime) -> None:
         "[AV dual] Auslastung: B01 voll ausgelastet (30.11.2026, 09:09–09:24 Uhr)",
         "[AV dual] Auslastung: B01 wieder mit freien Plätzen (02.12.2026, 09:01–09:16 Uhr)",
         "[AV dual] Auslastung: B01 voll ausgelastet (03.12.2026, 09:01–09:16 Uhr)",
+    ]
+
+
+def test_full_alert_from_the_caseload_the_assignment_carries_reads_nothing(rt: LocalRuntime) -> None:
+    """CompanionAssigned v2 carries the companion's caseload after the claim and its capacity: the "full"
+    check reads neither the companion nor its counter; a v1 event (without them) still reads both, and the
+    re-arm after a real drop works as before (the fact that lowered the caseload checks it)."""
+    companion_updated(rt, "B01", 3)
+    ids = [new_id() for _ in range(4)]
+
+    def carried(iid: str, at: datetime, caseload: int) -> tuple[EventSpec, Any]:
+        spec, data = assigned(iid, "B01", at)
+        return spec, data.model_copy(update={"companion_caseload": caseload, "companion_capacity": 3})
+
+    rt.clear_call_counts()
+    deliver(rt, *(carried(iid, T0 + timedelta(minutes=i), i + 1) for i, iid in enumerate(ids[:3])))
+    assert "dynamodb.BatchGetItem" not in rt.api_calls_by_function["reporting-consumer"]
+    assert [s for s in subjects(rt) if "Auslastung" in s] == [
+        "[AV dual] Auslastung: B01 voll ausgelastet (30.11.2026, 09:02–09:17 Uhr)"
+    ]
+    rt.clear_call_counts()
+    deliver(rt, carried(ids[2], T0 + timedelta(minutes=2), 3))  # redelivered: claimed already, no news
+    assert rt.api_calls_by_function["reporting-consumer"].get("dynamodb.BatchGetItem") is None
+    ended = exit_of(ids[0], "B01", T0 + timedelta(days=1))
+    deliver(rt, (ev.ASSIGNMENT_ENDED, ended))  # 2/3, below 90 %: the all-clear, re-armed
+    subjects(rt)
+    rt.clear_call_counts()
+    deliver(rt, assigned(ids[3], "B01", T0 + timedelta(days=3)))  # a v1 event: read, full again
+    assert rt.api_calls_by_function["reporting-consumer"]["dynamodb.BatchGetItem"] == 1
+    assert [s for s in subjects(rt) if "Auslastung" in s] == [
+        "[AV dual] Auslastung: B01 voll ausgelastet (30.11.2026, 09:02–09:17 Uhr)",
+        "[AV dual] Auslastung: B01 wieder mit freien Plätzen (01.12.2026, 09:00–09:15 Uhr)",
+        "[AV dual] Auslastung: B01 voll ausgelastet (03.12.2026, 09:00–09:15 Uhr)",
     ]
 
 

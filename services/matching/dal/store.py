@@ -162,14 +162,18 @@ class MatchingStore:
         return None
 
     @staticmethod
-    def _take(companion_id: str, revision: int | None = None) -> dict[str, Any]:
+    def _take(companion_id: str, revision: int | None = None, used: int | None = None) -> dict[str, Any]:
         """Take one slot: ``used + 1`` if ``used < capacity``, the companion is active and — given the
-        ``revision`` the decision was made on — its registry entry has not changed since."""
+        ``revision`` the decision was made on — its registry entry has not changed since; given ``used``,
+        only if that many slots are taken (so the event can tell the caseload after the claim)."""
         names = {"#u": "used", "#cap": "capacity", "#act": "active"}
         values: dict[str, Any] = {":one": {"N": "1"}, ":true": {"BOOL": True}}
         condition = "#u < #cap AND #act = :true"
         if revision is not None:
             condition += " AND " + _revision_condition(names, values, revision)
+        if used is not None:
+            condition += " AND #u = :used"
+            values[":used"] = {"N": str(used)}
         return {
             "Update": {
                 "TableName": settings.table_name(COMPANIONS),
@@ -267,11 +271,13 @@ class MatchingStore:
         from_waitlist: bool,
         events: Sequence[OutgoingEvent] = (),
         revision: int | None = None,
+        used: int | None = None,
     ) -> None:
         """Atomically take one slot of ``assignment.companion_id`` and write the assignment.
 
         The item must not exist yet (``from_waitlist=False``) or still be waiting (``True``); the companion's
-        registry entry must still be at ``revision`` (the one the choice was made on), if given.
+        registry entry must still be at ``revision`` (the one the choice was made on), if given, and its
+        taken slots at ``used`` (the count read), if given.
         Raises ``CompanionFullError`` or ``AlreadyDecidedError``; on either nothing is written.
         """
         assert assignment.companion_id is not None
@@ -280,7 +286,7 @@ class MatchingStore:
             if from_waitlist
             else self._put(assignment, "attribute_not_exists(intake_id)")
         )
-        reasons = self._transact([self._take(assignment.companion_id, revision), put], events)
+        reasons = self._transact([self._take(assignment.companion_id, revision, used), put], events)
         if reasons is None:
             return
         if reasons[1] == "ConditionalCheckFailed":

@@ -75,14 +75,18 @@ def try_assign(
             submitted_at=submitted_at,
         )
         assert a is not None
-        revision = next(c.revision for c in comps if c.companion_id == a.companion_id)
+        chosen = next(c for c in comps if c.companion_id == a.companion_id)
         waited = whole_days(a.submitted_at, at) if from_waitlist and a.submitted_at else 0
-        try:
+        event = events.assigned(
+            a,
+            correlation_id,
+            from_waitlist=from_waitlist,
+            waited_days=waited,
+            caseload=(chosen.used + 1, chosen.capacity),
+        )
+        try:  # conditional on the places read too: the event tells the caseload the claim left
             store.claim(
-                a,
-                from_waitlist=from_waitlist,
-                events=[events.assigned(a, correlation_id, from_waitlist=from_waitlist, waited_days=waited)],
-                revision=revision,
+                a, from_waitlist=from_waitlist, events=[event], revision=chosen.revision, used=chosen.used
             )
             return a, comps
         except CompanionFullError:

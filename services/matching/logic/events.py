@@ -34,8 +34,15 @@ def _key(detail_type: str, ident: str, at: datetime) -> str:
 
 
 def assigned(
-    a: Assignment, correlation_id: str, *, from_waitlist: bool, waited_days: int = 0
+    a: Assignment,
+    correlation_id: str,
+    *,
+    from_waitlist: bool,
+    waited_days: int = 0,
+    caseload: tuple[int, int] | None = None,
 ) -> OutgoingEvent:
+    """``caseload``: the companion's taken places right after the claim and its capacity, when the claim is
+    conditional on the count it read (reporting then needs no read for "companion full")."""
     p = a.profile
     assert p is not None and a.companion_id is not None and a.assigned_at is not None
     data = CompanionAssignedData(
@@ -52,6 +59,8 @@ def assigned(
         from_waitlist=from_waitlist,
         waited_days=max(0, waited_days),
         cost=a.cost or 0.0,
+        companion_caseload=caseload[0] if caseload else None,
+        companion_capacity=caseload[1] if caseload else None,
     )
     return OutgoingEvent(
         COMPANION_ASSIGNED,

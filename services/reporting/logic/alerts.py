@@ -91,13 +91,34 @@ def companion_capacity(companion_id: str, school_year: str, *, store: AggregateS
                 )
             store.clear_full_alerted(companion_id)
         return False
-    if alerted_at == info.capacity or not store.mark_full_alerted(companion_id, info.capacity):
+    if alerted_at == info.capacity:
+        return False
+    return _companion_full(companion_id, school_year, info.capacity, store=store, now=now)
+
+
+def companion_assigned(
+    companion_id: str, school_year: str, caseload: int, capacity: int, *, store: AggregateStore, now: datetime
+) -> bool:
+    """The "full" check after an assignment whose event carries the companion's ``caseload`` after the claim
+    and its ``capacity`` (matching's own count, exact at the claim): no read. An assignment raises the
+    caseload, so it never re-arms the alert (the fact that lowered it did, :func:`companion_capacity`);
+    the claim of the alert is conditional, so a repeat says nothing twice. True if collected."""
+    if caseload < capacity:
+        return False
+    return _companion_full(companion_id, school_year, capacity, store=store, now=now)
+
+
+def _companion_full(
+    companion_id: str, school_year: str, capacity: int, *, store: AggregateStore, now: datetime
+) -> bool:
+    """Claim the "full" alert of the companion at ``capacity`` (once per capacity) and collect it."""
+    if not store.mark_full_alerted(companion_id, capacity):
         return False
     try:
         digest.collect(
             "companion_full",
-            f"{companion_id}#{info.capacity}",
-            {**entry, "type": "full", "capacity": info.capacity},
+            f"{companion_id}#{capacity}",
+            {"companion_id": companion_id, "school_year": school_year, "type": "full", "capacity": capacity},
             at=now,
             store=store,
         )

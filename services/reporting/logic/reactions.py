@@ -12,6 +12,7 @@ from datetime import datetime
 
 from contracts.calendar import local_date
 from contracts.events import (
+    CompanionAssignedData,
     CompanionUpdatedData,
     IntakeSubmittedData,
     IntakeWithdrawnData,
@@ -82,7 +83,18 @@ class Consumer:
         # also the companions the fact names: a retry after a failed alert must check them again
         named = {getattr(fact, f, None) for f in ("companion_id", "from_companion_id", "to_companion_id")}
         for cid in sorted(change.companions | {c for c in named if c}):
-            alerts.companion_capacity(cid, change.new.school_year, store=self.store, now=at)
+            sy = change.new.school_year
+            if (
+                isinstance(fact, CompanionAssignedData)
+                and cid == fact.companion_id
+                and fact.companion_caseload is not None
+                and fact.companion_capacity is not None
+            ):  # the event tells the caseload the claim left: no read
+                alerts.companion_assigned(
+                    cid, sy, fact.companion_caseload, fact.companion_capacity, store=self.store, now=at
+                )
+            else:
+                alerts.companion_capacity(cid, sy, store=self.store, now=at)
         alerts.student_placed(change.new, store=self.store, now=at)
         return change
 
