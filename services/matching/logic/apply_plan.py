@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from common.events import OutgoingEvent
 from contracts import retention
@@ -28,7 +29,7 @@ from services.matching.dal.store import (
     StaleStateError,
     StudentWrite,
 )
-from services.matching.logic import choose, events, flow_solver
+from services.matching.logic import choose, events
 from services.matching.logic import cost as cm
 from services.matching.logic.assignment_rules import waiting_state
 from services.matching.models.matching import (
@@ -37,6 +38,9 @@ from services.matching.models.matching import (
     AssignmentChange,
     Companion,
 )
+
+if TYPE_CHECKING:
+    from services.matching.logic import flow_solver
 
 MAX_CYCLE = 33
 """Longest cycle of moves between full companions: one transaction holds per move its record, its event and

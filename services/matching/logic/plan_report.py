@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from contracts.calendar import whole_days
 from services.matching.logic import cost as cm
-from services.matching.logic import flow_solver
 from services.matching.models.matching import Assignment, Companion, MoveOut
+
+if TYPE_CHECKING:
+    from services.matching.logic import flow_solver
 
 
 def short(intake_id: str) -> str:

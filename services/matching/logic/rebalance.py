@@ -12,16 +12,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from common.errors import ConflictError
 from contracts.calendar import local_date
 from services.matching.dal.store import MatchingStore
-from services.matching.logic import flow_solver
 from services.matching.logic.apply_plan import apply_plan
 from services.matching.logic.cost import DEFAULT_WEIGHTS, Weights
 from services.matching.logic.plan_report import move_outs
 from services.matching.logic.resolve import student_states
 from services.matching.models.matching import RebalanceResult
+
+if TYPE_CHECKING:
+    from services.matching.logic import flow_solver
 
 STALE_PLAN = (
     "Der Vorschlag ist nicht mehr aktuell (Zuordnungen oder Register haben sich inzwischen geändert). "
@@ -49,6 +52,8 @@ def run_rebalance(
 ) -> RebalanceResult:
     """Optimise the whole pool as of ``at``; with ``dry_run`` only list the moves, else apply them — only if
     they are the moves of ``expected_plan_id`` (the preview's), else :class:`ConflictError`."""
+    from services.matching.logic import flow_solver  # numpy and the solver only when a plan is made
+
     w = weights or DEFAULT_WEIGHTS
     today = local_date(at)
     companions = store.list_companions()

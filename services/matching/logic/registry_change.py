@@ -22,12 +22,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.matching.logic import cost as cm
-from services.matching.logic import flow_solver
 from services.matching.logic.resolve import MAKE_ROOM_WEIGHTS, component
 from services.matching.models.matching import Assignment, Companion
+
+if TYPE_CHECKING:
+    from services.matching.logic import flow_solver
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ def _apply_moves(
     students: Sequence[flow_solver.StudentState], plan: flow_solver.Plan, today: date
 ) -> list[flow_solver.StudentState]:
     """The students as they are once ``plan``'s moves are made."""
+    from services.matching.logic import flow_solver  # numpy and the solver only when a plan is made
+
     out = []
     for s in students:
         to = plan.assignment.get(s.intake_id, s.companion_id)
@@ -121,6 +125,8 @@ def plan_change(
     """Plan replacing ``before`` (``None``: new) by ``after`` (its counter and revision as stored) among
     ``companions`` (the whole registry, as read), for the assigned and waiting ``students`` of the schools
     concerned (``records`` their records)."""
+    from services.matching.logic import flow_solver  # numpy and the solver only when a plan is made
+
     registry = [c for c in companions if c.companion_id != after.companion_id] + [after]
     old_schools = set(before.school_ids) if before else set()
     _, comps = component(old_schools | set(after.school_ids), registry)

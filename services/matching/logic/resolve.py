@@ -25,16 +25,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from contracts.calendar import local_date
 from contracts.events import ReassignmentCause
 from services.matching.dal.store import MatchingStore
 from services.matching.logic import cost as cm
-from services.matching.logic import flow_solver
 from services.matching.logic.apply_plan import Outcome, apply_plan
 from services.matching.logic.cost import Weights
 from services.matching.logic.plan_report import move_outs
 from services.matching.models.matching import Assignment, Companion
+
+if TYPE_CHECKING:
+    from services.matching.logic import flow_solver
 
 MAKE_ROOM_WEIGHTS = Weights(move_penalty=1000.0)
 """Every move costs far more than any difference of the cost model (≤ 10.5 per student): a student moves
@@ -79,6 +82,8 @@ def assignment_start(a: Assignment) -> date | None:
 def student_states(records: Iterable[Assignment]) -> list[flow_solver.StudentState]:
     """The plan's view of assigned and waiting students (others, and records without a profile, are left
     out)."""
+    from services.matching.logic import flow_solver  # numpy and the solver only when a plan is made
+
     return [
         flow_solver.StudentState(
             a.intake_id,
@@ -111,6 +116,8 @@ def cause_of(
 ) -> Callable[[flow_solver.Move], ReassignmentCause]:
     """Why a move happens: the student's companion can no longer keep them (``registry_change``), else to let
     someone in (``make_room``)."""
+    from services.matching.logic import flow_solver  # numpy and the solver only when a plan is made
+
     by_id = {c.companion_id: c for c in companions}
     current = {s.intake_id: s for s in students}
 
@@ -143,6 +150,8 @@ def resolve_once(
     force: bool,
 ) -> Outcome | None:
     """Plan and apply one component (``None``: nothing to do)."""
+    from services.matching.logic import flow_solver  # numpy and the solver only when a plan is made
+
     today = local_date(at)
     broken = ended_with_students(comps, today)
     waiting = (next(iter(store.waiting(s)), None) for s in sorted(schools))

@@ -1,7 +1,8 @@
 """Render report contexts (``logic.figures``) as HTML (Jinja2), PDF (fpdf2, from the HTML), XLSX (openpyxl).
 
 XLSX: one sheet per table with native charts (``logic.workbook``). openpyxl (and numpy behind it) is imported
-when a workbook is made, not with every reporting handler that imports this module (docs/performance.md).
+when a workbook is made, Jinja2 when the first template is rendered, not with every reporting handler that
+imports this module (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
 from services.reporting.logic.pdf import html_to_pdf
 from services.reporting.logic.suppression import SECONDARY, percent_text, signed_text
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
     from openpyxl import Workbook
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -40,6 +40,8 @@ def add_filters(env: Environment) -> Environment:
 
 @cache
 def environment() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
     return add_filters(
         Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     )
