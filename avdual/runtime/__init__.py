@@ -49,7 +49,12 @@ from avdual.runtime.clock import SimClock, schedule_times
 from avdual.runtime.delivery import EventStormError
 from avdual.runtime.gateway import LOCAL_AUTH_PATH, UNAUTHORIZED_BODY, ApiResponse, Gateway
 from avdual.runtime.lambda_service import FakeLambdaContext
-from avdual.runtime.moto_patches import install_item_backup_for_transactions, install_jsonpath_parse_cache
+from avdual.runtime.moto_patches import (
+    install_item_backup_for_transactions,
+    install_jsonpath_parse_cache,
+    install_serializer_key_cache,
+    install_sqs_retention_check,
+)
 from avdual.runtime.resources import Resources
 from avdual.runtime.scheduler import ASYNC_ATTEMPTS, Scheduler
 from common import aws
@@ -105,6 +110,8 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         os.environ.update(env)
         install_item_backup_for_transactions()
         install_jsonpath_parse_cache()
+        install_sqs_retention_check()
+        install_serializer_key_cache()
         self._mock = mock_aws()
         self._mock.start()
         boto3.setup_default_session()

@@ -27,15 +27,28 @@ class EventStormError(RuntimeError):
 class Delivery(StreamMappings):
     """Drains the subscription queues (and polls the stream event source mappings) until quiet."""
 
-    def _receive_all(self, sqs: Any, url: str) -> list[dict[str, Any]]:
+    def _receive_all(self, sqs: Any, name: str, url: str) -> list[dict[str, Any]]:
+        """Every visible message of the subscription's queue, 10 per ``ReceiveMessage`` (the most SQS hands
+        out per call, as the Lambda poller asks for them). A queue without a visible message is not asked:
+        the Lambda service long-polls it at no cost to the functions, so an empty receive here would only
+        spend time (the runtime looks into moto's queue instead, :meth:`_has_visible`)."""
         msgs: list[dict[str, Any]] = []
-        while True:
+        while self._has_visible(name):
             got = sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300, AttributeNames=["All"]
             ).get("Messages", [])
             if not got:
                 return msgs
             msgs += got
+        return msgs
+
+    def _has_visible(self, subscription: str) -> bool:
+        """Whether the subscription's queue holds a message that a receive would return now (visible, not
+        delayed): read from moto's in-process queue, no AWS call."""
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends[ACCOUNT][REGION].queues.get(self.physical(subscription))
+        return queue is None or any(m.visible and not m.delayed for m in queue._messages)
 
     @staticmethod
     def _record(msg: dict[str, Any], queue_arn: str, receive_count: int) -> dict[str, Any]:
@@ -84,10 +97,10 @@ class Delivery(StreamMappings):
                 if self.stats.deliveries - start > self.max_deliveries:
                     raise EventStormError(f"more than {self.max_deliveries} deliveries in one drain")
 
-    def _deliver_subscription(self, sqs: Any, name: str, sub: Subscription, attempts: Counter[str]) -> bool:  # noqa: C901
-        url, dlq = self._queues[name]
+    def _deliver_subscription(self, sqs: Any, name: str, sub: Subscription, attempts: Counter[str]) -> bool:
+        url, _ = self._queues[name]
         arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.physical(name)}"
-        msgs = self._receive_all(sqs, url)
+        msgs = self._receive_all(sqs, name, url)
         replays, self._replay[name] = self._replay[name], []
         if not msgs and not replays:
             return False
@@ -106,28 +119,49 @@ class Delivery(StreamMappings):
             except Exception:
                 failed = {r["messageId"] for _, r in batch}
             self.stats.batches += 1
-            for msg, rec in batch:
-                self.stats.deliveries += 1
-                self.stats.by_detail_type[json.loads(rec["body"]).get("detail-type", "?")] += 1
-                if msg is None:
-                    continue  # a replayed duplicate: its original was already settled
-                if rec["messageId"] in failed:
-                    self.stats.failures += 1
-                    if attempts[msg["MessageId"]] >= sub.max_receive_count:
-                        sqs.send_message(QueueUrl=dlq, MessageBody=msg["Body"])
-                        sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
-                        self.dead_letters.append(
-                            DeadLetter(name, json.loads(msg["Body"]), attempts[msg["MessageId"]])
-                        )
-                    else:
-                        sqs.change_message_visibility(
-                            QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=0
-                        )
-                else:
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
-                    if self.duplicate:
-                        self._replay[name].append(rec)
+            self._settle(sqs, name, sub, batch, failed, attempts)
         return True
+
+    def _settle(
+        self,
+        sqs: Any,
+        name: str,
+        sub: Subscription,
+        batch: list[tuple[dict[str, Any] | None, dict[str, Any]]],
+        failed: set[str],
+        attempts: Counter[str],
+    ) -> None:
+        """After an invocation, as the event source mapping does: the processed messages are deleted in one
+        ``DeleteMessageBatch`` (up to 10 a call), a failed one becomes visible again for the next attempt or,
+        after ``max_receive_count`` receives, moves to the DLQ."""
+        url, dlq = self._queues[name]
+        done: list[str] = []
+        for msg, rec in batch:
+            self.stats.deliveries += 1
+            self.stats.by_detail_type[json.loads(rec["body"]).get("detail-type", "?")] += 1
+            if msg is None:
+                continue  # a replayed duplicate: its original was already settled
+            if rec["messageId"] not in failed:
+                done.append(msg["ReceiptHandle"])
+                if self.duplicate:
+                    self._replay[name].append(rec)
+                continue
+            self.stats.failures += 1
+            if attempts[msg["MessageId"]] >= sub.max_receive_count:
+                sqs.send_message(QueueUrl=dlq, MessageBody=msg["Body"])
+                done.append(msg["ReceiptHandle"])
+                self.dead_letters.append(
+                    DeadLetter(name, json.loads(msg["Body"]), attempts[msg["MessageId"]])
+                )
+            else:
+                sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=0
+                )
+        for i in range(0, len(done), 10):
+            entries = [{"Id": str(n), "ReceiptHandle": h} for n, h in enumerate(done[i : i + 10])]
+            failed_deletes = sqs.delete_message_batch(QueueUrl=url, Entries=entries).get("Failed", [])
+            if failed_deletes:
+                raise RuntimeError(f"{name}: DeleteMessageBatch failed for {failed_deletes}")
 
     def ops_target(self) -> OpsTarget:
         """The operations view (DLQs, archive) of this runtime; use under ``self.lock``."""

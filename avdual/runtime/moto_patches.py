@@ -87,3 +87,57 @@ def install_jsonpath_parse_cache() -> None:
     cached = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
     cached._avdual_cached = True  # type: ignore[attr-defined]
     jsonpath_ng.ext.parse = cached
+
+
+def install_sqs_retention_check() -> None:
+    """Let moto's ``ReceiveMessage`` read a queue's retention period, not all of its attributes per message.
+
+    For every message it hands out, moto checks the queue's ``MessageRetentionPeriod`` through
+    ``get_queue_attributes``, which computes every attribute of the queue (the approximate message counts walk
+    all messages): the local pipeline's receives grow with each message in flight. The period read from the
+    queue is the same number, so a message is kept or dropped as before."""
+    from moto.core.utils import unix_time
+    from moto.sqs.models import Message, SQSBackend
+
+    if getattr(SQSBackend.is_message_valid_based_on_retention_period, "_avdual_direct", False):
+        return
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Message) -> bool:
+        retention_period = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention_period + message.sent_timestamp / 1000 > unix_time())  # type: ignore[operator]
+
+    is_message_valid_based_on_retention_period._avdual_direct = True  # type: ignore[attr-defined]
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
+
+
+def install_serializer_key_cache() -> None:
+    """Look up the candidate keys of a response member once per (member, structure), not per value.
+
+    moto serializes every response against the botocore model, and for each member of each structure value
+    (ten per DynamoDB ``AttributeValue``) it asks six alias providers which keys the value might sit under:
+    the largest share of the time of a DynamoDB call with items. For a plain ``dict`` value the answer depends
+    only on the member's name, its shape and the structure it belongs to (the providers read the shape,
+    its parent, and the value's class and ``Meta``, which a dict does not have), so it is cached for dicts;
+    any other object is asked as before. The response stays what moto's own serializer writes."""
+    from moto.core import serialize
+
+    picker = serialize.XFormedAttributePicker
+    original = picker.get_possible_keys
+    if getattr(original, "_avdual_cached", False):
+        return
+    cache: dict[tuple[str, int, int], tuple[tuple[str, ...], Any, Any]] = {}
+
+    def get_possible_keys(self: Any, context: Any) -> Any:
+        if type(context.obj) is not dict or self.alias_providers is not serialize.DEFAULT_ALIAS_PROVIDERS:
+            return original(self, context)
+        shape = context.shape
+        parent = getattr(shape, "parent", None)
+        key = (context.key, id(shape), id(parent))
+        hit = cache.get(key)
+        if hit is None or hit[1] is not shape or hit[2] is not parent:
+            hit = cache[key] = (tuple(original(self, context)), shape, parent)  # keeps both alive: ids stay
+        return hit[0]
+
+    get_possible_keys._avdual_cached = True  # type: ignore[attr-defined]
+    get_possible_keys._avdual_original = original  # type: ignore[attr-defined]
+    picker.get_possible_keys = get_possible_keys  # type: ignore[method-assign]

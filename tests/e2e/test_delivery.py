@@ -70,3 +70,23 @@ def test_poison_message_goes_to_dead_letters_and_the_rest_is_processed(rt: Local
     rt.drain()
     assert {d.subscription for d in rt.dead_letters} == {"matching-intake-events", "reporting-events"}
     assert [a["status"] for a in rt.scan("assignments")] == ["waitlisted"]
+
+
+def test_processed_messages_are_deleted_in_batches_and_empty_queues_are_not_polled(
+    rt: LocalRuntime, form: dict
+) -> None:
+    """As a Lambda event source mapping: up to 10 messages a receive, the processed ones of an invocation
+    deleted with one DeleteMessageBatch ("Using Lambda with Amazon SQS": the mapping deletes the messages
+    once the function succeeds); no receive of a queue that holds nothing."""
+    for i in range(12):
+        form["student"]["given_name"] = f"Batch{i}"
+        r = rt.api("POST", "/intakes", body=form, claims={"sub": "x", "cognito:groups": "office"})
+        assert r.status == 201
+    rt.clear_call_counts()
+    rt.drain()
+    sqs_deliveries = sum(rt.stats.by_detail_type.values())
+    calls = rt.runtime_calls
+    assert calls["sqs.DeleteMessage"] == 0
+    assert 0 < calls["sqs.DeleteMessageBatch"] < sqs_deliveries / 2  # 12 events per queue: 2 calls, not 12
+    assert calls["sqs.ReceiveMessage"] == calls["sqs.DeleteMessageBatch"]  # every receive found messages
+    assert rt.pending() == 0 and rt.dead_letters == []

@@ -4,6 +4,15 @@ JSONPath parse cache: moto builds each rule target's input with jsonpath_ng for 
 parses each path once. What the target receives must stay what AWS delivers: without an input transformer
 "EventBridge passes the entire event to the target"
 (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html).
+
+Serializer key cache: moto looks up where each member of a response sits in the value once per member and
+structure; a response is byte for byte what moto's own serializer writes, and an item of every DynamoDB data
+type reads back as written ("Supported data types", https://docs.aws.amazon.com/amazondynamodb/latest/
+developerguide/HowItWorks.NamingRulesDataTypes.html).
+
+SQS retention check: moto reads the queue's retention period directly; a message older than
+``MessageRetentionPeriod`` is still never received ("the length of time, in seconds, for which Amazon SQS
+retains a message", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html).
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ import json
 
 import boto3
 
-from avdual.runtime import LocalRuntime
+from avdual.runtime import ACCOUNT, REGION, LocalRuntime
 
 
 def test_the_jsonpath_parser_is_cached_while_a_runtime_runs(rt: LocalRuntime) -> None:
@@ -35,3 +44,78 @@ def test_a_rule_target_without_input_transformer_still_receives_the_entire_event
         assert event["detail-type"] == "IntakeSubmitted"
         assert event["detail"] == detail
         assert {"id", "version", "time", "region", "resources"} <= set(event)  # moto omits "account"
+
+
+ITEM_OF_EVERY_TYPE = {
+    "pk": {"S": "every-type"},
+    "s": {"S": "Ä text ✓"},
+    "n": {"N": "-12.5"},
+    "b": {"B": b"\x00\xffbytes"},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "bs": {"BS": [b"\x01", b"\x02"]},
+    "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "3"}, {"NULL": True}, {"BOOL": False}]}}},
+    "l": {"L": [{"M": {"k": {"BOOL": True}}}, {"SS": ["z"]}]},
+    "null": {"NULL": True},
+    "bool": {"BOOL": True},
+}
+
+
+def _raw_responses(table: str) -> list[bytes]:
+    """The HTTP bodies moto writes for a GetItem, a Scan and a Query of the item (before botocore parses)."""
+    bodies: list[bytes] = []
+    ddb = boto3.client("dynamodb")
+    ddb.meta.events.register(
+        "after-call.dynamodb", lambda http_response, **_: bodies.append(http_response.content)
+    )
+    ddb.get_item(TableName=table, Key={"pk": ITEM_OF_EVERY_TYPE["pk"]}, ConsistentRead=True)
+    ddb.scan(TableName=table)
+    ddb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "every-type"}},
+    )
+    return bodies
+
+
+def test_dynamodb_responses_are_what_motos_own_serializer_writes(rt: LocalRuntime) -> None:
+    from moto.core import serialize
+
+    ddb = boto3.client("dynamodb")
+    table = "serializer-check"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName=table, Item=ITEM_OF_EVERY_TYPE)
+    cached = serialize.XFormedAttributePicker.get_possible_keys
+    assert getattr(cached, "_avdual_cached", False)
+    with_cache = _raw_responses(table)
+    serialize.XFormedAttributePicker.get_possible_keys = cached._avdual_original  # type: ignore[attr-defined,method-assign]
+    try:
+        without_cache = _raw_responses(table)
+    finally:
+        serialize.XFormedAttributePicker.get_possible_keys = cached  # type: ignore[method-assign]
+    assert len(with_cache) == 3 and all(b"every-type" in body for body in with_cache)
+    assert with_cache == without_cache
+    assert ddb.get_item(TableName=table, Key={"pk": ITEM_OF_EVERY_TYPE["pk"]})["Item"] == ITEM_OF_EVERY_TYPE
+    assert ddb.scan(TableName=table)["Items"] == [ITEM_OF_EVERY_TYPE]
+
+
+def test_a_message_older_than_the_retention_period_is_not_received(rt: LocalRuntime) -> None:
+    from moto.sqs.models import sqs_backends
+
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="retention-check", Attributes={"MessageRetentionPeriod": "60"})[
+        "QueueUrl"
+    ]
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    old = next(
+        m for m in sqs_backends[ACCOUNT][REGION].queues["retention-check"]._messages if m.body == "old"
+    )
+    old.sent_timestamp -= 61_000  # sent 61 s before the queue's 60 s retention period ends
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in got] == ["new"]
