@@ -7,6 +7,11 @@ Items of the ``aggregates`` table (pk / sk):
   year the student left in — of the exit date once recorded — plus one year)
 * ``year#<school year>`` / ``<counter>`` – a counter ``n`` (see ``logic.projection.counters``)
 * ``waitlist#<school year>`` / ``<intake_id>`` – a student's waiting periods (TTL like the state)
+* ``waiting#<school year>`` / ``<start>#<intake_id>`` – the open waiting period of a student, and
+  ``waited#<school year>`` / ``<end>#<intake_id>#<start>`` – each ended one (instants as
+  ``models.aggregates.instant_key``), each with the student's waitlist item; ``waitopen#<school year>`` /
+  ``<day>`` – a counter of the open ones by the UTC day they began. Written with the waitlist item; what a
+  report reads instead of the whole waitlist (docs/adr/0023-bounded-report-reads.md)
 * ``companions`` / ``<companion_id>`` – name, capacity, schools, FTE from ``CompanionUpdated`` (last writer
   wins)
 * ``alert#<kind>`` / ``<key>`` – alerts sent (claimed before sending, so duplicates send nothing); a
@@ -35,13 +40,21 @@ from common.dynamodb import all_items, condition_failed, serialize, to_dynamo
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts import retention
+from contracts.calendar import whole_days
 from contracts.topology import OFFICE_MAIL, REPORTING_OUTBOX
 from services.reporting.models.aggregates import (
     COMPANION_COUNTER,
+    OPEN_WAITS,
+    WAITED,
+    WAITING,
     CompanionInfo,
     ReportRecord,
     StudentState,
     WaitlistItem,
+    WaitlistSlice,
+    day_key,
+    instant_key,
+    long_cutoff,
 )
 
 AGGREGATES, REPORTS, OUTBOX = "aggregates", "reports", REPORTING_OUTBOX.name
@@ -126,9 +139,12 @@ class AggregateStore:
         new: StudentState,
         deltas: Counter[CounterKey],
         waitlist: WaitlistItem | None,
+        *,
+        replaces: WaitlistItem | None = None,
     ) -> None:
-        """Write the new state, its waitlist item and the counter deltas in one transaction, conditional on
-        the state read (``old``). Raises :class:`StaleStateError` if it changed meanwhile."""
+        """Write the new state, its waitlist item (with its periods' index items, the ones of ``replaces``
+        that it no longer has deleted) and the counter deltas in one transaction, conditional on the state
+        read (``old``). Raises :class:`StaleStateError` if it changed meanwhile."""
         name = settings.table_name(AGGREGATES)
         version = (old.version if old else 0) + 1
         state = {
@@ -147,21 +163,17 @@ class AggregateStore:
             put["ExpressionAttributeValues"] = {":v": {"N": str(old.version)}}
         items: list[dict[str, Any]] = [{"Put": put}]
         if waitlist is not None:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": name,
-                        "Item": serialize(
-                            {
-                                "pk": f"waitlist#{waitlist.school_year}",
-                                "sk": waitlist.intake_id,
-                                "expires_at": retention.expires_at(new.school_year, new.exit_date),
-                                "item": waitlist.model_dump_json(),
-                            }
-                        ),
-                    }
-                }
-            )
+            records = waitlist_records(waitlist, retention.expires_at(new.school_year, new.exit_date))
+            kept = {(r["pk"], r["sk"]) for r in records}
+            items += [{"Put": {"TableName": name, "Item": serialize(r)}} for r in records]
+        else:
+            kept = set()
+        if replaces is not None:
+            gone = [k for k in _waitlist_keys(replaces) if k not in kept]
+            items += [
+                {"Delete": {"TableName": name, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
+                for pk, sk in sorted(gone)
+            ]
         for (pk, sk), delta in sorted(deltas.items()):
             items.append(
                 {
@@ -233,17 +245,73 @@ class AggregateStore:
         return [WaitlistItem.model_validate_json(i["item"]) for i in items]
 
     def put_waitlist_items(self, items: list[WaitlistItem]) -> None:
-        """Bulk write (benchmarks); the consumer writes them in :meth:`save_state`."""
+        """Bulk write with their index items (benchmarks); the consumer writes them in :meth:`save_state`
+        (the counters of the open waits come with the other counters)."""
         with self.table.batch_writer() as bw:
             for w in items:
-                bw.put_item(
-                    Item={
-                        "pk": f"waitlist#{w.school_year}",
-                        "sk": w.intake_id,
-                        "expires_at": retention.expires_at(w.school_year),
-                        "item": w.model_dump_json(),
-                    }
-                )
+                for record in waitlist_records(w, retention.expires_at(w.school_year)):
+                    bw.put_item(Item=record)
+
+    def waitlist_slice(
+        self, school_year: str, *, at: datetime, instants: Sequence[datetime], long_days: int, limit: int
+    ) -> WaitlistSlice:
+        """What a report shows of the waitlist, read bounded by it (docs/adr/0023-bounded-report-reads.md):
+        at ``at`` and each of ``instants`` (none later than now) how many wait and how many longer than
+        ``long_days``, and the students among the ``limit`` longest waits at ``at`` (ties included). Reads
+        the counters of the open waits (one per day), the open waits of the days the instants fall on, the
+        waits ended since the earliest instant, and the ``limit`` earliest open waits."""
+        sy = school_year
+        out = WaitlistSlice(at=at, long_days=long_days)
+        earliest = min([at, *instants])
+        ended = [
+            (_period_of(w, i["sk"]), w)
+            for i in self._query(f"{WAITED}#{sy}", sort=Key("sk").gt(instant_key(earliest)))
+            for w in [WaitlistItem.model_validate_json(i["item"])]
+        ]
+        per_day = {
+            i["sk"]: int(i.get("n", 0)) for i in self._query(f"{OPEN_WAITS}#{sy}", **_COUNTER_ATTRIBUTES)
+        }
+
+        def open_until(t: datetime) -> int:
+            """Open waits now that began by ``t``: the days before in the counters, the day of ``t`` read."""
+            day = day_key(t)
+            same_day = self._query(
+                f"{WAITING}#{sy}",
+                sort=Key("sk").between(day, f"{instant_key(t)}#~"),
+                ProjectionExpression="#k",
+                ExpressionAttributeNames={"#k": "sk"},
+            )
+            return sum(n for d, n in per_day.items() if d < day) + sum(1 for _ in same_day)
+
+        def ended_between(began_by: datetime, t: datetime) -> int:
+            return sum(1 for (start, end), _ in ended if start <= began_by and end > t)
+
+        for t in {at, *instants}:
+            cutoff = long_cutoff(t, long_days)
+            out.waiting[t] = open_until(t) + ended_between(t, t)
+            out.long[t] = open_until(cutoff) + ended_between(cutoff, t)
+        out.longest = self._longest(sy, at, long_days, limit, [w for (s, e), w in ended if s <= at < e])
+        return out
+
+    def _longest(
+        self, sy: str, at: datetime, long_days: int, limit: int, ended: list[WaitlistItem]
+    ) -> list[WaitlistItem]:
+        """Candidates of the ``limit`` longest waits at ``at``: the earliest open ones, the ones ended since
+        ``at`` and every open one as long as the last of them (whole days; ties go by intake id)."""
+        pk, upto = f"{WAITING}#{sy}", f"{instant_key(at)}#~"
+        resp = self.table.query(
+            KeyConditionExpression=Key("pk").eq(pk) & Key("sk").lte(upto), ConsistentRead=True, Limit=limit
+        )
+        earliest = [WaitlistItem.model_validate_json(i["item"]) for i in resp["Items"]]
+        found = {w.intake_id: w for w in [*earliest, *ended]}
+        if len(earliest) == limit and "LastEvaluatedKey" in resp:
+            days = sorted(whole_days(_start_at(w, at), at) for w in found.values())
+            tie = days[-limit]  # the days of the limit-th longest wait
+            low, high = at - timedelta(days=tie + 1), at - timedelta(days=tie)
+            for i in self._query(pk, sort=Key("sk").between(instant_key(low), f"{instant_key(high)}#~")):
+                w = WaitlistItem.model_validate_json(i["item"])
+                found.setdefault(w.intake_id, w)
+        return list(found.values())
 
     # ------------------------------------------------------------------ companions
     def put_companion(self, c: CompanionInfo) -> bool:
@@ -725,3 +793,38 @@ def _companion(companion_id: str, i: Mapping[str, Any] | None) -> tuple[Companio
         return None, None
     info = _companion_info(companion_id, dict(i)) if "capacity" in i else None
     return info, int(i["full_alerted_at"]) if "full_alerted_at" in i else None
+
+
+def waitlist_records(w: WaitlistItem, expires_at: int) -> list[dict[str, Any]]:
+    """The items of a student's waitlist entry: the entry, its open period by start, each ended period by
+    end (all with the entry, so a report lists a student from the index alone)."""
+    item = w.model_dump_json()
+    return [{"pk": pk, "sk": sk, "expires_at": expires_at, "item": item} for pk, sk in _waitlist_keys(w)]
+
+
+def _waitlist_keys(w: WaitlistItem) -> list[tuple[str, str]]:
+    keys = [(f"waitlist#{w.school_year}", w.intake_id)]
+    for start, end in w.periods:
+        if end is None:
+            keys.append((f"{WAITING}#{w.school_year}", f"{instant_key(start)}#{w.intake_id}"))
+        else:
+            keys.append(
+                (f"{WAITED}#{w.school_year}", f"{instant_key(end)}#{w.intake_id}#{instant_key(start)}")
+            )
+    return keys
+
+
+def _period_of(w: WaitlistItem, sk: str) -> tuple[datetime, datetime]:
+    """The ended period of ``w`` that the ``waited#`` key ``sk`` names."""
+    end_key, _, start_key = sk.split("#")
+    return next(
+        (s, e)
+        for s, e in w.periods
+        if e is not None and instant_key(s) == start_key and instant_key(e) == end_key
+    )
+
+
+def _start_at(w: WaitlistItem, at: datetime) -> datetime:
+    start = w.waiting_at(at)
+    assert start is not None
+    return start

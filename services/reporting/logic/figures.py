@@ -61,7 +61,7 @@ from services.reporting.logic.suppression import (
     suppress_linked,
     suppress_value,
 )
-from services.reporting.models.aggregates import CompanionInfo, WaitlistItem
+from services.reporting.models.aggregates import CompanionInfo, WaitlistItem, WaitlistSlice, waitlist_slice
 
 TARGET_PER_FTE = 40
 STATUS_ORDER = ("submitted", "assigned", "waitlisted", "ended", "withdrawn")
@@ -223,9 +223,22 @@ class Inputs:
     waitlist: Sequence[WaitlistItem] = ()
     previous_school_year: str | None = None
     previous_counters: Mapping[str, int] | None = None
+    waitlist_slice: WaitlistSlice | None = None
+    """What the store read of the waitlist for the week (bounded); without it, computed from ``waitlist``."""
 
     def counts(self) -> Counts:
         return Counts.parse(self.counters)
+
+    def waiting(self, week: ReportWeek) -> WaitlistSlice:
+        """The waitlist at the end of ``week`` (and the long waits at its start)."""
+        s = self.waitlist_slice
+        if s is not None:
+            if s.at != week.end_instant or week.start_instant not in s.long:
+                raise ValueError(f"the waitlist was read for another week than {week.label}")
+            return s
+        return waitlist_slice(
+            self.waitlist, at=week.end_instant, instants=[week.start_instant], long_days=LONG_WAIT_DAYS
+        )
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -419,14 +432,15 @@ def movement_rows(counts: Counts, inputs: Inputs, week: ReportWeek) -> list[dict
                 "end": counts.level(st, nxt),
             }
         )
+    waiting = inputs.waiting(week)
     rows.append(
         {
             "key": "long_waits",
             "label": f"länger als {LONG_WAIT_DAYS} Tage wartend",
-            "start": long_waits(inputs.waitlist, week.start_instant),
+            "start": waiting.long[week.start_instant],
             "inflow": None,
             "outflow": None,
-            "end": long_waits(inputs.waitlist, week.end_instant),
+            "end": waiting.long[week.end_instant],
         }
     )
     for r in rows:
@@ -495,6 +509,7 @@ def weekly_figures(inputs: Inputs, week: ReportWeek) -> dict[str, Any]:
         row_totals=False,
     )
     movements = movement_rows(counts, inputs, week)
+    waiting = inputs.waiting(week)
     companions = _companion_rows(inputs, counts)
     ftes = _fte_per_school(companions)
     assigned = dict(zip(status.row_labels, status.column(STATUS_LABELS["assigned"]), strict=True))
@@ -509,7 +524,9 @@ def weekly_figures(inputs: Inputs, week: ReportWeek) -> dict[str, Any]:
         "movement_notes": movement_notes(movements, counts, week),
         "new_this_week": new,
         "status_by_school": status,
-        "waitlist": waitlist_rows(inputs.waitlist, week.end_instant),
+        "waitlist": waitlist_rows(waiting.longest, week.end_instant)[:WAITLIST_LIST_LIMIT],
+        "waitlist_count": waiting.waiting[week.end_instant],
+        "long_wait_count": waiting.long[week.end_instant],
         "companions": companions,
         "schools_caseload": schools_caseload,
         "target_per_fte": TARGET_PER_FTE,
@@ -537,10 +554,10 @@ def weekly_context(
             f"({local(generated_at).strftime('%d.%m.%Y, %H:%M')} Uhr): {now_assigned} zugeordnet, "
             f"{signed_text(now_assigned - week_assigned)} seit dem Ende der Berichtswoche."
         )
-    if len(f["waitlist"]) > WAITLIST_LIST_LIMIT:
+    if f["waitlist_count"] > WAITLIST_LIST_LIMIT:
         notes.append(
             f"Die Warteliste zeigt die {WAITLIST_LIST_LIMIT} längsten Wartezeiten von "
-            f"{len(f['waitlist'])} wartenden Schülerinnen und Schülern (auch in der Excel-Datei); "
+            f"{f['waitlist_count']} wartenden Schülerinnen und Schülern (auch in der Excel-Datei); "
             "die Zahl derer, die länger als 14 Tage warten, zählt alle."
         )
     if len(f["companions"]) > COMPANION_LIST_LIMIT:
@@ -556,9 +573,6 @@ def weekly_context(
         generated_at=local(generated_at),
         report_id=report_id,
         notes=notes,
-        waitlist=f["waitlist"][:WAITLIST_LIST_LIMIT],
-        waitlist_count=len(f["waitlist"]),
-        long_wait_count=sum(1 for w in f["waitlist"] if w["days"] > LONG_WAIT_DAYS),
         companions=_most_loaded(f["companions"], COMPANION_LIST_LIMIT),
         companions_count=len(f["companions"]),
         companions_total={
@@ -784,12 +798,11 @@ def dashboard_summary(inputs: Inputs, week: ReportWeek, *, with_charts: bool = T
         "status_by_school": _json_table(f["status_by_school"]),
         "new_this_week": _json_table(f["new_this_week"]),
         "waitlist": {
-            "waiting": len(waiting),
-            "longer_than_14_days": sum(1 for w in waiting if w["days"] > LONG_WAIT_DAYS),
+            "waiting": f["waitlist_count"],
+            "longer_than_14_days": f["long_wait_count"],
             "longest_days": waiting[0]["days"] if waiting else None,
             "entries": [
-                {k: (v.isoformat() if isinstance(v, date) else v) for k, v in w.items()}
-                for w in waiting[:WAITLIST_LIST_LIMIT]
+                {k: (v.isoformat() if isinstance(v, date) else v) for k, v in w.items()} for w in waiting
             ],
         },
         "companions": [

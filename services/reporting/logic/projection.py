@@ -41,11 +41,13 @@ from services.reporting.logic.casework_counters import casework_counters, merge_
 from services.reporting.logic.periods import week_key
 from services.reporting.models.aggregates import (
     COMPANION_COUNTER,
+    OPEN_WAITS,
     EntryKind,
     Status,
     StudentState,
     TimelineEntry,
     WaitlistItem,
+    day_key,
 )
 
 Fact = (
@@ -310,6 +312,9 @@ def counters(s: StudentState | None) -> Counter[CounterKey]:  # noqa: C901
       end of week W is the sum over the weeks up to W)
     * ``move#<week>#<school>#<from>#<to>`` – changes of status in that week (``from`` = :data:`NO_STATUS`
       for the first one): the inflows and outflows whose difference ``lvl`` is
+
+    and, in the partition ``waitopen#<school year>``, ``<UTC day>`` – students waiting now, by the day their
+    wait began (what a report sums instead of reading every waiting student)
     """
     out: Counter[CounterKey] = Counter()
     if s is None:
@@ -348,8 +353,11 @@ def counters(s: StudentState | None) -> Counter[CounterKey]:  # noqa: C901
     assigned = first_at(s, "assigned")
     if assigned is not None:
         add(f"new#{week_key(assigned)}#{sid}#assigned")
-    for start, _ in waiting_periods(s):
+    periods = waiting_periods(s)
+    for start, _ in periods:
         add(f"new#{week_key(start)}#{sid}#waitlisted")
+    if periods and periods[-1][1] is None:  # waiting now: counted by the day the wait began
+        out[(f"{OPEN_WAITS}#{s.school_year}", day_key(periods[-1][0]))] += 1
     for i, (at, now, _) in enumerate(tl):
         add(f"lvl#{week_key(at)}#{sid}#{now}")
         if i:

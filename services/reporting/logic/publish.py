@@ -19,10 +19,10 @@ from contracts.calendar import local_date
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
 from services.reporting.logic import events, mail, redact
 from services.reporting.logic.casework_figures import casework_figures
-from services.reporting.logic.figures import Inputs, school_year_context, weekly_context
+from services.reporting.logic.figures import WAITLIST_LIST_LIMIT, Inputs, school_year_context, weekly_context
 from services.reporting.logic.mail import MailSender
 from services.reporting.logic.pdf import PdfRenderError
-from services.reporting.logic.periods import Period, ReportWeek, local
+from services.reporting.logic.periods import LONG_WAIT_DAYS, Period, ReportWeek, local
 from services.reporting.logic.report import CONTENT_TYPES, render_html, render_pdf, render_xlsx
 from services.reporting.models.aggregates import ReportRecord
 
@@ -35,19 +35,32 @@ def previous_school_year(school_year: str) -> str:
     return f"{start}/{(start + 1) % 100:02d}"
 
 
-def load_inputs(store: AggregateStore, report_type: str, school_year: str) -> Inputs:
+def load_inputs(
+    store: AggregateStore, report_type: str, school_year: str, week: ReportWeek | None = None
+) -> Inputs:
     """The aggregates a report reads (counters, companions, waitlist periods; never student data): only what
-    it shows – the school-year report no waitlist, and of the previous year not the caseload counters
-    (docs/performance.md)."""
+    it shows – of the waitlist the counts and the longest waits of the report's ``week`` (required for the
+    weekly report), the school-year report no waitlist, and of the previous year not the caseload counters
+    (docs/performance.md, docs/adr/0023-bounded-report-reads.md)."""
     weekly = report_type == "weekly"
+    if weekly and week is None:
+        raise ValueError("the weekly report reads the waitlist of its week")
     prev_year = None if weekly else previous_school_year(school_year)
     return Inputs(
         school_year=school_year,
         counters=store.counters(school_year),
         companions=store.companions(),
-        waitlist=store.waitlist(school_year) if weekly else (),
         previous_school_year=prev_year,
         previous_counters=store.counters(prev_year, per_companion=False) if prev_year else None,
+        waitlist_slice=store.waitlist_slice(
+            school_year,
+            at=week.end_instant,
+            instants=[week.start_instant],
+            long_days=LONG_WAIT_DAYS,
+            limit=WAITLIST_LIST_LIMIT,
+        )
+        if week is not None and weekly
+        else None,
     )
 
 
@@ -155,7 +168,9 @@ def publish_report(
             return Published(done, done.state == "mailed")
     rendered = render(
         report_type,
-        load_inputs(store, report_type, school_year),
+        load_inputs(
+            store, report_type, school_year, ReportWeek.of(as_of, period) if report_type == "weekly" else None
+        ),
         as_of=as_of,
         report_id=report_id,
         period=period,

@@ -21,7 +21,7 @@ from contracts.topology import route
 from services.reporting.dal.aggregates import AggregateStore, ReportStore, StoredFile
 from services.reporting.dal.audit_journal import AuditLog
 from services.reporting.logic.casework_figures import casework_figures
-from services.reporting.logic.figures import WAITLIST_LIST_LIMIT, dashboard_summary, waitlist_rows
+from services.reporting.logic.figures import dashboard_summary
 from services.reporting.logic.periods import ReportWeek
 from services.reporting.logic.publish import load_inputs
 from services.reporting.logic.suppression import SuppressedTable
@@ -94,13 +94,13 @@ def dashboard(
     school_year: str, *, now: datetime, store: AggregateStore, principal: Principal
 ) -> DashboardSummary:
     """The dashboard figures; the students its waitlist shows are audited."""
-    inputs = load_inputs(store, "weekly", school_year)
     week = ReportWeek.of(now, "this_week")
+    inputs = load_inputs(store, "weekly", school_year, week)
     figures = dashboard_summary(inputs, week)
     cw = casework_figures(inputs.counters, school_year, local_date(week.as_of), suppressed=False)
     figures["casework"] = {k: v.as_dict() if isinstance(v, SuppressedTable) else v for k, v in cw.items()}
     summary = DashboardSummary.model_validate(figures)
-    listed = [w["intake_id"] for w in waitlist_rows(inputs.waitlist, week.as_of)[:WAITLIST_LIST_LIMIT]]
+    listed = [w["intake_id"] for w in figures["waitlist"]["entries"]]
     if listed:
         audit_log.record("reporting", "list", principal, listed, now, PURPOSES, journal=AuditLog())
     return summary

@@ -60,10 +60,12 @@ def apply_fact(fact: Fact, *, store: AggregateStore) -> Change:
             return Change(old, old, frozenset())
         d = deltas(old, new)
         wl_old, wl_new = waitlist_item(old) if old else None, waitlist_item(new)
-        # the waitlist item expires with the state: rewritten when it or the school year left changes
+        # the waitlist item expires with the state: rewritten when it or the school year left changes; the
+        # index items of the periods it no longer has go with the old one
         moved = old is not None and old.exit_date != new.exit_date
+        write = wl_new != wl_old or moved
         try:
-            store.save_state(old, new, d, wl_new if wl_new != wl_old or moved else None)
+            store.save_state(old, new, d, wl_new if write else None, replaces=wl_old if write else None)
         except StaleStateError:
             continue
         comps = frozenset(k.split("#")[1] for (_, k) in d if k.startswith("companion#"))

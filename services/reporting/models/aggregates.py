@@ -7,7 +7,9 @@ band, German support, career fields) and the timeline of what happened when.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +25,24 @@ EntryKind = Literal["submitted", "waitlisted", "assigned", "reassigned", "ended"
 """What a fact adds to a student's timeline (one entry per fact)."""
 
 ReportType = Literal["weekly", "school_year", "status"]
+
+OPEN_WAITS = "waitopen"
+"""Partition ``waitopen#<school year>`` of the counters of the students waiting now, by the UTC day their
+wait began (``<YYYY-MM-DD>``): what a report sums instead of reading every waiting student
+(docs/adr/0023-bounded-report-reads.md)."""
+WAITING, WAITED = "waiting", "waited"
+"""Index partitions of the waiting periods (``waiting#<school year>``: the open ones by start,
+``waited#<school year>``: the ended ones by end), each item with its student's :class:`WaitlistItem`."""
+
+
+def instant_key(t: datetime) -> str:
+    """An instant as a sort key (UTC, microseconds, fixed width: sorts as it orders)."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def day_key(t: datetime) -> str:
+    """The UTC day of an instant, the prefix of its :func:`instant_key`."""
+    return t.astimezone(UTC).strftime("%Y-%m-%d")
 
 
 class TimelineEntry(BaseModel):
@@ -174,3 +194,37 @@ class ReportRecord(BaseModel):
         description="Formats that could not be produced (or had to be removed), with the German reason shown "
         "to the office; the other formats are complete",
     )
+
+
+@dataclass
+class WaitlistSlice:
+    """What a report needs of the waitlist, at a few instants: how many students wait (``waiting``) and how
+    many of them longer than ``long_days`` (``long``), and ``longest``: the students whose waits may be among
+    the ``limit`` longest at ``at`` (at least those, ties included). Read bounded by the store
+    (``AggregateStore.waitlist_slice``) or computed from every item (:func:`waitlist_slice`)."""
+
+    at: datetime
+    long_days: int
+    waiting: dict[datetime, int] = field(default_factory=dict)
+    long: dict[datetime, int] = field(default_factory=dict)
+    longest: list[WaitlistItem] = field(default_factory=list)
+
+
+def long_cutoff(t: datetime, long_days: int) -> datetime:
+    """The latest start of a wait that lasts longer than ``long_days`` whole days at ``t``."""
+    return t - timedelta(days=long_days + 1)
+
+
+def waitlist_slice(
+    items: Iterable[WaitlistItem], *, at: datetime, instants: Sequence[datetime], long_days: int
+) -> WaitlistSlice:
+    """The slice of every item (the recount the store's bounded read must equal): counts at ``at`` and
+    ``instants``, every student waiting at ``at`` as a candidate."""
+    items = list(items)
+    out = WaitlistSlice(at=at, long_days=long_days)
+    for t in {at, *instants}:
+        starts = [s for s in (w.waiting_at(t) for w in items) if s is not None]
+        out.waiting[t] = len(starts)
+        out.long[t] = sum(1 for s in starts if s <= long_cutoff(t, long_days))
+    out.longest = [w for w in items if w.waiting_at(at) is not None]
+    return out
