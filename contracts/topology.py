@@ -216,7 +216,48 @@ REPORTS_LAYER = Layer(
     ("matplotlib", "fpdf2", "pillow", "jinja2", "openpyxl", "highspy", "numpy"),
     "Report rendering: matplotlib, fpdf2 + Pillow, Jinja2, openpyxl, HiGHS, numpy",
     leave_out=("contourpy",),  # matplotlib loads it for contour plots only
-    strip=("pylab.py",),  # matplotlib's interactive namespace
+    strip=(
+        "pylab.py",  # matplotlib's interactive namespace
+        # fontTools' Cython accelerators: the same modules are there as Python, which fontTools falls back
+        # to (fpdf2 only subsets fonts with it)
+        "fontTools/**/*.so",
+        # matplotlib: charts are drawn with Agg into PNG (logic/charts.py); the GUI, web and vector
+        # backends with their fonts (AFM, PDF core fonts), sample data and toolbar images are never loaded.
+        # Fonts: DejaVu Sans (charts and the PDF) and the last-resort glyphs stay; the serif, mono and
+        # math fonts (STIX, Computer Modern) are for styles the charts do not use
+        "matplotlib/backends/web_backend",
+        "matplotlib/backends/qt_editor",
+        "matplotlib/backends/_tkagg.*",
+        "matplotlib/backends/_backend_tk.py",
+        "matplotlib/backends/_backend_gtk.py",
+        "matplotlib/backends/qt_compat.py",
+        "matplotlib/backends/backend_[!a]*",  # every backend module but backend_agg.py
+        "matplotlib/mpl-data/sample_data",
+        "matplotlib/mpl-data/images",
+        "matplotlib/mpl-data/fonts/afm",
+        "matplotlib/mpl-data/fonts/pdfcorefonts",
+        "matplotlib/mpl-data/fonts/ttf/STIX*",
+        "matplotlib/mpl-data/fonts/ttf/cm*",
+        "matplotlib/mpl-data/fonts/ttf/DejaVuSerif*",
+        "matplotlib/mpl-data/fonts/ttf/DejaVuSansMono*",
+        "matplotlib/mpl-data/fonts/ttf/DejaVuSansDisplay.ttf",
+        # Pillow: images in reports are PNG (charts) read by fpdf2; the AVIF, WebP, Tk and FreeType text
+        # modules and their libraries are never loaded (ImageCms stays: fpdf2 imports it)
+        "PIL/_avif.*",
+        "PIL/_webp.*",
+        "PIL/_imagingtk.*",
+        "PIL/_imagingft.*",
+        "pillow.libs/libavif-*",
+        "pillow.libs/libwebp*",
+        "pillow.libs/libsharpyuv-*",
+        "pillow.libs/libfreetype-*",
+        "pillow.libs/libharfbuzz-*",
+        "pillow.libs/libbrotli*",
+        # numpy: the Fortran wrapper generator, C headers and the examples of its random C API
+        "numpy/f2py",
+        "numpy/_core/include",
+        "numpy/_pyinstaller",
+    ),
 )
 LAYERS: dict[str, Layer] = {
     layer.name: layer

@@ -90,7 +90,7 @@ LAYER_BUDGET_MB = 200
 LAYER_CACHE = REPO_ROOT / ".build" / "layers"
 
 _NO_DOCKER = DockerImage.from_registry("unused-local-bundling")
-_BUNDLER_VERSION = "2"  # bump to force new asset hashes when the bundling logic changes
+_BUNDLER_VERSION = "3"  # bump to force new asset hashes when the bundling logic changes
 
 
 def _walk(root: Path, rel: Path) -> list[Path]:
@@ -387,10 +387,10 @@ class DependencyLayerBundler:
                 raise FileNotFoundError(f"nothing in {target} matches {pattern!r} (strip)")
             for path in matches:
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
-        # console scripts, man pages, the installer's lock file and packages' own test suites are useless in
-        # a layer; bytecode would be for the wrong Python
+        # console scripts, man pages, the installer's lock file, packages' own test suites and type stubs
+        # are useless in a layer; bytecode would be for the wrong Python
         junk = [target / "bin", target / "share", target / ".lock"]
-        junk += [*target.rglob("__pycache__"), *target.glob("*/**/tests")]
+        junk += [*target.rglob("__pycache__"), *target.glob("*/**/tests"), *target.rglob("*.pyi")]
         for path in junk:
             if path.is_dir():
                 shutil.rmtree(path)
