@@ -211,6 +211,25 @@ MIN_COST_FLOW_LAYER = Layer(
 )
 #: Everything a rendered report needs: charts (matplotlib on numpy), the PDF (fpdf2 with Pillow), HTML and
 #: mail templates (Jinja2), the workbook (openpyxl), the small-count suppression (HiGHS on numpy).
+#: Pillow as the reports use it: PNG images (charts) read by fpdf2; the AVIF, WebP, Tk and FreeType text
+#: modules and their libraries are never loaded (ImageCms stays: fpdf2 imports it).
+_PILLOW_UNUSED = (
+    "PIL/_avif.*",
+    "PIL/_webp.*",
+    "PIL/_imagingtk.*",
+    "PIL/_imagingft.*",
+    "pillow.libs/libavif-*",
+    "pillow.libs/libwebp*",
+    "pillow.libs/libsharpyuv-*",
+    "pillow.libs/libfreetype-*",
+    "pillow.libs/libharfbuzz-*",
+    "pillow.libs/libbrotli*",
+)
+#: fontTools' Cython accelerators: the same modules are there as Python, which fontTools falls back to
+#: (fpdf2 only subsets fonts with it).
+_FONTTOOLS_ACCELERATORS = ("fontTools/**/*.so",)
+#: Everything a rendered report needs: charts (matplotlib on numpy), the PDF (fpdf2 with Pillow), HTML and
+#: mail templates (Jinja2), the workbook (openpyxl), the small-count suppression (HiGHS on numpy).
 REPORTS_LAYER = Layer(
     "reports",
     ("matplotlib", "fpdf2", "pillow", "jinja2", "openpyxl", "highspy", "numpy"),
@@ -218,13 +237,11 @@ REPORTS_LAYER = Layer(
     leave_out=("contourpy",),  # matplotlib loads it for contour plots only
     strip=(
         "pylab.py",  # matplotlib's interactive namespace
-        # fontTools' Cython accelerators: the same modules are there as Python, which fontTools falls back
-        # to (fpdf2 only subsets fonts with it)
-        "fontTools/**/*.so",
+        *_FONTTOOLS_ACCELERATORS,
         # matplotlib: charts are drawn with Agg into PNG (logic/charts.py); the GUI, web and vector
         # backends with their fonts (AFM, PDF core fonts), sample data and toolbar images are never loaded.
-        # Fonts: DejaVu Sans (charts and the PDF) and the last-resort glyphs stay; the serif, mono and
-        # math fonts (STIX, Computer Modern) are for styles the charts do not use
+        # Fonts: DejaVu Sans and the last-resort glyphs stay; the serif, mono and math fonts (STIX,
+        # Computer Modern) are for styles the charts do not use
         "matplotlib/backends/web_backend",
         "matplotlib/backends/qt_editor",
         "matplotlib/backends/_tkagg.*",
@@ -241,27 +258,34 @@ REPORTS_LAYER = Layer(
         "matplotlib/mpl-data/fonts/ttf/DejaVuSerif*",
         "matplotlib/mpl-data/fonts/ttf/DejaVuSansMono*",
         "matplotlib/mpl-data/fonts/ttf/DejaVuSansDisplay.ttf",
-        # Pillow: images in reports are PNG (charts) read by fpdf2; the AVIF, WebP, Tk and FreeType text
-        # modules and their libraries are never loaded (ImageCms stays: fpdf2 imports it)
-        "PIL/_avif.*",
-        "PIL/_webp.*",
-        "PIL/_imagingtk.*",
-        "PIL/_imagingft.*",
-        "pillow.libs/libavif-*",
-        "pillow.libs/libwebp*",
-        "pillow.libs/libsharpyuv-*",
-        "pillow.libs/libfreetype-*",
-        "pillow.libs/libharfbuzz-*",
-        "pillow.libs/libbrotli*",
+        *_PILLOW_UNUSED,
         # numpy: the Fortran wrapper generator, C headers and the examples of its random C API
         "numpy/f2py",
         "numpy/_core/include",
         "numpy/_pyinstaller",
     ),
 )
+#: The erasure in stored reports (reporting-consumer): the HTML row removed, the PDF laid out again
+#: (fpdf2 with Pillow), the XLSX row removed (openpyxl); and the office alerts' e-mails (Jinja2).
+REPORT_REDACTION_LAYER = Layer(
+    "report-redaction",
+    ("fpdf2", "pillow", "openpyxl", "jinja2"),
+    "Erasure in stored reports and alert e-mails: fpdf2 + Pillow, openpyxl, Jinja2",
+    strip=(*_FONTTOOLS_ACCELERATORS, *_PILLOW_UNUSED),
+)
+#: The office's alert e-mails (reporting-checks).
+MAIL_TEMPLATES_LAYER = Layer("mail-templates", ("jinja2",), "Alert e-mails to the office: Jinja2")
 LAYERS: dict[str, Layer] = {
     layer.name: layer
-    for layer in (TIMEZONES_LAYER, ULID_LAYER, WORKBOOKS_LAYER, MIN_COST_FLOW_LAYER, REPORTS_LAYER)
+    for layer in (
+        TIMEZONES_LAYER,
+        ULID_LAYER,
+        WORKBOOKS_LAYER,
+        MIN_COST_FLOW_LAYER,
+        REPORTS_LAYER,
+        REPORT_REDACTION_LAYER,
+        MAIL_TEMPLATES_LAYER,
+    )
 }
 
 
@@ -663,9 +687,8 @@ REPORTING_CONSUMER = Function(
     "services.reporting.handlers.consumer.handler",
     tables=("aggregates",),
     buckets=("reports",),
-    # plotting: re-renders stored reports (erasure)
-    extra_env=((ALERT_DIGEST_MINUTES_ENV, "15"), *PLOTTING_ENV),
-    layers=(TIMEZONES_LAYER, REPORTS_LAYER),
+    extra_env=((ALERT_DIGEST_MINUTES_ENV, "15"),),
+    layers=(TIMEZONES_LAYER, REPORT_REDACTION_LAYER),
     description="Keeps anonymous report aggregates from intake and matching events; collects office alerts "
     "(student waitlisted, companion at capacity) into windows and schedules their digest; removes a "
     "withdrawn student's rows from stored reports",
@@ -717,9 +740,8 @@ REPORTING_CHECKS = Function(
         ),
     ),
     one_time=(ALERT_DIGEST,),
-    extra_env=PLOTTING_ENV,  # its modules import the report renderer
     mail=(OFFICE_MAIL.name,),
-    layers=(TIMEZONES_LAYER, REPORTS_LAYER),
+    layers=(TIMEZONES_LAYER, MAIL_TEMPLATES_LAYER),
     description="Alerts to the office: the digest of an alert window (one e-mail per kind, with the "
     "all-clear); daily, students waiting longer than 14 days",
 )

@@ -19,10 +19,10 @@ from contracts.calendar import local_date
 from contracts.reference import school_year_of
 from services.reporting.dal.aggregates import AggregateStore
 from services.reporting.logic import digest, mail
-from services.reporting.logic.figures import waitlist_rows
 from services.reporting.logic.mail import MailSender, send_mail
 from services.reporting.logic.periods import LONG_WAIT_DAYS
 from services.reporting.logic.projection import status, waiting_periods
+from services.reporting.logic.waitlist import waitlist_rows
 from services.reporting.models.aggregates import StudentState
 
 log = logger("reporting")

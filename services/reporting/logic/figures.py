@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from contracts.calendar import whole_days
 from services.reporting.logic import charts
 from services.reporting.logic.labels import (
     AGE_BAND_LABELS,
@@ -41,7 +40,6 @@ from services.reporting.logic.labels import (
     SCHOOLS,
     STATUS_LABELS,
     WAIT_BUCKET_LABELS,
-    WAITLIST_REASONS,
     WITH_COMPANY_COLUMNS,
 )
 from services.reporting.logic.periods import LONG_WAIT_DAYS, ReportWeek, local, monday
@@ -61,6 +59,7 @@ from services.reporting.logic.suppression import (
     suppress_linked,
     suppress_value,
 )
+from services.reporting.logic.waitlist import long_waits, waitlist_rows
 from services.reporting.models.aggregates import CompanionInfo, WaitlistItem, WaitlistSlice, waitlist_slice
 
 TARGET_PER_FTE = 40
@@ -311,11 +310,6 @@ def suppress_school_tables(
             merged = found
 
 
-def ref_of(intake_id: str) -> str:
-    """Pseudonymous reference shown in the internal list (the tail of the intake ULID)."""
-    return "…" + intake_id[-8:]
-
-
 # ------------------------------------------------------------------------------------------ weekly
 def _companion_rows(inputs: Inputs, counts: Counts) -> list[dict[str, Any]]:
     rows = []
@@ -362,32 +356,6 @@ def _fte_per_school(companions: Sequence[dict[str, Any]]) -> dict[str, float | N
             else:
                 out[sid] = (out[sid] or 0.0) + c["fte"] / len(c["school_ids"])
     return {sid: (None if sid in unknown or not v else round(v, 2)) for sid, v in out.items()}
-
-
-def waitlist_rows(items: Sequence[WaitlistItem], as_of: datetime) -> list[dict[str, Any]]:
-    """The internal waitlist: students waiting at ``as_of``, longest waiting first."""
-    rows = []
-    for w in items:
-        since = w.waiting_at(as_of)
-        if since is None:
-            continue
-        rows.append(
-            {
-                "ref": ref_of(w.intake_id),
-                "intake_id": w.intake_id,
-                "school": w.school_id,
-                "school_name": SCHOOLS.get(w.school_id, w.school_id),
-                "class_name": w.class_name or "–",
-                "since": local(since).date(),
-                "days": whole_days(since, as_of),
-                "reason": WAITLIST_REASONS.get(w.reason or "", "–"),
-            }
-        )
-    return sorted(rows, key=lambda r: (-r["days"], r["intake_id"]))
-
-
-def long_waits(items: Sequence[WaitlistItem], at: datetime) -> int:
-    return sum(1 for r in waitlist_rows(items, at) if r["days"] > LONG_WAIT_DAYS)
 
 
 def waitlist_trend(counts: Counts, week: ReportWeek) -> list[tuple[date, int]]:

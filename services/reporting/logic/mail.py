@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from services.reporting.dal.aggregates import office_address, sender_address
 from services.reporting.logic.labels import SCHOOLS, WAITLIST_REASONS
 from services.reporting.logic.periods import LONG_WAIT_DAYS, local
-from services.reporting.logic.report import environment
+from services.reporting.logic.templates import environment
 
 SUBJECT_PREFIX = "[AV dual]"
 _DATA_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')

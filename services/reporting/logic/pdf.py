@@ -8,9 +8,11 @@ Pillow, fontTools and defusedxml (wheels in the reporting layer). The same HTML 
 HTML download, so the PDF has the same sections, tables and charts, and a redacted HTML (erasure) renders
 to the redacted PDF.
 
-Fonts: DejaVu Sans (German umlauts, „“, –, ≥) from matplotlib's ``mpl-data/fonts/ttf``, which the
-reporting layer ships anyway; located without importing matplotlib. Text from the data (school, class,
-reason) is only ever drawn as text: no markup language sits between the HTML and the PDF. Only
+Fonts: DejaVu Sans (German umlauts, „“, –, ≥) from ``services/reporting/fonts/`` (the files matplotlib
+ships, with their licence), part of the code asset: a function that only re-renders a PDF (the erasure in
+the consumer) carries no matplotlib (docs/adr/0023-dependency-layers-per-function.md). Text from the
+data (school, class, reason) is only ever drawn as text: no markup language sits between the HTML and the
+PDF. Only
 ``data:image/png`` images are drawn; any other URL is ignored (reports are self-contained, and a Lambda
 function must not fetch from the network while rendering).
 """
@@ -18,7 +20,6 @@ function must not fetch from the network while rendering).
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import re
 from collections.abc import Iterator
@@ -28,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 FONT = "DejaVu"
-#: Style suffix (fpdf2) → DejaVu file in matplotlib's font directory.
+FONTS = Path(__file__).resolve().parent.parent / "fonts"
+#: Style suffix (fpdf2) → DejaVu file in :data:`FONTS`.
 FONT_FILES = {
     "": "DejaVuSans.ttf",
     "B": "DejaVuSans-Bold.ttf",
@@ -54,15 +56,11 @@ class PdfRenderError(RuntimeError):
 
 
 def font_dir() -> Path:
-    """matplotlib's bundled TrueType fonts (``mpl-data/fonts/ttf``), found without importing matplotlib."""
-    spec = importlib.util.find_spec("matplotlib")
-    if spec is None or not spec.submodule_search_locations:
-        raise PdfRenderError("matplotlib (which ships the DejaVu fonts) is not installed")
-    directory = Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf"
-    missing = [f for f in FONT_FILES.values() if not (directory / f).is_file()]
+    """The DejaVu Sans files of the reporting code (``services/reporting/fonts``)."""
+    missing = [f for f in FONT_FILES.values() if not (FONTS / f).is_file()]
     if missing:
-        raise PdfRenderError(f"fonts missing in {directory}: {missing}")
-    return directory
+        raise PdfRenderError(f"fonts missing in {FONTS}: {missing}")
+    return FONTS
 
 
 # ----------------------------------------------------------------------------------------- HTML tree

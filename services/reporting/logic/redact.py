@@ -18,9 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
-from services.reporting.logic.figures import ref_of
-from services.reporting.logic.pdf import PdfRenderError
-from services.reporting.logic.report import XLSX_WAITLIST_SHEET, render_pdf
+from services.reporting.logic.pdf import PdfRenderError, html_to_pdf
+from services.reporting.logic.waitlist import XLSX_WAITLIST_SHEET, ref_of
 
 #: Why a report lost its PDF during an erasure (report index and API, for the office).
 PDF_REMOVED = (
@@ -82,7 +81,7 @@ def redact_files(
             write(by_ext["html"], html.encode("utf-8"))
             if "pdf" in by_ext:
                 try:
-                    write(by_ext["pdf"], render_pdf(html))
+                    write(by_ext["pdf"], html_to_pdf(html))
                 except PdfRenderError:
                     delete(by_ext["pdf"])
                     deleted.append(by_ext["pdf"])

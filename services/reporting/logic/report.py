@@ -9,42 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from services.reporting.logic.pdf import html_to_pdf
-from services.reporting.logic.suppression import SECONDARY, percent_text, signed_text
+from services.reporting.logic.suppression import SECONDARY
+from services.reporting.logic.templates import environment
+from services.reporting.logic.waitlist import XLSX_WAITLIST_SHEET
 
 if TYPE_CHECKING:
-    from jinja2 import Environment
     from openpyxl import Workbook
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE = {"weekly": "weekly.html.j2", "school_year": "school_year.html.j2"}
-#: The XLSX sheet that lists students (pseudonymously); erasure removes their rows there.
-XLSX_WAITLIST_SHEET = "Warteliste"
 CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-def add_filters(env: Environment) -> Environment:
-    """The template filters: ``pct`` (fraction → "38,5 %") and ``signed`` (change → "+3", "−2", "±0")."""
-    env.filters["pct"] = percent_text
-    env.filters["signed"] = signed_text
-    return env
-
-
-@cache
-def environment() -> Environment:
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-    return add_filters(
-        Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
-    )
 
 
 def render_html(report_type: str, ctx: Mapping[str, Any]) -> str:

@@ -52,6 +52,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from services.reporting.logic.numbers import Derived, percent_text, signed_text
+
 SMALL = "<3"
 """Display value of a primarily suppressed count (1 or 2)."""
 SECONDARY = "x"
@@ -693,12 +695,6 @@ def sum_display(values: Sequence[Display]) -> Display:
     return SMALL if 1 <= total <= 2 else total
 
 
-Derived = int | float | str | None
-"""A derived figure as data: a number, :data:`SECONDARY` when a withheld value is involved, None when it
-does not exist (no previous value, a zero whole). Reports keep the number (the XLSX stores it as a number)
-and format it only for text (:func:`signed_text`, :func:`percent_text`)."""
-
-
 def change(current: Display | None, previous: Display | None) -> Derived:
     """``current - previous``; ``"x"`` when a side is withheld, None when there is no previous value."""
     if current is None or previous is None:
@@ -725,32 +721,6 @@ def points(current: Derived, previous: Derived) -> Derived:
     if not isinstance(current, int | float) or not isinstance(previous, int | float):
         return None
     return round(100 * (current - previous), 1)
-
-
-def _german(v: float, digits: int) -> str:
-    return f"{v:,.{digits}f}".replace(",", "_").replace(".", ",").replace("_", ".")
-
-
-def signed_text(v: Derived, digits: int = 0, unit: str = "") -> str:
-    """A change as German text: ``"+3"``, ``"−2"``, ``"±0"`` (``unit`` appended); ``"x"`` stays, None →
-    ``"–"``."""
-    if v is None:
-        return "–"
-    if isinstance(v, str):
-        return v
-    suffix = f" {unit}" if unit else ""
-    if round(v, digits) == 0:
-        return f"±{_german(0, digits)}{suffix}"
-    return f"{'+' if v > 0 else '−'}{_german(abs(v), digits)}{suffix}"
-
-
-def percent_text(v: Derived, digits: int = 1) -> str:
-    """A fraction as a German percentage (0.385 → ``"38,5 %"``); ``"x"`` stays, None → ``"–"``."""
-    if v is None:
-        return "–"
-    if isinstance(v, str):
-        return v
-    return f"{_german(100 * v, digits)} %"
 
 
 def delta(current: Display | None, previous: Display | None) -> str:

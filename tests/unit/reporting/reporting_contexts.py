@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, select_autoescape
@@ -11,7 +10,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, se
 from contracts.reference import AGE_BAND_LABELS, GENDER_LABELS, SCHOOLS
 from services.reporting.logic import charts
 from services.reporting.logic.figures import NEW_COLUMNS
-from services.reporting.logic.report import add_filters
 from services.reporting.logic.suppression import (
     change,
     exact_table,
@@ -20,14 +18,14 @@ from services.reporting.logic.suppression import (
     sum_display,
     suppress_linked,
 )
+from services.reporting.logic.templates import TEMPLATES, add_filters
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "services" / "reporting" / "templates"
 SCHOOL_NAMES = list(SCHOOLS.values())
 STATUS_COLUMNS = ["in Bearbeitung", "zugeordnet", "Warteliste", "beendet", "zurückgezogen"]
 
 
 def environment(strict: bool = True) -> Environment:
-    """Same loader and autoescaping as services/reporting/logic/report.py."""
+    """Same loader and autoescaping as services/reporting/logic/templates.py."""
     return add_filters(
         Environment(
             loader=FileSystemLoader(TEMPLATES),

@@ -64,7 +64,7 @@ def test_an_erasure_deletes_a_pdf_it_cannot_render_again(monkeypatch: pytest.Mon
     def broken(html: str) -> bytes:
         raise PdfRenderError("layout failed")
 
-    monkeypatch.setattr(redact, "render_pdf", broken)
+    monkeypatch.setattr(redact, "html_to_pdf", broken)
     removed, deleted = redact.redact_files(
         list(files),
         ref,
