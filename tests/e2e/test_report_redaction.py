@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from avdual.runtime import LocalRuntime
-from services.reporting.logic.figures import ref_of
+from services.reporting.logic.waitlist import ref_of
 from tests.conftest import OFFICE, companion, new_form
 
 SCHOOL = {"sub": "school-redaction", "cognito:groups": "school-RFS"}
