@@ -59,7 +59,7 @@ from services.reporting.logic.suppression import (
     suppress_linked,
     suppress_value,
 )
-from services.reporting.logic.waitlist import long_waits, waitlist_rows
+from services.reporting.logic.waitlist import waitlist_rows
 from services.reporting.models.aggregates import CompanionInfo, WaitlistItem, WaitlistSlice, waitlist_slice
 
 TARGET_PER_FTE = 40

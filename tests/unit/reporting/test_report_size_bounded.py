@@ -9,16 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from openpyxl import load_workbook
 
-from services.reporting.logic.figures import (
-    COMPANION_LIST_LIMIT,
-    WAITLIST_LIST_LIMIT,
-    Inputs,
-    long_waits,
-    waitlist_rows,
-    weekly_context,
-)
+from services.reporting.logic.figures import COMPANION_LIST_LIMIT, WAITLIST_LIST_LIMIT, Inputs, weekly_context
 from services.reporting.logic.periods import ReportWeek
 from services.reporting.logic.report import render_html, render_xlsx
+from services.reporting.logic.waitlist import long_waits, waitlist_rows
 from services.reporting.models.aggregates import CompanionInfo, WaitlistItem
 
 AS_OF = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
