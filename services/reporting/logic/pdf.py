@@ -10,7 +10,7 @@ to the redacted PDF.
 
 Fonts: DejaVu Sans (German umlauts, „“, –, ≥) from ``services/reporting/fonts/`` (the files matplotlib
 ships, with their licence), part of the code asset: a function that only re-renders a PDF (the erasure in
-the consumer) carries no matplotlib (docs/adr/0023-dependency-layers-per-function.md). Text from the
+the consumer) carries no matplotlib (docs/adr/0024-dependency-layers-per-function.md). Text from the
 data (school, class, reason) is only ever drawn as text: no markup language sits between the HTML and the
 PDF. Only
 ``data:image/png`` images are drawn; any other URL is ignored (reports are self-contained, and a Lambda

@@ -1,7 +1,7 @@
 """The Jinja2 environment of the report pages (``templates/*.html.j2``) and the office e-mails, with the
 filters ``pct`` (fraction → ``"38,5 %"``) and ``signed`` (change → ``"+3"``, ``"−2"``, ``"±0"``). Apart from
 the report renderer (:mod:`services.reporting.logic.report`) so that the functions that only send e-mails
-carry nothing but Jinja2 (docs/adr/0023-dependency-layers-per-function.md). Jinja2 is imported when the
+carry nothing but Jinja2 (docs/adr/0024-dependency-layers-per-function.md). Jinja2 is imported when the
 first template is rendered, not with the handlers that import this module (docs/performance.md).
 """
 

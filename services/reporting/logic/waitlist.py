@@ -1,7 +1,7 @@
 """The internal waitlist: who waits since when, longest first, by a pseudonymous reference (the tail of
 the intake id). Read by the weekly report (``logic.figures``), the office alerts (``logic.alerts``) and the
 erasure in stored reports (``logic.redact``); apart from the report figures so that the alerts and the
-erasure do not carry the chart and suppression libraries (docs/adr/0023-dependency-layers-per-function.md).
+erasure do not carry the chart and suppression libraries (docs/adr/0024-dependency-layers-per-function.md).
 """
 
 from __future__ import annotations
