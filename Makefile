@@ -5,6 +5,8 @@ PORT ?= 8000
 STAGE ?= dev
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := .venv/bin/python
+# uv gives up compiling one file after 60 s: on a busy 2-core machine the largest CDK modules take longer
+export UV_COMPILE_BYTECODE_TIMEOUT ?= 900
 CDK := node_modules/.bin/cdk
 BASE_URL ?= http://127.0.0.1:$(PORT)
 # `make smoke` checks a running `make serve` unless STAGE is given (then the deployed stage)

@@ -1,12 +1,12 @@
-"""DynamoDB helpers every dal shares: read every page, fill one filtered page, numbers in and out of
-DynamoDB, the low-level item format, and telling a failed condition from other errors.
+"""DynamoDB helpers every dal shares: read every page, fill one filtered page, get many items by key,
+numbers in and out of DynamoDB, the low-level item format, and telling a failed condition from other errors.
 
 Used by the dals only (``services/*/dal``, ``common.outbox``): logic never talks to DynamoDB.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from common.errors import InvalidCursorError
 __all__ = [
     "InvalidCursorError",
     "all_items",
+    "batch_get",
     "cancellation_codes",
     "condition_failed",
     "from_dynamo",
@@ -42,6 +43,20 @@ def all_items(read: Callable[..., Mapping[str, Any]], /, **request: Any) -> Iter
         if not last:
             return
         request["ExclusiveStartKey"] = last
+
+
+def batch_get(table: Any, keys: Iterable[Mapping[str, Any]], **options: Any) -> Iterator[dict[str, Any]]:
+    """The items of ``keys`` that exist in ``table`` (a boto3 ``Table``), by ``BatchGetItem`` in chunks of
+    100 keys (its limit), asking again for ``UnprocessedKeys``; ``options`` (``ConsistentRead``,
+    ``ProjectionExpression``, …) go into every request. The table's own client converts the values, as
+    ``Table`` calls do."""
+    wanted = list(keys)
+    for n in range(0, len(wanted), 100):
+        request: dict[str, Any] = {table.name: {"Keys": wanted[n : n + 100], **options}}
+        while request:
+            response = table.meta.client.batch_get_item(RequestItems=request)
+            yield from response.get("Responses", {}).get(table.name, [])
+            request = response.get("UnprocessedKeys") or {}
 
 
 def query_page(

@@ -1,11 +1,12 @@
-"""Who substitutes for which companion when: learnt from ``CompanionUpdated`` (its ``substitutions``) by every
-service whose read rule lets a substitute read a colleague's students read-only during a leave (intake for
-names and contacts, casework for the casework; docs/adr/0022-casework.md). Matching owns the leave periods.
+"""Who substitutes for which companion when, and the companion's name: learnt from ``CompanionUpdated`` (its
+``substitutions`` and ``name``) by every service whose read rule lets a substitute read a colleague's students
+read-only during a leave (intake for names and contacts, casework for the casework;
+docs/adr/0022-casework.md) and whose pages name companions. Matching owns the leave periods and the names.
 
 Items in a table with the keys ``pk``/``sk`` (the service's own table)::
 
-    pk = "companion#<X>"    sk = "substitutions"     substitutions: [{substitute_id, start, end}], updated_at
-    pk = "substitute#<Y>"   sk = "companion#<X>"     periods: [{start, end}], updated_at, expires_at
+    pk = "companion#<X>"  sk = "substitutions"  substitutions: [{substitute_id, start, end}], name, updated_at
+    pk = "substitute#<Y>" sk = "companion#<X>"  periods: [{start, end}], updated_at, expires_at
 
 The first is the truth of companion X (last writer wins by the event's ``updated_at``), the second the
 index "whom does Y substitute for" that a read of Y's caseload queries. Both are written in one transaction.
@@ -22,7 +23,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from common import aws, settings
-from common.dynamodb import all_items, cancellation_codes, condition_failed, serialize
+from common.dynamodb import all_items, batch_get, cancellation_codes, condition_failed, serialize
 from contracts.calendar import day_start
 from contracts.events import Substitution
 from contracts.topology import TABLES
@@ -63,8 +64,10 @@ class SubstituteStore:
     def table(self) -> Any:
         return aws.table(self.logical)
 
-    def apply(self, companion_id: str, substitutions: list[Substitution], at: datetime) -> bool:
-        """Set companion ``companion_id``'s substitutions as of ``at`` (an ``at`` not newer than the
+    def apply(
+        self, companion_id: str, substitutions: list[Substitution], at: datetime, name: str | None = None
+    ) -> bool:
+        """Set companion ``companion_id``'s substitutions and name as of ``at`` (an ``at`` not newer than the
         stored one changes nothing: duplicates and late deliveries). ``True`` if written."""
         truth_key = {"pk": COMPANION_PREFIX + companion_id, "sk": TRUTH_SK}
         old = self.table.get_item(Key=truth_key, ConsistentRead=True).get("Item")
@@ -73,15 +76,16 @@ class SubstituteStore:
             return False
         new = by_substitute(substitutions)
         gone = {s["substitute_id"] for s in (old or {}).get("substitutions", [])} - set(new)
-        name = settings.table_name(self.logical)
+        table_name = settings.table_name(self.logical)
         items: list[dict[str, Any]] = [
             {
                 "Put": {
-                    "TableName": name,
+                    "TableName": table_name,
                     "Item": serialize(
                         {
                             **truth_key,
                             "substitutions": [s.model_dump(mode="json") for s in substitutions],
+                            **({"name": name} if name else {}),
                             "updated_at": stamp,
                         }
                     ),
@@ -92,7 +96,7 @@ class SubstituteStore:
         ]
         for sub in sorted(gone):
             items.append(
-                {"Delete": {"TableName": name, "Key": serialize(self._index_key(sub, companion_id))}}
+                {"Delete": {"TableName": table_name, "Key": serialize(self._index_key(sub, companion_id))}}
             )
         for sub, periods in sorted(new.items()):
             item: dict[str, Any] = {
@@ -103,7 +107,7 @@ class SubstituteStore:
             if self.ttl:  # the index entry goes a year after its last day (the truth item stays)
                 last = max(date.fromisoformat(p["end"]) for p in periods)
                 item[self.ttl] = int(day_start(last.replace(year=last.year + 1)).timestamp())
-            items.append({"Put": {"TableName": name, "Item": serialize(item)}})
+            items.append({"Put": {"TableName": table_name, "Item": serialize(item)}})
         try:
             aws.client("dynamodb").transact_write_items(TransactItems=items)
         except ClientError as e:
@@ -111,6 +115,14 @@ class SubstituteStore:
                 return False  # a newer update came first
             raise
         return True
+
+    def names(self, companion_ids: Iterable[str]) -> dict[str, str]:
+        """``companion_id → name`` of those of ``companion_ids`` whose name this service has learnt."""
+        keys = [{"pk": COMPANION_PREFIX + c, "sk": TRUTH_SK} for c in sorted(set(companion_ids))]
+        items = batch_get(
+            self.table, keys, ProjectionExpression="pk, #n", ExpressionAttributeNames={"#n": "name"}
+        )
+        return {str(i["pk"])[len(COMPANION_PREFIX) :]: str(i["name"]) for i in items if i.get("name")}
 
     def substituted_by(self, substitute_id: str, on: date) -> set[str]:
         """The companions whose caseload ``substitute_id`` reads on day ``on``."""

@@ -72,6 +72,9 @@ def server() -> Iterator[dict[str, Any]]:
                 "companion": companion,
                 "other": other,
                 "names": names,
+                "companion_name": next(
+                    c["name"] for c in scenario["companions"] if c["companion_id"] == companion
+                ),
             }
         finally:
             stop.set()
@@ -100,6 +103,7 @@ def test_companion_records_internship_meeting_and_exit_and_the_dashboard_counts_
     page.locator("body[data-loaded=true]").wait_for()
     assert page.title() == "AV dual – Begleitung"
     assert page.get_by_role("heading", name="Meine Schülerinnen und Schüler").is_visible()
+    assert page.locator("#who-name").inner_text() == server["companion_name"]  # the name, not a login name
     rows = page.locator("#students tbody tr")
     assert rows.count() == len(names)
     shown = set(page.locator("#students tbody tr td:first-child").all_inner_texts())
@@ -116,6 +120,8 @@ def test_companion_records_internship_meeting_and_exit_and_the_dashboard_counts_
     page.get_by_role("button", name=name, exact=True).click()
     page.get_by_role("heading", name=name, exact=True).wait_for()
     assert "Begründung der Zuordnung" in page.locator("#assignment-data").inner_text()
+    assignment = page.locator("#assignment-data").inner_text()
+    assert f"{server['companion_name']} ({server['companion']})" in assignment  # named, code in brackets
 
     _record_internship_with_a_new_company(page)
     _record_goal_meeting(page)
@@ -197,6 +203,10 @@ def _record_exit_into_training(page: Any) -> None:
     page.get_by_text("ja – früherer Praktikumsbetrieb").wait_for()
     assert "Duale Ausbildung" in page.locator("#exit").inner_text()
     assert page.get_by_role("button", name="Praktikum erfassen").is_hidden()  # ended: read only
+    # the internship that was still open is not shown as running after the exit
+    internships = page.locator("#internships").inner_text()
+    assert "läuft" not in internships
+    assert "nicht beendet" in internships
 
 
 def _dashboard_counts_internship_and_klebeeffekt(page: Any, base: str) -> None:

@@ -99,6 +99,7 @@ def test_a_companion_lists_the_own_students_only_and_the_office_any_caseload(wor
         40,
     )
     assert row["goal_meetings"]["done"] == 0 and row["goal_meetings"]["next_due"] is not None
+    assert page.json()["companion_names"] == {"B01": "Begleitung B01"}  # learnt from CompanionUpdated
     other = rt.api("GET", "/students", query={"companion_id": "B02"}, claims=companion_claims("B01"))
     assert other.status == 403
     office = rt.api("GET", "/students", query={"companion_id": "B02"}, claims=OFFICE)
@@ -315,6 +316,7 @@ def test_after_a_handover_the_new_companion_sees_everything_and_the_old_one_noth
         ("assigned", "B01"),
         ("reassigned", "B02"),
     ]
+    assert new.json()["companion_names"] == {"B01": "Begleitung B01", "B02": "Begleitung B02"}
     assert rt.api("GET", f"/students/{a}", claims=companion_claims("B01")).status == 404
     assert {
         r["intake_id"] for r in rt.api("GET", "/students", claims=companion_claims("B02")).json()["items"]

@@ -163,6 +163,11 @@ def test_companion_reads_only_assigned_students_and_only_they_see_the_remark(
     assert rt.api("GET", f"/intakes/{other}", claims=a).status == 404  # not assigned to A
     listed = rt.api("GET", "/intakes", claims=a).json()["items"]
     assert [i["intake_id"] for i in listed] == [mine]
+    # the school sees who accompanies the student by name (learnt from CompanionUpdated), not only the code
+    school_view = rt.api("GET", f"/intakes/{mine}", claims=SCHOOL).json()
+    assert (school_view["companion_id"], school_view["companion_name"]) == ("A", "Begleitung A")
+    school_row = rt.api("GET", "/intakes", claims=SCHOOL).json()["items"][0]
+    assert (school_row["companion_id"], school_row["companion_name"]) == ("A", "Begleitung A")
     for claims in (SCHOOL, OFFICE):  # remark: only the assigned companion
         view = rt.api("GET", f"/intakes/{mine}", claims=claims).json()
         assert view["remark"] is None and view["has_remark"] is True

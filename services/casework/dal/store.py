@@ -21,7 +21,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from common import aws, settings
-from common.dynamodb import all_items, cancellation_codes, condition_failed, from_dynamo, serialize
+from common.dynamodb import all_items, batch_get, cancellation_codes, condition_failed, from_dynamo, serialize
 from common.errors import ConflictError
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
@@ -206,18 +206,8 @@ class CaseworkStore:
         return _company(item) if item else None
 
     def companies_by_id(self, ids: Iterable[str]) -> dict[str, Company]:
-        wanted = sorted(set(ids))
-        out: dict[str, Company] = {}
-        name = settings.table_name(COMPANIES.name)
-        for n in range(0, len(wanted), 100):
-            keys: list[dict[str, Any]] = [{"company_id": i} for i in wanted[n : n + 100]]
-            request: dict[str, Any] = {name: {"Keys": keys}}
-            while request:
-                resp = aws.resource("dynamodb").batch_get_item(RequestItems=request)
-                for item in resp.get("Responses", {}).get(name, []):
-                    out[str(item["company_id"])] = _company(item)
-                request = resp.get("UnprocessedKeys") or {}
-        return out
+        keys = [{"company_id": i} for i in sorted(set(ids))]
+        return {str(item["company_id"]): _company(item) for item in batch_get(self.companies, keys)}
 
     def all_companies(self) -> list[Company]:
         return [_company(i) for i in all_items(self.companies.scan)]

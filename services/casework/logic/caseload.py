@@ -218,4 +218,4 @@ def on_intake_withdrawn(meta: Metadata, data: IntakeWithdrawnData, *, store: Cas
 
 
 def on_companion_updated(meta: Metadata, data: CompanionUpdatedData, *, store: CaseworkStore) -> None:
-    store.substitutions.apply(data.companion_id, data.substitutions, data.updated_at)
+    store.substitutions.apply(data.companion_id, data.substitutions, data.updated_at, data.name)

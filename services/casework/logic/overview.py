@@ -90,7 +90,14 @@ def list_students(
         for c, ro in sorted(rows, key=lambda r: (r[1], r[0].school_id, r[0].class_name or "", r[0].intake_id))
     ]
     access.audit("list", principal, [i.intake_id for i in items], now)
-    return StudentPage(items=items, substituting_for=[c for c, ro in loads.items() if ro])
+    named = {*loads, *(i.companion_id for i in items if i.companion_id)}
+    if principal.companion_id:
+        named.add(principal.companion_id)
+    return StudentPage(
+        items=items,
+        substituting_for=[c for c, ro in loads.items() if ro],
+        companion_names=store.substitutions.names(named),
+    )
 
 
 def get_student(
@@ -118,9 +125,16 @@ def get_student(
         else None,
         internships=views,
         meetings=sorted(meetings, key=lambda m: (m.meeting_date, m.meeting_id), reverse=True),
+        companion_names=store.substitutions.names(companions_named(grant.case)),
     )
     access.audit("read", principal, [intake_id], now)
     return detail
+
+
+def companions_named(case: StudentCase) -> set[str]:
+    """The companions a student's casework mentions: the current one and those of its history."""
+    named = {case.companion_id} if case.companion_id else set()
+    return named | {c for h in case.history for c in (h.companion_id, h.from_companion_id) if c}
 
 
 def current_internship(internships: Sequence[InternshipBrief], today: date) -> InternshipBrief | None:

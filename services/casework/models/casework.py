@@ -312,6 +312,11 @@ class StudentPage(BaseModel):
     substituting_for: list[str] = Field(
         default_factory=list, description="Begleitungen, die heute vertreten werden (nur lesen)"
     )
+    companion_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="Namen der genannten Begleitungen (die eigene, die vertretenen, die der Zeilen), soweit "
+        "bekannt",
+    )
 
 
 class StudentDetail(BaseModel):
@@ -323,3 +328,7 @@ class StudentDetail(BaseModel):
     exit_company_name: str | None = Field(default=None, description="Betrieb des Austritts")
     internships: list[InternshipView]
     meetings: list[Meeting]
+    companion_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="Namen der genannten Begleitungen (Zuordnung, Verlauf), soweit bekannt",
+    )

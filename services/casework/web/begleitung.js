@@ -8,6 +8,7 @@ const CHANGE = { assigned: "zugeordnet", reassigned: "übergeben", waitlisted: "
   withdrawn: "zurückgezogen" };
 
 let session = null; // {token, claims, role, companionId}
+let companionNames = {}; // companion code → name, as the casework API names them
 let students = []; // rows of GET /students with .name
 let names = {}; // intake_id -> "Vorname Nachname"
 let current = null; // {id, detail, intake, assignment}
@@ -27,6 +28,11 @@ function day(iso) {
   if (!iso) return "–";
   const [y, m, d] = String(iso).slice(0, 10).split("-");
   return `${d}.${m}.${y}`;
+}
+
+/** A companion by name with the code in brackets, or the code where the name is not known. */
+function companion(id) {
+  return companionNames[id] ? `${companionNames[id]} (${id})` : id;
 }
 
 function today() {
@@ -133,7 +139,7 @@ async function startSession(token) {
   }
   session = { token, claims, role, companionId: claims["custom:companion_id"] || null };
   sessionStorage.setItem(TOKEN_KEY, token);
-  $("who-name").textContent = claims["cognito:username"] || claims.email || "angemeldet";
+  $("who-name").textContent = claims.email || claims["cognito:username"] || "angemeldet";
   $("who").hidden = false;
   $("login").hidden = true;
   $("list").hidden = false;
@@ -177,10 +183,12 @@ async function loadList() {
     $("list-error").textContent = problem(r, "Die Liste konnte nicht geladen werden.");
     return;
   }
+  companionNames = { ...companionNames, ...(r.body.companion_names || {}) };
+  if (session.companionId && companionNames[session.companionId]) $("who-name").textContent = companionNames[session.companionId];
   const subs = r.body.substituting_for || [];
   $("substituting").hidden = !subs.length;
   $("substituting").textContent = subs.length
-    ? `Sie vertreten heute ${subs.join(", ")}: deren Schülerinnen und Schüler sind zum Lesen aufgeführt.` : "";
+    ? `Sie vertreten heute ${subs.map(companion).join(", ")}: deren Schülerinnen und Schüler sind zum Lesen aufgeführt.` : "";
   await Promise.all([intakeNames(officeCompanion || (session.role === "office" ? null : undefined)),
     ...subs.map((c) => intakeNames(c))]);
   // names of students no longer listed under the companion in intake (e.g. after the exit): one read each
@@ -203,7 +211,8 @@ function internshipCell(s) {
   const line = el("span", {}, bar, `${done} von ${target} Tagen`);
   if (!s.current_internship) return el("div", {}, el("div", { class: "muted" }, s.internships ? "zurzeit kein Praktikum" : "noch kein Praktikum"), line);
   const c = s.current_internship;
-  return el("div", {}, el("div", {}, c.company_name || "Betrieb"), el("div", { class: "muted" }, `seit ${day(c.start_date)}`), line);
+  const when = s.status === "ended" ? "bis zum Austritt" : c.start_date > today() ? `ab ${day(c.start_date)}` : `seit ${day(c.start_date)}`;
+  return el("div", {}, el("div", {}, c.company_name || "Betrieb"), el("div", { class: "muted" }, when), line);
 }
 
 function meetingsCell(s) {
@@ -240,6 +249,7 @@ async function openStudent(id) {
     $("list-error").textContent = problem(detail, "Die Schülerin / der Schüler konnte nicht geöffnet werden.");
     return;
   }
+  companionNames = { ...companionNames, ...(detail.body.companion_names || {}) };
   current = { id, detail: detail.body, intake: intake.status === 200 ? intake.body : null,
     assignment: assignment.status === 200 ? assignment.body : null };
   $("list").hidden = true;
@@ -274,13 +284,13 @@ function renderDetail() {
   const expl = assignment && assignment.explanation ? Object.entries(assignment.explanation)
     .filter(([, v]) => v).map(([k, v]) => `${(L.criteria || {})[k] || k} ${v.toFixed(2)}`).join(", ") : "";
   facts($("assignment-data"), [
-    ["Begleitung", s.companion_id], ["bei ihr / ihm seit", day(s.since)], ["Status", STATUS[s.status] || s.status],
+    ["Begleitung", s.companion_id && companion(s.companion_id)], ["bei ihr / ihm seit", day(s.since)], ["Status", STATUS[s.status] || s.status],
     ["Begründung der Zuordnung", expl ? `${expl} (Kosten je Kriterium, niedriger ist besser)` : (assignment ? "alle Kriterien erfüllt" : null)],
     ["Praktikumstage", `${s.internship_days} von ${s.internship_target}`],
     ["Zielvereinbarungen", `${s.goal_meetings.done} von ${L.goal_meetings_per_year || 3} (fällig bis heute: ${s.goal_meetings.due})`],
   ]);
   $("history").replaceChildren(...detail.history.map((h) => el("li", {},
-    `${day(h.at)}: ${CHANGE[h.kind] || h.kind}${h.companion_id ? ` – ${h.from_companion_id ? `${h.from_companion_id} → ` : ""}${h.companion_id}` : ""}`)));
+    `${day(h.at)}: ${CHANGE[h.kind] || h.kind}${h.companion_id ? ` – ${h.from_companion_id ? `${companion(h.from_companion_id)} → ` : ""}${companion(h.companion_id)}` : ""}`)));
 
   const ints = detail.internships;
   $("internships").replaceChildren(ints.length ? table(
@@ -291,7 +301,9 @@ function renderDetail() {
       (L.career_fields || {})[i.career_field] || i.career_field,
       i.model === "weekly_days" ? i.weekdays.map((d) => (L.weekdays || {})[d] || d).join(", ") : (L.internship_models || {})[i.model],
       i.end_date ? `${day(i.start_date)} – ${day(i.end_date)}` : `ab ${day(i.start_date)}`, String(i.days_completed),
-      i.ended ? `beendet: ${(L.end_reasons || {})[i.end_reason] || i.end_reason}` : "läuft",
+      i.ended ? `beendet: ${(L.end_reasons || {})[i.end_reason] || i.end_reason}`
+        : detail.exit ? `beim Austritt am ${day(detail.exit.exit_date)} nicht beendet`
+          : i.start_date > today() ? "geplant" : "läuft",
       readOnly || i.ended ? "" : el("span", { class: "actions" },
         el("button", { type: "button", class: "small secondary", "data-edit": i.internship_id }, "Ändern"),
         el("button", { type: "button", class: "small secondary", "data-end": i.internship_id }, "Beenden")),

@@ -48,4 +48,4 @@ def on_assignment_ended(meta: Metadata, data: AssignmentEndedData, *, repo: Inta
 
 def on_companion_updated(meta: Metadata, data: CompanionUpdatedData, *, repo: IntakeRepository) -> None:
     """Who may read the companion's students read-only during a leave (the latest update holds)."""
-    repo.substitutions.apply(data.companion_id, data.substitutions, data.updated_at)
+    repo.substitutions.apply(data.companion_id, data.substitutions, data.updated_at, data.name)

@@ -17,7 +17,12 @@ from services.intake.models.intake import IntakePage, IntakeStatus, IntakeSummar
 def get_intake(intake_id: str, *, principal: Principal, repo: IntakeRepository, now: datetime) -> IntakeView:
     record = access.load_readable(intake_id, principal, repo, now)
     access.audit("read", principal, [record.intake_id], now)
-    return access.view(record, principal)
+    view = access.view(record, principal)
+    if view.companion_id is None:
+        return view
+    return view.model_copy(
+        update={"companion_name": repo.substitutions.names([view.companion_id]).get(view.companion_id)}
+    )
 
 
 def _start_key(cursor: str, index: str, pk: str, pk_value: str) -> dict[str, str]:
@@ -96,6 +101,7 @@ def list_intakes(
         )
     except InvalidCursorError:
         raise invalid_cursor() from None
+    names = repo.substitutions.names(r.companion_id for r in records if r.companion_id)
     items = [
         IntakeSummary(
             intake_id=r.intake_id,
@@ -106,6 +112,7 @@ def list_intakes(
             family_name=r.student.family_name if r.student else None,
             status=r.status,
             companion_id=r.companion_id,
+            companion_name=names.get(r.companion_id) if r.companion_id else None,
             submitted_at=r.submitted_at,
         )
         for r in records

@@ -362,6 +362,7 @@ class IntakeView(IntakeForm):
     intake_id: str
     status: IntakeStatus
     companion_id: str | None = None
+    companion_name: str | None = Field(default=None, description="Name der Begleitung, soweit bekannt")
     has_remark: bool = False
     submitted_at: datetime
     submitted_by: str
@@ -383,6 +384,7 @@ class IntakeSummary(BaseModel):
     family_name: str | None = Field(description="null once the intake was withdrawn (erased)")
     status: IntakeStatus
     companion_id: str | None = None
+    companion_name: str | None = Field(default=None, description="Name der Begleitung, soweit bekannt")
     submitted_at: datetime
 
 

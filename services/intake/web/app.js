@@ -254,7 +254,7 @@ async function showConfirmation(intakeId) {
     const { status, body } = await api("GET", `intakes/${encodeURIComponent(intakeId)}`);
     if (status === 200) {
       let text = STATUS_TEXT[body.status] || body.status;
-      if (body.status === "assigned" && body.companion_id) text += ` (Begleitung ${body.companion_id})`;
+      if (body.status === "assigned" && body.companion_id) text += ` (Begleitung: ${body.companion_name || body.companion_id})`;
       $("confirmation-status").textContent = text;
       if (body.status !== "submitted") return;
     }
@@ -368,7 +368,9 @@ const LIST_COLUMNS = ["Name", "Klasse", "Status", "Eingang"];
 function row(item) {
   const tr = document.createElement("tr");
   const name = item.family_name === null ? "(gelöscht)" : `${item.family_name}, ${item.given_name}`;
-  const cells = [name, item.class_name, STATUS_TEXT[item.status] || item.status,
+  const status = STATUS_TEXT[item.status] || item.status;
+  const cells = [name, item.class_name, item.status === "assigned" && item.companion_id
+    ? `${status} (${item.companion_name || item.companion_id})` : status,
     new Date(item.submitted_at).toLocaleDateString("de-DE")];
   cells.forEach((text, i) => {
     const td = document.createElement("td");
