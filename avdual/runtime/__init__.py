@@ -52,6 +52,7 @@ from avdual.runtime.lambda_service import FakeLambdaContext
 from avdual.runtime.moto_patches import (
     install_item_backup_for_transactions,
     install_jsonpath_parse_cache,
+    install_partition_query,
     install_serializer_key_cache,
     install_sqs_retention_check,
 )
@@ -112,6 +113,7 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         install_jsonpath_parse_cache()
         install_sqs_retention_check()
         install_serializer_key_cache()
+        install_partition_query()
         self._mock = mock_aws()
         self._mock.start()
         boto3.setup_default_session()

@@ -141,3 +141,48 @@ def install_serializer_key_cache() -> None:
     get_possible_keys._avdual_cached = True  # type: ignore[attr-defined]
     get_possible_keys._avdual_original = original  # type: ignore[attr-defined]
     picker.get_possible_keys = get_possible_keys  # type: ignore[method-assign]
+
+
+def install_partition_query() -> None:
+    """Let moto answer a ``Query`` of a table's own key from that partition, not from every item.
+
+    moto's ``Table.query`` filters ``all_items()`` (every item of the table, sorted) by the hash key for each
+    page it answers, so reading one partition cost as much as a ``Scan``: the reports' counters of one school
+    year, a waitlist day, a student's items all slowed down with every item stored. The items of the
+    partition are exactly those moto kept under that hash key, in the same order (sorted by range key), so
+    the answer, its pages and ``LastEvaluatedKey`` stay moto's own (pinned by a test against the unpatched
+    query). Queries of an index still walk the table as before."""
+    import inspect
+
+    from moto.dynamodb.models.table import Table as MotoTable
+
+    original_query = MotoTable.query
+    if getattr(original_query, "_avdual_partition", False):
+        return
+    original_all_items = MotoTable.all_items
+    signature = inspect.signature(original_query)
+
+    def all_items(self: Any) -> Any:
+        partition = self.__dict__.get("_avdual_partition")
+        if partition is None:
+            return original_all_items(self)
+        hash_set = self.items.get(partition[0])  # .get: the items are a defaultdict
+        if hash_set is None:
+            return []
+        items = list(hash_set.values()) if self.range_key_attr else [hash_set]
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        if bound.arguments.get("index_name") or bound.arguments.get("hash_key") is None:
+            return original_query(self, *args, **kwargs)
+        self.__dict__["_avdual_partition"] = (bound.arguments["hash_key"],)
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            self.__dict__.pop("_avdual_partition", None)
+
+    query._avdual_partition = True  # type: ignore[attr-defined]
+    query._avdual_original = (original_query, original_all_items)  # type: ignore[attr-defined]
+    MotoTable.all_items = all_items  # type: ignore[method-assign]
+    MotoTable.query = query  # type: ignore[method-assign]

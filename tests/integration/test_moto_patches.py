@@ -13,11 +13,17 @@ developerguide/HowItWorks.NamingRulesDataTypes.html).
 SQS retention check: moto reads the queue's retention period directly; a message older than
 ``MessageRetentionPeriod`` is still never received ("the length of time, in seconds, for which Amazon SQS
 retains a message", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html).
+
+Partition query: moto answers a ``Query`` of the table's key from that partition; the items, their order
+("Query results are always sorted by the sort key value", ``ScanIndexForward``), the pages (``Limit``,
+``LastEvaluatedKey``) and the filter stay moto's own answer
+(https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html).
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 
@@ -119,3 +125,89 @@ def test_a_message_older_than_the_retention_period_is_not_received(rt: LocalRunt
     old.sent_timestamp -= 61_000  # sent 61 s before the queue's 60 s retention period ends
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in got] == ["new"]
+
+
+def _query_answers(ddb: Any, table: str) -> list[Any]:
+    """Every page of a set of queries: both directions, pages of 3, key conditions, a filter, an index."""
+    requests: list[dict[str, Any]] = []
+    for pk in ("p0", "p3", "missing"):
+        key = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": pk}}}
+        requests += [key, {**key, "ScanIndexForward": False}, {**key, "Limit": 3}]
+    requests += [
+        {
+            "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+            "ExpressionAttributeValues": {":p": {"S": "p1"}, ":a": {"S": "s03"}, ":b": {"S": "s07"}},
+        },
+        {
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+            "FilterExpression": "n > :n",
+            "ExpressionAttributeValues": {":p": {"S": "p2"}, ":s": {"S": "s0"}, ":n": {"N": "20"}},
+            "Limit": 2,
+        },
+        {
+            "IndexName": "by_n",
+            "KeyConditionExpression": "g = :g",
+            "ExpressionAttributeValues": {":g": {"S": "even"}},
+            "Limit": 4,
+        },
+    ]
+    answers = []
+    for request in requests:
+        start = None
+        while True:
+            page = ddb.query(TableName=table, **request, **({"ExclusiveStartKey": start} if start else {}))
+            answers.append((page["Items"], page.get("LastEvaluatedKey"), page["Count"], page["ScannedCount"]))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+    return answers
+
+
+def test_a_query_of_one_partition_answers_what_motos_own_query_answers(rt: LocalRuntime) -> None:
+    from moto.dynamodb.models.table import Table as MotoTable
+
+    ddb = boto3.client("dynamodb")
+    table = "partition-check"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_n",
+                "KeySchema": [
+                    {"AttributeName": "g", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for n in range(60):  # written out of order: the partition's order is moto's, not the writes'
+        i = (n * 37) % 60
+        ddb.put_item(
+            TableName=table,
+            Item={
+                "pk": {"S": f"p{i % 5}"},
+                "sk": {"S": f"s{i:02d}"},
+                "n": {"N": str(i)},
+                "g": {"S": "even" if i % 2 == 0 else "odd"},
+            },
+        )
+    patched = MotoTable.query
+    assert getattr(patched, "_avdual_partition", False)
+    with_patch = _query_answers(ddb, table)
+    original_query, original_all_items = patched._avdual_original  # type: ignore[attr-defined]
+    current_all_items = MotoTable.all_items
+    MotoTable.query, MotoTable.all_items = original_query, original_all_items  # type: ignore[method-assign]
+    try:
+        without_patch = _query_answers(ddb, table)
+    finally:
+        MotoTable.query, MotoTable.all_items = patched, current_all_items  # type: ignore[method-assign]
+    assert len(with_patch) > 20 and any(page[0] for page in with_patch)
+    assert with_patch == without_patch
