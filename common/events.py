@@ -8,11 +8,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
-from contracts.events import EventSpec, Metadata
+    from contracts.event_catalog import EventSpec
 
 
 class PublishError(RuntimeError):
@@ -35,6 +36,8 @@ class OutgoingEvent:
 
     def detail(self) -> dict[str, Any]:
         """The envelope ``{"metadata", "data"}`` as JSON-compatible dict; validates ``data`` type."""
+        from contracts.events import Metadata  # pydantic: not needed where events are only relayed
+
         if not isinstance(self.data, self.spec.data_model):
             raise TypeError(f"{self.spec.detail_type} needs {self.spec.data_model.__name__}")
         meta = Metadata(

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from common.field_errors import INVALID_DATE
+from contracts.reference import SCHOOL_YEAR
 
 #: Unicode bidi embeddings/overrides/isolates, never needed in what staff type.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -58,6 +59,8 @@ Phone = Annotated[
         }
     ),
 ]
+#: A school year in an API body (``2026/27``): the declaration of ``contracts.reference.SCHOOL_YEAR``.
+SchoolYear = Annotated[str, Field(**SCHOOL_YEAR)]
 Email = Annotated[
     str,
     StringConstraints(

@@ -1,32 +1,36 @@
-"""Event contracts: detail models, the data/metadata envelope and the event registry.
+"""Event contracts: detail models and the data/metadata envelope (pydantic).
 
-Every event on the platform bus is declared here exactly once as an :class:`EventSpec`.
-Detail-type strings are explicit constants (past-tense facts, see the glossary in docs/architecture.md),
-never derived from class names. Sources follow ``avdual.<service>``.
+Which events exist (detail-type, source, version, the name of the data model here) is declared once in
+:mod:`contracts.event_catalog`, without pydantic; its names are re-exported here for the publishers and
+consumers (``events.INTAKE_SUBMITTED``).
 
 Events carry no direct identifiers (docs/architecture.md): IDs (ULIDs) plus what consumers need.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.casework import InternshipEndReason, InternshipModel, MeetingType, ParticipantRole
-
-
-class Source(StrEnum):
-    """EventBridge ``source`` per producing service (``avdual.<service>``)."""
-
-    INTAKE = "avdual.intake"
-    MATCHING = "avdual.matching"
-    REPORTING = "avdual.reporting"
-    CASEWORK = "avdual.casework"
-
+from contracts.event_catalog import ASSIGNMENT_ENDED as ASSIGNMENT_ENDED
+from contracts.event_catalog import COMPANION_ASSIGNED as COMPANION_ASSIGNED
+from contracts.event_catalog import COMPANION_REASSIGNED as COMPANION_REASSIGNED
+from contracts.event_catalog import COMPANION_UPDATED as COMPANION_UPDATED
+from contracts.event_catalog import DESTINATION_COMPANY_RECORDED as DESTINATION_COMPANY_RECORDED
+from contracts.event_catalog import EVENTS as EVENTS
+from contracts.event_catalog import INTAKE_SUBMITTED as INTAKE_SUBMITTED
+from contracts.event_catalog import INTAKE_UPDATED as INTAKE_UPDATED
+from contracts.event_catalog import INTAKE_WITHDRAWN as INTAKE_WITHDRAWN
+from contracts.event_catalog import INTERNSHIP_ENDED as INTERNSHIP_ENDED
+from contracts.event_catalog import INTERNSHIP_STARTED as INTERNSHIP_STARTED
+from contracts.event_catalog import MEETING_RECORDED as MEETING_RECORDED
+from contracts.event_catalog import REPORT_PUBLISHED as REPORT_PUBLISHED
+from contracts.event_catalog import STUDENT_WAITLISTED as STUDENT_WAITLISTED
+from contracts.event_catalog import EventSpec as EventSpec
+from contracts.event_catalog import Source as Source
 
 Gender = Literal["weiblich", "maennlich", "divers", "keine_angabe"]
 AgeBand = Literal["unter_16", "16", "17", "18", "19_plus"]
@@ -298,123 +302,3 @@ class Envelope(BaseModel, Generic[D]):
     model_config = ConfigDict(extra="forbid")
     metadata: Metadata
     data: D
-
-
-@dataclass(frozen=True)
-class EventSpec:
-    """One event of the platform: detail-type constant, source, schema version, detail data model."""
-
-    detail_type: str
-    source: Source
-    version: int
-    data_model: type[BaseModel]
-    description: str
-
-    def envelope_model(self) -> type[BaseModel]:
-        return Envelope[self.data_model]  # type: ignore[name-defined]
-
-
-INTAKE_SUBMITTED = EventSpec(
-    "IntakeSubmitted", Source.INTAKE, 1, IntakeSubmittedData, "A school submitted a student intake form."
-)
-INTAKE_UPDATED = EventSpec(
-    "IntakeUpdated", Source.INTAKE, 1, IntakeUpdatedData, "A school corrected an intake form."
-)
-INTAKE_WITHDRAWN = EventSpec(
-    "IntakeWithdrawn",
-    Source.INTAKE,
-    2,  # v2: reason codes of the withdrawal dialog, required
-    IntakeWithdrawnData,
-    "An intake was withdrawn (e.g. consent withdrawn): erase personal data.",
-)
-COMPANION_ASSIGNED = EventSpec(
-    "CompanionAssigned",
-    Source.MATCHING,
-    2,  # v2: the companion's caseload and capacity after the claim, optional (a v1 event still validates)
-    CompanionAssignedData,
-    "A student was assigned to a companion (AV dual-Begleiter).",
-)
-STUDENT_WAITLISTED = EventSpec(
-    "StudentWaitlisted",
-    Source.MATCHING,
-    1,
-    StudentWaitlistedData,
-    "No companion could take the student; the student waits on the waitlist.",
-)
-COMPANION_REASSIGNED = EventSpec(
-    "CompanionReassigned",
-    Source.MATCHING,
-    2,
-    CompanionReassignedData,
-    "A student moved to another companion (rebalance, making room for a waiting student, a registry change, "
-    "the office's choice or a handover).",
-)
-ASSIGNMENT_ENDED = EventSpec(
-    "AssignmentEnded",
-    Source.MATCHING,
-    2,
-    AssignmentEndedData,
-    "A student left the programme (exit with destination / Verbleib).",
-)
-COMPANION_UPDATED = EventSpec(
-    "CompanionUpdated",
-    Source.MATCHING,
-    4,
-    CompanionUpdatedData,
-    "The office created or changed a companion (capacity, schools, leave and its substitutes).",
-)
-REPORT_PUBLISHED = EventSpec(
-    "ReportPublished",
-    Source.REPORTING,
-    1,
-    ReportPublishedData,
-    "A report was rendered and stored in the report bucket.",
-)
-
-INTERNSHIP_STARTED = EventSpec(
-    "InternshipStarted",
-    Source.CASEWORK,
-    1,
-    InternshipStartedData,
-    "A companion entered (or changed) a student's internship: company id, career field, model, dates.",
-)
-INTERNSHIP_ENDED = EventSpec(
-    "InternshipEnded",
-    Source.CASEWORK,
-    1,
-    InternshipEndedData,
-    "An internship ended: last day, days completed, the reason (a code).",
-)
-MEETING_RECORDED = EventSpec(
-    "MeetingRecorded",
-    Source.CASEWORK,
-    1,
-    MeetingRecordedData,
-    "A meeting or contact of a student's casework was recorded (kind and roles only, never the note).",
-)
-DESTINATION_COMPANY_RECORDED = EventSpec(
-    "DestinationCompanyRecorded",
-    Source.CASEWORK,
-    1,
-    DestinationCompanyRecordedData,
-    "A student's exit company was compared with the student's internships (Klebeeffekt).",
-)
-
-EVENTS: dict[str, EventSpec] = {
-    spec.detail_type: spec
-    for spec in (
-        INTAKE_SUBMITTED,
-        INTAKE_UPDATED,
-        INTAKE_WITHDRAWN,
-        COMPANION_ASSIGNED,
-        STUDENT_WAITLISTED,
-        COMPANION_REASSIGNED,
-        ASSIGNMENT_ENDED,
-        COMPANION_UPDATED,
-        REPORT_PUBLISHED,
-        INTERNSHIP_STARTED,
-        INTERNSHIP_ENDED,
-        MEETING_RECORDED,
-        DESTINATION_COMPANY_RECORDED,
-    )
-}

@@ -33,7 +33,7 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from contracts.events import EventSpec
+from contracts.event_catalog import EventSpec
 
 OUTBOX_KEY_PREFIX = "outbox#"
 OUTBOX_SORT_KEY = "outbox"

@@ -7,20 +7,18 @@ Schools: the six vocational schools of Landkreis Ludwigsburg offering AV dual in
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
-
-from pydantic import Field
+from typing import Any
 
 SCHOOL_YEAR_PATTERN = r"^\d{4}/\d{2}$"
 #: The declaration of a school year wherever the APIs take one (``Field``, ``Query``, ``Form``): pattern,
-#: German label and the rule in words (``common.field_errors``).
+#: German label and the rule in words (``common.field_errors``). Plain data, so that the topology and the
+#: functions that only move events read this module without pydantic (``common.text.SchoolYear``).
 SCHOOL_YEAR: dict[str, Any] = {
     "pattern": SCHOOL_YEAR_PATTERN,
     "title": "Schuljahr",
     "examples": ["2026/27"],
     "json_schema_extra": {"x-rule": "erwartet JJJJ/JJ, z. B. 2026/27"},
 }
-SchoolYear = Annotated[str, Field(**SCHOOL_YEAR)]
 
 SCHOOLS: dict[str, str] = {
     "RFS": "Robert-Franck-Schule Ludwigsburg",

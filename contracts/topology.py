@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from contracts import events as ev
+from contracts import event_catalog as ev
 from contracts import outbox
-from contracts.events import EventSpec, Source
+from contracts.event_catalog import EventSpec, Source
 from contracts.reference import SCHOOLS
 
 Service = Literal["intake", "matching", "reporting", "casework", "platform"]

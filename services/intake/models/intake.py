@@ -31,9 +31,9 @@ from pydantic import (
 
 from common.errors import ErrorResponse, FieldError
 from common.field_errors import unknown
-from common.text import Phone, iso_date_only, multi_line, single_line
+from common.text import Phone, SchoolYear, iso_date_only, multi_line, single_line
 from contracts.events import Gender, WithdrawReason
-from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS, WITHDRAW_REASON_LABELS, SchoolYear
+from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS, WITHDRAW_REASON_LABELS
 from contracts.topology import COMPANION_ID
 
 # --------------------------------------------------------------------------- text types

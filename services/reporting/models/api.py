@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.field_errors import declared_title
-from contracts.reference import SchoolYear
+from common.text import SchoolYear
 
 Display = int | str
 """A published count: a number, ``"<3"`` (1 or 2) or ``"x"`` (withheld so that no 1–2 can be computed)."""
