@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
-from pydantic import BaseModel
 
 from common import aws, settings
 from contracts.topology import IDEMPOTENCY
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 #: API requests with an ``Idempotency-Key`` (:func:`once`).
 CONFIG = IdempotencyConfig(

@@ -27,6 +27,10 @@ HEAVY = (
     "PIL",
     "matplotlib",
     "aws_xray_sdk.core",
+    # Powertools' parser models (a pydantic model of every AWS event source, built on import): the consumers
+    # read records with its data classes. Powertools' batch utility imports them itself when pydantic was
+    # imported before it, so the order of imports matters.
+    "aws_lambda_powertools.utilities.parser",
 )
 
 #: Not needed either by a function that only moves events: the outbox relays render stream records into
