@@ -10,6 +10,7 @@ import importlib
 import json
 from typing import Any
 
+from common.routes import security_schemes
 from contracts.topology import FUNCTIONS, ROUTES
 
 TITLE = "AV dual – Plattform-API (Bildungsbüro Landkreis Ludwigsburg)"
@@ -29,7 +30,9 @@ def openapi_document() -> dict[str, Any]:
         "components": {"schemas": {}},
     }
     for app in api_apps():
-        part = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
+        part = json.loads(
+            app.get_openapi_json_schema(title=TITLE, version=VERSION, security_schemes=security_schemes())
+        )
         for path, ops in part.get("paths", {}).items():
             doc["paths"].setdefault(path, {}).update(ops)
         doc["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))

@@ -18,10 +18,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from ulid import ULID
 
 from common.auth import Principal
+from common.model import Model
 from common.observability import logger
 from contracts.topology import AUDIT_LOG
 
@@ -36,7 +37,7 @@ Purposes = Mapping[tuple[AuditAction, ActorRole], str]
 TTL = AUDIT_LOG.ttl_attribute or "expires_at"
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Model):
     """One access: ``intake_ids`` are pseudonymous ULIDs (they stay after an erasure; the names do not)."""
 
     entry_id: str = Field(description="ULID of the entry")

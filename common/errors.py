@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ValidationError
+from pydantic import Field, ValidationError
+
+from common.model import Model
 
 #: German answers every API, the local gateway and API Gateway's own responses share.
 UNAUTHENTICATED = "Bitte anmelden."
@@ -10,20 +12,20 @@ FORBIDDEN = "Keine Berechtigung für diese Aktion."
 NOT_FOUND = "Nicht gefunden."
 
 
-class FieldError(BaseModel):
+class FieldError(Model):
     """One invalid field: dotted path into the request body and a German message for people."""
 
     field: str
     message: str
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(Model):
     """The one error body of the platform (every API answer ≥ 400, the local gateway's and API Gateway's
     own answers): a German summary and the invalid fields. It never echoes input values, stack traces
     or module names."""
 
     message: str
-    errors: list[FieldError] = []
+    errors: list[FieldError] = Field(default=[])  # pydantic copies the default per instance
 
 
 def error_body(message: str, errors: list[FieldError] | None = None) -> str:

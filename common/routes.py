@@ -34,12 +34,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.logging import correlation_paths
@@ -63,6 +62,9 @@ from common.observability import logger, tracer
 from contracts.reference import SCHOOL_YEAR, SCHOOLS
 from contracts.topology import COMPANION_ID, INTAKE_ID, REPORT_ID, ROUTES, Function, PathParameter, Route
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import SecurityScheme
+
 #: The request header (``None`` when absent: the request then simply runs).
 IdempotencyKey = Annotated[
     str | None,
@@ -83,11 +85,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: The OpenAPI security scheme every protected route names.
 SECURITY: list[dict[str, list[str]]] = [{"cognito": []}]
-SECURITY_SCHEME = HTTPBearer(
-    bearerFormat="JWT",
-    description="ID-Token des Cognito-Benutzerpools (lokal: `avdual token --role school --school RFS`). "
-    "Gruppen: office, companion, school-<school_id>; Begleitungen tragen custom:companion_id.",
-)
+
+
+def security_schemes() -> dict[str, SecurityScheme]:
+    """The schemes :data:`SECURITY` names, for the OpenAPI document (``avdual.openapi``). Powertools' OpenAPI
+    models (a pydantic model per OpenAPI object) are imported only here: a function validates requests
+    without them (docs/performance.md)."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    return {
+        "cognito": HTTPBearer(
+            bearerFormat="JWT",
+            description="ID-Token des Cognito-Benutzerpools (lokal: "
+            "`avdual token --role school --school RFS`). "
+            "Gruppen: office, companion, school-<school_id>; Begleitungen tragen custom:companion_id.",
+        )
+    }
+
+
 #: Documented error answers (German descriptions in the OpenAPI document).
 ERROR_TEXT = {
     400: "Ungültige Anfrage (Kodierung, Verschachtelung)",
@@ -170,8 +185,7 @@ class RestApi:
         self.tags = tags
         self.log = logger(function.service)
         self.trace = tracer(function.service)
-        self.app = APIGatewayRestResolver(enable_validation=True)
-        self.app.configure_openapi(security_schemes={"cognito": SECURITY_SCHEME})
+        self.app = APIGatewayRestResolver(enable_validation=True)  # its document: avdual.openapi
         install_error_handlers(self.app, function.service)
         self.app.exception_handler(RequestValidationError)(self._invalid)  # after the shared ones: it wins
         self.routes = {(r.method, r.path): r for r in ROUTES if r.function == function.name}

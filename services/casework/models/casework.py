@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from common.field_errors import unknown
+from common.model import Model
 from common.text import Email, IsoDate, Phone, multi_line, single_line
 from contracts.casework import (
     INTERNSHIP_TARGET_DAYS,
@@ -81,7 +82,7 @@ def _title(name: str, info: object) -> str:
     return TITLES.get(name, name)
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, field_title_generator=_title)
 
 
@@ -165,7 +166,7 @@ class InternshipEndIn(_In):
     end_reason: InternshipEndReason = Field(description="Grund des Endes")
 
 
-class Internship(BaseModel):
+class Internship(Model):
     internship_id: str
     intake_id: str
     company_id: str
@@ -216,7 +217,7 @@ class Meeting(MeetingIn):
 
 
 # -------------------------------------------------------------------------------------- student case
-class CaseChange(BaseModel):
+class CaseChange(Model):
     """One fact of the student's assignment learnt from an event (the history: handovers stay visible)."""
 
     model_config = ConfigDict(frozen=True)
@@ -227,7 +228,7 @@ class CaseChange(BaseModel):
     cause: str | None = None
 
 
-class CaseExit(BaseModel):
+class CaseExit(Model):
     exit_date: date
     reason: ExitReason
     destination: Destination
@@ -238,13 +239,13 @@ class CaseExit(BaseModel):
     ended_at: datetime
 
 
-class GoalMeetings(BaseModel):
+class GoalMeetings(Model):
     done: int = Field(ge=0, description="Zielvereinbarungsgespräche in diesem Schuljahr (höchstens 3 zählen)")
     due: int = Field(ge=0, description="Bis heute fällig")
     next_due: date | None = Field(default=None, description="Das nächste ist fällig bis")
 
 
-class InternshipBrief(BaseModel):
+class InternshipBrief(Model):
     """What the caseload list shows of an internship, kept on the case (no reads of every internship)."""
 
     internship_id: str
@@ -256,7 +257,7 @@ class InternshipBrief(BaseModel):
     end_reason: InternshipEndReason | None = None
 
 
-class StudentCase(BaseModel):
+class StudentCase(Model):
     """The stored case of one student: placement and companion learnt from events, the history, the exit,
     and what the caseload list shows without reading every internship and meeting."""
 
@@ -277,7 +278,7 @@ class StudentCase(BaseModel):
     expires_at: int | None = None
 
 
-class CurrentInternship(BaseModel):
+class CurrentInternship(Model):
     internship_id: str
     company_id: str
     company_name: str | None = None
@@ -286,7 +287,7 @@ class CurrentInternship(BaseModel):
     days_completed: int
 
 
-class StudentSummary(BaseModel):
+class StudentSummary(Model):
     """One row of "Meine Schülerinnen und Schüler" (names come from intake: the page composes)."""
 
     intake_id: str
@@ -307,7 +308,7 @@ class StudentSummary(BaseModel):
     destination: Destination | None = None
 
 
-class StudentPage(BaseModel):
+class StudentPage(Model):
     items: list[StudentSummary]
     substituting_for: list[str] = Field(
         default_factory=list, description="Begleitungen, die heute vertreten werden (nur lesen)"
@@ -319,7 +320,7 @@ class StudentPage(BaseModel):
     )
 
 
-class StudentDetail(BaseModel):
+class StudentDetail(Model):
     """``GET /students/{intake_id}``: the case, its internships, meetings and contacts (with notes)."""
 
     summary: StudentSummary

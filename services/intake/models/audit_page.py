@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from common.audit_log import ActorRole, AuditAction, AuditEntry
+from common.model import Model
 
 __all__ = ["ActorRole", "AuditAction", "AuditEntry", "AuditPage"]
 
 
-class AuditPage(BaseModel):
+class AuditPage(Model):
     """``GET /audit``: entries of the requested days, newest first."""
 
     items: list[AuditEntry]

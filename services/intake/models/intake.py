@@ -31,6 +31,7 @@ from pydantic import (
 
 from common.errors import ErrorResponse, FieldError
 from common.field_errors import unknown
+from common.model import Model
 from common.text import Phone, SchoolYear, iso_date_only, multi_line, single_line
 from contracts.events import Gender, WithdrawReason
 from contracts.reference import CAREER_FIELDS, LANGUAGES, SCHOOLS, WITHDRAW_REASON_LABELS
@@ -135,7 +136,7 @@ IntakeStatus = Literal["submitted", "waitlisted", "assigned", "ended", "withdraw
 """``submitted`` until matching decided; ``waitlisted``/``assigned``/``ended`` come from matching events."""
 
 
-class _Form(BaseModel):
+class _Form(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -337,7 +338,7 @@ class IntakeRecord(IntakeForm):
 
 
 # --------------------------------------------------------------------------- outputs
-class IntakeCreated(BaseModel):
+class IntakeCreated(Model):
     """``201`` response of ``POST /intakes``."""
 
     intake_id: str
@@ -373,7 +374,7 @@ class IntakeView(IntakeForm):
     erased_at: datetime | None = Field(default=None, description="When the personal data were erased")
 
 
-class IntakeSummary(BaseModel):
+class IntakeSummary(Model):
     """One row of ``GET /intakes``."""
 
     intake_id: str
@@ -395,7 +396,7 @@ class DuplicateResponse(ErrorResponse):
     duplicate_of: str = Field(description="ULID of the intake already there")
 
 
-class IntakePage(BaseModel):
+class IntakePage(Model):
     items: list[IntakeSummary]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page")
 
@@ -404,7 +405,7 @@ class BatchFieldError(FieldError):
     column: str | None = Field(default=None, description="Column header of the class list")
 
 
-class BatchRow(BaseModel):
+class BatchRow(Model):
     row: int = Field(description="Line in the file (the header is line 1)")
     status: Literal["stored", "invalid", "duplicate"] = Field(
         description="stored; invalid (errors); duplicate: the student is already there (bereits vorhanden), "
@@ -414,7 +415,7 @@ class BatchRow(BaseModel):
     errors: list[BatchFieldError] = Field(default_factory=list)
 
 
-class BatchResult(BaseModel):
+class BatchResult(Model):
     """``POST /intakes/batch``: one result per data row; valid rows are stored even when others fail."""
 
     stored: int
@@ -452,7 +453,9 @@ def partial_model(model: type[_Form]) -> type[BaseModel]:
         }
         fields[name] = (Optional[inner], Field(default=None, **kwargs))  # noqa: UP045
     name = model.__name__.removesuffix("Form") + "Patch" if model.__name__ != "IntakeForm" else "IntakePatch"
-    return create_model(name, __config__=ConfigDict(extra="forbid", str_strip_whitespace=True), **fields)
+    return create_model(
+        name, __config__=ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True), **fields
+    )
 
 
 IntakePatch = partial_model(IntakeForm)

@@ -36,8 +36,9 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from common.model import Model
 from contracts.events import StudentProfile
 from contracts.reference import MATCHING_CRITERIA_LABELS, school_year_bounds
 from services.matching.models.matching import Companion
@@ -59,7 +60,7 @@ CRITERIA_LABELS = MATCHING_CRITERIA_LABELS
 them too)."""
 
 
-class Weights(BaseModel):
+class Weights(Model):
     """Weights of the soft criteria — the one documented config of the matching model.
 
     Each criterion contributes ``weight × factor`` with a factor in [0, 1]; the total cost

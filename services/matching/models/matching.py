@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from common.field_errors import unknown
+from common.model import Model
 from contracts.events import Destination, ExitReason, Gender, StudentProfile, WaitlistReason
 from contracts.reference import CAREER_FIELDS, DESTINATIONS_WITH_COMPANY, LANGUAGES, SCHOOLS
 from contracts.topology import COMPANION_ID, ULID_PATTERN, ULID_RULE
@@ -93,7 +94,7 @@ def _title(name: str, info: object) -> str:
 _REQUEST = ConfigDict(extra="forbid", field_title_generator=_title)
 
 
-class LeavePeriod(BaseModel):
+class LeavePeriod(Model):
     """An absence of a companion (leave, illness, parental leave); both days inclusive. A ``substitute_id``
     reads the companion's students read-only during it (``CompanionUpdated.substitutions``)."""
 
@@ -111,7 +112,7 @@ class LeavePeriod(BaseModel):
         return self
 
 
-class _CompanionFields(BaseModel):
+class _CompanionFields(Model):
     """Registry fields shared by create (all required) and patch (all optional)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, field_title_generator=_title)
@@ -188,7 +189,7 @@ class Companion(CompanionIn):
 AssignmentStatus = Literal["assigned", "waitlisted", "ended", "withdrawn"]
 
 
-class ExitIn(BaseModel):
+class ExitIn(Model):
     """``POST /assignments/{intake_id}/exit`` body: exit date, reason and destination (Verbleib); for a
     training place, EQ, BQdual or a job the company from the company directory (``GET /companies``).
     Whether it is a former internship company is not typed: casework compares it with the internships."""
@@ -247,7 +248,7 @@ MAX_HISTORY = 30
 """The newest entries of an assignment's history that are kept."""
 
 
-class AssignmentChange(BaseModel):
+class AssignmentChange(Model):
     """One change of a student's companion (history of the assignment): ``None`` = the waitlist."""
 
     at: datetime
@@ -265,7 +266,7 @@ class AssignmentChange(BaseModel):
     )
 
 
-class Assignment(BaseModel):
+class Assignment(Model):
     """One item per student known to matching (no personal data: the profile has no identifiers)."""
 
     intake_id: str
@@ -290,7 +291,7 @@ class Assignment(BaseModel):
     expires_at: int | None = Field(default=None, description="Epoch seconds: deleted after (TTL)")
 
 
-class WaitlistEntry(BaseModel):
+class WaitlistEntry(Model):
     """One waiting student (``GET /waitlist``): position per school, longest waiting first."""
 
     position: int
@@ -303,7 +304,7 @@ class WaitlistEntry(BaseModel):
     reason: WaitlistReason | None
 
 
-class MoveOut(BaseModel):
+class MoveOut(Model):
     """One proposed/applied change of a plan (rebalance, re-solve, registry change); ``None`` = without
     companion (the waitlist). Costs under the matching model, without the move penalty."""
 
@@ -323,7 +324,7 @@ class MoveOut(BaseModel):
     skipped_reason: str | None = None
 
 
-class RebalanceResult(BaseModel):
+class RebalanceResult(Model):
     """``POST /assignments/rebalance`` response. Costs exclude the move penalties."""
 
     dry_run: bool
@@ -341,7 +342,7 @@ class RebalanceResult(BaseModel):
     skipped: int = 0
 
 
-class RegistryChange(BaseModel):
+class RegistryChange(Model):
     """What a registry change does (``dry_run``: would do) to the students: the moves it requires (students
     the changed entry can no longer have: to another companion, or back to the waitlist) and the waiting
     students who get a place it opened, each with its cost explanation and a German why."""
@@ -376,7 +377,7 @@ class CompanionSaved(Companion):
     change: RegistryChange
 
 
-class CompanionOption(BaseModel):
+class CompanionOption(Model):
     """One companion as the office's choice for a student: allowed by the hard rules or not (and why), and
     what it would cost under the model now (criterion → cost)."""
 
@@ -395,7 +396,7 @@ class CompanionOption(BaseModel):
     best: bool = Field(default=False, description="The model's choice (cheapest allowed)")
 
 
-class AssignmentOptions(BaseModel):
+class AssignmentOptions(Model):
     """``GET /assignments/{intake_id}/options``: the companions of the student's school as choices."""
 
     intake_id: str
@@ -407,7 +408,7 @@ class AssignmentOptions(BaseModel):
     criteria: dict[str, str] = Field(description="Criterion → German label")
 
 
-class CompanionChoiceIn(BaseModel):
+class CompanionChoiceIn(Model):
     """``POST /assignments/{intake_id}/companion``: the office assigns or moves the student to a companion of
     its choice (also a handover); the reason is required."""
 
@@ -428,7 +429,7 @@ class CompanionChoiceIn(BaseModel):
         return self
 
 
-class CompanionChoice(BaseModel):
+class CompanionChoice(Model):
     """Answer of ``POST /assignments/{intake_id}/companion``: the new assignment, the chosen option and the
     model's best for comparison, and the history entry written."""
 

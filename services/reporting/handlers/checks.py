@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict
 
 from common import scheduled
+from common.model import Model
 from common.observability import logger, tracer
 from contracts.topology import REPORTING_CHECKS
 from services.reporting.dal.aggregates import AggregateStore, Mailer
@@ -24,7 +25,7 @@ log = logger("reporting")
 trace = tracer("reporting")
 
 
-class CheckRequest(BaseModel):
+class CheckRequest(Model):
     model_config = ConfigDict(extra="forbid")
     check: Literal["long_waits", "alert_digest"]
     scheduled_time: AwareDatetime

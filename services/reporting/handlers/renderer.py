@@ -12,9 +12,10 @@ from datetime import UTC
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict
 
 from common import scheduled, settings
+from common.model import Model
 from common.observability import logger, tracer
 from contracts.calendar import local_date
 from contracts.reference import school_year_of
@@ -26,7 +27,7 @@ log = logger("reporting")
 trace = tracer("reporting")
 
 
-class RenderRequest(BaseModel):
+class RenderRequest(Model):
     """The fields of the renderer's schedule payloads (which payloads are valid: ``common.scheduled``)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from common.model import Model
 
 Status = Literal["submitted", "waitlisted", "assigned", "ended", "withdrawn"]
 STATUSES: tuple[Status, ...] = ("submitted", "waitlisted", "assigned", "ended", "withdrawn")
@@ -45,7 +47,7 @@ def day_key(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%d")
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(Model):
     """One fact on a student's timeline. Entries form a set: the same fact delivered twice adds nothing."""
 
     model_config = ConfigDict(frozen=True)
@@ -60,7 +62,7 @@ class TimelineEntry(BaseModel):
 _KIND_ORDER = {"submitted": 0, "waitlisted": 1, "assigned": 2, "reassigned": 3, "ended": 4, "withdrawn": 5}
 
 
-class InternshipState(BaseModel):
+class InternshipState(Model):
     """What reporting knows of one internship: its dates (from ``InternshipStarted``) and its end (from
     ``InternshipEnded``), each part last-writer-wins by the internship's ``revision``."""
 
@@ -82,7 +84,7 @@ class InternshipState(BaseModel):
         return self.ended_on or self.end_date
 
 
-class StudentState(BaseModel):
+class StudentState(Model):
     """What reporting knows about one student, merged from every fact in any order.
 
     Merge rules (see ``logic.projection``) are commutative, associative and idempotent: the timeline
@@ -125,7 +127,7 @@ class StudentState(BaseModel):
         return self.model_dump(mode="json", exclude={"version"})
 
 
-class WaitlistItem(BaseModel):
+class WaitlistItem(Model):
     """A student's waiting periods (office-internal list, trend and the 14-day check); no names."""
 
     intake_id: str
@@ -153,7 +155,7 @@ class WaitlistItem(BaseModel):
         return None
 
 
-class CompanionInfo(BaseModel):
+class CompanionInfo(Model):
     """What reporting knows about a companion from ``CompanionUpdated``: the name (staff, not student data),
     schools, capacity, FTE."""
 
@@ -171,7 +173,7 @@ class CompanionInfo(BaseModel):
         return self.name or self.companion_id
 
 
-class ReportRecord(BaseModel):
+class ReportRecord(Model):
     """An entry of the report index (``GET /reports``)."""
 
     report_id: str

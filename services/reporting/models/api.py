@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from common.field_errors import declared_title
+from common.model import Model
 from common.text import SchoolYear
 
 Display = int | str
 """A published count: a number, ``"<3"`` (1 or 2) or ``"x"`` (withheld so that no 1–2 can be computed)."""
 
 
-class ReportRequest(BaseModel):
+class ReportRequest(Model):
     """``POST /reports``: render a report now."""
 
     model_config = ConfigDict(extra="forbid", field_title_generator=declared_title)
@@ -32,7 +33,7 @@ class ReportRequest(BaseModel):
     )
 
 
-class ReportOut(BaseModel):
+class ReportOut(Model):
     report_id: str
     report_type: Literal["weekly", "school_year", "status"]
     school_year: str
@@ -47,7 +48,7 @@ class ReportOut(BaseModel):
     )
 
 
-class ReportListItem(BaseModel):
+class ReportListItem(Model):
     report_id: str
     report_type: Literal["weekly", "school_year", "status"]
     school_year: str
@@ -59,7 +60,7 @@ class ReportListItem(BaseModel):
     )
 
 
-class StatTable(BaseModel):
+class StatTable(Model):
     """A statistical table as published (small counts suppressed)."""
 
     row_labels: list[str]
@@ -70,7 +71,7 @@ class StatTable(BaseModel):
     grand_total: Display | None
 
 
-class Movement(BaseModel):
+class Movement(Model):
     """A key figure of the week as stock and flows: ``start + inflow - outflow = end``."""
 
     key: str = Field(description="intakes, assigned, waitlisted, submitted, ended, withdrawn, long_waits")
@@ -82,7 +83,7 @@ class Movement(BaseModel):
     change: int = Field(description="end - start")
 
 
-class WaitlistEntryOut(BaseModel):
+class WaitlistEntryOut(Model):
     ref: str
     intake_id: str = Field(description="Opens the intake (GET /intakes/{intake_id}, audited): office view")
     school: str
@@ -93,14 +94,14 @@ class WaitlistEntryOut(BaseModel):
     reason: str
 
 
-class WaitlistSummary(BaseModel):
+class WaitlistSummary(Model):
     waiting: int
     longer_than_14_days: int
     longest_days: int | None
     entries: list[WaitlistEntryOut]
 
 
-class CompanionLoad(BaseModel):
+class CompanionLoad(Model):
     companion_id: str = Field(description="Kürzel (secondary: people read the name)")
     name: str = Field(description="The companion's name (the id until reporting has heard the name)")
     label: str = Field(description="The name, marked '(inaktiv)' for an inactive companion")
@@ -112,20 +113,20 @@ class CompanionLoad(BaseModel):
     active: bool
 
 
-class SchoolCaseload(BaseModel):
+class SchoolCaseload(Model):
     school: str
     school_id: str
     assigned: Display
     fte: float | None
 
 
-class WeekOut(BaseModel):
+class WeekOut(Model):
     label: str
     start: str
     end: str
 
 
-class GoalMeetingsOut(BaseModel):
+class GoalMeetingsOut(Model):
     companion_id: str
     students: Display
     done: Display = Field(description="Zielvereinbarungsgespräche im Schuljahr (höchstens 3 je Schüler/in)")
@@ -133,13 +134,13 @@ class GoalMeetingsOut(BaseModel):
     share: str
 
 
-class KlebeeffektOut(BaseModel):
+class KlebeeffektOut(Model):
     training_starts: Display = Field(description="Ausbildungsbeginne (duale Ausbildung)")
     in_former_internship_company: Display = Field(description="davon im früheren Praktikumsbetrieb")
     share: str
 
 
-class CaseworkSummary(BaseModel):
+class CaseworkSummary(Model):
     """Internships, goal-agreement meetings and the Klebeeffekt (the office's own view: counts as they
     are)."""
 
@@ -152,7 +153,7 @@ class CaseworkSummary(BaseModel):
     klebeeffekt: KlebeeffektOut
 
 
-class DashboardSummary(BaseModel):
+class DashboardSummary(Model):
     """Current figures for the office dashboard: exact counts (office-internal), lists without names."""
 
     school_year: str
