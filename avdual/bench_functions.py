@@ -3,10 +3,11 @@
 * ``cold_imports``: each handler module imported in a fresh interpreter (bytecode compiled, as ``uv sync
   --compile-bytecode`` and the Lambda asset have it) with the environment a deployed function has
   (``AWS_LAMBDA_FUNCTION_NAME`` and ``LAMBDA_TASK_ROOT`` set, so Powertools behaves as on Lambda:
-  tracing enabled), against the
-  baseline ``import boto3, aws_lambda_powertools`` in the same conditions. Rounds interleave the baseline and
-  every handler so that load from other processes hits all alike; the ratio is taken from the fastest round
-  of each (noise from other processes only adds time), the medians are listed beside it.
+  tracing enabled), against the baseline ``import boto3, aws_lambda_powertools`` in the same conditions;
+  beside it the floor of each kind of function (``FLOORS``: the libraries it cannot start without, none of
+  our code). Rounds interleave the baseline, the floors and every handler so that load from other processes
+  hits all alike; the ratio is taken from the fastest round of each (noise from other processes only adds
+  time), the medians are listed beside it.
 * ``function_sizes``: per function the unzipped size of its code asset (``infra.bundling.ServiceBundler``)
   plus its own declared dependencies layers (``contracts.topology.LAYERS``), built by the same
   ``DependencyLayerBundler`` CDK uses (arm64 wheels for
@@ -25,6 +26,21 @@ from pathlib import Path
 from typing import Any
 
 BASELINE = "import boto3, aws_lambda_powertools"
+#: What a kind of function cannot start without: the libraries alone, none of our code (docs/performance.md).
+FLOORS = {
+    # Powertools' batch utility (its module imports asyncio and every event data class)
+    "relay": f"{BASELINE}\nfrom aws_lambda_powertools.utilities.batch import BatchProcessor",
+    # … and pydantic to validate the events' envelopes
+    "consumer": f"{BASELINE}\nfrom aws_lambda_powertools.utilities.batch import BatchProcessor\n"
+    "from pydantic import BaseModel",
+    # Powertools' idempotency and pydantic (the scheduled runs: renderer, checks)
+    "scheduled": f"{BASELINE}\nfrom aws_lambda_powertools.utilities.idempotency import idempotent_function\n"
+    "from pydantic import BaseModel",
+    # the Event Handler with request validation (OpenAPI parameters, pydantic)
+    "api": f"{BASELINE}\nfrom aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+    "from aws_lambda_powertools.event_handler.openapi.params import Query\n"
+    "APIGatewayRestResolver(enable_validation=True)",
+}
 _TIMER = "import time, importlib\nt0 = time.perf_counter()\n{body}\nprint(time.perf_counter() - t0)\n"
 
 
@@ -74,8 +90,11 @@ def bench_cold_imports(rounds: int = 5) -> dict[str, Any]:
         compileall.compile_dir(REPO_ROOT / package, quiet=1)
     handlers = {name: fn.handler for name, fn in FUNCTIONS.items()}
     samples: dict[str, list[float]] = {"baseline": [], **{n: [] for n in handlers}}
+    floors: dict[str, list[float]] = {n: [] for n in FLOORS}
     for _ in range(rounds):
         samples["baseline"].append(_time_import(BASELINE, lambda_env(next(iter(handlers)))))
+        for name, body in FLOORS.items():
+            floors[name].append(_time_import(body, lambda_env(next(iter(handlers)))))
         for name, path in handlers.items():
             module, _, attr = path.rpartition(".")
             body = f"getattr(importlib.import_module({module!r}), {attr!r})"
@@ -97,6 +116,10 @@ def bench_cold_imports(rounds: int = 5) -> dict[str, Any]:
         "rounds": rounds,
         "handlers": per,
         "ratio_max": max(float(v["ratio"]) for v in per.values()),
+        "floors": {
+            name: {"imports": FLOORS[name], "ms": round(1000 * min(t), 1), "ratio": round(min(t) / base, 2)}
+            for name, t in floors.items()
+        },
     }
 
 
