@@ -55,6 +55,7 @@ from avdual.runtime.moto_patches import (
     install_partition_query,
     install_serializer_key_cache,
     install_sqs_retention_check,
+    install_update_expression_parse_cache,
 )
 from avdual.runtime.resources import Resources
 from avdual.runtime.scheduler import ASYNC_ATTEMPTS, Scheduler
@@ -114,6 +115,7 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         install_sqs_retention_check()
         install_serializer_key_cache()
         install_partition_query()
+        install_update_expression_parse_cache()
         self._mock = mock_aws()
         self._mock.start()
         boto3.setup_default_session()

@@ -75,6 +75,7 @@ class RuntimeState:
         self.api_calls_by_function: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.runtime_calls: Counter[str] = Counter()  # the runtime's own calls (pollers, set-up)
         self._counting: str | None = None  # the function whose code runs
+        self._s3_writes = 0  # S3 calls that may change an object (export_outputs)
         self._mock: Any = None
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._queues: dict[str, tuple[str, str]] = {}  # subscription -> (queue url, dlq url)

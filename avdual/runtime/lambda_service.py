@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from avdual.runtime.base import ACCOUNT, REGION, RuntimeState
 from contracts.topology import BUCKETS, FUNCTIONS
 
@@ -61,6 +59,8 @@ class LambdaService(RuntimeState):
         in ``api_calls`` (and by function in ``api_calls_by_function``), the runtime's own (playing the Lambda
         service's pollers, set-up, inspection) in ``runtime_calls``."""
         name = f"{service}.{operation}"
+        if service == "s3" and not operation.startswith(("Get", "Head", "List")):
+            self._s3_writes += 1  # an object may have changed: export_outputs looks at the buckets
         if self._counting is None:
             self.runtime_calls[name] += 1
         else:
@@ -96,16 +96,18 @@ class LambdaService(RuntimeState):
             timeout_ms=fn.timeout_seconds * 1000,
         )
         with self.lock:
+            writes = self._s3_writes
             try:
                 with self.counting(function):
                     return self.handler(function)(event, ctx)
             finally:
-                if self.out_dir is not None:
-                    self.export_outputs(buckets=fn.buckets)
+                if self.out_dir is not None:  # the buckets are listed only if the function wrote to S3
+                    self.export_outputs(buckets=fn.buckets if self._s3_writes != writes else ())
 
     def export_outputs(self, buckets: tuple[str, ...] | None = None) -> list[Path]:
         """Write emails sent through SES to ``<out_dir>/mail/*.eml`` and new objects of the topology buckets
-        (``buckets``; default all) to ``<out_dir>/<bucket>/`` – after each invocation with ``out_dir``."""
+        (``buckets``; default all) to ``<out_dir>/<bucket>/`` – after each invocation with ``out_dir`` (its
+        function's buckets if it wrote to S3, otherwise only the mail)."""
         from moto.ses.models import ses_backends
 
         assert self.out_dir is not None
@@ -123,7 +125,7 @@ class LambdaService(RuntimeState):
                 path.write_text(raw, encoding="utf-8")
                 written.append(path)
             self._mail_exported = len(sent)
-            s3 = boto3.client("s3")
+            s3 = self.poller_client("s3")
             for b in (BUCKETS[n] for n in (BUCKETS if buckets is None else buckets)):
                 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.names[b.name]):
                     for obj in page.get("Contents", []):

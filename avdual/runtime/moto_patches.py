@@ -186,3 +186,23 @@ def install_partition_query() -> None:
     query._avdual_original = (original_query, original_all_items)  # type: ignore[attr-defined]
     MotoTable.all_items = all_items  # type: ignore[method-assign]
     MotoTable.query = query  # type: ignore[method-assign]
+
+
+def install_update_expression_parse_cache() -> None:
+    """Parse each DynamoDB ``UpdateExpression`` text once per process, not twice per update.
+
+    moto tokenizes and parses an update expression on every ``UpdateItem`` and every ``Update`` of a
+    transaction (once to check the names and values it uses, once to apply it); reporting's transactions
+    update a dozen counters each. The parsed tree is a pure function of the text, and moto never changes it
+    (its validator works on a deep copy, with the item's values and the request's names and values), so
+    each update still applies exactly as AWS documents it; a text that does not parse is not cached and fails
+    every time."""
+    import functools
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    if getattr(UpdateExpressionParser.make, "_avdual_cached", False):
+        return
+    cached = functools.lru_cache(maxsize=4096)(UpdateExpressionParser.make)
+    cached._avdual_cached = True  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = staticmethod(cached)  # type: ignore[method-assign,assignment]

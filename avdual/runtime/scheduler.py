@@ -13,8 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import boto3
-
 from avdual.runtime.clock import schedule_times
 from avdual.runtime.delivery import Delivery
 from contracts.topology import FUNCTIONS, SCHEDULED_TIME
@@ -49,7 +47,7 @@ class Scheduler(Delivery):
                 return True
             except Exception as e:  # any handler failure is retried, then dead-lettered
                 error = e
-        boto3.client("sqs").send_message(
+        self.poller_client("sqs").send_message(
             QueueUrl=self._dlqs[("async", function)],
             MessageBody=json.dumps(payload),
             MessageAttributes={
@@ -63,7 +61,7 @@ class Scheduler(Delivery):
     def one_time_due(self, until: datetime) -> list[OneTimeOccurrence]:
         """The one-time schedules created on moto (``at(...)``, in the runtime's schedule groups) that are due
         by ``until``, earliest first – also those whose time has passed already (they fire at once)."""
-        scheduler = boto3.client("scheduler")
+        scheduler = self.poller_client("scheduler")
         due = []
         groups = [v for k, v in self.names.items() if k.startswith("schedule-group:")]
         for group in groups:
@@ -86,7 +84,7 @@ class Scheduler(Delivery):
         payload = json.loads(o.schedule["Target"].get("Input") or "{}")
         payload = {k: instant if v == SCHEDULED_TIME else v for k, v in payload.items()}
         self._run_schedule_async(o.function, o.name, o.at, payload)
-        scheduler = boto3.client("scheduler")
+        scheduler = self.poller_client("scheduler")
         if o.schedule.get("ActionAfterCompletion") == "DELETE":
             scheduler.delete_schedule(GroupName=o.group, Name=o.name)
         else:

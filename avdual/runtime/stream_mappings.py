@@ -24,8 +24,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
-
 from avdual.runtime.base import ACCOUNT, REGION
 from avdual.runtime.filtering import check_dynamodb_patterns, matches_any
 from avdual.runtime.lambda_service import LambdaService
@@ -174,7 +172,7 @@ class StreamMappings(LambdaService):
                 "streamArn": arn,
             },
         }
-        boto3.client("sqs").send_message(
+        self.poller_client("sqs").send_message(
             QueueUrl=self._dlqs[("relay", fn.stream.table)], MessageBody=json.dumps(body)
         )
 

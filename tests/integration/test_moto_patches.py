@@ -10,6 +10,10 @@ structure; a response is byte for byte what moto's own serializer writes, and an
 type reads back as written ("Supported data types", https://docs.aws.amazon.com/amazondynamodb/latest/
 developerguide/HowItWorks.NamingRulesDataTypes.html).
 
+Update expression parse cache: moto parses each ``UpdateExpression`` text once; every update still applies
+to its own item with its own values, and an expression that does not parse fails each time
+("Update expressions", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html).
+
 SQS retention check: moto reads the queue's retention period directly; a message older than
 ``MessageRetentionPeriod`` is still never received ("the length of time, in seconds, for which Amazon SQS
 retains a message", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html).
@@ -26,6 +30,8 @@ import json
 from typing import Any
 
 import boto3
+import pytest
+from botocore.exceptions import ClientError
 
 from avdual.runtime import ACCOUNT, REGION, LocalRuntime
 
@@ -211,3 +217,71 @@ def test_a_query_of_one_partition_answers_what_motos_own_query_answers(rt: Local
         MotoTable.query, MotoTable.all_items = patched, current_all_items  # type: ignore[method-assign]
     assert len(with_patch) > 20 and any(page[0] for page in with_patch)
     assert with_patch == without_patch
+
+
+def _table(name: str) -> None:
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def test_a_cached_update_expression_applies_to_each_item_with_its_own_values(rt: LocalRuntime) -> None:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    ddb = boto3.client("dynamodb")
+    _table("update-check")
+    expr = "SET n = if_not_exists(n, :zero) + :one, l = list_append(if_not_exists(l, :empty), :l) ADD s :s"
+    for pk, times in (("a", 3), ("b", 1)):
+        for i in range(times):
+            values = {
+                ":zero": {"N": "0"},
+                ":one": {"N": "1"},
+                ":empty": {"L": []},
+                ":l": {"L": [{"S": f"{pk}{i}"}]},
+            }
+            ddb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": "update-check",
+                            "Key": {"pk": {"S": pk}},
+                            "UpdateExpression": expr,
+                            "ExpressionAttributeValues": {**values, ":s": {"SS": [f"{pk}{i}"]}},
+                        }
+                    }
+                ]
+            )
+    ddb.update_item(
+        TableName="update-check",
+        Key={"pk": {"S": "b"}},
+        UpdateExpression=expr,
+        ExpressionAttributeValues={
+            ":zero": {"N": "0"},
+            ":one": {"N": "10"},
+            ":empty": {"L": []},
+            ":l": {"L": [{"S": "b9"}]},
+            ":s": {"SS": ["b9"]},
+        },
+    )
+    a = ddb.get_item(TableName="update-check", Key={"pk": {"S": "a"}})["Item"]
+    b = ddb.get_item(TableName="update-check", Key={"pk": {"S": "b"}})["Item"]
+    assert a["n"] == {"N": "3"} and a["l"] == {"L": [{"S": "a0"}, {"S": "a1"}, {"S": "a2"}]}
+    assert sorted(a["s"]["SS"]) == ["a0", "a1", "a2"]
+    assert (
+        b["n"] == {"N": "11"}
+        and b["l"] == {"L": [{"S": "b0"}, {"S": "b9"}]}
+        and sorted(b["s"]["SS"]) == ["b0", "b9"]
+    )
+    assert UpdateExpressionParser.make(expr) is UpdateExpressionParser.make(expr)
+    for _ in range(2):  # not cached: fails every time
+        with pytest.raises(ClientError) as e:
+            ddb.update_item(
+                TableName="update-check",
+                Key={"pk": {"S": "a"}},
+                UpdateExpression="SET = :x",
+                ExpressionAttributeValues={":x": {"N": "1"}},
+            )
+        assert e.value.response["Error"]["Code"] == "ValidationException"
