@@ -199,7 +199,7 @@ def install_update_expression_parse_cache() -> None:
     every time."""
     import functools
 
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     if getattr(UpdateExpressionParser.make, "_avdual_cached", False):
         return
