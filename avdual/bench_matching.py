@@ -4,7 +4,7 @@
   (``records.prepare_claim``: hard rules, cost model, class-cohesion context, ranking) and the whole
   consumer path (SQS batch → handler → DynamoDB transaction with outbox) on moto, for the demo
   scenario's intakes delivered straight to the matching consumer.
-* ``matching_rebalance``: ``flow_solver.plan`` (OR-Tools min-cost flow) for 5,000 students ×
+* ``matching_rebalance``: ``flow_solver.plan`` (min-cost flow, an LP with HiGHS) for 5,000 students ×
   200 companions (``avdual.random_pool``), plus ordering the moves for applying them.
 * ``matching_cost_gap``: total model cost of the online (greedy, first come first served)
   assignment of the demo scenario vs. the rebalance optimum over the same pool — without move
@@ -176,7 +176,7 @@ def bench_matching_rebalance() -> dict[str, Any]:
     from services.matching.logic.apply_plan import schedule
 
     students, companions = random_pool(5000, 200, seed=0)
-    flow_solver.plan(students[:200], companions[:10])  # warm-up (imports, OR-Tools)
+    flow_solver.plan(students[:200], companions[:10])  # warm-up (imports, HiGHS)
     samples, plan = [], None
     for _ in range(3):
         t0 = time.perf_counter()

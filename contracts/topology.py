@@ -192,22 +192,12 @@ ULID_LAYER = Layer("ulid", ("python-ulid",), "ULIDs for new records (python-ulid
 WORKBOOKS_LAYER = Layer(
     "workbooks", ("openpyxl", "defusedxml"), "Reading uploaded workbooks (openpyxl with defusedxml)"
 )
-#: The min-cost flow of the rebalance (OR-Tools' graph solver on numpy arrays); OR-Tools' other
-#: requirements serve its other solvers and its pandas helpers, which the rebalance never loads.
+#: The min-cost flow of the rebalance and the re-solve: an LP solved with HiGHS on numpy arrays
+#: (docs/adr/0024-min-cost-flow-with-highs.md).
 MIN_COST_FLOW_LAYER = Layer(
     "min-cost-flow",
-    ("ortools", "numpy"),
-    "Min-cost flow of the rebalance (OR-Tools graph solver, numpy)",
-    leave_out=(
-        "pandas",
-        "protobuf",
-        "absl-py",
-        "immutabledict",
-        "typing-extensions",
-        "python-dateutil",
-        "six",
-    ),
-    strip=("pybind11_abseil",),  # the abseil status bindings of OR-Tools' other solvers
+    ("highspy", "numpy"),
+    "Min-cost flow of the rebalance (an LP solved with HiGHS, numpy)",
 )
 #: Everything a rendered report needs: charts (matplotlib on numpy), the PDF (fpdf2 with Pillow), HTML and
 #: mail templates (Jinja2), the workbook (openpyxl), the small-count suppression (HiGHS on numpy).

@@ -1,6 +1,7 @@
 """Whole-pool rebalance as a min-cost flow (pure: no I/O, no boto3).
 
-Network (OR-Tools ``SimpleMinCostFlow``, integer costs in ``cost.COST_SCALE`` units)::
+Network (integer costs in ``cost.COST_SCALE`` units), solved as an LP with HiGHS and certified optimal in
+integer arithmetic (``network_lp``, docs/adr/0024-min-cost-flow-with-highs.md)::
 
     student s ──cap 1, pair(s, c) + move(s, c)──▶ companion c ──slot arcs k = 0…capacity-1,
     (supply 1)                                                   cap 1 each, slot(c, k)──▶ sink (demand n)
@@ -19,8 +20,10 @@ Network (OR-Tools ``SimpleMinCostFlow``, integer costs in ``cost.COST_SCALE`` un
   emptiest companion instead.
 * ``unassigned(s)``: for a waiting student ``(w − j) × D`` with ``j`` the student's place in the
   waitlist priority (``w`` waiting students), for a currently assigned student ``(w + 1) × D``,
-  with ``D = n × B + 1`` (``B`` bounds one student's path cost). Because which students *can* be
-  assigned together forms a (transversal) matroid and ``D`` exceeds any difference in
+  with ``D = n × B + 1`` (``B`` bounds one student's path cost). Among equal optima, a second
+  objective (``network_lp.solve``'s ``ties``) keeps the earlier submitted of the currently assigned
+  students in place (the i-th of ``a`` by priority costs ``a − i`` unassigned). Because which
+  students *can* be assigned together forms a (transversal) matroid and ``D`` exceeds any difference in
   assignment cost, the optimum is lexicographic: (1) as many students assigned as
   possible; (2) as many of the currently assigned students as possible stay assigned, then
   waiting students by the waitlist priority (submission time, earliest first, ties by intake
@@ -45,19 +48,22 @@ per-student costs sum exactly to the optimised objective minus the move penaltie
 
 from __future__ import annotations
 
-from collections import Counter
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
 
 from contracts.events import StudentProfile
 from services.matching.logic import cost as cm
+from services.matching.logic import network_lp
 from services.matching.logic.cost import DEFAULT_WEIGHTS, Context, Explanation, Weights
 from services.matching.models.matching import Companion
+
+CANDIDATE_PAIRS = 2
+"""Pairs per student (the cheapest) the LP starts with; any other pair enters once it would lower the cost."""
 
 
 @dataclass(frozen=True)
@@ -309,6 +315,47 @@ def pair_arcs(  # noqa: C901, PLR0915
     return pi[order], pj[order], pu[order]
 
 
+def _slot_table(capacity: int, weights: Weights) -> np.ndarray:
+    """:func:`slot_units` of the slots ``0 … capacity-1`` of a companion with ``capacity``."""
+    return _slot_units_cached(capacity, weights.load_balance)
+
+
+@functools.lru_cache(maxsize=512)
+def _slot_units_cached(capacity: int, load_balance: float) -> np.ndarray:
+    table = np.array(
+        [cm.to_units(round(load_balance * _load_share(k, capacity), cm.PRECISION)) for k in range(capacity)],
+        dtype=np.int64,
+    )
+    table.flags.writeable = False
+    return table
+
+
+def _candidates(
+    pair_i: np.ndarray,
+    pair_j: np.ndarray,
+    pair_u: np.ndarray,
+    studs: Sequence[StudentState],
+    comps: Sequence[Companion],
+    arcs: int,
+) -> np.ndarray:
+    """The arcs the LP starts with: each student's two cheapest pairs and current companion, every slot and
+    every unassigned arc (feasible on its own: anyone may stay unassigned). The others enter while their
+    reduced cost is negative (``network_lp.solve``)."""
+    out = np.ones(arcs, dtype=bool)
+    n_pair = len(pair_i)
+    if not n_pair:
+        return out
+    order = np.lexsort((pair_u, pair_i))
+    first = np.searchsorted(pair_i[order], np.arange(len(studs)))
+    place = np.arange(n_pair) - first[pair_i[order]]
+    col = {c.companion_id: j for j, c in enumerate(comps)}
+    current = np.array([col.get(s.companion_id, -1) if s.companion_id else -1 for s in studs], dtype=np.int64)
+    cheap = np.zeros(n_pair, dtype=bool)
+    cheap[order[place < CANDIDATE_PAIRS]] = True
+    out[:n_pair] = cheap | (current[pair_i] == pair_j)
+    return out
+
+
 def _load_share(k: int, capacity: int) -> float:
     return k / capacity if capacity > 0 else 1.0
 
@@ -343,7 +390,7 @@ def _explain(
     return out
 
 
-def plan(  # noqa: C901, PLR0915
+def plan(
     students: list[StudentState],
     companions: list[Companion],
     weights: Weights | None = None,
@@ -366,67 +413,47 @@ def plan(  # noqa: C901, PLR0915
     context = cm.context_from((s.profile, s.companion_id) for s in studs if s.companion_id is not None)
 
     pair_i, pair_j, pair_u = pair_arcs(studs, comps, context, w, today)
-    tails: list[int] = pair_i.tolist()
-    heads: list[int] = (pair_j + n).tolist()
-    costs: list[int] = pair_u.tolist()
-    n_pair = len(tails)
-    max_pair = max(costs, default=0)
-    max_slot = 0
-    for j, c in enumerate(comps):
-        for k in range(c.capacity):
-            su = slot_units(c, k, w)
-            max_slot = max(max_slot, su)
-            tails.append(n + j)
-            heads.append(sink)
-            costs.append(su)
-    bound = max_pair + max_slot + 1
+    n_pair = len(pair_i)
+    capacity = np.array([max(0, c.capacity) for c in comps], dtype=np.int64)
+    slot_j = np.repeat(np.arange(m, dtype=np.int64), capacity)
+    slot_u = np.concatenate([_slot_table(c.capacity, w) for c in comps]) if m else np.zeros(0, np.int64)
+    bound = int(pair_u.max(initial=0)) + int(slot_u.max(initial=0)) + 1
     step = n * bound + 1
-    first_unassigned = len(tails)
-    waiting = sum(1 for s in studs if s.companion_id is None)
-    rank = 0
-    for i, s in enumerate(studs):
-        tails.append(i)
-        heads.append(sink)
-        if s.companion_id is not None:
-            costs.append((waiting + 1) * step)
-        else:
-            costs.append((waiting - rank) * step)
-            rank += 1
-
-    flow = min_cost_flow.SimpleMinCostFlow()
-    if tails:
-        flow.add_arcs_with_capacity_and_unit_cost(
-            np.asarray(tails, dtype=np.int32),
-            np.asarray(heads, dtype=np.int32),
-            np.ones(len(tails), dtype=np.int64),
-            np.asarray(costs, dtype=np.int64),
-        )
+    assigned_now = np.array([s.companion_id is not None for s in studs], dtype=bool)
+    waiting, kept = int((~assigned_now).sum()), int(assigned_now.sum())
+    rank = np.cumsum(~assigned_now) - 1
+    unassigned_u = np.where(assigned_now, (waiting + 1) * step, (waiting - rank) * step).astype(np.int64)
+    # ties of (1)–(3) among the currently assigned: the earlier one keeps the place
+    ties = np.concatenate(
+        [
+            np.zeros(n_pair + len(slot_j), np.int64),
+            np.where(assigned_now, kept - np.cumsum(assigned_now) + 1, 0),
+        ]
+    )
+    tails = np.concatenate([pair_i, n + slot_j, np.arange(n, dtype=np.int64)])
+    heads = np.concatenate([pair_j + n, np.full(len(slot_j) + n, sink, dtype=np.int64)])
+    costs = np.concatenate([pair_u, slot_u, unassigned_u])
     supplies = np.zeros(n + m + 1, dtype=np.int64)
     supplies[:n] = 1
     supplies[sink] = -n
-    flow.set_nodes_supplies(np.arange(n + m + 1, dtype=np.int32), supplies)
-    if n:
-        status = flow.solve()
-        if status != flow.OPTIMAL:
-            raise RuntimeError(f"min-cost flow failed: {status}")
-        flows = flow.flows(np.arange(n_pair, dtype=np.int32)) if n_pair else np.zeros(0, dtype=np.int64)
-    else:
-        flows = np.zeros(0, dtype=np.int64)
+    flow = network_lp.solve(
+        tails,
+        heads,
+        costs,
+        np.ones(len(tails), dtype=np.int64),
+        supplies,
+        root=sink,
+        candidates=_candidates(pair_i, pair_j, pair_u, studs, comps, len(tails)),
+        ties=ties,
+    )
+    flows = flow.flows[:n_pair]
 
     mapping: dict[str, str | None] = {s.intake_id: None for s in studs}
-    objective = 0
-    for a in np.flatnonzero(flows):
-        i, j = int(pair_i[a]), int(pair_j[a])
+    used = np.flatnonzero(flows)
+    for i, j in zip(pair_i[used].tolist(), pair_j[used].tolist(), strict=True):
         mapping[studs[i].intake_id] = comps[j].companion_id
-        objective += costs[a]
-    load = Counter(v for v in mapping.values() if v is not None)
-    for c in comps:
-        objective += sum(slot_units(c, k, w) for k in range(load[c.companion_id]))
-    if n:
-        unassigned_units = sum(
-            costs[first_unassigned + i] for i, s in enumerate(studs) if mapping[s.intake_id] is None
-        )
-        assert objective + unassigned_units == flow.optimal_cost(), "decoded flow does not match the optimum"
+    # the pair and slot arcs used (the LP fills a companion's cheapest slots first)
+    objective = int(pair_u @ flows) + int(slot_u @ flow.flows[n_pair : n_pair + len(slot_j)])
 
     current = {s.intake_id: s.companion_id for s in studs}
     before = _explain(studs, current, by_id, context, w)

@@ -197,6 +197,17 @@ def test_rebalance_equals_the_independent_optimum_on_random_instances() -> None:
         )
 
 
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.randoms(use_true_random=False))
+def test_the_lp_solution_is_the_independent_optimum(rnd: random.Random) -> None:
+    """The HiGHS solve (network_lp) reaches what linear_sum_assignment on the slot-expanded matrix finds."""
+    studs, comps, w = random_small(random.Random(rnd.random()))
+    plan = flow_solver.plan(studs, comps, w)
+    unassigned, optimum = independent_optimum(studs, comps, w)
+    assert same_priority_outcome(set(plan.unassigned), unassigned, studs)
+    assert plan.objective_units == optimum == objective_of(plan, studs, comps, w)
+
+
 def test_independent_optimum_also_holds_on_the_benchmark_generator() -> None:
     for seed in range(3):
         studs, comps = random_pool(12, 4, seed)
