@@ -470,12 +470,31 @@ AUDIT_LOG = Table(
     "intake ids, no names (common/audit_log.py). Readable by the office (GET /audit); kept until the "
     "end of the following calendar year.",
 )
+#: The attribute a companion item carries for each school it serves (value: the school id), and the sparse
+#: index on it: a school's companions are one ``Query`` (``MatchingStore.companions_for_school``). One index
+#: per school because a companion may serve several and an index key is a single value
+#: (docs/performance.md).
+SERVES_PREFIX = "serves_"
+
+
+def serves_attribute(school_id: str) -> str:
+    return f"{SERVES_PREFIX}{school_id}"
+
+
+def serving_index(school_id: str) -> str:
+    return f"serving_{school_id}"
+
+
 COMPANIONS = Table(
     "companions",
     "matching",
     pk="companion_id",
     env_var="COMPANIONS_TABLE",
-    description="Companion registry with the atomic capacity counter `used`.",
+    indexes=tuple(
+        Index(serving_index(s), pk=serves_attribute(s), sk="companion_id") for s in sorted(SCHOOLS)
+    ),
+    description="Companion registry with the atomic capacity counter `used`; a sparse index per school "
+    "holds the companions who serve it.",
 )
 ASSIGNMENTS = Table(
     "assignments",

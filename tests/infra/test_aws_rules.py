@@ -574,3 +574,16 @@ def test_a_second_stage_with_the_same_addresses_uses_the_existing_identities() -
     assert sorted(i["Properties"]["EmailIdentity"] for i in identities.values()) == sorted(
         addresses[topo.OFFICE_MAIL.name]
     )
+
+
+def test_tables_have_at_most_twenty_global_secondary_indexes(t: Template) -> None:
+    """Amazon DynamoDB Developer Guide, "Service, account, and table quotas in Amazon DynamoDB": at most 20
+    global secondary indexes per table (default quota). The companions table has one sparse index per school
+    (``topology.serving_index``), so the number of schools is bounded by it."""
+    tables = [r for r in t.resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
+    counts = {
+        r["Properties"].get("TableName", "?"): len(r["Properties"].get("GlobalSecondaryIndexes", []))
+        for r in tables
+    }
+    assert counts and max(counts.values()) <= 20, counts
+    assert any(n == len(topo.COMPANIONS.indexes) > 1 for n in counts.values())

@@ -16,7 +16,7 @@ EXPECTED = {
     # the student's keyed hash (KMS HMAC) and the duplicate check by it, then the one transaction
     "intake-api": {"kms.GenerateMac": 1, "dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1},
     "intake-outbox-relay": {"events.PutEvents": 1},
-    "matching-consumer": {"dynamodb.Scan": 1, "dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1},
+    "matching-consumer": {"dynamodb.Query": 2, "dynamodb.TransactWriteItems": 1},
     "matching-outbox-relay": {"events.PutEvents": 1},
     # casework learns the companion's caseload from CompanionAssigned (docs/adr/0022-casework.md)
     "casework-consumer": {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1},

@@ -28,6 +28,8 @@ from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts import retention
 from contracts.events import StudentProfile
+from contracts.reference import SCHOOLS
+from contracts.topology import SERVES_PREFIX, serves_attribute, serving_index
 from services.matching.models.matching import Assignment, Companion
 
 COMPANIONS, ASSIGNMENTS, OUTBOX = "companions", "assignments", "matching-outbox"
@@ -108,6 +110,22 @@ class CapacityBelowUseError(RuntimeError):
     def __init__(self, used: int):
         super().__init__(f"capacity below used ({used})")
         self.used = used
+
+
+def with_school_keys(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Registry ``fields`` with, if they set ``school_ids``, the attribute of each school's sparse index:
+    the school id where the companion serves it, removed (``None``) where it does not."""
+    out = dict(fields)
+    if fields.get("school_ids") is not None:
+        served = set(fields["school_ids"])
+        out.update({serves_attribute(s): (s if s in served else None) for s in SCHOOLS})
+    return out
+
+
+def _companion(item: Mapping[str, Any]) -> Companion:
+    return Companion.model_validate(
+        {k: v for k, v in from_dynamo(item).items() if not k.startswith(SERVES_PREFIX)}
+    )
 
 
 def assignment_item(a: Assignment) -> dict[str, Any]:
@@ -230,7 +248,7 @@ class MatchingStore:
         names: dict[str, str] = {"#used": "used"}
         values: dict[str, Any] = {":zero": 0}
         sets, removes = ["#used = if_not_exists(#used, :zero)"], []
-        for i, (k, v) in enumerate(sorted(fields.items())):
+        for i, (k, v) in enumerate(sorted(with_school_keys(fields).items())):
             names[f"#f{i}"] = k
             if v is None:
                 removes.append(f"#f{i}")
@@ -254,14 +272,23 @@ class MatchingStore:
 
     def get_companion(self, companion_id: str) -> Companion | None:
         item = self.companions.get_item(Key={"companion_id": companion_id}, ConsistentRead=True).get("Item")
-        return Companion.model_validate(from_dynamo(item)) if item else None
+        return _companion(item) if item else None
 
     def list_companions(self) -> list[Companion]:
         items = all_items(self.companions.scan, ConsistentRead=True)
-        return sorted((Companion.model_validate(from_dynamo(i)) for i in items), key=lambda c: c.companion_id)
+        return sorted((_companion(i) for i in items), key=lambda c: c.companion_id)
 
     def companions_for_school(self, school_id: str) -> list[Companion]:
-        return [c for c in self.list_companions() if school_id in c.school_ids]
+        """The companions who serve ``school_id``: one ``Query`` of the school's sparse index (eventually
+        consistent, as every index read: a claim is conditional on ``used`` and the revision it read, so a
+        stale entry costs a re-read, never a place over capacity; the re-solve after a waitlist write reads
+        the registry consistently)."""
+        items = all_items(
+            self.companions.query,
+            IndexName=serving_index(school_id),
+            KeyConditionExpression=Key(serves_attribute(school_id)).eq(school_id),
+        )
+        return sorted((_companion(i) for i in items), key=lambda c: c.companion_id)
 
     # ------------------------------------------------------------------ assignments: writes
     def claim(
@@ -400,7 +427,7 @@ class MatchingStore:
             names["#rev"] = "revision"
             values[":next"] = {"N": str(c.seen_revision + 1)}
             sets.append("#rev = :next")
-            for i, (k, v) in enumerate(sorted(c.fields.items())):
+            for i, (k, v) in enumerate(sorted(with_school_keys(c.fields).items())):
                 names[f"#f{i}"] = k
                 if v is None:
                     removes.append(f"#f{i}")
