@@ -1,4 +1,4 @@
-"""The weekly report reads the waitlist bounded by what it shows (docs/adr/0024-bounded-report-reads.md):
+"""The weekly report reads the waitlist bounded by what it shows (docs/adr/0023-bounded-report-reads.md):
 counters of the open waits by day and index items of the waiting periods, maintained by the reporting
 consumer in the transaction of each fact. Its figures must equal an independent recount from every
 student's waitlist entry, whatever the order of the facts and whether a wait ended before, during or after

@@ -11,7 +11,7 @@ Items of the ``aggregates`` table (pk / sk):
   ``waited#<school year>`` / ``<end>#<intake_id>#<start>`` – each ended one (instants as
   ``models.aggregates.instant_key``), each with the student's waitlist item; ``waitopen#<school year>`` /
   ``<day>`` – a counter of the open ones by the UTC day they began. Written with the waitlist item; what a
-  report reads instead of the whole waitlist (docs/adr/0024-bounded-report-reads.md)
+  report reads instead of the whole waitlist (docs/adr/0023-bounded-report-reads.md)
 * ``companions`` / ``<companion_id>`` – name, capacity, schools, FTE from ``CompanionUpdated`` (last writer
   wins)
 * ``alert#<kind>`` / ``<key>`` – alerts sent (claimed before sending, so duplicates send nothing); a
@@ -255,7 +255,7 @@ class AggregateStore:
     def waitlist_slice(
         self, school_year: str, *, at: datetime, instants: Sequence[datetime], long_days: int, limit: int
     ) -> WaitlistSlice:
-        """What a report shows of the waitlist, read bounded by it (docs/adr/0024-bounded-report-reads.md):
+        """What a report shows of the waitlist, read bounded by it (docs/adr/0023-bounded-report-reads.md):
         at ``at`` and each of ``instants`` (none later than now) how many wait and how many longer than
         ``long_days``, and the students among the ``limit`` longest waits at ``at`` (ties included). Reads
         the counters of the open waits (one per day), the open waits of the days the instants fall on, the

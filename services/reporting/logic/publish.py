@@ -41,7 +41,7 @@ def load_inputs(
     """The aggregates a report reads (counters, companions, waitlist periods; never student data): only what
     it shows – of the waitlist the counts and the longest waits of the report's ``week`` (required for the
     weekly report), the school-year report no waitlist, and of the previous year not the caseload counters
-    (docs/performance.md, docs/adr/0024-bounded-report-reads.md)."""
+    (docs/performance.md, docs/adr/0023-bounded-report-reads.md)."""
     weekly = report_type == "weekly"
     if weekly and week is None:
         raise ValueError("the weekly report reads the waitlist of its week")

@@ -31,7 +31,7 @@ ReportType = Literal["weekly", "school_year", "status"]
 OPEN_WAITS = "waitopen"
 """Partition ``waitopen#<school year>`` of the counters of the students waiting now, by the UTC day their
 wait began (``<YYYY-MM-DD>``): what a report sums instead of reading every waiting student
-(docs/adr/0024-bounded-report-reads.md)."""
+(docs/adr/0023-bounded-report-reads.md)."""
 WAITING, WAITED = "waiting", "waited"
 """Index partitions of the waiting periods (``waiting#<school year>``: the open ones by start,
 ``waited#<school year>``: the ended ones by end), each item with its student's :class:`WaitlistItem`."""
