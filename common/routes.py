@@ -144,6 +144,16 @@ def _caller(request: Request) -> Principal:
 Caller = Annotated[Principal, Depends(_caller)]
 
 
+def companion_query(description: str) -> Any:
+    """A query parameter naming a companion by code (the topology's rule), ``Annotated[str | None, …]``."""
+    return Query(
+        pattern=COMPANION_ID.regex,
+        title="Begleitung",
+        json_schema_extra={"x-rule": COMPANION_ID.rule},
+        description=description,
+    )
+
+
 def page_size(largest: int) -> Any:
     """The page size of a list route, ``Annotated[int, page_size(100)] = 25``."""
     return Query(ge=1, le=largest, title="Anzahl je Seite")

@@ -13,9 +13,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from common.api import html_response, json_response
-from common.routes import Caller, IdempotencyKey, IntakeId, RestApi, path_parameter
+from common.routes import Caller, IdempotencyKey, IntakeId, RestApi, companion_query, path_parameter
 from contracts.reference import CAREER_FIELDS
-from contracts.topology import CASEWORK_API, COMPANION_ID, COMPANY_ID, INTERNSHIP_ID
+from contracts.topology import CASEWORK_API, COMPANY_ID, INTERNSHIP_ID
 from services.casework.dal.store import CaseworkStore
 from services.casework.handlers import page
 from services.casework.logic import companies, internships, meetings, overview
@@ -54,12 +54,9 @@ def list_students(
     p: Caller,
     companion_id: Annotated[
         str | None,
-        Query(
-            pattern=COMPANION_ID.regex,
-            title="Begleitung",
-            json_schema_extra={"x-rule": COMPANION_ID.rule},
-            description="Büro: die Fälle dieser Begleitung (Pflicht); Begleitung: nur die eigenen oder die "
-            "einer heute vertretenen Kollegin / eines vertretenen Kollegen",
+        companion_query(
+            "Büro: die Fälle dieser Begleitung (Pflicht); Begleitung: nur die eigenen oder die "
+            "einer heute vertretenen Kollegin / eines vertretenen Kollegen"
         ),
     ] = None,
 ) -> Response[StudentPage]:

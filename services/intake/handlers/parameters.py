@@ -9,9 +9,8 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import File, Form, Query, UploadFile
 
-from common.routes import SchoolCode
+from common.routes import SchoolCode, companion_query
 from contracts.reference import SCHOOL_YEAR
-from contracts.topology import COMPANION_ID
 from services.intake.models.audit_page import AuditAction
 from services.intake.models.intake import CLASS_NAME, IntakeStatus
 
@@ -29,12 +28,9 @@ StatusQuery = Annotated[IntakeStatus | None, Query(title="Stand")]
 SchoolQuery = Annotated[SchoolCode | None, Query(title="Schule", description="Office: any school")]  # type: ignore[valid-type]
 CompanionQuery = Annotated[
     str | None,
-    Query(
-        pattern=COMPANION_ID.regex,
-        title="Begleitung",
-        json_schema_extra={"x-rule": COMPANION_ID.rule},
-        description="Die Schülerinnen und Schüler dieser Begleitung (Büro; eine Begleitung: die eigene "
-        "oder die einer Kollegin / eines Kollegen, die sie heute vertritt)",
+    companion_query(
+        "Die Schülerinnen und Schüler dieser Begleitung (Büro; eine Begleitung: die eigene "
+        "oder die einer Kollegin / eines Kollegen, die sie heute vertritt)"
     ),
 ]
 
