@@ -193,7 +193,7 @@ WORKBOOKS_LAYER = Layer(
     "workbooks", ("openpyxl", "defusedxml"), "Reading uploaded workbooks (openpyxl with defusedxml)"
 )
 #: The min-cost flow of the rebalance and the re-solve: an LP solved with HiGHS on numpy arrays
-#: (docs/adr/0024-min-cost-flow-with-highs.md).
+#: (docs/adr/0025-min-cost-flow-with-highs.md).
 MIN_COST_FLOW_LAYER = Layer(
     "min-cost-flow",
     ("highspy", "numpy"),

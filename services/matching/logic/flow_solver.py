@@ -1,7 +1,7 @@
 """Whole-pool rebalance as a min-cost flow (pure: no I/O, no boto3).
 
 Network (integer costs in ``cost.COST_SCALE`` units), solved as an LP with HiGHS and certified optimal in
-integer arithmetic (``network_lp``, docs/adr/0024-min-cost-flow-with-highs.md)::
+integer arithmetic (``network_lp``, docs/adr/0025-min-cost-flow-with-highs.md)::
 
     student s ──cap 1, pair(s, c) + move(s, c)──▶ companion c ──slot arcs k = 0…capacity-1,
     (supply 1)                                                   cap 1 each, slot(c, k)──▶ sink (demand n)

@@ -1,7 +1,7 @@
 """Min-cost flow as a linear program solved with HiGHS, with an exact certificate of optimality (pure).
 
 Why an LP gives the integer optimum and how each result is proven
-(docs/adr/0024-min-cost-flow-with-highs.md):
+(docs/adr/0025-min-cost-flow-with-highs.md):
 
 * The constraint matrix of a flow network (one row per node, +1 at an arc's tail, −1 at its head) is
   totally unimodular, so with integer supplies and capacities every *basic* solution is integral; HiGHS'
