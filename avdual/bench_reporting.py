@@ -86,9 +86,8 @@ def _load(n: int) -> tuple[Any, dict[str, Any]]:
     total, waiting, companions = synthetic_aggregates(n)
     t1 = time.perf_counter()
     store = AggregateStore()
+    store.put_counters(total)
     with store.table.batch_writer() as bw:
-        for (pk, sk), value in total.items():
-            bw.put_item(Item={"pk": pk, "sk": sk, "n": value})
         for c in range(companions):
             bw.put_item(
                 Item={
@@ -104,7 +103,10 @@ def _load(n: int) -> tuple[Any, dict[str, Any]]:
     store.put_waitlist_items(waiting)
     _ = CompanionInfo  # the shape the consumer stores (see AggregateStore.put_companion)
     return store, {
-        "counter_items": len(total),
+        "counter_items": sum(1 for pk, _ in total if pk.startswith("year#")),
+        "companion_goal_items": len(
+            {(pk, sk.rpartition("#")[0]) for pk, sk in total if pk.startswith("goals#")}
+        ),
         "waitlist_items": len(waiting),
         "companions": companions,
         "project_seconds": round(t1 - t0, 2),

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from contracts import event_catalog as ev
 from contracts import outbox
+from contracts.casework import GOAL_MEETINGS_PER_YEAR
 from contracts.event_catalog import EventSpec, Source
 from contracts.reference import SCHOOLS
 
@@ -37,11 +38,15 @@ class Index:
     name: str
     pk: str
     sk: str | None = None
+    sk_number: bool = False
+    """The sort key is a number (DynamoDB type ``N``), e.g. a counter kept with ``ADD``; keys are strings
+    otherwise."""
 
 
 @dataclass(frozen=True)
 class Table:
-    """A DynamoDB table (on-demand, point-in-time recovery). Keys are strings."""
+    """A DynamoDB table (on-demand, point-in-time recovery). Keys are strings (an index's sort key may be a
+    number: ``Index.sk_number``)."""
 
     name: str
     service: Service
@@ -519,12 +524,23 @@ MATCHING_OUTBOX = Table(
     description="Transactional outbox of matching (contracts/outbox.py): written in the same transaction "
     "as companions/assignments, published by its relay (matching-outbox-relay).",
 )
+
+
+def goals_behind_index(passed: int) -> Index:
+    """The aggregates table's sparse index of the companions' goal-agreement items of a school year (partition
+    ``goals_year``) ordered by how far each companion is behind once ``passed`` due days have passed: the
+    number ``behind<passed>`` = meetings due by then − meetings done, kept with ``ADD`` by the reporting
+    consumer (docs/adr/0023-bounded-report-reads.md)."""
+    return Index(f"goals_behind_{passed}", pk="goals_year", sk=f"behind{passed}", sk_number=True)
+
+
 AGGREGATES = Table(
     "aggregates",
     "reporting",
     pk="pk",
     sk="sk",
     env_var="AGGREGATES_TABLE",
+    indexes=tuple(goals_behind_index(p) for p in range(GOAL_MEETINGS_PER_YEAR + 1)),
     ttl_attribute="expires_at",
     description="Anonymous counters, per-student status projections (no personal data; expire a year after "
     "the school year), waitlist periods, sent alerts and the report index.",

@@ -151,7 +151,9 @@ def install_partition_query() -> None:
     year, a waitlist day, a student's items all slowed down with every item stored. The items of the
     partition are exactly those moto kept under that hash key, in the same order (sorted by range key), so
     the answer, its pages and ``LastEvaluatedKey`` stay moto's own (pinned by a test against the unpatched
-    query). Queries of an index still walk the table as before."""
+    query). A query of an index is answered from the items whose index partition key has the queried
+    value (moto drops every other item of the table itself, after sorting all of them): the table's items
+    are walked once without sorting them, the few that match are sorted as moto sorts the table."""
     import inspect
 
     from moto.dynamodb.models.table import Table as MotoTable
@@ -166,17 +168,26 @@ def install_partition_query() -> None:
         partition = self.__dict__.get("_avdual_partition")
         if partition is None:
             return original_all_items(self)
-        hash_set = self.items.get(partition[0])  # .get: the items are a defaultdict
-        if hash_set is None:
-            return []
-        items = list(hash_set.values()) if self.range_key_attr else [hash_set]
+        if len(partition) == 2:  # an index: the items whose attribute partition[0] is partition[1]
+            items = _items_with(self, *partition)
+        else:
+            hash_set = self.items.get(partition[0])  # .get: the items are a defaultdict
+            if hash_set is None:
+                return []
+            items = list(hash_set.values()) if self.range_key_attr else [hash_set]
         return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
 
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(self, *args, **kwargs)
-        if bound.arguments.get("index_name") or bound.arguments.get("hash_key") is None:
+        index_name = bound.arguments.get("index_name")
+        partition: tuple[Any, ...] | None = None
+        if index_name:
+            partition = _index_partition(self, index_name, bound.arguments.get("hash_key_conditions"))
+        elif bound.arguments.get("hash_key") is not None:
+            partition = (bound.arguments["hash_key"],)
+        if partition is None:
             return original_query(self, *args, **kwargs)
-        self.__dict__["_avdual_partition"] = (bound.arguments["hash_key"],)
+        self.__dict__["_avdual_partition"] = partition
         try:
             return original_query(self, *args, **kwargs)
         finally:
@@ -186,6 +197,24 @@ def install_partition_query() -> None:
     query._avdual_original = (original_query, original_all_items)  # type: ignore[attr-defined]
     MotoTable.all_items = all_items  # type: ignore[method-assign]
     MotoTable.query = query  # type: ignore[method-assign]
+
+
+def _items_with(table: Any, attribute: str, value: Any) -> list[Any]:
+    """The items of a moto table whose ``attribute`` is ``value`` (one walk, unsorted)."""
+    return [
+        item
+        for hash_set in table.items.values()
+        for item in (hash_set.values() if table.range_key_attr else [hash_set])
+        if (found := item.attrs.get(attribute)) is not None and found == value
+    ]
+
+
+def _index_partition(table: Any, index_name: str, conditions: Any) -> tuple[str, Any] | None:
+    """The index's (first) partition key attribute and the value a query of it asks for."""
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    hash_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index else []
+    value = dict(conditions or []).get(hash_keys[0]) if hash_keys else None
+    return (hash_keys[0], value) if value is not None else None
 
 
 def install_update_expression_parse_cache() -> None:

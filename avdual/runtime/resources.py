@@ -138,6 +138,7 @@ class Resources(StreamMappings):
     def _create_table(self, ddb: Any, t: Table) -> None:
         name = self.physical(t.name)
         attrs = {t.pk} | ({t.sk} if t.sk else set())
+        numbers = {ix.sk for ix in t.indexes if ix.sk and ix.sk_number}
         keys = [{"AttributeName": t.pk, "KeyType": "HASH"}] + (
             [{"AttributeName": t.sk, "KeyType": "RANGE"}] if t.sk else []
         )
@@ -156,7 +157,9 @@ class Resources(StreamMappings):
             "TableName": name,
             "BillingMode": "PAY_PER_REQUEST",
             "KeySchema": keys,
-            "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
+            "AttributeDefinitions": [
+                {"AttributeName": a, "AttributeType": "N" if a in numbers else "S"} for a in sorted(attrs)
+            ],
         }
         if gsis:
             kwargs["GlobalSecondaryIndexes"] = gsis

@@ -16,13 +16,14 @@ REPORT_EXPIRY_DAYS = 400
 ACCESS_LOG_EXPIRY_DAYS = 400
 
 
-def _attr(name: str) -> dynamodb.Attribute:
-    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+def _attr(name: str, *, number: bool = False) -> dynamodb.Attribute:
+    kind = dynamodb.AttributeType.NUMBER if number else dynamodb.AttributeType.STRING
+    return dynamodb.Attribute(name=name, type=kind)
 
 
 def table_from_topology(scope: Construct, spec: topo.Table, key: kms.IKey) -> dynamodb.Table:
-    """On-demand table with PITR, string keys, GSIs (projection ALL), TTL and optional stream, encrypted
-    with the customer-managed ``key``; retained."""
+    """On-demand table with PITR, string keys (an index's sort key may be a number), GSIs (projection ALL),
+    TTL and optional stream, encrypted with the customer-managed ``key``; retained."""
     table = dynamodb.Table(
         scope,
         construct_id(spec.name) + "Table",
@@ -42,7 +43,7 @@ def table_from_topology(scope: Construct, spec: topo.Table, key: kms.IKey) -> dy
         table.add_global_secondary_index(
             index_name=index.name,
             partition_key=_attr(index.pk),
-            sort_key=_attr(index.sk) if index.sk else None,
+            sort_key=_attr(index.sk, number=index.sk_number) if index.sk else None,
             projection_type=dynamodb.ProjectionType.ALL,
         )
     Tags.of(table).add(TAG_TABLE, spec.name)  # ``avdual ops republish`` finds outbox tables by it

@@ -245,7 +245,12 @@ def test_tables_match_topology(synth: Synth) -> None:
         if spec.sk:
             keys.append({"AttributeName": spec.sk, "KeyType": "RANGE"})
         assert props["KeySchema"] == keys
-        assert {a["AttributeType"] for a in props["AttributeDefinitions"]} == {"S"}
+        numbers = {i.sk for i in spec.indexes if i.sk_number}
+        assert {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]} == {
+            a: "N" if a in numbers else "S"
+            for a in {spec.pk, spec.sk, *(k for i in spec.indexes for k in (i.pk, i.sk))}
+            if a
+        }
         gsis = {
             g["IndexName"]: [k["AttributeName"] for k in g["KeySchema"]]
             for g in props.get("GlobalSecondaryIndexes", [])

@@ -18,7 +18,8 @@ SQS retention check: moto reads the queue's retention period directly; a message
 ``MessageRetentionPeriod`` is still never received ("the length of time, in seconds, for which Amazon SQS
 retains a message", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html).
 
-Partition query: moto answers a ``Query`` of the table's key from that partition; the items, their order
+Partition query: moto answers a ``Query`` of the table's key from that partition, and one of an index from
+the items with the queried index partition key; the items, their order
 ("Query results are always sorted by the sort key value", ``ScanIndexForward``), the pages (``Limit``,
 ``LastEvaluatedKey``) and the filter stay moto's own answer
 (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html).
@@ -156,6 +157,24 @@ def _query_answers(ddb: Any, table: str) -> list[Any]:
             "ExpressionAttributeValues": {":g": {"S": "even"}},
             "Limit": 4,
         },
+        {
+            "IndexName": "by_v",
+            "KeyConditionExpression": "g = :g",
+            "FilterExpression": "n > :n",
+            "ExpressionAttributeValues": {":g": {"S": "odd"}, ":n": {"N": "10"}},
+            "ScanIndexForward": False,
+            "Limit": 3,
+        },
+        {
+            "IndexName": "by_v",
+            "KeyConditionExpression": "g = :g AND v = :v",
+            "ExpressionAttributeValues": {":g": {"S": "even"}, ":v": {"N": "-1"}},
+        },
+        {
+            "IndexName": "by_v",
+            "KeyConditionExpression": "g = :g AND v >= :v",
+            "ExpressionAttributeValues": {":g": {"S": "missing"}, ":v": {"N": "0"}},
+        },
     ]
     answers = []
     for request in requests:
@@ -181,6 +200,7 @@ def test_a_query_of_one_partition_answers_what_motos_own_query_answers(rt: Local
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
             {"AttributeName": "g", "AttributeType": "S"},
+            {"AttributeName": "v", "AttributeType": "N"},
         ],
         GlobalSecondaryIndexes=[
             {
@@ -190,7 +210,15 @@ def test_a_query_of_one_partition_answers_what_motos_own_query_answers(rt: Local
                     {"AttributeName": "sk", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {  # a sparse index with a number sort key: only items with "g" and "v", ties in "v"
+                "IndexName": "by_v",
+                "KeySchema": [
+                    {"AttributeName": "g", "KeyType": "HASH"},
+                    {"AttributeName": "v", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
         BillingMode="PAY_PER_REQUEST",
     )
@@ -202,7 +230,8 @@ def test_a_query_of_one_partition_answers_what_motos_own_query_answers(rt: Local
                 "pk": {"S": f"p{i % 5}"},
                 "sk": {"S": f"s{i:02d}"},
                 "n": {"N": str(i)},
-                "g": {"S": "even" if i % 2 == 0 else "odd"},
+                **({"g": {"S": "even" if i % 2 == 0 else "odd"}} if i % 7 else {}),
+                **({"v": {"N": str(i % 4 - 1)}} if i % 5 else {}),
             },
         )
     patched = MotoTable.query

@@ -12,6 +12,10 @@ Items of the ``aggregates`` table (pk / sk):
   ``models.aggregates.instant_key``), each with the student's waitlist item; ``waitopen#<school year>`` /
   ``<day>`` – a counter of the open ones by the UTC day they began. Written with the waitlist item; what a
   report reads instead of the whole waitlist (docs/adr/0023-bounded-report-reads.md)
+* ``goals#<school year>`` / ``<companion_id>`` – the goal-agreement figures of the companion's students now
+  (``students``, ``done``, ``due<k>``) and how far behind it is (``behind<p>``), kept with ``ADD``; in the
+  indexes ``goals_behind_<p>`` by school year (``goals_year``) and ``behind<p>``
+  (docs/adr/0023-bounded-report-reads.md)
 * ``companions`` / ``<companion_id>`` – name, capacity, schools, FTE from ``CompanionUpdated`` (last writer
   wins)
 * ``alert#<kind>`` / ``<key>`` – alerts sent (claimed before sending, so duplicates send nothing); a
@@ -41,12 +45,15 @@ from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts import retention
 from contracts.calendar import whole_days
-from contracts.topology import OFFICE_MAIL, REPORTING_OUTBOX
+from contracts.casework import GOAL_MEETINGS_PER_YEAR
+from contracts.topology import OFFICE_MAIL, REPORTING_OUTBOX, goals_behind_index
 from services.reporting.models.aggregates import (
     COMPANION_COUNTER,
+    COMPANION_GOALS,
     OPEN_WAITS,
     WAITED,
     WAITING,
+    CompanionGoals,
     CompanionInfo,
     ReportRecord,
     StudentState,
@@ -174,18 +181,7 @@ class AggregateStore:
                 {"Delete": {"TableName": name, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
                 for pk, sk in sorted(gone)
             ]
-        for (pk, sk), delta in sorted(deltas.items()):
-            items.append(
-                {
-                    "Update": {
-                        "TableName": name,
-                        "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
-                        "UpdateExpression": "ADD #n :d",
-                        "ExpressionAttributeNames": {"#n": "n"},
-                        "ExpressionAttributeValues": {":d": {"N": str(delta)}},
-                    }
-                }
-            )
+        items += [{"Update": {"TableName": name, **u}} for u in counter_updates(deltas)]
         key = (name, new.intake_id)
         try:
             self.client.transact_write_items(TransactItems=items)
@@ -221,14 +217,48 @@ class AggregateStore:
         return int(item.get("n", 0)) if item else 0
 
     def add_counters(self, deltas: Counter[CounterKey]) -> None:
-        """Apply counter deltas without a student state (bulk loading for benchmarks)."""
-        for (pk, sk), delta in deltas.items():
-            self.table.update_item(
-                Key={"pk": pk, "sk": sk},
-                UpdateExpression="ADD #n :d",
-                ExpressionAttributeNames={"#n": "n"},
-                ExpressionAttributeValues={":d": delta},
-            )
+        """Apply counter deltas without a student state (bulk loading for benchmarks and tests)."""
+        for u in counter_updates(deltas):
+            self.client.update_item(TableName=self.table.name, **u)
+
+    def put_counters(self, totals: Mapping[CounterKey, int]) -> None:
+        """Write counters as they are (a fresh table: bulk loading for benchmarks), the companions' goal
+        figures as their items."""
+        with self.table.batch_writer() as bw:
+            for (pk, sk), values in _group_counters(totals).items():
+                if values is None:
+                    bw.put_item(Item={"pk": pk, "sk": sk, "n": totals[(pk, sk)]})
+                else:
+                    bw.put_item(Item={"pk": pk, "sk": sk, **_goal_item_values(pk, values)})
+
+    def companion_goals(self, school_year: str, *, passed: int, limit: int) -> list[CompanionGoals]:
+        """The companions with students furthest behind with their goal-agreement meetings once ``passed`` due
+        days have passed: the ``limit`` first of the index ``goals_behind_<passed>`` (most behind first) and
+        every other companion as far behind as the last of them (ties, which the report orders by code).
+        Never the whole partition (docs/adr/0023-bounded-report-reads.md). The index is eventually
+        consistent, like every global secondary index."""
+        index = goals_behind_index(passed)
+        assert index.sk is not None
+        query: dict[str, Any] = {
+            "IndexName": index.name,
+            "KeyConditionExpression": Key(index.pk).eq(school_year),
+            "FilterExpression": Attr("students").gt(0),
+            "ScanIndexForward": False,
+        }
+        found: dict[str, CompanionGoals] = {}
+        more, start = True, None
+        while more and len(found) < limit:
+            resp = self.table.query(**query, Limit=limit, **({"ExclusiveStartKey": start} if start else {}))
+            for i in resp["Items"]:
+                found.setdefault(i["sk"], _companion_goals(i))
+            start = resp.get("LastEvaluatedKey")
+            more = start is not None
+        if more and found:
+            last = sorted(g.behind(passed) for g in found.values())[-limit]
+            query["KeyConditionExpression"] = Key(index.pk).eq(school_year) & Key(index.sk).eq(last)
+            for i in all_items(self.table.query, **query):
+                found.setdefault(i["sk"], _companion_goals(i))
+        return list(found.values())
 
     def _query(self, pk: str, sort: Any = None, **extra: Any) -> Iterator[dict[str, Any]]:
         """Every item of the partition ``pk`` (all pages, consistent), within the sort key condition
@@ -691,6 +721,82 @@ class AggregateStore:
             KeyConditionExpression=Key("pk").eq("reports"), ScanIndexForward=False, Limit=limit
         )
         return [ReportRecord.model_validate_json(i["record"]) for i in resp["Items"]]
+
+
+def counter_updates(deltas: Mapping[CounterKey, int]) -> list[dict[str, Any]]:
+    """The ``UpdateItem`` requests (low-level, without the table name) that apply counter deltas: ``ADD n``
+    per counter; the companions' goal figures (partition ``goals#<school year>``) one update per companion
+    that adds to its attributes and to how far behind it is (:func:`_goal_adds`)."""
+    out = []
+    for (pk, sk), values in sorted(_group_counters(deltas).items()):
+        key = {"pk": {"S": pk}, "sk": {"S": sk}}
+        if values is None:
+            n = deltas[(pk, sk)]
+            out.append(
+                {
+                    "Key": key,
+                    "UpdateExpression": "ADD #n :d",
+                    "ExpressionAttributeNames": {"#n": "n"},
+                    "ExpressionAttributeValues": {":d": {"N": str(n)}},
+                }
+            )
+            continue
+        adds = _goal_adds(values)
+        names = {f"#a{i}": a for i, a in enumerate(adds)}
+        out.append(
+            {
+                "Key": key,
+                "UpdateExpression": "SET #y = :y ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(adds))),
+                "ExpressionAttributeNames": {"#y": goals_behind_index(0).pk, **names},
+                "ExpressionAttributeValues": {
+                    ":y": {"S": pk.removeprefix(f"{COMPANION_GOALS}#")},
+                    **{f":a{i}": {"N": str(n)} for i, n in enumerate(adds.values())},
+                },
+            }
+        )
+    return out
+
+
+def _group_counters(deltas: Mapping[CounterKey, int]) -> dict[CounterKey, dict[str, int] | None]:
+    """Counter keys by item: a plain counter maps to None, a companion's goal item (``goals#<school year>``
+    / ``<companion>``) to its attributes' values."""
+    out: dict[CounterKey, dict[str, int] | None] = {}
+    for (pk, sk), n in deltas.items():
+        if not pk.startswith(f"{COMPANION_GOALS}#"):
+            out[(pk, sk)] = None
+            continue
+        companion, _, attribute = sk.rpartition("#")
+        values = out.setdefault((pk, companion), {})
+        assert values is not None
+        values[attribute] = values.get(attribute, 0) + n
+    return out
+
+
+def _goal_adds(values: Mapping[str, int]) -> dict[str, int]:
+    """What a change of a companion's goal figures adds to its item: the figures, and to ``behind<p>`` (the
+    sort key of ``goals_behind_<p>``) the change of meetings due by the first ``p`` due days minus the
+    change of meetings done – linear, so ``ADD`` keeps it exact whatever the order of the facts. Every
+    ``behind<p>`` is added even when 0: an item without it would be missing from that index."""
+    out = {a: n for a, n in sorted(values.items()) if n}
+    for p in range(GOAL_MEETINGS_PER_YEAR + 1):
+        sk = goals_behind_index(p).sk
+        assert sk is not None
+        out[sk] = sum(values.get(f"due{k}", 0) for k in range(p)) - values.get("done", 0)
+    return out
+
+
+def _goal_item_values(pk: str, values: Mapping[str, int]) -> dict[str, Any]:
+    """The attributes of a companion's goal item with these figures (written whole, for bulk loading)."""
+    return {goals_behind_index(0).pk: pk.removeprefix(f"{COMPANION_GOALS}#"), **_goal_adds(values)}
+
+
+def _companion_goals(i: Mapping[str, Any]) -> CompanionGoals:
+    return CompanionGoals(
+        companion_id=str(i["sk"]),
+        students=int(i.get("students", 0)),
+        done=int(i.get("done", 0)),
+        due=tuple(int(i.get(f"due{k}", 0)) for k in range(GOAL_MEETINGS_PER_YEAR)),
+    )
 
 
 def _companion_info(companion_id: str, i: dict[str, Any]) -> CompanionInfo:

@@ -10,9 +10,15 @@ Counters (partition ``year#<school year>``) of a student in the programme (assig
 * ``intern#<school>#<0|1|2|3+>`` – internships that took place (not "nicht angetreten");
 * ``inprog#<YYYY-MM>#<school>`` – the student was with a companion in that month (from the first assignment to
   the exit, within the school year), ``nointern#<YYYY-MM>#<school>`` – and had no internship in that month;
-* of a student with a companion now: ``goaldone#<companion>`` – goal-agreement meetings of the school year
-  (at most 3), ``goaldue#<companion>#<k>`` – 1 if the student was with a companion before the k-th due day
-  (a report counts the due days that have passed).
+* of a student with a companion now, by school: ``goalschool#<school>#students`` – 1,
+  ``goalschool#<school>#done`` – goal-agreement meetings of the school year (at most 3),
+  ``goalschool#<school>#due#<k>`` – 1 if the student was with a companion before the k-th due day (a report
+  counts the due days that have passed).
+
+The same figures per companion (:func:`companion_goal_counters`: ``<companion>#students``, ``…#done``,
+``…#due<k>``) are not counters of the year's partition, which both reports read whole: they go into the
+companion's own item of the partition ``goals#<school year>``, indexed by how far the companion is behind,
+so a report reads the companions most behind and nothing else (docs/adr/0023-bounded-report-reads.md).
 """
 
 from __future__ import annotations
@@ -100,10 +106,37 @@ def casework_counters(
         )
         if not busy:
             out[f"nointern#{month_key(m)}#{sid}"] += 1
-    if status == "assigned" and companion:
-        done = sum(1 for d in s.goal_meetings.values() if first <= d <= last)
-        out[f"goaldone#{companion}"] += min(GOAL_MEETINGS_PER_YEAR, done)
-        for k, due in enumerate(goal_meeting_due_dates(s.school_year)):
-            if since <= due:
-                out[f"goaldue#{companion}#{k}"] += 1
+    for key, n in _goal_figures(s, status=status, companion=companion, since=since).items():
+        out[f"goalschool#{sid}#{key.replace('due', 'due#')}"] += n
     return out
+
+
+def companion_goal_counters(
+    s: StudentState, *, status: str, companion: str | None, assigned_at: datetime | None
+) -> Counter[str]:
+    """The student's part of its companion's goal-agreement item: ``<companion>#students`` (1),
+    ``<companion>#done`` (meetings of the school year, at most 3) and ``<companion>#due<k>`` (1 if with the
+    companion before the k-th due day); nothing without a companion now."""
+    if assigned_at is None or not companion:
+        return Counter()
+    since = max(school_year_bounds(s.school_year)[0], local_date(assigned_at))
+    return Counter(
+        {
+            f"{companion}#{k}": n
+            for k, n in _goal_figures(s, status=status, companion=companion, since=since).items()
+        }
+    )
+
+
+def _goal_figures(s: StudentState, *, status: str, companion: str | None, since: date) -> Counter[str]:
+    """``students``, ``done`` and ``due<k>`` of a student with a companion now (empty otherwise)."""
+    out: Counter[str] = Counter()
+    if status != "assigned" or not companion:
+        return out
+    first, last = school_year_bounds(s.school_year)
+    out["students"] = 1
+    out["done"] = min(GOAL_MEETINGS_PER_YEAR, sum(1 for d in s.goal_meetings.values() if first <= d <= last))
+    for k, due in enumerate(goal_meeting_due_dates(s.school_year)):
+        if since <= due:
+            out[f"due{k}"] = 1
+    return Counter({k: n for k, n in out.items() if n})

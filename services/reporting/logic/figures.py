@@ -60,7 +60,13 @@ from services.reporting.logic.suppression import (
     suppress_value,
 )
 from services.reporting.logic.waitlist import waitlist_rows
-from services.reporting.models.aggregates import CompanionInfo, WaitlistItem, WaitlistSlice, waitlist_slice
+from services.reporting.models.aggregates import (
+    CompanionGoals,
+    CompanionInfo,
+    WaitlistItem,
+    WaitlistSlice,
+    waitlist_slice,
+)
 
 TARGET_PER_FTE = 40
 STATUS_ORDER = ("submitted", "assigned", "waitlisted", "ended", "withdrawn")
@@ -224,6 +230,9 @@ class Inputs:
     previous_counters: Mapping[str, int] | None = None
     waitlist_slice: WaitlistSlice | None = None
     """What the store read of the waitlist for the week (bounded); without it, computed from ``waitlist``."""
+    companion_goals: Sequence[CompanionGoals] = ()
+    """The companions most behind with their goal-agreement meetings as of the report's day (bounded: the
+    casework list's limit and its ties); the school-year report reads none."""
 
     def counts(self) -> Counts:
         return Counts.parse(self.counters)

@@ -37,10 +37,15 @@ from contracts.events import (
     MeetingRecordedData,
     StudentWaitlistedData,
 )
-from services.reporting.logic.casework_counters import casework_counters, merge_casework
+from services.reporting.logic.casework_counters import (
+    casework_counters,
+    companion_goal_counters,
+    merge_casework,
+)
 from services.reporting.logic.periods import week_key
 from services.reporting.models.aggregates import (
     COMPANION_COUNTER,
+    COMPANION_GOALS,
     OPEN_WAITS,
     EntryKind,
     Status,
@@ -314,7 +319,9 @@ def counters(s: StudentState | None) -> Counter[CounterKey]:  # noqa: C901
       for the first one): the inflows and outflows whose difference ``lvl`` is
 
     and, in the partition ``waitopen#<school year>``, ``<UTC day>`` – students waiting now, by the day their
-    wait began (what a report sums instead of reading every waiting student)
+    wait began (what a report sums instead of reading every waiting student); in the partition
+    ``goals#<school year>``, ``<companion>#students|done|due<k>`` – the goal-agreement figures of a
+    companion's students, stored as attributes of the companion's item (``dal.aggregates``)
     """
     out: Counter[CounterKey] = Counter()
     if s is None:
@@ -366,6 +373,8 @@ def counters(s: StudentState | None) -> Counter[CounterKey]:  # noqa: C901
     if st in ("assigned", "ended"):
         for key, n in casework_counters(s, status=st, companion=comp, assigned_at=assigned).items():
             add(key, n)
+        for key, n in companion_goal_counters(s, status=st, companion=comp, assigned_at=assigned).items():
+            out[(f"{COMPANION_GOALS}#{s.school_year}", key)] += n
     return Counter({k: v for k, v in out.items() if v})
 
 

@@ -18,7 +18,7 @@ from ulid import ULID
 from contracts.calendar import local_date
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
 from services.reporting.logic import events, mail, redact
-from services.reporting.logic.casework_figures import casework_figures
+from services.reporting.logic.casework_figures import GOAL_LIST_LIMIT, casework_figures, passed_due_days
 from services.reporting.logic.figures import WAITLIST_LIST_LIMIT, Inputs, school_year_context, weekly_context
 from services.reporting.logic.mail import MailSender
 from services.reporting.logic.pdf import PdfRenderError
@@ -46,6 +46,7 @@ def load_inputs(
     if weekly and week is None:
         raise ValueError("the weekly report reads the waitlist of its week")
     prev_year = None if weekly else previous_school_year(school_year)
+    passed = passed_due_days(school_year, local_date(week.as_of)) if week is not None and weekly else None
     return Inputs(
         school_year=school_year,
         counters=store.counters(school_year),
@@ -61,6 +62,22 @@ def load_inputs(
         )
         if week is not None and weekly
         else None,
+        companion_goals=store.companion_goals(school_year, passed=passed, limit=GOAL_LIST_LIMIT)
+        if passed is not None
+        else (),
+    )
+
+
+def casework_context(inputs: Inputs, as_of: datetime, *, suppressed: bool) -> dict[str, Any]:
+    """The casework figures of a report or the dashboard at ``as_of`` (suppressed where they leave the
+    office, ADR 0016), the companions in the goal-agreement list named as the office names them."""
+    return casework_figures(
+        inputs.counters,
+        inputs.school_year,
+        local_date(as_of),
+        suppressed=suppressed,
+        goals=inputs.companion_goals,
+        names={cid: c.display_name for cid, c in inputs.companions.items()},
     )
 
 
@@ -101,9 +118,7 @@ def render(
         title, label = f"Schuljahresbericht AV dual {inputs.school_year}", f"Schuljahr {inputs.school_year}"
     else:
         raise ValueError(f"unknown report type {report_type!r}")
-    ctx["casework"] = casework_figures(  # suppressed only where it leaves the office (ADR 0016)
-        inputs.counters, inputs.school_year, local_date(as_of), suppressed=report_type == "school_year"
-    )
+    ctx["casework"] = casework_context(inputs, as_of, suppressed=report_type == "school_year")
     out = Rendered(report_type, report_id, title, label, ctx)
     html = render_html(report_type, ctx)
     if "html" in formats:

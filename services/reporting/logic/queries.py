@@ -16,14 +16,12 @@ from common import audit_log
 from common.audit_log import ActorRole, AuditAction
 from common.auth import Principal
 from common.errors import NotFoundError
-from contracts.calendar import local_date
 from contracts.topology import route
 from services.reporting.dal.aggregates import AggregateStore, ReportStore, StoredFile
 from services.reporting.dal.audit_journal import AuditLog
-from services.reporting.logic.casework_figures import casework_figures
 from services.reporting.logic.figures import dashboard_summary
 from services.reporting.logic.periods import ReportWeek
-from services.reporting.logic.publish import load_inputs
+from services.reporting.logic.publish import casework_context, load_inputs
 from services.reporting.logic.suppression import SuppressedTable
 from services.reporting.models.aggregates import ReportRecord
 from services.reporting.models.api import DashboardSummary, ReportListItem, ReportOut
@@ -97,7 +95,7 @@ def dashboard(
     week = ReportWeek.of(now, "this_week")
     inputs = load_inputs(store, "weekly", school_year, week)
     figures = dashboard_summary(inputs, week)
-    cw = casework_figures(inputs.counters, school_year, local_date(week.as_of), suppressed=False)
+    cw = casework_context(inputs, week.as_of, suppressed=False)
     figures["casework"] = {k: v.as_dict() if isinstance(v, SuppressedTable) else v for k, v in cw.items()}
     summary = DashboardSummary.model_validate(figures)
     listed = [w["intake_id"] for w in figures["waitlist"]["entries"]]

@@ -311,12 +311,31 @@ def casework_sheets(wb: Workbook, cw: Mapping[str, Any] | None) -> None:
     )
     xl.table_sheet(wb, "Praktika je Schüler", cw["internships_per_student"], "Schule")
     xl.table_sheet(wb, "Ohne Praktikum je Monat", cw["without_internship_by_month"], "Monat")
-    xl.rows_sheet(
-        wb,
-        "Zielvereinbarungen",
-        ["Begleitung", "Schüler/innen", "geführt", "fällig", "Anteil"],
-        [[g["companion_id"], g["students"], g["done"], g["due"], g["share"]] for g in cw["goal_meetings"]],
-    )
+    xl.table_sheet(wb, "Zielvereinbarungen je Schule", cw.get("goal_meetings_by_school"), "Schule")
+    goals = cw["goal_meetings"]
+    if goals:  # office-internal: the companions most behind, the totals over everyone
+        xl.rows_sheet(
+            wb,
+            "Zielvereinbarungen",
+            ["Begleiter/in", "Kürzel", "Schüler/innen", "geführt", "fällig", "Rückstand", "Anteil"],
+            [
+                [g["name"], g["companion_id"], g["students"], g["done"], g["due"], g["behind"], g["share"]]
+                for g in goals
+            ],
+            total=[
+                "Insgesamt (alle Begleitungen)",
+                None,
+                total["students"],
+                total["done"],
+                total["due"],
+                total["due"] - total["done"],
+                cw["goal_meetings_share"],
+            ],
+            notes=[
+                f"Die Begleitungen mit dem größten Rückstand (fällig − geführt; bei gleichem Rückstand nach "
+                f"Kürzel), höchstens {cw['goal_meetings_limit']}; die Summenzeile zählt alle Begleitungen."
+            ],
+        )
 
 
 def render_xlsx(report_type: str, ctx: Mapping[str, Any]) -> bytes:

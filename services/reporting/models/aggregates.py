@@ -23,6 +23,32 @@ COMPANION_COUNTER = "companion"
 """Kind of the caseload counters ``companion#<companion_id>#assigned`` of a school year (one per companion:
 the only counters whose number grows with the county; the school-year report does not read them)."""
 
+COMPANION_GOALS = "goals"
+"""Partition ``goals#<school year>`` of the companions' goal-agreement items (sort key: the companion): the
+companion's students now (``students``), their meetings done (``done``) and due by each due day
+(``due<k>``), and how far behind the companion is once ``p`` due days have passed (``behind<p>``), all kept
+with ``ADD`` by the consumer and indexed by ``behind<p>`` (``contracts.topology.goals_behind_index``), so a
+report reads the companions most behind, not all of them (docs/adr/0023-bounded-report-reads.md)."""
+
+
+@dataclass(frozen=True)
+class CompanionGoals:
+    """A companion's goal-agreement figures (from its item in ``goals#<school year>``)."""
+
+    companion_id: str
+    students: int
+    done: int
+    due: tuple[int, ...]
+    """Per due day ``k``: the companion's students who were with a companion before it."""
+
+    def due_by(self, passed: int) -> int:
+        """Meetings due once the first ``passed`` due days have passed."""
+        return sum(self.due[:passed])
+
+    def behind(self, passed: int) -> int:
+        return self.due_by(passed) - self.done
+
+
 EntryKind = Literal["submitted", "waitlisted", "assigned", "reassigned", "ended", "withdrawn"]
 """What a fact adds to a student's timeline (one entry per fact)."""
 

@@ -128,9 +128,11 @@ class WeekOut(Model):
 
 class GoalMeetingsOut(Model):
     companion_id: str
+    name: str = Field(description="Wie das Bildungsbüro die Begleitung nennt (sonst das Kürzel)")
     students: Display
     done: Display = Field(description="Zielvereinbarungsgespräche im Schuljahr (höchstens 3 je Schüler/in)")
     due: Display = Field(description="Bis heute fällig")
+    behind: int = Field(description="Rückstand: fällig − geführt")
     share: str
 
 
@@ -146,8 +148,13 @@ class CaseworkSummary(Model):
 
     internships_per_student: StatTable | None
     without_internship_by_month: StatTable | None
-    goal_meetings: list[GoalMeetingsOut]
-    goal_meetings_total: dict[str, Display]
+    goal_meetings: list[GoalMeetingsOut] = Field(
+        description="Die Begleitungen mit dem größten Rückstand (höchstens goal_meetings_limit)"
+    )
+    goal_meetings_limit: int
+    goal_meetings_by_school: StatTable | None
+    goal_meetings_total: dict[str, Display] = Field(description="students, done, due über alle Begleitungen")
+    goal_meetings_share: str
     with_internship: Display = Field(description="Schüler/innen mit mindestens einem Praktikum")
     participants: Display = Field(description="Schüler/innen in Begleitung (mit oder nach Austritt)")
     klebeeffekt: KlebeeffektOut

@@ -124,7 +124,7 @@ function renderCompanions(companions, target, chart) {
 }
 
 // ------------------------------------------------------------------ casework (internships, meetings, Klebeeffekt)
-function renderCasework(c, companions) {
+function renderCasework(c) {
   $("casework").hidden = !c;
   if (!c) return;
   const k = c.klebeeffekt;
@@ -139,12 +139,13 @@ function renderCasework(c, companions) {
   $("casework-months").replaceChildren(c.without_internship_by_month
     ? statTable(c.without_internship_by_month, "Schülerinnen und Schüler ohne Praktikum nach Monat", "Monat")
     : el("p", {}, "Noch keine Monate mit Schülerinnen und Schülern in Begleitung."));
-  const names = new Map((companions || []).map((x) => [x.companion_id, x.label]));
+  const t = c.goal_meetings_total;
   const rows = c.goal_meetings.map((g) => ({
-    cells: [names.get(g.companion_id) || g.companion_id, g.companion_id, g.students, g.done, g.due, g.share] }));
+    cells: [g.name, g.companion_id, g.students, g.done, g.due, g.behind, g.share] }));
+  if (rows.length) rows.push({ cells: ["Insgesamt (alle Begleitungen)", "", t.students, t.done, t.due, t.due - t.done, c.goal_meetings_share] });
   $("casework-meetings").replaceChildren(rows.length
-    ? listTable("Zielvereinbarungsgespräche je Begleitung: geführt und bis heute fällig",
-      [["Begleiter/in"], ["Kürzel"], ["Schüler/innen", true], ["geführt", true], ["fällig", true], ["Anteil", true]], rows)
+    ? listTable(`Zielvereinbarungsgespräche je Begleitung: die ${c.goal_meetings.length} mit dem größten Rückstand (höchstens ${c.goal_meetings_limit}; die letzte Zeile zählt alle)`,
+      [["Begleiter/in"], ["Kürzel"], ["Schüler/innen", true], ["geführt", true], ["fällig", true], ["Rückstand", true], ["Anteil", true]], rows)
     : el("p", {}, "Keine Begleitung mit Schülerinnen und Schülern."));
 }
 
@@ -158,7 +159,7 @@ function render(s) {
   $("new-table").replaceChildren(statTable(s.new_this_week, `Ereignisse in ${s.week.label} nach Schule (wer angemeldet und zugeordnet wurde, zählt in beiden Spalten)`, "Schule"));
   renderWaitlist(s.waitlist, s.charts && s.charts.waitlist_trend);
   renderCompanions(s.companions, s.target_per_fte, s.charts && s.charts.caseload);
-  renderCasework(s.casework, s.companions);
+  renderCasework(s.casework);
 }
 
 async function load() {

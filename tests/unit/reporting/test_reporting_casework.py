@@ -17,6 +17,7 @@ from contracts.events import (
 )
 from services.reporting.logic.casework_figures import casework_figures
 from services.reporting.logic.projection import Fact, counters, merge_all
+from services.reporting.models.aggregates import CompanionGoals
 
 T0 = datetime(2026, 9, 14, 8, tzinfo=UTC)
 ID, I1, I2 = "01ARZ3NDEKTSV4RRFFQ69G5FAV", "01ARZ3NDEKTSV4RRFFQ69G5FA1", "01ARZ3NDEKTSV4RRFFQ69G5FA2"
@@ -85,8 +86,17 @@ def test_internships_and_goal_meetings_give_their_counters() -> None:
     assert c[_key("inprog#2026-09#RFS")] == 1 and (_key("nointern#2026-09#RFS")) not in c  # from 28 Sep
     assert c[_key("nointern#2026-11#RFS")] == 1 and c[_key("nointern#2026-12#RFS")] == 1
     assert c[_key("inprog#2027-07#RFS")] == 1  # in the programme until the end of the school year
-    assert c[_key("goaldone#B01")] == 2
-    assert [c[_key(f"goaldue#B01#{k}")] for k in range(3)] == [1, 1, 1]
+    assert c[_key("goalschool#RFS#students")] == 1 and c[_key("goalschool#RFS#done")] == 2
+    assert [c[_key(f"goalschool#RFS#due#{k}")] for k in range(3)] == [1, 1, 1]
+    # per companion in the companion's own item, not in the year's partition the reports read whole
+    assert {k: n for (p, k), n in c.items() if p == "goals#2026/27"} == {
+        "B01#students": 1,
+        "B01#done": 2,
+        "B01#due0": 1,
+        "B01#due1": 1,
+        "B01#due2": 1,
+    }
+    assert not any(k.startswith(("goaldone#", "goaldue#")) for _, k in c)
     left = merge_all(
         s,
         [
@@ -102,7 +112,8 @@ def test_internships_and_goal_meetings_give_their_counters() -> None:
     assert left is not None
     after = counters(left)
     assert _key("inprog#2027-01#RFS") not in after and after[_key("inprog#2026-12#RFS")] == 1
-    assert _key("goaldone#B01") not in after  # goal meetings count for students with a companion now
+    # goal meetings count for students with a companion now
+    assert _key("goalschool#RFS#done") not in after and ("goals#2026/27", "B01#done") not in after
 
 
 @settings(max_examples=150)
@@ -117,21 +128,35 @@ def test_any_order_and_duplicates_give_the_same_casework_state(order: list[Fact]
 def test_figures_are_as_counted_on_the_dashboard_and_suppressed_in_reports() -> None:
     s = merge_all(None, FACTS)
     assert s is not None
-    plain = {k: v for (_, k), v in counters(s).items()}
+    plain = {k: v for (p, k), v in counters(s).items() if p == "year#2026/27"}
     plain |= {"dest#dual_training#1": 1, "dest#dual_training#0": 1}
-    office = casework_figures(plain, "2026/27", date(2027, 3, 1), suppressed=False)
+    goals = [CompanionGoals("B01", students=1, done=2, due=(1, 1, 1))]
+    office = casework_figures(
+        plain, "2026/27", date(2027, 3, 1), suppressed=False, goals=goals, names={"B01": "Frau Beispiel"}
+    )
     assert office["klebeeffekt"] == {
         "training_starts": 2,
         "in_former_internship_company": 1,
         "share": "50,0 %",
     }
     assert office["goal_meetings"] == [
-        {"companion_id": "B01", "students": 1, "done": 2, "due": 2, "share": "100,0 %"}
+        {
+            "companion_id": "B01",
+            "name": "Frau Beispiel",
+            "students": 1,
+            "done": 2,
+            "due": 2,
+            "behind": 0,
+            "share": "100,0 %",
+        }
     ]
+    assert office["goal_meetings_total"] == {"students": 1, "done": 2, "due": 2}
+    assert office["goal_meetings_by_school"].cells == ((1, 2, 2),)
     months = office["without_internship_by_month"]
     assert months.row_labels[0] == "Sep 2026" and months.row_labels[-1] == "Mär 2027"
     assert months.cells[0] == (1, 0) and months.cells[2] == (1, 1)  # Nov: with a companion, no internship
-    out = casework_figures(plain, "2026/27", date(2027, 3, 1), suppressed=True)
+    out = casework_figures(plain, "2026/27", date(2027, 3, 1), suppressed=True, goals=goals)
     assert out["klebeeffekt"] == {"training_starts": "<3", "in_former_internship_company": "<3", "share": "x"}
     assert out["internships_per_student"].cells[0][1] == "<3"
-    assert out["goal_meetings"][0]["done"] == "<3"
+    assert out["goal_meetings"] == []  # no figures per companion leave the office
+    assert out["goal_meetings_by_school"].cells == (("<3", "<3", "<3"),)
