@@ -53,8 +53,10 @@ from avdual.runtime.delivery import EventStormError
 from avdual.runtime.gateway import LOCAL_AUTH_PATH, UNAUTHORIZED_BODY, ApiResponse, Gateway
 from avdual.runtime.lambda_service import FakeLambdaContext
 from avdual.runtime.moto_patches import (
+    install_dispatch_name_caches,
     install_item_backup_for_transactions,
     install_jsonpath_parse_cache,
+    install_lazy_kms_key_pairs,
     install_partition_query,
     install_serializer_key_cache,
     install_sqs_retention_check,
@@ -136,6 +138,8 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         install_serializer_key_cache()
         install_partition_query()
         install_update_expression_parse_cache()
+        install_dispatch_name_caches()
+        install_lazy_kms_key_pairs()
         self._mock = mock_aws()
         self._mock.start()
         _new_default_session()

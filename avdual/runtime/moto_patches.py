@@ -235,3 +235,58 @@ def install_update_expression_parse_cache() -> None:
     cached = functools.lru_cache(maxsize=4096)(UpdateExpressionParser.make)
     cached._avdual_cached = True  # type: ignore[attr-defined]
     UpdateExpressionParser.make = staticmethod(cached)  # type: ignore[method-assign,assignment]
+
+
+def install_dispatch_name_caches() -> None:
+    """Compute the names moto dispatches by once per class and name, not on every request.
+
+    For each request moto lists every method of the service's response class (``inspect.getmembers``: a
+    few hundred attributes) to see whether the action is one of them, and converts the action's name, and
+    for each SQS message each queue attribute's name, from CamelCase to snake_case. Both are pure functions
+    of their argument (a response class's methods are fixed when moto defines it), so each answer is kept;
+    which method handles a request, and every attribute a queue reports, stay what moto computes."""
+    import functools
+
+    from moto.core import responses, utils
+    from moto.sqs import models as sqs_models
+
+    if getattr(responses.method_names_from_class, "_avdual_cached", False):
+        return
+    names = functools.lru_cache(maxsize=1024)(utils.method_names_from_class)
+    snake = functools.lru_cache(maxsize=4096)(utils.camelcase_to_underscores)
+    names._avdual_cached = True  # type: ignore[attr-defined]
+    responses.method_names_from_class = names  # type: ignore[assignment]
+    responses.camelcase_to_underscores = snake  # type: ignore[assignment]
+    sqs_models.camelcase_to_underscores = snake  # type: ignore[attr-defined]
+
+
+def install_lazy_kms_key_pairs() -> None:
+    """Make moto generate a KMS key's asymmetric key pair when it is first used, not when the key is made.
+
+    moto gives every key it creates a private key, also a symmetric or HMAC key, which never uses it (for
+    those it makes a 2048-bit RSA pair: about 70 ms of CPU per key, for each runtime's MAC keys). Here the
+    pair is made on first use (``Sign``, ``Verify``, ``GetPublicKey``) from the same key spec; every key
+    still has one, and what it signs or verifies is what moto computes."""
+    from moto.kms import models as kms_models
+
+    original = kms_models.generate_private_key
+    if getattr(original, "_avdual_lazy", False):
+        return
+
+    class _LazyPrivateKey:
+        def __init__(self, key_spec: str) -> None:
+            self._key_spec = key_spec
+            self._key: Any = None
+
+        def __getattr__(self, name: str) -> Any:  # only for attributes not set in __init__
+            if name.startswith("_"):  # copy/pickle probing an instance made without __init__
+                raise AttributeError(name)
+            if self._key is None:
+                self._key = original(self._key_spec)
+            return getattr(self._key, name)
+
+    def generate_private_key(key_spec: str) -> Any:
+        return _LazyPrivateKey(key_spec)
+
+    generate_private_key._avdual_lazy = True  # type: ignore[attr-defined]
+    kms_models.generate_private_key = generate_private_key

@@ -23,6 +23,14 @@ the items with the queried index partition key; the items, their order
 ("Query results are always sorted by the sort key value", ``ScanIndexForward``), the pages (``Limit``,
 ``LastEvaluatedKey``) and the filter stay moto's own answer
 (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html).
+
+Dispatch name caches: moto's list of a response class's methods and its CamelCase → snake_case names are
+kept per argument; a request still reaches the same handler and a queue reports every attribute
+(``GetQueueAttributes`` with ``All``, https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html).
+
+Lazy KMS key pairs: moto makes a key's asymmetric pair on first use; an RSA signing key still signs and
+verifies ("Sign", https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html) and an HMAC key still
+makes and verifies MACs ("GenerateMac", https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateMac.html).
 """
 
 from __future__ import annotations
@@ -314,3 +322,60 @@ def test_a_cached_update_expression_applies_to_each_item_with_its_own_values(rt:
                 ExpressionAttributeValues={":x": {"N": "1"}},
             )
         assert e.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_dispatch_names_are_motos_own_answers(rt: LocalRuntime) -> None:
+    import inspect
+
+    from moto.core import responses, utils
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs import models as sqs_models
+    from moto.sqs.responses import SQSResponse
+
+    for cls in (DynamoHandler, SQSResponse):
+        uncached = [name for name, _ in inspect.getmembers(cls, predicate=inspect.isfunction)]
+        assert responses.method_names_from_class(cls) == uncached
+        assert responses.method_names_from_class(cls) is responses.method_names_from_class(cls)  # kept
+    original = responses.camelcase_to_underscores.__wrapped__
+    assert original is utils.camelcase_to_underscores
+    for name in ("TransactWriteItems", "ApproximateNumberOfMessagesNotVisible", "QueueArn", "RedrivePolicy"):
+        assert responses.camelcase_to_underscores(name) == sqs_models.camelcase_to_underscores(name)
+        assert responses.camelcase_to_underscores(name) == original(name)
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="attributes-check", Attributes={"DelaySeconds": "5"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert {
+        "QueueArn",
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesDelayed",
+        "CreatedTimestamp",
+        "DelaySeconds",
+        "MaximumMessageSize",
+        "MessageRetentionPeriod",
+        "ReceiveMessageWaitTimeSeconds",
+        "VisibilityTimeout",
+    } <= set(attrs)
+    assert attrs["DelaySeconds"] == "5" and attrs["ApproximateNumberOfMessagesDelayed"] == "1"
+
+
+def test_kms_keys_make_their_key_pair_on_first_use_and_sign_and_mac_as_before(rt: LocalRuntime) -> None:
+    from moto.backends import get_backend
+
+    kms = boto3.client("kms")
+    backend = get_backend("kms")[ACCOUNT][REGION]
+    assert backend.keys  # the runtime's MAC keys: no pair made for them
+    assert all(k.private_key._key is None for k in backend.keys.values())
+    rsa = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    signed = kms.sign(KeyId=rsa, Message=b"Bericht", SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]
+    for message, valid in ((b"Bericht", True), (b"Berichte", False)):
+        answer = kms.verify(
+            KeyId=rsa, Message=message, Signature=signed, SigningAlgorithm="RSASSA_PSS_SHA_256"
+        )
+        assert answer["SignatureValid"] is valid
+    public = kms.get_public_key(KeyId=rsa)["PublicKey"]
+    assert public[:2] == b"\x30\x82"  # DER SubjectPublicKeyInfo
+    assert backend.keys[rsa].private_key._key is not None
+    mac_key = next(iter(backend.keys))
+    mac = kms.generate_mac(KeyId=mac_key, Message=b"x", MacAlgorithm="HMAC_SHA_256")["Mac"]
+    assert kms.verify_mac(KeyId=mac_key, Message=b"x", Mac=mac, MacAlgorithm="HMAC_SHA_256")["MacValid"]
