@@ -17,7 +17,8 @@ CDK_CONTEXT = $(if $(MAIL_SENDER),-c mailSender=$(MAIL_SENDER)) $(if $(OFFICE_EM
 # `make synth` checks the synth-only stage `local` unless STAGE is given
 SYNTH_STAGE = $(if $(filter command line environment,$(origin STAGE)),$(STAGE),local)
 
-.PHONY: help demo serve smoke test test-fast fuzz lint synth deploy bench clean uv system-deps browser-deps
+.PHONY: help demo serve smoke test test-fast fuzz lint lint-style typecheck test-all synth deploy bench clean uv \
+	system-deps browser-deps
 
 help: ## Show targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,8 +50,12 @@ serve: .venv/.synced system-deps ## Serve API, /docs, web pages on http://127.0.
 smoke: .venv/.synced ## Smoke suite of a running stage: BASE_URL (default: a running `make serve`) or STAGE=…
 	$(PY) -m avdual.cli smoke $(SMOKE_TARGET)
 
-test: .venv/.synced node_modules/.installed browser-deps ## Lint, then all tests (unit, contract, integration, e2e, infra, browser)
-	$(MAKE) --no-print-directory lint
+# mypy (about a minute without its cache, one core) checks the types while pytest runs, instead of before it
+test: .venv/.synced node_modules/.installed browser-deps ## Lint and all tests (unit, contract, integration, e2e, infra, browser); mypy runs beside pytest
+	$(MAKE) --no-print-directory lint-style
+	$(MAKE) --no-print-directory -j 2 --output-sync=line typecheck test-all
+
+test-all: .venv/.synced node_modules/.installed browser-deps
 	$(PY) -m pytest -n 2 --dist loadfile
 
 fuzz: .venv/.synced ## schemathesis on the intake and casework APIs (>= 1,000 requests → out/fuzz.json); matching invariants over random histories (→ out/fuzz-matching.json)
@@ -61,11 +66,15 @@ fuzz: .venv/.synced ## schemathesis on the intake and casework APIs (>= 1,000 re
 test-fast: .venv/.synced ## Tests without CDK synth and browser
 	$(PY) -m pytest -m "not infra and not browser" -n 2 --dist loadfile
 
-lint: .venv/.synced ## ruff (check + format --check) + mypy + import-linter
+lint: lint-style typecheck ## ruff (check + format --check) + mypy + import-linter
+
+lint-style: .venv/.synced
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy contracts common services avdual infra
 	.venv/bin/lint-imports
+
+typecheck: .venv/.synced
+	.venv/bin/mypy contracts common services avdual infra
 
 synth: .venv/.synced node_modules/.installed ## cdk synth offline (stage `local`; or STAGE=… MAIL_SENDER=… OFFICE_EMAIL=…)
 	$(CDK) synth -c stage=$(SYNTH_STAGE) $(CDK_CONTEXT) --quiet
