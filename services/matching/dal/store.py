@@ -501,11 +501,14 @@ class MatchingStore:
             IndexName=BY_SCHOOL,
             KeyConditionExpression=Key("school_id").eq(school_id) & Key("class_name").eq(class_name),
             FilterExpression=Attr("status").eq("assigned"),
+            # only what the criteria read: the items' explanation and history are most of their size
+            ProjectionExpression="#i, #p, #c",
+            ExpressionAttributeNames={"#i": "intake_id", "#p": "profile", "#c": "companion_id"},
         )
         out: list[tuple[StudentProfile, str]] = []
-        for a in map(_assignment, items):
-            if a.intake_id != exclude and a.profile is not None and a.companion_id is not None:
-                out.append((a.profile, a.companion_id))
+        for item in map(from_dynamo, items):
+            if item["intake_id"] != exclude and item.get("profile") and item.get("companion_id"):
+                out.append((StudentProfile.model_validate(item["profile"]), item["companion_id"]))
         return out
 
     def students_of_school(self, school_id: str, *, now: datetime) -> list[Assignment]:
