@@ -60,6 +60,7 @@ from avdual.runtime.moto_patches import (
     install_partition_query,
     install_serializer_key_cache,
     install_sqs_retention_check,
+    install_traverser_node_types_cache,
     install_update_expression_parse_cache,
 )
 from avdual.runtime.resources import Resources
@@ -138,6 +139,7 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         install_serializer_key_cache()
         install_partition_query()
         install_update_expression_parse_cache()
+        install_traverser_node_types_cache()
         install_dispatch_name_caches()
         install_lazy_kms_key_pairs()
         self._mock = mock_aws()

@@ -24,6 +24,10 @@ the items with the queried index partition key; the items, their order
 ``LastEvaluatedKey``) and the filter stay moto's own answer
 (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html).
 
+Traverser node types: each of moto's update-expression traversers computes once which node types it
+processes; the set is its own map's, and each kind of invalid update is still refused as DynamoDB refuses it
+("Update expressions", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html).
+
 Dispatch name caches: moto's list of a response class's methods and its CamelCase → snake_case names are
 kept per argument; a request still reaches the same handler and a queue reports every attribute
 (``GetQueueAttributes`` with ``All``, https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html).
@@ -322,6 +326,56 @@ def test_a_cached_update_expression_applies_to_each_item_with_its_own_values(rt:
                 ExpressionAttributeValues={":x": {"N": "1"}},
             )
         assert e.value.response["Error"]["Code"] == "ValidationException"
+
+
+def _traversers(cls: type) -> list[type]:
+    return [c for sub in cls.__subclasses__() for c in (sub, *_traversers(sub))]
+
+
+def test_each_update_expression_traverser_processes_the_node_types_of_its_own_map(rt: LocalRuntime) -> None:
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    traversers = [c for c in _traversers(DepthFirstTraverser) if "_processing_map" in vars(c)]
+    assert len(traversers) >= 9  # the validator's and the executor's: every one moto defines is checked
+    for cls in traversers:
+        t = cls.__new__(cls)  # the map's keys are classes; its values are the instance's bound methods
+        own = tuple(cls._processing_map(t).keys())
+        assert own and all(isinstance(k, type) for k in own)
+        assert t.nodes_to_be_processed() == own
+        assert t.nodes_to_be_processed() is cls.__new__(cls).nodes_to_be_processed()  # kept per class
+
+
+@pytest.mark.parametrize(
+    ("expression", "values"),
+    [
+        ("SET pk = :x", {":x": {"S": "b"}}),  # a key attribute cannot be updated
+        ("SET n = :x REMOVE n", {":x": {"N": "1"}}),  # two actions on one path
+        ("SET n = :x + :y", {":x": {"N": "1"}, ":y": {"S": "a"}}),  # arithmetic on a string
+        ("SET n = :x", {":y": {"N": "1"}}),  # a value the expression names is missing
+    ],
+)
+def test_update_expressions_are_still_checked_by_each_traverser(
+    rt: LocalRuntime, expression: str, values: dict[str, Any]
+) -> None:
+    """Each kind is refused as DynamoDB refuses it ("Update expressions",
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html)
+    and leaves the item as it was."""
+    ddb = boto3.client("dynamodb")
+    _table("traverser-check")
+    ddb.put_item(TableName="traverser-check", Item={"pk": {"S": "a"}, "n": {"N": "7"}})
+    for _ in range(2):
+        with pytest.raises(ClientError) as e:
+            ddb.update_item(
+                TableName="traverser-check",
+                Key={"pk": {"S": "a"}},
+                UpdateExpression=expression,
+                ExpressionAttributeValues=values,
+            )
+        assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert ddb.get_item(TableName="traverser-check", Key={"pk": {"S": "a"}})["Item"] == {
+        "pk": {"S": "a"},
+        "n": {"N": "7"},
+    }
 
 
 def test_dispatch_names_are_motos_own_answers(rt: LocalRuntime) -> None:
