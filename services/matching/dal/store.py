@@ -519,8 +519,10 @@ class MatchingStore:
         )
         return [_assignment(i) for i in items if not _expired(i, now)]
 
-    def waiting(self, school_id: str) -> Iterator[Assignment]:
-        """Waitlisted students of ``school_id``, longest waiting first (sparse GSI ``waitlist``).
+    def waiting(self, school_id: str, *, page_size: int | None = None) -> Iterator[Assignment]:
+        """Waitlisted students of ``school_id``, longest waiting first (sparse GSI ``waitlist``), read page by
+        page as the caller iterates (``page_size``: items per ``Query``; a caller that wants only the first
+        sets it small, else a page is up to 1 MB of the waitlist).
 
         The index is eventually consistent: callers re-check with conditional writes.
         """
@@ -529,6 +531,7 @@ class MatchingStore:
             IndexName=WAITLIST,
             KeyConditionExpression=Key("waitlist_school").eq(school_id),
             ScanIndexForward=True,
+            **({"Limit": page_size} if page_size else {}),
         )
         return (_assignment(i) for i in items if i.get("status") == "waitlisted")
 

@@ -154,7 +154,7 @@ def resolve_once(
 
     today = local_date(at)
     broken = ended_with_students(comps, today)
-    waiting = (next(iter(store.waiting(s)), None) for s in sorted(schools))
+    waiting = (next(iter(store.waiting(s, page_size=1)), None) for s in sorted(schools))
     if not force and not broken and (not may_gain(comps) or not any(waiting)):
         return None
     records = component_records(store, schools, at)
