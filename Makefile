@@ -50,10 +50,11 @@ serve: .venv/.synced system-deps ## Serve API, /docs, web pages on http://127.0.
 smoke: .venv/.synced ## Smoke suite of a running stage: BASE_URL (default: a running `make serve`) or STAGE=…
 	$(PY) -m avdual.cli smoke $(SMOKE_TARGET)
 
-# mypy (about a minute without its cache, one core) checks the types while pytest runs, instead of before it
+# mypy (about a minute without its cache, one core) checks the types while pytest runs, instead of before it;
+# pytest's progress shows as it runs, mypy's findings appear as one block when it ends (then make fails)
 test: .venv/.synced node_modules/.installed browser-deps ## Lint and all tests (unit, contract, integration, e2e, infra, browser); mypy runs beside pytest
 	$(MAKE) --no-print-directory lint-style
-	$(MAKE) --no-print-directory -j 2 --output-sync=line typecheck test-all
+	$(MAKE) --no-print-directory -j 2 typecheck test-all
 
 test-all: .venv/.synced node_modules/.installed browser-deps
 	$(PY) -m pytest -n 2 --dist loadfile

@@ -198,7 +198,9 @@ class RestApi:
         self.app = APIGatewayRestResolver(enable_validation=True)  # its document: avdual.openapi
         install_error_handlers(self.app, function.service)
         self.app.exception_handler(RequestValidationError)(self._invalid)  # after the shared ones: it wins
-        self.routes = {(r.method, r.path): r for r in ROUTES if r.function == function.name}
+        self.routes: dict[tuple[str, str], Route] = {
+            (r.method, r.path): r for r in ROUTES if r.function == function.name
+        }
         self.cross_field: dict[tuple[str, str], CrossFieldRules] = {}
         self.ok_status: dict[tuple[str, str], int] = {}
 
