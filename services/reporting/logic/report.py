@@ -333,7 +333,8 @@ def casework_sheets(wb: Workbook, cw: Mapping[str, Any] | None) -> None:
             ],
             notes=[
                 f"Die Begleitungen mit dem größten Rückstand (fällig − geführt; bei gleichem Rückstand nach "
-                f"Kürzel), höchstens {cw['goal_meetings_limit']}; die Summenzeile zählt alle Begleitungen."
+                f"Kürzel), höchstens {cw['goal_meetings_limit']}; die Summenzeile zählt alle Begleitungen. "
+                "Ein negativer Rückstand heißt: mehr Gespräche geführt als bis heute fällig."
             ],
         )
 

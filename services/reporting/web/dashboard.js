@@ -144,7 +144,7 @@ function renderCasework(c) {
     cells: [g.name, g.companion_id, g.students, g.done, g.due, g.behind, g.share] }));
   if (rows.length) rows.push({ cells: ["Insgesamt (alle Begleitungen)", "", t.students, t.done, t.due, t.due - t.done, c.goal_meetings_share] });
   $("casework-meetings").replaceChildren(rows.length
-    ? listTable(`Zielvereinbarungsgespräche je Begleitung: die ${c.goal_meetings.length} mit dem größten Rückstand (höchstens ${c.goal_meetings_limit}; die letzte Zeile zählt alle)`,
+    ? listTable(`Zielvereinbarungsgespräche je Begleitung: die ${c.goal_meetings.length} mit dem größten Rückstand (höchstens ${c.goal_meetings_limit}; die letzte Zeile zählt alle; negativ: mehr geführt als bis heute fällig)`,
       [["Begleiter/in"], ["Kürzel"], ["Schüler/innen", true], ["geführt", true], ["fällig", true], ["Rückstand", true], ["Anteil", true]], rows)
     : el("p", {}, "Keine Begleitung mit Schülerinnen und Schülern."));
 }
