@@ -227,18 +227,23 @@ STATS: Counter[str] = Counter()
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(
-    students=st.lists(
+    first_waiting=hostile_student(),
+    others=st.lists(
         st.tuples(
             hostile_student(), st.sampled_from(["waitlisted", "assigned", "reassigned", "ended", "withdrawn"])
         ),
-        min_size=1,
-        max_size=6,
+        max_size=5,
     ),
     capacity=st.integers(0, 50),
 )
 def test_no_text_of_any_fact_becomes_a_formula_in_any_export(
-    students: list[tuple[dict[str, Any], str]], capacity: int
+    first_waiting: dict[str, Any], others: list[tuple[dict[str, Any], str]], capacity: int
 ) -> None:
+    """Each example holds one waiting student (the weekly report lists the longest waits with their class
+    name), so some hostile text reaches the files whatever the others are: the goal-agreement and caseload
+    lists show only companions of known schools, and a withdrawn student shows nowhere (hypothesis found
+    an example of one withdrawn student that reached no cell)."""
+    students = [(first_waiting, "waitlisted"), *others]
     hostile_facts = [facts_of(h, kind) for h, kind in students]
     companions = [
         CompanionUpdatedData(
