@@ -242,9 +242,10 @@ def install_traverser_node_types_cache() -> None:
 
     moto checks every update expression with a dozen depth-first traversers; each asks, for every node it
     visits, which node types it processes (``nodes_to_be_processed``), which builds its processing map (a dict
-    of bound methods) anew: a fifth of a reporting transaction's time. Every traverser's map has fixed classes
-    as keys (pinned by a test for each traverser moto defines), so the answer per class is kept; which
-    nodes are processed, and how, stay moto's own."""
+    of bound methods) anew (about a tenth of the CPU time per intake in the demo's submissions, measured with
+    and without this; docs/performance.md). Every traverser's map has fixed classes as keys (pinned by a test
+    for each traverser moto defines), so the answer per class is kept; which nodes are processed, and how,
+    stay moto's own."""
     from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
 
     if getattr(DepthFirstTraverser.nodes_to_be_processed, "_avdual_cached", False):
