@@ -87,21 +87,18 @@ def _load(n: int) -> tuple[Any, dict[str, Any]]:
     t1 = time.perf_counter()
     store = AggregateStore()
     store.put_counters(total)
-    with store.table.batch_writer() as bw:
-        for c in range(companions):
-            bw.put_item(
-                Item={
-                    "pk": "companions",
-                    "sk": f"B{c:03d}",
-                    "school_ids": [SCHOOLS[c % len(SCHOOLS)]],
-                    "capacity": 40 + n // 40 // companions,
-                    "active": True,
-                    "fte": 1,
-                    "updated_at": START.isoformat(),
-                }
-            )
+    store.put_companions(
+        CompanionInfo(
+            companion_id=f"B{c:03d}",
+            school_ids=[SCHOOLS[c % len(SCHOOLS)]],
+            capacity=40 + n // 40 // companions,
+            active=True,
+            fte=1,
+            updated_at=START,
+        )
+        for c in range(companions)
+    )
     store.put_waitlist_items(waiting)
-    _ = CompanionInfo  # the shape the consumer stores (see AggregateStore.put_companion)
     return store, {
         "counter_items": sum(1 for pk, _ in total if pk.startswith("year#")),
         "companion_goal_items": len(

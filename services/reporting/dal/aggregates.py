@@ -17,7 +17,8 @@ Items of the ``aggregates`` table (pk / sk):
   indexes ``goals_behind_<p>`` by school year (``goals_year``) and ``behind<p>``
   (docs/adr/0023-bounded-report-reads.md)
 * ``companions`` / ``<companion_id>`` – name, capacity, schools, FTE from ``CompanionUpdated`` (last writer
-  wins)
+  wins); ``registry`` / ``totals`` – their totals (companions, capacity, FTE, FTE per school, companions per
+  capacity), kept with ``ADD`` in the transaction of each change (docs/adr/0023-bounded-report-reads.md)
 * ``alert#<kind>`` / ``<key>`` – alerts sent (claimed before sending, so duplicates send nothing); a
   student's alert expires with the student's data
 * ``digest#<kind>`` / ``current`` – the alert window open now; ``digest#<kind>`` / ``window#<end>`` – a window
@@ -37,6 +38,7 @@ from itertools import chain
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from common import aws, settings
@@ -51,10 +53,12 @@ from services.reporting.models.aggregates import (
     COMPANION_COUNTER,
     COMPANION_GOALS,
     OPEN_WAITS,
+    REGISTRY_TOTALS,
     WAITED,
     WAITING,
     CompanionGoals,
     CompanionInfo,
+    RegistryTotals,
     ReportRecord,
     StudentState,
     WaitlistItem,
@@ -62,10 +66,12 @@ from services.reporting.models.aggregates import (
     day_key,
     instant_key,
     long_cutoff,
+    registry_contribution,
 )
 
 AGGREGATES, REPORTS, OUTBOX = "aggregates", "reports", REPORTING_OUTBOX.name
 
+_SERIALIZER = TypeSerializer()
 CounterKey = tuple[str, str]
 #: A counter read for a report: its key and value only.
 _COUNTER_ATTRIBUTES: dict[str, Any] = {
@@ -345,47 +351,57 @@ class AggregateStore:
 
     # ------------------------------------------------------------------ companions
     def put_companion(self, c: CompanionInfo) -> bool:
-        """Store unless a newer update is already stored (last writer wins by ``updated_at``)."""
+        """Store unless a newer update is already stored (last writer wins by ``updated_at``), and add the
+        change to the registry totals (:data:`REGISTRY_TOTALS`) in the same transaction: the stored item is
+        read first and the write is conditional on its ``updated_at`` (the registry item's version), so a
+        replayed or retried update adds nothing twice and two concurrent ones cannot both add their change
+        (docs/adr/0023-bounded-report-reads.md). False if a newer or the same update was stored already."""
         assert c.updated_at is not None
-        names = {
-            "#s": "school_ids",
-            "#c": "capacity",
-            "#a": "active",
-            "#f": "fte",
-            "#u": "updated_at",
-            "#n": "name",
-        }
-        values: dict[str, Any] = {
-            ":s": c.school_ids,
-            ":c": c.capacity,
-            ":a": c.active,
-            ":u": c.updated_at.isoformat(),
-        }
-        sets, removes = ["#s = :s", "#c = :c", "#a = :a", "#u = :u"], []
-        if c.fte is not None:
-            sets.append("#f = :f")
-            values[":f"] = to_dynamo(c.fte)
-        else:
-            removes.append("#f")
-        if c.name is not None:
-            sets.append("#n = :n")
-            values[":n"] = c.name
-        else:
-            removes.append("#n")
-        expr = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        try:
-            self.table.update_item(
-                Key={"pk": "companions", "sk": c.companion_id},
-                UpdateExpression=expr,
-                ConditionExpression="attribute_not_exists(#u) OR #u < :u",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-            return True
-        except ClientError as e:
-            if condition_failed(e):
+        key = {"pk": "companions", "sk": c.companion_id}
+        name = settings.table_name(AGGREGATES)
+        for _ in range(10):
+            item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+            old, _alerted = _companion(c.companion_id, item)
+            stored = item.get("updated_at") if item else None
+            if stored is not None and stored >= c.updated_at.isoformat():
                 return False
-            raise
+            update = _companion_update(c)
+            if stored is None:
+                update["ConditionExpression"] = "attribute_not_exists(#u)"
+            else:
+                update["ConditionExpression"] = "#u = :was"
+                update["ExpressionAttributeValues"][":was"] = stored
+            items: list[dict[str, Any]] = [
+                {"Update": {"TableName": name, "Key": serialize(key), **_low_level(update)}}
+            ]
+            delta = registry_contribution(c)
+            delta.subtract(registry_contribution(old))
+            adds = {a: n for a, n in sorted(delta.items()) if n}
+            if adds:
+                items.append({"Update": {"TableName": name, **_totals_update(adds)}})
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return True
+            except ClientError as e:
+                if not condition_failed(e, item=0):
+                    raise
+        raise StaleStateError(f"companions#{c.companion_id}")
+
+    def registry_totals(self) -> RegistryTotals:
+        """The totals of the companion registry (one item)."""
+        pk, sk = REGISTRY_TOTALS
+        item = self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item") or {}
+        return RegistryTotals.of({k: v for k, v in item.items() if k not in ("pk", "sk")})
+
+    def put_companions(self, companions: Iterable[CompanionInfo]) -> None:
+        """Write companions as they are with their registry totals (a fresh table: bulk loading for
+        benchmarks); the consumer stores them one by one with :meth:`put_companion`."""
+        listed = list(companions)
+        pk, sk = REGISTRY_TOTALS
+        with self.table.batch_writer() as bw:
+            for c in listed:
+                bw.put_item(Item={"pk": "companions", "sk": c.companion_id, **_companion_attributes(c)})
+            bw.put_item(Item={"pk": pk, "sk": sk, **_registry_attributes(listed)})
 
     def companions(self) -> dict[str, CompanionInfo]:
         out = {}
@@ -797,6 +813,72 @@ def _companion_goals(i: Mapping[str, Any]) -> CompanionGoals:
         done=int(i.get("done", 0)),
         due=tuple(int(i.get(f"due{k}", 0)) for k in range(GOAL_MEETINGS_PER_YEAR)),
     )
+
+
+def _companion_attributes(c: CompanionInfo) -> dict[str, Any]:
+    """The stored attributes of a registry item (without its key and the alert flag)."""
+    assert c.updated_at is not None
+    out: dict[str, Any] = {
+        "school_ids": c.school_ids,
+        "capacity": c.capacity,
+        "active": c.active,
+        "updated_at": c.updated_at.isoformat(),
+    }
+    if c.fte is not None:
+        out["fte"] = to_dynamo(c.fte)
+    if c.name is not None:
+        out["name"] = c.name
+    return out
+
+
+def _companion_update(c: CompanionInfo) -> dict[str, Any]:
+    """The ``UpdateItem`` (resource format, without key and condition) that stores ``c`` on its registry
+    item: every attribute set, a missing FTE or name removed, the alert flag kept."""
+    values = _companion_attributes(c)
+    names = {
+        "#s": "school_ids",
+        "#c": "capacity",
+        "#a": "active",
+        "#u": "updated_at",
+        "#f": "fte",
+        "#n": "name",
+    }
+    ref = {a: n for n, a in names.items()}
+    sets = [f"{ref[a]} = :{ref[a][1:]}" for a in values]
+    removes = [ref[a] for a in ("fte", "name") if a not in values]
+    return {
+        "UpdateExpression": "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {f":{ref[a][1:]}": v for a, v in values.items()},
+    }
+
+
+def _low_level(update: Mapping[str, Any]) -> dict[str, Any]:
+    """An update in the resource format as the low-level client takes it (values serialized)."""
+    out = dict(update)
+    out["ExpressionAttributeValues"] = {
+        k: _SERIALIZER.serialize(to_dynamo(v)) for k, v in update["ExpressionAttributeValues"].items()
+    }
+    return out
+
+
+def _totals_update(adds: Mapping[str, Any]) -> dict[str, Any]:
+    """The low-level ``UpdateItem`` (key included, no table name) that adds ``adds`` to the registry
+    totals."""
+    pk, sk = REGISTRY_TOTALS
+    return {
+        "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+        "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(adds))),
+        "ExpressionAttributeNames": {f"#a{i}": a for i, a in enumerate(adds)},
+        "ExpressionAttributeValues": {f":a{i}": {"N": str(n)} for i, n in enumerate(adds.values())},
+    }
+
+
+def _registry_attributes(companions: Sequence[CompanionInfo]) -> dict[str, Any]:
+    total: Counter[str] = Counter()
+    for c in companions:
+        total.update(registry_contribution(c))
+    return {a: n for a, n in total.items() if n}
 
 
 def _companion_info(companion_id: str, i: dict[str, Any]) -> CompanionInfo:

@@ -63,6 +63,7 @@ from services.reporting.logic.waitlist import waitlist_rows
 from services.reporting.models.aggregates import (
     CompanionGoals,
     CompanionInfo,
+    RegistryTotals,
     WaitlistItem,
     WaitlistSlice,
     waitlist_slice,
@@ -230,12 +231,19 @@ class Inputs:
     previous_counters: Mapping[str, int] | None = None
     waitlist_slice: WaitlistSlice | None = None
     """What the store read of the waitlist for the week (bounded); without it, computed from ``waitlist``."""
+    registry: RegistryTotals | None = None
+    """The registry's totals as stored (one item); without them, counted from ``companions``."""
     companion_goals: Sequence[CompanionGoals] = ()
     """The companions most behind with their goal-agreement meetings as of the report's day (bounded: the
     casework list's limit and its ties); the school-year report reads none."""
 
     def counts(self) -> Counts:
         return Counts.parse(self.counters)
+
+    def registry_totals(self) -> RegistryTotals:
+        if self.registry is not None:
+            return self.registry
+        return RegistryTotals.recount(self.companions.values())
 
     def waiting(self, week: ReportWeek) -> WaitlistSlice:
         """The waitlist at the end of ``week`` (and the long waits at its start)."""
@@ -341,30 +349,6 @@ def _companion_rows(inputs: Inputs, counts: Counts) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def counts_as_staff(companion: Mapping[str, Any]) -> bool:
-    """A companion counts in staff figures only while active with a capacity above 0 (one on the register
-    with capacity 0 — e.g. a long absence entered that way — accompanies nobody)."""
-    return bool(companion["active"] and companion["capacity"] and companion["school_ids"])
-
-
-def _fte_per_school(companions: Sequence[dict[str, Any]]) -> dict[str, float | None]:
-    """Companion FTE serving each school (a companion's FTE split evenly between their schools); only
-    companions that :func:`counts_as_staff`."""
-    out: dict[str, float | None] = {sid: 0.0 for sid in SCHOOLS}
-    unknown: set[str] = set()
-    for c in companions:
-        if not counts_as_staff(c):
-            continue
-        for sid in c["school_ids"]:
-            if sid not in out:
-                continue
-            if c["fte"] is None:
-                unknown.add(sid)
-            else:
-                out[sid] = (out[sid] or 0.0) + c["fte"] / len(c["school_ids"])
-    return {sid: (None if sid in unknown or not v else round(v, 2)) for sid, v in out.items()}
 
 
 def waitlist_trend(counts: Counts, week: ReportWeek) -> list[tuple[date, int]]:
@@ -488,7 +472,8 @@ def weekly_figures(inputs: Inputs, week: ReportWeek) -> dict[str, Any]:
     movements = movement_rows(counts, inputs, week)
     waiting = inputs.waiting(week)
     companions = _companion_rows(inputs, counts)
-    ftes = _fte_per_school(companions)
+    registry = inputs.registry_totals()
+    ftes = registry.fte_per_school()
     assigned = dict(zip(status.row_labels, status.column(STATUS_LABELS["assigned"]), strict=True))
     schools_caseload = [
         {"school": name, "school_id": sid, "assigned": assigned[name], "fte": ftes[sid]}
@@ -505,6 +490,7 @@ def weekly_figures(inputs: Inputs, week: ReportWeek) -> dict[str, Any]:
         "waitlist_count": waiting.waiting[week.end_instant],
         "long_wait_count": waiting.long[week.end_instant],
         "companions": companions,
+        "registry": registry,
         "schools_caseload": schools_caseload,
         "target_per_fte": TARGET_PER_FTE,
         "trend": waitlist_trend(counts, week),
@@ -537,13 +523,14 @@ def weekly_context(
             f"{f['waitlist_count']} wartenden Schülerinnen und Schülern (auch in der Excel-Datei); "
             "die Zahl derer, die länger als 14 Tage warten, zählt alle."
         )
-    if len(f["companions"]) > COMPANION_LIST_LIMIT:
+    registry: RegistryTotals = f["registry"]
+    if registry.companions > COMPANION_LIST_LIMIT:
         notes.append(
             f"Die Fallzahlen zeigen die {COMPANION_LIST_LIMIT} am stärksten ausgelasteten von "
-            f"{len(f['companions'])} Begleiter/innen (Diagramm: {CHART_BARS}; auch in der Excel-Datei); "
+            f"{registry.companions} Begleiter/innen (Diagramm: {CHART_BARS}; auch in der Excel-Datei); "
             "die Summenzeile zählt alle."
         )
-    if not any(c["fte"] for c in f["companions"]):
+    if not registry.with_fte:
         notes.append("Vollzeitäquivalente der Begleiter/innen liegen noch nicht vor.")
     ctx = dict(
         f,
@@ -551,11 +538,11 @@ def weekly_context(
         report_id=report_id,
         notes=notes,
         companions=_most_loaded(f["companions"], COMPANION_LIST_LIMIT),
-        companions_count=len(f["companions"]),
+        companions_count=registry.companions,
         companions_total={
             "assigned": sum(c["assigned"] for c in f["companions"]),
-            "capacity": sum(c["capacity"] or 0 for c in f["companions"]),
-            "fte": sum(c["fte"] or 0 for c in f["companions"]),
+            "capacity": registry.capacity,
+            "fte": float(registry.fte),
         },
         issuer="Bildungsbüro Landkreis Ludwigsburg",
     )

@@ -51,6 +51,7 @@ def load_inputs(
         school_year=school_year,
         counters=store.counters(school_year),
         companions=store.companions(),
+        registry=store.registry_totals(),
         previous_school_year=prev_year,
         previous_counters=store.counters(prev_year, per_companion=False) if prev_year else None,
         waitlist_slice=store.waitlist_slice(

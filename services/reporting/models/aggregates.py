@@ -7,14 +7,17 @@ band, German support, career fields) and the timeline of what happened when.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import ConfigDict, Field
 
 from common.model import Model
+from contracts.reference import SCHOOLS
 
 Status = Literal["submitted", "waitlisted", "assigned", "ended", "withdrawn"]
 STATUSES: tuple[Status, ...] = ("submitted", "waitlisted", "assigned", "ended", "withdrawn")
@@ -197,6 +200,98 @@ class CompanionInfo(Model):
     def display_name(self) -> str:
         """How the office names the companion: the name, else the id (until the name is known)."""
         return self.name or self.companion_id
+
+    @property
+    def counts_as_staff(self) -> bool:
+        """Counts in staff figures (FTE per school) only while active with a capacity above 0 and a school
+        (one on the register with capacity 0 — e.g. a long absence entered that way — accompanies nobody)."""
+        return bool(self.active and self.capacity and self.school_ids)
+
+
+REGISTRY_TOTALS = ("registry", "totals")
+"""Key (pk, sk) of the item with the totals of the companion registry (:class:`RegistryTotals`), kept with
+``ADD`` in the transaction of every registry change (docs/adr/0023-bounded-report-reads.md)."""
+FTE_SHARE_SCALE = 60
+"""A companion's FTE is split evenly between its schools; the shares are stored times 60, so a split between
+one to six schools (the county's) stays an exact decimal that ``ADD`` keeps exact."""
+
+
+def registry_contribution(c: CompanionInfo | None) -> Counter[str]:
+    """What one companion adds to the registry totals (attribute of the totals item → amount): 1 companion,
+    its capacity, its FTE (and 1 if known), 1 to the companions of its capacity (``cap_<n>``, above 0), and
+    while it :attr:`~CompanionInfo.counts_as_staff`, per school its FTE share (``fte60_<school>``, × 60) or,
+    without an FTE, 1 to the school's companions of unknown FTE (``fte_unknown_<school>``)."""
+    out: Counter[str] = Counter()
+    if c is None:
+        return out
+    out["companions"] += 1
+    out["capacity"] += c.capacity
+    if c.fte is not None:
+        out["fte"] += Decimal(str(c.fte))  # type: ignore[assignment]
+        out["with_fte"] += 1
+    if c.capacity > 0:
+        out[f"cap_{c.capacity}"] += 1
+    if c.counts_as_staff:
+        for sid in c.school_ids:
+            if sid not in SCHOOLS:
+                continue
+            if c.fte is None:
+                out[f"fte_unknown_{sid}"] += 1
+            else:
+                share = Decimal(str(c.fte)) * FTE_SHARE_SCALE / len(c.school_ids)
+                out[f"fte60_{sid}"] += share  # type: ignore[assignment]
+    return out
+
+
+@dataclass(frozen=True)
+class RegistryTotals:
+    """The totals of the companion registry that the reports show (the "Insgesamt" row, FTE per school), and
+    how many companions have each capacity (what the most-loaded read bounds its reading with)."""
+
+    companions: int = 0
+    capacity: int = 0
+    fte: Decimal = Decimal(0)
+    with_fte: int = 0
+    capacities: Mapping[int, int] = field(default_factory=dict)
+    fte_shares: Mapping[str, Decimal] = field(default_factory=dict)
+    """Per school the sum of the FTE shares × :data:`FTE_SHARE_SCALE` of its staff companions."""
+    fte_unknown: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, values: Mapping[str, int | Decimal]) -> RegistryTotals:
+        """From the attributes of the totals item (or a sum of :func:`registry_contribution`)."""
+
+        def per(prefix: str) -> dict[str, Decimal]:
+            return {k.removeprefix(prefix): Decimal(v) for k, v in values.items() if k.startswith(prefix)}
+
+        return cls(
+            companions=int(values.get("companions", 0)),
+            capacity=int(values.get("capacity", 0)),
+            fte=Decimal(values.get("fte", 0)),
+            with_fte=int(values.get("with_fte", 0)),
+            capacities={int(k): int(n) for k, n in per("cap_").items() if n},
+            fte_shares={k: v for k, v in per("fte60_").items()},
+            fte_unknown={k: int(n) for k, n in per("fte_unknown_").items() if n},
+        )
+
+    @classmethod
+    def recount(cls, companions: Iterable[CompanionInfo]) -> RegistryTotals:
+        """The totals of these companions (every one of the registry)."""
+        total: Counter[str] = Counter()
+        for c in companions:
+            total.update(registry_contribution(c))
+        return cls.of(total)
+
+    def fte_per_school(self) -> dict[str, float | None]:
+        """Companion FTE serving each school (rounded to 0.01); None where a staff companion's FTE is unknown
+        or no FTE serves the school."""
+        out: dict[str, float | None] = {}
+        for sid in SCHOOLS:
+            share = self.fte_shares.get(sid, Decimal(0))
+            out[sid] = (
+                None if self.fte_unknown.get(sid) or not share else round(float(share / FTE_SHARE_SCALE), 2)
+            )
+        return out
 
 
 class ReportRecord(Model):
