@@ -53,6 +53,7 @@ from avdual.runtime.delivery import EventStormError
 from avdual.runtime.gateway import LOCAL_AUTH_PATH, UNAUTHORIZED_BODY, ApiResponse, Gateway
 from avdual.runtime.lambda_service import FakeLambdaContext
 from avdual.runtime.moto_patches import (
+    install_attribute_value_serializer,
     install_dispatch_name_caches,
     install_item_backup_for_transactions,
     install_jsonpath_parse_cache,
@@ -137,6 +138,7 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         install_jsonpath_parse_cache()
         install_sqs_retention_check()
         install_serializer_key_cache()
+        install_attribute_value_serializer()
         install_partition_query()
         install_update_expression_parse_cache()
         install_traverser_node_types_cache()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 
@@ -141,6 +142,122 @@ def install_serializer_key_cache() -> None:
     get_possible_keys._avdual_cached = True  # type: ignore[attr-defined]
     get_possible_keys._avdual_original = original  # type: ignore[attr-defined]
     picker.get_possible_keys = get_possible_keys  # type: ignore[method-assign]
+
+
+_ATTRIBUTE_VALUE_LAYOUT = {
+    "S": "string",
+    "N": "string",
+    "B": "blob",
+    "SS": "list",
+    "NS": "list",
+    "BS": "list",
+    "M": "map",
+    "L": "list",
+    "NULL": "boolean",
+    "BOOL": "boolean",
+}
+_PLAIN_MEMBERS = ("S", "N", "SS", "NS", "M", "L", "NULL", "BOOL")  # the layout's order, without the blobs
+
+
+def _as_string(value: Any) -> Any:
+    """What moto's JSON serializer writes for a string member (``_serialize_type_string``)."""
+    if isinstance(value, Enum):
+        value = value.value
+    return str(value) if value not in [None, {}, []] else value
+
+
+def _plain_attribute_value(value: Any) -> dict[str, Any] | None:
+    """The serialized form of a DynamoDB ``AttributeValue`` given as a plain dict, as moto's serializer writes
+    it member by member; ``None`` where that needs moto's own path (a blob, or anything but plain values)."""
+    if type(value) is not dict or not value.keys() <= _PLAIN_KEYS:
+        return None
+    out: dict[str, Any] = {}
+    for name in _PLAIN_MEMBERS:
+        member = value.get(name)
+        if member is None:  # moto leaves out a member that is absent or None
+            continue
+        if name in ("S", "N"):
+            out[name] = _as_string(member)
+        elif name in ("NULL", "BOOL"):  # written as they are
+            out[name] = member
+        elif (collection := _plain_collection(name, member)) is not None:
+            out[name] = collection
+        else:
+            return None
+    return out
+
+
+def _plain_collection(name: str, member: Any) -> Any:
+    """A set (``SS``, ``NS``), map (``M``) or list (``L``) member as moto writes it, or ``None``."""
+    if name == "M":
+        inner = {k: _plain_attribute_value(v) for k, v in member.items()} if type(member) is dict else None
+        return None if inner is None or any(v is None for v in inner.values()) else inner
+    if type(member) is not list:
+        return None
+    if name == "L":
+        items = [_plain_attribute_value(v) for v in member]
+        return None if any(v is None for v in items) else items
+    return [_as_string(v) for v in member]  # SS, NS
+
+
+_PLAIN_KEYS = frozenset(_PLAIN_MEMBERS)
+
+
+def _is_attribute_value(shape: Any) -> bool:
+    """``shape`` is DynamoDB's (or DynamoDB Streams') ``AttributeValue`` with the layout
+    :func:`_plain_attribute_value` writes: no member renamed, maps and lists of ``AttributeValue``."""
+    if shape.name != "AttributeValue" or getattr(shape, "type_name", None) != "structure":
+        return False
+    members = shape.members
+    if {k: m.type_name for k, m in members.items()} != _ATTRIBUTE_VALUE_LAYOUT:
+        return False
+    if any(m.serialization.get("name") for m in members.values()):
+        return False
+    m, lst = members["M"], members["L"]
+    return (
+        m.key.type_name == "string"
+        and m.value.name == "AttributeValue"
+        and lst.member.name == "AttributeValue"
+        and all(members[k].member.type_name == "string" for k in ("SS", "NS"))
+        and not any(members[k].member.serialization.get("name") for k in ("SS", "NS", "L"))
+        and not m.value.serialization.get("name")
+    )
+
+
+def install_attribute_value_serializer() -> None:
+    """Serialize a DynamoDB ``AttributeValue`` of plain values in one step, not member by member.
+
+    moto's JSON serializer walks the botocore model for every value of a response: for each
+    ``AttributeValue`` it asks for all ten members (``S``, ``N``, ``B``, … ``BOOL``) whether the value
+    holds them, recursively through maps and lists. An item of twenty attributes costs hundreds of
+    lookups; every item a function reads or a stream record carries goes through it. For a plain dict of
+    strings, numbers, sets of them, maps, lists, ``NULL`` and ``BOOL`` the result of that walk is known
+    (:func:`_plain_attribute_value`, the same rules as moto's string, list, map and boolean members);
+    anything else (a binary value, another type of object, a response with moto's key transformers)
+    goes through moto's own serializer. The bytes of the response stay moto's (pinned by a test)."""
+    from moto.core import serialize
+
+    cls = serialize.BaseJSONSerializer
+    original = cls._serialize_type_structure
+    if getattr(original, "_avdual_plain_attribute_values", False):
+        return
+    layouts: dict[int, tuple[Any, bool]] = {}  # id(shape) → (shape, is an AttributeValue)
+
+    def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and type(value) is dict:
+            known = layouts.get(id(shape))
+            if known is None or known[0] is not shape:
+                known = layouts[id(shape)] = (shape, _is_attribute_value(shape))  # keeps the shape: id stays
+            if known[1] and not getattr(self._value_picker, "response_transformers", None):
+                plain = _plain_attribute_value(value)
+                if plain is not None:
+                    serialized[self.get_serialized_name(shape, key)] = plain
+                    return
+        original(self, serialized, value, shape, key)
+
+    _serialize_type_structure._avdual_plain_attribute_values = True  # type: ignore[attr-defined]
+    _serialize_type_structure._avdual_original = original  # type: ignore[attr-defined]
+    cls._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
 
 
 def install_partition_query() -> None:

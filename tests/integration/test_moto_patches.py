@@ -5,10 +5,12 @@ parses each path once. What the target receives must stay what AWS delivers: wit
 "EventBridge passes the entire event to the target"
 (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html).
 
-Serializer key cache: moto looks up where each member of a response sits in the value once per member and
-structure; a response is byte for byte what moto's own serializer writes, and an item of every DynamoDB data
-type reads back as written ("Supported data types", https://docs.aws.amazon.com/amazondynamodb/latest/
-developerguide/HowItWorks.NamingRulesDataTypes.html).
+Serializer key cache and one-step ``AttributeValue``: moto looks up where each member of a response sits in
+the value once per member and structure, and writes a DynamoDB value of plain strings, numbers, sets, maps,
+lists, ``NULL`` and ``BOOL`` in one step; a response (items, returned attributes, stream records) is byte
+for byte what moto's own serializer writes, and an item of every DynamoDB data type reads back as written
+("Supported data types", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
+HowItWorks.NamingRulesDataTypes.html).
 
 Update expression parse cache: moto parses each ``UpdateExpression`` text once; every update still applies
 to its own item with its own values, and an expression that does not parse fails each time
@@ -87,12 +89,16 @@ ITEM_OF_EVERY_TYPE = {
 
 
 def _raw_responses(table: str) -> list[bytes]:
-    """The HTTP bodies moto writes for a GetItem, a Scan and a Query of the item (before botocore parses)."""
+    """The HTTP bodies moto writes for a GetItem, a Scan, a Query and an UpdateItem returning the item (before
+    botocore parses them), and the images of the table's first three stream records as moto wrote them."""
     bodies: list[bytes] = []
     ddb = boto3.client("dynamodb")
-    ddb.meta.events.register(
-        "after-call.dynamodb", lambda http_response, **_: bodies.append(http_response.content)
-    )
+    # the classic endpoint, as the runtime's stream reader (moto does not route the account-based one)
+    streams = boto3.client("dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
+    for client in (ddb, streams):
+        client.meta.events.register(
+            "after-call", lambda http_response, **_: bodies.append(http_response.content)
+        )
     ddb.get_item(TableName=table, Key={"pk": ITEM_OF_EVERY_TYPE["pk"]}, ConsistentRead=True)
     ddb.scan(TableName=table)
     ddb.query(
@@ -100,10 +106,31 @@ def _raw_responses(table: str) -> list[bytes]:
         KeyConditionExpression="pk = :p",
         ExpressionAttributeValues={":p": {"S": "every-type"}},
     )
-    return bodies
+    ddb.update_item(
+        TableName=table,
+        Key={"pk": ITEM_OF_EVERY_TYPE["pk"]},
+        UpdateExpression="SET s = :s",
+        ExpressionAttributeValues={":s": ITEM_OF_EVERY_TYPE["s"]},
+        ReturnValues="ALL_NEW",
+    )
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+    streams.get_records(ShardIterator=it["ShardIterator"])
+    *reads, records = [b for b in bodies if b"every-type" in b]
+    # a stream record's id and time differ from read to read: its images are what both must write alike
+    images = [
+        json.dumps(
+            [r["eventName"], r["dynamodb"]["Keys"], r["dynamodb"]["NewImage"], r["dynamodb"].get("OldImage")]
+        )
+        for r in json.loads(records)["Records"][:3]  # the two puts and the first update
+    ]
+    return [*reads, *(i.encode() for i in images)]
 
 
 def test_dynamodb_responses_are_what_motos_own_serializer_writes(rt: LocalRuntime) -> None:
+    """Both serializer changes (the key cache, the one-step ``AttributeValue``) against moto's own
+    serializer, for items of every type: plain ones take the one step, binary values moto's path."""
     from moto.core import serialize
 
     ddb = boto3.client("dynamodb")
@@ -113,20 +140,39 @@ def test_dynamodb_responses_are_what_motos_own_serializer_writes(rt: LocalRuntim
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
     ddb.put_item(TableName=table, Item=ITEM_OF_EVERY_TYPE)
-    cached = serialize.XFormedAttributePicker.get_possible_keys
+    plain = {k: v for k, v in ITEM_OF_EVERY_TYPE.items() if k not in ("b", "bs")}
+    ddb.put_item(TableName=table, Item={**plain, "pk": {"S": "every-type-but-binary"}})
+    picker, json_serializer = serialize.XFormedAttributePicker, serialize.BaseJSONSerializer
+    cached, one_step = picker.get_possible_keys, json_serializer._serialize_type_structure
     assert getattr(cached, "_avdual_cached", False)
-    with_cache = _raw_responses(table)
-    serialize.XFormedAttributePicker.get_possible_keys = cached._avdual_original  # type: ignore[attr-defined,method-assign]
+    assert getattr(one_step, "_avdual_plain_attribute_values", False)
+    patched = _raw_responses(table)
+    picker.get_possible_keys = cached._avdual_original  # type: ignore[attr-defined,method-assign]
+    json_serializer._serialize_type_structure = one_step._avdual_original  # type: ignore[attr-defined,method-assign]
     try:
-        without_cache = _raw_responses(table)
+        moto_own = _raw_responses(table)
     finally:
-        serialize.XFormedAttributePicker.get_possible_keys = cached  # type: ignore[method-assign]
-    assert len(with_cache) == 3 and all(b"every-type" in body for body in with_cache)
-    assert with_cache == without_cache
+        picker.get_possible_keys = cached  # type: ignore[method-assign]
+        json_serializer._serialize_type_structure = one_step  # type: ignore[method-assign]
+    assert len(patched) == 7  # GetItem, Scan, Query, UpdateItem, the stream's three records
+    assert [b"every-type-but-binary" in body for body in patched] == [
+        False,
+        True,
+        False,
+        False,
+        False,
+        True,
+        False,
+    ]
+    assert patched == moto_own
     assert ddb.get_item(TableName=table, Key={"pk": ITEM_OF_EVERY_TYPE["pk"]})["Item"] == ITEM_OF_EVERY_TYPE
-    assert ddb.scan(TableName=table)["Items"] == [ITEM_OF_EVERY_TYPE]
+    assert sorted(ddb.scan(TableName=table)["Items"], key=lambda i: i["pk"]["S"]) == [
+        ITEM_OF_EVERY_TYPE,
+        {**plain, "pk": {"S": "every-type-but-binary"}},
+    ]
 
 
 def test_a_message_older_than_the_retention_period_is_not_received(rt: LocalRuntime) -> None:
