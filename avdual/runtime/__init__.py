@@ -63,6 +63,7 @@ from avdual.runtime.moto_patches import (
     install_sqs_retention_check,
     install_traverser_node_types_cache,
     install_update_expression_parse_cache,
+    install_update_expression_tree_copy,
 )
 from avdual.runtime.resources import Resources
 from avdual.runtime.scheduler import ASYNC_ATTEMPTS, Scheduler
@@ -141,6 +142,7 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         install_attribute_value_serializer()
         install_partition_query()
         install_update_expression_parse_cache()
+        install_update_expression_tree_copy()
         install_traverser_node_types_cache()
         install_dispatch_name_caches()
         install_lazy_kms_key_pairs()

@@ -354,6 +354,62 @@ def install_update_expression_parse_cache() -> None:
     UpdateExpressionParser.make = staticmethod(cached)  # type: ignore[method-assign,assignment]
 
 
+def _copy_parsed_tree(root: Any, node_class: Any) -> Any:
+    """A copy of a parsed update expression as ``copy.deepcopy`` makes it, for a plain tree: nodes with only
+    ``type``, ``children`` and ``parent``, each child a node whose ``parent`` is the node holding it, or a
+    string or an integer, no node twice. ``None`` for anything else (``deepcopy`` copies that)."""
+    seen: set[int] = set()
+
+    def copy(node: Any, parent: Any) -> Any:
+        if id(node) in seen or vars(node).keys() != {"type", "children", "parent"}:
+            return None
+        seen.add(id(node))
+        new: Any = object.__new__(type(node))
+        new.type, new.parent, new.children = node.type, parent, None
+        if node.children is not None:
+            if type(node.children) is not list:
+                return None
+            new.children = []
+            for child in node.children:
+                if isinstance(child, node_class):
+                    if child.parent is not node or (child := copy(child, new)) is None:
+                        return None
+                elif type(child) not in (str, int):
+                    return None
+                new.children.append(child)
+        return new
+
+    return copy(root, None) if root.parent is None else None
+
+
+def install_update_expression_tree_copy() -> None:
+    """Copy a parsed update expression for its validation node by node instead of with ``copy.deepcopy``.
+
+    moto's validator works on a deep copy of the parsed expression (it puts the item's values and the
+    request's names and values into it); ``deepcopy`` of a tree of a few dozen small nodes costs about as
+    much as the validation itself (its memo, ``__reduce_ex__`` per node). For the plain trees the parser
+    makes (:func:`_copy_parsed_tree`) the copy is built directly, the same classes, values and parent links;
+    anything else is deep-copied as before. Every update is still validated and applied by moto's own code
+    on a tree of its own."""
+    from moto.dynamodb.parsing import validators  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+
+    generic = validators.deepcopy
+    if getattr(generic, "_avdual_tree_copy", False):
+        return
+
+    def deepcopy(x: Any, memo: Any = None) -> Any:
+        if memo is None and isinstance(x, Node):
+            copied = _copy_parsed_tree(x, Node)
+            if copied is not None:
+                return copied
+        return generic(x, memo)
+
+    deepcopy._avdual_tree_copy = True  # type: ignore[attr-defined]
+    deepcopy._avdual_original = generic  # type: ignore[attr-defined]
+    validators.deepcopy = deepcopy  # type: ignore[assignment]
+
+
 def install_traverser_node_types_cache() -> None:
     """Compute once per traverser class which node types it processes, not once per node visited.
 

@@ -26,6 +26,9 @@ the items with the queried index partition key; the items, their order
 ``LastEvaluatedKey``) and the filter stay moto's own answer
 (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html).
 
+Update expression tree copy: the validator's copy of a parsed expression is made node by node, the same
+tree ``copy.deepcopy`` makes; every update is still validated and applied by moto (the refusals below).
+
 Traverser node types: each of moto's update-expression traversers computes once which node types it
 processes; the set is its own map's, and each kind of invalid update is still refused as DynamoDB refuses it
 ("Update expressions", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html).
@@ -389,6 +392,56 @@ def test_each_update_expression_traverser_processes_the_node_types_of_its_own_ma
         assert own and all(isinstance(k, type) for k in own)
         assert t.nodes_to_be_processed() == own
         assert t.nodes_to_be_processed() is cls.__new__(cls).nodes_to_be_processed()  # kept per class
+
+
+def _shape(node: Any, nodes: list[Any]) -> Any:
+    """A tree as nested tuples (class, leaf values, the index of each node's parent in pre-order)."""
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    parent = next((i for i, n in enumerate(nodes) if n is node.parent), None)
+    nodes.append(node)
+    kids = [_shape(c, nodes) if isinstance(c, Node) else c for c in node.children or []]
+    return (type(node), node.type, parent, node.children is None, kids)
+
+
+UPDATE_EXPRESSIONS = [
+    "SET a.b[1] = :v, #n = if_not_exists(#n, :z) + :one ADD c :x REMOVE d[2], e DELETE s :ss",
+    "SET #s = list_append(if_not_exists(#s, :empty), :l), m.#k = :v - :w",
+    "ADD n :one, #c :two",
+    "REMOVE a, b.c[3]",
+]
+
+
+def test_a_parsed_update_expression_is_copied_for_validation_as_deepcopy_copies_it(rt: LocalRuntime) -> None:
+    """Node by node: the same classes, values and parent links as ``copy.deepcopy`` gives, no node shared
+    with the parsed tree; a tree with anything else goes to ``deepcopy``."""
+    import copy
+
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import Node
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from avdual.runtime.moto_patches import _copy_parsed_tree
+
+    assert getattr(validators.deepcopy, "_avdual_tree_copy", False)
+    for expression in UPDATE_EXPRESSIONS:
+        parsed = UpdateExpressionParser.make(expression)
+        assert _copy_parsed_tree(parsed, Node) is not None  # the parser's trees take the node-by-node copy
+        fast, deep = validators.deepcopy(parsed), copy.deepcopy(parsed)
+        fast_nodes: list[Any] = []
+        assert _shape(fast, fast_nodes) == _shape(deep, []) == _shape(parsed, [])
+        assert not {id(n) for n in fast_nodes} & {id(n) for n in _nodes(parsed)}
+    odd = copy.deepcopy(UpdateExpressionParser.make(UPDATE_EXPRESSIONS[0]))
+    odd.children[0].extra = ["mutable"]  # an attribute the parser never sets: deepcopy copies it
+    assert _copy_parsed_tree(odd, Node) is None
+    copied = validators.deepcopy(odd)
+    assert copied.children[0].extra == ["mutable"] and copied.children[0].extra is not odd.children[0].extra
+
+
+def _nodes(node: Any) -> list[Any]:
+    nodes: list[Any] = []
+    _shape(node, nodes)
+    return nodes
 
 
 @pytest.mark.parametrize(
