@@ -534,13 +534,26 @@ def goals_behind_index(passed: int) -> Index:
     return Index(f"goals_behind_{passed}", pk="goals_year", sk=f"behind{passed}", sk_number=True)
 
 
+CASELOAD_INDEX = Index("companions_by_caseload", pk="caseload_year", sk="n", sk_number=True)
+"""The aggregates table's sparse index of the companions' caseload counters of a school year (partition
+``caseload_year``) by the caseload ``n``, kept with ``ADD`` by the reporting consumer; with
+:data:`CAPACITY_INDEX` what the reports read the most loaded companions from
+(docs/adr/0023-bounded-report-reads.md)."""
+CAPACITY_INDEX = Index("companions_by_capacity", pk="registry", sk="capacity", sk_number=True)
+"""The aggregates table's sparse index of the companion registry's items (partition ``registry``) by
+capacity, kept by each registry change (docs/adr/0023-bounded-report-reads.md)."""
+
 AGGREGATES = Table(
     "aggregates",
     "reporting",
     pk="pk",
     sk="sk",
     env_var="AGGREGATES_TABLE",
-    indexes=tuple(goals_behind_index(p) for p in range(GOAL_MEETINGS_PER_YEAR + 1)),
+    indexes=(
+        *(goals_behind_index(p) for p in range(GOAL_MEETINGS_PER_YEAR + 1)),
+        CASELOAD_INDEX,
+        CAPACITY_INDEX,
+    ),
     ttl_attribute="expires_at",
     description="Anonymous counters, per-student status projections (no personal data; expire a year after "
     "the school year), waitlist periods, sent alerts and the report index.",

@@ -7,6 +7,7 @@ whatever the order of the updates and however often each is delivered."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,9 +15,17 @@ from pathlib import Path
 import pytest
 
 from avdual.runtime import LocalRuntime
+from contracts import events as ev
 from contracts.reference import SCHOOLS
+from services.reporting.dal import aggregates
 from services.reporting.dal.aggregates import AggregateStore
-from services.reporting.models.aggregates import CompanionInfo
+from services.reporting.logic.figures import COMPANION_LIST_LIMIT, weekly_context
+from services.reporting.logic.periods import ReportWeek
+from services.reporting.logic.projection import Fact
+from services.reporting.logic.publish import load_inputs
+from services.reporting.logic.reactions import apply_fact
+from services.reporting.models.aggregates import CompanionInfo, CompanionLoad
+from tests.integration.test_reporting_service import PROFILE
 
 COMPANIONS = [f"B{c:02d}" for c in range(30)]
 SCHOOL_IDS = list(SCHOOLS)
@@ -132,3 +141,133 @@ def test_a_change_moves_the_totals_by_its_difference(
     assert after.capacity == before.capacity - c.capacity + 44
     assert after.capacities.get(44) == before.capacities.get(44, 0) + 1
     assert store.companion("B07")[0] == newer
+
+
+# ------------------------------------------------------------------------------------- the most loaded
+# The caseloads are counters kept with ADD by the consumer in each fact's transaction and indexed by the
+# caseload; the registry's items are indexed by capacity. The most loaded, read from both indexes with the
+# other figure by key, must equal a ranking of every companion recounted from the facts: capacities change
+# after assignments, students move between companions and leave, some companions share a ratio (ties go by
+# caseload, then code), one has capacity 0 and one is known only from its students.
+
+SY = "2026/27"
+LOADED = [f"L{c:02d}" for c in range(70)]
+UNREGISTERED = "L99"
+
+
+def _placements(rnd: random.Random) -> tuple[list[Fact], dict[str, str]]:
+    """400 students, each assigned to a companion (a few companions carry more), a fifth moved to another
+    one, a tenth ended; a third of the students' facts in reverse order. And each student's companion now."""
+    out: list[Fact] = []
+    now: dict[str, str] = {}
+    weights = [1 + (c % 7 == 0) * 3 + (c % 11 == 0) * 2 for c in range(len(LOADED))]
+    for i in range(400):
+        iid = f"01KL{i:022d}"
+        at = datetime(2026, 9, 1, 8, tzinfo=UTC) + timedelta(hours=i)
+        cid = UNREGISTERED if i % 97 == 0 else rnd.choices(LOADED, weights)[0]
+        facts: list[Fact] = [
+            ev.IntakeSubmittedData(intake_id=iid, submitted_at=at - timedelta(hours=1), **PROFILE),
+            ev.CompanionAssignedData(intake_id=iid, companion_id=cid, assigned_at=at, cost=1.0, **PROFILE),
+        ]
+        if rnd.random() < 0.2:
+            cid = rnd.choice(LOADED)
+            facts.append(
+                ev.CompanionAssignedData(
+                    intake_id=iid, companion_id=cid, assigned_at=at + timedelta(days=2), cost=1.0, **PROFILE
+                )
+            )
+        place = {"intake_id": iid, "school_id": PROFILE["school_id"], "school_year": SY}
+        if rnd.random() < 0.1:
+            facts.append(
+                ev.AssignmentEndedData(
+                    **place,
+                    companion_id=cid,
+                    ended_at=at + timedelta(days=20),
+                    exit_date=(at + timedelta(days=20)).date(),
+                    reason="completed",
+                    destination="dual_training",
+                )
+            )
+        else:
+            now[iid] = cid
+        out += reversed(facts) if i % 3 == 0 else facts
+    return out, now
+
+
+@pytest.fixture(scope="module")
+def loaded(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[AggregateStore, dict[str, CompanionLoad]]]:
+    out: Path = tmp_path_factory.mktemp("loaded")
+    rnd = random.Random(11)
+    with LocalRuntime(stage="loaded", log_level="ERROR", out_dir=out) as rt, rt.lock:
+        store = AggregateStore()
+        latest: dict[str, CompanionInfo] = {}
+        facts, now = _placements(rnd)
+        for n, fact in enumerate(facts):
+            if n % 40 == 0:  # the registry changes while students arrive: capacities up and down
+                for cid in rnd.sample(LOADED, 25) if latest else LOADED:
+                    c = CompanionInfo(
+                        companion_id=cid,
+                        school_ids=["RFS"],
+                        capacity=0 if cid == "L05" else rnd.choice((2, 4, 5, 6, 8, 10, 12)),
+                        fte=rnd.choice((0.5, 1.0)),
+                        updated_at=T0 + timedelta(days=n),
+                    )
+                    assert store.put_companion(c)
+                    latest[cid] = c
+            apply_fact(fact, store=store)
+        loads = Counter(now.values())
+        truth = {
+            cid: CompanionLoad(cid, loads.get(cid, 0), latest.get(cid)) for cid in sorted({*latest, *loads})
+        }
+        yield store, truth
+
+
+@pytest.mark.parametrize("limit", [1, 3, 8, 25])
+def test_the_most_loaded_equal_a_ranking_of_every_companion(
+    loaded: tuple[AggregateStore, dict[str, CompanionLoad]], limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, truth = loaded
+    read: Counter[str] = Counter()
+    for name in ("_companion_info", "_caseload_companion"):
+        original = getattr(aggregates, name)
+        monkeypatch.setattr(
+            aggregates,
+            name,
+            lambda *a, _o=original, _n=name: read.update([_n]) or _o(*a),  # type: ignore[misc]
+        )
+    got = store.most_loaded(SY, limit=limit, registry=store.registry_totals())
+    expected = sorted(truth.values(), key=lambda c: c.rank)[:limit]
+    assert got == expected
+    # bounded: neither every registry item nor every caseload was read
+    assert read["_companion_info"] < len(LOADED) and read["_caseload_companion"] < len(truth)
+    ranked = sorted(truth.values(), key=lambda c: c.rank)
+    assert len({c.ratio for c in ranked[: limit + 5]}) > 1 or limit == 1  # the data test something
+
+
+def test_the_ranking_has_ties_a_capacity_of_0_and_a_companion_known_only_by_its_students(
+    loaded: tuple[AggregateStore, dict[str, CompanionLoad]],
+) -> None:
+    _, truth = loaded
+    ratios = Counter(c.ratio for c in truth.values() if c.assigned)
+    assert max(ratios.values()) > 1  # companions share a ratio
+    assert truth["L05"].capacity == 0 and truth["L05"].assigned > 0
+    assert truth[UNREGISTERED].info is None and truth[UNREGISTERED].assigned > 0
+
+
+def test_the_weekly_report_lists_and_totals_the_same_from_the_bounded_read(
+    loaded: tuple[AggregateStore, dict[str, CompanionLoad]],
+) -> None:
+    store, _ = loaded
+    week = ReportWeek.of(datetime(2026, 11, 30, 6, tzinfo=UTC), "last_week")
+    bounded = load_inputs(store, "weekly", SY, week)
+    everyone = load_inputs(store, "weekly", SY, week, every_companion=True)
+    assert bounded.caseload is not None and len(bounded.companions) < len(everyone.companions)
+    a, b = (
+        weekly_context(i, week, report_id="01T", generated_at=week.as_of, with_charts=False)
+        for i in (bounded, everyone)
+    )
+    for key in ("companions", "companions_count", "companions_total", "schools_caseload", "notes"):
+        assert a[key] == b[key], key
+    assert a["companions_count"] == len(LOADED) and len(a["companions"]) == COMPANION_LIST_LIMIT

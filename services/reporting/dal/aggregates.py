@@ -42,13 +42,19 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from common import aws, settings
-from common.dynamodb import all_items, condition_failed, serialize, to_dynamo
+from common.dynamodb import all_items, batch_get, condition_failed, serialize, to_dynamo
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts import retention
 from contracts.calendar import whole_days
 from contracts.casework import GOAL_MEETINGS_PER_YEAR
-from contracts.topology import OFFICE_MAIL, REPORTING_OUTBOX, goals_behind_index
+from contracts.topology import (
+    CAPACITY_INDEX,
+    CASELOAD_INDEX,
+    OFFICE_MAIL,
+    REPORTING_OUTBOX,
+    goals_behind_index,
+)
 from services.reporting.models.aggregates import (
     COMPANION_COUNTER,
     COMPANION_GOALS,
@@ -58,6 +64,7 @@ from services.reporting.models.aggregates import (
     WAITING,
     CompanionGoals,
     CompanionInfo,
+    CompanionLoad,
     RegistryTotals,
     ReportRecord,
     StudentState,
@@ -233,7 +240,9 @@ class AggregateStore:
         with self.table.batch_writer() as bw:
             for (pk, sk), values in _group_counters(totals).items():
                 if values is None:
-                    bw.put_item(Item={"pk": pk, "sk": sk, "n": totals[(pk, sk)]})
+                    year = _caseload_year(pk, sk)
+                    extra = {CASELOAD_INDEX.pk: year} if year is not None else {}
+                    bw.put_item(Item={"pk": pk, "sk": sk, "n": totals[(pk, sk)], **extra})
                 else:
                     bw.put_item(Item={"pk": pk, "sk": sk, **_goal_item_values(pk, values)})
 
@@ -410,6 +419,92 @@ class AggregateStore:
                 continue  # only an alert flag so far
             out[i["sk"]] = _companion_info(i["sk"], i)
         return out
+
+    def companions_by_id(self, ids: Iterable[str]) -> dict[str, CompanionInfo]:
+        """The registry's companions of ``ids`` (``BatchGetItem``; ids the registry does not know are left
+        out)."""
+        keys = [{"pk": "companions", "sk": cid} for cid in sorted(set(ids))]
+        found = batch_get(self.table, keys, ConsistentRead=True) if keys else iter(())
+        return {i["sk"]: _companion_info(i["sk"], i) for i in found if "capacity" in i}
+
+    def caseloads(self, school_year: str, ids: Iterable[str]) -> dict[str, int]:
+        """The caseload of each companion of ``ids`` in ``school_year`` (0 without a counter)."""
+        wanted = sorted(set(ids))
+        keys = [_caseload_key(school_year, cid) for cid in wanted]
+        found = batch_get(self.table, keys, ConsistentRead=True, **_COUNTER_ATTRIBUTES) if keys else iter(())
+        loads = {_caseload_companion(i["sk"]): int(i.get("n", 0)) for i in found}
+        return {cid: loads.get(cid, 0) for cid in wanted}
+
+    def most_loaded(self, school_year: str, *, limit: int, registry: RegistryTotals) -> list[CompanionLoad]:
+        """The ``limit`` most loaded companions of ``school_year`` (by :attr:`CompanionLoad.rank`: caseload ÷
+        capacity, caseload, code), exact, without reading every companion
+        (docs/adr/0023-bounded-report-reads.md). Two sorted reads and what they bound:
+
+        * the caseloads in descending order (``CASELOAD_INDEX``, a page of ``limit`` at a time): every
+          companion not read yet has at most the caseload read last;
+        * the registry's companions by capacity, one whole capacity at a time from the smallest
+          (``CAPACITY_INDEX``; how many have each capacity is in ``registry``): every companion not read
+          yet has at least the smallest capacity not read.
+
+        Each companion found by one read gets its other figure by key (``BatchGetItem``). It stops when the
+        ``limit``-th found has a ratio above anything unread can have (caseload read last ÷ smallest
+        capacity unread; 0 once either read has come to its end). The next read is a capacity when it
+        costs no more items than the caseloads read so far, else a page of caseloads. A registry of at
+        most ``limit`` companions, or a county where fewer than ``limit`` companions have a ratio above 0,
+        is read whole."""
+        if registry.companions <= limit:
+            return self._every_load(school_year)
+        groups = sorted(c for c, n in registry.capacities.items() if c > 0 and n > 0)
+        loads: dict[str, int] = {}
+        infos: dict[str, CompanionInfo | None] = {}
+        query: dict[str, Any] = {
+            "IndexName": CASELOAD_INDEX.name,
+            "KeyConditionExpression": Key(CASELOAD_INDEX.pk).eq(school_year),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start: dict[str, Any] | None = None
+        read, groups_read, caseloads_done, last = 0, 0, False, None
+        while True:
+            size = registry.capacities[groups[groups_read]] if groups_read < len(groups) else None
+            if not caseloads_done and (size is None or size > read):
+                resp = self.table.query(**query, **({"ExclusiveStartKey": start} if start else {}))
+                for i in resp["Items"]:
+                    last = loads[_caseload_companion(i["sk"])] = int(i["n"])
+                read += len(resp["Items"])
+                start = resp.get("LastEvaluatedKey")
+                caseloads_done = start is None
+            elif size is not None:
+                key = Key(CAPACITY_INDEX.pk).eq("companions") & Key(CAPACITY_INDEX.sk).eq(groups[groups_read])
+                for i in all_items(
+                    self.table.query, IndexName=CAPACITY_INDEX.name, KeyConditionExpression=key
+                ):
+                    infos[i["sk"]] = _companion_info(i["sk"], i)
+                groups_read += 1
+            else:  # both read to their end and still undecided: fewer than limit above 0
+                return self._every_load(school_year)
+            unnamed = [cid for cid in loads if cid not in infos]
+            named = self.companions_by_id(unnamed)
+            infos.update({cid: named.get(cid) for cid in unnamed})
+            loads.update(self.caseloads(school_year, [cid for cid in infos if cid not in loads]))
+            ranked = sorted(
+                (CompanionLoad(cid, loads[cid], infos[cid]) for cid in loads), key=lambda c: c.rank
+            )
+            if len(ranked) < limit:
+                continue
+            if caseloads_done or groups_read == len(groups):
+                bound = 0.0
+            else:
+                bound = float("inf") if last is None else last / groups[groups_read]
+            if ranked[limit - 1].ratio > bound:
+                return ranked[:limit]
+
+    def _every_load(self, school_year: str) -> list[CompanionLoad]:
+        """Every companion of the registry and every caseload of ``school_year``."""
+        infos = self.companions()
+        counters = self._query(year_pk(school_year), sort=Key("sk").begins_with(f"{COMPANION_COUNTER}#"))
+        loads = {_caseload_companion(i["sk"]): int(i.get("n", 0)) for i in counters}
+        return [CompanionLoad(cid, loads.get(cid, 0), infos.get(cid)) for cid in sorted({*infos, *loads})]
 
     def companion(self, companion_id: str) -> tuple[CompanionInfo | None, int | None]:
         """The companion and the capacity at which the office was last told it is full (None: not told)."""
@@ -748,14 +843,18 @@ def counter_updates(deltas: Mapping[CounterKey, int]) -> list[dict[str, Any]]:
         key = {"pk": {"S": pk}, "sk": {"S": sk}}
         if values is None:
             n = deltas[(pk, sk)]
-            out.append(
-                {
-                    "Key": key,
-                    "UpdateExpression": "ADD #n :d",
-                    "ExpressionAttributeNames": {"#n": "n"},
-                    "ExpressionAttributeValues": {":d": {"N": str(n)}},
-                }
-            )
+            update = {
+                "Key": key,
+                "UpdateExpression": "ADD #n :d",
+                "ExpressionAttributeNames": {"#n": "n"},
+                "ExpressionAttributeValues": {":d": {"N": str(n)}},
+            }
+            year = _caseload_year(pk, sk)
+            if year is not None:  # in the index of the caseloads (partition: the school year)
+                update["UpdateExpression"] = "SET #y = :y ADD #n :d"
+                update["ExpressionAttributeNames"]["#y"] = CASELOAD_INDEX.pk
+                update["ExpressionAttributeValues"][":y"] = {"S": year}
+            out.append(update)
             continue
         adds = _goal_adds(values)
         names = {f"#a{i}": a for i, a in enumerate(adds)}
@@ -771,6 +870,22 @@ def counter_updates(deltas: Mapping[CounterKey, int]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _caseload_year(pk: str, sk: str) -> str | None:
+    """The school year of a caseload counter (``year#<school year>`` / ``companion#<id>#assigned``), None for
+    any other counter."""
+    if pk.startswith("year#") and sk.startswith(f"{COMPANION_COUNTER}#"):
+        return pk.removeprefix("year#")
+    return None
+
+
+def _caseload_companion(sk: str) -> str:
+    return sk.removeprefix(f"{COMPANION_COUNTER}#").rpartition("#")[0]
+
+
+def _caseload_key(school_year: str, companion_id: str) -> dict[str, str]:
+    return {"pk": year_pk(school_year), "sk": f"{COMPANION_COUNTER}#{companion_id}#assigned"}
 
 
 def _group_counters(deltas: Mapping[CounterKey, int]) -> dict[CounterKey, dict[str, int] | None]:
@@ -816,9 +931,11 @@ def _companion_goals(i: Mapping[str, Any]) -> CompanionGoals:
 
 
 def _companion_attributes(c: CompanionInfo) -> dict[str, Any]:
-    """The stored attributes of a registry item (without its key and the alert flag)."""
+    """The stored attributes of a registry item (without its key and the alert flag); ``registry`` puts it in
+    the index by capacity (``contracts.topology.CAPACITY_INDEX``)."""
     assert c.updated_at is not None
     out: dict[str, Any] = {
+        CAPACITY_INDEX.pk: "companions",
         "school_ids": c.school_ids,
         "capacity": c.capacity,
         "active": c.active,
@@ -833,21 +950,17 @@ def _companion_attributes(c: CompanionInfo) -> dict[str, Any]:
 
 def _companion_update(c: CompanionInfo) -> dict[str, Any]:
     """The ``UpdateItem`` (resource format, without key and condition) that stores ``c`` on its registry
-    item: every attribute set, a missing FTE or name removed, the alert flag kept."""
+    item: every attribute set, a missing FTE or name removed, the alert flag kept. ``#u`` names
+    ``updated_at`` (for the condition)."""
     values = _companion_attributes(c)
-    names = {
-        "#s": "school_ids",
-        "#c": "capacity",
-        "#a": "active",
-        "#u": "updated_at",
-        "#f": "fte",
-        "#n": "name",
-    }
+    names = {f"#a{i}": a for i, a in enumerate(values) if a != "updated_at"} | {"#u": "updated_at"}
     ref = {a: n for n, a in names.items()}
-    sets = [f"{ref[a]} = :{ref[a][1:]}" for a in values]
-    removes = [ref[a] for a in ("fte", "name") if a not in values]
+    removes = [a for a in ("fte", "name") if a not in values]
+    names |= {f"#r{i}": a for i, a in enumerate(removes)}
+    sets = ", ".join(f"{ref[a]} = :{ref[a][1:]}" for a in values)
+    gone = ", ".join(f"#r{i}" for i in range(len(removes)))
     return {
-        "UpdateExpression": "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+        "UpdateExpression": f"SET {sets}" + (f" REMOVE {gone}" if removes else ""),
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": {f":{ref[a][1:]}": v for a, v in values.items()},
     }

@@ -63,6 +63,7 @@ from services.reporting.logic.waitlist import waitlist_rows
 from services.reporting.models.aggregates import (
     CompanionGoals,
     CompanionInfo,
+    CompanionLoad,
     RegistryTotals,
     WaitlistItem,
     WaitlistSlice,
@@ -113,18 +114,14 @@ CHART_BARS = 30
 
 
 def _most_loaded(companions: Sequence[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` first rows by :attr:`CompanionLoad.rank`, in the list's order (by name)."""
     if len(companions) <= limit:
         return list(companions)
     ranked = sorted(
-        companions,
-        key=lambda c: (
-            -(c["assigned"] / c["capacity"] if c["capacity"] else 0),
-            -c["assigned"],
-            c["companion_id"],
-        ),
+        companions, key=lambda c: CompanionLoad(c["companion_id"], c["assigned"], c["info"]).rank
     )[:limit]
     keep = {c["companion_id"] for c in ranked}
-    return [c for c in companions if c["companion_id"] in keep]  # in the list's order (by name)
+    return [c for c in companions if c["companion_id"] in keep]
 
 
 # ------------------------------------------------------------------------------------------ counters
@@ -233,12 +230,23 @@ class Inputs:
     """What the store read of the waitlist for the week (bounded); without it, computed from ``waitlist``."""
     registry: RegistryTotals | None = None
     """The registry's totals as stored (one item); without them, counted from ``companions``."""
+    caseload: Sequence[CompanionLoad] | None = None
+    """The most loaded companions as the store read them (bounded: at least the list's limit, exact); without
+    them, every companion of ``companions`` with its caseload counter of ``counters``."""
     companion_goals: Sequence[CompanionGoals] = ()
     """The companions most behind with their goal-agreement meetings as of the report's day (bounded: the
     casework list's limit and its ties); the school-year report reads none."""
 
     def counts(self) -> Counts:
         return Counts.parse(self.counters)
+
+    def loads(self) -> list[CompanionLoad]:
+        """The companions the caseload list ranks: the ones read (bounded), else every one known."""
+        if self.caseload is not None:
+            return list(self.caseload)
+        per_companion = self.counts().companion
+        known = sorted({*self.companions, *per_companion})
+        return [CompanionLoad(cid, per_companion.get(cid, 0), self.companions.get(cid)) for cid in known]
 
     def registry_totals(self) -> RegistryTotals:
         if self.registry is not None:
@@ -328,27 +336,32 @@ def suppress_school_tables(
 
 
 # ------------------------------------------------------------------------------------------ weekly
-def _companion_rows(inputs: Inputs, counts: Counts) -> list[dict[str, Any]]:
+def _companion_rows(inputs: Inputs) -> list[dict[str, Any]]:
+    """The caseload list's rows (by name) of the companions the list ranks (:meth:`Inputs.loads`)."""
     rows = []
-    known = dict(inputs.companions)
-    for cid in counts.companion:
-        known.setdefault(cid, CompanionInfo(companion_id=cid))
-    for cid, c in sorted(known.items(), key=lambda kv: (kv[1].display_name.casefold(), kv[0])):
+    loads = inputs.loads()
+    for load in sorted(loads, key=lambda c: (_display_name(c).casefold(), c.companion_id)):
+        c = load.info or CompanionInfo(companion_id=load.companion_id)
         rows.append(
             {
                 "label": c.display_name if c.active else f"{c.display_name} (inaktiv)",
                 "name": c.display_name,
-                "companion_id": cid,
+                "companion_id": load.companion_id,
                 "schools": ", ".join(SCHOOLS.get(s, s) for s in c.school_ids),
                 "school_codes": ", ".join(c.school_ids),
                 "school_ids": list(c.school_ids),
-                "assigned": counts.companion.get(cid, 0),
+                "assigned": load.assigned,
                 "capacity": c.capacity or None,
                 "fte": c.fte,
                 "active": c.active,
+                "info": load.info,
             }
         )
     return rows
+
+
+def _display_name(load: CompanionLoad) -> str:
+    return load.info.display_name if load.info is not None else load.companion_id
 
 
 def waitlist_trend(counts: Counts, week: ReportWeek) -> list[tuple[date, int]]:
@@ -471,7 +484,7 @@ def weekly_figures(inputs: Inputs, week: ReportWeek) -> dict[str, Any]:
     )
     movements = movement_rows(counts, inputs, week)
     waiting = inputs.waiting(week)
-    companions = _companion_rows(inputs, counts)
+    companions = _companion_rows(inputs)
     registry = inputs.registry_totals()
     ftes = registry.fte_per_school()
     assigned = dict(zip(status.row_labels, status.column(STATUS_LABELS["assigned"]), strict=True))
@@ -540,7 +553,7 @@ def weekly_context(
         companions=_most_loaded(f["companions"], COMPANION_LIST_LIMIT),
         companions_count=registry.companions,
         companions_total={
-            "assigned": sum(c["assigned"] for c in f["companions"]),
+            "assigned": now_assigned,
             "capacity": registry.capacity,
             "fte": float(registry.fte),
         },
@@ -728,8 +741,7 @@ def school_year_context(
             items = list(zip(d.row_labels, d.row_totals or (), strict=True))
             items = [(label, v) for label, v in items if v != 0]
             chart_uris["destinations"] = charts.png_data_uri(charts.destination_chart(items, d.grand_total))
-        counts = inputs.counts()
-        comp = _most_loaded(_companion_rows(inputs, counts), CHART_BARS)
+        comp = _most_loaded(_companion_rows(inputs), CHART_BARS)
         if comp:
             chart_uris["caseload"] = charts.png_data_uri(
                 charts.caseload_chart(

@@ -19,7 +19,14 @@ from contracts.calendar import local_date
 from services.reporting.dal.aggregates import AggregateStore, ReportStore
 from services.reporting.logic import events, mail, redact
 from services.reporting.logic.casework_figures import GOAL_LIST_LIMIT, casework_figures, passed_due_days
-from services.reporting.logic.figures import WAITLIST_LIST_LIMIT, Inputs, school_year_context, weekly_context
+from services.reporting.logic.figures import (
+    CHART_BARS,
+    COMPANION_LIST_LIMIT,
+    WAITLIST_LIST_LIMIT,
+    Inputs,
+    school_year_context,
+    weekly_context,
+)
 from services.reporting.logic.mail import MailSender
 from services.reporting.logic.pdf import PdfRenderError
 from services.reporting.logic.periods import LONG_WAIT_DAYS, Period, ReportWeek, local
@@ -36,22 +43,42 @@ def previous_school_year(school_year: str) -> str:
 
 
 def load_inputs(
-    store: AggregateStore, report_type: str, school_year: str, week: ReportWeek | None = None
+    store: AggregateStore,
+    report_type: str,
+    school_year: str,
+    week: ReportWeek | None = None,
+    *,
+    every_companion: bool = False,
 ) -> Inputs:
     """The aggregates a report reads (counters, companions, waitlist periods; never student data): only what
     it shows – of the waitlist the counts and the longest waits of the report's ``week`` (required for the
-    weekly report), the school-year report no waitlist, and of the previous year not the caseload counters
-    (docs/performance.md, docs/adr/0023-bounded-report-reads.md)."""
+    weekly report), the school-year report no waitlist, of the previous year not the caseload counters, of
+    the companions the registry's totals and the most loaded (as many as the list or chart shows) with the
+    ones the goal-agreement list names (docs/performance.md, docs/adr/0023-bounded-report-reads.md).
+    ``every_companion``: the whole registry with every caseload (the dashboard's table of companions, where
+    the office changes them)."""
     weekly = report_type == "weekly"
     if weekly and week is None:
         raise ValueError("the weekly report reads the waitlist of its week")
     prev_year = None if weekly else previous_school_year(school_year)
     passed = passed_due_days(school_year, local_date(week.as_of)) if week is not None and weekly else None
+    goals = (
+        store.companion_goals(school_year, passed=passed, limit=GOAL_LIST_LIMIT) if passed is not None else []
+    )
+    registry = store.registry_totals()
+    if every_companion:
+        companions, caseload = store.companions(), None
+    else:
+        limit = COMPANION_LIST_LIMIT if weekly else CHART_BARS
+        caseload = store.most_loaded(school_year, limit=limit, registry=registry)
+        named = {c.companion_id: c.info for c in caseload if c.info is not None}
+        companions = {**store.companions_by_id({g.companion_id for g in goals} - set(named)), **named}
     return Inputs(
         school_year=school_year,
-        counters=store.counters(school_year),
-        companions=store.companions(),
-        registry=store.registry_totals(),
+        counters=store.counters(school_year, per_companion=every_companion),
+        companions=companions,
+        registry=registry,
+        caseload=caseload,
         previous_school_year=prev_year,
         previous_counters=store.counters(prev_year, per_companion=False) if prev_year else None,
         waitlist_slice=store.waitlist_slice(
@@ -63,9 +90,7 @@ def load_inputs(
         )
         if week is not None and weekly
         else None,
-        companion_goals=store.companion_goals(school_year, passed=passed, limit=GOAL_LIST_LIMIT)
-        if passed is not None
-        else (),
+        companion_goals=goals,
     )
 
 

@@ -93,7 +93,7 @@ def dashboard(
 ) -> DashboardSummary:
     """The dashboard figures; the students its waitlist shows are audited."""
     week = ReportWeek.of(now, "this_week")
-    inputs = load_inputs(store, "weekly", school_year, week)
+    inputs = load_inputs(store, "weekly", school_year, week, every_companion=True)
     figures = dashboard_summary(inputs, week)
     cw = casework_context(inputs, week.as_of, suppressed=False)
     figures["casework"] = {k: v.as_dict() if isinstance(v, SuppressedTable) else v for k, v in cw.items()}

@@ -208,6 +208,30 @@ class CompanionInfo(Model):
         return bool(self.active and self.capacity and self.school_ids)
 
 
+@dataclass(frozen=True)
+class CompanionLoad:
+    """A companion's caseload in a school year (its counter ``companion#<id>#assigned``) and what the registry
+    knows of it (None: no registry update has arrived yet, only its caseload)."""
+
+    companion_id: str
+    assigned: int
+    info: CompanionInfo | None = None
+
+    @property
+    def capacity(self) -> int:
+        return self.info.capacity if self.info is not None else 0
+
+    @property
+    def ratio(self) -> float:
+        """Caseload ÷ capacity; 0 without a capacity (such a companion ranks by its caseload among the 0s)."""
+        return self.assigned / self.capacity if self.capacity else 0.0
+
+    @property
+    def rank(self) -> tuple[float, int, str]:
+        """The order of "most loaded": by caseload ÷ capacity, then caseload (both descending), then code."""
+        return (-self.ratio, -self.assigned, self.companion_id)
+
+
 REGISTRY_TOTALS = ("registry", "totals")
 """Key (pk, sk) of the item with the totals of the companion registry (:class:`RegistryTotals`), kept with
 ``ADD`` in the transaction of every registry change (docs/adr/0023-bounded-report-reads.md)."""

@@ -45,7 +45,8 @@ def _inputs() -> Inputs:
         for c in range(COMPANIONS)
     }
     counters = {f"companion#B{c:03d}#assigned": c % 41 for c in range(COMPANIONS)}
-    counters["school#RFS#intakes"] = WAITING + sum(counters.values())
+    counters["school#RFS#assigned"] = sum(counters.values())  # the students with a companion now
+    counters["school#RFS#intakes"] = WAITING + counters["school#RFS#assigned"]
     return Inputs(school_year="2026/27", counters=counters, companions=companions, waitlist=waitlist)
 
 
