@@ -475,6 +475,7 @@ class AggregateStore:
                 start = resp.get("LastEvaluatedKey")
                 caseloads_done = start is None
             elif size is not None:
+                assert CAPACITY_INDEX.sk is not None
                 key = Key(CAPACITY_INDEX.pk).eq("companions") & Key(CAPACITY_INDEX.sk).eq(groups[groups_read])
                 for i in all_items(
                     self.table.query, IndexName=CAPACITY_INDEX.name, KeyConditionExpression=key
@@ -842,19 +843,20 @@ def counter_updates(deltas: Mapping[CounterKey, int]) -> list[dict[str, Any]]:
     for (pk, sk), values in sorted(_group_counters(deltas).items()):
         key = {"pk": {"S": pk}, "sk": {"S": sk}}
         if values is None:
-            n = deltas[(pk, sk)]
-            update = {
-                "Key": key,
-                "UpdateExpression": "ADD #n :d",
-                "ExpressionAttributeNames": {"#n": "n"},
-                "ExpressionAttributeValues": {":d": {"N": str(n)}},
-            }
+            names, values_ = {"#n": "n"}, {":d": {"N": str(deltas[(pk, sk)])}}
+            expression = "ADD #n :d"
             year = _caseload_year(pk, sk)
             if year is not None:  # in the index of the caseloads (partition: the school year)
-                update["UpdateExpression"] = "SET #y = :y ADD #n :d"
-                update["ExpressionAttributeNames"]["#y"] = CASELOAD_INDEX.pk
-                update["ExpressionAttributeValues"][":y"] = {"S": year}
-            out.append(update)
+                expression = "SET #y = :y ADD #n :d"
+                names["#y"], values_[":y"] = CASELOAD_INDEX.pk, {"S": year}
+            out.append(
+                {
+                    "Key": key,
+                    "UpdateExpression": expression,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values_,
+                }
+            )
             continue
         adds = _goal_adds(values)
         names = {f"#a{i}": a for i, a in enumerate(adds)}
