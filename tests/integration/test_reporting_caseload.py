@@ -271,3 +271,30 @@ def test_the_weekly_report_lists_and_totals_the_same_from_the_bounded_read(
     for key in ("companions", "companions_count", "companions_total", "schools_caseload", "notes"):
         assert a[key] == b[key], key
     assert a["companions_count"] == len(LOADED) and len(a["companions"]) == COMPANION_LIST_LIMIT
+
+
+def test_ties_at_the_limit_are_read_whole_and_no_further(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every companion with the same capacity (as in a county of full-time companions), 20 of them sharing
+    the caseload of the 8th: the read takes a page and the rest of that caseload, not the next pages."""
+    ids = [f"T{c:02d}" for c in range(70)]
+    caseload = {cid: 8 if c < 20 else 7 if c < 50 else 5 for c, cid in enumerate(ids)}
+    with LocalRuntime(stage="ties", log_level="ERROR", out_dir=tmp_path) as rt, rt.lock:
+        store = AggregateStore()
+        store.put_companions(CompanionInfo(companion_id=cid, capacity=10, updated_at=T0) for cid in ids)
+        store.put_counters(
+            Counter({(f"year#{SY}", f"companion#{cid}#assigned"): n for cid, n in caseload.items()})
+        )
+        read: Counter[str] = Counter()
+        original = aggregates._caseload_companion
+        monkeypatch.setattr(
+            aggregates, "_caseload_companion", lambda sk: read.update(["caseload"]) or original(sk)
+        )
+        got = store.most_loaded(SY, limit=8, registry=store.registry_totals())
+    everyone = [
+        CompanionLoad(cid, n, CompanionInfo(companion_id=cid, capacity=10, updated_at=T0))
+        for cid, n in caseload.items()
+    ]
+    assert got == sorted(everyone, key=lambda c: c.rank)[:8] == everyone[:8]
+    assert read["caseload"] == 8 + 20  # the first page, then all 20 companions with caseload 8

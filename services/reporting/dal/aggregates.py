@@ -449,56 +449,20 @@ class AggregateStore:
         Each companion found by one read gets its other figure by key (``BatchGetItem``). It stops when the
         ``limit``-th found has a ratio above anything unread can have (caseload read last ÷ smallest
         capacity unread; 0 once either read has come to its end). The next read is a capacity when it
-        costs no more items than the caseloads read so far, else a page of caseloads. A registry of at
+        costs no more items than the caseloads read so far, else a page of caseloads; when the
+        ``limit``-th found lies exactly at that bound, the rest of the companions with the caseload read
+        last (all of them, one query), after which every unread caseload is below it. A registry of at
         most ``limit`` companions, or a county where fewer than ``limit`` companions have a ratio above 0,
         is read whole."""
         if registry.companions <= limit:
             return self._every_load(school_year)
-        groups = sorted(c for c, n in registry.capacities.items() if c > 0 and n > 0)
-        loads: dict[str, int] = {}
-        infos: dict[str, CompanionInfo | None] = {}
-        query: dict[str, Any] = {
-            "IndexName": CASELOAD_INDEX.name,
-            "KeyConditionExpression": Key(CASELOAD_INDEX.pk).eq(school_year),
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        start: dict[str, Any] | None = None
-        read, groups_read, caseloads_done, last = 0, 0, False, None
+        read = _LoadRead(self, school_year, limit, registry)
         while True:
-            size = registry.capacities[groups[groups_read]] if groups_read < len(groups) else None
-            if not caseloads_done and (size is None or size > read):
-                resp = self.table.query(**query, **({"ExclusiveStartKey": start} if start else {}))
-                for i in resp["Items"]:
-                    last = loads[_caseload_companion(i["sk"])] = int(i["n"])
-                read += len(resp["Items"])
-                start = resp.get("LastEvaluatedKey")
-                caseloads_done = start is None
-            elif size is not None:
-                assert CAPACITY_INDEX.sk is not None
-                key = Key(CAPACITY_INDEX.pk).eq("companions") & Key(CAPACITY_INDEX.sk).eq(groups[groups_read])
-                for i in all_items(
-                    self.table.query, IndexName=CAPACITY_INDEX.name, KeyConditionExpression=key
-                ):
-                    infos[i["sk"]] = _companion_info(i["sk"], i)
-                groups_read += 1
-            else:  # both read to their end and still undecided: fewer than limit above 0
+            if not read.step():  # both read to their end and still undecided: fewer than limit above 0
                 return self._every_load(school_year)
-            unnamed = [cid for cid in loads if cid not in infos]
-            named = self.companions_by_id(unnamed)
-            infos.update({cid: named.get(cid) for cid in unnamed})
-            loads.update(self.caseloads(school_year, [cid for cid in infos if cid not in loads]))
-            ranked = sorted(
-                (CompanionLoad(cid, loads[cid], infos[cid]) for cid in loads), key=lambda c: c.rank
-            )
-            if len(ranked) < limit:
-                continue
-            if caseloads_done or groups_read == len(groups):
-                bound = 0.0
-            else:
-                bound = float("inf") if last is None else last / groups[groups_read]
-            if ranked[limit - 1].ratio > bound:
-                return ranked[:limit]
+            found = read.decided()
+            if found is not None:
+                return found
 
     def _every_load(self, school_year: str) -> list[CompanionLoad]:
         """Every companion of the registry and every caseload of ``school_year``."""
@@ -872,6 +836,92 @@ def counter_updates(deltas: Mapping[CounterKey, int]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+class _LoadRead:
+    """The state of :meth:`AggregateStore.most_loaded`'s threshold read."""
+
+    def __init__(self, store: AggregateStore, school_year: str, limit: int, registry: RegistryTotals):
+        self.store, self.school_year, self.limit, self.registry = store, school_year, limit, registry
+        self.groups = sorted(c for c, n in registry.capacities.items() if c > 0 and n > 0)
+        self.loads: dict[str, int] = {}
+        self.infos: dict[str, CompanionInfo | None] = {}
+        self.start: dict[str, Any] | None = None
+        self.read, self.groups_read, self.caseloads_done = 0, 0, False
+        self.ceiling: int | None = None  # every caseload not read yet is at most this
+        self.tie: int | None = None
+        self.tied: set[int] = set()
+
+    def step(self) -> bool:
+        """One read (ties, a page of caseloads or a whole capacity) and the other figure of what it found by
+        key; False when there is nothing left to read."""
+        size = (
+            self.registry.capacities[self.groups[self.groups_read]]
+            if self.groups_read < len(self.groups)
+            else None
+        )
+        if self.tie is not None:  # the rest of the companions with this caseload (ties at the bound)
+            self._caseloads(Key(str(CASELOAD_INDEX.sk)).eq(self.tie), pages=True)
+            self.tied.add(self.tie)
+            self.ceiling, self.tie = self.tie - 1, None  # the pages read before hold every caseload above
+        elif not self.caseloads_done and (size is None or size > self.read):
+            last = self._caseloads(None, pages=False)
+            if last is not None:
+                self.ceiling = last if self.ceiling is None else min(self.ceiling, last)
+        elif size is not None:
+            capacity = self.groups[self.groups_read]
+            key = Key(CAPACITY_INDEX.pk).eq("companions") & Key(str(CAPACITY_INDEX.sk)).eq(capacity)
+            for i in all_items(
+                self.store.table.query, IndexName=CAPACITY_INDEX.name, KeyConditionExpression=key
+            ):
+                self.infos[i["sk"]] = _companion_info(i["sk"], i)
+            self.groups_read += 1
+        else:
+            return False
+        unnamed = [cid for cid in self.loads if cid not in self.infos]
+        named = self.store.companions_by_id(unnamed)
+        self.infos.update({cid: named.get(cid) for cid in unnamed})
+        self.loads.update(
+            self.store.caseloads(self.school_year, [c for c in self.infos if c not in self.loads])
+        )
+        return True
+
+    def _caseloads(self, sort: Any, *, pages: bool) -> int | None:
+        """Caseloads from the index in descending order: every page with ``sort``, else the next page of
+        ``limit``. The caseload read last (None: none)."""
+        key = Key(CASELOAD_INDEX.pk).eq(self.school_year)
+        request: dict[str, Any] = {"IndexName": CASELOAD_INDEX.name, "ScanIndexForward": False}
+        if pages:
+            items = list(all_items(self.store.table.query, KeyConditionExpression=key & sort, **request))
+        else:
+            start = {"ExclusiveStartKey": self.start} if self.start else {}
+            resp = self.store.table.query(KeyConditionExpression=key, Limit=self.limit, **request, **start)
+            items = resp["Items"]
+            self.read += len(items)
+            self.start = resp.get("LastEvaluatedKey")
+            self.caseloads_done = self.start is None
+        for i in items:
+            self.loads[_caseload_companion(i["sk"])] = int(i["n"])
+        return int(items[-1]["n"]) if items else None
+
+    def decided(self) -> list[CompanionLoad] | None:
+        """The ``limit`` most loaded if nothing unread can rank above the ``limit``-th found, else None (and,
+        when only companions with the caseload read last could, the next step reads all of them)."""
+        ranked = sorted(
+            (CompanionLoad(cid, n, self.infos[cid]) for cid, n in self.loads.items()), key=lambda c: c.rank
+        )
+        if len(ranked) < self.limit:
+            return None
+        if self.caseloads_done or self.groups_read == len(self.groups):
+            bound = 0.0  # nothing unread has a caseload, or a capacity above 0
+        else:
+            bound = float("inf") if self.ceiling is None else self.ceiling / self.groups[self.groups_read]
+        nth = ranked[self.limit - 1]
+        if nth.ratio > bound:
+            return ranked[: self.limit]
+        if nth.ratio == bound and self.ceiling and self.ceiling not in self.tied:
+            self.tie = self.ceiling
+        return None
 
 
 def _caseload_year(pk: str, sk: str) -> str | None:
