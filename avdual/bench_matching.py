@@ -145,9 +145,9 @@ def bench_matching_online() -> dict[str, Any]:
         for d in scenario_intakes()
     ]
     assigned = [(a.profile, a.companion_id) for a in run["records"] if a.status == "assigned" and a.profile]
-    by_class: dict[tuple[str, str], list[Any]] = {}
+    by_class: dict[tuple[str, str], list[str]] = {}
     for p, cid in assigned:
-        by_class.setdefault((p.school_id, p.class_name), []).append((p, cid))
+        by_class.setdefault((p.school_id, p.class_name), []).append(cid)
     at = datetime(2026, 9, 21, 8, tzinfo=UTC)
     samples = []
     for _ in range(3):

@@ -59,6 +59,7 @@ from avdual.runtime.moto_patches import (
     install_jsonpath_parse_cache,
     install_lazy_kms_key_pairs,
     install_partition_query,
+    install_projection_of_named_attributes,
     install_serializer_key_cache,
     install_sqs_retention_check,
     install_traverser_node_types_cache,
@@ -141,6 +142,7 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         install_serializer_key_cache()
         install_attribute_value_serializer()
         install_partition_query()
+        install_projection_of_named_attributes()
         install_update_expression_parse_cache()
         install_update_expression_tree_copy()
         install_traverser_node_types_cache()

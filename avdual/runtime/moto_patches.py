@@ -260,6 +260,48 @@ def install_attribute_value_serializer() -> None:
     cls._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
 
 
+def install_projection_of_named_attributes() -> None:
+    """Convert only the attributes a ``ProjectionExpression`` names, not the whole item once per path.
+
+    For each path of a projection moto converts the entire item to plain Python (every attribute, deep
+    copied) and then picks the path's first attribute from it; matching reads a class's students with a
+    projection of two attributes, so each item's history and explanation were converted twice to be thrown
+    away. Here each path gets a fresh conversion of only the attribute it starts with (moto's
+    ``find_nested_key`` looks at nothing else of the item), so the projected item stays moto's own (pinned
+    by a test with nested paths and list elements)."""
+    import re
+
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.dynamo_type import find_nested_key, merge_dicts  # as moto imports them
+
+    item_cls = dynamo_type.Item
+    if getattr(item_cls.project, "_avdual_named", False):
+        return
+    original = item_cls.project
+    element = re.compile(r"(.+)\[(\d+)\]$")  # as moto's find_nested_key reads a path's first part
+
+    def project(self: Any, projection_expressions: list[list[str]]) -> Any:
+        result: dict[str, Any] = {}
+        for expr in projection_expressions:
+            first = element.match(expr[0])
+            names = {expr[0], first.group(1)} if first else {expr[0]}
+            attributes = {
+                name: dynamo_type.deserializer.deserialize(self.attrs[name].to_regular_json())
+                for name in names
+                if name in self.attrs
+            }
+            merge_dicts(result, find_nested_key(expr, attributes))
+        return item_cls(
+            hash_key=self.hash_key,
+            range_key=self.range_key,
+            attrs=dict(dynamo_type.serializer.serialize(result)["M"]),
+        )
+
+    project._avdual_named = True  # type: ignore[attr-defined]
+    project._avdual_original = original  # type: ignore[attr-defined]
+    item_cls.project = project  # type: ignore[method-assign]
+
+
 def install_partition_query() -> None:
     """Let moto answer a ``Query`` of a table's own key from that partition, not from every item.
 
@@ -269,8 +311,12 @@ def install_partition_query() -> None:
     partition are exactly those moto kept under that hash key, in the same order (sorted by range key), so
     the answer, its pages and ``LastEvaluatedKey`` stay moto's own (pinned by a test against the unpatched
     query). A query of an index is answered from the items whose index partition key has the queried
-    value (moto drops every other item of the table itself, after sorting all of them): the table's items
-    are walked once without sorting them, the few that match are sorted as moto sorts the table."""
+    value, and, in a query without ``Limit``, whose sort key has it where the key condition asks for one
+    value (``=``): moto drops every other item of the table itself, after sorting all of them and
+    measuring each. The table's items are walked once without sorting them, the few that match are sorted
+    as moto sorts the table. (With a ``Limit``, moto ends a full page with a ``LastEvaluatedKey`` only if
+    another item of the index partition follows, of any sort key, so there all of them are kept; without
+    one, a page ends at 1 MB of matching items as on DynamoDB, where moto would measure the others too.)"""
     import inspect
 
     from moto.dynamodb.models.table import Table as MotoTable
@@ -285,8 +331,8 @@ def install_partition_query() -> None:
         partition = self.__dict__.get("_avdual_partition")
         if partition is None:
             return original_all_items(self)
-        if len(partition) == 2:  # an index: the items whose attribute partition[0] is partition[1]
-            items = _items_with(self, *partition)
+        if isinstance(partition[0], tuple):  # an index: the items with these (attribute, value) pairs
+            items = _items_with(self, partition)
         else:
             hash_set = self.items.get(partition[0])  # .get: the items are a defaultdict
             if hash_set is None:
@@ -299,7 +345,13 @@ def install_partition_query() -> None:
         index_name = bound.arguments.get("index_name")
         partition: tuple[Any, ...] | None = None
         if index_name:
-            partition = _index_partition(self, index_name, bound.arguments.get("hash_key_conditions"))
+            partition = _index_partition(
+                self,
+                index_name,
+                bound.arguments.get("hash_key_conditions"),
+                # without a Limit: moto's page of a Limit ends where its next item is, of any sort key
+                bound.arguments.get("range_key_conditions") if bound.arguments.get("limit") is None else None,
+            )
         elif bound.arguments.get("hash_key") is not None:
             partition = (bound.arguments["hash_key"],)
         if partition is None:
@@ -316,22 +368,37 @@ def install_partition_query() -> None:
     MotoTable.query = query  # type: ignore[method-assign]
 
 
-def _items_with(table: Any, attribute: str, value: Any) -> list[Any]:
-    """The items of a moto table whose ``attribute`` is ``value`` (one walk, unsorted)."""
+def _items_with(table: Any, pairs: tuple[tuple[str, Any], ...]) -> list[Any]:
+    """The items of a moto table whose attributes have these values (one walk, unsorted)."""
     return [
         item
         for hash_set in table.items.values()
         for item in (hash_set.values() if table.range_key_attr else [hash_set])
-        if (found := item.attrs.get(attribute)) is not None and found == value
+        if all(
+            (found := item.attrs.get(attribute)) is not None and found == value for attribute, value in pairs
+        )
     ]
 
 
-def _index_partition(table: Any, index_name: str, conditions: Any) -> tuple[str, Any] | None:
-    """The index's (first) partition key attribute and the value a query of it asks for."""
+def _index_partition(
+    table: Any, index_name: str, conditions: Any, range_conditions: Any
+) -> tuple[tuple[str, Any], ...] | None:
+    """The index's (first) partition key attribute and the value a query of it asks for, and its sort key
+    attributes the key condition asks one value of (``=``)."""
     index = next((i for i in table.all_indexes() if i.name == index_name), None)
-    hash_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index else []
-    value = dict(conditions or []).get(hash_keys[0]) if hash_keys else None
-    return (hash_keys[0], value) if value is not None else None
+    if index is None:
+        return None
+    hash_key = next((k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"), None)
+    value = dict(conditions or []).get(hash_key) if hash_key else None
+    if value is None:
+        return None
+    range_keys = {k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"}
+    equal = tuple(
+        (name, values[0])
+        for name, op, values in (range_conditions or [])
+        if op == "=" and len(values) == 1 and name in range_keys
+    )
+    return ((hash_key, value), *equal)
 
 
 def install_update_expression_parse_cache() -> None:

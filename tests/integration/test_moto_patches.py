@@ -20,6 +20,9 @@ SQS retention check: moto reads the queue's retention period directly; a message
 ``MessageRetentionPeriod`` is still never received ("the length of time, in seconds, for which Amazon SQS
 retains a message", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html).
 
+Projection of named attributes: moto converts only the attributes a ``ProjectionExpression`` names; the
+projected item stays moto's own, for random items and paths into maps and lists.
+
 Partition query: moto answers a ``Query`` of the table's key from that partition, and one of an index from
 the items with the queried index partition key; the items, their order
 ("Query results are always sorted by the sort key value", ``ScanIndexForward``), the pages (``Limit``,
@@ -178,6 +181,116 @@ def test_dynamodb_responses_are_what_motos_own_serializer_writes(rt: LocalRuntim
     ]
 
 
+def _serializer_table(name: str) -> Any:
+    ddb = boto3.client("dynamodb")
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return ddb
+
+
+def _attribute_values() -> Any:
+    """Every DynamoDB data type, nested in maps and lists (sets non-empty and without duplicates)."""
+    from hypothesis import strategies as st
+
+    text = st.text(max_size=6)
+    number = st.integers(-(10**6), 10**6).map(str) | st.sampled_from(["0.5", "-12.25", "1E+3"])
+    blob = st.binary(max_size=6)
+    scalar = st.one_of(
+        text.map(lambda v: {"S": v}),
+        number.map(lambda v: {"N": v}),
+        blob.map(lambda v: {"B": v}),
+        st.sets(text, min_size=1, max_size=3).map(lambda v: {"SS": sorted(v)}),
+        st.sets(st.integers(-99, 99).map(str), min_size=1, max_size=3).map(lambda v: {"NS": sorted(v)}),
+        st.sets(blob, min_size=1, max_size=3).map(lambda v: {"BS": sorted(v)}),
+        st.just({"NULL": True}),
+        st.booleans().map(lambda v: {"BOOL": v}),
+    )
+    return st.recursive(
+        scalar,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3).map(lambda v: {"L": v}),
+            # a map key is never empty here: moto writes an empty key's value into the map itself (both ways)
+            st.dictionaries(st.text(min_size=1, max_size=6), inner, max_size=3).map(lambda v: {"M": v}),
+        ),
+        max_leaves=8,
+    )
+
+
+PROJECTIONS = [
+    "a",
+    "a, c",
+    "b[0]",
+    "b[1].k",
+    "c.k",
+    "d, a[0], pk",
+    "m.inner[2], l[0].k",
+    "s, n, l[1], bs, nope",
+]
+
+
+def _projected(ddb: Any, table: str) -> list[bytes]:
+    """The HTTP bodies moto writes for a GetItem and a Query with each projection (or the error moto fails
+    with: its own ``find_nested_key`` fails on a path into a number)."""
+    bodies: list[bytes] = []
+    ddb.meta.events.register(
+        "after-call.dynamodb", lambda http_response, **_: bodies.append(http_response.content)
+    )
+    query = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "every-type"}}}
+    for projection in PROJECTIONS:
+        for call, request in (
+            (ddb.get_item, {"Key": {"pk": ITEM_OF_EVERY_TYPE["pk"]}}),
+            (ddb.query, query),
+        ):
+            try:
+                call(TableName=table, ProjectionExpression=projection, **request)
+            except Exception as e:
+                bodies.append(f"{type(e).__name__}: {e}".encode())
+    return bodies
+
+
+def test_a_projection_answers_what_motos_own_projection_answers(rt: LocalRuntime) -> None:
+    """Only the named attributes are converted; the projected items are moto's own, for random items and
+    paths into maps and lists ("Projection expressions", https://docs.aws.amazon.com/amazondynamodb/latest/
+    developerguide/Expressions.ProjectionExpressions.html)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from moto.dynamodb.models.dynamo_type import Item
+
+    table = "projection-check"
+    _serializer_table(table)
+    patched = Item.project
+    assert getattr(patched, "_avdual_named", False)
+
+    def both(item: dict[str, Any]) -> tuple[list[bytes], list[bytes]]:
+        ddb = boto3.client("dynamodb")
+        ddb.put_item(TableName=table, Item=item)
+        with_patch = _projected(ddb, table)
+        Item.project = patched._avdual_original  # type: ignore[attr-defined,method-assign]
+        try:
+            own = _projected(boto3.client("dynamodb"), table)
+        finally:
+            Item.project = patched  # type: ignore[method-assign]
+        return with_patch, own
+
+    with_patch, own = both(ITEM_OF_EVERY_TYPE)
+    assert with_patch == own
+    assert b'"inner"' in with_patch[12] and b"NULL" in with_patch[12]  # m.inner[2]: a path into a list
+
+    nested = _attribute_values().filter(lambda v: "M" in v or "L" in v)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), nested | _attribute_values(), min_size=1))
+    def check(attributes: dict[str, Any]) -> None:
+        patched_bodies, own_bodies = both({**attributes, "pk": ITEM_OF_EVERY_TYPE["pk"]})
+        assert patched_bodies == own_bodies
+
+    check()
+
+
 def test_a_message_older_than_the_retention_period_is_not_received(rt: LocalRuntime) -> None:
     from moto.sqs.models import sqs_backends
 
@@ -230,6 +343,13 @@ def _query_answers(ddb: Any, table: str) -> list[Any]:
             "IndexName": "by_v",
             "KeyConditionExpression": "g = :g AND v = :v",
             "ExpressionAttributeValues": {":g": {"S": "even"}, ":v": {"N": "-1"}},
+        },
+        {  # one sort key value, in pages: the items of other values never count
+            "IndexName": "by_v",
+            "KeyConditionExpression": "g = :g AND v = :v",
+            "ExpressionAttributeValues": {":g": {"S": "even"}, ":v": {"N": "1"}},
+            "ScanIndexForward": False,
+            "Limit": 2,
         },
         {
             "IndexName": "by_v",

@@ -27,7 +27,6 @@ from common.dynamodb import all_items, cancellation_codes, condition_failed, fro
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts import retention
-from contracts.events import StudentProfile
 from contracts.reference import SCHOOLS
 from contracts.topology import SERVES_PREFIX, serves_attribute, serving_index
 from services.matching.models.matching import Assignment, Companion
@@ -492,24 +491,18 @@ class MatchingStore:
         item = self.assignments.get_item(Key={"intake_id": intake_id}, ConsistentRead=True).get("Item")
         return _assignment(item) if item and not _expired(item, now) else None
 
-    def classmates(
-        self, school_id: str, class_name: str, *, exclude: str | None = None
-    ) -> list[tuple[StudentProfile, str]]:
-        """``(profile, companion_id)`` of the currently assigned students of one class (GSI ``by_school``)."""
+    def classmates(self, school_id: str, class_name: str, *, exclude: str | None = None) -> list[str]:
+        """The companion id of each currently assigned student of one class (GSI ``by_school``)."""
         items = all_items(
             self.assignments.query,
             IndexName=BY_SCHOOL,
             KeyConditionExpression=Key("school_id").eq(school_id) & Key("class_name").eq(class_name),
             FilterExpression=Attr("status").eq("assigned"),
-            # only what the criteria read: the items' explanation and history are most of their size
-            ProjectionExpression="#i, #p, #c",
-            ExpressionAttributeNames={"#i": "intake_id", "#p": "profile", "#c": "companion_id"},
+            # only what the class cohesion counts: the profile, explanation and history are most of the size
+            ProjectionExpression="#i, #c",
+            ExpressionAttributeNames={"#i": "intake_id", "#c": "companion_id"},
         )
-        out: list[tuple[StudentProfile, str]] = []
-        for item in map(from_dynamo, items):
-            if item["intake_id"] != exclude and item.get("profile") and item.get("companion_id"):
-                out.append((StudentProfile.model_validate(item["profile"]), item["companion_id"]))
-        return out
+        return [i["companion_id"] for i in items if i["intake_id"] != exclude and i.get("companion_id")]
 
     def students_of_school(self, school_id: str, *, now: datetime) -> list[Assignment]:
         """Every student of a school known to matching with a profile (GSI ``by_school``), unexpired at

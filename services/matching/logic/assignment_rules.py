@@ -51,7 +51,7 @@ def prepare_claim(
     intake_id: str,
     profile: StudentProfile,
     companions: Iterable[Companion],
-    classmates: Iterable[tuple[StudentProfile, str]],
+    classmates: Iterable[str],
     *,
     at: datetime,
     base: Assignment | None = None,
@@ -60,7 +60,8 @@ def prepare_claim(
     """The assignment the model chooses from this snapshot (best companion, deterministic), or
     ``None`` if no companion is eligible. Pure: writing it is :meth:`MatchingStore.claim`'s job,
     which re-checks capacity atomically — a claim prepared from a stale snapshot never overbooks."""
-    ranked = choose.rank(profile, companions, cm.context_from(classmates), day=reference_day(profile, at))
+    context = cm.class_context(profile.school_id, profile.class_name, classmates)
+    ranked = choose.rank(profile, companions, context, day=reference_day(profile, at))
     if not ranked:
         return None
     best = ranked[0]

@@ -130,6 +130,11 @@ class Context:
 EMPTY_CONTEXT = Context()
 
 
+def class_context(school_id: str, class_name: str, companion_ids: Iterable[str]) -> Context:
+    """Context of one class from the companion ids of its currently assigned students."""
+    return Context({(school_id, class_name): Counter(companion_ids)})
+
+
 def context_from(assigned: Iterable[tuple[StudentProfile, str]]) -> Context:
     """Context from ``(profile, companion_id)`` pairs of the currently assigned students."""
     counts: dict[ClassKey, Counter[str]] = {}

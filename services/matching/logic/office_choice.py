@@ -70,8 +70,9 @@ def _option(a: Assignment, c: Companion, context: cm.Context, at: datetime) -> C
 
 def _options(a: Assignment, store: MatchingStore, at: datetime) -> list[CompanionOption]:
     assert a.profile is not None
-    context = cm.context_from(
-        store.classmates(a.profile.school_id, a.profile.class_name, exclude=a.intake_id)
+    school_id, class_name = a.profile.school_id, a.profile.class_name
+    context = cm.class_context(
+        school_id, class_name, store.classmates(school_id, class_name, exclude=a.intake_id)
     )
     opts = [_option(a, c, context, at) for c in store.companions_for_school(a.profile.school_id)]
     allowed = [o for o in opts if o.allowed]

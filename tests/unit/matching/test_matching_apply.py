@@ -114,11 +114,11 @@ def test_submission_time_from_the_ulid() -> None:
 def test_prepare_claim_uses_class_cohesion_and_the_leave_rule() -> None:
     at = datetime(2026, 10, 5, tzinfo=UTC)
     a, b = companion("A", used=10), companion("B", used=0)
-    classmates = [(profile(), "A"), (profile(), "A")]
+    classmates = ["A", "A"]  # the companions of the student's assigned classmates
     got = assignment_rules.prepare_claim("s", profile(), [b, a], classmates, at=at)
     assert got is not None and got.companion_id == "A" and got.explanation["class_cohesion"] == 0
     assert got.cost == pytest.approx(sum(got.explanation.values()))
-    other = assignment_rules.prepare_claim("s", profile(class_name="AVd2"), [a, b], classmates, at=at)
+    other = assignment_rules.prepare_claim("s", profile(class_name="AVd2"), [a, b], [], at=at)
     assert other is not None and other.companion_id == "B"
     away = b.model_copy(
         update={"leave_periods": [LeavePeriod(start=date(2026, 10, 1), end=date(2026, 10, 9))]}
