@@ -121,7 +121,7 @@ class Context:
     """What the cost of one pair depends on beyond the student and the companion.
 
     ``class_counts[(school_id, class_name)]`` counts the currently assigned students of that
-    class per companion id (build it with :func:`context_from`).
+    class per companion id (build it with :func:`context_from`, or :func:`class_context` for one class).
     """
 
     class_counts: Mapping[ClassKey, Counter[str]] = field(default_factory=dict)

@@ -38,7 +38,6 @@ from itertools import chain
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from common import aws, settings
@@ -74,11 +73,11 @@ from services.reporting.models.aggregates import (
     instant_key,
     long_cutoff,
     registry_contribution,
+    registry_sum,
 )
 
 AGGREGATES, REPORTS, OUTBOX = "aggregates", "reports", REPORTING_OUTBOX.name
 
-_SERIALIZER = TypeSerializer()
 CounterKey = tuple[str, str]
 #: A counter read for a report: its key and value only.
 _COUNTER_ATTRIBUTES: dict[str, Any] = {
@@ -1020,11 +1019,7 @@ def _companion_update(c: CompanionInfo) -> dict[str, Any]:
 
 def _low_level(update: Mapping[str, Any]) -> dict[str, Any]:
     """An update in the resource format as the low-level client takes it (values serialized)."""
-    out = dict(update)
-    out["ExpressionAttributeValues"] = {
-        k: _SERIALIZER.serialize(to_dynamo(v)) for k, v in update["ExpressionAttributeValues"].items()
-    }
-    return out
+    return {**update, "ExpressionAttributeValues": serialize(update["ExpressionAttributeValues"])}
 
 
 def _totals_update(adds: Mapping[str, Any]) -> dict[str, Any]:
@@ -1040,10 +1035,7 @@ def _totals_update(adds: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _registry_attributes(companions: Sequence[CompanionInfo]) -> dict[str, Any]:
-    total: Counter[str] = Counter()
-    for c in companions:
-        total.update(registry_contribution(c))
-    return {a: n for a, n in total.items() if n}
+    return {a: n for a, n in registry_sum(companions).items() if n}
 
 
 def _companion_info(companion_id: str, i: dict[str, Any]) -> CompanionInfo:

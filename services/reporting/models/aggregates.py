@@ -267,6 +267,14 @@ def registry_contribution(c: CompanionInfo | None) -> Counter[str]:
     return out
 
 
+def registry_sum(companions: Iterable[CompanionInfo]) -> Counter[str]:
+    """The registry totals of these companions: the sum of their :func:`registry_contribution`."""
+    total: Counter[str] = Counter()
+    for c in companions:
+        total.update(registry_contribution(c))
+    return total
+
+
 @dataclass(frozen=True)
 class RegistryTotals:
     """The totals of the companion registry that the reports show (the "Insgesamt" row, FTE per school), and
@@ -294,17 +302,14 @@ class RegistryTotals:
             fte=Decimal(values.get("fte", 0)),
             with_fte=int(values.get("with_fte", 0)),
             capacities={int(k): int(n) for k, n in per("cap_").items() if n},
-            fte_shares={k: v for k, v in per("fte60_").items()},
+            fte_shares=per("fte60_"),
             fte_unknown={k: int(n) for k, n in per("fte_unknown_").items() if n},
         )
 
     @classmethod
     def recount(cls, companions: Iterable[CompanionInfo]) -> RegistryTotals:
         """The totals of these companions (every one of the registry)."""
-        total: Counter[str] = Counter()
-        for c in companions:
-            total.update(registry_contribution(c))
-        return cls.of(total)
+        return cls.of(registry_sum(companions))
 
     def fte_per_school(self) -> dict[str, float | None]:
         """Companion FTE serving each school (rounded to 0.01); None where a staff companion's FTE is unknown
