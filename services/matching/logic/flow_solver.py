@@ -39,7 +39,8 @@ with the fixed context the rebalance pulls students towards where most of their 
 now. ``cost_after`` is reported under the same fixed context.
 
 The pair arcs are built on numpy arrays, school by school (:func:`pair_arcs`), and are exactly those of
-:func:`pair_units` (pinned by a test); explanations are made per student with ``cost.components``.
+:func:`pair_units`; the explanations before and after are made for all students at once on the same codes
+(:func:`_explain`) and are exactly those of ``cost.components`` student by student (both pinned by tests).
 
 Per-student explanations in a plan attribute the load component by priority order: the
 i-th student (0-based) at a companion gets ``load_balance × i / capacity``, so the
@@ -49,7 +50,7 @@ per-student costs sum exactly to the optimised objective minus the move penaltie
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -172,26 +173,42 @@ def pair_units(
     return units
 
 
-def pair_arcs(  # noqa: C901, PLR0915
-    studs: Sequence[StudentState],
-    comps: Sequence[Companion],
-    context: Context,
-    weights: Weights,
-    today: date | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every allowed pair at once: (student index, companion index, :func:`pair_units`) ordered by student,
-    then by the companion's position — exactly the arcs :func:`pair_units` gives pair by pair (a test pins
-    them equal), built per school on numpy arrays. Each component depends on a few codes per student and
-    per companion; fractional ones (career fields, class cohesion) are converted through a table of their
-    distinct (numerator, denominator) pairs with the same rounding as ``cost.components``. The few
-    current pairs take :func:`pair_allowed` itself (the rules an existing assignment must keep)."""
+@dataclass(frozen=True)
+class _Codes:
+    """What the cost components of a pair depend on, as codes per student (rows, in the order of the
+    students) and per companion (columns, in the order of the companions): built once per plan for the arcs
+    (:func:`pair_arcs`) and the explanations (:func:`_explain`)."""
+
+    col: dict[str, int]
+    wanted: np.ndarray
+    """Student × career field: 1 if the student names the field."""
+    offered: np.ndarray
+    """Companion × career field: 1 if the companion has expertise in it."""
+    n_wanted: np.ndarray
+    lang_of: np.ndarray
+    needs_lang: np.ndarray
+    """The parent-contact language is set and not German."""
+    speaks: np.ndarray
+    """Companion × language code of :attr:`lang_of`."""
+    gender_of: np.ndarray
+    pref: np.ndarray
+    """Code of the preferred companion gender (``-1``: none)."""
+    prev: np.ndarray
+    """Column of the previous companion (``-1``: none, ``-2``: not among the companions)."""
+    current: np.ndarray
+    """Column of the current companion (``-1``: waiting, ``-2``: not among the companions)."""
+    class_of: np.ndarray
+    here: np.ndarray
+    """Class × companion: the class's currently assigned students there (``context``)."""
+    total: np.ndarray
+    """The class's currently assigned students."""
+    own: np.ndarray
+    """1 if the student is counted in its class's counts (``cost.cohesion_share`` takes it out)."""
+
+
+def _codes(studs: Sequence[StudentState], comps: Sequence[Companion], context: Context) -> _Codes:
     n, m = len(studs), len(comps)
-    empty = np.zeros(0, dtype=np.int64)
-    if not n or not m:
-        return empty, empty, empty
-    w = weights
     col = {c.companion_id: j for j, c in enumerate(comps)}
-    # per student: codes; per companion: features
     fields = sorted(
         {f for s in studs for f in s.profile.career_fields} | {f for c in comps for f in c.career_fields}
     )
@@ -204,49 +221,12 @@ def pair_arcs(  # noqa: C901, PLR0915
     for j, c in enumerate(comps):
         for f in set(c.career_fields):
             offered[j, f_ix[f]] = 1
-    n_wanted = wanted.sum(axis=1)
     langs = sorted({s.profile.parent_contact_language or "" for s in studs})
     l_ix = {lang: k for k, lang in enumerate(langs)}
-    lang_of = np.array([l_ix[s.profile.parent_contact_language or ""] for s in studs], dtype=np.int64)
-    needs_lang = np.array(
-        [
-            bool(s.profile.parent_contact_language) and s.profile.parent_contact_language != cm.HOME_LANGUAGE
-            for s in studs
-        ]
-    )
-    speaks = np.array([[lang in c.languages for lang in langs] for c in comps], dtype=bool)
     genders = sorted({c.gender for c in comps} | {s.profile.preferred_companion_gender or "" for s in studs})
     g_ix = {g: k for k, g in enumerate(genders)}
-    gender_of = np.array([g_ix[c.gender] for c in comps], dtype=np.int64)
-    pref = np.array(
-        [
-            g_ix[p] if (p := s.profile.preferred_companion_gender) is not None and p != "keine_angabe" else -1
-            for s in studs
-        ],
-        dtype=np.int64,
-    )
-    prev = np.array(
-        [-1 if (pc := s.profile.previous_companion_id) is None else col.get(pc, -2) for s in studs],
-        dtype=np.int64,
-    )
-    current = np.array(
-        [-1 if s.companion_id is None else col.get(s.companion_id, -2) for s in studs], dtype=np.int64
-    )
-    move = cm.to_units(w.move_penalty)
-    move_units = np.array(
-        [0 if s.companion_id is None else move * (2 if s.pinned else 1) for s in studs], dtype=np.int64
-    )
-    consent = np.array([s.profile.consent_present for s in studs], dtype=bool)
-    # the day a new assignment is checked on (pair_allowed), and who is active then
-    days = [s.profile.start_date if today is None else cm.start_day(s.profile, today) for s in studs]
-    distinct = sorted(set(days), key=lambda d: (d is not None, d))
-    d_ix = {d: k for k, d in enumerate(distinct)}
-    day_of = np.array([d_ix[d] for d in days], dtype=np.int64)
-    works = np.array([[c.active and not cm.on_leave(c, d) for d in distinct] for c in comps], dtype=bool)
-    # class cohesion: the class's counts per companion, total and the student's own place (cohesion_share)
     classes = sorted({(s.profile.school_id, s.profile.class_name) for s in studs})
     k_ix = {k: x for x, k in enumerate(classes)}
-    class_of = np.array([k_ix[(s.profile.school_id, s.profile.class_name)] for s in studs], dtype=np.int64)
     here = np.zeros((len(classes), m), dtype=np.int64)
     total = np.zeros(len(classes), dtype=np.int64)
     for key, x in k_ix.items():
@@ -256,27 +236,108 @@ def pair_arcs(  # noqa: C901, PLR0915
             for cid, k in counts.items():
                 if cid in col:
                     here[x, col[cid]] = k
-    own = np.array(
-        [
-            s.companion_id is not None
-            and (counts := context.class_counts.get((s.profile.school_id, s.profile.class_name))) is not None
-            and counts.get(s.companion_id, 0) > 0
-            for s in studs
-        ],
-        dtype=np.int64,
+    return _Codes(
+        col=col,
+        wanted=wanted,
+        offered=offered,
+        n_wanted=wanted.sum(axis=1),
+        lang_of=np.array([l_ix[s.profile.parent_contact_language or ""] for s in studs], dtype=np.int64),
+        needs_lang=np.array(
+            [bool(lang := s.profile.parent_contact_language) and lang != cm.HOME_LANGUAGE for s in studs],
+            dtype=bool,
+        ),
+        speaks=np.array([[lang in c.languages for lang in langs] for c in comps], dtype=bool).reshape(
+            m, len(langs)
+        ),
+        gender_of=np.array([g_ix[c.gender] for c in comps], dtype=np.int64),
+        pref=np.array(
+            [
+                g_ix[p]
+                if (p := s.profile.preferred_companion_gender) is not None and p != "keine_angabe"
+                else -1
+                for s in studs
+            ],
+            dtype=np.int64,
+        ),
+        prev=np.array(
+            [-1 if (pc := s.profile.previous_companion_id) is None else col.get(pc, -2) for s in studs],
+            dtype=np.int64,
+        ),
+        current=np.array(
+            [-1 if s.companion_id is None else col.get(s.companion_id, -2) for s in studs], dtype=np.int64
+        ),
+        class_of=np.array([k_ix[(s.profile.school_id, s.profile.class_name)] for s in studs], dtype=np.int64),
+        here=here,
+        total=total,
+        own=np.array(
+            [
+                s.companion_id is not None
+                and (counts := context.class_counts.get((s.profile.school_id, s.profile.class_name)))
+                is not None
+                and counts.get(s.companion_id, 0) > 0
+                for s in studs
+            ],
+            dtype=np.int64,
+        ),
     )
+
+
+def _fraction_table(
+    value: Callable[[int, int], Any], num: np.ndarray, den: np.ndarray, dtype: Any
+) -> np.ndarray:
+    """``value(a, b)`` for every ``(num, den)`` pair, computed in Python once per distinct pair (so each
+    rounds exactly as ``cost.components`` does) and spread over the arrays' shape."""
+    if not num.size:
+        return np.zeros(num.shape, dtype=dtype)
+    low = min(int(den.min()), 0)
+    base = int(den.max()) - low + 1
+    keys, inverse = np.unique(num * base + (den - low), return_inverse=True)
+    table = [value(a, b + low) for a, b in (divmod(int(k), base) for k in keys)]
+    return np.asarray(table, dtype=dtype)[inverse].reshape(num.shape)
+
+
+def _share(weight: float, if_empty: float = 0.0) -> Callable[[int, int], float]:
+    """``weight × a / b`` (``if_empty`` for ``b ≤ 0``) rounded as ``cost.components`` rounds a component."""
+    return lambda a, b: round(weight * (a / b if b > 0 else if_empty), cm.PRECISION)
+
+
+def pair_arcs(
+    studs: Sequence[StudentState],
+    comps: Sequence[Companion],
+    context: Context,
+    weights: Weights,
+    today: date | None = None,
+    codes: _Codes | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every allowed pair at once: (student index, companion index, :func:`pair_units`) ordered by student,
+    then by the companion's position — exactly the arcs :func:`pair_units` gives pair by pair (a test pins
+    them equal), built per school on numpy arrays. Each component depends on a few codes per student and
+    per companion (``codes``, made from ``context`` if not given); fractional ones (career fields, class
+    cohesion) are converted through a table of their distinct (numerator, denominator) pairs with the same
+    rounding as ``cost.components``. The few current pairs take :func:`pair_allowed` itself (the rules an
+    existing assignment must keep)."""
+    n, m = len(studs), len(comps)
+    empty = np.zeros(0, dtype=np.int64)
+    if not n or not m:
+        return empty, empty, empty
+    w = weights
+    k = codes or _codes(studs, comps, context)
+    move = cm.to_units(w.move_penalty)
+    move_units = np.array(
+        [0 if s.companion_id is None else move * (2 if s.pinned else 1) for s in studs], dtype=np.int64
+    )
+    consent = np.array([s.profile.consent_present for s in studs], dtype=bool)
+    # the day a new assignment is checked on (pair_allowed), and who is active then
+    days = [s.profile.start_date if today is None else cm.start_day(s.profile, today) for s in studs]
+    distinct = sorted(set(days), key=lambda d: (d is not None, d))
+    d_ix = {d: x for x, d in enumerate(distinct)}
+    day_of = np.array([d_ix[d] for d in days], dtype=np.int64)
+    works = np.array([[c.active and not cm.on_leave(c, d) for d in distinct] for c in comps], dtype=bool)
     u_cont = cm.to_units(round(w.continuity * 1.0, cm.PRECISION))
     u_lang = cm.to_units(round(w.parent_language * 1.0, cm.PRECISION))
     u_gender = cm.to_units(round(w.gender_preference * 1.0, cm.PRECISION))
-
-    def fraction_units(weight: float, num: np.ndarray, den: np.ndarray) -> np.ndarray:
-        base = int(den.max(initial=0)) + 1
-        keys, inverse = np.unique(num * base + den, return_inverse=True)
-        table = [
-            cm.to_units(round(weight * (a / b if b > 0 else 0.0), cm.PRECISION))
-            for a, b in (divmod(int(k), base) for k in keys)
-        ]
-        return np.asarray(table, dtype=np.int64)[inverse].reshape(num.shape)
+    career = _share(w.career_fields)
+    cohesion = _share(w.class_cohesion)
 
     by_school: dict[str, list[int]] = {}
     for j, c in enumerate(comps):
@@ -291,16 +352,19 @@ def pair_arcs(  # noqa: C901, PLR0915
         r = np.asarray(rows, dtype=np.int64)
         cols = np.asarray(by_school[school], dtype=np.int64)
         R, C = r[:, None], cols[None, :]
-        units = np.where((prev[R] != -1) & (prev[R] != C), u_cont, 0)
-        units += np.where(needs_lang[R] & ~speaks[C, lang_of[R]], u_lang, 0)
-        units += np.where((pref[R] >= 0) & (pref[R] != gender_of[C]), u_gender, 0)
-        missing = n_wanted[R] - wanted[r] @ offered[cols].T
-        units += fraction_units(w.career_fields, missing, np.broadcast_to(n_wanted[R], missing.shape))
-        is_current = current[R] == C
-        den = total[class_of[R]] - own[R]
-        num = den - (here[class_of[R], C] - (own[R] * is_current))
-        units += fraction_units(w.class_cohesion, num, np.broadcast_to(den, num.shape))
-        units += np.where((current[R] != -1) & ~is_current, move_units[R], 0)
+        units = np.where((k.prev[R] != -1) & (k.prev[R] != C), u_cont, 0)
+        units += np.where(k.needs_lang[R] & ~k.speaks[C, k.lang_of[R]], u_lang, 0)
+        units += np.where((k.pref[R] >= 0) & (k.pref[R] != k.gender_of[C]), u_gender, 0)
+        missing = k.n_wanted[R] - k.wanted[r] @ k.offered[cols].T
+        n_wanted = np.broadcast_to(k.n_wanted[R], missing.shape)
+        units += _fraction_table(lambda a, b: cm.to_units(career(a, b)), missing, n_wanted, np.int64)
+        is_current = k.current[R] == C
+        den = k.total[k.class_of[R]] - k.own[R]
+        num = den - (k.here[k.class_of[R], C] - (k.own[R] * is_current))
+        units += _fraction_table(
+            lambda a, b: cm.to_units(cohesion(a, b)), num, np.broadcast_to(den, num.shape), np.int64
+        )
+        units += np.where((k.current[R] != -1) & ~is_current, move_units[R], 0)
         allowed = consent[R] & works[C, day_of[R]]
         for a, b in zip(*np.nonzero(is_current), strict=True):
             allowed[a, b] = pair_allowed(studs[rows[a]], comps[int(cols[b])], today)
@@ -331,28 +395,29 @@ def _slot_units_cached(capacity: int, load_balance: float) -> np.ndarray:
 
 
 def _candidates(
-    pair_i: np.ndarray,
-    pair_j: np.ndarray,
-    pair_u: np.ndarray,
-    studs: Sequence[StudentState],
-    comps: Sequence[Companion],
-    arcs: int,
+    pair_i: np.ndarray, pair_j: np.ndarray, pair_u: np.ndarray, current: np.ndarray, arcs: int
 ) -> np.ndarray:
-    """The arcs the LP starts with: each student's two cheapest pairs and current companion, every slot and
-    every unassigned arc (feasible on its own: anyone may stay unassigned). The others enter while their
-    reduced cost is negative (``network_lp.solve``)."""
+    """The arcs the LP starts with: each student's two cheapest pairs (equal costs: the earlier companion)
+    and current companion (``current``: its column per student), every slot and every unassigned arc
+    (feasible on its own: anyone may stay unassigned). The others enter while their reduced cost is
+    negative (``network_lp.solve``)."""
     out = np.ones(arcs, dtype=bool)
     n_pair = len(pair_i)
     if not n_pair:
         return out
-    order = np.lexsort((pair_u, pair_i))
-    first = np.searchsorted(pair_i[order], np.arange(len(studs)))
-    place = np.arange(n_pair) - first[pair_i[order]]
-    col = {c.companion_id: j for j, c in enumerate(comps)}
-    current = np.array([col.get(s.companion_id, -1) if s.companion_id else -1 for s in studs], dtype=np.int64)
-    cheap = np.zeros(n_pair, dtype=bool)
-    cheap[order[place < CANDIDATE_PAIRS]] = True
-    out[:n_pair] = cheap | (current[pair_i] == pair_j)
+    # the pairs are ordered by student: one segment per student; the key orders a student's pairs by
+    # cost, then by the companion's position, and is unique within the segment
+    starts = np.flatnonzero(np.r_[True, pair_i[1:] != pair_i[:-1]])
+    sizes = np.diff(np.r_[starts, n_pair])
+    key = pair_u * (int(pair_j.max()) + 1) + pair_j
+    taken = np.iinfo(np.int64).max
+    chosen = current[pair_i] == pair_j
+    for _ in range(CANDIDATE_PAIRS):
+        least = np.repeat(np.minimum.reduceat(key, starts), sizes)
+        pick = (key == least) & (key != taken)
+        chosen |= pick
+        key = np.where(pick, taken, key)
+    out[:n_pair] = chosen
     return out
 
 
@@ -361,33 +426,45 @@ def _load_share(k: int, capacity: int) -> float:
 
 
 def _explain(
-    students: Sequence[StudentState],
-    mapping: dict[str, str | None],
-    comps: dict[str, Companion],
-    context: Context,
-    weights: Weights,
-) -> dict[str, Explanation]:
-    """Per-student explanations for ``mapping``; ``students`` in priority order (load attribution)."""
-    seen: dict[str, int] = {}
-    out: dict[str, Explanation] = {}
-    for s in students:
-        cid = mapping.get(s.intake_id)
-        if cid is None or cid not in comps:
-            continue
-        k = seen.get(cid, 0)
-        seen[cid] = k + 1
-        c = comps[cid]
-        out[s.intake_id] = Explanation.of(
-            cm.components(
-                s.profile,
-                c,
-                context,
-                weights,
-                current_companion_id=s.companion_id,
-                load_share=_load_share(k, c.capacity),
-            )
-        )
-    return out
+    codes: _Codes, target: np.ndarray, capacity: np.ndarray, weights: Weights
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``cost.components`` and ``Explanation.of``'s total for every student ``i`` with a companion
+    (``target[i]``: its column, negative: none), all at once: the students' rows (priority order), their
+    components (one column per ``cost.CRITERIA``) and totals, each float exactly as the scalar functions
+    round it (a test pins them equal). The load component is attributed by priority order: the k-th student
+    (0-based) at a companion gets ``load_balance × k / capacity``."""
+    w, k = weights, codes
+    rows = np.flatnonzero(target >= 0)
+    t = target[rows]
+    order = np.argsort(t, kind="stable")
+    rank = np.empty(len(rows), dtype=np.int64)
+    rank[order] = np.arange(len(rows)) - np.searchsorted(t[order], t[order])
+    cls, own = k.class_of[rows], k.own[rows]
+    den = k.total[cls] - own
+    missing = k.n_wanted[rows] - (k.wanted[rows] * k.offered[t]).sum(axis=1)
+
+    def binary(weight: float, hit: np.ndarray) -> np.ndarray:
+        return np.where(hit, round(weight * 1.0, cm.PRECISION), round(weight * 0.0, cm.PRECISION))
+
+    by_criterion = {
+        "continuity": binary(w.continuity, (k.prev[rows] != -1) & (k.prev[rows] != t)),
+        "class_cohesion": _fraction_table(
+            _share(w.class_cohesion), den - (k.here[cls, t] - own * (k.current[rows] == t)), den, np.float64
+        ),
+        "career_fields": _fraction_table(_share(w.career_fields), missing, k.n_wanted[rows], np.float64),
+        "parent_language": binary(w.parent_language, k.needs_lang[rows] & ~k.speaks[t, k.lang_of[rows]]),
+        "gender_preference": binary(
+            w.gender_preference, (k.pref[rows] >= 0) & (k.pref[rows] != k.gender_of[t])
+        ),
+        "load_balance": _fraction_table(_share(w.load_balance, 1.0), rank, capacity[t], np.float64),
+    }
+    parts = np.stack([by_criterion[c] for c in cm.CRITERIA], axis=1).reshape(len(rows), len(cm.CRITERIA))
+    total = np.zeros(len(rows), dtype=np.float64)
+    for x in range(parts.shape[1]):  # added one by one in the order Explanation.of sums them
+        total = total + parts[:, x]
+    distinct, inverse = np.unique(total, return_inverse=True)
+    rounded = np.array([round(v, cm.PRECISION) for v in distinct.tolist()], dtype=np.float64)
+    return rows, parts, rounded[inverse].reshape(len(rows))
 
 
 def plan(
@@ -412,7 +489,8 @@ def plan(
     sink = n + m
     context = cm.context_from((s.profile, s.companion_id) for s in studs if s.companion_id is not None)
 
-    pair_i, pair_j, pair_u = pair_arcs(studs, comps, context, w, today)
+    codes = _codes(studs, comps, context)
+    pair_i, pair_j, pair_u = pair_arcs(studs, comps, context, w, today, codes)
     n_pair = len(pair_i)
     capacity = np.array([max(0, c.capacity) for c in comps], dtype=np.int64)
     slot_j = np.repeat(np.arange(m, dtype=np.int64), capacity)
@@ -443,38 +521,56 @@ def plan(
         np.ones(len(tails), dtype=np.int64),
         supplies,
         root=sink,
-        candidates=_candidates(pair_i, pair_j, pair_u, studs, comps, len(tails)),
+        candidates=_candidates(pair_i, pair_j, pair_u, codes.current, len(tails)),
         ties=ties,
     )
     flows = flow.flows[:n_pair]
-
-    mapping: dict[str, str | None] = {s.intake_id: None for s in studs}
     used = np.flatnonzero(flows)
-    for i, j in zip(pair_i[used].tolist(), pair_j[used].tolist(), strict=True):
-        mapping[studs[i].intake_id] = comps[j].companion_id
+    after = np.full(n, -1, dtype=np.int64)
+    after[pair_i[used]] = pair_j[used]
     # the pair and slot arcs used (the LP fills a companion's cheapest slots first)
     objective = int(pair_u @ flows) + int(slot_u @ flow.flows[n_pair : n_pair + len(slot_j)])
 
-    current = {s.intake_id: s.companion_id for s in studs}
-    before = _explain(studs, current, by_id, context, w)
-    after = _explain(studs, mapping, by_id, context, w)
+    return _result(studs, comps, codes, after, w, objective)
+
+
+def _result(
+    studs: Sequence[StudentState],
+    comps: Sequence[Companion],
+    codes: _Codes,
+    after: np.ndarray,
+    w: Weights,
+    objective: int,
+) -> Plan:
+    """The plan of the new companion column per student (``after``, ``-1``: unassigned): moves,
+    assignment and explanations ordered by intake id, the costs before and after."""
+    n = len(studs)
+    capacities = np.array([c.capacity for c in comps], dtype=np.int64)
+    rows_before, _, totals_before = _explain(codes, codes.current, capacities, w)
+    rows_after, parts_after, totals_after = _explain(codes, after, capacities, w)
+    cost_before: list[float | None] = [None] * n
+    for i, v in zip(rows_before.tolist(), totals_before.tolist(), strict=True):
+        cost_before[i] = v
+    cost_after: list[float | None] = [None] * n
+    explained: dict[int, Explanation] = {}
+    for i, row, v in zip(rows_after.tolist(), parts_after.tolist(), totals_after.tolist(), strict=True):
+        cost_after[i] = v
+        explained[i] = Explanation(dict(zip(cm.CRITERIA, row, strict=True)), v)
+
+    ids = [s.intake_id for s in studs]
+    companion_ids: list[str | None] = [c.companion_id for c in comps]
+    new = [companion_ids[j] if j >= 0 else None for j in after.tolist()]
+    by_id = sorted(range(n), key=ids.__getitem__)
+    moved = (codes.current != after).tolist()  # a current companion not among comps (-2) always moves
     moves = [
-        Move(
-            s.intake_id,
-            current[s.intake_id],
-            mapping[s.intake_id],
-            before[s.intake_id].total if s.intake_id in before else None,
-            after[s.intake_id].total if s.intake_id in after else None,
-        )
-        for s in sorted(studs, key=lambda s: s.intake_id)
-        if current[s.intake_id] != mapping[s.intake_id]
+        Move(ids[i], studs[i].companion_id, new[i], cost_before[i], cost_after[i]) for i in by_id if moved[i]
     ]
     return Plan(
         moves=moves,
-        assignment=dict(sorted(mapping.items())),
-        explanations=dict(sorted(after.items())),
-        total_cost_before=round(sum(e.total for e in before.values()), cm.PRECISION),
-        total_cost_after=round(sum(e.total for e in after.values()), cm.PRECISION),
+        assignment={ids[i]: new[i] for i in by_id},
+        explanations={ids[i]: explained[i] for i in by_id if i in explained},
+        total_cost_before=round(sum(totals_before.tolist()), cm.PRECISION),
+        total_cost_after=round(sum(totals_after.tolist()), cm.PRECISION),
         objective_units=objective,
-        unassigned=sorted(k for k, v in mapping.items() if v is None),
+        unassigned=[ids[i] for i in by_id if new[i] is None],
     )

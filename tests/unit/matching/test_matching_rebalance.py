@@ -286,6 +286,76 @@ def test_pair_arcs_on_the_benchmark_generator() -> None:
     assert list(zip(*(a.tolist() for a in got), strict=True)) == expected
 
 
+def scalar_explanations(
+    studs: list[StudentState], comps: list[Companion], target: list[int], ctx: cm.Context, w: Weights
+) -> list[tuple[int, cm.Explanation]]:
+    """The explanations pair by pair with ``cost.components``: ``studs`` in priority order, the k-th
+    student at a companion with the load share k / capacity."""
+    seen: Counter[int] = Counter()
+    out = []
+    for i, (s, j) in enumerate(zip(studs, target, strict=True)):
+        if j < 0:
+            continue
+        c = comps[j]
+        share = seen[j] / c.capacity if c.capacity > 0 else 1.0
+        seen[j] += 1
+        parts = cm.components(s.profile, c, ctx, w, current_companion_id=s.companion_id, load_share=share)
+        out.append((i, cm.Explanation.of(parts)))
+    return out
+
+
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.randoms(use_true_random=False))
+def test_explanations_on_arrays_are_cost_components_student_by_student(rnd: random.Random) -> None:
+    """The plan's explanations, made for all students at once on arrays, equal ``cost.components`` and
+    ``Explanation.of`` float for float: every component, the totals, for the current companions and for a
+    random other assignment (any companion, also one the student is not allowed at)."""
+    studs, comps, _ = random_small(rnd)
+    studs, comps = with_dates(rnd, studs, comps)
+    studs = sorted(studs, key=flow_solver.priority_key)
+    comps = sorted(comps, key=lambda c: c.companion_id)
+    # weights with many decimals, so that rounding to PRECISION matters
+    w = Weights(
+        **{k: rnd.choice([0.0, round(rnd.uniform(0, 5), rnd.randint(1, 9))]) for k in Weights.model_fields}
+    )
+    ctx = cm.context_from((s.profile, s.companion_id) for s in studs if s.companion_id is not None)
+    codes = flow_solver._codes(studs, comps, ctx)
+    capacity = np.array([c.capacity for c in comps], dtype=np.int64)
+    other = [rnd.choice([-1, *range(len(comps))]) for _ in studs]
+    for target in (codes.current.tolist(), other):
+        rows, parts, totals = flow_solver._explain(codes, np.array(target, dtype=np.int64), capacity, w)
+        got = [
+            (i, cm.Explanation(dict(zip(cm.CRITERIA, row, strict=True)), total))
+            for i, row, total in zip(rows.tolist(), parts.tolist(), totals.tolist(), strict=True)
+        ]
+        expected = scalar_explanations(studs, comps, target, ctx, w)
+        assert got == expected
+        assert [list(e.components.items()) for _, e in got] == [
+            list(e.components.items()) for _, e in expected
+        ]
+
+
+def test_explanations_on_the_benchmark_generator() -> None:
+    studs, comps = random_pool(600, 24, seed=3)
+    studs = sorted(studs, key=flow_solver.priority_key)
+    w = Weights()
+    ctx = cm.context_from((s.profile, s.companion_id) for s in studs if s.companion_id is not None)
+    codes = flow_solver._codes(studs, comps, ctx)
+    capacity = np.array([c.capacity for c in comps], dtype=np.int64)
+    plan = flow_solver.plan(studs, comps, w)
+    col = {c.companion_id: j for j, c in enumerate(comps)}
+    after = [col[cid] if (cid := plan.assignment[s.intake_id]) is not None else -1 for s in studs]
+    for target in (codes.current.tolist(), after):
+        rows, parts, totals = flow_solver._explain(codes, np.array(target, dtype=np.int64), capacity, w)
+        expected = scalar_explanations(studs, comps, target, ctx, w)
+        assert rows.tolist() == [i for i, _ in expected]
+        assert parts.tolist() == [list(e.components.values()) for _, e in expected]
+        assert totals.tolist() == [e.total for _, e in expected]
+    assert plan.explanations == {
+        studs[i].intake_id: e for i, e in scalar_explanations(studs, comps, after, ctx, w)
+    }
+
+
 # ------------------------------------------------------------------------------------ invariants
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.randoms(use_true_random=False))
