@@ -47,7 +47,9 @@ makes and verifies MACs ("GenerateMac", https://docs.aws.amazon.com/kms/latest/A
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -308,8 +310,9 @@ def test_a_message_older_than_the_retention_period_is_not_received(rt: LocalRunt
     assert [m["Body"] for m in got] == ["new"]
 
 
-def _query_answers(ddb: Any, table: str) -> list[Any]:
-    """Every page of a set of queries: both directions, pages of 3, key conditions, a filter, an index."""
+def _query_answers(ddb: Any, table: str, queries: list[dict[str, Any]] | None = None) -> list[Any]:
+    """Every page of a set of queries (by default: both directions, pages of 3, key conditions, a filter, an
+    index)."""
     requests: list[dict[str, Any]] = []
     for pk in ("p0", "p3", "missing"):
         key = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": pk}}}
@@ -358,7 +361,7 @@ def _query_answers(ddb: Any, table: str) -> list[Any]:
         },
     ]
     answers = []
-    for request in requests:
+    for request in requests if queries is None else queries:
         start = None
         while True:
             page = ddb.query(TableName=table, **request, **({"ExclusiveStartKey": start} if start else {}))
@@ -370,8 +373,6 @@ def _query_answers(ddb: Any, table: str) -> list[Any]:
 
 
 def test_a_query_of_one_partition_answers_what_motos_own_query_answers(rt: LocalRuntime) -> None:
-    from moto.dynamodb.models.table import Table as MotoTable
-
     ddb = boto3.client("dynamodb")
     table = "partition-check"
     ddb.create_table(
@@ -415,18 +416,118 @@ def test_a_query_of_one_partition_answers_what_motos_own_query_answers(rt: Local
                 **({"v": {"N": str(i % 4 - 1)}} if i % 5 else {}),
             },
         )
-    patched = MotoTable.query
-    assert getattr(patched, "_avdual_partition", False)
     with_patch = _query_answers(ddb, table)
-    original_query, original_all_items = patched._avdual_original  # type: ignore[attr-defined]
-    current_all_items = MotoTable.all_items
-    MotoTable.query, MotoTable.all_items = original_query, original_all_items  # type: ignore[method-assign]
-    try:
+    with _motos_own_query():
         without_patch = _query_answers(ddb, table)
-    finally:
-        MotoTable.query, MotoTable.all_items = patched, current_all_items  # type: ignore[method-assign]
     assert len(with_patch) > 20 and any(page[0] for page in with_patch)
     assert with_patch == without_patch
+
+
+@contextlib.contextmanager
+def _motos_own_query() -> Iterator[None]:
+    """moto's ``Table.query``, ``all_items`` and ``sorted_items`` without the partition query."""
+    from moto.dynamodb.models.table import Table as MotoTable
+
+    patched = (MotoTable.query, MotoTable.all_items, MotoTable.sorted_items)
+    assert getattr(patched[0], "_avdual_partition", False)
+    own = patched[0]._avdual_original  # type: ignore[attr-defined]
+    MotoTable.query, MotoTable.all_items, MotoTable.sorted_items = own  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        MotoTable.query, MotoTable.all_items, MotoTable.sorted_items = patched  # type: ignore[method-assign]
+
+
+def _sort_check_table(ddb: Any, name: str) -> None:
+    """A table with a number sort key and two indexes, one sorted by a number, one by a string."""
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+            {"AttributeName": "g", "AttributeType": "S"},
+            {"AttributeName": "v", "AttributeType": "N"},
+            {"AttributeName": "t", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": name,
+                "KeySchema": [
+                    {"AttributeName": "g", "KeyType": "HASH"},
+                    {"AttributeName": key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for name, key in (("by_v", "v"), ("by_t", "t"))
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _sort_check_queries() -> list[dict[str, Any]]:
+    """Queries of the table and of both indexes: whole partitions both ways, pages, ranges, one value."""
+    requests: list[dict[str, Any]] = []
+    for pk in ("a", "b"):
+        key = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": pk}}}
+        requests += [key, {**key, "ScanIndexForward": False, "Limit": 3}]
+        requests.append(
+            {
+                "KeyConditionExpression": "pk = :p AND sk < :s",
+                "ExpressionAttributeValues": {":p": {"S": pk}, ":s": {"N": "0.5"}},
+            }
+        )
+    for index in ("by_v", "by_t"):
+        for g in ("x", "y"):
+            key = {
+                "IndexName": index,
+                "KeyConditionExpression": "g = :g",
+                "ExpressionAttributeValues": {":g": {"S": g}},
+            }
+            requests += [key, {**key, "ScanIndexForward": False, "Limit": 2}]
+    requests.append(
+        {
+            "IndexName": "by_v",
+            "KeyConditionExpression": "g = :g AND v = :v",
+            "ExpressionAttributeValues": {":g": {"S": "x"}, ":v": {"N": "1"}},
+        }
+    )
+    return requests
+
+
+def test_partitions_and_indexes_are_sorted_as_moto_sorts_them(rt: LocalRuntime) -> None:
+    """moto's order of a partition and of an index (numbers by value: ``-1E+2`` before ``-3``, ``0.5`` before
+    ``1``; strings by code point; ties of an index's sort key by the table's key) is kept when the keys are
+    converted once per item: every page of every query, random items (``Query``,
+    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    ddb = boto3.client("dynamodb")
+    number = st.integers(-300, 300).map(str) | st.sampled_from(["0.5", "-12.25", "1E+2", "-1E+2", "0", "1.0"])
+    item = st.fixed_dictionaries(
+        {"pk": st.sampled_from(["a", "b"]).map(lambda v: {"S": v}), "sk": number.map(lambda v: {"N": v})},
+        optional={
+            "g": st.sampled_from(["x", "y"]).map(lambda v: {"S": v}),
+            "v": st.sampled_from(["-2", "1", "1.5", "10", "-1E+2"]).map(lambda v: {"N": v}),
+            "t": st.text(max_size=3).filter(bool).map(lambda v: {"S": v}),
+        },
+    )
+    tables = iter(range(10**6))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(item, max_size=25))
+    def check(items: list[dict[str, Any]]) -> None:
+        table = f"sort-check-{next(tables)}"
+        _sort_check_table(ddb, table)
+        for i in items:
+            ddb.put_item(TableName=table, Item=i)
+        with_patch = _query_answers(ddb, table, _sort_check_queries())
+        with _motos_own_query():
+            own = _query_answers(ddb, table, _sort_check_queries())
+        assert with_patch == own
+
+    check()
 
 
 def _table(name: str) -> None:
