@@ -57,7 +57,7 @@ test: .venv/.synced node_modules/.installed browser-deps ## Lint and all tests (
 	$(MAKE) --no-print-directory -j 2 typecheck test-all
 
 test-all: .venv/.synced node_modules/.installed browser-deps
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 fuzz: .venv/.synced ## schemathesis on the intake and casework APIs (>= 1,000 requests → out/fuzz.json); matching invariants over random histories (→ out/fuzz-matching.json)
 	AVDUAL_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),100) \
@@ -65,7 +65,7 @@ fuzz: .venv/.synced ## schemathesis on the intake and casework APIs (>= 1,000 re
 	$(PY) -m pytest tests/fuzz -p no:xdist -s -q
 
 test-fast: .venv/.synced ## Tests without CDK synth and browser
-	$(PY) -m pytest -m "not infra and not browser" -n 2 --dist loadfile
+	$(PY) -m pytest -m "not infra and not browser" -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: lint-style typecheck ## ruff (check + format --check) + mypy + import-linter
 

@@ -55,6 +55,43 @@ def companion(cid: str, schools: list[str], capacity: int = 2, **kw: Any) -> dic
     }
 
 
+# `make test` runs pytest-xdist with `--dist loadfile --no-loadscope-reorder`: the two workers take whole
+# files in collection order. The slowest files go first, so that no worker ends the run alone with one of them
+# while the other has finished (xdist's default order, by number of tests, put the slow files of one or two
+# tests last). By test-seconds per file (`--junitxml`, setup included), slowest first; docs/performance.md,
+# "`make test`". A file left off this list only runs later; a listed file that is gone fails
+# tests/unit/platform/test_heavy_files_first.py.
+HEAVY_FILES = (
+    "tests/integration/test_matching.py",
+    "tests/browser/test_dashboard_browser.py",
+    "tests/e2e/test_matching_order.py",
+    "tests/e2e/test_delivery.py",
+    "tests/infra/test_function_layers.py",
+    "tests/integration/test_reporting_caseload.py",
+    "tests/unit/reporting/test_reporting_export_formulas.py",
+    "tests/e2e/test_reporting_delivery.py",
+    "tests/e2e/test_reporting_privacy.py",
+    "tests/integration/test_api_entry.py",
+    "tests/fuzz/test_matching_invariants.py",
+    "tests/integration/test_matching_races.py",
+    "tests/integration/test_intake_batch.py",
+    "tests/integration/test_reporting_service.py",
+    "tests/infra/test_infra_hardening.py",
+    "tests/browser/test_school_workflows_browser.py",
+    "tests/infra/test_infra_auth.py",
+    "tests/integration/test_alert_digest.py",
+    "tests/e2e/test_erasure.py",
+    "tests/integration/test_reporting_weeks.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files of ``HEAVY_FILES`` first, in its order; every other file after them in collection order (a
+    stable sort: the tests of a file keep their order)."""
+    rank = {path: i for i, path in enumerate(HEAVY_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 @pytest.fixture
 def form() -> dict[str, Any]:
     return copy.deepcopy(VALID_FORM)
