@@ -45,7 +45,7 @@ from services.reporting.logic.periods import ReportWeek
 from services.reporting.logic.projection import Fact, counters, merge_all, waitlist_item
 from services.reporting.logic.redact import redact_xlsx
 from services.reporting.logic.report import render_xlsx
-from services.reporting.models.aggregates import CompanionInfo
+from services.reporting.models.aggregates import CompanionInfo, WaitlistItem
 
 T0 = datetime(2026, 9, 14, 8, 0, tzinfo=UTC)
 AS_OF = datetime(2026, 9, 28, 6, 0, tzinfo=UTC)
@@ -98,11 +98,16 @@ def text_fields() -> dict[str, tuple[int, int | None, bool]]:
 FIELDS = text_fields()
 
 
+TRIGGER = st.sampled_from(spreadsheet.FORMULA_TRIGGERS)
+PAYLOAD = st.one_of(st.sampled_from(PAYLOADS), st.text(min_size=1, max_size=20))
+LEAD = st.sampled_from(["", "", " "])
+
+
 @st.composite
 def hostile_text(draw: st.DrawFn, lo: int, hi: int | None) -> str:
-    trigger = draw(st.sampled_from(spreadsheet.FORMULA_TRIGGERS))
-    payload = draw(st.one_of(st.sampled_from(PAYLOADS), st.text(min_size=1, max_size=20)))
-    text = (draw(st.sampled_from(["", "", " "])) + trigger + payload)[: hi or None]
+    trigger = draw(TRIGGER)
+    payload = draw(PAYLOAD)
+    text = (draw(LEAD) + trigger + payload)[: hi or None]
     return text + "A" * max(0, lo - len(text))
 
 
@@ -176,7 +181,7 @@ def normal_population() -> list[list[Fact]]:
     return out
 
 
-def inputs(students: list[list[Fact]], companions: list[CompanionUpdatedData]) -> Inputs:
+def _summed(students: list[list[Fact]]) -> tuple[Counter[str], list[WaitlistItem]]:
     total: Counter[str] = Counter()
     waiting = []
     for facts in students:
@@ -185,31 +190,52 @@ def inputs(students: list[list[Fact]], companions: list[CompanionUpdatedData]) -
         total.update({k: v for (_, k), v in counters(s).items()})
         if (w := waitlist_item(s)) is not None:
             waiting.append(w)
+    return total, waiting
+
+
+@cache
+def _normal_summed() -> tuple[Counter[str], list[WaitlistItem]]:
+    """The normal population's counters and waiting students, summed once (the reports only read them)."""
+    return _summed(normal_population())
+
+
+def inputs(students: list[list[Fact]], companions: list[CompanionUpdatedData]) -> Inputs:
+    """The normal population and ``students`` as the report reads them."""
+    normal_total, normal_waiting = _normal_summed()
+    own_total, waiting = _summed(students)
+    total = Counter(normal_total)
+    total.update(own_total)  # update, not +: a weekly net change may be negative
     fields = set(CompanionInfo.model_fields)
     comps = {c.companion_id: CompanionInfo.model_validate(c.model_dump(include=fields)) for c in companions}
     comps["B01"] = CompanionInfo(companion_id="B01", school_ids=list(SCHOOLS), capacity=90, fte=1.0)
-    return Inputs("2026/27", dict(total), comps, waiting)
+    return Inputs("2026/27", dict(total), comps, [*normal_waiting, *waiting])
 
 
 def check_no_formulas(data: bytes, hostile: set[str]) -> int:
     """Assert the XLSX ``data`` holds no formula; returns how many cells hold one of the ``hostile`` texts
-    (or the texts as the writer wrote them: control characters replaced)."""
+    (or the texts as the writer wrote them: control characters replaced).
+
+    The cells are read with openpyxl's read-only reader: the same cell parser (value, type and style of
+    every cell), without building the sheets' drawings and charts, which hold no cells; the dimensions the
+    file declares are ignored, so every cell of every row is read."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         for name in z.namelist():
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 assert not re.search(rb"<(\w+:)?f[ >/]", z.read(name)), f"formula element in {name}"
-    wb = load_workbook(io.BytesIO(data))
+    wb = load_workbook(io.BytesIO(data), read_only=True)
     reached = 0
     written = {spreadsheet.ILLEGAL_CHARACTERS_RE.sub("\ufffd", h) for h in hostile}
     for ws in wb.worksheets:
+        ws.reset_dimensions()
         for row in ws.iter_rows():
             for cell in row:
                 assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
                 if isinstance(cell.value, str):
                     assert cell.data_type == "s", (ws.title, cell.coordinate, cell.value)
                     if spreadsheet.looks_like_formula(cell.value):
-                        assert cell.quotePrefix, (ws.title, cell.coordinate, cell.value)
+                        assert cell.style_array.quotePrefix, (ws.title, cell.coordinate, cell.value)
                     reached += any(h in cell.value for h in written)
+    wb.close()
     return reached
 
 
@@ -257,7 +283,7 @@ def test_no_text_of_any_fact_becomes_a_formula_in_any_export(
         for h, _ in students
     ]
     texts = {v for h, _ in students for val in h.values() for v in (val if isinstance(val, list) else [val])}
-    data = inputs(normal_population() + hostile_facts, companions)
+    data = inputs(hostile_facts, companions)
     weekly_ctx = weekly_context(
         data, ReportWeek.of(AS_OF, "last_week"), report_id="01T", generated_at=AS_OF, with_charts=False
     )
@@ -285,7 +311,7 @@ def test_the_issue_example_class_name_is_text_in_the_weekly_report() -> None:
         "companion_id": "B01",
         "career_fields": ["kfz"],
     }
-    data = inputs([*normal_population(), facts_of(hostile, "waitlisted")], [])
+    data = inputs([facts_of(hostile, "waitlisted")], [])
     ctx = weekly_context(
         data, ReportWeek.of(AS_OF, "last_week"), report_id="01T", generated_at=AS_OF, with_charts=False
     )
@@ -306,7 +332,7 @@ def test_a_row_is_redacted_even_when_its_reference_holds_characters_a_cell_canno
         "companion_id": "B01",
         "career_fields": ["kfz"],
     }
-    data = inputs([*normal_population(), facts_of(hostile, "waitlisted")], [])
+    data = inputs([facts_of(hostile, "waitlisted")], [])
     ctx = weekly_context(
         data, ReportWeek.of(AS_OF, "last_week"), report_id="01T", generated_at=AS_OF, with_charts=False
     )
