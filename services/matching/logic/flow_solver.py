@@ -209,28 +209,43 @@ class _Codes:
 def _codes(studs: Sequence[StudentState], comps: Sequence[Companion], context: Context) -> _Codes:
     n, m = len(studs), len(comps)
     col = {c.companion_id: j for j, c in enumerate(comps)}
-    fields = sorted(
-        {f for s in studs for f in s.profile.career_fields} | {f for c in comps for f in c.career_fields}
-    )
-    f_ix = {f: k for k, f in enumerate(fields)}
-    wanted = np.zeros((n, len(fields)), dtype=np.int32)
+    # codes in the order first seen (career fields, languages, genders, classes)
+    field_ix: dict[str, int] = {}
+    lang_ix: dict[str, int] = {}
+    gender_ix: dict[str, int] = {}
+    class_ix: dict[tuple[str, str], int] = {}
+    gender_of = [gender_ix.setdefault(c.gender, len(gender_ix)) for c in comps]
+    offered_at = [
+        (j, field_ix.setdefault(f, len(field_ix))) for j, c in enumerate(comps) for f in set(c.career_fields)
+    ]
+    wanted_at: list[tuple[int, int]] = []
+    lang_of, needs_lang, pref, prev, current, class_of, own = [], [], [], [], [], [], []
+    counts_of = context.class_counts
     for i, s in enumerate(studs):
-        for f in set(s.profile.career_fields):
-            wanted[i, f_ix[f]] = 1
-    offered = np.zeros((m, len(fields)), dtype=np.int32)
-    for j, c in enumerate(comps):
-        for f in set(c.career_fields):
-            offered[j, f_ix[f]] = 1
-    langs = sorted({s.profile.parent_contact_language or "" for s in studs})
-    l_ix = {lang: k for k, lang in enumerate(langs)}
-    genders = sorted({c.gender for c in comps} | {s.profile.preferred_companion_gender or "" for s in studs})
-    g_ix = {g: k for k, g in enumerate(genders)}
-    classes = sorted({(s.profile.school_id, s.profile.class_name) for s in studs})
-    k_ix = {k: x for x, k in enumerate(classes)}
-    here = np.zeros((len(classes), m), dtype=np.int64)
-    total = np.zeros(len(classes), dtype=np.int64)
-    for key, x in k_ix.items():
-        counts = context.class_counts.get(key)
+        p = s.profile
+        wanted_at.extend((i, field_ix.setdefault(f, len(field_ix))) for f in set(p.career_fields))
+        lang = p.parent_contact_language
+        lang_of.append(lang_ix.setdefault(lang or "", len(lang_ix)))
+        needs_lang.append(bool(lang) and lang != cm.HOME_LANGUAGE)
+        g = p.preferred_companion_gender
+        pref.append(gender_ix.setdefault(g, len(gender_ix)) if g is not None and g != "keine_angabe" else -1)
+        pc = p.previous_companion_id
+        prev.append(-1 if pc is None else col.get(pc, -2))
+        cid = s.companion_id
+        current.append(-1 if cid is None else col.get(cid, -2))
+        key = (p.school_id, p.class_name)
+        class_of.append(class_ix.setdefault(key, len(class_ix)))
+        own.append(cid is not None and (counts := counts_of.get(key)) is not None and counts.get(cid, 0) > 0)
+    wanted = np.zeros((n, len(field_ix)), dtype=np.int32)
+    if wanted_at:
+        wanted[tuple(np.array(wanted_at, dtype=np.int64).T)] = 1
+    offered = np.zeros((m, len(field_ix)), dtype=np.int32)
+    if offered_at:
+        offered[tuple(np.array(offered_at, dtype=np.int64).T)] = 1
+    here = np.zeros((len(class_ix), m), dtype=np.int64)
+    total = np.zeros(len(class_ix), dtype=np.int64)
+    for key, x in class_ix.items():
+        counts = counts_of.get(key)
         if counts:
             total[x] = sum(counts.values())
             for cid, k in counts.items():
@@ -241,44 +256,19 @@ def _codes(studs: Sequence[StudentState], comps: Sequence[Companion], context: C
         wanted=wanted,
         offered=offered,
         n_wanted=wanted.sum(axis=1),
-        lang_of=np.array([l_ix[s.profile.parent_contact_language or ""] for s in studs], dtype=np.int64),
-        needs_lang=np.array(
-            [bool(lang := s.profile.parent_contact_language) and lang != cm.HOME_LANGUAGE for s in studs],
-            dtype=bool,
+        lang_of=np.array(lang_of, dtype=np.int64),
+        needs_lang=np.array(needs_lang, dtype=bool),
+        speaks=np.array([[lang in c.languages for lang in lang_ix] for c in comps], dtype=bool).reshape(
+            m, len(lang_ix)
         ),
-        speaks=np.array([[lang in c.languages for lang in langs] for c in comps], dtype=bool).reshape(
-            m, len(langs)
-        ),
-        gender_of=np.array([g_ix[c.gender] for c in comps], dtype=np.int64),
-        pref=np.array(
-            [
-                g_ix[p]
-                if (p := s.profile.preferred_companion_gender) is not None and p != "keine_angabe"
-                else -1
-                for s in studs
-            ],
-            dtype=np.int64,
-        ),
-        prev=np.array(
-            [-1 if (pc := s.profile.previous_companion_id) is None else col.get(pc, -2) for s in studs],
-            dtype=np.int64,
-        ),
-        current=np.array(
-            [-1 if s.companion_id is None else col.get(s.companion_id, -2) for s in studs], dtype=np.int64
-        ),
-        class_of=np.array([k_ix[(s.profile.school_id, s.profile.class_name)] for s in studs], dtype=np.int64),
+        gender_of=np.array(gender_of, dtype=np.int64),
+        pref=np.array(pref, dtype=np.int64),
+        prev=np.array(prev, dtype=np.int64),
+        current=np.array(current, dtype=np.int64),
+        class_of=np.array(class_of, dtype=np.int64),
         here=here,
         total=total,
-        own=np.array(
-            [
-                s.companion_id is not None
-                and (counts := context.class_counts.get((s.profile.school_id, s.profile.class_name)))
-                is not None
-                and counts.get(s.companion_id, 0) > 0
-                for s in studs
-            ],
-            dtype=np.int64,
-        ),
+        own=np.array(own, dtype=np.int64),
     )
 
 
@@ -289,16 +279,78 @@ def _fraction_table(
     rounds exactly as ``cost.components`` does) and spread over the arrays' shape."""
     if not num.size:
         return np.zeros(num.shape, dtype=dtype)
-    low = min(int(den.min()), 0)
-    base = int(den.max()) - low + 1
-    keys, inverse = np.unique(num * base + (den - low), return_inverse=True)
-    table = [value(a, b + low) for a, b in (divmod(int(k), base) for k in keys)]
-    return np.asarray(table, dtype=dtype)[inverse].reshape(num.shape)
+    low_num, low_den = min(int(num.min()), 0), min(int(den.min()), 0)
+    base = int(den.max()) - low_den + 1
+    keys = (num - low_num) * base + (den - low_den)
+    size = int(keys.max()) + 1
+    if size <= 4 * keys.size + 1024:  # small numbers (the usual case): a table indexed by the key
+        seen = np.zeros(size, dtype=bool)
+        seen[keys] = True
+        distinct = np.flatnonzero(seen)
+        table = np.zeros(size, dtype=dtype)
+        table[distinct] = [
+            value(a + low_num, b + low_den) for a, b in (divmod(int(k), base) for k in distinct)
+        ]
+        return table[keys]
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    values = [value(a + low_num, b + low_den) for a, b in (divmod(int(k), base) for k in distinct)]
+    return np.asarray(values, dtype=dtype)[inverse].reshape(num.shape)
 
 
 def _share(weight: float, if_empty: float = 0.0) -> Callable[[int, int], float]:
     """``weight × a / b`` (``if_empty`` for ``b ≤ 0``) rounded as ``cost.components`` rounds a component."""
     return lambda a, b: round(weight * (a / b if b > 0 else if_empty), cm.PRECISION)
+
+
+def _new_pair_rules(
+    studs: Sequence[StudentState], comps: Sequence[Companion], move: int, today: date | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per student the move penalty (``move`` units, twice for a pinned one), the consent and the code of the
+    day a new assignment is checked on (:func:`pair_allowed`); per companion and day code: active then."""
+    moves, consents, day_of = [], [], []
+    d_ix: dict[date | None, int] = {}
+    for s in studs:
+        moves.append(0 if s.companion_id is None else move * (2 if s.pinned else 1))
+        consents.append(s.profile.consent_present)
+        day = s.profile.start_date if today is None else cm.start_day(s.profile, today)
+        day_of.append(d_ix.setdefault(day, len(d_ix)))
+    works = np.array([[c.active and not cm.on_leave(c, d) for d in d_ix] for c in comps], dtype=bool)
+    return (
+        np.array(moves, dtype=np.int64),
+        np.array(consents, dtype=bool),
+        np.array(day_of, dtype=np.int64),
+        works.reshape(len(comps), len(d_ix)),
+    )
+
+
+def _kept_rules(comps: Sequence[Companion], today: date | None) -> Callable[[StudentState, int], bool]:
+    """:func:`pair_allowed` of a student's current pair (companion ``comps[j]``), computed once per what it
+    depends on: the companion, the student's consent, school and start date, and when the assignment
+    began."""
+    kept: dict[tuple[Any, ...], bool] = {}
+
+    def allowed(s: StudentState, j: int) -> bool:
+        key = (j, s.profile.consent_present, s.profile.school_id, s.profile.start_date, s.starts_on)
+        if (ok := kept.get(key)) is None:
+            ok = kept[key] = pair_allowed(s, comps[j], today)
+        return ok
+
+    return allowed
+
+
+def _in_student_order(
+    pi: np.ndarray, pj: np.ndarray, pu: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arcs, made school by school with each student's arcs in one run, in student order (a stable
+    reordering of the runs, no sort)."""
+    if not len(pi):
+        return pi, pj, pu
+    runs = np.bincount(pi, minlength=n)
+    run_at = np.zeros(n, dtype=np.int64)
+    first = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
+    run_at[pi[first]] = first
+    order = np.repeat(run_at - (np.cumsum(runs) - runs), runs) + np.arange(len(pi))
+    return pi[order], pj[order], pu[order]
 
 
 def pair_arcs(
@@ -322,23 +374,14 @@ def pair_arcs(
         return empty, empty, empty
     w = weights
     k = codes or _codes(studs, comps, context)
-    move = cm.to_units(w.move_penalty)
-    move_units = np.array(
-        [0 if s.companion_id is None else move * (2 if s.pinned else 1) for s in studs], dtype=np.int64
-    )
-    consent = np.array([s.profile.consent_present for s in studs], dtype=bool)
-    # the day a new assignment is checked on (pair_allowed), and who is active then
-    days = [s.profile.start_date if today is None else cm.start_day(s.profile, today) for s in studs]
-    distinct = sorted(set(days), key=lambda d: (d is not None, d))
-    d_ix = {d: x for x, d in enumerate(distinct)}
-    day_of = np.array([d_ix[d] for d in days], dtype=np.int64)
-    works = np.array([[c.active and not cm.on_leave(c, d) for d in distinct] for c in comps], dtype=bool)
+    move_units, consent, day_ix, works = _new_pair_rules(studs, comps, cm.to_units(w.move_penalty), today)
     u_cont = cm.to_units(round(w.continuity * 1.0, cm.PRECISION))
     u_lang = cm.to_units(round(w.parent_language * 1.0, cm.PRECISION))
     u_gender = cm.to_units(round(w.gender_preference * 1.0, cm.PRECISION))
     career = _share(w.career_fields)
     cohesion = _share(w.class_cohesion)
 
+    kept_allowed = _kept_rules(comps, today)
     by_school: dict[str, list[int]] = {}
     for j, c in enumerate(comps):
         for school in c.school_ids:
@@ -365,18 +408,20 @@ def pair_arcs(
             lambda a, b: cm.to_units(cohesion(a, b)), num, np.broadcast_to(den, num.shape), np.int64
         )
         units += np.where((k.current[R] != -1) & ~is_current, move_units[R], 0)
-        allowed = consent[R] & works[C, day_of[R]]
-        for a, b in zip(*np.nonzero(is_current), strict=True):
-            allowed[a, b] = pair_allowed(studs[rows[a]], comps[int(cols[b])], today)
+        allowed = consent[R] & works[C, day_ix[R]]
+        at_a, at_b = np.nonzero(is_current)
+        if len(at_a):
+            allowed[at_a, at_b] = [
+                kept_allowed(studs[rows[a]], int(cols[b]))
+                for a, b in zip(at_a.tolist(), at_b.tolist(), strict=True)
+            ]
         ii, jj = np.nonzero(allowed)
         out_i.append(r[ii])
         out_j.append(cols[jj])
         out_u.append(units[ii, jj])
     if not out_i:
         return empty, empty, empty
-    pi, pj, pu = np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_u)
-    order = np.argsort(pi, kind="stable")
-    return pi[order], pj[order], pu[order]
+    return _in_student_order(np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_u), n)
 
 
 def _slot_table(capacity: int, weights: Weights) -> np.ndarray:
@@ -514,6 +559,7 @@ def plan(
     supplies = np.zeros(n + m + 1, dtype=np.int64)
     supplies[:n] = 1
     supplies[sink] = -n
+    candidates = _candidates(pair_i, pair_j, pair_u, codes.current, len(tails))
     flow = network_lp.solve(
         tails,
         heads,
@@ -521,7 +567,7 @@ def plan(
         np.ones(len(tails), dtype=np.int64),
         supplies,
         root=sink,
-        candidates=_candidates(pair_i, pair_j, pair_u, codes.current, len(tails)),
+        candidates=candidates,
         ties=ties,
     )
     flows = flow.flows[:n_pair]
