@@ -63,7 +63,7 @@ from services.matching.logic import network_lp
 from services.matching.logic.cost import DEFAULT_WEIGHTS, Context, Explanation, Weights
 from services.matching.models.matching import Companion
 
-CANDIDATE_PAIRS = 2
+CANDIDATE_PAIRS = 3
 """Pairs per student (the cheapest) the LP starts with; any other pair enters once it would lower the cost."""
 
 
@@ -442,10 +442,10 @@ def _slot_units_cached(capacity: int, load_balance: float) -> np.ndarray:
 def _candidates(
     pair_i: np.ndarray, pair_j: np.ndarray, pair_u: np.ndarray, current: np.ndarray, arcs: int
 ) -> np.ndarray:
-    """The arcs the LP starts with: each student's two cheapest pairs (equal costs: the earlier companion)
-    and current companion (``current``: its column per student), every slot and every unassigned arc
-    (feasible on its own: anyone may stay unassigned). The others enter while their reduced cost is
-    negative (``network_lp.solve``)."""
+    """The arcs the LP starts with: each student's ``CANDIDATE_PAIRS`` cheapest pairs (equal costs: the
+    earlier companion) and current companion (``current``: its column per student), every slot and every
+    unassigned arc (feasible on its own: anyone may stay unassigned). The others enter while their reduced
+    cost is negative (``network_lp.solve``)."""
     out = np.ones(arcs, dtype=bool)
     n_pair = len(pair_i)
     if not n_pair:
@@ -464,6 +464,54 @@ def _candidates(
         key = np.where(pick, taken, key)
     out[:n_pair] = chosen
     return out
+
+
+def _start(
+    pair_i: np.ndarray,
+    pair_j: np.ndarray,
+    pair_u: np.ndarray,
+    current: np.ndarray,
+    capacity: np.ndarray,
+    candidates: np.ndarray,
+) -> network_lp.Start:
+    """A basis of the candidate arcs near the optimum for the LP to start from: the current assignments
+    that are allowed pairs, up to each companion's capacity in priority order; then, in priority order,
+    every other student at the cheapest of its candidate pairs with a free slot; the rest unassigned. Its
+    tree: each student's pair or unassigned arc and each companion's first free slot (its last if full); a
+    companion without slots is left out of it (only the LP's path depends on the start, not its proof)."""
+    n, m, n_pair = len(current), len(capacity), len(pair_i)
+    n_slot = int(capacity.sum())
+    first_slot = np.concatenate([[0], np.cumsum(capacity)[:-1]]).astype(np.int64) if m else capacity
+    at = np.full(n, -1, dtype=np.int64)
+    # the current pairs (ordered by student, i.e. by priority), up to each companion's capacity
+    kept = np.flatnonzero(candidates[:n_pair] & (current[pair_i] == pair_j))
+    j = pair_j[kept]
+    order = np.argsort(j, kind="stable")
+    place = np.empty(len(kept), dtype=np.int64)
+    place[order] = np.arange(len(kept)) - np.searchsorted(j[order], j[order])
+    kept = kept[place < capacity[j]]
+    at[pair_i[kept]] = kept
+    free = (capacity - np.bincount(pair_j[kept], minlength=m)).tolist()
+    # the others: the cheapest candidate pair with a free slot, in priority order
+    others = np.flatnonzero(candidates[:n_pair] & (at[pair_i] < 0))
+    others = others[np.lexsort((pair_u[others], pair_i[others]))]
+    placed = at.tolist()
+    for a, i, c in zip(others.tolist(), pair_i[others].tolist(), pair_j[others].tolist(), strict=True):
+        if placed[i] < 0 and free[c] > 0:
+            placed[i] = a
+            free[c] -= 1
+    at = np.asarray(placed, dtype=np.int64)
+    load = capacity - np.asarray(free, dtype=np.int64)
+    flows = np.zeros(n_pair + n_slot + n, dtype=np.int64)
+    waiting = at < 0
+    flows[at[~waiting]] = 1
+    flows[n_pair + n_slot + np.flatnonzero(waiting)] = 1
+    slot_j = np.repeat(np.arange(m, dtype=np.int64), capacity)
+    flows[n_pair : n_pair + n_slot] = (np.arange(n_slot) - first_slot[slot_j]) < load[slot_j]
+    with_slots = np.flatnonzero(capacity > 0)
+    basic_slot = first_slot[with_slots] + np.minimum(load[with_slots], capacity[with_slots] - 1)
+    tree = np.concatenate([at[~waiting], n_pair + n_slot + np.flatnonzero(waiting), n_pair + basic_slot])
+    return network_lp.Start(flows, tree)
 
 
 def _load_share(k: int, capacity: int) -> float:
@@ -569,6 +617,7 @@ def plan(
         root=sink,
         candidates=candidates,
         ties=ties,
+        start=_start(pair_i, pair_j, pair_u, codes.current, capacity, candidates),
     )
     flows = flow.flows[:n_pair]
     used = np.flatnonzero(flows)

@@ -13,9 +13,12 @@ Why an LP gives the integer optimum and how each result is proven
   arc of the network, reduced cost ``cost − π(tail) + π(head)`` ``≥ 0`` if the arc is below its capacity
   and ``≤ 0`` if it carries flow (dual feasibility with complementary slackness). By LP duality that proves
   the flow a minimum-cost one; if the check fails, :class:`NotProven` is raised, never a flow returned.
-* Speed: the simplex starts on the caller's ``candidates`` (e.g. each student's cheapest arcs) and adds the
-  arcs whose exact reduced cost is negative until none is left (column generation, warm-started on the
-  same HiGHS model); the final check covers every arc of the network, not only those the LP saw.
+* Speed: the simplex starts on the caller's ``candidates`` (e.g. each student's cheapest arcs), from the
+  caller's basis if given (:class:`Start`: a flow and a spanning tree of arcs, e.g. the current assignment),
+  and adds the arcs whose exact reduced cost is negative until none is left (column generation,
+  warm-started on the same HiGHS model); the final check covers every arc of the network, not only those
+  the LP saw. Neither the candidates nor the start change what is proven, only the simplex's path (and so,
+  among several flows of the same minimum cost, which one is returned).
 """
 
 from __future__ import annotations
@@ -34,6 +37,17 @@ class NotProven(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Start:
+    """A basis to start the simplex from (warm start): ``flows`` per arc meeting the supplies, and ``tree``,
+    arcs among the candidates that form a spanning tree of the nodes they touch and the root; every other
+    candidate arc is at 0 or its capacity in ``flows``. Only the simplex's path depends on it: the result is
+    proven optimal the same way whatever the start (a start that is not such a basis is not used)."""
+
+    flows: np.ndarray
+    tree: np.ndarray
+
+
+@dataclass(frozen=True)
 class Flow:
     """A certified minimum-cost flow: ``flows`` per arc, integer node ``potentials`` (the root's is 0) that
     prove it optimal, its ``cost`` and the number of arcs the LP needed (``lp_arcs``)."""
@@ -42,6 +56,8 @@ class Flow:
     potentials: np.ndarray
     cost: int
     lp_arcs: int
+    started: bool = False
+    """The simplex began from the caller's :class:`Start`."""
 
 
 def solve(
@@ -53,12 +69,14 @@ def solve(
     root: int,
     candidates: np.ndarray | None = None,
     ties: np.ndarray | None = None,
+    start: Start | None = None,
 ) -> Flow:
     """Minimum-cost flow of the network ``tails[a] → heads[a]`` (integer ``costs``, ``capacities``), node
     ``supplies`` summing to zero (negative: demand). ``root``: a node every other node with arcs is connected
     to (its conservation row is implied by the others and left out). ``candidates``: arcs to start the LP
     with (a feasible subset; all arcs if ``None`` or if the subset is infeasible). ``ties``: a second,
-    non-negative cost per arc, minimised among the minimum-cost flows (lexicographically)."""
+    non-negative cost per arc, minimised among the minimum-cost flows (lexicographically). ``start``: a
+    basis of the candidates to begin with (:class:`Start`)."""
     tails = np.asarray(tails, dtype=np.int64)
     heads = np.asarray(heads, dtype=np.int64)
     costs = np.asarray(costs, dtype=np.int64)
@@ -74,6 +92,7 @@ def solve(
     active = np.ones(arcs, dtype=bool) if candidates is None else np.asarray(candidates, dtype=bool).copy()
     lp = _Lp(tails, heads, costs, capacities, supplies, root)
     lp.add(np.flatnonzero(active))
+    started = start is not None and lp.start(start)
     if not lp.run():
         if active.all():
             raise NotProven("the supplies cannot be met")
@@ -94,7 +113,7 @@ def solve(
     _certify(tails, heads, costs, capacities, supplies, flows, potentials)
     if ties is not None and int(np.asarray(ties, dtype=np.int64) @ flows):
         flows = _break_ties(tails, heads, costs, capacities, supplies, root, flows, potentials, ties)
-    return Flow(flows, potentials, int(costs @ flows), int(active.sum()))
+    return Flow(flows, potentials, int(costs @ flows), int(active.sum()), started)
 
 
 def _break_ties(
@@ -197,6 +216,33 @@ class _Lp:
             value[keep],
         )
         self.columns = np.concatenate([self.columns, arcs])
+
+    def start(self, start: Start) -> bool:
+        """Set the basis of ``start`` (:class:`Start`) on the columns added so far; ``False`` (and nothing
+        set) if it is not one."""
+        cols = self.columns
+        flows = np.asarray(start.flows, dtype=np.int64)[cols]
+        caps = self.capacities[cols]
+        in_tree = np.zeros(len(self.tails), dtype=bool)
+        in_tree[np.asarray(start.tree, dtype=np.int64)] = True
+        basic = in_tree[cols]
+        if int(basic.sum()) != len(start.tree) or not ((flows == 0) | (flows == caps) | basic).all():
+            return False
+        touched = np.zeros(self.nodes, dtype=bool)
+        touched[self.tails[start.tree]] = True
+        touched[self.heads[start.tree]] = True
+        touched[self.root] = False
+        if int(touched.sum()) != len(start.tree):
+            return False
+        status = self._hs.HighsBasisStatus
+        kinds = (status.kLower, status.kUpper, status.kBasic)
+        code = np.where(basic, 2, np.where((flows == caps) & (caps > 0), 1, 0))
+        basis = self.h.getBasis()
+        basis.col_status = [kinds[c] for c in code.tolist()]
+        basis.row_status = [
+            status.kBasic if free else status.kLower for free in np.delete(~touched, self.root).tolist()
+        ]
+        return self.h.setBasis(basis) == self._hs.HighsStatus.kOk
 
     def run(self) -> bool:
         """Solve; ``False`` if the restricted network is infeasible."""

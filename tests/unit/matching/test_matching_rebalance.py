@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 
 from avdual.random_pool import random_pool
 from services.matching.logic import cost as cm
-from services.matching.logic import flow_solver
+from services.matching.logic import flow_solver, network_lp
 from services.matching.logic.cost import Weights
 from services.matching.logic.flow_solver import StudentState
 from services.matching.models.matching import Companion, LeavePeriod
@@ -354,6 +354,29 @@ def test_explanations_on_the_benchmark_generator() -> None:
     assert plan.explanations == {
         studs[i].intake_id: e for i, e in scalar_explanations(studs, comps, after, ctx, w)
     }
+
+
+def test_the_lp_starts_from_the_plans_basis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start the plan gives the LP (current assignments, then the cheapest free places) is a basis the
+    LP takes, on small pools with every edge case and on the benchmark generator (only the simplex's path
+    depends on it; the optimum is compared with scipy above)."""
+    taken: list[bool] = []
+    start = network_lp._Lp.start
+
+    def spy(lp: Any, basis: network_lp.Start) -> bool:
+        taken.append(start(lp, basis))
+        return taken[-1]
+
+    monkeypatch.setattr(network_lp._Lp, "start", spy)
+    for seed in range(60):
+        rng = random.Random(seed)
+        studs, comps, w = random_small(rng)
+        studs, comps = with_dates(rng, studs, comps)
+        flow_solver.plan(studs, comps, w, rng.choice([None, *DAYS[::3]]))
+    studs, comps = random_pool(600, 24, seed=3)
+    flow_solver.plan(studs, comps, today=date(2026, 9, 21))
+    assert len(taken) >= 50
+    assert all(taken)
 
 
 # ------------------------------------------------------------------------------------ invariants

@@ -75,6 +75,42 @@ def test_ties_are_minimised_among_the_minimum_cost_flows(net: tuple[np.ndarray, 
     assert flow.cost * big + int(x @ flow.flows) == lexicographic
 
 
+def root_start(t: np.ndarray, h: np.ndarray, supplies: np.ndarray, root: int) -> network_lp.Start:
+    """A basis of :func:`networks`: every node's supply carried over one of its two root arcs, the tree."""
+    flows = np.zeros(len(t), dtype=np.int64)
+    tree = []
+    for v, s in enumerate(supplies.tolist()):
+        if v == root:
+            continue
+        out = int(np.flatnonzero((t == v) & (h == root))[0])
+        back = int(np.flatnonzero((t == root) & (h == v))[0])
+        arc = back if s < 0 else out
+        flows[arc] = abs(s)
+        tree.append(arc)
+    return network_lp.Start(flows, np.array(tree, dtype=np.int64))
+
+
+@settings(max_examples=80, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(), st.booleans(), st.booleans())
+def test_a_start_basis_changes_the_path_not_the_proven_optimum(
+    net: tuple[np.ndarray, ...], start_small: bool, broken: bool
+) -> None:
+    """From a basis of the caller (each node's supply over a root arc) the LP reaches the network simplex's
+    cost, certified as without one; a start that is not a basis (a cycle) is not used."""
+    t, h, c, u, x, supplies, root = net
+    candidates = (c <= np.median(c)) | (t == root) | (h == root) if start_small else None
+    start = root_start(t, h, supplies, int(root))
+    if broken:  # both root arcs of node 0: a cycle, not a tree
+        both = np.flatnonzero(((t == 0) & (h == root)) | ((t == root) & (h == 0)))[:2]
+        start = network_lp.Start(start.flows, np.unique(np.concatenate([start.tree, both])))
+    flow = network_lp.solve(t, h, c, u, supplies, int(root), candidates=candidates, ties=x, start=start)
+    assert flow.started is not broken
+    assert flow.cost == networkx_cost(t, h, c, u, supplies)
+    plain = network_lp.solve(t, h, c, u, supplies, int(root), candidates=candidates, ties=x)
+    assert not plain.started
+    assert (flow.cost, int(x @ flow.flows)) == (plain.cost, int(x @ plain.flows))
+
+
 def test_unmet_supplies_are_refused() -> None:
     t, h = np.array([0]), np.array([1])
     with pytest.raises(network_lp.NotProven):
