@@ -336,13 +336,8 @@ def install_partition_query() -> None:
         if partition is None:
             return original_all_items(self)
         if isinstance(partition[0], tuple):  # an index: the items with these (attribute, value) pairs
-            items = _items_with(self, partition)
-        else:
-            hash_set = self.items.get(partition[0])  # .get: the items are a defaultdict
-            if hash_set is None:
-                return []
-            items = list(hash_set.values()) if self.range_key_attr else [hash_set]
-        return _in_table_order(self, items)
+            return _in_table_order(self, _items_with(self, partition))
+        return _partition_items(self, partition)
 
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(self, *args, **kwargs)
@@ -357,7 +352,7 @@ def install_partition_query() -> None:
                 bound.arguments.get("range_key_conditions") if bound.arguments.get("limit") is None else None,
             )
         elif bound.arguments.get("hash_key") is not None:
-            partition = (bound.arguments["hash_key"],)
+            partition = (bound.arguments["hash_key"], *_sort_key_condition(self, bound.arguments))
         if partition is None:
             return original_query(self, *args, **kwargs)
         self.__dict__["_avdual_partition"] = partition
@@ -374,6 +369,62 @@ def install_partition_query() -> None:
 
 
 _KEY_TYPES = frozenset({"S", "N", "B"})
+
+
+#: moto refuses to store an item larger than this (``dynamo_type.LimitedSizeDict``, DynamoDB's 400 KB)
+_ITEM_SIZE_LIMIT = 405_000
+
+
+def _sort_key_condition(table: Any, arguments: dict[str, Any]) -> tuple[tuple[str, list[Any]], ...]:
+    """The sort key condition of a query of ``table``'s own key as moto compares it (operator, values), when
+    it is the only condition moto applies while walking the partition (no legacy ``QueryFilter``)."""
+    comparison, values = arguments.get("range_comparison"), arguments.get("range_objs")
+    if not comparison or not table.range_key_attr or arguments.get("filter_kwargs"):
+        return ()
+    return ((comparison, list(values or [])),)
+
+
+def _partition_items(table: Any, partition: tuple[Any, ...]) -> list[Any]:
+    """The items of the table's partition ``partition[0]`` in moto's order (with a sort key condition
+    ``partition[1]``: those :func:`_key_condition_run` keeps)."""
+    hash_set = table.items.get(partition[0])  # .get: the items are a defaultdict
+    if hash_set is None:
+        return []
+    items = _in_table_order(table, list(hash_set.values()) if table.range_key_attr else [hash_set])
+    return _key_condition_run(items, partition[1]) if len(partition) > 1 else items
+
+
+def _key_condition_run(items: list[Any], condition: tuple[str, list[Any]]) -> list[Any]:
+    """Of a partition in moto's order, the items its sort key condition selects (``DynamoType.compare``'s
+    function on the same values), and of each stretch of items between them the first and the last.
+
+    moto walks every item of the partition for a query and adds the selected ones to its page; an item
+    it does not select changes the answer only by ending the page: where the page is full (``Limit``) at
+    the next item (the first of a stretch, or its last when the page runs backwards: both are kept), or
+    where the page's size and the item's exceed moto's 1 MB. The last cannot happen while the selected
+    items together stay below 1 MB less the largest item moto stores; otherwise every item is kept. So
+    moto answers the same page, ``LastEvaluatedKey`` and counts from fewer items (DynamoDB reads only
+    the items the key condition selects)."""
+    from moto.dynamodb.comparisons import get_comparison_func
+    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
+
+    comparison, values = condition
+    try:
+        compare = get_comparison_func(comparison)
+        bounds = [v.cast_value for v in values]
+        selected = [bool(compare(x.range_key.cast_value, *bounds)) for x in items]
+    except Exception:  # moto's own walk raises what it raises
+        return items
+    if sum(x.size() for x, chosen in zip(items, selected, strict=True) if chosen) + _ITEM_SIZE_LIMIT > (
+        RESULT_SIZE_LIMIT
+    ):
+        return items
+    last = len(items) - 1
+    return [
+        x
+        for i, x in enumerate(items)
+        if selected[i] or (i > 0 and selected[i - 1]) or (i < last and selected[i + 1])
+    ]
 
 
 def _index_order(original: Any) -> Any:

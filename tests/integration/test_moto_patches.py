@@ -471,12 +471,22 @@ def _sort_check_queries() -> list[dict[str, Any]]:
     for pk in ("a", "b"):
         key = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": pk}}}
         requests += [key, {**key, "ScanIndexForward": False, "Limit": 3}]
-        requests.append(
-            {
-                "KeyConditionExpression": "pk = :p AND sk < :s",
-                "ExpressionAttributeValues": {":p": {"S": pk}, ":s": {"N": "0.5"}},
-            }
-        )
+        for condition, values, pages in (
+            ("sk < :s", {":s": {"N": "0.5"}}, {}),
+            ("sk > :s", {":s": {"N": "-3"}}, {"Limit": 2}),
+            ("sk >= :s", {":s": {"N": "1E+2"}}, {"Limit": 1, "ScanIndexForward": False}),
+            ("sk BETWEEN :a AND :b", {":a": {"N": "-12.25"}, ":b": {"N": "10"}}, {"Limit": 2}),
+            ("sk BETWEEN :a AND :b", {":a": {"N": "-50"}, ":b": {"N": "0"}}, {"ScanIndexForward": False}),
+            ("sk <= :s", {":s": {"N": "7"}}, {"Limit": 3, "ScanIndexForward": False}),
+            ("sk = :s", {":s": {"N": "1"}}, {}),
+        ):
+            requests.append(
+                {
+                    "KeyConditionExpression": f"pk = :p AND {condition}",
+                    "ExpressionAttributeValues": {":p": {"S": pk}, **values},
+                    **pages,
+                }
+            )
     for index in ("by_v", "by_t"):
         for g in ("x", "y"):
             key = {
@@ -498,8 +508,9 @@ def _sort_check_queries() -> list[dict[str, Any]]:
 def test_partitions_and_indexes_are_sorted_as_moto_sorts_them(rt: LocalRuntime) -> None:
     """moto's order of a partition and of an index (numbers by value: ``-1E+2`` before ``-3``, ``0.5`` before
     ``1``; strings by code point; ties of an index's sort key by the table's key) is kept when the keys are
-    converted once per item: every page of every query, random items (``Query``,
-    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html)."""
+    converted once per item, and a sort key condition's pages are moto's when it walks only the items the
+    condition selects (with the neighbours that end a full page): every page of every query, random
+    items (``Query``, https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html)."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
@@ -528,6 +539,36 @@ def test_partitions_and_indexes_are_sorted_as_moto_sorts_them(rt: LocalRuntime) 
         assert with_patch == own
 
     check()
+
+
+def test_a_key_condition_over_large_items_ends_its_pages_where_moto_ends_them(rt: LocalRuntime) -> None:
+    """Where the items a sort key condition selects come near moto's 1 MB page, the items it does not select
+    can end the page (moto measures them too): then the whole partition is walked as moto walks it."""
+    ddb = boto3.client("dynamodb")
+    table = "large-items"
+    _sort_check_table(ddb, table)
+    for n in range(8):  # 150 KB or 350 KB each: three selected ones pass 600 KB, moto's limit is 1 MB
+        size = 350_000 if n % 3 == 0 else 150_000
+        ddb.put_item(TableName=table, Item={"pk": {"S": "a"}, "sk": {"N": str(n)}, "x": {"S": "x" * size}})
+    queries = [
+        {
+            "KeyConditionExpression": f"pk = :p AND {condition}",
+            "ExpressionAttributeValues": {":p": {"S": "a"}, **values},
+            "ProjectionExpression": "sk",
+            **pages,
+        }
+        for condition, values, pages in (
+            ("sk BETWEEN :a AND :b", {":a": {"N": "1"}, ":b": {"N": "5"}}, {}),
+            ("sk BETWEEN :a AND :b", {":a": {"N": "1"}, ":b": {"N": "2"}}, {"ScanIndexForward": False}),
+            ("sk < :s", {":s": {"N": "4"}}, {}),
+            ("sk > :s", {":s": {"N": "3"}}, {"ScanIndexForward": False}),
+        )
+    ]
+    with_patch = _query_answers(ddb, table, queries)
+    with _motos_own_query():
+        own = _query_answers(ddb, table, queries)
+    assert with_patch == own
+    assert any(page[1] for page in own)  # moto ends some page at 1 MB
 
 
 def _table(name: str) -> None:
