@@ -470,15 +470,37 @@ def _sorted_as_moto_sorts(items: list[Any], keys: Any) -> list[Any] | None:
 
 
 def _items_with(table: Any, pairs: tuple[tuple[str, Any], ...]) -> list[Any]:
-    """The items of a moto table whose attributes have these values (one walk, unsorted)."""
+    """The items of a moto table whose attributes have these values (one walk, unsorted; each value compared
+    as moto compares it, :func:`_equal_to`)."""
+    (first, value), *rest = pairs
+    first_equal = _equal_to(value)
+    tests = [(attribute, _equal_to(v)) for attribute, v in rest]
     return [
         item
         for hash_set in table.items.values()
         for item in (hash_set.values() if table.range_key_attr else [hash_set])
-        if all(
-            (found := item.attrs.get(attribute)) is not None and found == value for attribute, value in pairs
+        if (found := item.attrs.get(first)) is not None
+        and first_equal(found)
+        and all(
+            (other := item.attrs.get(attribute)) is not None and equal(other) for attribute, equal in tests
         )
     ]
+
+
+def _equal_to(value: Any) -> Any:
+    """A test of a ``DynamoType`` found in an item that answers what moto's ``found == value`` answers (same
+    type and equal ``cast_value``), with ``value``'s side converted once: a string or binary value is its
+    own ``cast_value``, a number's is ``Decimal`` of its text."""
+    from decimal import Decimal
+
+    kind = value.type
+    if kind in ("S", "B"):
+        plain = value.value
+        return lambda found: found.type == kind and found.value == plain
+    if kind == "N":
+        number = value.cast_value
+        return lambda found: found.type == "N" and Decimal(found.value) == number
+    return lambda found: found == value
 
 
 def _index_partition(
