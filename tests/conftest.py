@@ -56,11 +56,11 @@ def companion(cid: str, schools: list[str], capacity: int = 2, **kw: Any) -> dic
 
 
 # `make test` runs pytest-xdist with `--dist loadfile --no-loadscope-reorder`: the two workers take whole
-# files in collection order. The slowest files go first, so that no worker ends the run alone with one of them
-# while the other has finished (xdist's default order, by number of tests, put the slow files of one or two
-# tests last). By test-seconds per file (`--junitxml`, setup included), slowest first; docs/performance.md,
-# "`make test`". A file left off this list only runs later; a listed file that is gone fails
-# tests/unit/platform/test_heavy_files_first.py.
+# files in collection order. The slowest files go first, slowest first, so that the run ends with short files
+# on both workers (xdist's default order, by number of tests, can leave a slow file of one or two tests to
+# the end, where one worker runs it alone). The forty slowest by test-seconds per file (`--junitxml`, setup
+# included; the rest take under about 6 s of CPU each); docs/performance.md, "`make test`". A file left off
+# this list only runs later; a listed file that is gone fails tests/unit/platform/test_heavy_files_first.py.
 HEAVY_FILES = (
     "tests/integration/test_matching.py",
     "tests/browser/test_dashboard_browser.py",
@@ -80,8 +80,28 @@ HEAVY_FILES = (
     "tests/browser/test_school_workflows_browser.py",
     "tests/infra/test_infra_auth.py",
     "tests/integration/test_alert_digest.py",
+    "tests/fuzz/test_api_fuzz.py",
+    "tests/integration/test_casework.py",
+    "tests/integration/test_ops.py",
+    "tests/browser/test_begleitung_browser.py",
+    "tests/infra/test_aws_rules.py",
+    "tests/browser/test_one_look_browser.py",
     "tests/e2e/test_erasure.py",
+    "tests/unit/intake/test_intake_classlist_sweep.py",
+    "tests/e2e/test_smoke.py",
+    "tests/integration/test_scheduled_runs.py",
+    "tests/browser/test_intake_form_browser.py",
+    "tests/integration/test_moto_patches.py",
     "tests/integration/test_reporting_weeks.py",
+    "tests/integration/test_intake_corrections.py",
+    "tests/e2e/test_one_clock.py",
+    "tests/unit/reporting/test_reporting_workbooks.py",
+    "tests/infra/test_infra_stack.py",
+    "tests/integration/test_outbox.py",
+    "tests/integration/test_reporting_goal_index.py",
+    "tests/unit/reporting/test_reporting_render.py",
+    "tests/integration/test_reporting_runtime.py",
+    "tests/e2e/test_report_redaction.py",
 )
 
 
