@@ -8,7 +8,7 @@ parts), the dashboard figures and everything logged are searched for the seeded 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ import pytest
 from avdual.demo import seed_companions, submit_all
 from avdual.runtime import LocalRuntime
 from avdual.scenario import load_intakes, load_scenario
+from contracts import calendar
 from tests.privacy import captured_service_logs, everything_stored, identifiers, leaks, texts_of
 
 OFFICE = {"sub": "office-privacy", "cognito:groups": "office"}
@@ -51,7 +52,7 @@ def _run(tmp_path: Path, scenario: dict, forms: list[dict]) -> dict[str, str]:
         ids = submit_all(rt, forms, drain_every=20)
         assigned = next(a for a in rt.scan("assignments") if a["status"] == "assigned")
         exit_body = {
-            "exit_date": date.today().isoformat(),
+            "exit_date": calendar.local_date(rt.clock.now()).isoformat(),  # the county's day
             "reason": "completed",
             "destination": "dual_training",
         }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from ulid import ULID
 from avdual.runtime import LocalRuntime
 from common.event_bus import EventBridgePublisher
 from common.events import OutgoingEvent
+from contracts import calendar
 from contracts.events import (
     INTAKE_SUBMITTED,
     INTAKE_UPDATED,
@@ -32,7 +33,8 @@ from tests.conftest import OFFICE, companion
 T0 = datetime(2026, 9, 1, 8, tzinfo=UTC)
 EVENT_DAY = T0.date()
 """The day the intake events of these tests happen: matching decides as of the event's time."""
-TODAY = date.today()
+TODAY = calendar.local_date(datetime.now(UTC))
+"""The county's day now, the day the services check an exit date against (contracts/calendar.py)."""
 
 
 def iid(n: int) -> str:
