@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 
+from contracts import calendar
+from tests.browser.conftest import open_page
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.enable_socket,  # loopback only: the server binds 127.0.0.1
@@ -23,6 +26,15 @@ pytestmark = [
 
 SHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
 NOTE = "Vater begleitet zum Betrieb, Sorge wegen Fahrtweg"  # personal: only the page may show it
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """The companion's browser in the county's time zone (overrides conftest's): the exit form proposes the
+    page's today, which the services check against the county's day (contracts/calendar.py); in the
+    container's UTC the page would propose the day before between midnight in Ludwigsburg and midnight UTC."""
+    with open_page(browser, timezone_id=calendar.TZ_NAME) as pg:
+        yield pg
 
 
 @pytest.fixture(scope="module")
