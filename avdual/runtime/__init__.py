@@ -56,6 +56,7 @@ from avdual.runtime.moto_patches import (
     install_attribute_value_serializer,
     install_dispatch_name_caches,
     install_item_backup_for_transactions,
+    install_item_size_copy_and_result,
     install_jsonpath_parse_cache,
     install_lazy_kms_key_pairs,
     install_partition_query,
@@ -148,6 +149,7 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         install_traverser_node_types_cache()
         install_dispatch_name_caches()
         install_lazy_kms_key_pairs()
+        install_item_size_copy_and_result()
         self._mock = mock_aws()
         self._mock.start()
         _new_default_session()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -679,3 +681,128 @@ def install_lazy_kms_key_pairs() -> None:
 
     generate_private_key._avdual_lazy = True  # type: ignore[attr-defined]
     kms_models.generate_private_key = generate_private_key
+
+
+def _value_size(value: Any, dynamo_type: type) -> int:
+    """moto's ``DynamoType.size()`` of ``value``, computed directly (same branches, same order)."""
+    kind, v = value.type, value.value
+    if kind == "N":
+        return len(str(v))
+    if kind in ("SS", "NS", "BS"):
+        if kind == "NS":
+            return sum(len(str(x)) for x in v)
+        return sum(len(x if isinstance(x, bytes) else x.encode("utf-8")) for x in v)
+    if kind == "L":
+        return sum(_value_size(x, dynamo_type) for x in v)
+    if kind == "M":
+        return sum(
+            len(k if isinstance(k, bytes) else k.encode("utf-8"))
+            + _value_size(x if type(x) is dynamo_type else dynamo_type(x), dynamo_type)
+            for k, x in v.items()
+        )
+    if isinstance(v, bool):
+        return 1
+    return len(v if isinstance(v, bytes) else v.encode("utf-8"))
+
+
+def _copied_value(value: Any, memo: dict[int, Any], dynamo_type: type) -> Any:
+    """``copy.deepcopy(value, memo)`` of a moto ``DynamoType``, made as its own ``__deepcopy__`` makes it
+    (a list or map copied member by member, a set's list copied, anything else kept), without
+    ``copy.deepcopy``'s dispatch per member; a member that is not a ``DynamoType`` goes to ``deepcopy``."""
+    if not isinstance(value, dynamo_type):
+        return copy.deepcopy(value, memo)
+    found = memo.get(id(value))
+    if found is not None:
+        return found
+    result = value.__class__.__new__(value.__class__)
+    memo[id(value)] = result
+    kind, v = value.type, value.value
+    result.type = kind
+    if kind == "L":
+        result.value = [_copied_value(x, memo, dynamo_type) for x in v]
+    elif kind == "M":
+        result.value = {k: _copied_value(x, memo, dynamo_type) for k, x in v.items()}
+    elif kind in ("SS", "NS", "BS"):
+        result.value = list(v)
+    else:
+        result.value = v
+    return result
+
+
+def _plain_dict(
+    obj: Any, original: Any, plain: tuple[type, ...], dynamo_type: type, dicts: tuple[type, ...]
+) -> Any:
+    """moto's ``dynamo_to_dict(obj)`` for a tree of dicts, lists, plain values and ``DynamoType``s of every
+    type but binary; anything else (a binary value, an object with ``to_json``, a datetime) takes moto's
+    own function."""
+    kind = type(obj)
+    if kind in plain:
+        return obj
+    if kind is dynamo_type:
+        if obj.type in ("B", "BS"):
+            return original(obj)
+        return {obj.type: _plain_dict(obj.value, original, plain, dynamo_type, dicts)}
+    if kind in dicts:
+        return {k: _plain_dict(v, original, plain, dynamo_type, dicts) for k, v in obj.items()}
+    if kind is list:
+        return [_plain_dict(v, original, plain, dynamo_type, dicts) for v in obj]
+    return original(obj)
+
+
+def install_item_size_copy_and_result() -> None:
+    """Make moto compute an item's size, copy an item and turn a result into plain values directly.
+
+    A ``Query`` or ``Scan`` answer costs moto, per item returned, its size twice (``Item.size`` for the 1 MB
+    page limit: a new ``DynamoType`` per map member, recursively), a deep copy (``copy.deepcopy``'s dispatch
+    and memo per member) and ``dynamo_to_dict`` (``hasattr``/``isinstance`` per member); together about
+    40 % of moto's time for a page of a school's students. The same numbers, copies and dicts are made here
+    with one function each, member by member in moto's order; binary values and anything unexpected take
+    moto's own code (pinned against it in tests/integration/test_moto_patches.py)."""
+    from moto.dynamodb import responses
+    from moto.dynamodb.models import dynamo_type as dt
+    from moto.dynamodb.models.utilities import dynamo_to_dict
+
+    DynamoType, Item = dt.DynamoType, dt.Item
+    if getattr(Item.size, "_avdual_direct", False):
+        return
+    originals = (DynamoType.size, Item.size, DynamoType.__deepcopy__, Item.__deepcopy__)
+
+    def value_size(self: Any) -> int:
+        return _value_size(self, DynamoType)
+
+    def item_size(self: Any) -> int:
+        return sum(
+            len(k if isinstance(k, bytes) else k.encode("utf-8")) + _value_size(v, DynamoType)
+            for k, v in self.attrs.items()
+        )
+
+    def value_copy(self: Any, memo: dict[int, Any]) -> Any:
+        return _copied_value(self, memo, DynamoType)
+
+    def item_copy(self: Any, memo: dict[int, Any]) -> Any:
+        result = self.__class__.__new__(self.__class__)
+        memo[id(self)] = result
+        result.hash_key = _copied_value(self.hash_key, memo, DynamoType)
+        result.range_key = _copied_value(self.range_key, memo, DynamoType)
+        attrs = dt.LimitedSizeDict.__new__(dt.LimitedSizeDict)
+        dict.__init__(attrs)
+        for key, value in self.attrs.items():  # as moto: no size check of a copy of a valid item
+            dict.__setitem__(attrs, key, _copied_value(value, memo, DynamoType))
+        result.attrs = attrs
+        return result
+
+    plain = (str, int, float, bool, type(None), Decimal)
+    dicts = (dict, dt.LimitedSizeDict)  # neither has ``to_json``, which moto's function asks first
+    assert not any(hasattr(t, "to_json") for t in (*plain, *dicts, list))
+
+    def to_dict(obj: Any) -> Any:
+        return _plain_dict(obj, dynamo_to_dict, plain, DynamoType, dicts)
+
+    for function in (value_size, item_size, value_copy, item_copy, to_dict):
+        function._avdual_direct = True  # type: ignore[attr-defined]
+    to_dict._avdual_original = dynamo_to_dict  # type: ignore[attr-defined]
+    value_size._avdual_original, item_size._avdual_original = originals[0], originals[1]  # type: ignore[attr-defined]
+    value_copy._avdual_original, item_copy._avdual_original = originals[2], originals[3]  # type: ignore[attr-defined]
+    DynamoType.size, Item.size = value_size, item_size
+    DynamoType.__deepcopy__, Item.__deepcopy__ = value_copy, item_copy
+    responses.dynamo_to_dict = to_dict

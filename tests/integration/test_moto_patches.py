@@ -794,3 +794,154 @@ def test_kms_keys_make_their_key_pair_on_first_use_and_sign_and_mac_as_before(rt
     mac_key = next(iter(backend.keys))
     mac = kms.generate_mac(KeyId=mac_key, Message=b"x", MacAlgorithm="HMAC_SHA_256")["Mac"]
     assert kms.verify_mac(KeyId=mac_key, Message=b"x", Mac=mac, MacAlgorithm="HMAC_SHA_256")["MacValid"]
+
+
+@contextlib.contextmanager
+def _motos_own_sizes_copies_and_results() -> Iterator[None]:
+    """moto's ``DynamoType.size``/``Item.size``, their ``__deepcopy__`` and ``dynamo_to_dict``."""
+    from moto.dynamodb import responses
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    patched = (
+        DynamoType.size,
+        Item.size,
+        DynamoType.__deepcopy__,
+        Item.__deepcopy__,
+        responses.dynamo_to_dict,
+    )
+    assert all(getattr(f, "_avdual_direct", False) for f in patched)
+    own = [f._avdual_original for f in patched]  # type: ignore[attr-defined]
+    DynamoType.size, Item.size, DynamoType.__deepcopy__, Item.__deepcopy__ = own[:4]  # type: ignore[method-assign]
+    responses.dynamo_to_dict = own[4]
+    try:
+        yield
+    finally:
+        DynamoType.size, Item.size, DynamoType.__deepcopy__, Item.__deepcopy__ = patched[:4]  # type: ignore[method-assign]
+        responses.dynamo_to_dict = patched[4]
+
+
+def _tree(value: Any, source: Any, seen: dict[int, int]) -> Any:
+    """``value`` (a copy of ``source``) as nested tuples: each node's class, type, leaves, and which nodes of
+    the copy are one object (``seen``); fails where the copy shares a container with ``source``."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    if isinstance(value, (DynamoType, Item, dict, list)):
+        assert value is not source, "a container of the copy is the source's"
+        node = seen.setdefault(id(value), len(seen))
+    if isinstance(value, Item):
+        return (
+            "item",
+            node,
+            _tree(value.hash_key, source.hash_key, seen),
+            _tree(value.range_key, source.range_key, seen),
+            type(value.attrs),
+            _tree(value.attrs, source.attrs, seen),  # the item's own dict: no temporary (its id is reused)
+        )
+    if isinstance(value, DynamoType):
+        return ("value", node, type(value), value.type, _tree(value.value, source.value, seen))
+    if isinstance(value, dict):
+        return ("map", node, tuple((k, _tree(v, source[k], seen)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("list", node, tuple(_tree(v, s, seen) for v, s in zip(value, source, strict=True)))
+    return ("leaf", type(value), value, value is source)
+
+
+def test_sizes_copies_and_results_are_motos_own(rt: LocalRuntime) -> None:
+    """For random items of every data type: the size moto limits pages by, the copy a query answers with
+    (the same tree of new containers as ``copy.deepcopy`` with moto's own ``__deepcopy__``, one object where
+    moto's is one) and the result turned into plain values, equal to moto's own functions'."""
+    import copy
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from moto.dynamodb import responses
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.dictionaries(st.text(min_size=1, max_size=5), _attribute_values(), max_size=5), st.booleans())
+    def check(attrs: dict[str, Any], ranged: bool) -> None:
+        item = Item(
+            DynamoType({"S": "h"}), DynamoType({"N": "7"}) if ranged else None, {"pk": {"S": "h"}, **attrs}
+        )
+        item.attrs["shared"] = item.attrs.get("shared") or DynamoType({"L": [{"S": "x"}]})
+        item.attrs["again"] = item.attrs["shared"]  # one object twice: the copy keeps it one object
+        result = {"Items": [item.attrs, item.attrs], "Count": 2, "ScannedCount": 2, "Attributes": item.attrs}
+        fast = (
+            [v.size() for v in item.attrs.values()],
+            item.size(),
+            _tree(copy.deepcopy([item, item]), [item, item], {}),
+            responses.dynamo_to_dict(result),
+            [responses.dynamo_to_dict(v) for v in item.attrs.values()],
+        )
+        with _motos_own_sizes_copies_and_results():
+            own = (
+                [v.size() for v in item.attrs.values()],
+                item.size(),
+                _tree(copy.deepcopy([item, item]), [item, item], {}),
+                responses.dynamo_to_dict(result),
+                [responses.dynamo_to_dict(v) for v in item.attrs.values()],
+            )
+        assert fast == own
+
+    check()
+
+
+def test_query_and_scan_pages_are_motos_own_with_direct_sizes_copies_and_results(rt: LocalRuntime) -> None:
+    """Whole answers (items of every data type, 1 MB pages, ``Limit`` pages, an index) equal moto's own."""
+    ddb = boto3.client("dynamodb")
+    table = "size-copy-check"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_sk",
+                "KeySchema": [{"AttributeName": "sk", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    big = "ü" * 100_000  # 200 kB each: a page ends at moto's 1 MB by the sizes
+    for i in range(12):
+        ddb.put_item(
+            TableName=table,
+            Item={
+                "pk": {"S": "p"},
+                "sk": {"N": str(i % 4)} if i % 3 else {"N": str(i)},
+                "text": {"S": big if i % 2 else "kurz"},
+                "m": {
+                    "M": {"a": {"L": [{"N": "1.5"}, {"BOOL": True}, {"NULL": True}]}, "b": {"B": b"\x00\xff"}}
+                },
+                "sets": {"L": [{"SS": ["a", "b"]}, {"NS": ["1", "2"]}, {"BS": [b"x"]}]},
+            },
+        )
+    queries: list[dict[str, Any]] = [
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p"}}},
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p"}}, "Limit": 5},
+        {
+            "IndexName": "by_sk",
+            "KeyConditionExpression": "sk = :s",
+            "ExpressionAttributeValues": {":s": {"N": "1"}},
+        },
+    ]
+
+    def answers() -> list[Any]:
+        pages = _query_answers(ddb, table, queries)
+        start = None
+        while True:
+            page = ddb.scan(TableName=table, **({"ExclusiveStartKey": start} if start else {}))
+            pages.append((page["Items"], page.get("LastEvaluatedKey"), page["Count"]))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return pages
+
+    fast = answers()
+    with _motos_own_sizes_copies_and_results():
+        own = answers()
+    assert len(fast) > len(queries) + 1  # the 1 MB limit made more than one page somewhere
+    assert fast == own
