@@ -683,7 +683,7 @@ def install_lazy_kms_key_pairs() -> None:
     kms_models.generate_private_key = generate_private_key
 
 
-def _value_size(value: Any, dynamo_type: type) -> int:
+def _value_size(value: Any, dynamo_type: Any) -> int:
     """moto's ``DynamoType.size()`` of ``value``, computed directly (same branches, same order)."""
     kind, v = value.type, value.value
     if kind == "N":
@@ -705,7 +705,7 @@ def _value_size(value: Any, dynamo_type: type) -> int:
     return len(v if isinstance(v, bytes) else v.encode("utf-8"))
 
 
-def _copied_value(value: Any, memo: dict[int, Any], dynamo_type: type) -> Any:
+def _copied_value(value: Any, memo: dict[int, Any], dynamo_type: Any) -> Any:
     """``copy.deepcopy(value, memo)`` of a moto ``DynamoType``, made as its own ``__deepcopy__`` makes it
     (a list or map copied member by member, a set's list copied, anything else kept), without
     ``copy.deepcopy``'s dispatch per member; a member that is not a ``DynamoType`` goes to ``deepcopy``."""
@@ -730,7 +730,7 @@ def _copied_value(value: Any, memo: dict[int, Any], dynamo_type: type) -> Any:
 
 
 def _plain_dict(
-    obj: Any, original: Any, plain: tuple[type, ...], dynamo_type: type, dicts: tuple[type, ...]
+    obj: Any, original: Any, plain: tuple[type, ...], dynamo_type: Any, dicts: tuple[type, ...]
 ) -> Any:
     """moto's ``dynamo_to_dict(obj)`` for a tree of dicts, lists, plain values and ``DynamoType``s of every
     type but binary; anything else (a binary value, an object with ``to_json``, a datetime) takes moto's
@@ -798,11 +798,10 @@ def install_item_size_copy_and_result() -> None:
     def to_dict(obj: Any) -> Any:
         return _plain_dict(obj, dynamo_to_dict, plain, DynamoType, dicts)
 
-    for function in (value_size, item_size, value_copy, item_copy, to_dict):
-        function._avdual_direct = True  # type: ignore[attr-defined]
-    to_dict._avdual_original = dynamo_to_dict  # type: ignore[attr-defined]
-    value_size._avdual_original, item_size._avdual_original = originals[0], originals[1]  # type: ignore[attr-defined]
-    value_copy._avdual_original, item_copy._avdual_original = originals[2], originals[3]  # type: ignore[attr-defined]
-    DynamoType.size, Item.size = value_size, item_size
-    DynamoType.__deepcopy__, Item.__deepcopy__ = value_copy, item_copy
+    replacements: list[Any] = [value_size, item_size, value_copy, item_copy, to_dict]
+    for function, original in zip(replacements, [*originals, dynamo_to_dict], strict=True):
+        function._avdual_direct = True
+        function._avdual_original = original
+    DynamoType.size, Item.size = value_size, item_size  # type: ignore[method-assign]
+    DynamoType.__deepcopy__, Item.__deepcopy__ = value_copy, item_copy  # type: ignore[method-assign]
     responses.dynamo_to_dict = to_dict
