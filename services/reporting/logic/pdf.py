@@ -580,10 +580,15 @@ def _cell_style(row: _Row, cell: _Cell, size: float) -> Any:
     return FontFace(emphasis="BOLD" if bold else None, color=TEXT, fill_color=fill, size_pt=size)
 
 
+SHORT_TEXT_MM = 22.0
+"""A body cell's text up to this width (mm) is never broken across lines."""
+
+
 def _column_widths(rows: list[_Row], total: float, measure: Any, padding: float) -> list[float]:
     """Column widths (mm): every column at least as wide as its longest word (header words in the header
-    font), the remaining width shared by how much more each column's longest text would need; the label
-    column gets at least a fifth. ``measure(text, row)`` is the width in mm in the row's font."""
+    font) and a short body text (a number with its marker such as ``207 [> 14]``, a date) on one line, the
+    remaining width shared by how much more each column's longest text would need; the label column gets at
+    least a fifth. ``measure(text, row)`` is the width in mm in the row's font."""
     columns = max(sum(c.colspan for c in r.cells) for r in rows)
     minimum = [6.0] * columns
     wanted = [6.0] * columns
@@ -592,8 +597,10 @@ def _column_widths(rows: list[_Row], total: float, measure: Any, padding: float)
             continue
         for i, c in enumerate(r.cells[:columns]):
             words = max((measure(w, r) for w in c.text.split()), default=0.0)
-            minimum[i] = max(minimum[i], words + 2 * padding + 0.5)
-            wanted[i] = max(wanted[i], min(measure(c.text, r), 70.0) + 2 * padding + 0.5)
+            whole = measure(c.text, r)
+            unbroken = whole if not r.head and whole <= SHORT_TEXT_MM else words
+            minimum[i] = max(minimum[i], unbroken + 2 * padding + 0.5)
+            wanted[i] = max(wanted[i], min(whole, 70.0) + 2 * padding + 0.5)
     minimum[0] = max(minimum[0], min(wanted[0], total / 5))
     spare = total - sum(minimum)
     if spare <= 0:

@@ -74,3 +74,27 @@ def test_an_erasure_deletes_a_pdf_it_cannot_render_again(monkeypatch: pytest.Mon
     )
     assert (removed, deleted) == (1, ["r.pdf"]) and list(files) == ["r.html"]
     assert redact.ref_of(ref) not in files["r.html"].decode()
+
+
+def test_a_short_cell_such_as_waiting_days_with_their_marker_stays_on_one_line() -> None:
+    """A number with its marker (``207 [> 14]``) next to long text columns keeps one line (it wrapped in the
+    Wochenbericht's waitlist: its words alone set the column's minimum); long texts still wrap at words."""
+    from services.reporting.logic.pdf import _Cell, _column_widths, _Row
+
+    def row(*texts: str, head: bool = False) -> _Row:
+        return _Row([_Cell(t, "L", 1, head, set()) for t in texts], head, set(), False)
+
+    long = " ".join(["Praktikum"] * 12)
+    rows = [
+        row("Kennung", "Tage bis heute", "Grund", head=True),
+        row(long, "207 [> 14]", long),
+        row(long, "3", long),
+    ]
+
+    def measure(text: str, r: _Row) -> float:
+        return float(len(text))  # 1 mm per character
+
+    widths = _column_widths(rows, 100.0, measure, padding=1.4)
+    assert abs(sum(widths) - 100.0) < 1e-9
+    assert widths[1] >= len("207 [> 14]") + 2 * 1.4  # one line
+    assert widths[0] < len(long) and widths[2] < len(long)  # long texts wrap
