@@ -683,26 +683,26 @@ def install_lazy_kms_key_pairs() -> None:
     kms_models.generate_private_key = generate_private_key
 
 
-def _value_size(value: Any, dynamo_type: Any) -> int:
-    """moto's ``DynamoType.size()`` of ``value``, computed directly (same branches, same order)."""
+def _value_size(value: Any, dynamo_type: Any, bytesize: Any) -> int:
+    """moto's ``DynamoType.size()`` of ``value``, computed directly (same branches, same order; ``bytesize``
+    is moto's)."""
     kind, v = value.type, value.value
     if kind == "N":
         return len(str(v))
     if kind in ("SS", "NS", "BS"):
         if kind == "NS":
             return sum(len(str(x)) for x in v)
-        return sum(len(x if isinstance(x, bytes) else x.encode("utf-8")) for x in v)
+        return sum(bytesize(x) for x in v)
     if kind == "L":
-        return sum(_value_size(x, dynamo_type) for x in v)
+        return sum(_value_size(x, dynamo_type, bytesize) for x in v)
     if kind == "M":
         return sum(
-            len(k if isinstance(k, bytes) else k.encode("utf-8"))
-            + _value_size(x if type(x) is dynamo_type else dynamo_type(x), dynamo_type)
+            bytesize(k) + _value_size(x if type(x) is dynamo_type else dynamo_type(x), dynamo_type, bytesize)
             for k, x in v.items()
         )
     if isinstance(v, bool):
         return 1
-    return len(v if isinstance(v, bytes) else v.encode("utf-8"))
+    return int(bytesize(v))
 
 
 def _copied_value(value: Any, memo: dict[int, Any], dynamo_type: Any) -> Any:
@@ -760,7 +760,7 @@ def install_item_size_copy_and_result() -> None:
     moto's own code (pinned against it in tests/integration/test_moto_patches.py)."""
     from moto.dynamodb import responses
     from moto.dynamodb.models import dynamo_type as dt
-    from moto.dynamodb.models.utilities import dynamo_to_dict
+    from moto.dynamodb.models.utilities import bytesize, dynamo_to_dict
 
     DynamoType, Item = dt.DynamoType, dt.Item
     if getattr(Item.size, "_avdual_direct", False):
@@ -768,13 +768,10 @@ def install_item_size_copy_and_result() -> None:
     originals = (DynamoType.size, Item.size, DynamoType.__deepcopy__, Item.__deepcopy__)
 
     def value_size(self: Any) -> int:
-        return _value_size(self, DynamoType)
+        return _value_size(self, DynamoType, bytesize)
 
     def item_size(self: Any) -> int:
-        return sum(
-            len(k if isinstance(k, bytes) else k.encode("utf-8")) + _value_size(v, DynamoType)
-            for k, v in self.attrs.items()
-        )
+        return sum(bytesize(k) + _value_size(v, DynamoType, bytesize) for k, v in self.attrs.items())
 
     def value_copy(self: Any, memo: dict[int, Any]) -> Any:
         return _copied_value(self, memo, DynamoType)
