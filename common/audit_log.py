@@ -52,13 +52,16 @@ class AuditEntry(Model):
     count: int = Field(ge=0, description="Number of intakes")
 
 
-def _iso(at: datetime) -> str:
+def time_key(at: datetime) -> str:
+    """The instant part of an entry's sort key (``<iso>``, UTC, microseconds): keys of entries at or after
+    ``at`` sort at or above it, keys of earlier entries below it."""
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def entry_key(entry: AuditEntry) -> dict[str, str]:
     """The table key of ``entry``: ``{"day": "YYYY-MM-DD", "entry": "<iso>#<ulid>"}``."""
-    return {AUDIT_LOG.pk: _iso(entry.at)[:10], AUDIT_LOG.sk or "entry": f"{_iso(entry.at)}#{entry.entry_id}"}
+    at = time_key(entry.at)
+    return {AUDIT_LOG.pk: at[:10], AUDIT_LOG.sk or "entry": f"{at}#{entry.entry_id}"}
 
 
 def role_of(principal: Principal) -> ActorRole:

@@ -223,3 +223,38 @@ def test_every_access_to_personal_data_is_in_the_audit_log_table(
     monkeypatch.setattr(AuditLog, "append", broken)
     r = rt.api("GET", f"/intakes/{other}", claims=OFFICE)
     assert r.status == 500 and "Zeynep" not in r.body
+
+
+def test_the_audit_log_reads_the_days_of_the_county_not_utc_days(form: dict) -> None:
+    """An access at 00:30 in Ludwigsburg (23:30 UTC the day before) is on today's page, one at 23:30 local
+    time the evening before is not; the two pages together page through both UTC partitions."""
+    from datetime import UTC, datetime, timedelta
+
+    with LocalRuntime(
+        stage="test", log_level="ERROR", clock_start=datetime(2026, 12, 7, 22, 30, tzinfo=UTC)
+    ) as rt:
+        iid = submit(rt, form)  # 7 December, 23:30 in Ludwigsburg
+        rt.advance(timedelta(hours=1))
+        rt.api("GET", f"/intakes/{iid}", claims=OFFICE)  # 8 December, 00:30 in Ludwigsburg
+
+        def actions(**query: str) -> list[str]:
+            page = rt.api("GET", "/audit", claims=OFFICE, query=query)
+            assert page.status == 200, page.body
+            return [e["action"] for e in page.json()["items"]]
+
+        assert actions() == ["read"]  # today, 8 December
+        assert actions(**{"from": "2026-12-08", "to": "2026-12-08"}) == ["read"]
+        assert actions(**{"from": "2026-12-07", "to": "2026-12-07"}) == ["create"]
+        assert actions(**{"from": "2026-12-06", "to": "2026-12-06"}) == []
+        seen, cursor = [], None
+        for _ in range(5):  # one entry a page, across the partitions 2026-12-08, -07 and -06
+            query = {"from": "2026-12-06", "to": "2026-12-08", "limit": "1"}
+            page = rt.api(
+                "GET", "/audit", claims=OFFICE, query={**query, **({"cursor": cursor} if cursor else {})}
+            )
+            assert page.status == 200, page.body
+            seen += [e["action"] for e in page.json()["items"]]
+            cursor = page.json()["next_cursor"]
+            if not cursor:
+                break
+        assert seen == ["read", "create"]

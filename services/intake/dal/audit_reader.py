@@ -29,20 +29,23 @@ class AuditLogRepository:
         self,
         day: str,
         *,
+        between: tuple[str, str],
         filters: Mapping[str, str],
         not_expired_at: int,
         limit: int,
         start_key: dict[str, Any] | None,
     ) -> tuple[list[AuditEntry], dict[str, Any] | None]:
-        """Entries of one ``day`` (newest first) matching ``filters`` (``actor``/``action``: equality,
-        ``intake_id``: contained in ``intake_ids``); returns up to ``limit`` and the next start key."""
+        """Entries of one ``day`` partition (newest first) whose sort key lies ``between`` the two bounds
+        (both included) and that match ``filters`` (``actor``/``action``: equality, ``intake_id``:
+        contained in ``intake_ids``); returns up to ``limit`` and the next start key (``start_key`` must
+        lie between the bounds: DynamoDB refuses a start key outside the key condition)."""
         flt: ConditionBase = Attr(TTL).not_exists() | Attr(TTL).gt(not_expired_at)
         for attr, value in filters.items():
             flt = flt & (Attr("intake_ids").contains(value) if attr == "intake_id" else Attr(attr).eq(value))
         try:
             items, lek = query_page(
                 self.table,
-                key=Key(AUDIT_LOG.pk).eq(day),
+                key=Key(AUDIT_LOG.pk).eq(day) & Key(AUDIT_LOG.sk or "entry").between(*between),
                 filter_expression=flt,
                 limit=limit,
                 start_key=start_key,

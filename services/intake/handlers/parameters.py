@@ -61,9 +61,13 @@ ClassListConsentVersion = Annotated[
 
 # ---------------------------------------------------------------- GET /audit
 AuditFrom = Annotated[
-    date | None, Query(alias="from", title="von", description="First day (UTC), default: today")
+    date | None,
+    Query(alias="from", title="von", description="First day (in Ludwigsburg, Europe/Berlin), default: today"),
 ]
-AuditTo = Annotated[date | None, Query(alias="to", title="bis", description="Last day (UTC), default: today")]
+AuditTo = Annotated[
+    date | None,
+    Query(alias="to", title="bis", description="Last day (in Ludwigsburg, Europe/Berlin), default: today"),
+]
 AuditActor = Annotated[
     str | None, Query(max_length=128, title="Konto", description="Cognito subject of the caller")
 ]

@@ -54,6 +54,42 @@ def test_days_are_read_newest_first(start: date, end: date, days: list[str]) -> 
 
 
 @pytest.mark.parametrize(
+    ("start", "end", "partitions", "bounds"),
+    [
+        (  # winter: a day in Ludwigsburg runs from 23:00 UTC the evening before
+            date(2026, 12, 8),
+            date(2026, 12, 8),
+            ["2026-12-08", "2026-12-07"],
+            ("2026-12-07T23:00:00.000000+00:00", "2026-12-08T23:00:00.000000+00:00"),
+        ),
+        (  # summer: from 22:00 UTC
+            date(2026, 7, 1),
+            date(2026, 7, 2),
+            ["2026-07-02", "2026-07-01", "2026-06-30"],
+            ("2026-06-30T22:00:00.000000+00:00", "2026-07-02T22:00:00.000000+00:00"),
+        ),
+        (  # the day the clocks go forward has 23 hours
+            date(2026, 3, 29),
+            date(2026, 3, 29),
+            ["2026-03-29", "2026-03-28"],
+            ("2026-03-28T23:00:00.000000+00:00", "2026-03-29T22:00:00.000000+00:00"),
+        ),
+    ],
+)
+def test_county_days_are_read_from_the_utc_partitions_they_span(
+    start: date, end: date, partitions: list[str], bounds: tuple[str, str]
+) -> None:
+    assert audit_query._period(start, end) == (partitions, bounds)
+
+
+def test_the_longest_period_spans_one_partition_more_than_its_days() -> None:
+    partitions, _ = audit_query._period(date(2026, 1, 1), date(2026, 1, 31))
+    assert len(partitions) == audit_query.MAX_DAYS + 1 and partitions[-1] == "2025-12-31"
+    with pytest.raises(DomainValidationError):
+        audit_query._period(date(2026, 1, 1), date(2026, 2, 1))
+
+
+@pytest.mark.parametrize(
     ("start", "end"), [(date(2026, 11, 3), date(2026, 11, 1)), (date(2026, 1, 1), date(2026, 2, 1))]
 )
 def test_reversed_or_too_long_periods_are_422_in_german(start: date, end: date) -> None:
