@@ -18,8 +18,9 @@ EXPECTED = {
     "intake-outbox-relay": {"events.PutEvents": 1},
     "matching-consumer": {"dynamodb.Query": 2, "dynamodb.TransactWriteItems": 1},
     "matching-outbox-relay": {"events.PutEvents": 1},
-    # casework learns the companion's caseload from CompanionAssigned (docs/adr/0022-casework.md)
-    "casework-consumer": {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1},
+    # casework learns the companion's caseload from CompanionAssigned (docs/adr/0022-casework.md): a first
+    # assignment opens the case without reading it first
+    "casework-consumer": {"dynamodb.TransactWriteItems": 1},
     "intake-consumer": {"dynamodb.UpdateItem": 1},
     # one transaction per fact; "companion full" is decided from the caseload CompanionAssigned carries
     "reporting-consumer": {"dynamodb.TransactWriteItems": 2},

@@ -83,10 +83,25 @@ def learn(
     change: Callable[[StudentCase, list[Internship]], tuple[StudentCase, list[OutgoingEvent]]],
     *,
     create: bool = True,
+    first: bool = False,
 ) -> StudentCase | None:
     """Read the case (``new_case()`` if there is none and ``create``), apply ``change``, write it if it
     changed
-    (with the events ``change`` returns); retried when a concurrent write came first."""
+    (with the events ``change`` returns); retried when a concurrent write came first.
+
+    ``first``: the fact normally opens the case (a student's first assignment or waitlisting), so it is
+    written as a new case without reading first, conditional on no case existing — the same write the read
+    would lead to, one call less (docs/performance.md, "Design floor"). If a case exists (a redelivery, a
+    student waitlisted again, an erased student), that write fails and the fact is read and applied as
+    always."""
+    if first:
+        new, outgoing = change(new_case(), [])
+        new = _retention(new).model_copy(update={"version": 1})
+        try:
+            store.save(new, read_version=None, events=outgoing)
+            return new
+        except StaleCaseError:
+            pass
     for _ in range(MAX_ATTEMPTS):
         old, internships, _meetings = store.partition(intake_id)
         if old is None and not create:
@@ -127,6 +142,7 @@ def on_companion_assigned(meta: Metadata, data: CompanionAssignedData, *, store:
         data.intake_id,
         _fresh(data.intake_id, data.school_id, data.school_year),
         lambda c, _i: (with_change(_with_class(c, data.class_name, data.assigned_at), change), []),
+        first=not data.from_waitlist,  # from the waitlist: the waitlisting opened the case
     )
 
 
@@ -154,6 +170,7 @@ def on_student_waitlisted(meta: Metadata, data: StudentWaitlistedData, *, store:
         data.intake_id,
         _fresh(data.intake_id, data.school_id, data.school_year),
         lambda c, _i: (with_change(_with_class(c, data.class_name, data.waitlisted_at), change), []),
+        first=True,
     )
 
 
