@@ -54,8 +54,10 @@ from avdual.runtime.gateway import LOCAL_AUTH_PATH, UNAUTHORIZED_BODY, ApiRespon
 from avdual.runtime.lambda_service import FakeLambdaContext
 from avdual.runtime.moto_patches import (
     install_attribute_value_serializer,
+    install_condition_expression_lexing_cache,
     install_dispatch_name_caches,
     install_item_backup_for_transactions,
+    install_item_size_check_once_per_attribute,
     install_item_size_copy_and_result,
     install_jsonpath_parse_cache,
     install_lazy_kms_key_pairs,
@@ -65,6 +67,7 @@ from avdual.runtime.moto_patches import (
     install_sqs_retention_check,
     install_traverser_node_types_cache,
     install_update_expression_parse_cache,
+    install_update_expression_traversal,
     install_update_expression_tree_copy,
 )
 from avdual.runtime.resources import Resources
@@ -150,6 +153,9 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         install_dispatch_name_caches()
         install_lazy_kms_key_pairs()
         install_item_size_copy_and_result()
+        install_update_expression_traversal()
+        install_item_size_check_once_per_attribute()
+        install_condition_expression_lexing_cache()
         self._mock = mock_aws()
         self._mock.start()
         _new_default_session()

@@ -628,6 +628,133 @@ def install_traverser_node_types_cache() -> None:
     DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed  # type: ignore[method-assign]
 
 
+def install_update_expression_traversal() -> None:
+    """Let moto's update-expression traversers walk a tree with each class test answered once per class.
+
+    moto checks and applies every update expression with a dozen depth-first traversers
+    (``DepthFirstTraverser``): at each node each asks ``isinstance`` of moto's node classes, which are
+    abstract base classes (``ABCMeta``'s ``__instancecheck__`` per test), calls the no-op
+    ``pre_processing_of_child`` before each child, and ``process`` builds the traverser's processing map
+    anew to find a node's processor by ``isinstance`` again; ``Node.find_clauses`` (the action counts and
+    overlapping paths, for every clause node of the tree) does the same. For the parser's nodes
+    (``__class__`` their type) each answer depends only on the node's class and the traverser's, so it is
+    computed once per pair; the nodes are visited in moto's order, each processor is the one moto's map picks
+    and gets the same node, and its result goes where moto puts it (pinned against moto's own walk in
+    tests/integration/test_moto_patches.py). A traverser class that overrides the walk keeps its own."""
+    from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]
+        DepthFirstTraverser,
+        Expression,
+        Node,
+        UpdateExpressionFunction,
+    )
+
+    if getattr(DepthFirstTraverser.traverse_node_recursively, "_avdual_by_class", False):
+        return
+    originals = (
+        DepthFirstTraverser.traverse_node_recursively,
+        DepthFirstTraverser.process,
+        Node.find_clauses,
+    )
+    replacements = (
+        _walk_by_class(originals[0], DepthFirstTraverser.pre_processing_of_child, Node),
+        _process_by_class(originals[1]),
+        _find_clauses_by_class((Expression, UpdateExpressionFunction)),
+    )
+    for patched, original in zip(replacements, originals, strict=True):
+        patched._avdual_by_class = True  # type: ignore[attr-defined]
+        patched._avdual_original = original  # type: ignore[attr-defined]
+    DepthFirstTraverser.traverse_node_recursively = replacements[0]
+    DepthFirstTraverser.process = replacements[1]
+    Node.find_clauses = replacements[2]
+
+
+def _walk_by_class(original: Any, base_pre: Any, node_class: type) -> Any:  # noqa: C901 - moto's walk, step by step
+    """moto's ``DepthFirstTraverser.traverse_node_recursively`` with its class tests kept per class."""
+    is_node: dict[type, bool] = {}
+    processed: dict[tuple[type, type], bool] = {}  # (traverser class, node class) -> processed
+    plain_walk: dict[type, bool] = {}  # traverser class -> its walk is this one (no override)
+
+    def walk(self: Any, pre: bool, node: Any, child_id: int) -> Any:
+        kind = type(node)
+        found = is_node.get(kind)
+        if found is None:
+            found = is_node[kind] = issubclass(kind, node_class)
+        if not found:
+            return node
+        if node.__class__ is not kind:
+            return original(self, node, child_id)
+        parent_node = node.parent
+        if node.children is not None:
+            for i, child_node in enumerate(node.children):
+                if pre:
+                    self.pre_processing_of_child(node, i)
+                walk(self, pre, child_node, i)
+        key = (type(self), kind)
+        chosen = processed.get(key)
+        if chosen is None:
+            chosen = processed[key] = isinstance(node, self.nodes_to_be_processed())
+        if chosen:
+            node = self.process(node)
+            node.parent = parent_node
+            if parent_node:
+                parent_node.children[child_id] = node
+        return node
+
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        cls = type(self)
+        plain = plain_walk.get(cls)
+        if plain is None:
+            plain = plain_walk[cls] = cls.traverse_node_recursively is traverse_node_recursively
+        if not plain:
+            return original(self, node, child_id)
+        return walk(self, cls.pre_processing_of_child is not base_pre, node, child_id)
+
+    return traverse_node_recursively
+
+
+def _process_by_class(original: Any) -> Any:
+    """moto's ``DepthFirstTraverser.process``: the processor its map gives the node's class first."""
+    processor_at: dict[tuple[type, type], int | None] = {}  # -> position of the processor in the map
+
+    def process(self: Any, node: Any) -> Any:
+        kind = type(node)
+        if node.__class__ is not kind:
+            return original(self, node)
+        processors = self._processing_map()
+        key = (type(self), kind)
+        if key not in processor_at:
+            processor_at[key] = next(
+                (i for i, class_key in enumerate(processors) if isinstance(node, class_key)), None
+            )
+        at = processor_at[key]
+        return None if at is None else list(processors.values())[at](node)
+
+    return process
+
+
+def _find_clauses_by_class(containers: tuple[type, ...]) -> Any:
+    """moto's ``Node.find_clauses``: whether it looks into a child is kept per child class."""
+    descends: dict[type, bool] = {}  # node class -> find_clauses looks into it
+
+    def find_clauses(self: Any, clause_types: Any) -> list[Any]:
+        clauses = []
+        for child in self.children or []:
+            kind = type(child)
+            if kind in clause_types:
+                clauses.append(child)
+                continue
+            inside = descends.get(kind)
+            if inside is None or child.__class__ is not kind:
+                inside = isinstance(child, containers)
+                if child.__class__ is kind:
+                    descends[kind] = inside
+            if inside:
+                clauses.extend(child.find_clauses(clause_types))
+        return clauses
+
+    return find_clauses
+
+
 def install_dispatch_name_caches() -> None:
     """Compute the names moto dispatches by once per class and name, not on every request.
 
@@ -802,3 +929,77 @@ def install_item_size_copy_and_result() -> None:
     DynamoType.size, Item.size = value_size, item_size  # type: ignore[method-assign]
     DynamoType.__deepcopy__, Item.__deepcopy__ = value_copy, item_copy  # type: ignore[method-assign]
     responses.dynamo_to_dict = to_dict
+
+
+def install_item_size_check_once_per_attribute() -> None:
+    """Let moto measure each attribute of an item it builds once, not all of them again for every attribute.
+
+    moto builds a stored item (``Item.__init__``: every ``PutItem``, every put of a transaction, every item
+    an update writes back) attribute by attribute into a ``LimitedSizeDict``, whose ``__setitem__`` adds up
+    the size of every attribute already in it before adding the next, to refuse an item above DynamoDB's
+    limit: quadratic in the attributes, and each size walks the value. While the item is being built
+    nothing else holds its new values, so the sizes added up before each attribute are the ones added
+    before the previous one plus that one: the same sums are kept as a running total, compared with the
+    same limit at the same attribute, and the same ``ItemSizeTooLarge`` is raised there (pinned against
+    moto's own constructor in tests/integration/test_moto_patches.py)."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models import dynamo_type as dt
+    from moto.dynamodb.models.utilities import bytesize
+
+    Item, DynamoType, LimitedSizeDict = dt.Item, dt.DynamoType, dt.LimitedSizeDict
+    if getattr(Item.__init__, "_avdual_running_size", False):
+        return
+    original = Item.__init__
+
+    def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.attrs = LimitedSizeDict()
+        total = 0
+        for key, value in attrs.items():
+            typed = DynamoType(value)
+            size = bytesize(str(key)) + typed.size()
+            if total + size > _ITEM_SIZE_LIMIT:
+                raise ItemSizeTooLarge
+            dict.__setitem__(self.attrs, key, typed)
+            total += size
+
+    __init__._avdual_running_size = True  # type: ignore[attr-defined]
+    __init__._avdual_original = original  # type: ignore[attr-defined]
+    Item.__init__ = __init__  # type: ignore[method-assign]
+
+
+def install_condition_expression_lexing_cache() -> None:
+    """Split each condition or filter expression text into its tokens once per process, not on every request.
+
+    moto parses a ``ConditionExpression``, ``FilterExpression`` or ``KeyConditionExpression``'s filter part
+    anew for every request: it first splits the text into tokens by trying a list of regular expressions at
+    every position (``ConditionExpressionParser._lex_condition_expression``). The tokens are a pure function
+    of the text (the patterns are fixed; names and values are looked up in the later steps), so the token
+    list of a text is kept and each parse gets its own copies of the tokens (new ``Node`` tuples with their
+    own empty child lists, as moto's lexer makes them); every later step of the parse runs as before, with
+    the request's names and values. A text that does not split raises each time."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser._lex_condition_expression
+    if getattr(original, "_avdual_cached", False):
+        return
+    cache: dict[str, tuple[tuple[str, str, str, Any], ...]] = {}
+    node = ConditionExpressionParser.Node
+
+    def _lex_condition_expression(self: Any) -> Any:
+        from collections import deque
+
+        text = self.condition_expression
+        tokens = cache.get(text) if type(text) is str else None
+        if tokens is None:
+            lexed = original(self)
+            if type(text) is not str or any(n.children for n in lexed) or len(cache) >= 4096:
+                return lexed
+            tokens = cache[text] = tuple((n.nonterminal, n.kind, n.text, n.value) for n in lexed)
+            return lexed
+        return deque(node(nonterminal, kind, text_, value, []) for nonterminal, kind, text_, value in tokens)
+
+    _lex_condition_expression._avdual_cached = True  # type: ignore[attr-defined]
+    _lex_condition_expression._avdual_original = original  # type: ignore[attr-defined]
+    ConditionExpressionParser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]

@@ -43,6 +43,9 @@ kept per argument; a request still reaches the same handler and a queue reports 
 Lazy KMS key pairs: moto makes a key's asymmetric pair on first use; an RSA signing key still signs and
 verifies ("Sign", https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html) and an HMAC key still
 makes and verifies MACs ("GenerateMac", https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateMac.html).
+
+Traversal by class, item size as a running total, condition tokens once per text: every update, item and
+condition is applied, measured and refused as by moto's own functions (compared with them below).
 """
 
 from __future__ import annotations
@@ -945,3 +948,273 @@ def test_query_and_scan_pages_are_motos_own_with_direct_sizes_copies_and_results
         own = answers()
     assert len(fast) > len(queries) + 1  # the 1 MB limit made more than one page somewhere
     assert fast == own
+
+
+@contextlib.contextmanager
+def _motos_own(*places: tuple[Any, str]) -> Iterator[None]:
+    """moto's own functions at ``places`` (owner, attribute) instead of the runtime's (their
+    ``_avdual_original``)."""
+    patched = [getattr(owner, name) for owner, name in places]
+    assert all(hasattr(f, "_avdual_original") for f in patched)
+    for (owner, name), f in zip(places, patched, strict=True):
+        setattr(owner, name, f._avdual_original)
+    try:
+        yield
+    finally:
+        for (owner, name), f in zip(places, patched, strict=True):
+            setattr(owner, name, f)
+
+
+def _traversal_places() -> list[tuple[Any, str]]:
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
+
+    return [
+        (DepthFirstTraverser, "traverse_node_recursively"),
+        (DepthFirstTraverser, "process"),
+        (Node, "find_clauses"),
+    ]
+
+
+#: Update expressions with every action, function and operator, and each kind DynamoDB refuses
+#: ("Update expressions", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html).
+TRAVERSED_UPDATES: list[tuple[str, dict[str, str], dict[str, Any]]] = [
+    ("ADD #n :d", {"#n": "n"}, {":d": {"N": "2"}}),
+    ("SET #y = :y ADD #n :d", {"#y": "year", "#n": "n"}, {":y": {"S": "2026/27"}, ":d": {"N": "-1"}}),
+    (
+        "SET m.a[1] = :v, #c = if_not_exists(#c, :z) + :one",
+        {"#c": "c"},
+        {":v": {"S": "x"}, ":z": {"N": "0"}, ":one": {"N": "1"}},
+    ),
+    (
+        "SET l = list_append(if_not_exists(l, :e), :l), m.#k = :v - :w",
+        {"#k": "k"},
+        {":e": {"L": []}, ":l": {"L": [{"N": "1"}]}, ":v": {"N": "5"}, ":w": {"N": "2"}},
+    ),
+    ("ADD s :s DELETE t :t", {}, {":s": {"SS": ["a", "b"]}, ":t": {"SS": ["z"]}}),
+    ("REMOVE m.a[0], l[0]", {}, {}),
+    ("SET pk = :x", {}, {":x": {"S": "other"}}),  # a key attribute
+    ("SET n = :x REMOVE n", {}, {":x": {"N": "1"}}),  # two actions on one path
+    ("SET m.a = :x, m.a[0] = :y", {}, {":x": {"L": []}, ":y": {"N": "1"}}),  # overlapping paths
+    ("SET #a = :x, #b = :y", {"#a": "q", "#b": "q"}, {":x": {"N": "1"}, ":y": {"N": "2"}}),  # one name twice
+    ("SET n = :x + :y", {}, {":x": {"N": "1"}, ":y": {"S": "a"}}),  # arithmetic on a string
+    ("SET n = :x", {}, {":y": {"N": "1"}}),  # a value the expression names is missing
+    ("SET n = nope.deeper + :x", {}, {":x": {"N": "1"}}),  # a path that does not exist
+    ("SET k = :e", {}, {":e": {"S": ""}}),  # an empty string is an allowed attribute value
+    ("ADD n :x SET c = :x ADD c :x", {}, {":x": {"N": "1"}}),  # two ADD clauses
+    ("SET l[5] = :x", {}, {":x": {"N": "9"}}),
+]
+
+
+def _apply_updates(ddb: Any, table: str) -> list[Any]:
+    """Each update of :data:`TRAVERSED_UPDATES` on a fresh item: the item after it or moto's refusal."""
+    out: list[Any] = []
+    for i, (expression, names, values) in enumerate(TRAVERSED_UPDATES):
+        key = {"pk": {"S": f"u{i}"}}
+        ddb.put_item(
+            TableName=table,
+            Item={
+                **key,
+                "n": {"N": "7"},
+                "m": {"M": {"a": {"L": [{"N": "1"}, {"N": "2"}]}, "k": {"N": "3"}}},
+                "l": {"L": [{"S": "first"}]},
+                "t": {"SS": ["y", "z"]},
+            },
+        )
+        try:
+            ddb.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression=expression,
+                **({"ExpressionAttributeNames": names} if names else {}),
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+            out.append(("applied", ddb.get_item(TableName=table, Key=key)["Item"]))
+        except ClientError as e:
+            out.append(("refused", e.response["Error"]["Code"], e.response["Error"]["Message"]))
+    return out
+
+
+def test_update_expressions_are_traversed_as_moto_traverses_them(rt: LocalRuntime) -> None:
+    """Each traverser meets the nodes in moto's order and each node's class decides as ``isinstance`` does:
+    every update applies as moto's own walk applies it, every refusal is moto's (code and message), and the
+    validated tree of each expression is the one moto's own walk leaves."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+
+    assert getattr(DepthFirstTraverser.traverse_node_recursively, "_avdual_by_class", False)
+    ddb = boto3.client("dynamodb")
+    _table("traversal-check")
+    fast = _apply_updates(ddb, "traversal-check")
+    with _motos_own(*_traversal_places()):
+        own = _apply_updates(ddb, "traversal-check")
+    assert fast == own
+    assert {o[0] for o in own} == {"applied", "refused"}
+
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends[ACCOUNT][REGION].get_table("traversal-check")
+
+    def validated(expression: str, names: dict[str, str], values: dict[str, Any]) -> Any:
+        item = Item(
+            DynamoType({"S": "v"}),
+            None,
+            {"pk": {"S": "v"}, "n": {"N": "7"}, "m": {"M": {"a": {"L": [{"N": "1"}]}}}},
+        )
+        try:
+            tree = UpdateExpressionValidator(
+                UpdateExpressionParser.make(expression), names, values, item, table
+            ).validate()
+        except Exception as e:
+            return (type(e), str(e))
+        return _shape(tree, [])
+
+    for expression, names, values in TRAVERSED_UPDATES:
+        if expression.startswith("ADD n :x SET"):
+            continue  # does not parse
+        fast_tree = validated(expression, names, values)
+        with _motos_own(*_traversal_places()):
+            own_tree = validated(expression, names, values)
+        assert fast_tree == own_tree
+
+
+def _item_or_refusal(attrs: dict[str, Any]) -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    try:
+        item = Item(DynamoType({"S": "h"}), None, attrs)
+    except Exception as e:
+        return (type(e), str(e))
+    return (
+        type(item.attrs),
+        list(item.attrs),
+        {k: (v.type, v.to_json()) for k, v in item.attrs.items()},
+        item.size(),
+    )
+
+
+def test_items_are_measured_and_refused_as_motos_own_constructor_does(rt: LocalRuntime) -> None:
+    """Random items of every data type and items around DynamoDB's 400 KB limit ("Item size",
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html): the same
+    attributes in the same order, or the same refusal, as moto's own ``Item`` constructor; a put above the
+    limit is refused with moto's message and stores nothing."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from moto.dynamodb.models.dynamo_type import Item
+
+    assert getattr(Item.__init__, "_avdual_running_size", False)
+    big = st.integers(1, 5).map(lambda n: {"S": "ü" * (n * 45_000)})
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.dictionaries(st.text(min_size=1, max_size=5), _attribute_values() | big, max_size=7))
+    def check(attrs: dict[str, Any]) -> None:
+        fast = _item_or_refusal(attrs)
+        with _motos_own((Item, "__init__")):
+            own = _item_or_refusal(attrs)
+        assert fast == own
+
+    check()
+    ddb = _serializer_table("size-limit-check")
+    item = {"pk": {"S": "p"}, "a": {"S": "x" * 200_000}, "b": {"S": "y" * 204_990}}
+
+    def put(extra: int) -> Any:
+        try:
+            ddb.put_item(TableName="size-limit-check", Item={**item, "c": {"S": "z" * extra}})
+        except ClientError as e:
+            return e.response["Error"]["Message"]
+        return ddb.get_item(TableName="size-limit-check", Key={"pk": {"S": "p"}})["Item"]["c"]["S"][:1]
+
+    fast_answers = [put(n) for n in (1, 8, 20)]
+    ddb.delete_item(TableName="size-limit-check", Key={"pk": {"S": "p"}})
+    with _motos_own((Item, "__init__")):
+        own_answers = [put(n) for n in (1, 8, 20)]
+    assert fast_answers == own_answers
+    assert fast_answers[0] == "z" and "size" in str(fast_answers[-1])  # below the limit stored, above refused
+
+
+CONDITIONS = [
+    "attribute_not_exists(pk)",
+    "version = :v",
+    "#s = :a AND (n BETWEEN :lo AND :hi OR size(l) > :one) AND NOT contains(#t, :x)",
+    "m.a[1] <> :v OR attribute_type(m, :m)",
+    "n IN (:lo, :hi, :one)  AND begins_with(#s, :x)",
+    "(n >= :lo)",
+    "n < :hi and n > :lo",
+]
+
+
+def test_condition_expressions_split_into_motos_own_tokens(rt: LocalRuntime) -> None:
+    """Each text splits into the tokens moto's lexer makes (new tuples and child lists for each parse), a text
+    that does not split fails every time, and conditional writes and filtered reads answer as moto's own
+    lexer lets them ("Condition expressions", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html)."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    assert getattr(ConditionExpressionParser._lex_condition_expression, "_avdual_cached", False)
+    place = (ConditionExpressionParser, "_lex_condition_expression")
+    for text in CONDITIONS:
+        first, second = (
+            ConditionExpressionParser(text, {}, {})._lex_condition_expression() for _ in range(2)
+        )
+        with _motos_own(place):
+            own = ConditionExpressionParser(text, {}, {})._lex_condition_expression()
+        assert list(first) == list(second) == list(own)
+        assert all(a is not b and a.children is not b.children for a, b in zip(first, second, strict=True))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="Cannot parse"):
+            ConditionExpressionParser("n = :v ; drop", {}, {})._lex_condition_expression()
+
+    ddb = _serializer_table("condition-check")
+    _serializer_table("condition-check-own")
+    names = {"#s": "s", "#t": "t"}
+    values = {
+        ":v": {"N": "1"},
+        ":a": {"S": "abc"},
+        ":lo": {"N": "2"},
+        ":hi": {"N": "9"},
+        ":one": {"N": "1"},
+        ":x": {"S": "a"},
+        ":m": {"S": "M"},
+    }
+
+    def answers(table: str) -> list[Any]:
+        out: list[Any] = []
+        for i, text in enumerate(CONDITIONS):
+            used_names = {k: v for k, v in names.items() if k in text}
+            used_values = {k: v for k, v in values.items() if k in text}
+            item = {
+                "pk": {"S": f"c{i}"},
+                "s": {"S": "abc"},
+                "n": {"N": str(i + 1)},
+                "l": {"L": [{"N": "1"}] * i},
+            }
+            ddb.put_item(TableName=table, Item=item)
+            try:
+                ddb.put_item(
+                    TableName=table,
+                    Item={**item, "version": {"N": "2"}},
+                    ConditionExpression=text,
+                    **({"ExpressionAttributeNames": used_names} if used_names else {}),
+                    **({"ExpressionAttributeValues": used_values} if used_values else {}),
+                )
+                out.append("written")
+            except ClientError as e:
+                out.append(e.response["Error"]["Code"])
+            scan = (
+                ddb.scan(
+                    TableName=table,
+                    FilterExpression=text,
+                    **({"ExpressionAttributeNames": used_names} if used_names else {}),
+                    **({"ExpressionAttributeValues": used_values} if used_values else {}),
+                )
+                if ":" in text
+                else {"Items": []}
+            )
+            out.append(sorted(x["pk"]["S"] for x in scan["Items"]))
+        return out
+
+    fast = answers("condition-check")
+    with _motos_own(place):
+        own = answers("condition-check-own")
+    assert fast == own
+    assert "written" in fast and "ConditionalCheckFailedException" in fast
