@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from avdual.bench import CLAIM_PATH_CALLS
 from avdual.runtime import LocalRuntime
 from tests.conftest import VALID_FORM, companion
 from tests.integration.test_intake_api import OFFICE
@@ -47,6 +48,8 @@ def test_an_assigned_intake_costs_the_calls_of_the_design(rt: LocalRuntime) -> N
         rt.drain()
     calls = {f: {op: c / n for op, c in ops.items()} for f, ops in rt.api_calls_by_function.items()}
     assert calls == EXPECTED
+    # the bench's latency split tells the claim path by this count (avdual/bench.py)
+    assert sum(EXPECTED["matching-consumer"].values()) == CLAIM_PATH_CALLS
     assert sum(rt.api_calls.values()) / n == sum(sum(ops.values()) for ops in EXPECTED.values())
 
 
