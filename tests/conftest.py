@@ -105,6 +105,31 @@ HEAVY_FILES = (
 )
 
 
+def xdist_unit(nodeid: str) -> str:
+    """The work unit of a test under ``make test``'s ``--dist loadfile``: its file, except that the modules
+    reading the one synthesized stack (``tests.infra.cfn.SYNTH_MODULES``) are one unit, so one worker runs
+    them all and synthesizes once (a synth costs about 8 s more as the first of a process;
+    docs/performance.md, "`make test`")."""
+    from tests.infra.cfn import SYNTH_MODULES
+
+    path = nodeid.split("::", 1)[0]
+    return SYNTH_MODULES[0] if path in SYNTH_MODULES else path
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown with ``-p no:xdist`` (``make fuzz``)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's ``--dist loadfile`` with the units of :func:`xdist_unit`."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class OneSynthPerRun(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_unit(nodeid)
+
+    return OneSynthPerRun(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The files of ``HEAVY_FILES`` first, in its order; every other file after them in collection order (a
     stable sort: the tests of a file keep their order)."""

@@ -1,8 +1,8 @@
 """The AWS rules the stack relies on that no local tool checks (moto validates none of them).
 
 Each test names the AWS documentation page its rule comes from. A failure here means a `cdk deploy`
-that rolls back, or a deployed stack that silently drops work. One synth for the whole module, with the
-context a real deploy passes (stage addresses, alarm e-mail).
+that rolls back, or a deployed stack that silently drops work. On the process's one synth
+(tests/infra/cfn.py), with the context a real deploy passes (stage addresses, alarm e-mail).
 """
 
 from __future__ import annotations
@@ -18,35 +18,20 @@ from typing import Any
 import pytest
 
 from contracts import topology as topo
-from tests.infra.cfn import TemplateLookups
+from tests.infra.cfn import CONTEXT, STAGE, Synthesized, TemplateLookups
 from tests.infra.cfn import as_list as _as_list
 from tests.infra.cfn import ref as _ref
 
 pytestmark = pytest.mark.infra
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-STAGE = "dev"
-CONTEXT = {
-    "stage": STAGE,
-    "mailSender": "berichte-dev@bildung.lkl-beispiel.de",
-    "officeEmail": "bildungsbuero-dev@lkl-beispiel.de",
-    "alarmEmail": "betrieb@lkl-beispiel.de",
-}
 #: The longest stage name ``infra.app`` accepts: names containing the stage are checked at that length.
 LONGEST_STAGE = "s" * 16
 
 
 class Template(TemplateLookups):
-    def __init__(self) -> None:
-        import aws_cdk as cdk
-        from aws_cdk.assertions import Template as CdkTemplate
-
-        from infra.app import build
-
-        context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-        app = cdk.App(context={**context, **CONTEXT, "aws:cdk:bundling-stacks": []})
-        self.stack = build(app)
-        self.json: dict[str, Any] = dict(CdkTemplate.from_stack(self.stack).to_json())
+    def __init__(self, synthesized: Synthesized) -> None:
+        self.stack, self.json = synthesized.stack, synthesized.json
 
     def role_statements(self, role_id: str) -> list[dict[str, Any]]:
         """Allow statements of every policy attached to the role ``role_id``."""
@@ -63,8 +48,8 @@ class Template(TemplateLookups):
 
 
 @pytest.fixture(scope="module")
-def t() -> Template:
-    return Template()
+def t(synthesized: Synthesized) -> Template:
+    return Template(synthesized)
 
 
 def _allows(statements: list[dict[str, Any]], action: str, resource_id: str) -> bool:

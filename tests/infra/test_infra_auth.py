@@ -4,7 +4,6 @@ cannot write its own companion id, the authorizer on every non-public method, Ge
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,22 +11,15 @@ import pytest
 from common.web import LOCAL_LOGIN_VARIABLE
 from contracts import topology as topo
 from contracts.reference import SCHOOLS
+from tests.infra.cfn import Synthesized
 
 pytestmark = pytest.mark.infra
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    import aws_cdk as cdk
-    from aws_cdk.assertions import Template
-
-    from infra.stack import AvDualStack
-
-    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    app = cdk.App(context={**context, "aws:cdk:bundling-stacks": []})
-    return dict(Template.from_stack(AvDualStack(app, "AvDual-dev", stage="dev")).to_json())
+def template(synthesized: Synthesized) -> dict[str, Any]:
+    """The process's one synth of the stack (tests/infra/cfn.py)."""
+    return synthesized.json
 
 
 def of_type(t: dict[str, Any], cfn_type: str) -> dict[str, dict[str, Any]]:

@@ -1,5 +1,6 @@
 """Security and reliability of the synthesized stack: cdk-nag, cfn-lint, IAM, KMS, DLQs, alarms, dashboard,
-concurrency, the outbox relays' stream event source mappings. One synth (with cdk-nag) for the module."""
+concurrency, the outbox relays' stream event source mappings. On the process's one synth (with cdk-nag,
+tests/infra/cfn.py)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,14 @@ from typing import Any
 import pytest
 
 from contracts import topology as topo
-from tests.infra.cfn import TemplateLookups
+from tests.infra.cfn import CONTEXT, STAGE
+from tests.infra.cfn import Synthesized as Hardened
 from tests.infra.cfn import as_list as _as_list
 from tests.infra.cfn import ref as _ref
 
 pytestmark = pytest.mark.infra
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-STAGE = "dev"
-ALARM_EMAIL = "betrieb@example.org"
+ALARM_EMAIL = CONTEXT["alarmEmail"]
 PACKS = ("AwsSolutions", "Serverless")
 
 #: Every kind of acknowledgment the stack may carry. A new kind (or a broader one) fails this
@@ -45,39 +45,9 @@ EXPECTED_ACKNOWLEDGED_RULES = {
 }
 
 
-class Hardened(TemplateLookups):
-    def __init__(self, outdir: Path) -> None:
-        import aws_cdk as cdk
-
-        from infra.app import build
-
-        context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-        self.app = cdk.App(
-            context={
-                **context,
-                "stage": STAGE,
-                "aws:cdk:bundling-stacks": [],
-                "alarmEmail": ALARM_EMAIL,
-                "mailSender": "berichte@stage.lkl-beispiel.de",
-                "officeEmail": "buero@stage.lkl-beispiel.de",
-            },
-            outdir=str(outdir),
-        )
-        self.stack = build(self.app)
-        self.synth_error: str | None = None
-        try:
-            self.app.synth()
-        except RuntimeError as exc:  # validation (cdk-nag) failures; the template is written anyway
-            self.synth_error = str(exc)
-        self.template_text = (outdir / f"{self.stack.stack_name}.template.json").read_text()
-        self.json: dict[str, Any] = json.loads(self.template_text)
-        report = outdir / "validation-report.json"
-        self.report: dict[str, Any] = json.loads(report.read_text()) if report.exists() else {}
-
-
 @pytest.fixture(scope="module")
-def hard(tmp_path_factory: pytest.TempPathFactory) -> Hardened:
-    return Hardened(tmp_path_factory.mktemp("cdk.out"))
+def hard(synthesized: Hardened) -> Hardened:
+    return synthesized
 
 
 def _plugin_reports(hard: Hardened) -> dict[str, dict[str, Any]]:

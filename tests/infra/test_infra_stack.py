@@ -11,31 +11,20 @@ from typing import Any
 import pytest
 
 from contracts import topology as topo
+from tests.infra.cfn import CONTEXT, STAGE, Synthesized
 
 pytestmark = pytest.mark.infra
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-STAGE = "dev"
 PLATFORM_ENV = {topo.SERVICE_NAME_ENV, topo.STAGE_ENV, topo.TRACE_DISABLED_ENV}
 #: A deployed stage's own addresses (``infra.app.mail_addresses``).
-MAIL_CONTEXT = {"mailSender": "berichte@stage.lkl-beispiel.de", "officeEmail": "buero@stage.lkl-beispiel.de"}
+MAIL_CONTEXT = {k: CONTEXT[k] for k in ("mailSender", "officeEmail")}
 
 
 class Synth:
-    """The stack synthesized once, plus lookup helpers over its template."""
+    """The process's one synth of the stack (tests/infra/cfn.py), plus lookup helpers over its template."""
 
-    def __init__(self) -> None:
-        import aws_cdk as cdk
-        from aws_cdk.assertions import Template
-
-        from infra.app import build
-
-        context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-        self.app = cdk.App(context={**context, **MAIL_CONTEXT, "stage": STAGE, "aws:cdk:bundling-stacks": []})
-        self.stack = build(self.app)
-        self.template = Template.from_stack(self.stack)
-        self.json: dict[str, Any] = dict(self.template.to_json())
-        self.assembly = self.app.synth()
+    def __init__(self, synthesized: Synthesized) -> None:
+        self.app, self.stack, self.json = synthesized.app, synthesized.stack, synthesized.json
 
     def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
         return {k: r for k, r in self.json["Resources"].items() if r["Type"] == cfn_type}
@@ -78,8 +67,8 @@ def _canon(pattern: dict[str, list[str]]) -> str:
 
 
 @pytest.fixture(scope="module")
-def synth() -> Synth:
-    return Synth()
+def synth(synthesized: Synthesized) -> Synth:
+    return Synth(synthesized)
 
 
 def test_stack_is_env_agnostic_without_lookups(synth: Synth) -> None:
@@ -88,7 +77,7 @@ def test_stack_is_env_agnostic_without_lookups(synth: Synth) -> None:
     assert synth.stack.stack_name == f"AvDual-{STAGE}"
     assert cdk.Token.is_unresolved(synth.stack.account)
     assert cdk.Token.is_unresolved(synth.stack.region)
-    manifest = json.loads((Path(synth.assembly.directory) / "manifest.json").read_text())
+    manifest = json.loads((Path(synth.app.outdir) / "manifest.json").read_text())
     assert not manifest.get("missing"), "synth needed a context lookup"
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HEAVY_FILES
+from tests.conftest import HEAVY_FILES, xdist_unit
+from tests.infra.cfn import SYNTH_MODULES
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -29,3 +30,13 @@ def test_make_test_keeps_the_collection_order() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert "-n 2 --dist loadfile --no-loadscope-reorder" in makefile
     assert "--dist loadfile\n" not in makefile
+
+
+def test_the_modules_of_the_one_synth_are_one_xdist_unit() -> None:
+    """They exist, read the shared synth (fixture ``synthesized``), and go to one worker; other files are
+    their own unit."""
+    for path in SYNTH_MODULES:
+        assert "synthesized: " in (ROOT / path).read_text(), path
+    assert {xdist_unit(f"{path}::test_x") for path in SYNTH_MODULES} == {SYNTH_MODULES[0]}
+    other = "tests/infra/test_function_layers.py"
+    assert xdist_unit(f"{other}::test_x[a]") == other
