@@ -9,7 +9,7 @@ winter), the same instant on AWS and under the local runtime's simulated clock.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -42,3 +42,17 @@ def whole_days(since: datetime, until: datetime) -> int:
     """Whole days (24 h) from ``since`` to ``until``, 0 if ``until`` is earlier: waiting days, time to
     assignment."""
     return max(0, (until - since).days)
+
+
+def months(first: date, last: date) -> list[date]:
+    """The first days of the months from ``first``'s to ``last``'s."""
+    out, m = [], first.replace(day=1)
+    while m <= last:
+        out.append(m)
+        m = (m + timedelta(days=32)).replace(day=1)
+    return out
+
+
+def month_key(m: date) -> str:
+    """``YYYY-MM`` of the month of ``m``."""
+    return m.strftime("%Y-%m")

@@ -8,6 +8,7 @@ from typing import Any
 from avdual.demo import seed_companions, submit_all
 from avdual.runtime import EventStormError, LocalRuntime
 from avdual.scenario import load_intakes, load_scenario
+from services.reporting.dal.aggregates import counters_of
 
 N = 30
 
@@ -24,7 +25,7 @@ def final_state(*, duplicate: bool, shuffle: bool) -> dict[str, Any]:
         assignments = {
             order[a["intake_id"]]: (a["status"], a.get("companion_id")) for a in rt.scan("assignments")
         }
-        counters = {i["sk"]: int(i["n"]) for i in rt.scan("aggregates") if i["pk"].startswith("year#")}
+        counters = counters_of(i for i in rt.scan("aggregates") if i["pk"].startswith("year#"))
         used = {c["companion_id"]: int(c["used"]) for c in rt.scan("companions")}
         assert rt.dead_letters == []
         return {"assignments": assignments, "counters": counters, "used": used, "stats": rt.stats}

@@ -30,6 +30,7 @@ from ulid import ULID
 
 from avdual.runtime import ACCOUNT, REGION, LocalRuntime
 from contracts.topology import BUCKETS, IDEMPOTENCY, TABLES
+from services.reporting.dal.aggregates import counters_of
 from tests.conftest import VALID_FORM, companion
 
 OFFICE = {"sub": "office-clock", "cognito:groups": "office", "cognito:username": "buero"}
@@ -197,7 +198,7 @@ def test_every_stored_timestamp_comes_from_the_simulated_clock(
     assert all(seen[s] > 0 for s in (*stores, "ses", "s3")), seen
 
     # time to assignment comes from the same clock: Ben and Lio waited 2 days (Cem withdrew), Ada none
-    counters = {i["sk"]: int(i["n"]) for i in rt.scan("aggregates") if i["pk"] == f"year#{SCHOOL_YEAR}"}
+    counters = counters_of(i for i in rt.scan("aggregates") if i["pk"] == f"year#{SCHOOL_YEAR}")
     assert (counters.get("wait#0"), counters.get("wait#1-7")) == (1, 2), counters
 
 

@@ -5,7 +5,9 @@ Items of the ``aggregates`` table (pk / sk):
 * ``student#<intake_id>`` / ``state`` – the merged :class:`StudentState` (JSON) with a ``version`` for
   optimistic concurrency; TTL ``expires_at`` by the one retention rule (``contracts.retention``: the school
   year the student left in — of the exit date once recorded — plus one year)
-* ``year#<school year>`` / ``<counter>`` – a counter ``n`` (see ``logic.projection.counters``)
+* ``year#<school year>`` / ``<counter>`` – a counter ``n`` (see ``logic.projection.counters``); the month
+  counters of a school (``inprog#<YYYY-MM>#<school>``, ``nointern#…``) are the attributes ``<kind>#<YYYY-MM>``
+  of one item ``months#<school>`` (``models.aggregates.MONTHS_ITEM``), read back as counters by their keys
 * ``waitlist#<school year>`` / ``<intake_id>`` – a student's waiting periods (TTL like the state)
 * ``waiting#<school year>`` / ``<start>#<intake_id>`` – the open waiting period of a student, and
   ``waited#<school year>`` / ``<end>#<intake_id>#<start>`` – each ended one (instants as
@@ -45,8 +47,9 @@ from common.dynamodb import all_items, batch_get, condition_failed, serialize, t
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts import retention
-from contracts.calendar import whole_days
+from contracts.calendar import month_key, months, whole_days
 from contracts.casework import GOAL_MEETINGS_PER_YEAR
+from contracts.reference import school_year_bounds
 from contracts.topology import (
     CAPACITY_INDEX,
     CASELOAD_INDEX,
@@ -57,6 +60,9 @@ from contracts.topology import (
 from services.reporting.models.aggregates import (
     COMPANION_COUNTER,
     COMPANION_GOALS,
+    IN_PROGRAMME,
+    MONTHS_ITEM,
+    NO_INTERNSHIP,
     OPEN_WAITS,
     REGISTRY_TOTALS,
     WAITED,
@@ -212,15 +218,15 @@ class AggregateStore:
         """All counters of a school year (one query of the year's partition, never a scan of students);
         without ``per_companion`` the caseload counters (``companion#…``, one per companion) are not read:
         two queries of the key ranges before and after them."""
-        pk = year_pk(school_year)
+        pk, read = year_pk(school_year), _year_counter_attributes(school_year)
         if per_companion:
-            items: Iterable[dict[str, Any]] = self._query(pk, **_COUNTER_ATTRIBUTES)
+            items: Iterable[dict[str, Any]] = self._query(pk, **read)
         else:  # "$" follows "#": every "companion#…" key lies between the two ranges
             items = chain(
-                self._query(pk, sort=Key("sk").lt(f"{COMPANION_COUNTER}#"), **_COUNTER_ATTRIBUTES),
-                self._query(pk, sort=Key("sk").gte(f"{COMPANION_COUNTER}$"), **_COUNTER_ATTRIBUTES),
+                self._query(pk, sort=Key("sk").lt(f"{COMPANION_COUNTER}#"), **read),
+                self._query(pk, sort=Key("sk").gte(f"{COMPANION_COUNTER}$"), **read),
             )
-        return {i["sk"]: int(i.get("n", 0)) for i in items}
+        return counters_of(items)
 
     def counter(self, school_year: str, key: str) -> int:
         item = self.table.get_item(Key={"pk": year_pk(school_year), "sk": key}, ConsistentRead=True).get(
@@ -242,8 +248,10 @@ class AggregateStore:
                     year = _caseload_year(pk, sk)
                     extra = {CASELOAD_INDEX.pk: year} if year is not None else {}
                     bw.put_item(Item={"pk": pk, "sk": sk, "n": totals[(pk, sk)], **extra})
-                else:
+                elif _is_goal_item(pk):
                     bw.put_item(Item={"pk": pk, "sk": sk, **_goal_item_values(pk, values)})
+                else:
+                    bw.put_item(Item={"pk": pk, "sk": sk, **values})
 
     def companion_goals(self, school_year: str, *, passed: int, limit: int) -> list[CompanionGoals]:
         """The companions with students furthest behind with their goal-agreement meetings once ``passed`` due
@@ -800,8 +808,9 @@ class AggregateStore:
 
 def counter_updates(deltas: Mapping[CounterKey, int]) -> list[dict[str, Any]]:
     """The ``UpdateItem`` requests (low-level, without the table name) that apply counter deltas: ``ADD n``
-    per counter; the companions' goal figures (partition ``goals#<school year>``) one update per companion
-    that adds to its attributes and to how far behind it is (:func:`_goal_adds`)."""
+    per counter; a school's month counters one update of its ``months#<school>`` item that adds to each
+    month's attribute; the companions' goal figures (partition ``goals#<school year>``) one update per
+    companion that adds to its attributes and to how far behind it is (:func:`_goal_adds`)."""
     out = []
     for (pk, sk), values in sorted(_group_counters(deltas).items()):
         key = {"pk": {"S": pk}, "sk": {"S": sk}}
@@ -820,6 +829,20 @@ def counter_updates(deltas: Mapping[CounterKey, int]) -> list[dict[str, Any]]:
                     "ExpressionAttributeValues": values_,
                 }
             )
+            continue
+        if not _is_goal_item(pk):  # a school's month counters: one ADD per counter that changes
+            adds = {a: n for a, n in sorted(values.items()) if n}
+            if adds:
+                out.append(
+                    {
+                        "Key": key,
+                        "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(adds))),
+                        "ExpressionAttributeNames": {f"#a{i}": a for i, a in enumerate(adds)},
+                        "ExpressionAttributeValues": {
+                            f":a{i}": {"N": str(n)} for i, n in enumerate(adds.values())
+                        },
+                    }
+                )
             continue
         adds = _goal_adds(values)
         names = {f"#a{i}": a for i, a in enumerate(adds)}
@@ -941,17 +964,68 @@ def _caseload_key(school_year: str, companion_id: str) -> dict[str, str]:
 
 def _group_counters(deltas: Mapping[CounterKey, int]) -> dict[CounterKey, dict[str, int] | None]:
     """Counter keys by item: a plain counter maps to None, a companion's goal item (``goals#<school year>``
-    / ``<companion>``) to its attributes' values."""
+    / ``<companion>``) and a school's month item (``year#<school year>`` / ``months#<school>``) to their
+    attributes' values."""
     out: dict[CounterKey, dict[str, int] | None] = {}
     for (pk, sk), n in deltas.items():
-        if not pk.startswith(f"{COMPANION_GOALS}#"):
+        if _is_goal_item(pk):
+            item, _, attribute = sk.rpartition("#")
+        elif (month := _month_attribute(pk, sk)) is not None:
+            item, attribute = month
+        else:
             out[(pk, sk)] = None
             continue
-        companion, _, attribute = sk.rpartition("#")
-        values = out.setdefault((pk, companion), {})
+        values = out.setdefault((pk, item), {})
         assert values is not None
         values[attribute] = values.get(attribute, 0) + n
     return out
+
+
+def _is_goal_item(pk: str) -> bool:
+    return pk.startswith(f"{COMPANION_GOALS}#")
+
+
+def _month_attribute(pk: str, sk: str) -> tuple[str, str] | None:
+    """The item (``months#<school>``) and attribute (``<kind>#<YYYY-MM>``) of a month counter
+    ``<kind>#<YYYY-MM>#<school>`` of a year's partition; None for any other counter."""
+    parts = sk.split("#")
+    if not pk.startswith("year#") or len(parts) != 3 or parts[0] not in (IN_PROGRAMME, NO_INTERNSHIP):
+        return None
+    kind, month, school = parts
+    return f"{MONTHS_ITEM}#{school}", f"{kind}#{month}"
+
+
+def _year_counter_attributes(school_year: str) -> dict[str, Any]:
+    """What a read of a year's counters asks for: the key and ``n`` of a counter, and every month attribute
+    of the school year a school's month item can hold."""
+    names = {"#k": "sk", "#n": "n"}
+    for kind in (IN_PROGRAMME, NO_INTERNSHIP):
+        for m in months(*school_year_bounds(school_year)):
+            names[f"#m{len(names) - 2}"] = f"{kind}#{month_key(m)}"
+    return {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+
+
+def counters_of(items: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """The counters held by ``items`` of a year's partition, by their keys (summed where the same counter is
+    held twice: as an item of its own from before and in its school's month item)."""
+    out: dict[str, int] = {}
+    for i in items:
+        for key, n in _item_counters(i):
+            out[key] = out.get(key, 0) + n
+    return out
+
+
+def _item_counters(item: Mapping[str, Any]) -> Iterator[tuple[str, int]]:
+    """The counters of an item of a year's partition by their keys: its ``n``, or a school's month item's
+    attributes as ``<kind>#<YYYY-MM>#<school>``."""
+    sk = str(item["sk"])
+    if not sk.startswith(f"{MONTHS_ITEM}#"):
+        yield sk, int(item.get("n", 0))
+        return
+    school = sk.removeprefix(f"{MONTHS_ITEM}#")
+    for attribute, n in item.items():
+        if attribute not in ("pk", "sk"):
+            yield f"{attribute}#{school}", int(n)
 
 
 def _goal_adds(values: Mapping[str, int]) -> dict[str, int]:

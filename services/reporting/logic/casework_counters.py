@@ -27,11 +27,11 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from contracts.calendar import local_date
+from contracts.calendar import local_date, month_key, months
 from contracts.casework import GOAL_MEETINGS_PER_YEAR, goal_meeting_due_dates
 from contracts.events import InternshipEndedData, InternshipStartedData, MeetingRecordedData
 from contracts.reference import school_year_bounds
-from services.reporting.models.aggregates import InternshipState, StudentState
+from services.reporting.models.aggregates import IN_PROGRAMME, NO_INTERNSHIP, InternshipState, StudentState
 
 
 def merge_casework(s: StudentState, fact: Any) -> None:
@@ -63,19 +63,6 @@ def merge_casework(s: StudentState, fact: Any) -> None:
         s.goal_meetings = {**s.goal_meetings, fact.meeting_id: fact.meeting_date}
 
 
-def months(first: date, last: date) -> list[date]:
-    """The first days of the months from ``first``'s to ``last``'s."""
-    out, m = [], first.replace(day=1)
-    while m <= last:
-        out.append(m)
-        m = (m + timedelta(days=32)).replace(day=1)
-    return out
-
-
-def month_key(m: date) -> str:
-    return m.strftime("%Y-%m")
-
-
 def _month_end(m: date) -> date:
     return (m + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
@@ -98,14 +85,14 @@ def casework_counters(
     since = max(first, local_date(assigned_at))
     until = min(last, s.exit_date) if status == "ended" and s.exit_date else last
     for m in months(since, until):
-        out[f"inprog#{month_key(m)}#{sid}"] += 1
+        out[f"{IN_PROGRAMME}#{month_key(m)}#{sid}"] += 1
         end = _month_end(m)
         busy = any(
             i.start_date is not None and i.start_date <= end and (i.last_day is None or i.last_day >= m)
             for i in took
         )
         if not busy:
-            out[f"nointern#{month_key(m)}#{sid}"] += 1
+            out[f"{NO_INTERNSHIP}#{month_key(m)}#{sid}"] += 1
     for key, n in _goal_figures(s, status=status, companion=companion, since=since).items():
         out[f"goalschool#{sid}#{key.replace('due', 'due#')}"] += n
     return out

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from contracts.calendar import month_key, months
 from contracts.casework import GOAL_MEETINGS_PER_YEAR, goal_meeting_due_dates
 from contracts.reference import SCHOOLS, school_year_bounds
-from services.reporting.logic.casework_counters import month_key, months
 from services.reporting.logic.suppression import (
     Display,
     SuppressedTable,
@@ -35,7 +35,7 @@ from services.reporting.logic.suppression import (
     suppress_table,
     suppress_value,
 )
-from services.reporting.models.aggregates import CompanionGoals
+from services.reporting.models.aggregates import IN_PROGRAMME, NO_INTERNSHIP, CompanionGoals
 
 BUCKETS = ("0", "1", "2", "3+")
 BUCKET_LABELS = ["kein Praktikum", "1 Praktikum", "2 Praktika", "3 und mehr"]
@@ -65,7 +65,7 @@ class CaseworkCounts:
             p = key.split("#")
             if p[0] == "intern" and len(p) == 3:
                 c.intern[p[1]][p[2]] += n
-            elif p[0] in ("inprog", "nointern") and len(p) == 3:
+            elif p[0] in (IN_PROGRAMME, NO_INTERNSHIP) and len(p) == 3:
                 getattr(c, p[0])[p[1]][p[2]] += n
             elif p[0] == "goalschool" and len(p) in (3, 4):
                 c.goals[p[1]]["#".join(p[2:])] += n

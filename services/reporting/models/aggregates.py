@@ -26,6 +26,17 @@ COMPANION_COUNTER = "companion"
 """Kind of the caseload counters ``companion#<companion_id>#assigned`` of a school year (one per companion:
 the only counters whose number grows with the county; the school-year report does not read them)."""
 
+IN_PROGRAMME, NO_INTERNSHIP = "inprog", "nointern"
+"""Kinds of the month counters of a school year, ``inprog#<YYYY-MM>#<school>`` (with a companion that month)
+and ``nointern#<YYYY-MM>#<school>`` (and without an internship): an assignment adds to every month to the
+end of the school year."""
+
+MONTHS_ITEM = "months"
+"""Sort key prefix of the item that holds a school's month counters, ``months#<school>`` in the partition
+``year#<school year>``, one attribute ``<kind>#<YYYY-MM>`` per counter: one item in a fact's transaction
+instead of one per month (two for each of up to twelve months); reads give the counters back by their keys
+(docs/adr/0023-bounded-report-reads.md)."""
+
 COMPANION_GOALS = "goals"
 """Partition ``goals#<school year>`` of the companions' goal-agreement items (sort key: the companion): the
 companion's students now (``students``), their meetings done (``done``) and due by each due day
