@@ -83,3 +83,21 @@ def _object(rt: LocalRuntime, report_id: str, ext: str) -> bytes:
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
     (key,) = [k for k in keys if report_id in k and k.endswith(f".{ext}")]
     return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def test_casework_facts_reach_reporting_without_a_read_of_the_companion(rt: LocalRuntime) -> None:
+    """An internship or a meeting changes no caseload: reporting writes its fact and checks no companion's
+    places (the "full" alert is checked on the facts that change a caseload)."""
+    world = World(rt)
+    me = companion_claims("B01")
+    rt.drain()
+    rt.clear_call_counts()
+    a = world.students["B01"]
+    assert (
+        rt.api("POST", f"/students/{a}/internships", body=internship(world.company), claims=me).status == 201
+    )
+    goal = {"meeting_date": "2026-10-20", "meeting_type": "goal_agreement", "participants": ["student"]}
+    assert rt.api("POST", f"/students/{a}/meetings", body=goal, claims=me).status == 201
+    rt.drain()
+    reporting = dict(rt.api_calls_by_function["reporting-consumer"])
+    assert reporting == {"dynamodb.TransactWriteItems": 2}, reporting  # one write per fact, no read

@@ -12,7 +12,9 @@ from datetime import datetime
 
 from contracts.calendar import local_date
 from contracts.events import (
+    AssignmentEndedData,
     CompanionAssignedData,
+    CompanionReassignedData,
     CompanionUpdatedData,
     IntakeSubmittedData,
     IntakeWithdrawnData,
@@ -73,6 +75,12 @@ def apply_fact(fact: Fact, *, store: AggregateStore) -> Change:
     raise StaleStateError(fact.intake_id)
 
 
+#: The facts that change a companion's caseload. A retry of one checks the companions it names again (its
+#: first delivery may have saved the state and failed at the alert); casework's facts name the companion too
+#: but never change a caseload, so they check nothing (one read fewer per internship, meeting, exit company).
+CASELOAD_FACTS = (CompanionAssignedData, CompanionReassignedData, AssignmentEndedData)
+
+
 @dataclass
 class Consumer:
     """The fact handlers of the reporting consumer (bound to a store and the report files)."""
@@ -83,7 +91,8 @@ class Consumer:
     def _apply(self, fact: Fact, at: datetime) -> Change:
         change = apply_fact(fact, store=self.store)
         # also the companions the fact names: a retry after a failed alert must check them again
-        named = {getattr(fact, f, None) for f in ("companion_id", "from_companion_id", "to_companion_id")}
+        fields = ("companion_id", "from_companion_id", "to_companion_id")
+        named = {getattr(fact, f, None) for f in fields} if isinstance(fact, CASELOAD_FACTS) else set()
         for cid in sorted(change.companions | {c for c in named if c}):
             sy = change.new.school_year
             if (
