@@ -144,15 +144,8 @@ def test_dynamodb_responses_are_what_motos_own_serializer_writes(rt: LocalRuntim
     serializer, for items of every type: plain ones take the one step, binary values moto's path."""
     from moto.core import serialize
 
-    ddb = boto3.client("dynamodb")
     table = "serializer-check"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
+    ddb = _create_table(table, stream=True)
     ddb.put_item(TableName=table, Item=ITEM_OF_EVERY_TYPE)
     plain = {k: v for k, v in ITEM_OF_EVERY_TYPE.items() if k not in ("b", "bs")}
     ddb.put_item(TableName=table, Item={**plain, "pk": {"S": "every-type-but-binary"}})
@@ -186,14 +179,42 @@ def test_dynamodb_responses_are_what_motos_own_serializer_writes(rt: LocalRuntim
     ]
 
 
-def _serializer_table(name: str) -> Any:
+def _create_table(
+    name: str,
+    *,
+    sort_key: tuple[str, str] | None = None,
+    types: dict[str, str] | None = None,
+    indexes: dict[str, tuple[str, str | None]] | None = None,
+    stream: bool = False,
+) -> Any:
+    """A pay-per-request table keyed by ``pk`` (a string) and ``sort_key`` (name, type), with the global
+    secondary ``indexes`` (name → hash key, range key or None; every attribute projected) whose other key
+    attributes have the ``types``, and a stream of both images if ``stream``; the client."""
     ddb = boto3.client("dynamodb")
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    keys = {"pk": "S", **dict([sort_key] if sort_key else [])}
+    request: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": a, "KeyType": "HASH" if a == "pk" else "RANGE"} for a in keys],
+        "AttributeDefinitions": [
+            {"AttributeName": a, "AttributeType": t} for a, t in {**keys, **(types or {})}.items()
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if indexes:
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": hash_key, "KeyType": "HASH"},
+                    *([{"AttributeName": range_key, "KeyType": "RANGE"}] if range_key else []),
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, (hash_key, range_key) in indexes.items()
+        ]
+    if stream:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    ddb.create_table(**request)
     return ddb
 
 
@@ -266,7 +287,7 @@ def test_a_projection_answers_what_motos_own_projection_answers(rt: LocalRuntime
     from moto.dynamodb.models.dynamo_type import Item
 
     table = "projection-check"
-    _serializer_table(table)
+    _create_table(table)
     patched = Item.project
     assert getattr(patched, "_avdual_named", False)
 
@@ -376,36 +397,13 @@ def _query_answers(ddb: Any, table: str, queries: list[dict[str, Any]] | None = 
 
 
 def test_a_query_of_one_partition_answers_what_motos_own_query_answers(rt: LocalRuntime) -> None:
-    ddb = boto3.client("dynamodb")
     table = "partition-check"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "g", "AttributeType": "S"},
-            {"AttributeName": "v", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_n",
-                "KeySchema": [
-                    {"AttributeName": "g", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {  # a sparse index with a number sort key: only items with "g" and "v", ties in "v"
-                "IndexName": "by_v",
-                "KeySchema": [
-                    {"AttributeName": "g", "KeyType": "HASH"},
-                    {"AttributeName": "v", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-        ],
-        BillingMode="PAY_PER_REQUEST",
+    ddb = _create_table(
+        table,
+        sort_key=("sk", "S"),
+        types={"g": "S", "v": "N"},
+        # by_v: a sparse index with a number sort key, only items with "g" and "v", ties in "v"
+        indexes={"by_n": ("g", "sk"), "by_v": ("g", "v")},
     )
     for n in range(60):  # written out of order: the partition's order is moto's, not the writes'
         i = (n * 37) % 60
@@ -441,30 +439,13 @@ def _motos_own_query() -> Iterator[None]:
         MotoTable.query, MotoTable.all_items, MotoTable.sorted_items = patched  # type: ignore[method-assign]
 
 
-def _sort_check_table(ddb: Any, name: str) -> None:
+def _sort_check_table(name: str) -> None:
     """A table with a number sort key and two indexes, one sorted by a number, one by a string."""
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-            {"AttributeName": "g", "AttributeType": "S"},
-            {"AttributeName": "v", "AttributeType": "N"},
-            {"AttributeName": "t", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": name,
-                "KeySchema": [
-                    {"AttributeName": "g", "KeyType": "HASH"},
-                    {"AttributeName": key, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for name, key in (("by_v", "v"), ("by_t", "t"))
-        ],
-        BillingMode="PAY_PER_REQUEST",
+    _create_table(
+        name,
+        sort_key=("sk", "N"),
+        types={"g": "S", "v": "N", "t": "S"},
+        indexes={"by_v": ("g", "v"), "by_t": ("g", "t")},
     )
 
 
@@ -533,7 +514,7 @@ def test_partitions_and_indexes_are_sorted_as_moto_sorts_them(rt: LocalRuntime) 
     @given(st.lists(item, max_size=25))
     def check(items: list[dict[str, Any]]) -> None:
         table = f"sort-check-{next(tables)}"
-        _sort_check_table(ddb, table)
+        _sort_check_table(table)
         for i in items:
             ddb.put_item(TableName=table, Item=i)
         with_patch = _query_answers(ddb, table, _sort_check_queries())
@@ -549,7 +530,7 @@ def test_a_key_condition_over_large_items_ends_its_pages_where_moto_ends_them(rt
     can end the page (moto measures them too): then the whole partition is walked as moto walks it."""
     ddb = boto3.client("dynamodb")
     table = "large-items"
-    _sort_check_table(ddb, table)
+    _sort_check_table(table)
     for n in range(8):  # 150 KB or 350 KB each: three selected ones pass 600 KB, moto's limit is 1 MB
         size = 350_000 if n % 3 == 0 else 150_000
         ddb.put_item(TableName=table, Item={"pk": {"S": "a"}, "sk": {"N": str(n)}, "x": {"S": "x" * size}})
@@ -574,20 +555,11 @@ def test_a_key_condition_over_large_items_ends_its_pages_where_moto_ends_them(rt
     assert any(page[1] for page in own)  # moto ends some page at 1 MB
 
 
-def _table(name: str) -> None:
-    boto3.client("dynamodb").create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 def test_a_cached_update_expression_applies_to_each_item_with_its_own_values(rt: LocalRuntime) -> None:
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
     ddb = boto3.client("dynamodb")
-    _table("update-check")
+    _create_table("update-check")
     expr = "SET n = if_not_exists(n, :zero) + :one, l = list_append(if_not_exists(l, :empty), :l) ADD s :s"
     for pk, times in (("a", 3), ("b", 1)):
         for i in range(times):
@@ -725,7 +697,7 @@ def test_update_expressions_are_still_checked_by_each_traverser(
     https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html)
     and leaves the item as it was."""
     ddb = boto3.client("dynamodb")
-    _table("traverser-check")
+    _create_table("traverser-check")
     ddb.put_item(TableName="traverser-check", Item={"pk": {"S": "a"}, "n": {"N": "7"}})
     for _ in range(2):
         with pytest.raises(ClientError) as e:
@@ -891,24 +863,8 @@ def test_sizes_copies_and_results_are_motos_own(rt: LocalRuntime) -> None:
 
 def test_query_and_scan_pages_are_motos_own_with_direct_sizes_copies_and_results(rt: LocalRuntime) -> None:
     """Whole answers (items of every data type, 1 MB pages, ``Limit`` pages, an index) equal moto's own."""
-    ddb = boto3.client("dynamodb")
     table = "size-copy-check"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_sk",
-                "KeySchema": [{"AttributeName": "sk", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    ddb = _create_table(table, sort_key=("sk", "N"), indexes={"by_sk": ("sk", None)})
     big = "ü" * 100_000  # 200 kB each: a page ends at moto's 1 MB by the sizes
     for i in range(12):
         ddb.put_item(
@@ -1045,7 +1001,7 @@ def test_update_expressions_are_traversed_as_moto_traverses_them(rt: LocalRuntim
 
     assert getattr(DepthFirstTraverser.traverse_node_recursively, "_avdual_by_class", False)
     ddb = boto3.client("dynamodb")
-    _table("traversal-check")
+    _create_table("traversal-check")
     fast = _apply_updates(ddb, "traversal-check")
     with _motos_own(*_traversal_places()):
         own = _apply_updates(ddb, "traversal-check")
@@ -1115,7 +1071,7 @@ def test_items_are_measured_and_refused_as_motos_own_constructor_does(rt: LocalR
         assert fast == own
 
     check()
-    ddb = _serializer_table("size-limit-check")
+    ddb = _create_table("size-limit-check")
     item = {"pk": {"S": "p"}, "a": {"S": "x" * 200_000}, "b": {"S": "y" * 204_990}}
 
     def put(extra: int) -> Any:
@@ -1164,8 +1120,8 @@ def test_condition_expressions_split_into_motos_own_tokens(rt: LocalRuntime) -> 
         with pytest.raises(ValueError, match="Cannot parse"):
             ConditionExpressionParser("n = :v ; drop", {}, {})._lex_condition_expression()
 
-    ddb = _serializer_table("condition-check")
-    _serializer_table("condition-check-own")
+    ddb = _create_table("condition-check")
+    _create_table("condition-check-own")
     names = {"#s": "s", "#t": "t"}
     values = {
         ":v": {"N": "1"},

@@ -815,49 +815,33 @@ def counter_updates(deltas: Mapping[CounterKey, int]) -> list[dict[str, Any]]:
     for (pk, sk), values in sorted(_group_counters(deltas).items()):
         key = {"pk": {"S": pk}, "sk": {"S": sk}}
         if values is None:
-            names, values_ = {"#n": "n"}, {":d": {"N": str(deltas[(pk, sk)])}}
-            expression = "ADD #n :d"
-            year = _caseload_year(pk, sk)
-            if year is not None:  # in the index of the caseloads (partition: the school year)
-                expression = "SET #y = :y ADD #n :d"
-                names["#y"], values_[":y"] = CASELOAD_INDEX.pk, {"S": year}
-            out.append(
-                {
-                    "Key": key,
-                    "UpdateExpression": expression,
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": values_,
-                }
-            )
-            continue
-        if not _is_goal_item(pk):  # a school's month counters: one ADD per counter that changes
-            adds = {a: n for a, n in sorted(values.items()) if n}
-            if adds:
-                out.append(
-                    {
-                        "Key": key,
-                        "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(adds))),
-                        "ExpressionAttributeNames": {f"#a{i}": a for i, a in enumerate(adds)},
-                        "ExpressionAttributeValues": {
-                            f":a{i}": {"N": str(n)} for i, n in enumerate(adds.values())
-                        },
-                    }
-                )
-            continue
-        adds = _goal_adds(values)
-        names = {f"#a{i}": a for i, a in enumerate(adds)}
-        out.append(
-            {
-                "Key": key,
-                "UpdateExpression": "SET #y = :y ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(adds))),
-                "ExpressionAttributeNames": {"#y": goals_behind_index(0).pk, **names},
-                "ExpressionAttributeValues": {
-                    ":y": {"S": pk.removeprefix(f"{COMPANION_GOALS}#")},
-                    **{f":a{i}": {"N": str(n)} for i, n in enumerate(adds.values())},
-                },
-            }
-        )
+            year = _caseload_year(pk, sk)  # a caseload counter is in the index of the caseloads
+            out.append(_add_update(key, {"n": deltas[(pk, sk)]}, (CASELOAD_INDEX.pk, year) if year else None))
+        elif _is_goal_item(pk):
+            partition = pk.removeprefix(f"{COMPANION_GOALS}#")
+            out.append(_add_update(key, _goal_adds(values), (goals_behind_index(0).pk, partition)))
+        elif adds := {a: n for a, n in sorted(values.items()) if n}:  # a school's month counters that change
+            out.append(_add_update(key, adds))
     return out
+
+
+def _add_update(
+    key: dict[str, Any], adds: Mapping[str, int], index: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """The ``UpdateItem`` request that adds ``adds`` to the item's attributes and, with ``index`` (attribute,
+    value), sets the partition key of the index the item is in."""
+    names = {f"#a{i}": a for i, a in enumerate(adds)}
+    values: dict[str, Any] = {f":a{i}": {"N": str(n)} for i, n in enumerate(adds.values())}
+    expression = "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(adds)))
+    if index is not None:
+        expression = f"SET #y = :y {expression}"
+        names["#y"], values[":y"] = index[0], {"S": index[1]}
+    return {
+        "Key": key,
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
 
 
 class _LoadRead:
