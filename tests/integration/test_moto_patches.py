@@ -841,21 +841,19 @@ def test_sizes_copies_and_results_are_motos_own(rt: LocalRuntime) -> None:
         item.attrs["shared"] = item.attrs.get("shared") or DynamoType({"L": [{"S": "x"}]})
         item.attrs["again"] = item.attrs["shared"]  # one object twice: the copy keeps it one object
         result = {"Items": [item.attrs, item.attrs], "Count": 2, "ScannedCount": 2, "Attributes": item.attrs}
-        fast = (
-            [v.size() for v in item.attrs.values()],
-            item.size(),
-            _tree(copy.deepcopy([item, item]), [item, item], {}),
-            responses.dynamo_to_dict(result),
-            [responses.dynamo_to_dict(v) for v in item.attrs.values()],
-        )
-        with _motos_own_sizes_copies_and_results():
-            own = (
+
+        def answers() -> tuple[Any, ...]:
+            return (
                 [v.size() for v in item.attrs.values()],
                 item.size(),
                 _tree(copy.deepcopy([item, item]), [item, item], {}),
                 responses.dynamo_to_dict(result),
                 [responses.dynamo_to_dict(v) for v in item.attrs.values()],
             )
+
+        fast = answers()
+        with _motos_own_sizes_copies_and_results():
+            own = answers()
         assert fast == own
 
     check()
