@@ -79,7 +79,7 @@ def synthetic_aggregates(n: int, seed: int = 7) -> tuple[Counter[tuple[str, str]
 
 
 def _load(n: int) -> tuple[Any, dict[str, Any]]:
-    from services.reporting.dal.aggregates import AggregateStore
+    from services.reporting.dal.aggregates import AggregateStore, counter_home
     from services.reporting.models.aggregates import CompanionInfo
 
     t0 = time.perf_counter()
@@ -100,7 +100,10 @@ def _load(n: int) -> tuple[Any, dict[str, Any]]:
     )
     store.put_waitlist_items(waiting)
     return store, {
-        "counter_items": sum(1 for pk, _ in total if pk.startswith("year#")),
+        "counters": sum(1 for pk, _ in total if pk.startswith("year#")),
+        "counter_items": len(
+            {(pk, (counter_home(pk, sk) or (sk,))[0]) for pk, sk in total if pk.startswith("year#")}
+        ),
         "companion_goal_items": len(
             {(pk, sk.rpartition("#")[0]) for pk, sk in total if pk.startswith("goals#")}
         ),

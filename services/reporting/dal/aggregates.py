@@ -5,9 +5,10 @@ Items of the ``aggregates`` table (pk / sk):
 * ``student#<intake_id>`` / ``state`` – the merged :class:`StudentState` (JSON) with a ``version`` for
   optimistic concurrency; TTL ``expires_at`` by the one retention rule (``contracts.retention``: the school
   year the student left in — of the exit date once recorded — plus one year)
-* ``year#<school year>`` / ``<counter>`` – a counter ``n`` (see ``logic.projection.counters``); the month
-  counters of a school (``inprog#<YYYY-MM>#<school>``, ``nointern#…``) are the attributes ``<kind>#<YYYY-MM>``
-  of one item ``months#<school>`` (``models.aggregates.MONTHS_ITEM``), read back as counters by their keys
+* ``year#<school year>`` / ``counts…`` – the counters (see ``logic.projection.counters``) as attributes named
+  by their keys, a few items per school (``models.aggregates.COUNTS_ITEM``), read back as counters by their
+  keys; ``year#<school year>`` / ``<counter>`` – a caseload counter ``n`` (in the caseload index), and any
+  counter a stage stored as an item of its own before (a read adds it in, as it does ``months#<school>``)
 * ``waitlist#<school year>`` / ``<intake_id>`` – a student's waiting periods (TTL like the state)
 * ``waiting#<school year>`` / ``<start>#<intake_id>`` – the open waiting period of a student, and
   ``waited#<school year>`` / ``<end>#<intake_id>#<start>`` – each ended one (instants as
@@ -43,13 +44,12 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from common import aws, settings
-from common.dynamodb import all_items, batch_get, condition_failed, serialize, to_dynamo
+from common.dynamodb import all_items, batch_get, cancellation_codes, condition_failed, serialize, to_dynamo
 from common.events import OutgoingEvent
 from common.outbox import outbox_puts
 from contracts import retention
-from contracts.calendar import month_key, months, whole_days
+from contracts.calendar import whole_days
 from contracts.casework import GOAL_MEETINGS_PER_YEAR
-from contracts.reference import school_year_bounds
 from contracts.topology import (
     CAPACITY_INDEX,
     CASELOAD_INDEX,
@@ -60,13 +60,17 @@ from contracts.topology import (
 from services.reporting.models.aggregates import (
     COMPANION_COUNTER,
     COMPANION_GOALS,
+    COUNTS_ITEM,
+    COUNTY_KINDS,
     IN_PROGRAMME,
     MONTHS_ITEM,
     NO_INTERNSHIP,
     OPEN_WAITS,
     REGISTRY_TOTALS,
+    SCHOOL_KINDS,
     WAITED,
     WAITING,
+    WEEK_KINDS,
     CompanionGoals,
     CompanionInfo,
     CompanionLoad,
@@ -205,7 +209,9 @@ class AggregateStore:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as e:
             _WRITTEN.pop(key, None)
-            if condition_failed(e):
+            # another transaction on one of the items (a counter item many facts share) at the same moment:
+            # retried like a stale state, from a fresh read
+            if condition_failed(e) or "TransactionConflict" in cancellation_codes(e):
                 raise StaleStateError(new.intake_id) from None
             raise
         _WRITTEN[key] = new.model_copy(update={"version": version}, deep=True)
@@ -218,21 +224,24 @@ class AggregateStore:
         """All counters of a school year (one query of the year's partition, never a scan of students);
         without ``per_companion`` the caseload counters (``companion#…``, one per companion) are not read:
         two queries of the key ranges before and after them."""
-        pk, read = year_pk(school_year), _year_counter_attributes(school_year)
+        pk = year_pk(school_year)
         if per_companion:
-            items: Iterable[dict[str, Any]] = self._query(pk, **read)
+            items: Iterable[dict[str, Any]] = self._query(pk)
         else:  # "$" follows "#": every "companion#…" key lies between the two ranges
             items = chain(
-                self._query(pk, sort=Key("sk").lt(f"{COMPANION_COUNTER}#"), **read),
-                self._query(pk, sort=Key("sk").gte(f"{COMPANION_COUNTER}$"), **read),
+                self._query(pk, sort=Key("sk").lt(f"{COMPANION_COUNTER}#")),
+                self._query(pk, sort=Key("sk").gte(f"{COMPANION_COUNTER}$")),
             )
         return counters_of(items)
 
     def counter(self, school_year: str, key: str) -> int:
-        item = self.table.get_item(Key={"pk": year_pk(school_year), "sk": key}, ConsistentRead=True).get(
-            "Item"
-        )
-        return int(item.get("n", 0)) if item else 0
+        """One counter of a school year: from the item that holds it, plus an item of its own that a stage
+        may hold from before (one ``BatchGetItem``, consistent)."""
+        pk = year_pk(school_year)
+        home = counter_home(pk, key)
+        keys = [{"pk": pk, "sk": key}] + ([{"pk": pk, "sk": home[0]}] if home else [])
+        items = batch_get(self.table, keys, ConsistentRead=True)
+        return counters_of(items).get(key, 0)
 
     def add_counters(self, deltas: Counter[CounterKey]) -> None:
         """Apply counter deltas without a student state (bulk loading for benchmarks and tests)."""
@@ -808,9 +817,10 @@ class AggregateStore:
 
 def counter_updates(deltas: Mapping[CounterKey, int]) -> list[dict[str, Any]]:
     """The ``UpdateItem`` requests (low-level, without the table name) that apply counter deltas: ``ADD n``
-    per counter; a school's month counters one update of its ``months#<school>`` item that adds to each
-    month's attribute; the companions' goal figures (partition ``goals#<school year>``) one update per
-    companion that adds to its attributes and to how far behind it is (:func:`_goal_adds`)."""
+    per caseload counter; the other counters of a school year one update per item that holds them
+    (:func:`counter_home`) that adds to their attributes; the companions' goal figures (partition
+    ``goals#<school year>``) one update per companion that adds to its attributes and to how far behind it
+    is (:func:`_goal_adds`)."""
     out = []
     for (pk, sk), values in sorted(_group_counters(deltas).items()):
         key = {"pk": {"S": pk}, "sk": {"S": sk}}
@@ -820,7 +830,7 @@ def counter_updates(deltas: Mapping[CounterKey, int]) -> list[dict[str, Any]]:
         elif _is_goal_item(pk):
             partition = pk.removeprefix(f"{COMPANION_GOALS}#")
             out.append(_add_update(key, _goal_adds(values), (goals_behind_index(0).pk, partition)))
-        elif adds := {a: n for a, n in sorted(values.items()) if n}:  # a school's month counters that change
+        elif adds := {a: n for a, n in sorted(values.items()) if n}:  # the item's counters that change
             out.append(_add_update(key, adds))
     return out
 
@@ -948,14 +958,14 @@ def _caseload_key(school_year: str, companion_id: str) -> dict[str, str]:
 
 def _group_counters(deltas: Mapping[CounterKey, int]) -> dict[CounterKey, dict[str, int] | None]:
     """Counter keys by item: a plain counter maps to None, a companion's goal item (``goals#<school year>``
-    / ``<companion>``) and a school's month item (``year#<school year>`` / ``months#<school>``) to their
+    / ``<companion>``) and an item that holds counters as attributes (:func:`counter_home`) to their
     attributes' values."""
     out: dict[CounterKey, dict[str, int] | None] = {}
     for (pk, sk), n in deltas.items():
         if _is_goal_item(pk):
             item, _, attribute = sk.rpartition("#")
-        elif (month := _month_attribute(pk, sk)) is not None:
-            item, attribute = month
+        elif (home := counter_home(pk, sk)) is not None:
+            item, attribute = home
         else:
             out[(pk, sk)] = None
             continue
@@ -969,29 +979,27 @@ def _is_goal_item(pk: str) -> bool:
     return pk.startswith(f"{COMPANION_GOALS}#")
 
 
-def _month_attribute(pk: str, sk: str) -> tuple[str, str] | None:
-    """The item (``months#<school>``) and attribute (``<kind>#<YYYY-MM>``) of a month counter
-    ``<kind>#<YYYY-MM>#<school>`` of a year's partition; None for any other counter."""
-    parts = sk.split("#")
-    if not pk.startswith("year#") or len(parts) != 3 or parts[0] not in (IN_PROGRAMME, NO_INTERNSHIP):
+def counter_home(pk: str, sk: str) -> tuple[str, str] | None:
+    """The item (sort key) of a year's partition that holds the counter ``sk`` as an attribute, and the
+    attribute (the key itself); None for a counter that is an item of its own (a companion's caseload, which
+    is in the caseload index, and any other partition's counters). See ``models.aggregates.COUNTS_ITEM``."""
+    if not pk.startswith("year#"):
         return None
-    kind, month, school = parts
-    return f"{MONTHS_ITEM}#{school}", f"{kind}#{month}"
-
-
-def _year_counter_attributes(school_year: str) -> dict[str, Any]:
-    """What a read of a year's counters asks for: the key and ``n`` of a counter, and every month attribute
-    of the school year a school's month item can hold."""
-    names = {"#k": "sk", "#n": "n"}
-    for kind in (IN_PROGRAMME, NO_INTERNSHIP):
-        for m in months(*school_year_bounds(school_year)):
-            names[f"#m{len(names) - 2}"] = f"{kind}#{month_key(m)}"
-    return {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+    kind, *rest = sk.split("#")
+    if kind in COUNTY_KINDS:
+        return COUNTS_ITEM, sk
+    if kind in SCHOOL_KINDS and rest:
+        return f"{COUNTS_ITEM}#{rest[0]}", sk
+    if kind in (IN_PROGRAMME, NO_INTERNSHIP) and len(rest) == 2:  # <kind>#<month>#<school>
+        return f"{COUNTS_ITEM}#{rest[1]}", sk
+    if kind in WEEK_KINDS and len(rest) >= 2:  # <kind>#<week>#<school>#…
+        return f"{COUNTS_ITEM}#{rest[1]}#{rest[0]}", sk
+    return None
 
 
 def counters_of(items: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """The counters held by ``items`` of a year's partition, by their keys (summed where the same counter is
-    held twice: as an item of its own from before and in its school's month item)."""
+    held twice: as an item of its own from before and as an attribute of the item that holds it now)."""
     out: dict[str, int] = {}
     for i in items:
         for key, n in _item_counters(i):
@@ -1000,16 +1008,17 @@ def counters_of(items: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def _item_counters(item: Mapping[str, Any]) -> Iterator[tuple[str, int]]:
-    """The counters of an item of a year's partition by their keys: its ``n``, or a school's month item's
-    attributes as ``<kind>#<YYYY-MM>#<school>``."""
+    """The counters of an item of a year's partition by their keys: the attributes of a ``counts…`` item,
+    a ``months#<school>`` item's attributes ``<kind>#<YYYY-MM>`` as ``<kind>#<YYYY-MM>#<school>`` (the layout
+    before), or an item's own ``n``."""
     sk = str(item["sk"])
-    if not sk.startswith(f"{MONTHS_ITEM}#"):
+    if sk == COUNTS_ITEM or sk.startswith(f"{COUNTS_ITEM}#"):
+        yield from ((a, int(n)) for a, n in item.items() if a not in ("pk", "sk"))
+    elif sk.startswith(f"{MONTHS_ITEM}#"):
+        school = sk.removeprefix(f"{MONTHS_ITEM}#")
+        yield from ((f"{a}#{school}", int(n)) for a, n in item.items() if a not in ("pk", "sk"))
+    else:
         yield sk, int(item.get("n", 0))
-        return
-    school = sk.removeprefix(f"{MONTHS_ITEM}#")
-    for attribute, n in item.items():
-        if attribute not in ("pk", "sk"):
-            yield f"{attribute}#{school}", int(n)
 
 
 def _goal_adds(values: Mapping[str, int]) -> dict[str, int]:

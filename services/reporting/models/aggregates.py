@@ -32,10 +32,26 @@ and ``nointern#<YYYY-MM>#<school>`` (and without an internship): an assignment a
 end of the school year."""
 
 MONTHS_ITEM = "months"
-"""Sort key prefix of the item that holds a school's month counters, ``months#<school>`` in the partition
-``year#<school year>``, one attribute ``<kind>#<YYYY-MM>`` per counter: one item in a fact's transaction
-instead of one per month (two for each of up to twelve months); reads give the counters back by their keys
+"""Sort key prefix of the items that held a school's month counters until the counters moved to
+:data:`COUNTS_ITEM`: ``months#<school>``, one attribute ``<kind>#<YYYY-MM>`` per counter. Reads still add
+them in (a stage may hold them); nothing writes them any more (docs/adr/0023-bounded-report-reads.md)."""
+
+COUNTS_ITEM = "counts"
+"""Sort key prefix of the items of ``year#<school year>`` that hold counters as attributes named by their
+keys: ``counts#<school>`` the school's counters (:data:`SCHOOL_KINDS` and the months'),
+``counts#<school>#<week>`` the school's counters of a calendar week (:data:`WEEK_KINDS`) and
+``counts`` the county's (:data:`COUNTY_KINDS`). A fact's transaction updates a few of these items instead
+of one item per counter; reads give the counters back by their keys
 (docs/adr/0023-bounded-report-reads.md)."""
+
+SCHOOL_KINDS = ("school", "gender", "age", "german", "class", "exit", "withdrawn", "intern", "goalschool")
+"""Counter kinds keyed ``<kind>#<school>#…`` (``logic.projection.counters``): held by ``counts#<school>``,
+with the month counters (``IN_PROGRAMME``, ``NO_INTERNSHIP``: at most twelve months each per school and
+year)."""
+WEEK_KINDS = ("new", "lvl", "move")
+"""Counter kinds keyed ``<kind>#<week>#<school>#…``: held by ``counts#<school>#<week>``."""
+COUNTY_KINDS = ("career", "dest", "wait")
+"""Counter kinds of the county, keyed ``<kind>#…`` without a school: held by ``counts``."""
 
 COMPANION_GOALS = "goals"
 """Partition ``goals#<school year>`` of the companions' goal-agreement items (sort key: the companion): the
