@@ -69,6 +69,7 @@ from avdual.runtime.moto_patches import (
     install_update_expression_parse_cache,
     install_update_expression_traversal,
     install_update_expression_tree_copy,
+    install_update_expression_validation_plan,
 )
 from avdual.runtime.resources import Resources
 from avdual.runtime.scheduler import ASYNC_ATTEMPTS, Scheduler
@@ -154,6 +155,7 @@ class LocalRuntime(Gateway, Scheduler, Resources):
         install_lazy_kms_key_pairs()
         install_item_size_copy_and_result()
         install_update_expression_traversal()
+        install_update_expression_validation_plan()
         install_item_size_check_once_per_attribute()
         install_condition_expression_lexing_cache()
         self._mock = mock_aws()

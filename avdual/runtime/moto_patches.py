@@ -1003,3 +1003,226 @@ def install_condition_expression_lexing_cache() -> None:
     _lex_condition_expression._avdual_cached = True  # type: ignore[attr-defined]
     _lex_condition_expression._avdual_original = original  # type: ignore[attr-defined]
     ConditionExpressionParser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
+
+
+#: moto's update-expression checks in the order ``UpdateExpressionValidator.get_ast_processors`` makes them
+_VALIDATION_STEPS = (
+    "ActionCountValidator",
+    "OverlappingPathsValidator",
+    "UpdateHashRangeKeyValidator",
+    "ExpressionAttributeValueProcessor",
+    "ExpressionAttributeResolvingProcessor",
+    "UpdateExpressionFunctionEvaluator",
+    "NoneExistingPathChecker",
+    "ExecuteOperations",
+    "TypeMismatchValidator",
+    "EmptyStringKeyValueValidator",
+)
+_ACTIONS: tuple[str, ...] = (
+    "UpdateExpressionSetAction",
+    "UpdateExpressionAddAction",
+    "UpdateExpressionRemoveAction",
+    "UpdateExpressionDeleteAction",
+)
+
+
+def install_update_expression_validation_plan() -> None:
+    """Run only those of moto's update-expression checks that can act on a parsed expression.
+
+    moto validates every update with ten depth-first traversers, one after the other (``Validator.validate``),
+    each walking the whole tree; the action-count and overlapping-path checks list the actions below every
+    clause node of the tree (reporting's transactions: a dozen updates of a dozen actions each). What each
+    check can do depends on the parsed tree, which the runtime parses once per text
+    (:func:`install_update_expression_parse_cache`), so it is worked out once per tree
+    (:func:`_validation_plan`): a check that provably returns the tree as it is, raises nothing and changes
+    nothing is not run; every other check runs as moto runs it, on the validator's own copy, in moto's order.
+    A request the plan cannot decide (a name missing, a duplicate, a key attribute named) runs moto's check,
+    which refuses it as before. Pinned against moto's own validation in
+    tests/integration/test_moto_patches.py; docs/performance.md ("Local pipeline")."""
+    from moto.dynamodb.parsing import validators  # type: ignore[attr-defined]
+
+    cls = validators.UpdateExpressionValidator
+    if getattr(cls.validate, "_avdual_plan", False):
+        return
+    steps = tuple(getattr(validators, name) for name in _VALIDATION_STEPS)
+    own_processors = cls.get_ast_processors
+    original_init, original_validate = cls.__init__, cls.validate
+    plans: dict[int, tuple[Any, Any]] = {}  # id of a parsed tree -> (the tree, its plan)
+
+    def __init__(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, expression, *args, **kwargs)
+        kept = plans.get(id(expression))
+        if kept is None or kept[0] is not expression:
+            kept = (expression, _validation_plan(expression, validators))
+            if len(plans) < 4096:
+                plans[id(expression)] = kept
+        self._avdual_plan = kept[1]
+
+    def validate(self: Any) -> Any:
+        plan = self.__dict__.get("_avdual_plan")
+        processors = self.processors
+        if (
+            plan is None
+            or type(self).get_ast_processors is not own_processors
+            or tuple(type(p) for p in processors) != steps
+        ):
+            return original_validate(self)
+        n = self.node_to_validate
+        for processor, leaves_as_is in zip(processors, plan, strict=True):
+            if not _leaves_as_is(leaves_as_is, processor):
+                n = processor.traverse(n)
+        return n
+
+    replaced: tuple[tuple[Any, Any], ...] = ((__init__, original_init), (validate, original_validate))
+    for patched, original in replaced:
+        patched._avdual_plan = True
+        patched._avdual_original = original
+    cls.__init__ = __init__  # type: ignore[method-assign]
+    cls.validate = validate  # type: ignore[method-assign]
+
+
+def _leaves_as_is(plan: Any, processor: Any) -> bool:
+    """Whether the plan of one check says it leaves the tree as it is: ``True``/``False``, or its test of the
+    check's inputs (one that fails on them is undecided: moto's check runs, and refuses as it does)."""
+    if plan is True or plan is False:
+        return plan
+    try:
+        return bool(plan(processor))
+    except Exception:
+        return False
+
+
+def _post_order(node: Any, node_class: type, out: list[Any]) -> list[Any]:
+    for child in node.children or ():
+        if isinstance(child, node_class):
+            _post_order(child, node_class, out)
+    out.append(node)
+    return out
+
+
+def _validation_plan(tree: Any, validators: Any) -> tuple[Any, ...] | None:
+    """For each of moto's checks (:data:`_VALIDATION_STEPS`) of a parsed update expression: ``True`` if it
+    returns the tree as it is for every request (nothing in the tree it acts on), ``False`` if it has to run,
+    or a test of the check's own inputs (its names, its table's keys) that is true only if it would return
+    the tree as it is; ``None`` (moto's validation) for a tree of anything but the parser's plain nodes."""
+    from moto.dynamodb.parsing import ast_nodes  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+
+    nodes = _post_order(tree, Node, [])
+    if tree.parent is not None or any(n.__class__ is not type(n) for n in nodes):
+        return None
+
+    def present(*names: str) -> bool:
+        kinds = tuple(getattr(ast_nodes, name) for name in names)
+        return any(isinstance(n, kinds) for n in nodes)
+
+    try:  # the action counts are the tree's alone
+        validators.ActionCountValidator().traverse(copy.deepcopy(tree))
+        counts_pass = True
+    except Exception:  # refused: moto's check runs and refuses each time
+        counts_pass = False
+    return (
+        counts_pass,
+        _overlap_check(nodes, ast_nodes),
+        _key_update_check(nodes, ast_nodes),
+        False,  # values: each ``:name`` is replaced
+        False,  # the paths are resolved against the item
+        not present("UpdateExpressionFunction"),
+        not present("UpdateExpressionFunction", "NoneExistingPath") and _paths_only_targets(nodes, ast_nodes),
+        not present("UpdateExpressionValue"),
+        not present("UpdateExpressionSetAction"),
+        not present("UpdateExpressionSetAction"),
+    )
+
+
+def _paths_only_targets(nodes: list[Any], ast_nodes: Any) -> bool:
+    """Whether every path of the tree is the first child of an action (what a SET, REMOVE, ADD or DELETE
+    changes) with no action below it: moto's resolving check turns its resolving off before an action's first
+    child (only an action turns it on again), so such a path stays in the tree as it is, and only a path in a
+    value or a function can bring a ``NoneExistingPath`` into it."""
+    actions = tuple(getattr(ast_nodes, name) for name in _ACTIONS)
+    for n in nodes:
+        if isinstance(n, ast_nodes.UpdateExpressionPath):
+            parent = n.parent
+            if not isinstance(parent, actions) or not parent.children or parent.children[0] is not n:
+                return False
+            if any(isinstance(below, actions) for below in _post_order(n, ast_nodes.Node, [])):
+                return False
+    return True
+
+
+def _overlap_check(nodes: list[Any], ast_nodes: Any) -> Any:
+    """moto's overlapping-path check, as far as the tree decides it: at every clause node it lists the
+    actions below it, a path that is a single ``#name`` by the name it stands for, every other path written
+    out (``a.b[1]``), and refuses overlapping written paths, then any path twice. The written paths are the
+    tree's: ``False`` (moto's check runs and refuses) if they overlap; without names, whether any node's
+    paths repeat; otherwise a test of the request's names on each distinct list (only the longest if it
+    holds every other: a repeat in a part is a repeat in the whole), true only if nothing repeats."""
+    from collections import Counter
+
+    from moto.dynamodb.utils import find_duplicates, find_path_overlaps  # type: ignore[attr-defined]
+
+    entries = _overlap_lists(nodes, ast_nodes)
+    if entries is None or any(find_path_overlaps(list(written)) for written, _ in entries):
+        return False
+    if not entries:
+        return True
+    whole = max(entries, key=lambda e: len(e[0]) + len(e[1]))
+    if all(Counter(w) <= Counter(whole[0]) and Counter(m) <= Counter(whole[1]) for w, m in entries):
+        entries = {whole: None}
+    if not any(named for _, named in entries):
+        return not any(find_duplicates(list(written)) for written, _ in entries)
+    checked = tuple(entries)
+
+    def leaves_as_is(processor: Any) -> bool:
+        names = processor.expression_attribute_names
+        return not any(find_duplicates([*written, *(names[p] for p in named)]) for written, named in checked)
+
+    return leaves_as_is
+
+
+def _overlap_lists(
+    nodes: list[Any], ast_nodes: Any
+) -> dict[tuple[tuple[Any, ...], tuple[Any, ...]], None] | None:
+    """The distinct lists (written paths, names) moto's overlapping-path check makes at the clause nodes of a
+    tree, as it makes them; ``None`` for a tree it would not list (not the parser's)."""
+    action_types = [getattr(ast_nodes, name) for name in _ACTIONS]
+    entries: dict[tuple[tuple[Any, ...], tuple[Any, ...]], None] = {}
+    try:
+        for n in nodes:
+            if not isinstance(n, ast_nodes.UpdateExpression):
+                continue
+            written, named = [], []
+            for action in n.find_clauses(action_types):
+                path = action.children[0]
+                head = path.children[0]
+                if isinstance(head, ast_nodes.ExpressionAttributeName) and len(path.children) == 1:
+                    named.append(head.get_attribute_name_placeholder())
+                else:
+                    written.append(path.to_str())
+            entries[(tuple(written), tuple(named))] = None
+    except Exception:  # not the parser's tree: moto's check runs
+        return None
+    return entries
+
+
+def _key_update_check(nodes: list[Any], ast_nodes: Any) -> Any:
+    """moto's key-attribute check looks at the first name of every path (a ``#name`` by what it stands for)
+    and refuses a key attribute of the table: ``True`` for a tree without paths, else a test of the check's
+    names and keys, true only if no path starts with a key attribute."""
+    try:
+        heads = tuple(
+            dict.fromkeys(
+                n.children[0].children[0] for n in nodes if isinstance(n, ast_nodes.UpdateExpressionPath)
+            )
+        )
+    except Exception:  # not the parser's tree: moto's check runs
+        return False
+    if not heads:
+        return True
+
+    def leaves_as_is(processor: Any) -> bool:
+        names, keys = processor.expression_attribute_names, processor.table_key_attributes
+        return not any(names.get(h, h) in keys for h in heads)
+
+    return leaves_as_is

@@ -46,6 +46,11 @@ makes and verifies MACs ("GenerateMac", https://docs.aws.amazon.com/kms/latest/A
 
 Traversal by class, item size as a running total, condition tokens once per text: every update, item and
 condition is applied, measured and refused as by moto's own functions (compared with them below).
+
+Validation plan: of moto's ten update-expression checks only those run that can act on the parsed tree
+(decided once per tree, the request's names and key attributes tested per request); every update, on its
+own and in transactions, is applied or refused (code, message, cancellation reasons) as with moto's own
+validation, and leaves the same validated tree.
 """
 
 from __future__ import annotations
@@ -1172,3 +1177,297 @@ def test_condition_expressions_split_into_motos_own_tokens(rt: LocalRuntime) -> 
         own = answers("condition-check-own")
     assert fast == own
     assert "written" in fast and "ConditionalCheckFailedException" in fast
+
+
+def _validation_places() -> list[tuple[Any, str]]:
+    """moto's own update-expression validation: its validator, traversal and tree copy."""
+    from moto.dynamodb.parsing import validators
+
+    cls = validators.UpdateExpressionValidator
+    return [(cls, "__init__"), (cls, "validate"), (validators, "deepcopy"), *_traversal_places()]
+
+
+_N1, _N2, _SA = {"N": "1"}, {"N": "2"}, {"S": "a"}
+#: Updates of every action, function, operator and path kind, and each kind DynamoDB refuses ("Update
+#: expressions", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html);
+#: a text with other names or values than before (a key attribute, a name twice, a value missing) decides
+#: again.
+VALIDATED_UPDATES: list[tuple[str, dict[str, str], dict[str, Any]]] = [
+    (
+        "SET #y = :y ADD #a0 :a0, #a1 :a1, #a2 :a2",
+        {"#y": "yr", "#a0": "c", "#a1": "d", "#a2": "e"},
+        {":y": {"S": "2026/27"}, ":a0": _N1, ":a1": _N2, ":a2": {"N": "-3"}},
+    ),
+    (
+        "SET #y = :y ADD #a0 :a0, #a1 :a1, #a2 :a2",
+        {"#y": "yr", "#a0": "c", "#a1": "d", "#a2": "c"},
+        {":y": {"S": "2026/27"}, ":a0": _N1, ":a1": _N2, ":a2": _N1},
+    ),  # one attribute twice
+    (
+        "SET #y = :y ADD #a0 :a0, #a1 :a1, #a2 :a2",
+        {"#y": "yr", "#a0": "c", "#a1": "d", "#a2": "e"},
+        {":y": {"S": "2026/27"}, ":a0": _N1, ":a1": _N2},
+    ),  # a value missing
+    (
+        "SET #y = :y ADD #a0 :a0, #a1 :a1, #a2 :a2",
+        {"#y": "yr", "#a0": "c", "#a2": "e"},
+        {":y": {"S": "x"}, ":a0": _N1, ":a1": _N2, ":a2": _N1},
+    ),  # a name missing
+    (
+        "SET #y = :y ADD #a0 :a0, #a1 :a1, #a2 :a2",
+        {"#y": "sk", "#a0": "c", "#a1": "d", "#a2": "e"},
+        {":y": {"S": "x"}, ":a0": _N1, ":a1": _N2, ":a2": _N1},
+    ),  # the sort key
+    ("ADD #n :d", {"#n": "n"}, {":d": _N2}),
+    ("ADD n :s", {}, {":s": _SA}),  # a string added to a number
+    ("ADD t :n", {}, {":n": _N1}),  # a number added to a string set
+    ("ADD t :ns, fresh :n", {}, {":ns": {"NS": ["1"]}, ":n": _N1}),  # a number set added to a string set
+    ("ADD newset :ss, fresh :n, m.k :n", {}, {":ss": {"SS": ["a"]}, ":n": {"N": "5"}}),
+    ("ADD s :n", {}, {":n": _N1}),  # a number added to a string
+    ("ADD #k :n", {"#k": "pk"}, {":n": _N1}),  # the partition key
+    ("SET m.a = :x, m.a[0] = :y", {}, {":x": {"L": []}, ":y": _N1}),  # overlapping paths
+    ("SET m = :x, m.k = :y", {}, {":x": {"M": {}}, ":y": _N1}),
+    ("SET #a = :x, #b = :y", {"#a": "q", "#b": "q"}, {":x": _N1, ":y": _N2}),  # one name twice
+    ("SET #a = :x, #b = :y", {"#a": "q", "#b": "r"}, {":x": _N1, ":y": _N2}),
+    ("SET #m.k = :x, #m = :y", {"#m": "m"}, {":x": _N1, ":y": {"M": {}}}),
+    ("SET a = :x REMOVE a", {}, {":x": _N1}),
+    ("REMOVE #r0, #r1", {"#r0": "n", "#r1": "n"}, {}),
+    ("REMOVE #r0, #r1", {"#r0": "n", "#r1": "s"}, {}),
+    ("SET #nope = :x", {}, {":x": _N1}),  # no names at all
+    ("SET #nope = :x", {"#other": "o"}, {":x": _N1}),  # the name missing, another unused
+    ("SET n = :missing", {}, {}),
+    ("SET pk = :x", {}, {":x": {"S": "o"}}),  # the partition key
+    ("SET #k = :x", {"#k": "sk"}, {":x": {"S": "o"}}),  # the sort key by its name
+    ("SET #k = :x", {"#k": "other"}, {":x": {"S": "o"}}),
+    ("REMOVE sk", {}, {}),
+    ("SET gk = :e", {}, {":e": {"S": ""}}),  # an empty string as an index key
+    ("SET s = :e", {}, {":e": {"S": ""}}),  # an empty string as a value
+    ("SET gk = :n", {}, {":n": _N1}),  # an index key of the wrong type
+    ("SET gk = :s", {}, {":s": {"S": "g2"}}),
+    (
+        "SET m.k = :x, m.a[1] = :y, m.fresh = :z, #a.#b = :x",
+        {"#a": "m", "#b": "b"},
+        {":x": _N1, ":y": {"S": "y"}, ":z": {"L": [_N1]}},
+    ),
+    ("SET m.nope.deeper = :x", {}, {":x": _N1}),  # below an attribute that does not exist
+    ("SET l[5] = :x", {}, {":x": {"N": "9"}}),
+    ("SET n[0] = :x", {}, {":x": _N1}),  # an index into a number
+    ("REMOVE m.a[0], l[0], n, m.a[1]", {}, {}),
+    ("DELETE t :t", {}, {":t": {"SS": ["z", "absent"]}}),
+    ("DELETE t :all", {}, {":all": {"SS": ["y", "z"]}}),  # the last members: the attribute goes
+    ("DELETE t :n", {}, {":n": _N1}),  # not a set
+    ("DELETE ns :t", {}, {":t": {"SS": ["z"]}}),  # a string set from a number set
+    ("DELETE nope :t", {}, {":t": {"SS": ["z"]}}),
+    ("SET l = list_append(l, :l), c = list_append(:l, l)", {}, {":l": {"L": [_N1]}}),
+    ("SET l = list_append(nope, :l)", {}, {":l": {"L": [_N1]}}),  # a list that does not exist
+    ("SET x = list_append(n, :l)", {}, {":l": {"L": [_N1]}}),  # a number is not a list
+    ("SET n = if_not_exists(n, :z) + :one", {}, {":z": {"N": "0"}, ":one": _N1}),
+    ("SET c = if_not_exists(nope, :z) - :one", {}, {":z": {"N": "0"}, ":one": _N1}),
+    ("SET l = list_append(if_not_exists(nope, :e), :l)", {}, {":e": {"L": []}, ":l": {"L": [_N1]}}),
+    ("SET #u = if_not_exists(#u, :z)", {"#u": "used"}, {":z": {"N": "0"}}),
+    ("SET c = n + :one, d = n - m.k", {}, {":one": _N1}),  # paths in values
+    ("SET c = nope + :one", {}, {":one": _N1}),  # a value path that does not exist
+    ("SET c = if_not_exists(nope, nada)", {}, {}),
+    ("SET n = :x + :y", {}, {":x": _N1, ":y": _SA}),  # arithmetic on a string
+    ("SET name = :x", {}, {":x": _N1}),  # a reserved word
+    ("SET a = :x SET b = :x", {}, {":x": _N1}),  # two SET clauses
+    ("ADD n :x SET c = :x ADD c :x", {}, {":x": _N1}),  # two ADD clauses
+    (
+        "SET a = :x, b = :y ADD n :x REMOVE q, m.k DELETE t :t",
+        {},
+        {":x": _N1, ":y": {"BOOL": True}, ":t": {"SS": ["y"]}},
+    ),
+]
+
+
+def _validation_table() -> Any:
+    return _create_table(
+        "validation-check",
+        sort_key=("sk", "S"),
+        types={"gk": "S"},
+        indexes={"by-gk": ("gk", None)},
+    )
+
+
+def _validation_item(i: int) -> dict[str, Any]:
+    return {
+        "pk": {"S": f"v{i}"},
+        "sk": {"S": "s"},
+        "n": {"N": "7"},
+        "s": {"S": "text"},
+        "gk": {"S": "g"},
+        "m": {"M": {"a": {"L": [_N1, _N2]}, "k": {"N": "3"}}},
+        "l": {"L": [{"S": "first"}]},
+        "t": {"SS": ["y", "z"]},
+        "ns": {"NS": ["1", "2"]},
+    }
+
+
+def _validation_request(i: int, pk: str | None = None) -> dict[str, Any]:
+    """The ``UpdateItem`` of :data:`VALIDATED_UPDATES` ``i`` on its item (or on the item ``pk``)."""
+    expression, names, values = VALIDATED_UPDATES[i]
+    return {
+        "TableName": "validation-check",
+        "Key": {"pk": {"S": pk or f"v{i}"}, "sk": {"S": "s"}},
+        "UpdateExpression": expression,
+        **({"ExpressionAttributeNames": names} if names else {}),
+        **({"ExpressionAttributeValues": values} if values else {}),
+    }
+
+
+def _refusal(e: ClientError) -> Any:
+    return (
+        e.response["Error"]["Code"],
+        e.response["Error"]["Message"],
+        e.response.get("CancellationReasons"),
+    )
+
+
+def _transactions_of_four(ddb: Any, stored: Any) -> list[Any]:
+    """Three updates and a fourth in one transaction, each on a fresh item: applied with a fourth that
+    applies, none applied with one that is refused."""
+    out: list[Any] = []
+
+    def at(start: str) -> int:
+        return next(
+            i for i, (expression, _, _) in enumerate(VALIDATED_UPDATES) if expression.startswith(start)
+        )
+
+    together = [at("SET #y = :y ADD"), at("SET m.k = :x"), at("SET l = list_append(if_not_exists")]
+    for last in (at("ADD newset"), at("ADD n :s")):  # four applied, then three and one refused: none applied
+        for i in (*together, last):
+            ddb.put_item(TableName="validation-check", Item=_validation_item(i))
+        try:
+            ddb.transact_write_items(
+                TransactItems=[{"Update": _validation_request(i)} for i in (*together, last)]
+            )
+            out.append("written")
+        except ClientError as e:
+            out.append(_refusal(e))
+        out.append(stored(*(f"v{i}" for i in (*together, last))))
+    return out
+
+
+def _validation_outcomes(ddb: Any) -> list[Any]:
+    """Each update of :data:`VALIDATED_UPDATES` on a fresh item, as an ``UpdateItem`` (the new attributes
+    and the item, or moto's refusal) and in a transaction between two counter updates; last, transactions
+    of four updates (applied, then refused whole)."""
+    out: list[Any] = []
+
+    def stored(*keys: str) -> Any:
+        return [
+            ddb.get_item(TableName="validation-check", Key={"pk": {"S": k}, "sk": {"S": "s"}}).get("Item")
+            for k in keys
+        ]
+
+    counters = [{"Update": _validation_request(0, pk)} for pk in ("c1", "c2")]
+    for i in range(len(VALIDATED_UPDATES)):  # the first of a text makes its plan, the second uses it
+        ddb.put_item(TableName="validation-check", Item=_validation_item(i))
+        try:
+            out.append(ddb.update_item(**_validation_request(i), ReturnValues="ALL_NEW")["Attributes"])
+        except ClientError as e:
+            out.append(_refusal(e))
+        except Exception as e:  # moto fails on a name it is not given (AWS refuses it)
+            out.append((type(e).__name__, str(e)))
+        out.append(stored(f"v{i}"))
+        ddb.put_item(TableName="validation-check", Item=_validation_item(i))
+        try:
+            ddb.transact_write_items(
+                TransactItems=[counters[0], {"Update": _validation_request(i)}, counters[1]]
+            )
+            out.append("written")
+        except ClientError as e:
+            out.append(_refusal(e))
+        out.append(stored(f"v{i}"))
+    out.append(stored("c1", "c2"))  # the counters of the transactions that were written
+    out.extend(_transactions_of_four(ddb, stored))
+    return out
+
+
+def test_update_expressions_are_validated_as_motos_own_validation_validates_them(rt: LocalRuntime) -> None:
+    """Each update, refused or applied, on its own and in transactions: the same new attributes, stored items
+    and refusals (code, message, cancellation reasons) as with moto's own validation, traversal and tree
+    copy; the validated tree of each is the one moto's own validation leaves, or the same exception."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+
+    assert getattr(UpdateExpressionValidator.validate, "_avdual_plan", False)
+    ddb = _validation_table()
+    fast = _validation_outcomes(ddb)
+    ddb.delete_table(TableName="validation-check")
+    with _motos_own(*_validation_places()):
+        _validation_table()
+        own = _validation_outcomes(ddb)
+    assert fast == own
+    refusals = {o[1] for o in own if isinstance(o, tuple)}
+    assert len(refusals) >= 15 and "written" in own  # both outcomes, many kinds of refusal
+
+    table = dynamodb_backends[ACCOUNT][REGION].get_table("validation-check")
+
+    def validated(expression: str, names: dict[str, str], values: dict[str, Any]) -> Any:
+        item = Item(
+            DynamoType({"S": "v"}),
+            DynamoType({"S": "s"}),
+            {
+                "pk": {"S": "v"},
+                "sk": {"S": "s"},
+                "n": _N1,
+                "m": {"M": {"a": {"L": [_N1]}}},
+                "l": {"L": []},
+                "t": {"SS": ["z"]},
+            },
+        )
+        try:
+            tree = UpdateExpressionValidator(
+                UpdateExpressionParser.make(expression), names, values, item, table
+            ).validate()
+        except Exception as e:
+            return (type(e), str(e))
+        return _shape(tree, [])
+
+    for expression, names, values in VALIDATED_UPDATES:
+        with contextlib.suppress(Exception):  # a text that does not parse is refused before validation
+            UpdateExpressionParser.make(expression)
+            fast_trees = [validated(expression, names, values) for _ in range(2)]
+            with _motos_own(*_validation_places()):
+                own_tree = validated(expression, names, values)
+            assert fast_trees == [own_tree, own_tree]
+
+
+def test_a_parsed_update_expression_runs_only_the_checks_that_can_act_on_it(rt: LocalRuntime) -> None:
+    """The plan of reporting's counter update leaves out the checks that find nothing to do (functions,
+    arithmetic, SET checks of an ADD) and decides the action counts once; one with functions and values
+    runs them."""
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from avdual.runtime.moto_patches import _VALIDATION_STEPS, _validation_plan
+
+    def plan(expression: str) -> dict[str, Any]:
+        steps = _validation_plan(UpdateExpressionParser.make(expression), validators)
+        assert steps is not None
+        return dict(zip(_VALIDATION_STEPS, steps, strict=True))
+
+    adds = plan("ADD #a0 :a0, #a1 :a1")
+    assert [s for s, leaves in adds.items() if leaves is True] == [
+        "ActionCountValidator",
+        "UpdateExpressionFunctionEvaluator",
+        "NoneExistingPathChecker",
+        "ExecuteOperations",
+        "TypeMismatchValidator",
+        "EmptyStringKeyValueValidator",
+    ]
+    functions = plan("SET n = if_not_exists(n, :z) + :one")
+    assert [s for s, leaves in functions.items() if leaves is False] == [
+        "ExpressionAttributeValueProcessor",
+        "ExpressionAttributeResolvingProcessor",
+        "UpdateExpressionFunctionEvaluator",
+        "NoneExistingPathChecker",
+        "ExecuteOperations",
+        "TypeMismatchValidator",
+        "EmptyStringKeyValueValidator",
+    ]
+    assert plan("SET a = :x SET b = :x")["ActionCountValidator"] is False  # moto refuses it each time
+    assert plan("SET m = :x, m.k = :y")["OverlappingPathsValidator"] is False
