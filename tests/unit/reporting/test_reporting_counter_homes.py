@@ -72,3 +72,21 @@ def test_a_submission_updates_three_counter_items_and_an_assignment_five() -> No
         (year, "counts#RFS"),
         (year, "counts#RFS#2026-09-14"),
     ]
+
+
+@SETTINGS
+@given(fact_sets())
+def test_a_facts_counter_updates_stay_within_dynamodbs_expression_limits(facts: list[Fact]) -> None:
+    """An item's counters that change are one ``ADD`` each in one expression: "The maximum length of any
+    expression string is 4 KB" (DynamoDB developer guide, "Constraints in Amazon DynamoDB", Expression
+    parameters). ``ADD`` actions are not operators, so the 300-operator limit is not reached; a fact's
+    transaction has far fewer than its 100 items ("DynamoDB transactions" on the same page)."""
+    s = None
+    for f in [*facts, *life()]:
+        new = merge(s, f)
+        updates = counter_updates(deltas(s, new))
+        assert len(updates) + 3 <= 100  # + the state and a waitlist item with its period item
+        for u in updates:
+            assert len(u["UpdateExpression"].encode()) <= 4096
+            assert not any(op in u["UpdateExpression"] for op in ("+", "-"))
+        s = new
