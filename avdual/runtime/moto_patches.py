@@ -1047,16 +1047,35 @@ def install_update_expression_validation_plan() -> None:
     steps = tuple(getattr(validators, name) for name in _VALIDATION_STEPS)
     own_processors = cls.get_ast_processors
     original_init, original_validate = cls.__init__, cls.validate
-    plans: dict[int, tuple[Any, Any]] = {}  # id of a parsed tree -> (the tree, its plan)
+    plans: dict[int, tuple[Any, Any, Any]] = {}  # id of a parsed tree -> (the tree, its plan, its walks)
 
-    def __init__(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
-        original_init(self, expression, *args, **kwargs)
+    def __init__(
+        self: Any,
+        expression: Any,
+        expression_attribute_names: Any,
+        expression_attribute_values: Any,
+        item: Any,
+        table: Any,
+    ) -> None:
         kept = plans.get(id(expression))
         if kept is None or kept[0] is not expression:
-            kept = (expression, _validation_plan(expression, validators))
+            kept = (expression, _validation_plan(expression, validators), _Walks.of(expression, validators))
             if len(plans) < 4096:
                 plans[id(expression)] = kept
-        self._avdual_plan = kept[1]
+        self._avdual_plan, walks = kept[1], kept[2]
+        if walks is None:
+            original_init(
+                self, expression, expression_attribute_names, expression_attribute_values, item, table
+            )
+            return
+        # moto's Validator.__init__, with the copy of the tree made from its recipe
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.item = item
+        self.table = table
+        self.processors = self.get_ast_processors()
+        self._avdual_walks, self._avdual_nodes = walks, walks.copy()
+        self.node_to_validate = self._avdual_nodes[0]
 
     def validate(self: Any) -> Any:
         plan = self.__dict__.get("_avdual_plan")
@@ -1068,10 +1087,9 @@ def install_update_expression_validation_plan() -> None:
         ):
             return original_validate(self)
         n = self.node_to_validate
-        for processor, leaves_as_is in zip(processors, plan, strict=True):
-            if not _leaves_as_is(leaves_as_is, processor):
-                n = processor.traverse(n)
-        return n
+        nodes = self.__dict__.get("_avdual_nodes")
+        walks = self.__dict__.get("_avdual_walks") if nodes and nodes[0] is n else None
+        return _run_checks(processors, plan, n, nodes, walks)
 
     replaced: tuple[tuple[Any, Any], ...] = ((__init__, original_init), (validate, original_validate))
     for patched, original in replaced:
@@ -1079,6 +1097,169 @@ def install_update_expression_validation_plan() -> None:
         patched._avdual_original = original
     cls.__init__ = __init__  # type: ignore[method-assign]
     cls.validate = validate  # type: ignore[method-assign]
+
+
+def _run_checks(processors: Any, plan: tuple[Any, ...], n: Any, nodes: Any, walks: _Walks | None) -> Any:
+    """moto's ``Validator.validate`` (each check in turn walks the tree ``n`` and returns it) as the plan of
+    the tree says: a check that leaves the tree as it is not run; one whose nodes are known walked at those
+    (:func:`_walk_at`); the missing-path check only if a check before can have put a missing path in."""
+    missing_possible = walks is None or walks.missing_possible
+    for k, (processor, leaves_as_is) in enumerate(zip(processors, plan, strict=True)):
+        if _leaves_as_is(leaves_as_is, processor) or (k == _MISSING_CHECK and not missing_possible):
+            continue
+        at = walks.at[k] if walks is not None else None
+        if at is None:
+            n = processor.traverse(n)
+            missing_possible = missing_possible or k in _MAY_LEAVE_MISSING
+        elif _walk_at(processor, nodes, at, walks.missing_class):  # type: ignore[union-attr]
+            missing_possible = missing_possible or k in _MAY_LEAVE_MISSING
+    return n
+
+
+#: the positions in :data:`_VALIDATION_STEPS` of the missing-path check and of the checks before it that
+#: can put a ``NoneExistingPath`` into the tree (moto's values check puts ``DDBTypedValue``s in)
+_MISSING_CHECK, _MAY_LEAVE_MISSING = 6, (3, 4, 5)
+#: the node classes a check replaces in the tree (by position; moto's resolving check returns a SET action
+#: as it is, and replaces a path)
+_REPLACED_BY = {
+    3: ("ExpressionAttributeValue",),
+    4: ("UpdateExpressionPath",),
+    5: ("UpdateExpressionFunction",),
+    7: ("UpdateExpressionValue",),
+}
+_RESOLVING = 4  # the check with a hook before each child (moto's resolving check: acts only for actions)
+
+
+class _Walks:
+    """Where moto's update-expression checks act in one parsed tree: the tree as a recipe to copy it from,
+    and for each check from the values on (``at``, by position in :data:`_VALIDATION_STEPS`) the nodes its
+    walk processes, in the walk's order, with the child position each has in its parent (the resolving
+    check's hooks before each child of an action among them), or ``None`` where the whole walk runs.
+
+    moto's walk (``DepthFirstTraverser.traverse_node_recursively``) visits every node after its children and
+    replaces a node it processes, in its parent's children, by what the check returns; nothing else in the
+    tree changes. So the nodes a check processes are those of its classes in the tree as it is when the
+    check starts: the parsed tree's, as long as no check before replaced them or a node above them
+    (:data:`_REPLACED_BY`) and they are of no class the checks before make (``DDBTypedValue``,
+    ``NoneExistingPath``: the missing-path check walks the whole tree). docs/performance.md ("Local
+    pipeline")."""
+
+    __slots__ = ("at", "kids", "missing_class", "missing_possible", "shape")
+
+    def __init__(self) -> None:
+        self.shape: tuple[tuple[type, str, int], ...] = ()
+        self.kids: tuple[tuple[int, tuple[tuple[bool, Any], ...]], ...] = ()
+        self.at: list[tuple[tuple[int, int, bool], ...] | None] = []
+        self.missing_possible = True
+        self.missing_class: type = type(None)
+
+    @classmethod
+    def of(cls, tree: Any, validators: Any) -> _Walks | None:
+        """The walks of ``tree``; ``None`` for a tree of anything but the parser's plain nodes."""
+        from moto.dynamodb.parsing import ast_nodes as moto_nodes  # type: ignore[attr-defined]
+        from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node  # type: ignore[attr-defined]
+
+        ast_nodes: Any = moto_nodes
+        if _copy_parsed_tree(tree, Node) is None:
+            return None
+        pre: list[Any] = []
+        events: list[tuple[int, int, bool]] = []  # (node, child position, a hook before that child)
+        index: dict[int, int] = {}
+
+        def visit(node: Any, child_id: int) -> None:
+            i = index[id(node)] = len(pre)
+            pre.append(node)
+            for j, child in enumerate(node.children or ()):
+                events.append((i, j, True))
+                if isinstance(child, Node):
+                    visit(child, j)
+            events.append((i, child_id, False))
+
+        visit(tree, -1)
+        walks = cls()
+        walks.shape = tuple((type(n), n.type, -1 if n.parent is None else index[id(n.parent)]) for n in pre)
+        walks.kids = tuple(
+            (i, tuple((True, index[id(c)]) if isinstance(c, Node) else (False, c) for c in n.children))
+            for i, n in enumerate(pre)
+            if n.children is not None
+        )
+        steps = [getattr(validators, name) for name in _VALIDATION_STEPS]
+        kinds = [tuple(step._processing_map(step.__new__(step)).keys()) for step in steps]
+        walks.missing_class = ast_nodes.NoneExistingPath
+        walks.missing_possible = kinds[_MISSING_CHECK] != (ast_nodes.NoneExistingPath,) or any(
+            isinstance(n, ast_nodes.NoneExistingPath) for n in pre
+        )
+        made = (ast_nodes.DDBTypedValue, ast_nodes.NoneExistingPath)  # the nodes the checks make
+        actions = tuple(getattr(ast_nodes, name) for name in _ACTIONS)
+        for k, step in enumerate(steps):
+            own_walk = (
+                step.traverse_node_recursively is DepthFirstTraverser.traverse_node_recursively
+                and step.traverse is DepthFirstTraverser.traverse
+            )
+            hooked = step.pre_processing_of_child is not DepthFirstTraverser.pre_processing_of_child
+            if (
+                k < 3
+                or not own_walk
+                or (hooked and k != _RESOLVING)
+                or any(issubclass(c, kinds[k]) for c in made)
+            ):
+                walks.at.append(None)
+                continue
+            at = tuple(
+                (i, j, hook)
+                for i, j, hook in events
+                if (hook and hooked and isinstance(pre[i], actions))
+                or (not hook and isinstance(pre[i], kinds[k]))
+            )
+            replaced = tuple(
+                getattr(ast_nodes, name) for b, names in _REPLACED_BY.items() if b < k for name in names
+            )
+            walks.at.append(None if any(i == 0 or _under(pre[i], replaced) for i, _, _ in at) else at)
+        return walks
+
+    def copy(self) -> list[Any]:
+        """A copy of the tree, its nodes in pre-order (the root first): the same classes, values and parent
+        links as ``copy.deepcopy`` makes (strings and integers are shared, as it shares them)."""
+        new = object.__new__
+        nodes: list[Any] = []
+        for kind, type_, parent in self.shape:
+            node: Any = new(kind)
+            node.type = type_
+            node.children = None
+            node.parent = nodes[parent] if parent >= 0 else None
+            nodes.append(node)
+        for i, kids in self.kids:
+            nodes[i].children = [nodes[value] if is_node else value for is_node, value in kids]
+        return nodes
+
+
+def _under(node: Any, kinds: tuple[type, ...]) -> bool:
+    """Whether ``node`` or a node above it is one of ``kinds``."""
+    while node is not None:
+        if isinstance(node, kinds):
+            return True
+        node = node.parent
+    return False
+
+
+def _walk_at(processor: Any, nodes: list[Any], at: tuple[tuple[int, int, bool], ...], missing: type) -> bool:
+    """moto's walk of ``processor``, at the nodes it processes (:class:`_Walks`): each replaced in its parent
+    by what the processor returns, the hooks called where the walk calls them; whether it returned a
+    ``missing`` node."""
+    process, hook = processor.process, processor.pre_processing_of_child
+    found = False
+    for i, child_id, before_child in at:
+        node = nodes[i]
+        if before_child:
+            hook(node, child_id)
+            continue
+        parent_node = node.parent
+        node = process(node)
+        node.parent = parent_node
+        if parent_node:
+            parent_node.children[child_id] = node
+        found = found or isinstance(node, missing)
+    return found
 
 
 def _leaves_as_is(plan: Any, processor: Any) -> bool:

@@ -1269,6 +1269,8 @@ VALIDATED_UPDATES: list[tuple[str, dict[str, str], dict[str, Any]]] = [
     ("SET c = nope + :one", {}, {":one": _N1}),  # a value path that does not exist
     ("SET c = if_not_exists(nope, nada)", {}, {}),
     ("SET n = :x + :y", {}, {":x": _N1, ":y": _SA}),  # arithmetic on a string
+    ("SET c = :x + :y - n", {}, {":x": _N1, ":y": _N2}),
+    ("SET c = if_not_exists(nope, n) + if_not_exists(m.k, :x)", {}, {":x": _N1}),
     ("SET name = :x", {}, {":x": _N1}),  # a reserved word
     ("SET a = :x SET b = :x", {}, {":x": _N1}),  # two SET clauses
     ("ADD n :x SET c = :x ADD c :x", {}, {":x": _N1}),  # two ADD clauses
@@ -1471,3 +1473,133 @@ def test_a_parsed_update_expression_runs_only_the_checks_that_can_act_on_it(rt: 
     ]
     assert plan("SET a = :x SET b = :x")["ActionCountValidator"] is False  # moto refuses it each time
     assert plan("SET m = :x, m.k = :y")["OverlappingPathsValidator"] is False
+
+
+def test_a_check_walks_only_the_nodes_it_processes(rt: LocalRuntime) -> None:
+    """The values check of reporting's counter update walks its two values; the resolving check its two
+    paths with the hooks before each child of an action; a function and an operator are walked where they
+    are; the missing-path check (its nodes are made by the checks before it) walks the whole tree."""
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from avdual.runtime.moto_patches import _VALIDATION_STEPS, _Walks
+
+    def walked(expression: str) -> dict[str, Any]:
+        walks = _Walks.of(UpdateExpressionParser.make(expression), validators)
+        assert walks is not None
+        return {
+            step: at if at is None else [(walks.shape[i][1], j, hook) for i, j, hook in at]
+            for step, at in zip(_VALIDATION_STEPS, walks.at, strict=True)
+        }
+
+    adds = walked("ADD #a0 :a0, #a1 :a1")
+    assert adds["ExpressionAttributeValueProcessor"] == [("ExpressionAttributeValue", 1, False)] * 2
+    assert (
+        adds["ExpressionAttributeResolvingProcessor"]
+        == [
+            ("UpdateExpressionAddAction", 0, True),
+            ("UpdateExpressionPath", 0, False),
+            ("UpdateExpressionAddAction", 1, True),
+        ]
+        * 2
+    )
+    assert adds["NoneExistingPathChecker"] is None
+    functions = walked("SET n = if_not_exists(n, :z) + :one")
+    assert functions["UpdateExpressionFunctionEvaluator"] == [("UpdateExpressionFunction", 0, False)]
+    assert functions["ExecuteOperations"] == [("UpdateExpressionValue", 1, False)]
+    assert functions["TypeMismatchValidator"] == [("UpdateExpressionSetAction", 0, False)]
+    assert all(walked(e)[step] is None for e in ("ADD n :x", "SET a = :x") for step in _VALIDATION_STEPS[:3])
+
+
+def _parsed_updates() -> list[Any]:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    parsed = []
+    for expression in [*UPDATE_EXPRESSIONS, *(u[0] for u in VALIDATED_UPDATES)]:
+        with contextlib.suppress(Exception):  # a text that does not parse is refused before validation
+            parsed.append(UpdateExpressionParser.make(expression))
+    return parsed
+
+
+def test_a_validators_tree_is_copied_from_its_recipe_as_deepcopy_copies_it(rt: LocalRuntime) -> None:
+    """The copy of each parsed update expression made from its recipe: the same classes, values, parent
+    links and attributes (in moto's order) as ``copy.deepcopy`` gives, its nodes listed root first in
+    pre-order, none shared with the parsed tree or another copy; the validator holds what moto's own
+    ``__init__`` gives it."""
+    import copy
+
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing import validators
+
+    from avdual.runtime.moto_patches import _Walks
+
+    parsed_trees = _parsed_updates()
+    assert len(parsed_trees) > 50
+    for parsed in parsed_trees:
+        walks = _Walks.of(parsed, validators)
+        assert walks is not None  # the parser's trees have recipes
+        nodes, again, deep = walks.copy(), walks.copy(), copy.deepcopy(parsed)
+        assert _shape(nodes[0], []) == _shape(deep, []) == _shape(parsed, [])
+        assert [id(n) for n in _nodes(nodes[0])] == [id(n) for n in nodes]
+        assert [list(vars(n)) for n in nodes] == [list(vars(n)) for n in _nodes(deep)]
+        assert not {id(n) for n in nodes} & {id(n) for n in [*_nodes(parsed), *again]}
+    _validation_table()
+    table = dynamodb_backends[ACCOUNT][REGION].get_table("validation-check")
+    item = Item(DynamoType({"S": "v"}), DynamoType({"S": "s"}), {"pk": {"S": "v"}, "sk": {"S": "s"}})
+    names, values = {"#y": "yr", "#a0": "c", "#a1": "d", "#a2": "e"}, {":y": _SA, ":a0": _N1}
+    fast = validators.UpdateExpressionValidator(parsed_trees[-1], names, values, item, table)
+    with _motos_own(*_validation_places()):
+        own = validators.UpdateExpressionValidator(parsed_trees[-1], names, values, item, table)
+    assert [k for k in vars(fast) if not k.startswith("_avdual")] == list(vars(own))
+    for attribute in ("expression_attribute_names", "expression_attribute_values", "item", "table"):
+        assert getattr(fast, attribute) is getattr(own, attribute)
+    assert [type(p) for p in fast.processors] == [type(p) for p in own.processors]
+    assert _shape(fast.node_to_validate, []) == _shape(own.node_to_validate, [])
+
+
+def test_a_value_below_a_function_is_walked_where_it_ends_up(rt: LocalRuntime) -> None:
+    """A tree the parser does not make (an arithmetic value as a function's argument: moto never computes
+    it when ``if_not_exists`` picks the other argument, and refuses it when it picks it) is validated as
+    moto's own validation validates it: the checks after the functions walk the whole tree."""
+    import copy
+
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import UpdateExpressionFunction, UpdateExpressionValue
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from avdual.runtime.moto_patches import _VALIDATION_STEPS, _Walks
+
+    tree = copy.deepcopy(UpdateExpressionParser.make("SET a = if_not_exists(b, :x)"))
+    function = next(n for n in _nodes(tree) if isinstance(n, UpdateExpressionFunction))
+    value = next(
+        n
+        for n in _nodes(copy.deepcopy(UpdateExpressionParser.make("SET a = :y + :z")))
+        if isinstance(n, UpdateExpressionValue)
+    )
+    function.children[2], value.parent = value, function
+    walks = _Walks.of(tree, validators)
+    assert walks is not None and walks.at[_VALIDATION_STEPS.index("ExecuteOperations")] is None
+    _validation_table()
+    table = dynamodb_backends[ACCOUNT][REGION].get_table("validation-check")
+    values = {":x": _N1, ":y": _N2, ":z": {"S": "not a number"}}
+
+    def validated(attrs: dict[str, Any]) -> Any:
+        item = Item(
+            DynamoType({"S": "v"}), DynamoType({"S": "s"}), {"pk": {"S": "v"}, "sk": {"S": "s"}, **attrs}
+        )
+        try:
+            return _shape(validators.UpdateExpressionValidator(tree, {}, values, item, table).validate(), [])
+        except Exception as e:
+            return (type(e), str(e))
+
+    answers = []
+    for attrs in ({}, {"b": {"N": "5"}}):
+        fast = validated(attrs)
+        with _motos_own(*_validation_places()):
+            own = validated(attrs)
+        assert fast == own
+        answers.append(own)
+    assert answers[0][0] is AssertionError and answers[1][0] is not AssertionError
