@@ -1060,8 +1060,9 @@ def install_update_expression_validation_plan() -> None:
         kept = plans.get(id(expression))
         if kept is None or kept[0] is not expression:
             kept = (expression, _validation_plan(expression, validators), _Walks.of(expression, validators))
-            if len(plans) < 4096:
-                plans[id(expression)] = kept
+            if len(plans) >= 4096:  # as many as the parse cache keeps; a tree parsed again is planned again
+                plans.clear()
+            plans[id(expression)] = kept
         self._avdual_plan, walks = kept[1], kept[2]
         if walks is None:
             original_init(
