@@ -997,10 +997,7 @@ def test_update_expressions_are_traversed_as_moto_traverses_them(rt: LocalRuntim
     """Each traverser meets the nodes in moto's order and each node's class decides as ``isinstance`` does:
     every update applies as moto's own walk applies it, every refusal is moto's (code and message), and the
     validated tree of each expression is the one moto's own walk leaves."""
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
     from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
-    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
 
     assert getattr(DepthFirstTraverser.traverse_node_recursively, "_avdual_by_class", False)
     ddb = boto3.client("dynamodb")
@@ -1014,28 +1011,33 @@ def test_update_expressions_are_traversed_as_moto_traverses_them(rt: LocalRuntim
     from moto.dynamodb.models import dynamodb_backends
 
     table = dynamodb_backends[ACCOUNT][REGION].get_table("traversal-check")
-
-    def validated(expression: str, names: dict[str, str], values: dict[str, Any]) -> Any:
-        item = Item(
-            DynamoType({"S": "v"}),
-            None,
-            {"pk": {"S": "v"}, "n": {"N": "7"}, "m": {"M": {"a": {"L": [{"N": "1"}]}}}},
-        )
-        try:
-            tree = UpdateExpressionValidator(
-                UpdateExpressionParser.make(expression), names, values, item, table
-            ).validate()
-        except Exception as e:
-            return (type(e), str(e))
-        return _shape(tree, [])
-
+    stored = {"pk": {"S": "v"}, "n": {"N": "7"}, "m": {"M": {"a": {"L": [{"N": "1"}]}}}}
     for expression, names, values in TRAVERSED_UPDATES:
         if expression.startswith("ADD n :x SET"):
             continue  # does not parse
-        fast_tree = validated(expression, names, values)
+        fast_tree = _validated_tree(table, stored, expression, names, values)
         with _motos_own(*_traversal_places()):
-            own_tree = validated(expression, names, values)
+            own_tree = _validated_tree(table, stored, expression, names, values)
         assert fast_tree == own_tree
+
+
+def _validated_tree(
+    table: Any, stored: dict[str, Any], expression: str, names: dict[str, str], values: dict[str, Any]
+) -> Any:
+    """The tree moto's ``UpdateExpressionValidator`` leaves of ``expression`` on the item ``stored`` (key
+    ``pk``, and ``sk`` if it has one), or the type and message of what it raises."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+
+    item = Item(DynamoType(stored["pk"]), DynamoType(stored["sk"]) if "sk" in stored else None, stored)
+    try:
+        tree = UpdateExpressionValidator(
+            UpdateExpressionParser.make(expression), names, values, item, table
+        ).validate()
+    except Exception as e:
+        return (type(e), str(e))
+    return _shape(tree, [])
 
 
 def _item_or_refusal(attrs: dict[str, Any]) -> Any:
@@ -1391,7 +1393,6 @@ def test_update_expressions_are_validated_as_motos_own_validation_validates_them
     and refusals (code, message, cancellation reasons) as with moto's own validation, traversal and tree
     copy; the validated tree of each is the one moto's own validation leaves, or the same exception."""
     from moto.dynamodb.models import dynamodb_backends
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.dynamodb.parsing.validators import UpdateExpressionValidator
 
@@ -1407,27 +1408,17 @@ def test_update_expressions_are_validated_as_motos_own_validation_validates_them
     assert len(refusals) >= 15 and "written" in own  # both outcomes, many kinds of refusal
 
     table = dynamodb_backends[ACCOUNT][REGION].get_table("validation-check")
+    stored = {
+        "pk": {"S": "v"},
+        "sk": {"S": "s"},
+        "n": _N1,
+        "m": {"M": {"a": {"L": [_N1]}}},
+        "l": {"L": []},
+        "t": {"SS": ["z"]},
+    }
 
     def validated(expression: str, names: dict[str, str], values: dict[str, Any]) -> Any:
-        item = Item(
-            DynamoType({"S": "v"}),
-            DynamoType({"S": "s"}),
-            {
-                "pk": {"S": "v"},
-                "sk": {"S": "s"},
-                "n": _N1,
-                "m": {"M": {"a": {"L": [_N1]}}},
-                "l": {"L": []},
-                "t": {"SS": ["z"]},
-            },
-        )
-        try:
-            tree = UpdateExpressionValidator(
-                UpdateExpressionParser.make(expression), names, values, item, table
-            ).validate()
-        except Exception as e:
-            return (type(e), str(e))
-        return _shape(tree, [])
+        return _validated_tree(table, stored, expression, names, values)
 
     for expression, names, values in VALIDATED_UPDATES:
         with contextlib.suppress(Exception):  # a text that does not parse is refused before validation
