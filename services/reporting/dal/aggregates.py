@@ -50,6 +50,7 @@ from common.outbox import outbox_puts
 from contracts import retention
 from contracts.calendar import whole_days
 from contracts.casework import GOAL_MEETINGS_PER_YEAR
+from contracts.reference import SCHOOLS
 from contracts.topology import (
     CAPACITY_INDEX,
     CASELOAD_INDEX,
@@ -61,16 +62,13 @@ from services.reporting.models.aggregates import (
     COMPANION_COUNTER,
     COMPANION_GOALS,
     COUNTS_ITEM,
-    COUNTY_KINDS,
     IN_PROGRAMME,
     MONTHS_ITEM,
     NO_INTERNSHIP,
     OPEN_WAITS,
     REGISTRY_TOTALS,
-    SCHOOL_KINDS,
     WAITED,
     WAITING,
-    WEEK_KINDS,
     CompanionGoals,
     CompanionInfo,
     CompanionLoad,
@@ -981,20 +979,23 @@ def _is_goal_item(pk: str) -> bool:
 
 def counter_home(pk: str, sk: str) -> tuple[str, str] | None:
     """The item (sort key) of a year's partition that holds the counter ``sk`` as an attribute, and the
-    attribute (the key itself); None for a counter that is an item of its own (a companion's caseload, which
-    is in the caseload index, and any other partition's counters). See ``models.aggregates.COUNTS_ITEM``."""
+    attribute (the key itself), by where the key names a school (``models.aggregates.COUNTS_ITEM``); None for
+    a counter that is an item of its own: a companion's caseload, which is in the caseload index, and the
+    counters of any other partition. Any grouping reads back the same counters; this one keeps the items
+    small and a fact's items few."""
     if not pk.startswith("year#"):
         return None
     kind, *rest = sk.split("#")
-    if kind in COUNTY_KINDS:
-        return COUNTS_ITEM, sk
-    if kind in SCHOOL_KINDS and rest:
+    if kind == COMPANION_COUNTER:
+        return None
+    if rest and rest[0] in SCHOOLS:  # <kind>#<school>#…
         return f"{COUNTS_ITEM}#{rest[0]}", sk
-    if kind in (IN_PROGRAMME, NO_INTERNSHIP) and len(rest) == 2:  # <kind>#<month>#<school>
-        return f"{COUNTS_ITEM}#{rest[1]}", sk
-    if kind in WEEK_KINDS and len(rest) >= 2:  # <kind>#<week>#<school>#…
-        return f"{COUNTS_ITEM}#{rest[1]}#{rest[0]}", sk
-    return None
+    if len(rest) >= 2 and rest[1] in SCHOOLS:  # <kind>#<month or week>#<school>#…
+        school, period = rest[1], rest[0]
+        if kind in (IN_PROGRAMME, NO_INTERNSHIP):  # at most twelve months each: the school's item
+            return f"{COUNTS_ITEM}#{school}", sk
+        return f"{COUNTS_ITEM}#{school}#{period}", sk
+    return COUNTS_ITEM, sk
 
 
 def counters_of(items: Iterable[Mapping[str, Any]]) -> dict[str, int]:

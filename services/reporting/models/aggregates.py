@@ -38,20 +38,11 @@ them in (a stage may hold them); nothing writes them any more (docs/adr/0023-bou
 
 COUNTS_ITEM = "counts"
 """Sort key prefix of the items of ``year#<school year>`` that hold counters as attributes named by their
-keys: ``counts#<school>`` the school's counters (:data:`SCHOOL_KINDS` and the months'),
-``counts#<school>#<week>`` the school's counters of a calendar week (:data:`WEEK_KINDS`) and
-``counts`` the county's (:data:`COUNTY_KINDS`). A fact's transaction updates a few of these items instead
-of one item per counter; reads give the counters back by their keys
+keys, found from a counter's key (``dal.aggregates.counter_home``): ``counts#<school>`` the counters keyed
+``<kind>#<school>#…`` and the school's month counters, ``counts#<school>#<week>`` the other counters keyed
+``<kind>#<week>#<school>#…``, and ``counts`` the county's (no school in the key). A fact's transaction
+updates a few of these items instead of one item per counter; reads give the counters back by their keys
 (docs/adr/0023-bounded-report-reads.md)."""
-
-SCHOOL_KINDS = ("school", "gender", "age", "german", "class", "exit", "withdrawn", "intern", "goalschool")
-"""Counter kinds keyed ``<kind>#<school>#…`` (``logic.projection.counters``): held by ``counts#<school>``,
-with the month counters (``IN_PROGRAMME``, ``NO_INTERNSHIP``: at most twelve months each per school and
-year)."""
-WEEK_KINDS = ("new", "lvl", "move")
-"""Counter kinds keyed ``<kind>#<week>#<school>#…``: held by ``counts#<school>#<week>``."""
-COUNTY_KINDS = ("career", "dest", "wait")
-"""Counter kinds of the county, keyed ``<kind>#…`` without a school: held by ``counts``."""
 
 COMPANION_GOALS = "goals"
 """Partition ``goals#<school year>`` of the companions' goal-agreement items (sort key: the companion): the

@@ -1,8 +1,7 @@
 """Where a school year's counters are stored (``dal.aggregates.counter_home``): every counter a student's
 state contributes is an attribute of the school's, the school's week's or the county's item, except a
-companion's caseload (an item of its own, in the caseload index) — so a new kind of counter cannot silently
-become an item per counter again; and how many items a fact's transaction updates
-(docs/adr/0023-bounded-report-reads.md)."""
+companion's caseload (an item of its own, in the caseload index), found from where its key names the school;
+and how many items a fact's transaction updates (docs/adr/0023-bounded-report-reads.md)."""
 
 from __future__ import annotations
 
